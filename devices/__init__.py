@@ -1,0 +1,1 @@
+"""Device drivers and their simulators, one package per device kind."""

@@ -1,0 +1,1 @@
+"""The customer touchscreen kiosk (PySide6)."""

@@ -1,0 +1,1 @@
+"""BranchQ queue server: domain core, storage, HTTP/WebSocket API and the CLI."""

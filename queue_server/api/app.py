@@ -1,0 +1,148 @@
+"""The FastAPI application: routes under /api/v1, JSON errors, limits, engine lifecycle."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..auth import TokenCache
+from ..domain import CallingPolicy, DomainError
+from ..engine import Clock, Engine, utc_now
+from ..storage import CommitFailed
+from .routes import admin, branch, counters, services, tickets
+
+log = logging.getLogger(__name__)
+MAX_BODY = 64 * 1024  # nothing a kiosk or counter sends comes near this
+API = "/api/v1"
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "body_too_large",
+    422: "invalid_request",
+}
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+def error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+class BodyLimit:
+    """Refuses request bodies over a limit, whether or not they declare their length."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length" and (not value.isdigit() or int(value) > self.limit):
+                await _too_large(scope, receive, send, self.limit)
+                return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _BodyTooLarge:
+            await _too_large(scope, receive, send, self.limit)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+async def _too_large(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+    response = error(413, "body_too_large", f"request body over {limit} bytes")
+    await response(scope, receive, send)
+
+
+def create_app(
+    db_path: str | Path,
+    *,
+    clock: Clock = utc_now,
+    policy: CallingPolicy | None = None,
+    heartbeat_s: float = 2.0,
+) -> FastAPI:
+    engine = Engine(db_path, clock=clock, policy=policy)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await engine.start()
+        try:
+            yield
+        finally:
+            await engine.stop()
+
+    app = FastAPI(
+        title="BranchQ queue server",
+        version="1",
+        summary="Tickets, counters and the live event stream of one bank branch.",
+        lifespan=lifespan,
+    )
+    app.state.engine = engine
+    app.state.tokens = TokenCache(engine.read_conn)
+    app.state.heartbeat_s = heartbeat_s
+
+    @app.exception_handler(DomainError)
+    async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
+        return error(exc.status, exc.code, exc.message)
+
+    @app.exception_handler(CommitFailed)
+    async def commit_failed(_: Request, exc: CommitFailed) -> JSONResponse:
+        return error(503, "storage_unavailable", "the change could not be saved; try again")
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        parts = []
+        for e in exc.errors()[:5]:
+            where = ".".join(str(p) for p in e.get("loc", ()))
+            parts.append(f"{where}: {e.get('msg', 'invalid')}")
+        return error(422, "invalid_request", "; ".join(parts) or "invalid request")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        response = error(
+            exc.status_code, _HTTP_CODES.get(exc.status_code, "error"), str(exc.detail)
+        )
+        for k, v in (exc.headers or {}).items():
+            response.headers[k] = v
+        return response
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error")
+        return error(500, "internal", "internal error; the change was not made")
+
+    for router in (branch.router, services.router, counters.router, tickets.router, admin.router):
+        app.include_router(router, prefix=API)
+    app.add_middleware(BodyLimit)
+    return app

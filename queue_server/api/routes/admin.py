@@ -1,0 +1,87 @@
+"""Provisioning: device tokens and staff accounts (manager and admin only)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Response
+
+from ...auth import TokenCache, add_staff, create_token, list_tokens, parse_role, revoke_token
+from ...storage import connect
+from ..deps import CurrentDevice, EngineDep, Manager, get_tokens
+from ..schemas import StaffCreate, StaffPublic, TokenCreate, TokenCreated, TokenInfo
+
+router = APIRouter(tags=["admin"])
+
+
+def _run_write(engine: Any, fn: Any, *args: Any) -> Any:
+    conn = connect(engine.db_path)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        result = fn(conn, *args)
+        conn.execute("COMMIT")
+        return result
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    finally:
+        conn.close()
+
+
+@router.post("/tokens", response_model=TokenCreated, status_code=201)
+async def new_token(body: TokenCreate, engine: EngineDep, device: Manager) -> dict[str, Any]:
+    """Create a device token; a manager may create any role but admin."""
+    role, counter = parse_role(body.role)
+    if role == "admin" and device.role != "admin":
+        raise HTTPException(403, "only an admin may create admin tokens")
+    if counter is not None and counter not in engine.branch.counters:
+        raise HTTPException(422, f"there is no counter {counter}")
+    token_id, token = await asyncio.to_thread(
+        _run_write, engine, create_token, body.role, body.name
+    )
+    return {"id": token_id, "role": body.role, "name": body.name, "token": token}
+
+
+@router.get("/tokens", response_model=list[TokenInfo])
+def get_tokens_list(engine: EngineDep, _: Manager) -> list[dict[str, Any]]:
+    """List device tokens (never the tokens themselves)."""
+    return list_tokens(engine.read_conn)
+
+
+@router.delete("/tokens/{token_id}", status_code=204)
+async def delete_token(
+    token_id: int,
+    engine: EngineDep,
+    device: Manager,
+    tokens: Annotated[TokenCache, Depends(get_tokens)],
+) -> Response:
+    """Revoke a device token at once."""
+    row = engine.read_conn.execute("SELECT role FROM tokens WHERE id = ?", (token_id,)).fetchone()
+    if row is None:
+        raise HTTPException(404, f"no token {token_id}")
+    if row["role"] == "admin" and device.role != "admin":
+        raise HTTPException(403, "only an admin may revoke admin tokens")
+    await asyncio.to_thread(_run_write, engine, revoke_token, token_id)
+    tokens.forget()
+    return Response(status_code=204)
+
+
+@router.get("/staff", response_model=list[StaffPublic])
+def list_staff(engine: EngineDep, _: Manager) -> list[dict[str, Any]]:
+    """List staff accounts (never their PINs)."""
+    rows = engine.read_conn.execute("SELECT staff_id, name, active FROM staff ORDER BY staff_id")
+    return [{"staff_id": r[0], "name": r[1] or "", "active": bool(r[2])} for r in rows]
+
+
+@router.post("/staff", response_model=StaffPublic, status_code=201)
+async def new_staff(body: StaffCreate, engine: EngineDep, _: Manager) -> dict[str, Any]:
+    """Add a staff member (or reset their PIN)."""
+    await asyncio.to_thread(_run_write, engine, add_staff, body.staff_id, body.name, body.pin)
+    return {"staff_id": body.staff_id, "name": body.name, "active": True}
+
+
+@router.get("/whoami")
+def whoami(device: CurrentDevice) -> dict[str, Any]:
+    """The role of the calling token (clients check their pairing with it)."""
+    return {"role": device.label, "name": device.name, "counter": device.counter}

@@ -1,0 +1,199 @@
+"""Counters (windows): state, skills, staff sign-in, and the teller's calling actions."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, HTTPException
+
+from ...auth import verify_pin
+from ...codec import counter_to_dict
+from ...domain import Branch, Change, Counter, InvalidInput, Skill, Ticket
+from ...engine import Engine
+from ...storage import connect
+from ..deps import AnyDevice, EngineDep, Manager, OwnCounter, OwnCounterOrManager, result_of
+from ..schemas import (
+    CallResult,
+    CallTicket,
+    CounterPublic,
+    PauseRequest,
+    SignIn,
+    SkillsUpdate,
+    TicketAction,
+    TicketPublic,
+    TransferRequest,
+)
+
+router = APIRouter(prefix="/counters", tags=["counters"])
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=100)]
+
+
+@router.get("", response_model=list[CounterPublic])
+def list_counters(engine: EngineDep, _: AnyDevice) -> list[dict[str, Any]]:
+    """List every counter with its state, staff and skills."""
+    return [counter_to_dict(c) for c in sorted(engine.branch.counters.values(), key=_num)]
+
+
+@router.get("/{number}", response_model=CounterPublic)
+def read_counter(number: int, engine: EngineDep, _: AnyDevice) -> dict[str, Any]:
+    """Read one counter."""
+    return counter_to_dict(engine.branch.counter(number))
+
+
+@router.post("/{number}/open", response_model=CounterPublic)
+async def open_counter(number: int, engine: EngineDep, _: OwnCounterOrManager) -> dict[str, Any]:
+    """Open the counter for calling."""
+    change = await engine.execute(lambda b, now: b.open_counter(number, now))
+    return counter_to_dict(result_of(change, Counter))
+
+
+@router.post("/{number}/pause", response_model=CounterPublic)
+async def pause_counter(
+    number: int, engine: EngineDep, _: OwnCounterOrManager, body: PauseRequest | None = None
+) -> dict[str, Any]:
+    """Pause the counter (a break), with a reason the manager sees."""
+    reason = body.reason if body else ""
+    change = await engine.execute(lambda b, now: b.pause_counter(number, now, reason))
+    return counter_to_dict(result_of(change, Counter))
+
+
+@router.post("/{number}/close", response_model=CounterPublic)
+async def close_counter(number: int, engine: EngineDep, _: OwnCounterOrManager) -> dict[str, Any]:
+    """Close the counter; refused while a customer is at it."""
+    change = await engine.execute(lambda b, now: b.close_counter(number, now))
+    return counter_to_dict(result_of(change, Counter))
+
+
+@router.put("/{number}/skills", response_model=CounterPublic)
+async def set_skills(
+    number: int, body: SkillsUpdate, engine: EngineDep, _: Manager
+) -> dict[str, Any]:
+    """Set which businesses the counter serves, in order; applies from its next call."""
+    skills = [Skill(s.service, s.weight, s.overflow) for s in body.skills]
+    change = await engine.execute(lambda b, now: b.set_skills(number, skills, now))
+    return counter_to_dict(result_of(change, Counter))
+
+
+@router.post("/{number}/sign-in", response_model=CounterPublic)
+async def sign_in(number: int, body: SignIn, engine: EngineDep, _: OwnCounter) -> dict[str, Any]:
+    """A teller signs in with staff id and PIN; the counter opens."""
+    ok = await asyncio.to_thread(_verify, engine, body.staff_id, body.pin)
+    if not ok:
+        raise HTTPException(401, "wrong staff id or PIN")
+    change = await engine.execute(lambda b, now: b.sign_in(number, body.staff_id, now))
+    return counter_to_dict(result_of(change, Counter))
+
+
+def _verify(engine: Engine, staff_id: str, pin: str) -> bool:
+    conn = connect(engine.db_path)  # argon2 runs in a worker thread with its own connection
+    try:
+        return verify_pin(conn, staff_id, pin)
+    finally:
+        conn.close()
+
+
+@router.post("/{number}/sign-out", response_model=CounterPublic)
+async def sign_out(number: int, engine: EngineDep, _: OwnCounterOrManager) -> dict[str, Any]:
+    """The teller signs out; the counter closes."""
+    change = await engine.execute(lambda b, now: b.sign_out(number, now))
+    return counter_to_dict(result_of(change, Counter))
+
+
+@router.post("/{number}/call-next", response_model=CallResult)
+async def call_next(
+    number: int, engine: EngineDep, _: OwnCounter, idempotency_key: IdempotencyKey = None
+) -> dict[str, Any]:
+    """Call the next customer the policy picks for this counter (null when nobody waits)."""
+    if idempotency_key is not None:
+        earlier = engine.branch.call_keys.get((number, idempotency_key))
+        if earlier is not None:
+            return {"ticket": engine.ticket_view(engine.branch.ticket(earlier))}
+    change = await engine.execute(lambda b, now: b.call_next(number, now, call_key=idempotency_key))
+    if change.empty:
+        return {"ticket": None}
+    return {"ticket": engine.ticket_view(result_of(change, Ticket))}
+
+
+@router.post("/{number}/call", response_model=TicketPublic)
+async def call_ticket(
+    number: int, body: CallTicket, engine: EngineDep, _: OwnCounter
+) -> dict[str, Any]:
+    """Call a specific customer, by ticket id or printed number, out of turn."""
+    ticket_id, printed = body.ticket_id, body.number
+    if ticket_id is None and printed is None:
+        raise InvalidInput("give ticket_id or number", code="missing_ticket")
+
+    def decide(b: Branch, now: datetime) -> Change:
+        tid = ticket_id or b.open_ticket_by_number((printed or "").upper()).id
+        return b.call_ticket(number, tid, now)
+
+    change = await engine.execute(decide)
+    return engine.ticket_view(result_of(change, Ticket))
+
+
+async def _ticket_action(
+    engine: Engine, action: str, number: int, body: TicketAction | None
+) -> dict[str, Any]:
+    tid = body.ticket_id if body else None
+    change = await engine.execute(lambda b, now: getattr(b, action)(number, now, ticket_id=tid))
+    return engine.ticket_view(result_of(change, Ticket))
+
+
+@router.post("/{number}/recall", response_model=TicketPublic)
+async def recall(
+    number: int, engine: EngineDep, _: OwnCounter, body: TicketAction | None = None
+) -> dict[str, Any]:
+    """Call the current customer again (up to the branch's recall limit)."""
+    result: dict[str, Any] = await _ticket_action(engine, "recall", number, body)
+    return result
+
+
+@router.post("/{number}/start", response_model=TicketPublic)
+async def start_serving(
+    number: int, engine: EngineDep, _: OwnCounter, body: TicketAction | None = None
+) -> dict[str, Any]:
+    """The called customer has arrived: start serving."""
+    result: dict[str, Any] = await _ticket_action(engine, "start_serving", number, body)
+    return result
+
+
+@router.post("/{number}/finish", response_model=TicketPublic)
+async def finish(
+    number: int, engine: EngineDep, _: OwnCounter, body: TicketAction | None = None
+) -> dict[str, Any]:
+    """Service is complete."""
+    result: dict[str, Any] = await _ticket_action(engine, "finish", number, body)
+    return result
+
+
+@router.post("/{number}/no-show", response_model=TicketPublic)
+async def no_show(
+    number: int, engine: EngineDep, _: OwnCounter, body: TicketAction | None = None
+) -> dict[str, Any]:
+    """The called customer did not come."""
+    result: dict[str, Any] = await _ticket_action(engine, "no_show", number, body)
+    return result
+
+
+@router.post("/{number}/transfer", response_model=TicketPublic)
+async def transfer(
+    number: int, body: TransferRequest, engine: EngineDep, _: OwnCounter
+) -> dict[str, Any]:
+    """Send the customer to another business or counter; they keep their place in time."""
+    change = await engine.execute(
+        lambda b, now: b.transfer(
+            number,
+            now,
+            to_service=body.to_service,
+            to_counter=body.to_counter,
+            note=body.note,
+            ticket_id=body.ticket_id,
+        )
+    )
+    return engine.ticket_view(result_of(change, Ticket))
+
+
+def _num(c: Counter) -> int:
+    return c.number

@@ -1,0 +1,39 @@
+"""Businesses offered by the branch."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from ...codec import guidance_from_dict, service_to_dict
+from ...domain import Service
+from ..deps import AnyDevice, EngineDep, Manager, result_of
+from ..schemas import ServicePublic, ServiceUpdate
+
+router = APIRouter(prefix="/services", tags=["services"])
+
+
+@router.get("", response_model=list[ServicePublic])
+def list_services(engine: EngineDep, _: AnyDevice) -> list[dict[str, Any]]:
+    """List the branch's businesses in display order."""
+    services = sorted(engine.branch.services.values(), key=lambda s: (s.sort, s.code))
+    return [service_to_dict(s) for s in services]
+
+
+@router.get("/{code}", response_model=ServicePublic)
+def read_service(code: str, engine: EngineDep, _: AnyDevice) -> dict[str, Any]:
+    """Read one business, with its guidance for customers."""
+    return service_to_dict(engine.branch.service(code))
+
+
+@router.patch("/{code}", response_model=ServicePublic)
+async def update_service(
+    code: str, body: ServiceUpdate, engine: EngineDep, _: Manager
+) -> dict[str, Any]:
+    """Change a business's names, guidance, targets or availability."""
+    fields = body.model_dump(exclude_none=True)
+    if "guidance" in fields:
+        fields["guidance"] = {k: guidance_from_dict(v) for k, v in fields["guidance"].items()}
+    change = await engine.execute(lambda b, now: b.update_service(code, now, **fields))
+    return service_to_dict(result_of(change, Service))

@@ -1,0 +1,212 @@
+"""`branchq`: the one command — server, init, tokens, staff, demo, benchmarks.
+
+Each subcommand parses its options and hands over to the module that does the work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+DEFAULT_DB = "var/branch.db"
+
+
+def _server(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .api import create_app
+    from .config import init_db, load_config
+
+    db = Path(args.db)
+    if not db.exists():
+        init_db(db, load_config(args.config))
+        print(f"created {db} from {args.config or 'the demo branch config'}")
+    uvicorn.run(
+        create_app(db), host=args.host, port=args.port, log_level=args.log_level, ws_ping_interval=5
+    )
+    return 0
+
+
+def _init(args: argparse.Namespace) -> int:
+    from .config import init_db, load_config
+
+    config = load_config(args.config)
+    init_db(args.db, config)
+    print(
+        f"initialised {args.db}: {config.settings.name}, {len(config.services)} businesses, "
+        f"{len(config.counters)} counters"
+    )
+    return 0
+
+
+def _with_db(args: argparse.Namespace, fn: Callable[..., object], *a: object) -> object:
+    from .storage import connect, migrate
+
+    if not Path(args.db).exists():
+        raise SystemExit(f"no database at {args.db}: run `branchq init --db {args.db}` first")
+    migrate(args.db)
+    conn = connect(args.db)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        result = fn(conn, *a)
+        conn.execute("COMMIT")
+        return result
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    finally:
+        conn.close()
+
+
+def _token_create(args: argparse.Namespace) -> int:
+    from .auth import create_token
+
+    result = _with_db(args, create_token, args.role, args.name)
+    assert isinstance(result, tuple)
+    token_id, token = result
+    print(f"token {token_id} for {args.role}: {token}")
+    print("Store it now: only its hash is kept.", file=sys.stderr)
+    return 0
+
+
+def _token_list(args: argparse.Namespace) -> int:
+    from .auth import list_tokens
+
+    rows = _with_db(args, list_tokens)
+    assert isinstance(rows, list)
+    for r in rows:
+        state = "revoked" if r["revoked_at"] else "active"
+        print(f"{r['id']:>4}  {r['role']:<12} {state:<8} {r['name'] or ''}")
+    return 0
+
+
+def _token_revoke(args: argparse.Namespace) -> int:
+    from .auth import revoke_token
+
+    if not _with_db(args, revoke_token, args.id):
+        print(f"no active token {args.id}", file=sys.stderr)
+        return 1
+    print(f"token {args.id} revoked")
+    return 0
+
+
+def _staff_add(args: argparse.Namespace) -> int:
+    from .auth import add_staff
+
+    pin = args.pin or os.environ.get("BRANCHQ_PIN") or getpass.getpass("PIN (4-12 digits): ")
+    try:
+        _with_db(args, add_staff, args.staff_id, args.name, pin)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"staff {args.staff_id} saved")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo(
+        host=args.host,
+        port=args.port,
+        var=Path(args.var),
+        traffic=args.traffic,
+        duration=args.duration,
+        config=args.config,
+    )
+
+
+def _bench_server(args: argparse.Namespace) -> int:
+    from .bench.server import main as bench_main
+
+    code: int = bench_main(args)
+    return code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="branchq", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(
+        name: str, fn: Callable[[argparse.Namespace], int], help: str
+    ) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help)
+        p.set_defaults(func=fn)
+        return p
+
+    def db_opt(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--db", default=DEFAULT_DB, help=f"SQLite database (default {DEFAULT_DB})")
+
+    p = add("server", _server, "Run the branch's queue server (creates the database if missing).")
+    db_opt(p)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    p.add_argument("--port", type=int, default=8470, help="port to listen on (default 8470)")
+    p.add_argument("--config", help="branch config TOML used when creating the database")
+    p.add_argument("--log-level", default="info", help="uvicorn log level")
+
+    p = add("init", _init, "Create a database and seed the branch from a TOML config.")
+    db_opt(p)
+    p.add_argument("--config", help="branch config TOML (default: the demo branch)")
+
+    p = add("token", lambda a: (a.print_help(), 2)[1], "Create, list and revoke device tokens.")
+    tsub = p.add_subparsers(dest="token_command", required=True, metavar="ACTION")
+    t = tsub.add_parser("create", help="Create a device token and print it once.")
+    t.set_defaults(func=_token_create)
+    db_opt(t)
+    t.add_argument("--role", required=True, help="kiosk, counter:N, display, manager or admin")
+    t.add_argument("--name", default="", help="a label, e.g. 'entrance kiosk'")
+    t = tsub.add_parser("list", help="List device tokens (never the tokens themselves).")
+    t.set_defaults(func=_token_list)
+    db_opt(t)
+    t = tsub.add_parser("revoke", help="Revoke a device token by id.")
+    t.set_defaults(func=_token_revoke)
+    db_opt(t)
+    t.add_argument("id", type=int, help="token id from `branchq token list`")
+
+    p = add("staff", lambda a: 2, "Manage staff accounts.")
+    ssub = p.add_subparsers(dest="staff_command", required=True, metavar="ACTION")
+    s = ssub.add_parser("add", help="Add a staff member or reset their PIN.")
+    s.set_defaults(func=_staff_add)
+    db_opt(s)
+    s.add_argument("--staff-id", required=True, help="the id the teller signs in with")
+    s.add_argument("--name", default="", help="display name")
+    s.add_argument("--pin", help="PIN (4-12 digits); asked for when omitted, or BRANCHQ_PIN")
+
+    p = add("demo", _demo, "Run the demo branch: server, tokens, and optional live traffic.")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    p.add_argument("--port", type=int, default=8470, help="port to listen on (default 8470)")
+    p.add_argument("--var", default="var", help="folder for the demo database (wiped)")
+    p.add_argument("--traffic", action="store_true", help="simulate customers and tellers")
+    p.add_argument("--duration", type=float, help="stop after this many seconds")
+    p.add_argument("--config", help="branch config TOML (default: the demo branch)")
+
+    p = add("bench", lambda a: 2, "Benchmarks that print figures against a same-run baseline.")
+    bsub = p.add_subparsers(dest="bench_command", required=True, metavar="BENCHMARK")
+    b = bsub.add_parser("server", help="Mixed load on loopback with WebSocket subscribers.")
+    b.set_defaults(func=_bench_server)
+    b.add_argument("--seconds", type=float, default=10.0, help="measured load duration")
+    b.add_argument("--subscribers", type=int, default=50, help="WebSocket subscribers")
+    b.add_argument("--clients", type=int, default=32, help="concurrent HTTP clients")
+    b.add_argument("--json", action="store_true", help="print one JSON object")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        result: int = args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    except (ValueError, LookupError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,219 @@
+"""One JSON shape per entity, shared by the database rows, the API and the event stream."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, time
+from typing import Any
+
+from .domain import (
+    Counter,
+    CounterState,
+    Event,
+    Guidance,
+    PriorityClass,
+    Service,
+    Skill,
+    Source,
+    Ticket,
+    TicketState,
+)
+
+
+def _dt(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _parse_dt(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def _tm(value: time | None) -> str | None:
+    return None if value is None else value.strftime("%H:%M")
+
+
+def _parse_tm(value: str | None) -> time | None:
+    return None if not value else time.fromisoformat(value)
+
+
+def ticket_to_dict(t: Ticket) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "number": t.number,
+        "service": t.service,
+        "business_day": t.business_day.isoformat(),
+        "arrived_at": t.arrived_at.isoformat(),
+        "issued_at": t.issued_at.isoformat(),
+        "priority": t.priority.value,
+        "vip_tier": t.vip_tier,
+        "source": t.source.value,
+        "state": t.state.value,
+        "visit_id": t.visit_id,
+        "leg": t.leg,
+        "previous_id": t.previous_id,
+        "called_at": _dt(t.called_at),
+        "serving_at": _dt(t.serving_at),
+        "finished_at": _dt(t.finished_at),
+        "counter": t.counter,
+        "target_counter": t.target_counter,
+        "recall_count": t.recall_count,
+        "note": t.note,
+        "appointment_id": t.appointment_id,
+        "appointment_slot": _dt(t.appointment_slot),
+        "customer_ref": t.customer_ref,
+        "idempotency_key": t.idempotency_key,
+        "call_key": t.call_key,
+        "staff_id": t.staff_id,
+        "rating": t.rating,
+        "token": t.token,
+    }
+
+
+def ticket_from_dict(d: dict[str, Any]) -> Ticket:
+    return Ticket(
+        id=d["id"],
+        number=d["number"],
+        service=d["service"],
+        business_day=date.fromisoformat(d["business_day"]),
+        arrived_at=datetime.fromisoformat(d["arrived_at"]),
+        issued_at=datetime.fromisoformat(d["issued_at"]),
+        priority=PriorityClass(d["priority"]),
+        vip_tier=d["vip_tier"],
+        source=Source(d["source"]),
+        state=TicketState(d["state"]),
+        visit_id=d["visit_id"],
+        leg=d["leg"],
+        previous_id=d["previous_id"],
+        called_at=_parse_dt(d["called_at"]),
+        serving_at=_parse_dt(d["serving_at"]),
+        finished_at=_parse_dt(d["finished_at"]),
+        counter=d["counter"],
+        target_counter=d["target_counter"],
+        recall_count=d["recall_count"],
+        note=d["note"],
+        appointment_id=d["appointment_id"],
+        appointment_slot=_parse_dt(d["appointment_slot"]),
+        customer_ref=d["customer_ref"],
+        idempotency_key=d["idempotency_key"],
+        call_key=d["call_key"],
+        staff_id=d["staff_id"],
+        rating=d["rating"],
+        token=d["token"],
+    )
+
+
+def ticket_public(t: Ticket) -> dict[str, Any]:
+    """The ticket as clients see it: no idempotency/call keys, no customer reference."""
+    d = ticket_to_dict(t)
+    for private in ("customer_ref", "idempotency_key", "call_key"):
+        del d[private]
+    return d
+
+
+def skill_to_dict(s: Skill) -> dict[str, Any]:
+    return {"service": s.service, "weight": s.weight, "overflow": s.overflow}
+
+
+def counter_to_dict(c: Counter) -> dict[str, Any]:
+    return {
+        "number": c.number,
+        "name": c.name,
+        "location": c.location,
+        "state": c.state.value,
+        "staff_id": c.staff_id,
+        "skills": [skill_to_dict(s) for s in c.skills],
+        "pause_reason": c.pause_reason,
+    }
+
+
+def counter_from_dict(d: dict[str, Any]) -> Counter:
+    skills = d["skills"]
+    if isinstance(skills, str):
+        skills = json.loads(skills)
+    return Counter(
+        number=d["number"],
+        name=d["name"],
+        location=d.get("location") or "",
+        state=CounterState(d["state"]),
+        staff_id=d.get("staff_id"),
+        skills=tuple(
+            Skill(s["service"], float(s.get("weight", 1.0)), bool(s.get("overflow", False)))
+            for s in skills
+        ),
+        pause_reason=d.get("pause_reason") or "",
+    )
+
+
+def guidance_to_dict(g: Guidance) -> dict[str, Any]:
+    return {
+        "documents": list(g.documents),
+        "steps": list(g.steps),
+        "where": g.where,
+        "alternative": g.alternative,
+    }
+
+
+def guidance_from_dict(d: dict[str, Any]) -> Guidance:
+    return Guidance(
+        documents=tuple(d.get("documents", ())),
+        steps=tuple(d.get("steps", ())),
+        where=d.get("where", ""),
+        alternative=d.get("alternative", ""),
+    )
+
+
+def service_to_dict(s: Service) -> dict[str, Any]:
+    return {
+        "code": s.code,
+        "prefix": s.prefix,
+        "names": dict(s.names),
+        "target_wait_s": s.target_wait_s,
+        "mean_service_s": s.mean_service_s,
+        "guidance": {lang: guidance_to_dict(g) for lang, g in s.guidance.items()},
+        "fast_lane": s.fast_lane,
+        "visible": s.visible,
+        "enabled": s.enabled,
+        "opens": _tm(s.opens),
+        "closes": _tm(s.closes),
+        "sort": s.sort,
+    }
+
+
+def service_from_dict(d: dict[str, Any]) -> Service:
+    names = d["names"]
+    guidance = d.get("guidance") or {}
+    if isinstance(names, str):
+        names = json.loads(names)
+    if isinstance(guidance, str):
+        guidance = json.loads(guidance)
+    return Service(
+        code=d["code"],
+        prefix=d["prefix"],
+        names=dict(names),
+        target_wait_s=int(d.get("target_wait_s", 600)),
+        mean_service_s=int(d.get("mean_service_s", 300)),
+        guidance={lang: guidance_from_dict(g) for lang, g in guidance.items()},
+        fast_lane=bool(d.get("fast_lane", False)),
+        visible=bool(d.get("visible", True)),
+        enabled=bool(d.get("enabled", True)),
+        opens=_parse_tm(d.get("opens")),
+        closes=_parse_tm(d.get("closes")),
+        sort=int(d.get("sort", 0)),
+    )
+
+
+def event_to_dict(e: Event) -> dict[str, Any]:
+    out: dict[str, Any] = {"seq": e.seq, "at": e.at.isoformat(), "kind": e.kind}
+    if e.ticket is not None:
+        out["ticket"] = ticket_public(e.ticket)
+    if e.counter is not None:
+        out["counter"] = counter_to_dict(e.counter)
+    if e.service is not None:
+        out["service"] = service_to_dict(e.service)
+    if e.data:
+        out["data"] = dict(e.data)
+    return out
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

@@ -1,0 +1,170 @@
+"""Branch configuration from TOML: the branch, its businesses and its counters.
+
+Accepts the project's own format (`assets/demo_branch.toml`) and the benchmark scenario
+format (`shared/bench/branch_day.toml`), where names mix Chinese and English and counters
+are numbered by their order.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import tomllib
+from dataclasses import dataclass
+from datetime import UTC, datetime, time
+from pathlib import Path
+from typing import Any
+
+from .codec import guidance_from_dict
+from .domain import BranchSettings, Change, Counter, Event, Service, Skill
+from .storage import connect, load_settings, migrate, save_settings, write_change
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+DEMO_CONFIG = ASSETS / "demo_branch.toml"
+_CJK_THEN_LATIN = re.compile(r"^([^A-Za-z]*[\u3400-\u9fff][^A-Za-z]*?)\s+([A-Za-z].*)$")
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class BranchConfig:
+    settings: BranchSettings
+    services: tuple[Service, ...]
+    counters: tuple[Counter, ...]
+
+
+def skill_weight(rank: int) -> float:
+    """Default weight of a counter's n-th listed business: its first one wins ties."""
+    return round(0.8**rank, 3)
+
+
+def _names(entry: dict[str, Any]) -> dict[str, str]:
+    if isinstance(entry.get("names"), dict):
+        return {str(k): str(v) for k, v in entry["names"].items()}
+    name = str(entry.get("name", entry["code"]))
+    m = _CJK_THEN_LATIN.match(name)
+    if m:
+        return {"zh": m.group(1).strip(), "en": m.group(2).strip()}
+    return {"zh": name, "en": name}
+
+
+def _minutes(entry: dict[str, Any], key_min: str, key_s: str, default_s: int) -> int:
+    if key_s in entry:
+        return int(entry[key_s])
+    if key_min in entry:
+        return round(float(entry[key_min]) * 60)
+    return default_s
+
+
+def _skills(raw: list[Any]) -> tuple[Skill, ...]:
+    out = []
+    for rank, item in enumerate(raw):
+        if isinstance(item, str):
+            out.append(Skill(item, skill_weight(rank)))
+        else:
+            out.append(
+                Skill(
+                    str(item["service"]),
+                    float(item.get("weight", skill_weight(rank))),
+                    bool(item.get("overflow", False)),
+                )
+            )
+    return tuple(out)
+
+
+def parse_config(data: dict[str, Any]) -> BranchConfig:
+    try:
+        b = data.get("branch", {})
+        settings = BranchSettings(
+            name=str(b.get("name", "BranchQ")),
+            branch_id=str(b.get("id", "branch")),
+            timezone=str(b.get("timezone", "Asia/Shanghai")),
+            day_starts_at=time.fromisoformat(str(b.get("day_starts_at", "04:00"))),
+            max_recalls=int(b.get("max_recalls", 3)),
+            appointment_grace_s=round(float(b.get("appointment_grace_min", 10)) * 60),
+            languages=tuple(b.get("languages", ("zh", "en"))),
+        )
+        services = []
+        for sort, s in enumerate(data.get("services", [])):
+            guidance = {
+                lang: guidance_from_dict(g) for lang, g in dict(s.get("guidance", {})).items()
+            }
+            services.append(
+                Service(
+                    code=str(s["code"]),
+                    prefix=str(s.get("prefix", s["code"])),
+                    names=_names(s),
+                    target_wait_s=_minutes(s, "target_wait_min", "target_wait_s", 600),
+                    mean_service_s=_minutes(s, "mean_min", "mean_service_s", 300),
+                    guidance=guidance,
+                    fast_lane=bool(s.get("fast_lane", False)),
+                    visible=bool(s.get("visible", True)),
+                    enabled=bool(s.get("enabled", True)),
+                    opens=time.fromisoformat(s["opens"]) if s.get("opens") else None,
+                    closes=time.fromisoformat(s["closes"]) if s.get("closes") else None,
+                    sort=int(s.get("sort", sort)),
+                )
+            )
+        counters = [
+            Counter(
+                number=int(c.get("number", i + 1)),
+                name=str(c.get("name", f"{i + 1}号窗口")),
+                location=str(c.get("location", "")),
+                skills=_skills(list(c.get("skills", []))),
+            )
+            for i, c in enumerate(data.get("counters", []))
+        ]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"bad branch config: {exc}") from exc
+    codes = [s.code for s in services]
+    prefixes = [s.prefix for s in services]
+    numbers = [c.number for c in counters]
+    if not services:
+        raise ConfigError("bad branch config: no [[services]]")
+    if len(set(codes)) != len(codes) or len(set(prefixes)) != len(prefixes):
+        raise ConfigError("bad branch config: service codes and prefixes must be unique")
+    if len(set(numbers)) != len(numbers):
+        raise ConfigError("bad branch config: counter numbers must be unique")
+    for c in counters:
+        for sk in c.skills:
+            if sk.service not in codes:
+                raise ConfigError(f"bad branch config: counter {c.number} skill {sk.service!r}")
+    return BranchConfig(settings, tuple(services), tuple(counters))
+
+
+def load_config(path: str | Path | None = None) -> BranchConfig:
+    p = Path(path) if path else DEMO_CONFIG
+    try:
+        with p.open("rb") as f:
+            return parse_config(tomllib.load(f))
+    except OSError as exc:
+        raise ConfigError(f"cannot read branch config {p}: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"bad TOML in {p}: {exc}") from exc
+
+
+def init_db(db_path: str | Path, config: BranchConfig) -> None:
+    """Create the database and seed the branch; refuses a database that already has one."""
+    Path(db_path).parent.mkdir(parents=True, exist_ok=True)
+    migrate(db_path)
+    conn = connect(db_path)
+    try:
+        if load_settings(conn) is not None:
+            raise ConfigError(f"{db_path} already holds a branch; use a new file")
+        now = datetime.now(UTC)
+        change = Change(services=list(config.services), counters=list(config.counters))
+        change.events.append(
+            Event(1, now, "branch.initialised", data={"name": config.settings.name})
+        )
+        conn.execute("BEGIN IMMEDIATE")
+        save_settings(conn, config.settings)
+        conn.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('salt', ?)",
+            (secrets.token_hex(32),),
+        )
+        write_change(conn, change, config.settings.branch_id)
+        conn.execute("COMMIT")
+    finally:
+        conn.close()

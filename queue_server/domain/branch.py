@@ -1,0 +1,559 @@
+"""The branch aggregate: every command decides a `Change` first and applies it second.
+
+Deciding never mutates, so a refused command changes nothing; applying is what the server
+does once the change is durable (and what the simulator does straight away).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from .day import business_day, format_number
+from .errors import InvalidInput, InvalidState, NotFound
+from .model import (
+    BranchSettings,
+    Counter,
+    CounterState,
+    Event,
+    PriorityClass,
+    Service,
+    Skill,
+    Source,
+    Ticket,
+    TicketState,
+)
+from .policy import AccumulatingPriority, CallingPolicy
+
+RATINGS = (1, 2, 3, 4)  # 不满意 / 一般 / 满意 / 非常满意
+
+
+@dataclass
+class Change:
+    """What one command changes: new versions of entities and the events that say so."""
+
+    tickets: list[Ticket] = field(default_factory=list)
+    counters: list[Counter] = field(default_factory=list)
+    services: list[Service] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    numbering: dict[tuple[date, str], int] = field(default_factory=dict)
+    result: Ticket | Counter | Service | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not (self.tickets or self.counters or self.services or self.events)
+
+
+class _Draft:
+    """Builds a Change, numbering its events after the branch's last sequence."""
+
+    def __init__(self, branch: Branch, now: datetime) -> None:
+        self.change = Change()
+        self._seq = branch.last_seq
+        self._now = now
+
+    def event(
+        self,
+        kind: str,
+        *,
+        ticket: Ticket | None = None,
+        counter: Counter | None = None,
+        service: Service | None = None,
+        **data: Any,
+    ) -> None:
+        self._seq += 1
+        self.change.events.append(
+            Event(self._seq, self._now, kind, ticket, counter, service, dict(data))
+        )
+
+    def ticket(
+        self, ticket: Ticket, kind: str, counter: Counter | None = None, **data: Any
+    ) -> None:
+        self.change.tickets.append(ticket)
+        self.event(kind, ticket=ticket, counter=counter, **data)
+
+    def counter(self, counter: Counter, kind: str, **data: Any) -> None:
+        self.change.counters.append(counter)
+        self.event(kind, counter=counter, **data)
+
+
+class Branch:
+    """In-memory state of one branch: services, counters, and the tickets still of interest."""
+
+    def __init__(
+        self,
+        settings: BranchSettings,
+        services: Iterable[Service] = (),
+        counters: Iterable[Counter] = (),
+        tickets: Iterable[Ticket] = (),
+        *,
+        numbering: Mapping[tuple[date, str], int] | None = None,
+        last_seq: int = 0,
+        policy: CallingPolicy | None = None,
+    ) -> None:
+        self.settings = settings
+        self.services: dict[str, Service] = {s.code: s for s in services}
+        self.counters: dict[int, Counter] = {c.number: c for c in counters}
+        self.tickets: dict[int, Ticket] = {t.id: t for t in tickets}
+        self.numbering: dict[tuple[date, str], int] = dict(numbering or {})
+        self.last_seq = last_seq
+        self.next_ticket_id = max(self.tickets, default=0) + 1
+        self.policy: CallingPolicy = policy or AccumulatingPriority(
+            appointment_grace=timedelta(seconds=settings.appointment_grace_s)
+        )
+        self.idempotency: dict[str, int] = {}
+        self.call_keys: dict[tuple[int, str], int] = {}
+        self._waiting: dict[int, Ticket] = {}
+        self._active_by_counter: dict[int, Ticket] = {}
+        for t in self.tickets.values():
+            self._index(None, t)
+
+    # ----------------------------------------------------------------- reading
+    def business_day(self, now: datetime) -> date:
+        return business_day(now, self.settings.timezone, self.settings.day_starts_at)
+
+    @property
+    def waiting(self) -> list[Ticket]:
+        return list(self._waiting.values())
+
+    def active_ticket(self, counter: int) -> Ticket | None:
+        return self._active_by_counter.get(counter)
+
+    def service(self, code: str) -> Service:
+        try:
+            return self.services[code]
+        except KeyError:
+            raise NotFound(f"unknown service {code!r}", code="unknown_service") from None
+
+    def counter(self, number: int) -> Counter:
+        try:
+            return self.counters[number]
+        except KeyError:
+            raise NotFound(f"unknown counter {number}", code="unknown_counter") from None
+
+    def ticket(self, ticket_id: int) -> Ticket:
+        try:
+            return self.tickets[ticket_id]
+        except KeyError:
+            raise NotFound(f"unknown ticket {ticket_id}", code="unknown_ticket") from None
+
+    def open_ticket_by_number(self, number: str) -> Ticket:
+        """The ticket currently open under a printed number (the latest leg)."""
+        found = [t for t in self.tickets.values() if t.number == number and not t.state.is_final]
+        if not found:
+            raise NotFound(f"no open ticket numbered {number}", code="unknown_ticket")
+        return max(found, key=lambda t: t.id)
+
+    def position(self, ticket: Ticket, now: datetime) -> int:
+        """How many customers of the same business the policy would serve before this one."""
+        if ticket.state is not TicketState.WAITING:
+            return 0
+        same = [t for t in self._waiting.values() if t.service == ticket.service]
+        order = self.policy.queue_order(same, now, self.services)
+        return next((i for i, t in enumerate(order) if t.id == ticket.id), len(order))
+
+    def serving_counters(self, service: str) -> int:
+        """Open counters that serve this business as a regular (non-overflow) skill."""
+        return sum(
+            1
+            for c in self.counters.values()
+            if c.state is CounterState.OPEN
+            and (s := c.skill_for(service)) is not None
+            and not s.overflow
+        )
+
+    def naive_eta_s(self, ticket: Ticket, now: datetime) -> float | None:
+        """The naive baseline: people ahead × mean service ÷ open counters (None: none open)."""
+        if ticket.state is not TicketState.WAITING:
+            return 0.0
+        counters = self.serving_counters(ticket.service)
+        if counters == 0:
+            return None
+        ahead = self.position(ticket, now)
+        return ahead * self.service(ticket.service).mean_service_s / counters
+
+    # ---------------------------------------------------------------- applying
+    def apply(self, change: Change) -> None:
+        for service in change.services:
+            self.services[service.code] = service
+        for counter in change.counters:
+            self.counters[counter.number] = counter
+        for ticket in change.tickets:
+            old = self.tickets.get(ticket.id)
+            self.tickets[ticket.id] = ticket
+            self._index(old, ticket)
+            self.next_ticket_id = max(self.next_ticket_id, ticket.id + 1)
+        self.numbering.update(change.numbering)
+        if change.events:
+            self.last_seq = change.events[-1].seq
+
+    def _index(self, old: Ticket | None, new: Ticket) -> None:
+        if (
+            old is not None
+            and old.counter is not None
+            and old.state.is_active
+            and self._active_by_counter.get(old.counter, old).id == old.id
+        ):
+            self._active_by_counter.pop(old.counter, None)
+        if new.state is TicketState.WAITING:
+            self._waiting[new.id] = new
+        else:
+            self._waiting.pop(new.id, None)
+        if new.state.is_active and new.counter is not None:
+            self._active_by_counter[new.counter] = new
+        if new.idempotency_key:
+            self.idempotency[new.idempotency_key] = new.id
+        if new.call_key and new.counter is not None:
+            self.call_keys[(new.counter, new.call_key)] = new.id
+
+    def forget_closed_days(self, today: date) -> None:
+        """Drop finished tickets of earlier business days from memory (the log keeps them)."""
+        for tid in [
+            t.id for t in self.tickets.values() if t.business_day < today and t.state.is_final
+        ]:
+            del self.tickets[tid]
+
+    def run(self, decide: Callable[[], Change]) -> Change:
+        """Decide and apply at once (the simulator's and tests' way; the server commits between)."""
+        change = decide()
+        self.apply(change)
+        return change
+
+    # ------------------------------------------------------------ ticket issue
+    def issue_ticket(
+        self,
+        service: str,
+        now: datetime,
+        *,
+        priority: PriorityClass = PriorityClass.REGULAR,
+        vip_tier: int = 0,
+        source: Source = Source.KIOSK,
+        appointment_id: str | None = None,
+        appointment_slot: datetime | None = None,
+        customer_ref: str | None = None,
+        idempotency_key: str | None = None,
+        token: str = "",
+    ) -> Change:
+        svc = self.service(service)
+        if not svc.enabled:
+            raise InvalidState(f"service {service} is not offered now", code="service_disabled")
+        if priority is PriorityClass.VIP and not 1 <= vip_tier <= 3:
+            raise InvalidInput("a VIP ticket needs a tier from 1 to 3", code="invalid_vip_tier")
+        if priority is not PriorityClass.VIP and vip_tier:
+            raise InvalidInput("only VIP tickets have a tier", code="invalid_vip_tier")
+        if priority is PriorityClass.APPOINTMENT and appointment_slot is None:
+            raise InvalidInput("an appointment ticket needs its slot", code="missing_slot")
+        if idempotency_key is not None and idempotency_key in self.idempotency:
+            raise InvalidState("idempotency key already used", code="duplicate_key")
+        day = self.business_day(now)
+        key = (day, svc.prefix)
+        seq = self.numbering.get(key, 0) + 1
+        # A ticket still open from an earlier day keeps its number: never hand it out twice.
+        held = {t.number for t in self.tickets.values() if not t.state.is_final}
+        while format_number(svc.prefix, seq) in held:
+            seq += 1
+        tid = self.next_ticket_id
+        ticket = Ticket(
+            id=tid,
+            number=format_number(svc.prefix, seq),
+            service=svc.code,
+            business_day=day,
+            arrived_at=now,
+            issued_at=now,
+            priority=priority,
+            vip_tier=vip_tier,
+            source=source,
+            visit_id=tid,
+            appointment_id=appointment_id,
+            appointment_slot=appointment_slot,
+            customer_ref=customer_ref,
+            idempotency_key=idempotency_key,
+            token=token,
+        )
+        draft = _Draft(self, now)
+        draft.change.numbering[key] = seq
+        draft.ticket(ticket, "ticket.issued")
+        draft.change.result = ticket
+        return draft.change
+
+    def cancel_ticket(self, ticket_id: int, now: datetime) -> Change:
+        ticket = self.ticket(ticket_id)
+        self._require(ticket, TicketState.WAITING, "cancel")
+        done = replace(ticket, state=TicketState.CANCELLED, finished_at=now)
+        draft = _Draft(self, now)
+        draft.ticket(done, "ticket.cancelled")
+        draft.change.result = done
+        return draft.change
+
+    def rate_ticket(self, ticket_id: int, rating: int, now: datetime) -> Change:
+        ticket = self.ticket(ticket_id)
+        if rating not in RATINGS:
+            raise InvalidInput("rating must be 1 (不满意) to 4 (非常满意)", code="invalid_rating")
+        self._require(ticket, TicketState.DONE, "rate")
+        if ticket.rating is not None:
+            raise InvalidState(f"ticket {ticket.number} is already rated", code="already_rated")
+        rated = replace(ticket, rating=rating)
+        draft = _Draft(self, now)
+        draft.ticket(rated, "ticket.rated", rating=rating)
+        draft.change.result = rated
+        return draft.change
+
+    # --------------------------------------------------------- counter actions
+    def call_next(self, counter_no: int, now: datetime, *, call_key: str | None = None) -> Change:
+        """Call the policy's choice for this counter; an empty change when nobody is eligible."""
+        counter = self._ready_counter(counter_no)
+        if call_key is not None and (counter_no, call_key) in self.call_keys:
+            raise InvalidState("this call was already made", code="duplicate_key")
+        chosen = self.policy.choose_next(counter, self.waiting, now, self.services)
+        if chosen is None:
+            return Change()
+        return self._call(counter, chosen, now, call_key, "ticket.called")
+
+    def call_ticket(self, counter_no: int, ticket_id: int, now: datetime) -> Change:
+        """Call one named customer out of turn (a teller's override)."""
+        counter = self._ready_counter(counter_no)
+        ticket = self.ticket(ticket_id)
+        self._require(ticket, TicketState.WAITING, "call")
+        return self._call(counter, ticket, now, None, "ticket.called", out_of_turn=True)
+
+    def _call(
+        self,
+        counter: Counter,
+        ticket: Ticket,
+        now: datetime,
+        call_key: str | None,
+        kind: str,
+        **data: Any,
+    ) -> Change:
+        called = replace(
+            ticket,
+            state=TicketState.CALLED,
+            called_at=now,
+            counter=counter.number,
+            staff_id=counter.staff_id,
+            call_key=call_key,
+        )
+        draft = _Draft(self, now)
+        draft.ticket(called, kind, counter=counter, **data)
+        draft.change.result = called
+        return draft.change
+
+    def recall(self, counter_no: int, now: datetime, *, ticket_id: int | None = None) -> Change:
+        counter = self.counter(counter_no)
+        ticket = self._active(counter_no, ticket_id, TicketState.CALLED, "recall")
+        if ticket.recall_count >= self.settings.max_recalls:
+            raise InvalidState(
+                f"{ticket.number} was recalled {ticket.recall_count} times: mark a no-show",
+                code="recall_limit",
+            )
+        again = replace(ticket, recall_count=ticket.recall_count + 1, called_at=now)
+        draft = _Draft(self, now)
+        draft.ticket(again, "ticket.recalled", counter=counter, recall=again.recall_count)
+        draft.change.result = again
+        return draft.change
+
+    def start_serving(
+        self, counter_no: int, now: datetime, *, ticket_id: int | None = None
+    ) -> Change:
+        counter = self.counter(counter_no)
+        ticket = self._active(counter_no, ticket_id, TicketState.CALLED, "start serving")
+        serving = replace(ticket, state=TicketState.SERVING, serving_at=now)
+        draft = _Draft(self, now)
+        draft.ticket(serving, "ticket.serving", counter=counter)
+        draft.change.result = serving
+        return draft.change
+
+    def finish(self, counter_no: int, now: datetime, *, ticket_id: int | None = None) -> Change:
+        counter = self.counter(counter_no)
+        ticket = self._active(counter_no, ticket_id, TicketState.SERVING, "finish")
+        done = replace(ticket, state=TicketState.DONE, finished_at=now)
+        draft = _Draft(self, now)
+        draft.ticket(done, "ticket.done", counter=counter)
+        draft.change.result = done
+        return draft.change
+
+    def no_show(self, counter_no: int, now: datetime, *, ticket_id: int | None = None) -> Change:
+        counter = self.counter(counter_no)
+        ticket = self._active(counter_no, ticket_id, TicketState.CALLED, "mark a no-show")
+        gone = replace(ticket, state=TicketState.NO_SHOW, finished_at=now)
+        draft = _Draft(self, now)
+        draft.ticket(gone, "ticket.no_show", counter=counter)
+        draft.change.result = gone
+        return draft.change
+
+    def transfer(
+        self,
+        counter_no: int,
+        now: datetime,
+        *,
+        to_service: str | None = None,
+        to_counter: int | None = None,
+        note: str = "",
+        ticket_id: int | None = None,
+    ) -> Change:
+        """End this leg and queue the customer again, keeping arrival time and priority."""
+        counter = self.counter(counter_no)
+        ticket = self._active(counter_no, ticket_id, None, "transfer")
+        if to_service is None and to_counter is None:
+            raise InvalidInput("transfer needs a service or a counter", code="transfer_target")
+        service = (
+            self.service(to_service) if to_service is not None else self.service(ticket.service)
+        )
+        if to_counter is not None:
+            self.counter(to_counter)
+            if to_counter == counter_no:
+                raise InvalidInput("cannot transfer to the same counter", code="transfer_target")
+        if len(note) > 500:
+            raise InvalidInput("transfer note is longer than 500 characters", code="note_too_long")
+        ended = replace(ticket, state=TicketState.TRANSFERRED, finished_at=now)
+        leg = replace(
+            ticket,
+            id=self.next_ticket_id,
+            service=service.code,
+            state=TicketState.WAITING,
+            leg=ticket.leg + 1,
+            previous_id=ticket.id,
+            issued_at=now,
+            called_at=None,
+            serving_at=None,
+            finished_at=None,
+            counter=None,
+            target_counter=to_counter,
+            recall_count=0,
+            note=note,
+            idempotency_key=None,
+            call_key=None,
+            staff_id=None,
+            rating=None,
+        )
+        draft = _Draft(self, now)
+        draft.ticket(ended, "ticket.transferred", counter=counter, to_ticket=leg.id)
+        draft.ticket(leg, "ticket.requeued", from_ticket=ticket.id)
+        draft.change.result = leg
+        return draft.change
+
+    # ------------------------------------------------------- counter management
+    def sign_in(self, counter_no: int, staff_id: str, now: datetime) -> Change:
+        counter = self.counter(counter_no)
+        if not staff_id or len(staff_id) > 64:
+            raise InvalidInput("staff id must be 1 to 64 characters", code="invalid_staff_id")
+        for other in self.counters.values():
+            if other.staff_id == staff_id and other.number != counter_no:
+                raise InvalidState(
+                    f"staff {staff_id} is signed in at counter {other.number}",
+                    code="staff_elsewhere",
+                )
+        updated = replace(counter, staff_id=staff_id, state=CounterState.OPEN, pause_reason="")
+        return self._counter_change(updated, "counter.signed_in", now, staff_id=staff_id)
+
+    def sign_out(self, counter_no: int, now: datetime) -> Change:
+        counter = self.counter(counter_no)
+        self._require_idle(counter_no, "sign out")
+        updated = replace(counter, staff_id=None, state=CounterState.CLOSED, pause_reason="")
+        return self._counter_change(updated, "counter.signed_out", now)
+
+    def open_counter(self, counter_no: int, now: datetime) -> Change:
+        counter = self.counter(counter_no)
+        updated = replace(counter, state=CounterState.OPEN, pause_reason="")
+        return self._counter_change(updated, "counter.opened", now)
+
+    def pause_counter(self, counter_no: int, now: datetime, reason: str = "") -> Change:
+        counter = self.counter(counter_no)
+        if counter.state is CounterState.CLOSED:
+            raise InvalidState(f"counter {counter_no} is closed", code="counter_closed")
+        if len(reason) > 200:
+            raise InvalidInput("pause reason is longer than 200 characters", code="reason_too_long")
+        updated = replace(counter, state=CounterState.PAUSED, pause_reason=reason)
+        return self._counter_change(updated, "counter.paused", now, reason=reason)
+
+    def close_counter(self, counter_no: int, now: datetime) -> Change:
+        counter = self.counter(counter_no)
+        self._require_idle(counter_no, "close")
+        updated = replace(counter, state=CounterState.CLOSED, pause_reason="")
+        return self._counter_change(updated, "counter.closed", now)
+
+    def set_skills(self, counter_no: int, skills: Sequence[Skill], now: datetime) -> Change:
+        """Change which businesses a counter serves; applies from its next call."""
+        counter = self.counter(counter_no)
+        seen: set[str] = set()
+        for skill in skills:
+            self.service(skill.service)
+            if skill.service in seen:
+                raise InvalidInput(f"service {skill.service} listed twice", code="duplicate_skill")
+            if not 0 < skill.weight <= 10:
+                raise InvalidInput("skill weight must be in (0, 10]", code="invalid_weight")
+            seen.add(skill.service)
+        updated = replace(counter, skills=tuple(skills))
+        return self._counter_change(updated, "counter.skills", now)
+
+    def update_service(self, code: str, now: datetime, **fields: Any) -> Change:
+        service = self.service(code)
+        allowed = {
+            "names", "target_wait_s", "mean_service_s", "guidance", "fast_lane",
+            "visible", "enabled", "opens", "closes", "sort",
+        }  # fmt: skip
+        unknown = set(fields) - allowed
+        if unknown:
+            raise InvalidInput(f"cannot change {sorted(unknown)}", code="invalid_field")
+        for name in ("target_wait_s", "mean_service_s"):
+            if name in fields and not 0 < fields[name] <= 86_400:
+                raise InvalidInput(f"{name} must be 1 to 86400 seconds", code="invalid_field")
+        updated = replace(service, **fields)
+        draft = _Draft(self, now)
+        draft.change.services.append(updated)
+        draft.event("service.updated", service=updated)
+        draft.change.result = updated
+        return draft.change
+
+    # ---------------------------------------------------------------- helpers
+    def _counter_change(self, counter: Counter, kind: str, now: datetime, **data: Any) -> Change:
+        draft = _Draft(self, now)
+        draft.counter(counter, kind, **data)
+        draft.change.result = counter
+        return draft.change
+
+    def _ready_counter(self, counter_no: int) -> Counter:
+        counter = self.counter(counter_no)
+        if counter.state is not CounterState.OPEN:
+            raise InvalidState(f"counter {counter_no} is {counter.state}", code="counter_not_open")
+        busy = self._active_by_counter.get(counter_no)
+        if busy is not None:
+            raise InvalidState(
+                f"counter {counter_no} still has {busy.number} ({busy.state})", code="counter_busy"
+            )
+        return counter
+
+    def _require_idle(self, counter_no: int, action: str) -> None:
+        busy = self._active_by_counter.get(counter_no)
+        if busy is not None:
+            raise InvalidState(
+                f"cannot {action} counter {counter_no} while {busy.number} is {busy.state}",
+                code="counter_busy",
+            )
+
+    def _active(
+        self, counter_no: int, ticket_id: int | None, state: TicketState | None, action: str
+    ) -> Ticket:
+        self.counter(counter_no)
+        ticket = self._active_by_counter.get(counter_no)
+        if ticket is None:
+            raise InvalidState(
+                f"counter {counter_no} has no customer to {action}", code="no_customer"
+            )
+        if ticket_id is not None and ticket.id != ticket_id:
+            raise InvalidState(
+                f"counter {counter_no} is now with {ticket.number}, not ticket {ticket_id}",
+                code="stale_ticket",
+            )
+        if state is not None:
+            self._require(ticket, state, action)
+        return ticket
+
+    @staticmethod
+    def _require(ticket: Ticket, state: TicketState, action: str) -> None:
+        if ticket.state is not state:
+            raise InvalidState(
+                f"cannot {action} {ticket.number}: it is {ticket.state}", code="invalid_state"
+            )

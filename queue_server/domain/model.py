@@ -1,0 +1,170 @@
+"""The branch's vocabulary: services, counters, tickets, events — immutable values."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from enum import StrEnum
+from typing import Any
+
+
+class TicketState(StrEnum):
+    WAITING = "waiting"
+    CALLED = "called"
+    SERVING = "serving"
+    DONE = "done"
+    NO_SHOW = "no_show"
+    TRANSFERRED = "transferred"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_final(self) -> bool:
+        return self in FINAL_STATES
+
+    @property
+    def is_active(self) -> bool:
+        """At a counter: called or being served."""
+        return self in (TicketState.CALLED, TicketState.SERVING)
+
+
+FINAL_STATES = frozenset(
+    {TicketState.DONE, TicketState.NO_SHOW, TicketState.TRANSFERRED, TicketState.CANCELLED}
+)
+
+
+class PriorityClass(StrEnum):
+    REGULAR = "regular"
+    CARE = "care"  # elderly, disabled, pregnant
+    VIP = "vip"  # with a tier 1..3
+    APPOINTMENT = "appointment"
+
+
+class Source(StrEnum):
+    KIOSK = "kiosk"
+    MOBILE = "mobile"
+    APPOINTMENT = "appointment"
+    STAFF = "staff"
+
+
+class CounterState(StrEnum):
+    OPEN = "open"
+    PAUSED = "paused"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True, slots=True)
+class Guidance:
+    """What a customer should know before queueing for a business, in one language."""
+
+    documents: tuple[str, ...] = ()
+    steps: tuple[str, ...] = ()
+    where: str = ""
+    alternative: str = ""  # e.g. "faster at the self-service machine or in the app"
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    """A business type with its own queue and ticket prefix."""
+
+    code: str
+    prefix: str
+    names: Mapping[str, str]  # language -> name
+    target_wait_s: int = 600
+    mean_service_s: int = 300
+    guidance: Mapping[str, Guidance] = field(default_factory=dict)
+    fast_lane: bool = False
+    visible: bool = True  # shown on the kiosk
+    enabled: bool = True
+    opens: time | None = None
+    closes: time | None = None
+    sort: int = 0
+
+    def name(self, language: str = "zh") -> str:
+        return self.names.get(language) or next(iter(self.names.values()), self.code)
+
+
+@dataclass(frozen=True, slots=True)
+class Skill:
+    """One business a counter serves; overflow skills are taken only when that queue is late."""
+
+    service: str
+    weight: float = 1.0
+    overflow: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Counter:
+    """A window where a teller serves customers."""
+
+    number: int
+    name: str
+    location: str = ""
+    state: CounterState = CounterState.CLOSED
+    staff_id: str | None = None
+    skills: tuple[Skill, ...] = ()
+    pause_reason: str = ""
+
+    def skill_for(self, service: str) -> Skill | None:
+        for skill in self.skills:
+            if skill.service == service:
+                return skill
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    """One leg of a customer's visit; a transfer ends a leg and starts the next."""
+
+    id: int
+    number: str
+    service: str
+    business_day: date
+    arrived_at: datetime  # the customer's arrival: kept across transfers
+    issued_at: datetime  # this leg's start
+    priority: PriorityClass = PriorityClass.REGULAR
+    vip_tier: int = 0
+    source: Source = Source.KIOSK
+    state: TicketState = TicketState.WAITING
+    visit_id: int = 0  # id of the visit's first leg
+    leg: int = 0
+    previous_id: int | None = None
+    called_at: datetime | None = None
+    serving_at: datetime | None = None
+    finished_at: datetime | None = None
+    counter: int | None = None
+    target_counter: int | None = None  # a transfer to one named counter
+    recall_count: int = 0
+    note: str = ""
+    appointment_id: str | None = None
+    appointment_slot: datetime | None = None
+    customer_ref: str | None = None  # salted hash, never a plain ID number
+    idempotency_key: str | None = None
+    call_key: str | None = None
+    staff_id: str | None = None
+    rating: int | None = None
+    token: str = ""  # opaque token of the customer's live ticket page
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A change in the branch, numbered by a gap-free, increasing sequence."""
+
+    seq: int
+    at: datetime
+    kind: str
+    ticket: Ticket | None = None
+    counter: Counter | None = None
+    service: Service | None = None
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class BranchSettings:
+    name: str = "BranchQ"
+    branch_id: str = "branch"
+    timezone: str = "Asia/Shanghai"
+    day_starts_at: time = time(4, 0)  # local time at which numbering restarts
+    max_recalls: int = 3
+    appointment_grace_s: int = 600
+    languages: tuple[str, ...] = ("zh", "en")

@@ -1,0 +1,162 @@
+"""Who is called next: the calling-policy interface, eligibility rules and the default policy.
+
+A policy is a pure function of the counter, the waiting tickets and the time. The rules
+every policy shares — skills, overflow, transfers to one counter, appointment slots — live
+here once, so policies differ only in how they rank eligible customers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from .model import Counter, PriorityClass, Service, Ticket
+
+
+def effective_priority(ticket: Ticket, now: datetime, grace: timedelta) -> PriorityClass:
+    """An appointment counts only from its slot until the grace runs out for a late arrival."""
+    if ticket.priority is not PriorityClass.APPOINTMENT or ticket.appointment_slot is None:
+        return ticket.priority
+    slot = ticket.appointment_slot
+    if now < slot:
+        return PriorityClass.REGULAR  # early: waits as regular until the slot
+    if ticket.arrived_at > slot + grace:
+        return PriorityClass.REGULAR  # late beyond the grace: the boost is lost
+    return PriorityClass.APPOINTMENT
+
+
+def waited_s(ticket: Ticket, now: datetime, grace: timedelta) -> float:
+    """Seconds waited; an honoured appointment counts from the later of arrival and slot."""
+    start = ticket.arrived_at
+    if (
+        effective_priority(ticket, now, grace) is PriorityClass.APPOINTMENT
+        and ticket.appointment_slot is not None
+    ):
+        start = max(start, ticket.appointment_slot)
+    return max(0.0, (now - start).total_seconds())
+
+
+def over_target(
+    service: str,
+    waiting: Iterable[Ticket],
+    now: datetime,
+    services: Mapping[str, Service],
+) -> bool:
+    """True when someone in this business's queue has waited past its target."""
+    target = services[service].target_wait_s if service in services else 600
+    return any(
+        t.service == service and (now - t.arrived_at).total_seconds() > target for t in waiting
+    )
+
+
+def eligible(
+    counter: Counter,
+    waiting: Sequence[Ticket],
+    now: datetime,
+    services: Mapping[str, Service],
+) -> list[tuple[Ticket, float]]:
+    """The tickets this counter may call now, each with the counter's weight for it."""
+    late: dict[str, bool] = {}
+    out: list[tuple[Ticket, float]] = []
+    for ticket in waiting:
+        if ticket.target_counter is not None:
+            if ticket.target_counter == counter.number:
+                out.append((ticket, 1.0))
+            continue
+        skill = counter.skill_for(ticket.service)
+        if skill is None:
+            continue
+        if skill.overflow:
+            if ticket.service not in late:
+                late[ticket.service] = over_target(ticket.service, waiting, now, services)
+            if not late[ticket.service]:
+                continue
+        out.append((ticket, skill.weight))
+    return out
+
+
+class CallingPolicy(Protocol):
+    """Chooses the next customer for a counter. Must be pure and deterministic."""
+
+    @property
+    def name(self) -> str: ...
+
+    def choose_next(
+        self,
+        counter: Counter,
+        waiting: Sequence[Ticket],
+        now: datetime,
+        services: Mapping[str, Service],
+    ) -> Ticket | None: ...
+
+    def queue_order(
+        self, waiting: Sequence[Ticket], now: datetime, services: Mapping[str, Service]
+    ) -> list[Ticket]:
+        """The order this policy would serve one business's queue (for positions)."""
+        ...
+
+
+def _default_rates() -> dict[PriorityClass, float]:
+    return {
+        PriorityClass.REGULAR: 1.0,
+        PriorityClass.CARE: 2.0,
+        PriorityClass.VIP: 2.0,
+        PriorityClass.APPOINTMENT: 3.0,
+    }
+
+
+def _default_head_starts() -> dict[PriorityClass, float]:
+    return {
+        PriorityClass.REGULAR: 0.0,
+        PriorityClass.CARE: 5.0,
+        PriorityClass.VIP: 5.0,
+        PriorityClass.APPOINTMENT: 15.0,
+    }
+
+
+@dataclass(frozen=True)
+class AccumulatingPriority:
+    """Accumulating (aged) priority: score = (head start + rate × minutes waited) × skill weight.
+
+    Every class accrues priority while it waits, so a regular customer overtakes any newly
+    arrived priority customer once their wait exceeds that class's head start (divided by the
+    rate): no class can starve. A counter's skill weight makes its first business win ties
+    against secondary ones without shutting them out.
+    """
+
+    rates: Mapping[PriorityClass, float] = field(default_factory=_default_rates)
+    head_starts: Mapping[PriorityClass, float] = field(default_factory=_default_head_starts)
+    vip_tier_bonus: float = 2.0  # extra head start per VIP tier above 1
+    appointment_grace: timedelta = timedelta(minutes=10)
+    name: str = "accumulating"
+
+    def score(self, ticket: Ticket, now: datetime) -> float:
+        cls = effective_priority(ticket, now, self.appointment_grace)
+        minutes = waited_s(ticket, now, self.appointment_grace) / 60.0
+        head = self.head_starts.get(cls, 0.0)
+        if cls is PriorityClass.VIP and ticket.vip_tier > 1:
+            head += self.vip_tier_bonus * (ticket.vip_tier - 1)
+        return head + self.rates.get(cls, 1.0) * minutes
+
+    def choose_next(
+        self,
+        counter: Counter,
+        waiting: Sequence[Ticket],
+        now: datetime,
+        services: Mapping[str, Service],
+    ) -> Ticket | None:
+        best: Ticket | None = None
+        best_key: tuple[float, datetime, int] | None = None
+        for ticket, weight in eligible(counter, waiting, now, services):
+            # Higher score first; then earlier arrival; then lower id — fully deterministic.
+            key = (-self.score(ticket, now) * weight, ticket.arrived_at, ticket.id)
+            if best_key is None or key < best_key:
+                best, best_key = ticket, key
+        return best
+
+    def queue_order(
+        self, waiting: Sequence[Ticket], now: datetime, services: Mapping[str, Service]
+    ) -> list[Ticket]:
+        return sorted(waiting, key=lambda t: (-self.score(t, now), t.arrived_at, t.id))

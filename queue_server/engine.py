@@ -1,0 +1,210 @@
+"""The branch engine: decides with the domain, commits through the writer, then publishes.
+
+All domain work runs on the event loop's thread, so commands are naturally serialised
+(two counters can never be handed the same customer); only fsyncs happen elsewhere.
+A caller is answered after its change is durable; events go out in sequence order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from .codec import counter_to_dict, service_to_dict, ticket_from_dict, ticket_public
+from .domain import Branch, CallingPolicy, Change, DomainError, InvalidState, Ticket, TicketState
+from .hub import EventHub
+from .storage import CommitFailed, Writer, connect, load_branch, migrate
+
+log = logging.getLogger(__name__)
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Engine:
+    def __init__(
+        self,
+        db_path: str | Path,
+        *,
+        clock: Clock = utc_now,
+        policy: CallingPolicy | None = None,
+        history: int = 10_000,
+    ) -> None:
+        self.db_path = Path(db_path)
+        self.clock = clock
+        self._policy = policy
+        self._history = history
+        self.generation = 0
+        self._inflight: dict[str, asyncio.Future[None]] = {}
+        self._day_seen: date | None = None
+        self.branch: Branch
+        self.hub: EventHub
+        self.writer: Writer
+        self.read_conn = connect(self.db_path)
+
+    # --------------------------------------------------------------- lifecycle
+    async def start(self) -> None:
+        migrate(self.db_path)
+        self.branch = load_branch(self.read_conn, self.clock(), self._policy)
+        self.hub = EventHub(self.branch.last_seq, history=self._history)
+        loop = asyncio.get_running_loop()
+        self.writer = Writer(self.db_path, self.branch.settings.branch_id, loop, self._durable)
+        self.writer.start()
+
+    async def stop(self) -> None:
+        await asyncio.to_thread(self.writer.stop)
+        self.read_conn.close()
+
+    def _durable(self, changes: list[Change]) -> None:
+        for change in changes:
+            self.hub.publish(change.events)
+
+    async def _reload(self, failed_generation: int) -> None:
+        if failed_generation != self.generation:
+            return  # someone already reloaded after this failure
+        self.generation += 1
+        self.branch = load_branch(self.read_conn, self.clock(), self._policy)
+        self.hub.resync_all(self.branch.last_seq)
+        log.warning("state reloaded from the database after a failed commit")
+
+    # ---------------------------------------------------------------- commands
+    async def execute(self, decide: Callable[[Branch, datetime], Change]) -> Change:
+        """Decide on current state, apply, wait until durable. DomainError changes nothing."""
+        now = self.clock()
+        today = self.branch.business_day(now)
+        change = decide(self.branch, now)
+        if change.empty:
+            return change
+        self.branch.apply(change)
+        generation = self.generation
+        try:
+            await self.writer.submit(change, generation)
+        except CommitFailed:
+            await self._reload(generation)
+            raise
+        if self._day_seen != today:
+            self._day_seen = today
+            self.branch.forget_closed_days(today)
+        return change
+
+    async def issue_ticket(
+        self, service: str, *, idempotency_key: str | None = None, **kwargs: Any
+    ) -> tuple[Ticket, bool]:
+        """Issue a ticket; with a key already used, return that ticket (replayed=True)."""
+        if idempotency_key is not None:
+            earlier = await self._ticket_for_key(idempotency_key)
+            if earlier is not None:
+                if earlier.service != service:
+                    raise InvalidState(
+                        "this Idempotency-Key was used for another request",
+                        code="idempotency_key_reused",
+                    )
+                return earlier, True
+        token = secrets.token_urlsafe(16)
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if idempotency_key is not None:
+            self._inflight[idempotency_key] = future
+        try:
+            change = await self.execute(
+                lambda b, now: b.issue_ticket(
+                    service, now, idempotency_key=idempotency_key, token=token, **kwargs
+                )
+            )
+        finally:
+            if idempotency_key is not None:
+                self._inflight.pop(idempotency_key, None)
+            future.set_result(None)
+        assert isinstance(change.result, Ticket)
+        return change.result, False
+
+    async def _ticket_for_key(self, key: str) -> Ticket | None:
+        pending = self._inflight.get(key)
+        if pending is not None:
+            await asyncio.shield(pending)  # the first request decides; the retry reports it
+        tid = self.branch.idempotency.get(key)
+        if tid is not None and tid in self.branch.tickets:
+            return self.branch.tickets[tid]
+        row = self.read_conn.execute(
+            "SELECT * FROM tickets WHERE idempotency_key = ?", (key,)
+        ).fetchone()
+        return ticket_from_dict(dict(row)) if row is not None else None
+
+    def find_ticket(self, ticket_id: int) -> Ticket:
+        if ticket_id in self.branch.tickets:
+            return self.branch.tickets[ticket_id]
+        row = self.read_conn.execute("SELECT * FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
+        if row is None:
+            raise DomainError(f"unknown ticket {ticket_id}", code="unknown_ticket")
+        return ticket_from_dict(dict(row))
+
+    # ------------------------------------------------------------------ views
+    def ticket_view(self, ticket: Ticket) -> dict[str, Any]:
+        """A ticket with its live position and naive ETA, as the kiosk and phone show it."""
+        out = ticket_public(ticket)
+        now = self.clock()
+        if ticket.state is TicketState.WAITING and ticket.id in self.branch.tickets:
+            out["position"] = self.branch.position(ticket, now)
+            out["eta_s"] = self.branch.naive_eta_s(ticket, now)
+        else:
+            out["position"] = 0
+            out["eta_s"] = 0.0 if not ticket.state.is_final else None
+        return out
+
+    def snapshot(self) -> dict[str, Any]:
+        """The whole live state at one sequence number: what a client rebuilds from."""
+        b = self.branch
+        now = self.clock()
+        today = b.business_day(now)
+        open_tickets = [t for t in b.tickets.values() if not t.state.is_final]
+        called_today = sorted(
+            (t for t in b.tickets.values() if t.called_at is not None and t.business_day == today),
+            key=lambda t: t.called_at or now,
+            reverse=True,
+        )[:20]
+        return {
+            "seq": b.last_seq,
+            "at": now.isoformat(),
+            "business_day": today.isoformat(),
+            "branch": {
+                "name": b.settings.name,
+                "id": b.settings.branch_id,
+                "timezone": b.settings.timezone,
+                "languages": list(b.settings.languages),
+            },
+            "services": [service_to_dict(s) for s in sorted(b.services.values(), key=_svc_key)],
+            "counters": [counter_to_dict(c) for c in sorted(b.counters.values(), key=_ctr_key)],
+            "tickets": [ticket_public(t) for t in sorted(open_tickets, key=lambda t: t.id)],
+            "recent_calls": [ticket_public(t) for t in called_today],
+            "waiting": self.waiting_summary(now),
+        }
+
+    def waiting_summary(self, now: datetime) -> dict[str, dict[str, Any]]:
+        """Per business: how many wait, the longest wait, the naive wait for a newcomer."""
+        b = self.branch
+        out: dict[str, dict[str, Any]] = {}
+        for code, svc in b.services.items():
+            queue = [t for t in b.waiting if t.service == code]
+            counters = b.serving_counters(code)
+            longest = max(((now - t.arrived_at).total_seconds() for t in queue), default=0.0)
+            out[code] = {
+                "waiting": len(queue),
+                "longest_wait_s": round(longest),
+                "open_counters": counters,
+                "eta_new_s": (len(queue) * svc.mean_service_s / counters) if counters else None,
+            }
+        return out
+
+
+def _svc_key(s: Any) -> tuple[int, str]:
+    return (s.sort, s.code)
+
+
+def _ctr_key(c: Any) -> int:
+    return int(c.number)

@@ -1,0 +1,24 @@
+"""Durable storage: SQLite in WAL mode with full fsync, migrations at start, group commits."""
+
+from .db import (
+    connect,
+    load_branch,
+    load_settings,
+    migrate,
+    save_settings,
+    write_change,
+    write_changes,
+)
+from .writer import CommitFailed, Writer
+
+__all__ = [
+    "CommitFailed",
+    "Writer",
+    "connect",
+    "load_branch",
+    "load_settings",
+    "migrate",
+    "save_settings",
+    "write_change",
+    "write_changes",
+]

@@ -1,0 +1,242 @@
+"""SQLite schema, migrations and the mapping between the branch's state and its tables."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterable
+from dataclasses import fields
+from datetime import date, datetime, time
+from pathlib import Path
+
+import sqlite_utils
+
+from ..codec import (
+    counter_from_dict,
+    counter_to_dict,
+    dumps,
+    event_to_dict,
+    service_from_dict,
+    service_to_dict,
+    ticket_from_dict,
+    ticket_to_dict,
+)
+from ..domain import Branch, BranchSettings, CallingPolicy, Change, Ticket, business_day
+
+TICKET_COLUMNS = [f.name for f in fields(Ticket)]
+
+
+def connect(path: str | Path) -> sqlite3.Connection:
+    """A connection in autocommit mode; callers open transactions explicitly."""
+    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=10)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    # FULL: a ticket acknowledged to a kiosk must survive a power cut.
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA busy_timeout=10000")
+    return conn
+
+
+# ---------------------------------------------------------------- migrations
+Migration = Callable[[sqlite_utils.Database], None]
+MIGRATIONS: list[Migration] = []
+
+
+def migration(fn: Migration) -> Migration:
+    MIGRATIONS.append(fn)
+    return fn
+
+
+@migration
+def _m001_initial(db: sqlite_utils.Database) -> None:
+    db.table("meta").create({"key": str, "value": str}, pk="key")
+    db.table("services").create(
+        {
+            "code": str, "prefix": str, "names": str, "target_wait_s": int,
+            "mean_service_s": int, "guidance": str, "fast_lane": int, "visible": int,
+            "enabled": int, "opens": str, "closes": str, "sort": int,
+        },
+        pk="code",
+    )  # fmt: skip
+    db.table("counters").create(
+        {
+            "number": int, "name": str, "location": str, "state": str, "staff_id": str,
+            "skills": str, "pause_reason": str,
+        },
+        pk="number",
+    )  # fmt: skip
+    ticket_types: dict[str, type] = {c: str for c in TICKET_COLUMNS}
+    for c in ("id", "vip_tier", "visit_id", "leg", "previous_id", "counter", "target_counter",
+              "recall_count", "rating"):  # fmt: skip
+        ticket_types[c] = int
+    db.table("tickets").create(ticket_types, pk="id")
+    db.table("tickets").create_index(["business_day"])
+    db.table("tickets").create_index(["state"])
+    db.table("tickets").create_index(["token"])
+    db.table("tickets").create_index(["idempotency_key"], unique=True)
+    db.table("numbering").create(
+        {"business_day": str, "prefix": str, "last": int}, pk=("business_day", "prefix")
+    )
+    db.table("events").create(
+        {"seq": int, "branch_id": str, "at": str, "kind": str, "ticket_id": int,
+         "counter": int, "body": str},
+        pk="seq",
+    )  # fmt: skip
+    db.table("tokens").create(
+        {"id": int, "token_hash": str, "role": str, "name": str, "created_at": str,
+         "expires_at": str, "revoked_at": str},
+        pk="id",
+    )  # fmt: skip
+    db.table("tokens").create_index(["token_hash"], unique=True)
+    db.table("staff").create(
+        {"staff_id": str, "name": str, "pin_hash": str, "active": int, "created_at": str},
+        pk="staff_id",
+    )
+
+
+def migrate(path: str | Path) -> int:
+    """Bring the schema up to date; returns the schema version. Safe to run at every start."""
+    conn = connect(path)
+    try:
+        db = sqlite_utils.Database(conn)
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        for number, step in enumerate(MIGRATIONS, start=1):
+            if number <= version:
+                continue
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                step(db)
+                conn.execute(f"PRAGMA user_version={number}")
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return len(MIGRATIONS)
+    finally:
+        conn.close()
+
+
+# ------------------------------------------------------------------- writing
+_TICKET_SQL = (
+    f"INSERT OR REPLACE INTO tickets ({', '.join(TICKET_COLUMNS)}) "
+    f"VALUES ({', '.join('?' for _ in TICKET_COLUMNS)})"
+)
+_COUNTER_SQL = (
+    "INSERT OR REPLACE INTO counters (number, name, location, state, staff_id, skills, "
+    "pause_reason) VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+_SERVICE_SQL = (
+    "INSERT OR REPLACE INTO services (code, prefix, names, target_wait_s, mean_service_s, "
+    "guidance, fast_lane, visible, enabled, opens, closes, sort) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_EVENT_SQL = (
+    "INSERT INTO events (seq, branch_id, at, kind, ticket_id, counter, body) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+_NUMBERING_SQL = "INSERT OR REPLACE INTO numbering (business_day, prefix, last) VALUES (?, ?, ?)"
+
+
+def write_change(conn: sqlite3.Connection, change: Change, branch_id: str) -> None:
+    """Write one change inside the caller's transaction."""
+    for t in change.tickets:
+        d = ticket_to_dict(t)
+        conn.execute(_TICKET_SQL, [d[c] for c in TICKET_COLUMNS])
+    for c in change.counters:
+        d = counter_to_dict(c)
+        conn.execute(
+            _COUNTER_SQL,
+            (d["number"], d["name"], d["location"], d["state"], d["staff_id"],
+             dumps(d["skills"]), d["pause_reason"]),
+        )  # fmt: skip
+    for s in change.services:
+        d = service_to_dict(s)
+        conn.execute(
+            _SERVICE_SQL,
+            (d["code"], d["prefix"], dumps(d["names"]), d["target_wait_s"], d["mean_service_s"],
+             dumps(d["guidance"]), int(d["fast_lane"]), int(d["visible"]), int(d["enabled"]),
+             d["opens"], d["closes"], d["sort"]),
+        )  # fmt: skip
+    for (day, prefix), last in change.numbering.items():
+        conn.execute(_NUMBERING_SQL, (day.isoformat(), prefix, last))
+    for e in change.events:
+        conn.execute(
+            _EVENT_SQL,
+            (e.seq, branch_id, e.at.isoformat(), e.kind,
+             e.ticket.id if e.ticket else None,
+             e.counter.number if e.counter else (e.ticket.counter if e.ticket else None),
+             dumps(event_to_dict(e))),
+        )  # fmt: skip
+
+
+def write_changes(conn: sqlite3.Connection, changes: Iterable[Change], branch_id: str) -> None:
+    """Write changes and their events in one durable transaction: all or nothing."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for change in changes:
+            write_change(conn, change, branch_id)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+# ------------------------------------------------------------------- loading
+def save_settings(conn: sqlite3.Connection, settings: BranchSettings) -> None:
+    value = {
+        "name": settings.name,
+        "branch_id": settings.branch_id,
+        "timezone": settings.timezone,
+        "day_starts_at": settings.day_starts_at.strftime("%H:%M"),
+        "max_recalls": settings.max_recalls,
+        "appointment_grace_s": settings.appointment_grace_s,
+        "languages": list(settings.languages),
+    }
+    conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('settings', ?)", (dumps(value),))
+
+
+def load_settings(conn: sqlite3.Connection) -> BranchSettings | None:
+    row = conn.execute("SELECT value FROM meta WHERE key = 'settings'").fetchone()
+    if row is None:
+        return None
+    v = json.loads(row[0])
+    return BranchSettings(
+        name=v["name"],
+        branch_id=v["branch_id"],
+        timezone=v["timezone"],
+        day_starts_at=time.fromisoformat(v["day_starts_at"]),
+        max_recalls=v["max_recalls"],
+        appointment_grace_s=v["appointment_grace_s"],
+        languages=tuple(v["languages"]),
+    )
+
+
+def load_branch(
+    conn: sqlite3.Connection, now: datetime, policy: CallingPolicy | None = None
+) -> Branch:
+    """Rebuild the in-memory branch: today's tickets, every still-open ticket, the numbering."""
+    settings = load_settings(conn)
+    if settings is None:
+        raise LookupError("the database has no branch yet: run `branchq init` first")
+    today = business_day(now, settings.timezone, settings.day_starts_at)
+    services = [service_from_dict(dict(r)) for r in conn.execute("SELECT * FROM services")]
+    counters = [counter_from_dict(dict(r)) for r in conn.execute("SELECT * FROM counters")]
+    open_states = ("waiting", "called", "serving")
+    rows = conn.execute(
+        "SELECT * FROM tickets WHERE business_day >= ? OR state IN (?, ?, ?)",
+        (today.isoformat(), *open_states),
+    )
+    tickets = [ticket_from_dict(dict(r)) for r in rows]
+    numbering = {
+        (date.fromisoformat(r["business_day"]), r["prefix"]): r["last"]
+        for r in conn.execute(
+            "SELECT * FROM numbering WHERE business_day >= ?", (today.isoformat(),)
+        )
+    }
+    last_seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
+    branch = Branch(
+        settings, services, counters, tickets, numbering=numbering, last_seq=last_seq, policy=policy
+    )
+    max_id = conn.execute("SELECT COALESCE(MAX(id), 0) FROM tickets").fetchone()[0]
+    branch.next_ticket_id = max(branch.next_ticket_id, max_id + 1)
+    return branch

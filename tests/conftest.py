@@ -1,0 +1,165 @@
+"""Fixtures shared by all tests: fresh databases and a real server on a loopback port."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from queue_server.api import create_app
+from queue_server.auth import add_staff, create_token
+from queue_server.config import init_db, parse_config
+from queue_server.storage import connect
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+TEST_CONFIG = {
+    "branch": {"name": "测试支行 Test Branch", "id": "test-001", "timezone": "Asia/Shanghai"},
+    "services": [
+        {"code": "A", "names": {"zh": "现金", "en": "Cash"}, "target_wait_min": 10, "mean_min": 4},
+        {"code": "B", "names": {"zh": "其他", "en": "Other"}, "target_wait_min": 10, "mean_min": 6},
+        {"code": "C", "names": {"zh": "开户", "en": "Accounts"}, "target_wait_min": 15, "mean_min": 20},
+    ],
+    "counters": [
+        {"number": 1, "name": "1号窗口", "skills": ["A", "B"]},
+        {"number": 2, "name": "2号窗口", "skills": ["A", "B"]},
+        {"number": 3, "name": "3号窗口", "skills": ["C", "B", "A"]},
+    ],
+}
+PIN = "2468"
+
+
+class FakeClock:
+    """A settable clock for the server: tests move time instead of waiting."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+        self._lock = threading.Lock()
+
+    def __call__(self) -> datetime:
+        with self._lock:
+            return self.now
+
+    def advance(self, **kwargs: float) -> None:
+        with self._lock:
+            self.now += timedelta(**kwargs)
+
+
+def make_db(path: Path, config: dict | None = None) -> dict[str, str]:
+    """Create a branch database with one token per role and a teller per counter."""
+    cfg = parse_config(config or TEST_CONFIG)
+    init_db(path, cfg)
+    conn = connect(path)
+    tokens = {}
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        for role in ("kiosk", "display", "manager", "admin"):
+            tokens[role] = create_token(conn, role, role)[1]
+        for c in cfg.counters:
+            tokens[f"counter:{c.number}"] = create_token(conn, f"counter:{c.number}")[1]
+            add_staff(conn, f"t{c.number}", f"Teller {c.number}", PIN)
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+    return tokens
+
+
+def free_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+@dataclass
+class LiveServer:
+    """A real uvicorn serving the app on 127.0.0.1, in a background thread."""
+
+    db: Path
+    tokens: dict[str, str]
+    clock: FakeClock
+    heartbeat_s: float = 2.0
+    base_url: str = ""
+    _server: uvicorn.Server | None = None
+    _thread: threading.Thread | None = None
+    _clients: list[httpx.Client] = field(default_factory=list)
+
+    def start(self) -> LiveServer:
+        app = create_app(self.db, clock=self.clock, heartbeat_s=self.heartbeat_s)
+        sock = free_socket()
+        port = sock.getsockname()[1]
+        config = uvicorn.Config(app, log_level="warning", ws_ping_interval=None, lifespan="on")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True
+        )
+        self._thread.start()
+        self.base_url = f"http://127.0.0.1:{port}"
+        deadline = datetime.now(UTC) + timedelta(seconds=15)
+        while not self._server.started:
+            if not self._thread.is_alive() or datetime.now(UTC) > deadline:
+                raise RuntimeError("test server did not start")
+            self._thread.join(0.01)
+        return self
+
+    def stop(self) -> None:
+        for c in self._clients:
+            c.close()
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(15)
+
+    @property
+    def ws_url(self) -> str:
+        return "ws" + self.base_url[4:] + "/api/v1/events"
+
+    @property
+    def engine(self):  # the in-process engine, for assertions only
+        assert self._server is not None
+        return self._server.config.app.state.engine  # type: ignore[union-attr]
+
+    def client(self, role: str | None) -> httpx.Client:
+        """An HTTP client for a role ('counter:1', 'kiosk', …), or anonymous with None."""
+        headers = {"Authorization": f"Bearer {self.tokens[role]}"} if role else {}
+        c = httpx.Client(base_url=self.base_url + "/api/v1", headers=headers, timeout=10)
+        self._clients.append(c)
+        return c
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    # 10:00 in Shanghai on an ordinary business day.
+    return FakeClock(datetime(2026, 11, 27, 2, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def branch_db(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    db = tmp_path / "branch.db"
+    return db, make_db(db)
+
+
+@pytest.fixture
+def server(branch_db: tuple[Path, dict[str, str]], clock: FakeClock) -> Iterator[LiveServer]:
+    db, tokens = branch_db
+    live = LiveServer(db, tokens, clock).start()
+    try:
+        yield live
+    finally:
+        live.stop()
+
+
+def sign_in(server: LiveServer, counter: int) -> httpx.Client:
+    """A counter's client, signed in with its teller and open."""
+    c = server.client(f"counter:{counter}")
+    r = c.post(f"/counters/{counter}/sign-in", json={"staff_id": f"t{counter}", "pin": PIN})
+    assert r.status_code == 200, r.text
+    return c

@@ -1,0 +1,1 @@
+"""Shared Qt parts and the staff apps (counter caller, manager console)."""
