@@ -26,7 +26,12 @@ TEST_CONFIG = {
     "services": [
         {"code": "A", "names": {"zh": "现金", "en": "Cash"}, "target_wait_min": 10, "mean_min": 4},
         {"code": "B", "names": {"zh": "其他", "en": "Other"}, "target_wait_min": 10, "mean_min": 6},
-        {"code": "C", "names": {"zh": "开户", "en": "Accounts"}, "target_wait_min": 15, "mean_min": 20},
+        {
+            "code": "C",
+            "names": {"zh": "开户", "en": "Accounts"},
+            "target_wait_min": 15,
+            "mean_min": 20,
+        },
     ],
     "counters": [
         {"number": 1, "name": "1号窗口", "skills": ["A", "B"]},

@@ -86,7 +86,7 @@ class TransferRequest(BaseModel):
 
 class RatingRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    rating: int = Field(ge=1, le=4, description="1 不满意, 2 一般, 3 满意, 4 非常满意")
+    rating: int = Field(ge=1, le=4, strict=True, description="1 不满意, 2 一般, 3 满意, 4 非常满意")
 
 
 class PauseRequest(BaseModel):

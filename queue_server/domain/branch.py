@@ -303,9 +303,9 @@ class Branch:
     # --------------------------------------------------------- counter actions
     def call_next(self, counter_no: int, now: datetime, *, call_key: str | None = None) -> Change:
         """Call the policy's choice for this counter; an empty change when nobody is eligible."""
-        counter = self._ready_counter(counter_no)
         if call_key is not None and (counter_no, call_key) in self.call_keys:
             raise InvalidState("this call was already made", code="duplicate_key")
+        counter = self._ready_counter(counter_no)
         chosen = self.policy.choose_next(counter, self.waiting, now, self.services)
         if chosen is None:
             return Change()
@@ -456,6 +456,8 @@ class Branch:
 
     def open_counter(self, counter_no: int, now: datetime) -> Change:
         counter = self.counter(counter_no)
+        if counter.state is CounterState.OPEN:
+            return Change(result=counter)  # already open: nothing to record
         updated = replace(counter, state=CounterState.OPEN, pause_reason="")
         return self._counter_change(updated, "counter.opened", now)
 
@@ -471,7 +473,10 @@ class Branch:
     def close_counter(self, counter_no: int, now: datetime) -> Change:
         counter = self.counter(counter_no)
         self._require_idle(counter_no, "close")
-        updated = replace(counter, state=CounterState.CLOSED, pause_reason="")
+        if counter.state is CounterState.CLOSED and counter.staff_id is None:
+            return Change(result=counter)
+        # A closed window has nobody signed in: the teller may sign in elsewhere.
+        updated = replace(counter, state=CounterState.CLOSED, staff_id=None, pause_reason="")
         return self._counter_change(updated, "counter.closed", now)
 
     def set_skills(self, counter_no: int, skills: Sequence[Skill], now: datetime) -> Change:

@@ -99,20 +99,18 @@ class CallingPolicy(Protocol):
 
 
 def _default_rates() -> dict[PriorityClass, float]:
-    return {
-        PriorityClass.REGULAR: 1.0,
-        PriorityClass.CARE: 2.0,
-        PriorityClass.VIP: 2.0,
-        PriorityClass.APPOINTMENT: 3.0,
-    }
+    # Equal rates: a class's head start is then a bounded number of minutes by which it may
+    # overtake, however busy the branch. Faster rates for priority classes would let a
+    # stream of them shut regular customers out whenever they alone fill the counters.
+    return {cls: 1.0 for cls in PriorityClass}
 
 
 def _default_head_starts() -> dict[PriorityClass, float]:
     return {
         PriorityClass.REGULAR: 0.0,
-        PriorityClass.CARE: 5.0,
-        PriorityClass.VIP: 5.0,
-        PriorityClass.APPOINTMENT: 15.0,
+        PriorityClass.CARE: 6.0,
+        PriorityClass.VIP: 6.0,
+        PriorityClass.APPOINTMENT: 20.0,
     }
 
 
@@ -120,10 +118,11 @@ def _default_head_starts() -> dict[PriorityClass, float]:
 class AccumulatingPriority:
     """Accumulating (aged) priority: score = (head start + rate × minutes waited) × skill weight.
 
-    Every class accrues priority while it waits, so a regular customer overtakes any newly
-    arrived priority customer once their wait exceeds that class's head start (divided by the
-    rate): no class can starve. A counter's skill weight makes its first business win ties
-    against secondary ones without shutting them out.
+    Every class accrues priority while it waits. With the default equal rates a priority
+    customer ranks as if they had arrived `head start` minutes earlier, so nobody can be
+    overtaken by anyone who arrived more than the largest head start after them: no class
+    can starve, however busy the branch. A counter's skill weight makes its first business
+    win against secondary ones without shutting them out (they wait at most 1/weight as long).
     """
 
     rates: Mapping[PriorityClass, float] = field(default_factory=_default_rates)
@@ -138,7 +137,13 @@ class AccumulatingPriority:
         head = self.head_starts.get(cls, 0.0)
         if cls is PriorityClass.VIP and ticket.vip_tier > 1:
             head += self.vip_tier_bonus * (ticket.vip_tier - 1)
-        return head + self.rates.get(cls, 1.0) * minutes
+        score = head + self.rates.get(cls, 1.0) * minutes
+        if cls is PriorityClass.APPOINTMENT:
+            # An early arrival's wait restarts at the slot; it must never rank lower than it
+            # did a moment before, as a regular customer.
+            as_regular = max(0.0, (now - ticket.arrived_at).total_seconds()) / 60.0
+            score = max(score, self.rates.get(PriorityClass.REGULAR, 1.0) * as_regular)
+        return score
 
     def choose_next(
         self,

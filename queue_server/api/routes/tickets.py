@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Depends, Header, HTTPException, Response
 
-from ...domain import InvalidState, PriorityClass, Source, Ticket
+from ...auth import Principal
+from ...domain import PriorityClass, Source, Ticket
 from ..deps import AnyDevice, EngineDep, IssuingDevice, require, result_of
 from ..schemas import RatingRequest, TicketCreate, TicketPublic
 
@@ -62,11 +63,11 @@ async def rate_ticket(
     ticket_id: int,
     body: RatingRequest,
     engine: EngineDep,
-    device: Annotated[Any, require("counter", "admin")],
+    device: Annotated[Principal, Depends(require("counter", "admin"))],
 ) -> dict[str, Any]:
     """Store the customer's rating of a finished service (from the counter's rating pad)."""
     ticket = engine.find_ticket(ticket_id)
     if device.role == "counter" and ticket.counter != device.counter:
-        raise InvalidState("this ticket was served at another counter", code="not_your_ticket")
+        raise HTTPException(403, "this ticket was served at another counter")
     change = await engine.execute(lambda b, now: b.rate_ticket(ticket_id, body.rating, now))
     return engine.ticket_view(result_of(change, Ticket))

@@ -1,0 +1,96 @@
+"""position() and the naive ETA baseline: people ahead × mean service ÷ open counters."""
+
+from __future__ import annotations
+
+import pytest
+
+from queue_server.domain import PriorityClass, TicketState
+
+
+@pytest.fixture
+def hall(desk):
+    """Cash regulars at 0, 1, 2; a cash VIP at 3; one account customer at 0."""
+    tickets = {
+        "r0": desk.issue("cash", 0),
+        "r1": desk.issue("cash", 1),
+        "r2": desk.issue("cash", 2),
+        "vip": desk.issue("cash", 3, PriorityClass.VIP),
+        "acct": desk.issue("account", 0),
+    }
+    return tickets
+
+
+def test_position_counts_the_same_business_in_policy_order(branch, hall, at):
+    # At 4: VIP 5 + 2×1 = 7, then the regulars by arrival (4, 3, 2).
+    positions = {name: branch.position(t, at(4)) for name, t in hall.items()}
+    assert positions == {"vip": 0, "r0": 1, "r1": 2, "r2": 3, "acct": 0}
+
+
+def test_a_care_customer_ranks_as_if_arrived_six_minutes_earlier(branch, hall, at):
+    # Equal accrual rates: a care customer issued at 8 ranks as an arrival at 2. It ties with
+    # r2 (arrived at 2), who stays ahead by real arrival; the VIP, r0 and r1 are ahead too.
+    care = branch.run(
+        lambda: branch.issue_ticket("cash", at(8), priority=PriorityClass.CARE)
+    ).result
+    assert branch.position(care, at(8)) == 4
+    assert branch.position(care, at(60)) == 4  # the order does not drift with the clock
+    earlier = branch.run(
+        lambda: branch.issue_ticket("cash", at(7.5), priority=PriorityClass.CARE)
+    ).result
+    assert branch.position(earlier, at(8)) == 3  # ranks as an arrival at 1.5: before r2
+
+
+def test_position_drops_as_customers_ahead_are_called(branch, desk, hall, at):
+    assert branch.position(hall["r2"], at(4)) == 3
+    desk.call(1, 4)
+    assert branch.position(hall["r2"], at(4)) == 2
+    branch.run(lambda: branch.cancel_ticket(hall["r0"].id, at(4)))
+    assert branch.position(hall["r2"], at(4)) == 1
+
+
+def test_a_ticket_at_a_counter_or_finished_has_nobody_ahead(branch, desk, hall, at):
+    called = desk.call(1, 4)
+    assert called.state is TicketState.CALLED
+    assert branch.position(called, at(4)) == 0
+    assert branch.naive_eta_s(called, at(4)) == 0.0
+    desk.serve(1, 5)
+    done = desk.finish(1, 6)
+    assert branch.position(done, at(6)) == 0
+    assert branch.naive_eta_s(done, at(6)) == 0.0
+
+
+def test_naive_eta_divides_by_open_regular_counters(branch, hall, at):
+    r2 = hall["r2"]
+    # Cash: counter 1 open; counter 2 has cash only as overflow; counter 4 closed.
+    assert branch.serving_counters("cash") == 1
+    assert branch.naive_eta_s(r2, at(4)) == 3 * 300 / 1
+    assert branch.naive_eta_s(hall["vip"], at(4)) == 0.0
+    assert branch.naive_eta_s(hall["acct"], at(4)) == 0.0
+
+    branch.run(lambda: branch.sign_in(4, "s4", at(4)))
+    assert branch.serving_counters("cash") == 2
+    assert branch.naive_eta_s(r2, at(4)) == 3 * 300 / 2
+
+    branch.run(lambda: branch.pause_counter(1, at(4), reason="break"))
+    assert branch.naive_eta_s(r2, at(4)) == 3 * 300 / 1
+
+    branch.run(lambda: branch.close_counter(4, at(4)))
+    assert branch.serving_counters("cash") == 0
+    assert branch.naive_eta_s(r2, at(4)) is None
+    assert branch.position(r2, at(4)) == 3  # still in the queue: only the ETA is unknown
+
+
+def test_naive_eta_uses_the_service_mean(branch, desk, at):
+    tickets = [desk.issue("account", minute) for minute in range(3)]
+    assert branch.naive_eta_s(tickets[2], at(3)) == 2 * 600
+    branch.run(lambda: branch.update_service("account", at(3), mean_service_s=240))
+    assert branch.naive_eta_s(tickets[2], at(3)) == 2 * 240
+
+
+def test_a_transferred_leg_counts_in_its_new_business(branch, desk, hall, at):
+    desk.call(1, 4)  # the VIP
+    leg = branch.run(lambda: branch.transfer(1, at(5), to_service="account")).result
+    # The leg keeps the VIP's arrival (3) and class: 5 + 2×3 = 11 beats acct (6).
+    assert branch.position(leg, at(6)) == 0
+    assert branch.position(hall["acct"], at(6)) == 1
+    assert branch.naive_eta_s(hall["acct"], at(6)) == 1 * 600
