@@ -1,0 +1,110 @@
+"""Every route × every role: who may call what. A new route must be added here to pass."""
+
+from __future__ import annotations
+
+from conftest import PIN, sign_in
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
+
+ROLES = ("anonymous", "kiosk", "counter:1", "counter:2", "display", "manager", "admin")
+ANY = frozenset(ROLES) - {"anonymous"}
+MANAGERS = frozenset({"manager", "admin"})
+OWN_COUNTER = frozenset({"counter:1"})
+OWN_OR_MANAGER = OWN_COUNTER | MANAGERS
+ISSUERS = frozenset({"kiosk", "counter:1", "counter:2", "manager", "admin"})
+
+EXPECTED: dict[tuple[str, str], frozenset[str]] = {
+    ("GET", "/api/v1/health"): frozenset(ROLES),
+    ("GET", "/api/v1/snapshot"): ANY,
+    ("GET", "/api/v1/whoami"): ANY,
+    ("GET", "/api/v1/services"): ANY,
+    ("GET", "/api/v1/services/{code}"): ANY,
+    ("PATCH", "/api/v1/services/{code}"): MANAGERS,
+    ("GET", "/api/v1/counters"): ANY,
+    ("GET", "/api/v1/counters/{number}"): ANY,
+    ("POST", "/api/v1/counters/{number}/open"): OWN_OR_MANAGER,
+    ("POST", "/api/v1/counters/{number}/pause"): OWN_OR_MANAGER,
+    ("POST", "/api/v1/counters/{number}/close"): OWN_OR_MANAGER,
+    ("POST", "/api/v1/counters/{number}/sign-out"): OWN_OR_MANAGER,
+    ("PUT", "/api/v1/counters/{number}/skills"): MANAGERS,
+    ("POST", "/api/v1/counters/{number}/sign-in"): OWN_COUNTER,
+    ("POST", "/api/v1/counters/{number}/call-next"): OWN_COUNTER,
+    ("POST", "/api/v1/counters/{number}/call"): OWN_COUNTER,
+    ("POST", "/api/v1/counters/{number}/recall"): OWN_COUNTER,
+    ("POST", "/api/v1/counters/{number}/start"): OWN_COUNTER,
+    ("POST", "/api/v1/counters/{number}/finish"): OWN_COUNTER,
+    ("POST", "/api/v1/counters/{number}/no-show"): OWN_COUNTER,
+    ("POST", "/api/v1/counters/{number}/transfer"): OWN_COUNTER,
+    ("POST", "/api/v1/tickets"): ISSUERS,
+    ("GET", "/api/v1/tickets/{ticket_id}"): ANY,
+    ("POST", "/api/v1/tickets/{ticket_id}/cancel"): ISSUERS,
+    ("POST", "/api/v1/tickets/{ticket_id}/rating"): frozenset({"counter:1", "admin"}),
+    ("POST", "/api/v1/tokens"): MANAGERS,
+    ("GET", "/api/v1/tokens"): MANAGERS,
+    ("DELETE", "/api/v1/tokens/{token_id}"): MANAGERS,
+    ("GET", "/api/v1/staff"): MANAGERS,
+    ("POST", "/api/v1/staff"): MANAGERS,
+}
+
+
+def test_the_matrix_lists_every_route(server):
+    doc = server.client(None).get(server.base_url + "/openapi.json").json()
+    routes = {(m.upper(), path) for path, ops in doc["paths"].items() for m in ops}
+    assert routes == set(EXPECTED)
+
+
+def test_every_route_checks_the_role(server):
+    admin = server.client("admin")
+    # A ticket served and finished at counter 1, so rating it is meaningful.
+    c1 = sign_in(server, 1)
+    served = admin.post("/tickets", json={"service": "A"}).json()
+    c1.post("/counters/1/call-next")
+    c1.post("/counters/1/start")
+    c1.post("/counters/1/finish")
+    waiting = admin.post("/tickets", json={"service": "B"}).json()
+    spare = admin.post("/tokens", json={"role": "kiosk", "name": "to revoke"}).json()
+    bodies = {
+        "/api/v1/services/{code}": {"target_wait_s": 600},
+        "/api/v1/counters/{number}/skills": {"skills": [{"service": "A"}, {"service": "B"}]},
+        "/api/v1/counters/{number}/sign-in": {"staff_id": "t1", "pin": PIN},
+        "/api/v1/counters/{number}/call": {"ticket_id": waiting["id"]},
+        "/api/v1/counters/{number}/transfer": {"to_service": "C"},
+        "/api/v1/tickets": {"service": "A"},
+        "/api/v1/tickets/{ticket_id}/rating": {"rating": 3},
+        "/api/v1/tokens": {"role": "display", "name": "matrix"},
+        "/api/v1/staff": {"staff_id": "matrix", "name": "M", "pin": "1357"},
+    }
+    clients = {role: server.client(None if role == "anonymous" else role) for role in ROLES}
+    wrong = []
+    for (method, path), allowed in sorted(EXPECTED.items()):
+        ticket = served["id"] if path.endswith("rating") else waiting["id"]
+        url = (
+            path.removeprefix("/api/v1")
+            .replace("{code}", "A")
+            .replace("{number}", "1")
+            .replace("{ticket_id}", str(ticket))
+            .replace("{token_id}", str(spare["id"]))
+        )
+        for role in ROLES:
+            kwargs = {"json": bodies[path]} if path in bodies else {}
+            status = clients[role].request(method, url, **kwargs).status_code
+            denied = status in (401, 403)
+            if denied == (role in allowed) or (role == "anonymous" and status == 403):
+                wrong.append(f"{method} {path} as {role}: {status}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_event_stream_needs_a_valid_token(server):
+    for role in ANY:
+        with connect(f"{server.ws_url}?token={server.tokens[role]}", open_timeout=5) as ws:
+            assert '"type":"snapshot"' in ws.recv(timeout=5)
+    for bad in ("", "bq_wrong"):
+        try:
+            with connect(f"{server.ws_url}?token={bad}", open_timeout=5) as ws:
+                ws.recv(timeout=5)
+        except InvalidStatus:
+            continue  # refused during the handshake is fine too
+        except Exception as exc:  # closed with 4401 after accept
+            assert "4401" in str(exc), exc
+        else:
+            raise AssertionError("an unauthenticated event stream stayed open")
