@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from .. import logs
 from ..auth import TokenCache
 from ..domain import CallingPolicy, DomainError
 from ..engine import Clock, Engine, utc_now
@@ -99,6 +100,7 @@ def create_app(
     policy: CallingPolicy | None = None,
     heartbeat_s: float = 2.0,
 ) -> FastAPI:
+    logs.install()
     engine = Engine(db_path, clock=clock, policy=policy)
 
     @asynccontextmanager
