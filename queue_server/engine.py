@@ -42,6 +42,7 @@ class Engine:
         self._policy = policy
         self._history = history
         self.generation = 0
+        self.epoch = secrets.token_hex(6)  # changes at every start and reload
         self._inflight: dict[str, asyncio.Future[None]] = {}
         self._day_seen: date | None = None
         self.branch: Branch
@@ -70,6 +71,7 @@ class Engine:
         if failed_generation != self.generation:
             return  # someone already reloaded after this failure
         self.generation += 1
+        self.epoch = secrets.token_hex(6)
         self.branch = load_branch(self.read_conn, self.clock(), self._policy)
         self.hub.resync_all(self.branch.last_seq)
         log.warning("state reloaded from the database after a failed commit")
@@ -169,6 +171,7 @@ class Engine:
             reverse=True,
         )[:20]
         return {
+            "epoch": self.epoch,
             "seq": b.last_seq,
             "at": now.isoformat(),
             "business_day": today.isoformat(),

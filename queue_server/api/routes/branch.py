@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from asyncio import FIRST_COMPLETED as FIRST
 from typing import Any
 
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
@@ -36,35 +37,42 @@ def snapshot(engine: EngineDep, _: AnyDevice) -> dict[str, Any]:
 async def events(
     websocket: WebSocket,
     since: int | None = Query(None, ge=0),
+    epoch: str | None = Query(None, max_length=64),
     token: str | None = Query(None, max_length=200),
 ) -> None:
     """Snapshot (or resume after `since`), then every event in order, with heartbeats.
 
-    Messages: {"type": "snapshot", ...}, {"type": "resume", "since": n},
-    {"type": "events", "events": [...]}, {"type": "heartbeat", "seq": n, "at": ...}.
+    Messages: {"type": "snapshot", "epoch": e, "seq": n, ...}, {"type": "resume", ...},
+    {"type": "events", "events": [...]}, {"type": "heartbeat", "seq": n, "epoch": e}.
+    A client resumes with `since` and the `epoch` of the snapshot it holds. Without the
+    epoch, or after the server restarted or reloaded (a new epoch: sequence numbers that were
+    never made durable may have been reused), it gets a fresh snapshot instead.
     """
     app = websocket.app
     engine = app.state.engine
     bearer = token or websocket.headers.get("authorization", "").partition(" ")[2]
+    await websocket.accept()  # accept first: a close before accept reaches no client as 4401
     if app.state.tokens.lookup(bearer) is None:
         await websocket.close(code=4401, reason="unknown, expired or revoked token")
         return
-    await websocket.accept()
     hub = engine.hub
-    if since is not None and hub.can_resume(since):
+    if since is not None and epoch == engine.epoch and hub.can_resume(since):
         sub = hub.subscribe_from(since)
-        first = dumps({"type": "resume", "since": since})
+        first = dumps({"type": "resume", "since": since, "epoch": engine.epoch})
     else:
         snap = engine.snapshot()
         sub = hub.subscribe_after_snapshot(snap["seq"])
         first = dumps({"type": "snapshot", **snap})
     heartbeat_s: float = app.state.heartbeat_s
+    receiver = asyncio.create_task(_drain_client(websocket))
     try:
         await websocket.send_text(first)
-        receiver = asyncio.create_task(_drain_client(websocket))
         while not receiver.done():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(sub.wake.wait(), heartbeat_s)
+            woken = asyncio.create_task(sub.wake.wait())
+            await asyncio.wait({woken, receiver}, timeout=heartbeat_s, return_when=FIRST)
+            woken.cancel()
+            if receiver.done():
+                break
             if sub.needs_snapshot or sub.overflowed:
                 sub.take()
                 sub.needs_snapshot = sub.overflowed = False
@@ -76,17 +84,22 @@ async def events(
             if batch:
                 await websocket.send_text('{"type":"events","events":[' + ",".join(batch) + "]}")
             else:
-                beat = {"type": "heartbeat", "seq": hub.last_seq, "at": engine.clock().isoformat()}
+                beat = {
+                    "type": "heartbeat",
+                    "seq": hub.last_seq,
+                    "epoch": engine.epoch,
+                    "at": engine.clock().isoformat(),
+                }
                 await websocket.send_text(dumps(beat))
-        receiver.cancel()
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:
+        receiver.cancel()
         hub.unsubscribe(sub)
 
 
 async def _drain_client(websocket: WebSocket) -> None:
-    """Read (and ignore) what the client sends, so a close is noticed promptly."""
+    """Read (and ignore) what the client sends; returns as soon as the client goes away."""
     with contextlib.suppress(WebSocketDisconnect, RuntimeError):
         while True:
             message = await websocket.receive()
