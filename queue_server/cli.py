@@ -191,6 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--seconds", type=float, default=10.0, help="measured load duration")
     b.add_argument("--subscribers", type=int, default=50, help="WebSocket subscribers")
     b.add_argument("--clients", type=int, default=32, help="concurrent HTTP clients")
+    b.add_argument(
+        "--counters", type=int, default=12, help="counters serving every business (default 12)"
+    )
     b.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 

@@ -103,9 +103,10 @@ def ticket_from_dict(d: dict[str, Any]) -> Ticket:
 
 
 def ticket_public(t: Ticket) -> dict[str, Any]:
-    """The ticket as clients see it: no idempotency/call keys, no customer reference."""
+    """The ticket as every client may see it: no keys, no customer reference, and not the
+    token of the customer's live page (it would let a display's viewer cancel the ticket)."""
     d = ticket_to_dict(t)
-    for private in ("customer_ref", "idempotency_key", "call_key"):
+    for private in ("customer_ref", "idempotency_key", "call_key", "token"):
         del d[private]
     return d
 

@@ -6,16 +6,13 @@ import asyncio
 from collections import deque
 from collections.abc import Iterable
 
-from .codec import dumps, event_to_dict
-from .domain import Event
-
 
 class Subscriber:
     """One connected client: a buffer of encoded events it has not been sent yet."""
 
     def __init__(self, after: int, max_pending: int) -> None:
         self.after = after  # events up to this seq are already in the client's snapshot
-        self.pending: list[str] = []
+        self.pending: list[tuple[int, str]] = []  # (seq, JSON text), contiguous
         self.wake = asyncio.Event()
         self.max_pending = max_pending
         self.overflowed = False
@@ -25,7 +22,7 @@ class Subscriber:
         added = False
         for seq, text in encoded:
             if seq > self.after:
-                self.pending.append(text)
+                self.pending.append((seq, text))
                 self.after = seq
                 added = True
         if len(self.pending) > self.max_pending:
@@ -35,7 +32,7 @@ class Subscriber:
         if added or self.overflowed:
             self.wake.set()
 
-    def take(self) -> list[str]:
+    def take(self) -> list[tuple[int, str]]:
         out, self.pending = self.pending, []
         self.wake.clear()
         return out
@@ -52,14 +49,26 @@ class EventHub:
         self._history: deque[tuple[int, str]] = deque(maxlen=history)
         self._subscribers: set[Subscriber] = set()
         self._max_pending = max_pending
+        self._frames: dict[tuple[int, int], str] = {}
         self.published = 0
 
     @property
     def subscribers(self) -> int:
         return len(self._subscribers)
 
-    def publish(self, events: Iterable[Event]) -> None:
-        encoded = [(e.seq, dumps(event_to_dict(e))) for e in events]
+    def frame(self, batch: list[tuple[int, str]]) -> str:
+        """The message text for a batch; built once for all subscribers needing that range."""
+        key = (batch[0][0], batch[-1][0])
+        text = self._frames.get(key)
+        if text is None:
+            text = '{"type":"events","events":[' + ",".join(t for _, t in batch) + "]}"
+            if len(self._frames) >= 16:
+                self._frames.clear()
+            self._frames[key] = text
+        return text
+
+    def publish(self, encoded: list[tuple[int, str]]) -> None:
+        """Send durable events, already encoded as (seq, JSON text), to every subscriber."""
         if not encoded:
             return
         self._history.extend(encoded)
@@ -95,5 +104,6 @@ class EventHub:
         """State was reloaded: every client needs a fresh snapshot."""
         self.last_seq = last_seq
         self._history.clear()
+        self._frames.clear()
         for sub in self._subscribers:
             sub.resync()

@@ -99,6 +99,7 @@ def create_app(
     clock: Clock = utc_now,
     policy: CallingPolicy | None = None,
     heartbeat_s: float = 2.0,
+    coalesce_s: float = 0.002,
 ) -> FastAPI:
     logs.install()
     engine = Engine(db_path, clock=clock, policy=policy)
@@ -120,6 +121,7 @@ def create_app(
     app.state.engine = engine
     app.state.tokens = TokenCache(engine.read_conn)
     app.state.heartbeat_s = heartbeat_s
+    app.state.coalesce_s = coalesce_s
 
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, exc: DomainError) -> JSONResponse:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, HTTPException, Request
@@ -15,12 +15,12 @@ T = TypeVar("T")
 ALL_ROLES = ("kiosk", "counter", "display", "manager", "admin")
 
 
-def get_engine(request: Request) -> Engine:
+async def get_engine(request: Request) -> Engine:
     engine: Engine = request.app.state.engine
     return engine
 
 
-def get_tokens(request: Request) -> TokenCache:
+async def get_tokens(request: Request) -> TokenCache:
     tokens: TokenCache = request.app.state.tokens
     return tokens
 
@@ -28,7 +28,7 @@ def get_tokens(request: Request) -> TokenCache:
 EngineDep = Annotated[Engine, Depends(get_engine)]
 
 
-def bearer_token(request: Request) -> str:
+async def bearer_token(request: Request) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
@@ -36,7 +36,7 @@ def bearer_token(request: Request) -> str:
     return token.strip()
 
 
-def current_device(
+async def current_device(
     token: Annotated[str, Depends(bearer_token)],
     tokens: Annotated[TokenCache, Depends(get_tokens)],
 ) -> Principal:
@@ -49,10 +49,12 @@ def current_device(
 CurrentDevice = Annotated[Principal, Depends(current_device)]
 
 
-def require(*roles: str) -> Callable[[Principal], Principal]:
+def require(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency that admits only devices with one of these roles."""
 
-    def check(device: CurrentDevice) -> Principal:
+    # Dependencies are async (they never block) so FastAPI runs them on the event loop
+    # instead of hopping to a worker thread for each one.
+    async def check(device: CurrentDevice) -> Principal:
         if device.role not in roles:
             raise HTTPException(403, f"role {device.label} may not do this")
         return device
@@ -61,10 +63,10 @@ def require(*roles: str) -> Callable[[Principal], Principal]:
     return check
 
 
-def counter_guard(*extra_roles: str) -> Callable[[int, Principal], Principal]:
+def counter_guard(*extra_roles: str) -> Callable[[int, Principal], Awaitable[Principal]]:
     """Admits the counter's own device (counter:N for /counters/N) and the extra roles."""
 
-    def check(number: int, device: CurrentDevice) -> Principal:
+    async def check(number: int, device: CurrentDevice) -> Principal:
         if device.role == "counter" and device.counter == number:
             return device
         if device.role in extra_roles:

@@ -54,9 +54,12 @@ class TicketPublic(BaseModel):
     appointment_slot: datetime | None
     staff_id: str | None
     rating: int | None
-    token: str
     position: int = Field(0, description="customers of the same business ahead of this one")
     eta_s: float | None = Field(None, description="estimated wait in seconds; null: no counter")
+
+
+class TicketIssued(TicketPublic):
+    token: str = Field(description="opaque token of the customer's live ticket page (/t/TOKEN)")
 
 
 class CallResult(BaseModel):

@@ -107,6 +107,7 @@ class Branch:
         self.call_keys: dict[tuple[int, str], int] = {}
         self._waiting: dict[int, Ticket] = {}
         self._active_by_counter: dict[int, Ticket] = {}
+        self._held: dict[str, int] = {}  # numbers on open tickets -> how many
         for t in self.tickets.values():
             self._index(None, t)
 
@@ -164,14 +165,16 @@ class Branch:
             and not s.overflow
         )
 
-    def naive_eta_s(self, ticket: Ticket, now: datetime) -> float | None:
+    def naive_eta_s(
+        self, ticket: Ticket, now: datetime, position: int | None = None
+    ) -> float | None:
         """The naive baseline: people ahead × mean service ÷ open counters (None: none open)."""
         if ticket.state is not TicketState.WAITING:
             return 0.0
         counters = self.serving_counters(ticket.service)
         if counters == 0:
             return None
-        ahead = self.position(ticket, now)
+        ahead = self.position(ticket, now) if position is None else position
         return ahead * self.service(ticket.service).mean_service_s / counters
 
     # ---------------------------------------------------------------- applying
@@ -190,6 +193,14 @@ class Branch:
             self.last_seq = change.events[-1].seq
 
     def _index(self, old: Ticket | None, new: Ticket) -> None:
+        if old is not None and not old.state.is_final:
+            left = self._held.get(old.number, 1) - 1
+            if left > 0:
+                self._held[old.number] = left
+            else:
+                self._held.pop(old.number, None)
+        if not new.state.is_final:
+            self._held[new.number] = self._held.get(new.number, 0) + 1
         if (
             old is not None
             and old.counter is not None
@@ -251,8 +262,7 @@ class Branch:
         key = (day, svc.prefix)
         seq = self.numbering.get(key, 0) + 1
         # A ticket still open from an earlier day keeps its number: never hand it out twice.
-        held = {t.number for t in self.tickets.values() if not t.state.is_final}
-        while format_number(svc.prefix, seq) in held:
+        while format_number(svc.prefix, seq) in self._held:
             seq += 1
         tid = self.next_ticket_id
         ticket = Ticket(

@@ -137,8 +137,14 @@ _EVENT_SQL = (
 _NUMBERING_SQL = "INSERT OR REPLACE INTO numbering (business_day, prefix, last) VALUES (?, ?, ?)"
 
 
-def write_change(conn: sqlite3.Connection, change: Change, branch_id: str) -> None:
-    """Write one change inside the caller's transaction."""
+def write_change(
+    conn: sqlite3.Connection,
+    change: Change,
+    branch_id: str,
+    encoded: list[tuple[int, str]] | None = None,
+) -> None:
+    """Write one change inside the caller's transaction (events as encoded, when given)."""
+    bodies = dict(encoded) if encoded is not None else {}
     for t in change.tickets:
         d = ticket_to_dict(t)
         conn.execute(_TICKET_SQL, [d[c] for c in TICKET_COLUMNS])
@@ -165,16 +171,20 @@ def write_change(conn: sqlite3.Connection, change: Change, branch_id: str) -> No
             (e.seq, branch_id, e.at.isoformat(), e.kind,
              e.ticket.id if e.ticket else None,
              e.counter.number if e.counter else (e.ticket.counter if e.ticket else None),
-             dumps(event_to_dict(e))),
+             bodies.get(e.seq) or dumps(event_to_dict(e))),
         )  # fmt: skip
 
 
-def write_changes(conn: sqlite3.Connection, changes: Iterable[Change], branch_id: str) -> None:
-    """Write changes and their events in one durable transaction: all or nothing."""
+def write_changes(
+    conn: sqlite3.Connection,
+    changes: Iterable[tuple[Change, list[tuple[int, str]]]],
+    branch_id: str,
+) -> None:
+    """Write changes and their encoded events in one durable transaction: all or nothing."""
     conn.execute("BEGIN IMMEDIATE")
     try:
-        for change in changes:
-            write_change(conn, change, branch_id)
+        for change, encoded in changes:
+            write_change(conn, change, branch_id, encoded)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")

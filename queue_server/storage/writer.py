@@ -31,6 +31,7 @@ class CommitFailed(RuntimeError):
 @dataclass
 class _Item:
     change: Change
+    encoded: list[tuple[int, str]]  # the change's events as (seq, JSON text)
     generation: int
     future: asyncio.Future[None]
 
@@ -41,7 +42,7 @@ class Writer:
         path: str | Path,
         branch_id: str,
         loop: asyncio.AbstractEventLoop,
-        on_durable: Callable[[list[Change]], None],
+        on_durable: Callable[[list[list[tuple[int, str]]]], None],
     ) -> None:
         self._path = path
         self._on_durable = on_durable
@@ -59,10 +60,12 @@ class Writer:
         self._queue.put(None)
         self._thread.join(timeout)
 
-    def submit(self, change: Change, generation: int) -> asyncio.Future[None]:
+    def submit(
+        self, change: Change, encoded: list[tuple[int, str]], generation: int
+    ) -> asyncio.Future[None]:
         """Queue a change; the returned future resolves (in the loop) once it is durable."""
         future: asyncio.Future[None] = self._loop.create_future()
-        self._queue.put(_Item(change, generation, future))
+        self._queue.put(_Item(change, encoded, generation, future))
         return future
 
     def _run(self) -> None:
@@ -95,7 +98,7 @@ class Writer:
         error: BaseException | None = None
         if live:
             try:
-                write_changes(conn, (i.change for i in live), self._branch_id)
+                write_changes(conn, ((i.change, i.encoded) for i in live), self._branch_id)
                 self.commits += 1
             except Exception as exc:  # disk full, I/O error, locked too long
                 log.error("commit of %d change(s) failed: %s", len(live), exc)
@@ -106,7 +109,7 @@ class Writer:
     def _settle(self, live: list[_Item], stale: list[_Item], error: BaseException | None) -> None:
         """In the loop: publish durable changes in commit order, then answer their callers."""
         if error is None and live:
-            self._on_durable([i.change for i in live])
+            self._on_durable([i.encoded for i in live])
         for item in live:
             if item.future.done():
                 continue

@@ -7,9 +7,11 @@ an honoured appointment 15 + 3/min; each multiplied by the counter's skill weigh
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from queue_server.domain import (
     AccumulatingPriority,
@@ -355,3 +357,28 @@ def test_accumulating_priority_scores(at):
     assert policy.score(vip3, at(10)) == pytest.approx(20)
     assert policy.score(regular, at(-5)) == 0  # a clock step back never goes negative
     assert policy.name == "accumulating"
+
+
+@given(
+    arrived=st.floats(min_value=-30, max_value=300),
+    now=st.floats(min_value=0, max_value=400),
+    priority=st.sampled_from(list(PriorityClass)),
+    tier=st.integers(min_value=1, max_value=3),
+    slot=st.floats(min_value=0, max_value=300),
+)
+def test_the_fast_scorer_agrees_with_score(arrived, now, priority, tier, slot):
+    policy = AccumulatingPriority()
+    base = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
+    ticket = Ticket(
+        1,
+        "A001",
+        "cash",
+        date(2026, 11, 28),
+        base + timedelta(minutes=arrived),
+        base + timedelta(minutes=arrived),
+        priority=priority,
+        vip_tier=tier if priority is PriorityClass.VIP else 0,
+        appointment_slot=base + timedelta(minutes=slot),
+    )
+    moment = base + timedelta(minutes=now)
+    assert policy.scorer(moment)(ticket) == pytest.approx(policy.score(ticket, moment))

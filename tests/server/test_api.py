@@ -237,3 +237,20 @@ def test_openapi_document_describes_every_route(server):
     for path, methods in doc["paths"].items():
         for method, op in methods.items():
             assert op.get("description") or op.get("summary"), f"{method} {path} undocumented"
+
+
+def test_the_live_page_token_goes_only_to_the_issuer(server):
+    from websockets.sync.client import connect
+
+    kiosk = server.client("kiosk")
+    with connect(f"{server.ws_url}?token={server.tokens['display']}", open_timeout=5) as ws:
+        ws.recv(timeout=5)  # snapshot
+        issued = kiosk.post("/tickets", json={"service": "A"}).json()
+        event = ws.recv(timeout=5)
+    token = issued["token"]
+    assert len(token) >= 16
+    assert token not in event
+    assert "token" not in kiosk.get(f"/tickets/{issued['id']}").json()
+    assert token not in json.dumps(server.client("display").get("/snapshot").json())
+    replay = kiosk.post("/tickets", json={"service": "A"})
+    assert "token" in replay.json()

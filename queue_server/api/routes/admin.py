@@ -44,7 +44,7 @@ async def new_token(body: TokenCreate, engine: EngineDep, device: Manager) -> di
 
 
 @router.get("/tokens", response_model=list[TokenInfo])
-def get_tokens_list(engine: EngineDep, _: Manager) -> list[dict[str, Any]]:
+async def get_tokens_list(engine: EngineDep, _: Manager) -> list[dict[str, Any]]:
     """List device tokens (never the tokens themselves)."""
     return list_tokens(engine.read_conn)
 
@@ -68,7 +68,7 @@ async def delete_token(
 
 
 @router.get("/staff", response_model=list[StaffPublic])
-def list_staff(engine: EngineDep, _: Manager) -> list[dict[str, Any]]:
+async def list_staff(engine: EngineDep, _: Manager) -> list[dict[str, Any]]:
     """List staff accounts (never their PINs)."""
     rows = engine.read_conn.execute("SELECT staff_id, name, active FROM staff ORDER BY staff_id")
     return [{"staff_id": r[0], "name": r[1] or "", "active": bool(r[2])} for r in rows]
@@ -82,6 +82,6 @@ async def new_staff(body: StaffCreate, engine: EngineDep, _: Manager) -> dict[st
 
 
 @router.get("/whoami")
-def whoami(device: CurrentDevice) -> dict[str, Any]:
+async def whoami(device: CurrentDevice) -> dict[str, Any]:
     """The role of the calling token (clients check their pairing with it)."""
     return {"role": device.label, "name": device.name, "counter": device.counter}

@@ -17,7 +17,7 @@ router = APIRouter(tags=["branch"])
 
 
 @router.get("/health", response_model=Health)
-def health(engine: EngineDep) -> dict[str, Any]:
+async def health(engine: EngineDep) -> dict[str, Any]:
     """Liveness for monitors and clients; needs no token."""
     return {
         "status": "ok",
@@ -28,7 +28,7 @@ def health(engine: EngineDep) -> dict[str, Any]:
 
 
 @router.get("/snapshot")
-def snapshot(engine: EngineDep, _: AnyDevice) -> dict[str, Any]:
+async def snapshot(engine: EngineDep, _: AnyDevice) -> dict[str, Any]:
     """The whole live state at one sequence number; events after `seq` bring it up to date."""
     return engine.snapshot()
 
@@ -64,6 +64,7 @@ async def events(
         sub = hub.subscribe_after_snapshot(snap["seq"])
         first = dumps({"type": "snapshot", **snap})
     heartbeat_s: float = app.state.heartbeat_s
+    coalesce_s: float = app.state.coalesce_s
     receiver = asyncio.create_task(_drain_client(websocket))
     try:
         await websocket.send_text(first)
@@ -73,6 +74,10 @@ async def events(
             woken.cancel()
             if receiver.done():
                 break
+            if sub.wake.is_set() and coalesce_s > 0:
+                # Under load, events a few milliseconds apart go out as one frame: one send
+                # per subscriber per burst instead of one per event.
+                await asyncio.sleep(coalesce_s)
             if sub.needs_snapshot or sub.overflowed:
                 sub.take()
                 sub.needs_snapshot = sub.overflowed = False
@@ -82,7 +87,7 @@ async def events(
                 continue
             batch = sub.take()
             if batch:
-                await websocket.send_text('{"type":"events","events":[' + ",".join(batch) + "]}")
+                await websocket.send_text(hub.frame(batch))
             else:
                 beat = {
                     "type": "heartbeat",

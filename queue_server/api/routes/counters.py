@@ -31,13 +31,13 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_lengt
 
 
 @router.get("", response_model=list[CounterPublic])
-def list_counters(engine: EngineDep, _: AnyDevice) -> list[dict[str, Any]]:
+async def list_counters(engine: EngineDep, _: AnyDevice) -> list[dict[str, Any]]:
     """List every counter with its state, staff and skills."""
     return [counter_to_dict(c) for c in sorted(engine.branch.counters.values(), key=_num)]
 
 
 @router.get("/{number}", response_model=CounterPublic)
-def read_counter(number: int, engine: EngineDep, _: AnyDevice) -> dict[str, Any]:
+async def read_counter(number: int, engine: EngineDep, _: AnyDevice) -> dict[str, Any]:
     """Read one counter."""
     return counter_to_dict(engine.branch.counter(number))
 

@@ -15,14 +15,14 @@ router = APIRouter(prefix="/services", tags=["services"])
 
 
 @router.get("", response_model=list[ServicePublic])
-def list_services(engine: EngineDep, _: AnyDevice) -> list[dict[str, Any]]:
+async def list_services(engine: EngineDep, _: AnyDevice) -> list[dict[str, Any]]:
     """List the branch's businesses in display order."""
     services = sorted(engine.branch.services.values(), key=lambda s: (s.sort, s.code))
     return [service_to_dict(s) for s in services]
 
 
 @router.get("/{code}", response_model=ServicePublic)
-def read_service(code: str, engine: EngineDep, _: AnyDevice) -> dict[str, Any]:
+async def read_service(code: str, engine: EngineDep, _: AnyDevice) -> dict[str, Any]:
     """Read one business, with its guidance for customers."""
     return service_to_dict(engine.branch.service(code))
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Response
 from ...auth import Principal
 from ...domain import PriorityClass, Source, Ticket
 from ..deps import AnyDevice, EngineDep, IssuingDevice, require, result_of
-from ..schemas import RatingRequest, TicketCreate, TicketPublic
+from ..schemas import RatingRequest, TicketCreate, TicketIssued, TicketPublic
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
 IdempotencyKey = Annotated[
@@ -17,7 +17,7 @@ IdempotencyKey = Annotated[
 ]
 
 
-@router.post("", response_model=TicketPublic, status_code=201)
+@router.post("", response_model=TicketIssued, status_code=201)
 async def issue_ticket(
     body: TicketCreate,
     response: Response,
@@ -42,11 +42,11 @@ async def issue_ticket(
     if replayed:
         response.status_code = 200
         response.headers["Idempotent-Replay"] = "true"
-    return engine.ticket_view(ticket)
+    return engine.ticket_view(ticket, with_token=True)
 
 
 @router.get("/{ticket_id}", response_model=TicketPublic)
-def read_ticket(ticket_id: int, engine: EngineDep, _: AnyDevice) -> dict[str, Any]:
+async def read_ticket(ticket_id: int, engine: EngineDep, _: AnyDevice) -> dict[str, Any]:
     """Read a ticket with its live position and estimated wait."""
     return engine.ticket_view(engine.find_ticket(ticket_id))
 
