@@ -1,0 +1,150 @@
+"""A serial line opened by URL, with timeouts on every call and automatic reopening.
+
+Every serial device in BranchQ talks through this class, so they all get the same
+behaviour: `serial.serial_for_url` (so `loop://`, `socket://`, `rfc2217://` and ptys work),
+reads and writes that never block longer than their timeout, and a device that was
+unplugged is reopened on the next call once `reopen_after_s` has passed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from types import TracebackType
+
+import serial
+
+from .errors import DeviceTimeout, DeviceUnavailable
+
+
+class SerialLine:
+    def __init__(
+        self,
+        url: str,
+        *,
+        baudrate: int = 9600,
+        timeout_s: float = 0.5,
+        write_timeout_s: float = 1.0,
+        reopen_after_s: float = 1.0,
+    ) -> None:
+        self.url = url
+        self.baudrate = baudrate
+        self.timeout_s = timeout_s
+        self.write_timeout_s = write_timeout_s
+        self.reopen_after_s = reopen_after_s
+        self._port: serial.SerialBase | None = None
+        self._failed_at = float("-inf")
+        self._lock = threading.RLock()
+        self.last_error: str = ""
+
+    # ----------------------------------------------------------------- state
+    @property
+    def connected(self) -> bool:
+        return self._port is not None and self._port.is_open
+
+    def open(self) -> None:
+        """Open now (raises DeviceUnavailable); later calls reopen by themselves."""
+        with self._lock:
+            if self.connected:
+                return
+            try:
+                port = serial.serial_for_url(
+                    self.url,
+                    baudrate=self.baudrate,
+                    timeout=self.timeout_s,
+                    write_timeout=self.write_timeout_s,
+                )
+            except (serial.SerialException, OSError, ValueError) as exc:
+                self._failed_at = time.monotonic()
+                self.last_error = str(exc)
+                raise DeviceUnavailable(f"cannot open {self.url}: {exc}") from exc
+            self._port = port
+            self.last_error = ""
+
+    def close(self) -> None:
+        with self._lock:
+            if self._port is not None:
+                with contextlib.suppress(serial.SerialException, OSError):
+                    self._port.close()
+            self._port = None
+
+    def __enter__(self) -> SerialLine:
+        self.open()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _ensure(self) -> serial.SerialBase:
+        if self._port is not None and self._port.is_open:
+            return self._port
+        if time.monotonic() - self._failed_at < self.reopen_after_s:
+            raise DeviceUnavailable(f"{self.url} is not connected: {self.last_error}")
+        self.open()
+        assert self._port is not None
+        return self._port
+
+    def _lost(self, exc: BaseException) -> DeviceUnavailable:
+        self.last_error = str(exc)
+        self._failed_at = time.monotonic()
+        self.close()
+        return DeviceUnavailable(f"{self.url} lost: {exc}")
+
+    # -------------------------------------------------------------------- I/O
+    def write(self, data: bytes) -> None:
+        with self._lock:
+            port = self._ensure()
+            try:
+                port.write(data)
+                port.flush()
+            except serial.SerialTimeoutException as exc:
+                raise DeviceTimeout(f"{self.url}: write timed out") from exc
+            except (serial.SerialException, OSError) as exc:
+                raise self._lost(exc) from exc
+
+    def read(self, size: int, timeout_s: float | None = None) -> bytes:
+        """Up to `size` bytes; fewer (maybe none) when the timeout runs out first."""
+        with self._lock:
+            port = self._ensure()
+            deadline = time.monotonic() + (self.timeout_s if timeout_s is None else timeout_s)
+            out = bytearray()
+            try:
+                while len(out) < size:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    port.timeout = remaining
+                    chunk = port.read(size - len(out))
+                    if not chunk:
+                        break
+                    out += chunk
+            except (serial.SerialException, OSError) as exc:
+                raise self._lost(exc) from exc
+            finally:
+                if self._port is not None:
+                    self._port.timeout = self.timeout_s
+            return bytes(out)
+
+    def read_available(self) -> bytes:
+        """Whatever has arrived, without waiting."""
+        with self._lock:
+            port = self._ensure()
+            try:
+                waiting = port.in_waiting
+                return bytes(port.read(waiting)) if waiting else b""
+            except (serial.SerialException, OSError) as exc:
+                raise self._lost(exc) from exc
+
+    def reset_input(self) -> None:
+        with self._lock:
+            port = self._ensure()
+            try:
+                port.reset_input_buffer()
+            except (serial.SerialException, OSError) as exc:
+                raise self._lost(exc) from exc
