@@ -9,6 +9,8 @@ from typing import Any
 from .domain import (
     Counter,
     CounterState,
+    DeviceHealth,
+    DeviceStatus,
     Event,
     Guidance,
     PriorityClass,
@@ -203,6 +205,28 @@ def service_from_dict(d: dict[str, Any]) -> Service:
     )
 
 
+def device_to_dict(d: DeviceStatus) -> dict[str, Any]:
+    return {
+        "device": d.device,
+        "kind": d.kind,
+        "health": d.health.value,
+        "detail": d.detail,
+        "reported_at": d.reported_at.isoformat(),
+        "counter": d.counter,
+    }
+
+
+def device_from_dict(d: dict[str, Any]) -> DeviceStatus:
+    return DeviceStatus(
+        device=d["device"],
+        kind=d["kind"],
+        health=DeviceHealth(d["health"]),
+        detail=d["detail"] or "",
+        reported_at=datetime.fromisoformat(d["reported_at"]),
+        counter=d["counter"],
+    )
+
+
 def event_to_dict(e: Event) -> dict[str, Any]:
     out: dict[str, Any] = {"seq": e.seq, "at": e.at.isoformat(), "kind": e.kind}
     if e.ticket is not None:
@@ -211,6 +235,8 @@ def event_to_dict(e: Event) -> dict[str, Any]:
         out["counter"] = counter_to_dict(e.counter)
     if e.service is not None:
         out["service"] = service_to_dict(e.service)
+    if e.device is not None:
+        out["device"] = device_to_dict(e.device)
     if e.data:
         out["data"] = dict(e.data)
     return out

@@ -20,6 +20,7 @@ from typing import Any
 
 from .codec import (
     counter_to_dict,
+    device_to_dict,
     dumps,
     event_to_dict,
     service_to_dict,
@@ -226,6 +227,7 @@ class Engine:
             "counters": [counter_to_dict(c) for c in sorted(b.counters.values(), key=_ctr_key)],
             "tickets": [ticket_public(t) for t in sorted(open_tickets, key=lambda t: t.id)],
             "recent_calls": [ticket_public(t) for t in called_today],
+            "devices": [device_to_dict(d) for d in sorted(b.devices.values(), key=_dev_key)],
             "waiting": self.waiting_summary(now),
         }
 
@@ -248,6 +250,10 @@ class Engine:
 
 def _svc_key(s: Any) -> tuple[int, str]:
     return (s.sort, s.code)
+
+
+def _dev_key(d: Any) -> str:
+    return str(d.device)
 
 
 def _ctr_key(c: Any) -> int:

@@ -18,7 +18,7 @@ from ..auth import TokenCache
 from ..domain import CallingPolicy, DomainError
 from ..engine import Clock, Engine, utc_now
 from ..storage import CommitFailed
-from .routes import admin, branch, counters, services, tickets
+from .routes import admin, branch, counters, devices, services, tickets
 
 log = logging.getLogger(__name__)
 MAX_BODY = 64 * 1024  # nothing a kiosk or counter sends comes near this
@@ -153,7 +153,8 @@ def create_app(
         log.exception("unexpected error")
         return error(500, "internal", "internal error; the change was not made")
 
-    for router in (branch.router, services.router, counters.router, tickets.router, admin.router):
+    routers = (branch, services, counters, tickets, devices, admin)
+    for router in (r.router for r in routers):
         app.include_router(router, prefix=API)
     app.add_middleware(BodyLimit)
     return app

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from ..domain import CounterState, PriorityClass, Source, TicketState
+from ..domain import CounterState, DeviceHealth, PriorityClass, Source, TicketState
 
 ServiceCode = Field(pattern=r"^[A-Za-z0-9_-]{1,16}$")
 
@@ -193,6 +193,24 @@ class StaffPublic(BaseModel):
     staff_id: str
     name: str
     active: bool
+
+
+class DeviceReport(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    device: str = Field(pattern=r"^[A-Za-z0-9:_./-]{1,64}$", description="e.g. kiosk-1/printer")
+    kind: str = Field(pattern=r"^[a-z0-9_]{1,32}$", description="printer, idcard, led, keypad…")
+    health: DeviceHealth
+    detail: str = Field("", max_length=300)
+    counter: int | None = Field(None, ge=1, le=9999)
+
+
+class DevicePublic(BaseModel):
+    device: str
+    kind: str
+    health: DeviceHealth
+    detail: str
+    reported_at: datetime
+    counter: int | None
 
 
 class Health(BaseModel):

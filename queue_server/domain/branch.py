@@ -17,6 +17,8 @@ from .model import (
     BranchSettings,
     Counter,
     CounterState,
+    DeviceHealth,
+    DeviceStatus,
     Event,
     PriorityClass,
     Service,
@@ -37,13 +39,14 @@ class Change:
     tickets: list[Ticket] = field(default_factory=list)
     counters: list[Counter] = field(default_factory=list)
     services: list[Service] = field(default_factory=list)
+    devices: list[DeviceStatus] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     numbering: dict[tuple[date, str], int] = field(default_factory=dict)
     result: Ticket | Counter | Service | None = None
 
     @property
     def empty(self) -> bool:
-        return not (self.tickets or self.counters or self.services or self.events)
+        return not (self.tickets or self.counters or self.services or self.devices or self.events)
 
 
 class _Draft:
@@ -61,11 +64,12 @@ class _Draft:
         ticket: Ticket | None = None,
         counter: Counter | None = None,
         service: Service | None = None,
+        device: DeviceStatus | None = None,
         **data: Any,
     ) -> None:
         self._seq += 1
         self.change.events.append(
-            Event(self._seq, self._now, kind, ticket, counter, service, dict(data))
+            Event(self._seq, self._now, kind, ticket, counter, service, device, dict(data))
         )
 
     def ticket(
@@ -89,6 +93,7 @@ class Branch:
         counters: Iterable[Counter] = (),
         tickets: Iterable[Ticket] = (),
         *,
+        devices: Iterable[DeviceStatus] = (),
         numbering: Mapping[tuple[date, str], int] | None = None,
         last_seq: int = 0,
         policy: CallingPolicy | None = None,
@@ -97,6 +102,7 @@ class Branch:
         self.services: dict[str, Service] = {s.code: s for s in services}
         self.counters: dict[int, Counter] = {c.number: c for c in counters}
         self.tickets: dict[int, Ticket] = {t.id: t for t in tickets}
+        self.devices: dict[str, DeviceStatus] = {d.device: d for d in devices}
         self.numbering: dict[tuple[date, str], int] = dict(numbering or {})
         self.last_seq = last_seq
         self.next_ticket_id = max(self.tickets, default=0) + 1
@@ -183,6 +189,8 @@ class Branch:
             self.services[service.code] = service
         for counter in change.counters:
             self.counters[counter.number] = counter
+        for device in change.devices:
+            self.devices[device.device] = device
         for ticket in change.tickets:
             old = self.tickets.get(ticket.id)
             self.tickets[ticket.id] = ticket
@@ -520,6 +528,38 @@ class Branch:
         draft.change.services.append(updated)
         draft.event("service.updated", service=updated)
         draft.change.result = updated
+        return draft.change
+
+    # ------------------------------------------------------------------ devices
+    def report_device(
+        self,
+        device: str,
+        kind: str,
+        health: DeviceHealth,
+        detail: str,
+        now: datetime,
+        *,
+        counter: int | None = None,
+    ) -> Change:
+        """Record a device's health; only a change of health or detail makes an event."""
+        if not device or len(device) > 64 or not kind or len(kind) > 32:
+            raise InvalidInput("device id (≤ 64) and kind (≤ 32) are required", code="bad_device")
+        if len(detail) > 300:
+            raise InvalidInput("device detail is longer than 300 characters", code="bad_device")
+        if counter is not None:
+            self.counter(counter)
+        status = DeviceStatus(device, kind, health, detail, now, counter)
+        before = self.devices.get(device)
+        if before is not None and (before.health, before.detail, before.kind, before.counter) == (
+            health,
+            detail,
+            kind,
+            counter,
+        ):
+            return Change(result=None)
+        draft = _Draft(self, now)
+        draft.change.devices.append(status)
+        draft.event("device.status", device=status, previous=before.health if before else None)
         return draft.change
 
     # ---------------------------------------------------------------- helpers

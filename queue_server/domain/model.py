@@ -146,6 +146,25 @@ class Ticket:
     token: str = ""  # opaque token of the customer's live ticket page
 
 
+class DeviceHealth(StrEnum):
+    OK = "ok"
+    WARNING = "warning"  # works, needs attention soon (paper near end)
+    ERROR = "error"  # cannot do its job (paper out, cover open, bad answers)
+    OFFLINE = "offline"  # not answering or unplugged
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceStatus:
+    """The last reported health of one device in the branch (printer, reader, LED board…)."""
+
+    device: str  # reporter-chosen id, e.g. "kiosk-1/printer" or "hub/led:3"
+    kind: str
+    health: DeviceHealth
+    detail: str
+    reported_at: datetime
+    counter: int | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Event:
     """A change in the branch, numbered by a gap-free, increasing sequence."""
@@ -156,6 +175,7 @@ class Event:
     ticket: Ticket | None = None
     counter: Counter | None = None
     service: Service | None = None
+    device: DeviceStatus | None = None
     data: Mapping[str, Any] = field(default_factory=dict)
 
 

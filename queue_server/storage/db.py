@@ -14,6 +14,8 @@ import sqlite_utils
 from ..codec import (
     counter_from_dict,
     counter_to_dict,
+    device_from_dict,
+    device_to_dict,
     dumps,
     event_to_dict,
     service_from_dict,
@@ -21,7 +23,7 @@ from ..codec import (
     ticket_from_dict,
     ticket_to_dict,
 )
-from ..domain import Branch, BranchSettings, CallingPolicy, Change, Ticket, business_day
+from ..domain import Branch, BranchSettings, CallingPolicy, Change, Event, Ticket, business_day
 
 TICKET_COLUMNS = [f.name for f in fields(Ticket)]
 
@@ -94,6 +96,15 @@ def _m001_initial(db: sqlite_utils.Database) -> None:
     )
 
 
+@migration
+def _m002_devices(db: sqlite_utils.Database) -> None:
+    db.table("devices").create(
+        {"device": str, "kind": str, "health": str, "detail": str, "reported_at": str,
+         "counter": int},
+        pk="device",
+    )  # fmt: skip
+
+
 def migrate(path: str | Path) -> int:
     """Bring the schema up to date; returns the schema version. Safe to run at every start."""
     conn = connect(path)
@@ -134,6 +145,10 @@ _EVENT_SQL = (
     "INSERT INTO events (seq, branch_id, at, kind, ticket_id, counter, body) "
     "VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
+_DEVICE_SQL = (
+    "INSERT OR REPLACE INTO devices (device, kind, health, detail, reported_at, counter) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
 _NUMBERING_SQL = "INSERT OR REPLACE INTO numbering (business_day, prefix, last) VALUES (?, ?, ?)"
 
 
@@ -163,6 +178,12 @@ def write_change(
              dumps(d["guidance"]), int(d["fast_lane"]), int(d["visible"]), int(d["enabled"]),
              d["opens"], d["closes"], d["sort"]),
         )  # fmt: skip
+    for dev in change.devices:
+        d = device_to_dict(dev)
+        conn.execute(
+            _DEVICE_SQL,
+            (d["device"], d["kind"], d["health"], d["detail"], d["reported_at"], d["counter"]),
+        )
     for (day, prefix), last in change.numbering.items():
         conn.execute(_NUMBERING_SQL, (day.isoformat(), prefix, last))
     for e in change.events:
@@ -170,9 +191,17 @@ def write_change(
             _EVENT_SQL,
             (e.seq, branch_id, e.at.isoformat(), e.kind,
              e.ticket.id if e.ticket else None,
-             e.counter.number if e.counter else (e.ticket.counter if e.ticket else None),
+             _event_counter(e),
              bodies.get(e.seq) or dumps(event_to_dict(e))),
         )  # fmt: skip
+
+
+def _event_counter(e: Event) -> int | None:
+    if e.counter is not None:
+        return e.counter.number
+    if e.ticket is not None:
+        return e.ticket.counter
+    return e.device.counter if e.device is not None else None
 
 
 def write_changes(
@@ -244,8 +273,16 @@ def load_branch(
         )
     }
     last_seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
+    devices = [device_from_dict(dict(r)) for r in conn.execute("SELECT * FROM devices")]
     branch = Branch(
-        settings, services, counters, tickets, numbering=numbering, last_seq=last_seq, policy=policy
+        settings,
+        services,
+        counters,
+        tickets,
+        devices=devices,
+        numbering=numbering,
+        last_seq=last_seq,
+        policy=policy,
     )
     max_id = conn.execute("SELECT COALESCE(MAX(id), 0) FROM tickets").fetchone()[0]
     branch.next_ticket_id = max(branch.next_ticket_id, max_id + 1)

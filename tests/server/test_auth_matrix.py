@@ -39,6 +39,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/tickets/{ticket_id}"): ANY,
     ("POST", "/api/v1/tickets/{ticket_id}/cancel"): ISSUERS,
     ("POST", "/api/v1/tickets/{ticket_id}/rating"): frozenset({"counter:1", "admin"}),
+    ("GET", "/api/v1/devices"): ANY,
+    ("POST", "/api/v1/devices/status"): ISSUERS,
     ("POST", "/api/v1/tokens"): MANAGERS,
     ("GET", "/api/v1/tokens"): MANAGERS,
     ("DELETE", "/api/v1/tokens/{token_id}"): MANAGERS,
@@ -72,6 +74,7 @@ def test_every_route_checks_the_role(server):
         "/api/v1/tickets": {"service": "A"},
         "/api/v1/tickets/{ticket_id}/rating": {"rating": 3},
         "/api/v1/tokens": {"role": "display", "name": "matrix"},
+        "/api/v1/devices/status": {"device": "k/printer", "kind": "printer", "health": "ok"},
         "/api/v1/staff": {"staff_id": "matrix", "name": "M", "pin": "1357"},
     }
     clients = {role: server.client(None if role == "anonymous" else role) for role in ROLES}

@@ -1,0 +1,39 @@
+"""Device health: kiosks, counters and the bus hub report; the manager sees it live."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+
+from ...auth import Principal
+from ...codec import device_to_dict
+from ...domain import DeviceHealth
+from ..deps import AnyDevice, EngineDep, require
+from ..schemas import DevicePublic, DeviceReport
+
+router = APIRouter(prefix="/devices", tags=["devices"])
+Reporter = Annotated[Principal, Depends(require("kiosk", "counter", "manager", "admin"))]
+
+
+@router.get("", response_model=list[DevicePublic])
+async def list_devices(engine: EngineDep, _: AnyDevice) -> list[dict[str, Any]]:
+    """The last reported health of every device in the branch."""
+    devices = sorted(engine.branch.devices.values(), key=lambda d: d.device)
+    return [device_to_dict(d) for d in devices]
+
+
+@router.post("/status", response_model=DevicePublic)
+async def report_status(body: DeviceReport, engine: EngineDep, _: Reporter) -> dict[str, Any]:
+    """Report a device's health; a change of health becomes a `device.status` event."""
+    await engine.execute(
+        lambda b, now: b.report_device(
+            body.device,
+            body.kind,
+            DeviceHealth(body.health),
+            body.detail,
+            now,
+            counter=body.counter,
+        )
+    )
+    return device_to_dict(engine.branch.devices[body.device])
