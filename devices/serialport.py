@@ -17,6 +17,17 @@ import serial
 
 from .errors import DeviceTimeout, DeviceUnavailable
 
+try:  # a hung-up tty fails tcflush/tcsetattr with termios.error, which is no OSError
+    from termios import error as _TermiosError
+except ImportError:  # Windows
+
+    class _TermiosError(Exception):  # type: ignore[no-redef]
+        pass
+
+
+# Everything a port can raise when the device behind it goes away.
+_LOST = (serial.SerialException, OSError, _TermiosError)
+
 
 class SerialLine:
     def __init__(
@@ -55,7 +66,7 @@ class SerialLine:
                     timeout=self.timeout_s,
                     write_timeout=self.write_timeout_s,
                 )
-            except (serial.SerialException, OSError, ValueError) as exc:
+            except (*_LOST, ValueError) as exc:
                 self._failed_at = time.monotonic()
                 self.last_error = str(exc)
                 raise DeviceUnavailable(f"cannot open {self.url}: {exc}") from exc
@@ -65,7 +76,7 @@ class SerialLine:
     def close(self) -> None:
         with self._lock:
             if self._port is not None:
-                with contextlib.suppress(serial.SerialException, OSError):
+                with contextlib.suppress(*_LOST):
                     self._port.close()
             self._port = None
 
@@ -105,7 +116,7 @@ class SerialLine:
                 port.flush()
             except serial.SerialTimeoutException as exc:
                 raise DeviceTimeout(f"{self.url}: write timed out") from exc
-            except (serial.SerialException, OSError) as exc:
+            except _LOST as exc:
                 raise self._lost(exc) from exc
 
     def read(self, size: int, timeout_s: float | None = None) -> bytes:
@@ -115,20 +126,20 @@ class SerialLine:
             deadline = time.monotonic() + (self.timeout_s if timeout_s is None else timeout_s)
             out = bytearray()
             try:
-                while len(out) < size:
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        break
-                    port.timeout = remaining
-                    chunk = port.read(size - len(out))
-                    if not chunk:
-                        break
-                    out += chunk
-            except (serial.SerialException, OSError) as exc:
+                try:
+                    while len(out) < size:
+                        remaining = deadline - time.monotonic()
+                        if remaining <= 0:
+                            break
+                        port.timeout = remaining
+                        chunk = port.read(size - len(out))
+                        if not chunk:
+                            break
+                        out += chunk
+                finally:
+                    port.timeout = self.timeout_s  # reconfigures the tty: may fail too
+            except _LOST as exc:
                 raise self._lost(exc) from exc
-            finally:
-                if self._port is not None:
-                    self._port.timeout = self.timeout_s
             return bytes(out)
 
     def read_available(self) -> bytes:
@@ -138,7 +149,7 @@ class SerialLine:
             try:
                 waiting = port.in_waiting
                 return bytes(port.read(waiting)) if waiting else b""
-            except (serial.SerialException, OSError) as exc:
+            except _LOST as exc:
                 raise self._lost(exc) from exc
 
     def reset_input(self) -> None:
@@ -146,5 +157,5 @@ class SerialLine:
             port = self._ensure()
             try:
                 port.reset_input_buffer()
-            except (serial.SerialException, OSError) as exc:
+            except _LOST as exc:
                 raise self._lost(exc) from exc

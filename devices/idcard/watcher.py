@@ -1,0 +1,133 @@
+"""A background thread that watches the reader and reports each card placement once.
+
+`on_card(card)` runs once per placement, `on_lifted()` when that card leaves the reader,
+`on_error(exc)` when the reader fails (unplugged, silent, garbage) or a card cannot be
+accepted (bad data, foreigner card, expired). The thread never dies of a reader error:
+it reports it and keeps polling, and the serial line reopens itself when the reader comes
+back. Callbacks run on the watcher's thread — a GUI must hand them over to its own
+thread (a queued signal), and a slow callback only delays the next poll.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from types import TracebackType
+
+from devices.errors import DeviceError
+
+from .card import IdCard
+from .errors import CardDataError, CardExpired, ForeignerCard
+from .reader import DEFAULT_POLL_S, IdCardReader
+
+log = logging.getLogger(__name__)
+
+# Errors that belong to the card on the reader, not to the reader: reported once per
+# placement, then the watcher waits for that card to be lifted like after a good read.
+_CARD_ERRORS = (CardDataError, ForeignerCard, CardExpired)
+
+
+class CardWatcher:
+    def __init__(
+        self,
+        reader: IdCardReader,
+        on_card: Callable[[IdCard], object],
+        on_lifted: Callable[[], object] | None = None,
+        on_error: Callable[[DeviceError], object] | None = None,
+        interval_s: float = DEFAULT_POLL_S,
+    ) -> None:
+        self.reader = reader
+        self.on_card = on_card
+        self.on_lifted = on_lifted
+        self.on_error = on_error
+        self.interval_s = interval_s
+        self.card_on_reader = False  # a card was read (or refused) and is not lifted yet
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last_error: type[DeviceError] | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> CardWatcher:
+        if self.running:
+            return self
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="idcard-watcher", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout_s: float = 1.0) -> bool:
+        """Stop polling; True when the thread has ended within `timeout_s`."""
+        self._stop.set()
+        if self._thread is None:
+            return True
+        self._thread.join(timeout_s)
+        return not self._thread.is_alive()
+
+    def __enter__(self) -> CardWatcher:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ loop
+    def _run(self) -> None:
+        with self.reader.cancel_on(self._stop):
+            while not self._stop.is_set():
+                self.poll()
+                self._stop.wait(self.interval_s)
+
+    def poll(self) -> None:
+        """One step of the loop (public so a caller can drive it without a thread)."""
+        try:
+            if self.card_on_reader:
+                if not self.reader.card_present():
+                    self.card_on_reader = False
+                    self._call("on_lifted", self.on_lifted)
+            elif self.reader.find_card() and self.reader.select_card():
+                try:
+                    card = self.reader.read_card()
+                except _CARD_ERRORS:
+                    # A refused card was still read: wait for it to be lifted, too.
+                    self.card_on_reader = True
+                    raise
+                self.card_on_reader = True
+                self._call("on_card", self.on_card, card)
+            self._last_error = None
+        except _CARD_ERRORS as exc:
+            self._last_error = None
+            self._call("on_error", self.on_error, exc)
+        except DeviceError as exc:
+            if self._stop.is_set():
+                return  # cancelled by stop(): not a reader fault
+            self._report(exc)
+        except Exception as exc:
+            # A bug below us must not end card reading for the day: report it as a
+            # device fault and keep polling. Only the type is logged (see _call).
+            log.error("ID card watcher: unexpected %s while polling", type(exc).__name__)
+            self._report(DeviceError(f"unexpected {type(exc).__name__} from the reader"))
+
+    def _report(self, exc: DeviceError) -> None:
+        # An unplugged reader fails every poll; one report per kind of failure is enough.
+        if type(exc) is self._last_error:
+            return
+        self._last_error = type(exc)
+        log.warning("ID card reader: %s", exc)  # messages carry no personal data
+        self._call("on_error", self.on_error, exc)
+
+    def _call(self, what: str, callback: Callable[..., object] | None, *args: object) -> None:
+        if callback is None:
+            return
+        try:
+            callback(*args)
+        except Exception as exc:
+            # Only the type: a callback's own message may quote the card it was handed.
+            log.error("ID card watcher: %s callback raised %s", what, type(exc).__name__)
