@@ -38,8 +38,12 @@ class SerialLine:
         timeout_s: float = 0.5,
         write_timeout_s: float = 1.0,
         reopen_after_s: float = 1.0,
+        rtscts: bool = False,
+        dsrdtr: bool = False,
     ) -> None:
         self.url = url
+        self.rtscts = rtscts  # hardware flow control: serial printers need it for images
+        self.dsrdtr = dsrdtr
         self.baudrate = baudrate
         self.timeout_s = timeout_s
         self.write_timeout_s = write_timeout_s
@@ -65,6 +69,8 @@ class SerialLine:
                     baudrate=self.baudrate,
                     timeout=self.timeout_s,
                     write_timeout=self.write_timeout_s,
+                    rtscts=self.rtscts,
+                    dsrdtr=self.dsrdtr,
                 )
             except (*_LOST, ValueError) as exc:
                 self._failed_at = time.monotonic()
@@ -108,12 +114,19 @@ class SerialLine:
         return DeviceUnavailable(f"{self.url} lost: {exc}")
 
     # -------------------------------------------------------------------- I/O
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes, timeout_s: float | None = None) -> None:
+        """Write all of `data` within the line's write timeout (or `timeout_s`)."""
         with self._lock:
             port = self._ensure()
             try:
-                port.write(data)
-                port.flush()
+                try:
+                    if timeout_s is not None:
+                        port.write_timeout = timeout_s
+                    port.write(data)
+                    port.flush()
+                finally:
+                    if timeout_s is not None:
+                        port.write_timeout = self.write_timeout_s
             except serial.SerialTimeoutException as exc:
                 raise DeviceTimeout(f"{self.url}: write timed out") from exc
             except _LOST as exc:
