@@ -67,3 +67,13 @@ def test_every_module_says_its_role(package):
         if p.stat().st_size and ast.get_docstring(ast.parse(p.read_text(encoding="utf-8"))) is None
     ]
     assert missing == []
+
+
+def test_only_the_bus_hub_and_the_launcher_drive_devices_from_the_server():
+    allowed = {"bushub.py", "cli.py"}
+    found = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path, name in imports_of(ROOT / "queue_server")
+        if (name == "devices" or name.startswith("devices.")) and path.name not in allowed
+    ]
+    assert found == []
