@@ -117,7 +117,60 @@ def _demo(args: argparse.Namespace) -> int:
         traffic=args.traffic,
         duration=args.duration,
         config=args.config,
+        devices=not args.no_devices,
     )
+
+
+def _devices_sim(args: argparse.Namespace) -> int:
+    import threading
+
+    from devices.simset import start_simulators
+
+    sims = start_simulators(Path(args.out), list(range(1, args.counters + 1)))
+    try:
+        print("Simulated devices (Ctrl-C stops):")
+        print(sims.describe())
+        print(f"Printed tickets are written to {Path(args.out) / 'tickets'}")
+        threading.Event().wait(args.duration)
+    finally:
+        sims.stop()
+    return 0
+
+
+def _devices_probe(args: argparse.Namespace) -> int:
+    from devices.registry import probe
+
+    print(probe(args.url))
+    return 0
+
+
+def _devices_hub(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from .bushub import run_hub
+
+    asyncio.run(run_hub(args.config))
+    return 0
+
+
+def _bench_print(args: argparse.Namespace) -> int:
+    import json
+
+    from devices.printer.bench import format_report, run
+
+    result = run(samples=args.samples)
+    print(json.dumps(result, sort_keys=True) if args.json else format_report(result))
+    return 0
+
+
+def _bench_qr(args: argparse.Namespace) -> int:
+    import json
+
+    from devices.scanner.bench import format_report, run
+
+    result = run(frames=args.frames)
+    print(json.dumps(result, sort_keys=True) if args.json else format_report(result))
+    return 0
 
 
 def _bench_server(args: argparse.Namespace) -> int:
@@ -181,8 +234,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8470, help="port to listen on (default 8470)")
     p.add_argument("--var", default="var", help="folder for the demo database (wiped)")
     p.add_argument("--traffic", action="store_true", help="simulate customers and tellers")
+    p.add_argument(
+        "--no-devices", action="store_true", help="without simulated devices and the bus hub"
+    )
     p.add_argument("--duration", type=float, help="stop after this many seconds")
     p.add_argument("--config", help="branch config TOML (default: the demo branch)")
+
+    p = add("devices", lambda a: 2, "Device simulators, field diagnostics and the RS-485 hub.")
+    dsub = p.add_subparsers(dest="devices_command", required=True, metavar="ACTION")
+    d = dsub.add_parser("sim", help="Start a full set of simulated devices and print their URLs.")
+    d.set_defaults(func=_devices_sim)
+    d.add_argument("--counters", type=int, default=6, help="counters on the simulated bus")
+    d.add_argument("--out", default="var/sim", help="folder for printed ticket PNGs")
+    d.add_argument("--duration", type=float, help="stop after this many seconds")
+    d = dsub.add_parser("probe", help="Ask the device at a URL what it is and how it is.")
+    d.set_defaults(func=_devices_probe)
+    d.add_argument("url", help="device URL, e.g. escpos+tcp://10.0.0.5:9100")
+    d = dsub.add_parser("hub", help="Drive RS-485 counter devices from the server's events.")
+    d.set_defaults(func=_devices_hub)
+    d.add_argument("--config", required=True, help="hub config TOML (see queue_server/bushub.py)")
 
     p = add("bench", lambda a: 2, "Benchmarks that print figures against a same-run baseline.")
     bsub = p.add_subparsers(dest="bench_command", required=True, metavar="BENCHMARK")
@@ -194,6 +264,14 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument(
         "--counters", type=int, default=12, help="counters serving every business (default 12)"
     )
+    b.add_argument("--json", action="store_true", help="print one JSON object")
+    b = bsub.add_parser("print", help="Issue-to-last-byte time of tickets to a simulated printer.")
+    b.set_defaults(func=_bench_print)
+    b.add_argument("--samples", type=int, default=200, help="tickets to print")
+    b.add_argument("--json", action="store_true", help="print one JSON object")
+    b = bsub.add_parser("qr", help="QR decode time and success rate on generated hard frames.")
+    b.set_defaults(func=_bench_qr)
+    b.add_argument("--frames", type=int, default=240, help="hard 640x480 frames (>= 200)")
     b.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 

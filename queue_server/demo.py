@@ -17,8 +17,11 @@ import httpx
 import uvicorn
 import websockets
 
+from devices.simset import SimSet, start_simulators
+
 from .api import create_app
 from .auth import add_staff, create_token
+from .bushub import run_hub
 from .config import BranchConfig, init_db, load_config
 from .storage import connect
 
@@ -51,6 +54,7 @@ def run_demo(
     traffic: bool,
     duration: float | None,
     config: str | None,
+    devices: bool = True,
 ) -> int:
     var.mkdir(parents=True, exist_ok=True)
     db = var / "demo.db"
@@ -59,7 +63,7 @@ def run_demo(
     cfg = load_config(config)
     init_db(db, cfg)
     tokens = provision(db, cfg)
-    asyncio.run(_serve(db, cfg, tokens, host, port, traffic, duration))
+    asyncio.run(_serve(db, cfg, tokens, host, port, traffic, duration, var if devices else None))
     return 0
 
 
@@ -71,6 +75,7 @@ async def _serve(
     port: int,
     traffic: bool,
     duration: float | None,
+    devices_dir: Path | None,
 ) -> None:
     server = uvicorn.Server(
         uvicorn.Config(create_app(db), host=host, port=port, log_level="warning")
@@ -83,9 +88,15 @@ async def _serve(
         await asyncio.sleep(0.05)
     base = f"http://{host}:{port}"
     _banner(cfg, tokens, base, db, traffic)
-    tasks = [asyncio.create_task(_watch(base, tokens["display"]))]
+    sims = None
+    stop_hub = asyncio.Event()
+    tasks = []
+    if devices_dir is not None:
+        sims, hub_config = _start_devices(devices_dir, cfg, tokens, base)
+        tasks.append(asyncio.create_task(run_hub(hub_config, stop=stop_hub)))
+    tasks.append(asyncio.create_task(_watch(base, tokens["display"], sims)))
     if traffic:
-        tasks.append(asyncio.create_task(_traffic(base, cfg, tokens)))
+        tasks.append(asyncio.create_task(_traffic(base, cfg, tokens, rate=sims is None)))
     try:
         if duration is not None:
             await asyncio.wait_for(asyncio.shield(serving), duration)
@@ -94,8 +105,13 @@ async def _serve(
     except TimeoutError:
         pass
     finally:
-        for t in tasks:
+        stop_hub.set()
+        for t in tasks[1:] if sims is not None else tasks:
             t.cancel()
+        if sims is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(tasks[0], 5)
+            sims.stop()
         server.should_exit = True
         with contextlib.suppress(asyncio.CancelledError):
             await serving
@@ -115,31 +131,71 @@ def _banner(cfg: BranchConfig, tokens: dict[str, str], base: str, db: Path, traf
     )
     if traffic:
         print(f"  traffic      simulated customers and tellers, {SPEED:.0f}× branch speed")
-    print("  No display here: the kiosk and staff apps come with their own issues. Ctrl-C stops.\n")
+    print("  No display here: the kiosk and staff apps come with their own issues. Ctrl-C stops.")
 
 
-async def _watch(base: str, token: str) -> None:
+def _start_devices(
+    folder: Path, cfg: BranchConfig, tokens: dict[str, str], base: str
+) -> tuple[SimSet, Path]:
+    """Simulated printer, reader, scanner and RS-485 bus, plus a hub config for the bus."""
+    numbers = [c.number for c in cfg.counters]
+    sims = start_simulators(folder / "sim", numbers)
+    lines = [f'server = "{base}"', "[[buses]]", 'name = "main"', f'url = "{sims.bus.url}"']
+    for n in numbers:
+        lines += ["[[counters]]", f"number = {n}", f'token = "{tokens[f"counter:{n}"]}"']
+    hub_config = folder / "hub.toml"
+    hub_config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print("  devices      simulated; the bus hub drives each counter's LED board and pads:")
+    print(sims.describe(indent="    "))
+    print(f"  hub config   {hub_config}\n")
+    return sims, hub_config
+
+
+def _boards(sims: SimSet | None, counters: list[int]) -> str:
+    if sims is None:
+        return ""
+    from devices.bus import plan
+
+    shown = [f"{n}:{sims.bus.text_board(plan.board_address(n)).text or '—'}" for n in counters]
+    return "  · LED boards " + " ".join(shown)
+
+
+async def _watch(base: str, token: str, sims: SimSet | None = None) -> None:
     """Print a one-line pulse of the live event stream every few seconds."""
     url = f"ws{base[4:]}/api/v1/events?token={token}"
     seen = 0
     last = 0
+    rated = 0
+    counters: list[int] = []
     async with websockets.connect(url, open_timeout=5) as ws:
         loop = asyncio.get_running_loop()
         next_print = loop.time() + 5
         while True:
             msg = json.loads(await ws.recv())
+            if msg["type"] == "snapshot":
+                counters = [c["number"] for c in msg["counters"]]
             if msg["type"] == "events":
                 seen += len(msg["events"])
                 last = msg["events"][-1]["seq"]
+                rated += sum(1 for e in msg["events"] if e["kind"] == "ticket.rated")
             if loop.time() >= next_print:
-                print(f"  events: {seen} received over WebSocket, last seq {last}", flush=True)
+                boards = _boards(sims, counters)
+                print(
+                    f"  events: {seen} received over WebSocket, last seq {last}, "
+                    f"{rated} ratings{boards}",
+                    flush=True,
+                )
                 next_print = loop.time() + 5
 
 
-async def _traffic(base: str, cfg: BranchConfig, tokens: dict[str, str]) -> None:
+async def _traffic(
+    base: str, cfg: BranchConfig, tokens: dict[str, str], *, rate: bool = True
+) -> None:
+    """Customers arrive; tellers call, serve and finish. With simulated rating pads the
+    pads rate through the hub, so the tellers do not rate themselves (`rate=False`)."""
     rng = random.Random()
     async with httpx.AsyncClient(base_url=base + "/api/v1", timeout=5) as http:
-        workers = [_teller(http, c.number, tokens, rng) for c in cfg.counters]
+        workers = [_teller(http, c.number, tokens, rng, rate) for c in cfg.counters]
         await asyncio.gather(_arrivals(http, cfg, tokens["kiosk"], rng), *workers)
 
 
@@ -156,7 +212,9 @@ async def _arrivals(http: httpx.AsyncClient, cfg: BranchConfig, token: str, rng:
         await asyncio.sleep(rng.expovariate(1 / 1.2))
 
 
-async def _teller(http: httpx.AsyncClient, counter: int, tokens: dict[str, str], rng: Any) -> None:
+async def _teller(
+    http: httpx.AsyncClient, counter: int, tokens: dict[str, str], rng: Any, rate: bool
+) -> None:
     auth = {"Authorization": f"Bearer {tokens[f'counter:{counter}']}"}
     url = f"/counters/{counter}"
     await http.post(
@@ -176,7 +234,7 @@ async def _teller(http: httpx.AsyncClient, counter: int, tokens: dict[str, str],
             await http.post(f"{url}/start", headers=auth)
             await asyncio.sleep(rng.expovariate(1 / (240 / SPEED)))
             await http.post(f"{url}/finish", headers=auth)
-            if rng.random() < 0.7:
+            if rate and rng.random() < 0.7:
                 rating = {"rating": rng.choices([4, 3, 2, 1], [60, 30, 7, 3])[0]}
                 await http.post(f"/tickets/{ticket['id']}/rating", json=rating, headers=auth)
         except httpx.HTTPError:

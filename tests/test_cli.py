@@ -64,3 +64,33 @@ def test_init_rejects_a_bad_config(tmp_path, capsys):
     bad.write_text('[[services]]\ncode = "A"\n[[counters]]\nskills = ["Q"]\n')
     assert main(["init", "--db", str(tmp_path / "x.db"), "--config", str(bad)]) == 2
     assert "skill" in capsys.readouterr().err
+
+
+def test_devices_sim_and_probe(tmp_path, capsys):
+    from devices.simset import start_simulators
+
+    assert (
+        main(["devices", "sim", "--duration", "0.2", "--counters", "2", "--out", str(tmp_path)])
+        == 0
+    )
+    out = capsys.readouterr().out
+    for scheme in ("escpos+tcp://", "sdt+serial://", "scanner+serial://", "rs485+serial://"):
+        assert scheme in out
+    sims = start_simulators(tmp_path, [1])
+    try:
+        assert main(["devices", "probe", sims.printer.url]) == 0
+        report = capsys.readouterr().out
+        assert "online" in report.lower() or "ok" in report.lower(), report
+        assert main(["devices", "probe", sims.idcard.url]) == 0
+        assert "SAM" in capsys.readouterr().out
+    finally:
+        sims.stop()
+    assert main(["devices", "probe", "teleport://x"]) == 2
+
+
+def test_bench_print_prints_json(capsys):
+    import json
+
+    assert main(["bench", "print", "--samples", "5", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["p50_ms"] > 0 and result["p99_ms"] >= result["p50_ms"]

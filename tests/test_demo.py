@@ -28,3 +28,8 @@ def test_demo_runs_the_branch_with_live_traffic(tmp_path):
     conn = sqlite3.connect(tmp_path / "demo.db")
     kinds = {k for (k,) in conn.execute("SELECT kind FROM events")}
     assert {"ticket.issued", "counter.signed_in", "ticket.called"} <= kinds
+    # The simulated devices: the hub showed calls on LED boards and pads rated services.
+    assert "rs485+serial://" in out and "hub config" in out
+    assert re.search(r"LED boards 1:\S+", out), out
+    assert "ticket.rated" in kinds
+    assert "device.status" in kinds

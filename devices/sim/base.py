@@ -14,6 +14,7 @@ import socket
 import termios
 import threading
 import tty
+from typing import Self
 
 
 class _Served:
@@ -34,7 +35,7 @@ class _Served:
     def _serve(self) -> None:
         raise NotImplementedError
 
-    def start(self) -> _Served:
+    def start(self) -> Self:
         self._thread = threading.Thread(target=self._serve, name=f"sim-{self.name}", daemon=True)
         self._thread.start()
         return self
