@@ -44,22 +44,12 @@ def _init(args: argparse.Namespace) -> int:
 
 
 def _with_db(args: argparse.Namespace, fn: Callable[..., object], *a: object) -> object:
-    from .storage import connect, migrate
+    from .storage import in_transaction, migrate
 
     if not Path(args.db).exists():
         raise SystemExit(f"no database at {args.db}: run `branchq init --db {args.db}` first")
     migrate(args.db)
-    conn = connect(args.db)
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        result = fn(conn, *a)
-        conn.execute("COMMIT")
-        return result
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    finally:
-        conn.close()
+    return in_transaction(args.db, fn, *a)
 
 
 def _token_create(args: argparse.Namespace) -> int:

@@ -375,30 +375,40 @@ class Branch:
     def start_serving(
         self, counter_no: int, now: datetime, *, ticket_id: int | None = None
     ) -> Change:
-        counter = self.counter(counter_no)
-        ticket = self._active(counter_no, ticket_id, TicketState.CALLED, "start serving")
-        serving = replace(ticket, state=TicketState.SERVING, serving_at=now)
-        draft = _Draft(self, now)
-        draft.ticket(serving, "ticket.serving", counter=counter)
-        draft.change.result = serving
-        return draft.change
+        return self._advance(
+            counter_no, now, ticket_id, TicketState.CALLED, "start serving", "ticket.serving",
+            state=TicketState.SERVING, serving_at=now,
+        )  # fmt: skip
 
     def finish(self, counter_no: int, now: datetime, *, ticket_id: int | None = None) -> Change:
-        counter = self.counter(counter_no)
-        ticket = self._active(counter_no, ticket_id, TicketState.SERVING, "finish")
-        done = replace(ticket, state=TicketState.DONE, finished_at=now)
-        draft = _Draft(self, now)
-        draft.ticket(done, "ticket.done", counter=counter)
-        draft.change.result = done
-        return draft.change
+        return self._advance(
+            counter_no, now, ticket_id, TicketState.SERVING, "finish", "ticket.done",
+            state=TicketState.DONE, finished_at=now,
+        )  # fmt: skip
 
     def no_show(self, counter_no: int, now: datetime, *, ticket_id: int | None = None) -> Change:
+        return self._advance(
+            counter_no, now, ticket_id, TicketState.CALLED, "mark a no-show", "ticket.no_show",
+            state=TicketState.NO_SHOW, finished_at=now,
+        )  # fmt: skip
+
+    def _advance(
+        self,
+        counter_no: int,
+        now: datetime,
+        ticket_id: int | None,
+        required: TicketState,
+        action: str,
+        kind: str,
+        **fields: Any,
+    ) -> Change:
+        """Move the counter's current customer on from `required`, recording `kind`."""
         counter = self.counter(counter_no)
-        ticket = self._active(counter_no, ticket_id, TicketState.CALLED, "mark a no-show")
-        gone = replace(ticket, state=TicketState.NO_SHOW, finished_at=now)
+        ticket = self._active(counter_no, ticket_id, required, action)
+        updated = replace(ticket, **fields)
         draft = _Draft(self, now)
-        draft.ticket(gone, "ticket.no_show", counter=counter)
-        draft.change.result = gone
+        draft.ticket(updated, kind, counter=counter)
+        draft.change.result = updated
         return draft.change
 
     def transfer(

@@ -2,6 +2,7 @@
 
 from .db import (
     connect,
+    in_transaction,
     load_branch,
     load_settings,
     migrate,
@@ -15,6 +16,7 @@ __all__ = [
     "CommitFailed",
     "Writer",
     "connect",
+    "in_transaction",
     "load_branch",
     "load_settings",
     "migrate",

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import fields
 from datetime import date, datetime, time
 from pathlib import Path
+from typing import Any, TypeVar
 
 import sqlite_utils
 
@@ -40,6 +41,7 @@ def connect(path: str | Path) -> sqlite3.Connection:
 
 
 # ---------------------------------------------------------------- migrations
+T = TypeVar("T")
 Migration = Callable[[sqlite_utils.Database], None]
 MIGRATIONS: list[Migration] = []
 
@@ -202,6 +204,22 @@ def _event_counter(e: Event) -> int | None:
     if e.ticket is not None:
         return e.ticket.counter
     return e.device.counter if e.device is not None else None
+
+
+def in_transaction(path: str | Path, fn: Callable[..., T], *args: Any) -> T:
+    """Run `fn(conn, *args)` in one write transaction on its own connection."""
+    conn = connect(path)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = fn(conn, *args)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return result
+    finally:
+        conn.close()
 
 
 def write_changes(

@@ -8,25 +8,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Response
 
 from ...auth import TokenCache, add_staff, create_token, list_tokens, parse_role, revoke_token
-from ...storage import connect
+from ...storage import in_transaction
 from ..deps import CurrentDevice, EngineDep, Manager, get_tokens
 from ..schemas import StaffCreate, StaffPublic, TokenCreate, TokenCreated, TokenInfo
 
 router = APIRouter(tags=["admin"])
-
-
-def _run_write(engine: Any, fn: Any, *args: Any) -> Any:
-    conn = connect(engine.db_path)
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        result = fn(conn, *args)
-        conn.execute("COMMIT")
-        return result
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    finally:
-        conn.close()
 
 
 @router.post("/tokens", response_model=TokenCreated, status_code=201)
@@ -38,7 +24,7 @@ async def new_token(body: TokenCreate, engine: EngineDep, device: Manager) -> di
     if counter is not None and counter not in engine.branch.counters:
         raise HTTPException(422, f"there is no counter {counter}")
     token_id, token = await asyncio.to_thread(
-        _run_write, engine, create_token, body.role, body.name
+        in_transaction, engine.db_path, create_token, body.role, body.name
     )
     return {"id": token_id, "role": body.role, "name": body.name, "token": token}
 
@@ -62,7 +48,7 @@ async def delete_token(
         raise HTTPException(404, f"no token {token_id}")
     if row["role"] == "admin" and device.role != "admin":
         raise HTTPException(403, "only an admin may revoke admin tokens")
-    await asyncio.to_thread(_run_write, engine, revoke_token, token_id)
+    await asyncio.to_thread(in_transaction, engine.db_path, revoke_token, token_id)
     tokens.forget()
     return Response(status_code=204)
 
@@ -77,7 +63,9 @@ async def list_staff(engine: EngineDep, _: Manager) -> list[dict[str, Any]]:
 @router.post("/staff", response_model=StaffPublic, status_code=201)
 async def new_staff(body: StaffCreate, engine: EngineDep, _: Manager) -> dict[str, Any]:
     """Add a staff member (or reset their PIN)."""
-    await asyncio.to_thread(_run_write, engine, add_staff, body.staff_id, body.name, body.pin)
+    await asyncio.to_thread(
+        in_transaction, engine.db_path, add_staff, body.staff_id, body.name, body.pin
+    )
     return {"staff_id": body.staff_id, "name": body.name, "active": True}
 
 

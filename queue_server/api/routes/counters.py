@@ -146,8 +146,7 @@ async def recall(
     number: int, engine: EngineDep, _: OwnCounter, body: TicketAction | None = None
 ) -> dict[str, Any]:
     """Call the current customer again (up to the branch's recall limit)."""
-    result: dict[str, Any] = await _ticket_action(engine, "recall", number, body)
-    return result
+    return await _ticket_action(engine, "recall", number, body)
 
 
 @router.post("/{number}/start", response_model=TicketPublic)
@@ -155,8 +154,7 @@ async def start_serving(
     number: int, engine: EngineDep, _: OwnCounter, body: TicketAction | None = None
 ) -> dict[str, Any]:
     """The called customer has arrived: start serving."""
-    result: dict[str, Any] = await _ticket_action(engine, "start_serving", number, body)
-    return result
+    return await _ticket_action(engine, "start_serving", number, body)
 
 
 @router.post("/{number}/finish", response_model=TicketPublic)
@@ -164,8 +162,7 @@ async def finish(
     number: int, engine: EngineDep, _: OwnCounter, body: TicketAction | None = None
 ) -> dict[str, Any]:
     """Service is complete."""
-    result: dict[str, Any] = await _ticket_action(engine, "finish", number, body)
-    return result
+    return await _ticket_action(engine, "finish", number, body)
 
 
 @router.post("/{number}/no-show", response_model=TicketPublic)
@@ -173,8 +170,7 @@ async def no_show(
     number: int, engine: EngineDep, _: OwnCounter, body: TicketAction | None = None
 ) -> dict[str, Any]:
     """The called customer did not come."""
-    result: dict[str, Any] = await _ticket_action(engine, "no_show", number, body)
-    return result
+    return await _ticket_action(engine, "no_show", number, body)
 
 
 @router.post("/{number}/transfer", response_model=TicketPublic)
