@@ -108,6 +108,7 @@ def _demo(args: argparse.Namespace) -> int:
         duration=args.duration,
         config=args.config,
         devices=not args.no_devices,
+        speed=args.speed,
     )
 
 
@@ -226,6 +227,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--traffic", action="store_true", help="simulate customers and tellers")
     p.add_argument(
         "--no-devices", action="store_true", help="without simulated devices and the bus hub"
+    )
+    p.add_argument(
+        "--speed", type=float, default=30.0, help="how much faster than a real branch (30)"
     )
     p.add_argument("--duration", type=float, help="stop after this many seconds")
     p.add_argument("--config", help="branch config TOML (default: the demo branch)")

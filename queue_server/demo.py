@@ -26,7 +26,7 @@ from .config import BranchConfig, init_db, load_config
 from .storage import connect
 
 DEMO_PIN = "1234"
-SPEED = 30.0  # demo seconds pass this many times faster than branch time
+SPEED = 30.0  # by default demo time runs this many times faster than branch time
 
 
 def provision(db: Path, config: BranchConfig) -> dict[str, str]:
@@ -55,6 +55,7 @@ def run_demo(
     duration: float | None,
     config: str | None,
     devices: bool = True,
+    speed: float = SPEED,
 ) -> int:
     var.mkdir(parents=True, exist_ok=True)
     db = var / "demo.db"
@@ -63,7 +64,8 @@ def run_demo(
     cfg = load_config(config)
     init_db(db, cfg)
     tokens = provision(db, cfg)
-    asyncio.run(_serve(db, cfg, tokens, host, port, traffic, duration, var if devices else None))
+    devices_dir = var if devices else None
+    asyncio.run(_serve(db, cfg, tokens, host, port, traffic, duration, devices_dir, speed))
     return 0
 
 
@@ -76,6 +78,7 @@ async def _serve(
     traffic: bool,
     duration: float | None,
     devices_dir: Path | None,
+    speed: float,
 ) -> None:
     server = uvicorn.Server(
         uvicorn.Config(create_app(db), host=host, port=port, log_level="warning")
@@ -87,7 +90,7 @@ async def _serve(
             return
         await asyncio.sleep(0.05)
     base = f"http://{host}:{port}"
-    _banner(cfg, tokens, base, db, traffic)
+    _banner(cfg, tokens, base, db, traffic, speed)
     sims = None
     stop_hub = asyncio.Event()
     tasks = []
@@ -96,7 +99,8 @@ async def _serve(
         tasks.append(asyncio.create_task(run_hub(hub_config, stop=stop_hub)))
     tasks.append(asyncio.create_task(_watch(base, tokens["display"], sims)))
     if traffic:
-        tasks.append(asyncio.create_task(_traffic(base, cfg, tokens, rate=sims is None)))
+        teller_traffic = _traffic(base, cfg, tokens, rate=sims is None, speed=speed)
+        tasks.append(asyncio.create_task(teller_traffic))
     try:
         if duration is not None:
             await asyncio.wait_for(asyncio.shield(serving), duration)
@@ -117,7 +121,9 @@ async def _serve(
             await serving
 
 
-def _banner(cfg: BranchConfig, tokens: dict[str, str], base: str, db: Path, traffic: bool) -> None:
+def _banner(
+    cfg: BranchConfig, tokens: dict[str, str], base: str, db: Path, traffic: bool, speed: float
+) -> None:
     print(f"\nBranchQ demo — {cfg.settings.name}")
     print(f"  database     {db}")
     print(f"  API          {base}/api/v1   (OpenAPI docs: {base}/docs)")
@@ -130,7 +136,7 @@ def _banner(cfg: BranchConfig, tokens: dict[str, str], base: str, db: Path, traf
         f"  try          curl -H 'Authorization: Bearer {tokens['display']}' {base}/api/v1/snapshot"
     )
     if traffic:
-        print(f"  traffic      simulated customers and tellers, {SPEED:.0f}× branch speed")
+        print(f"  traffic      simulated customers and tellers, {speed:.0f}× branch speed")
     print("  No display here: the kiosk and staff apps come with their own issues. Ctrl-C stops.")
 
 
@@ -189,13 +195,13 @@ async def _watch(base: str, token: str, sims: SimSet | None = None) -> None:
 
 
 async def _traffic(
-    base: str, cfg: BranchConfig, tokens: dict[str, str], *, rate: bool = True
+    base: str, cfg: BranchConfig, tokens: dict[str, str], *, rate: bool, speed: float
 ) -> None:
     """Customers arrive; tellers call, serve and finish. With simulated rating pads the
     pads rate through the hub, so the tellers do not rate themselves (`rate=False`)."""
     rng = random.Random()
     async with httpx.AsyncClient(base_url=base + "/api/v1", timeout=5) as http:
-        workers = [_teller(http, c.number, tokens, rng, rate) for c in cfg.counters]
+        workers = [_teller(http, c.number, tokens, rng, rate, speed) for c in cfg.counters]
         await asyncio.gather(_arrivals(http, cfg, tokens["kiosk"], rng), *workers)
 
 
@@ -213,7 +219,12 @@ async def _arrivals(http: httpx.AsyncClient, cfg: BranchConfig, token: str, rng:
 
 
 async def _teller(
-    http: httpx.AsyncClient, counter: int, tokens: dict[str, str], rng: Any, rate: bool
+    http: httpx.AsyncClient,
+    counter: int,
+    tokens: dict[str, str],
+    rng: Any,
+    rate: bool,
+    speed: float,
 ) -> None:
     auth = {"Authorization": f"Bearer {tokens[f'counter:{counter}']}"}
     url = f"/counters/{counter}"
@@ -232,7 +243,7 @@ async def _teller(
                 await http.post(f"{url}/no-show", headers=auth)
                 continue
             await http.post(f"{url}/start", headers=auth)
-            await asyncio.sleep(rng.expovariate(1 / (240 / SPEED)))
+            await asyncio.sleep(rng.expovariate(1 / (240 / speed)))  # 4-minute services
             await http.post(f"{url}/finish", headers=auth)
             if rate and rng.random() < 0.7:
                 rating = {"rating": rng.choices([4, 3, 2, 1], [60, 30, 7, 3])[0]}
