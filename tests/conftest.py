@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import threading
 from collections.abc import Iterator
@@ -146,10 +147,23 @@ def clock() -> FakeClock:
     return FakeClock(datetime(2026, 11, 27, 2, 0, tzinfo=UTC))
 
 
-@pytest.fixture
-def branch_db(tmp_path: Path) -> tuple[Path, dict[str, str]]:
-    db = tmp_path / "branch.db"
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    """One branch database built per run: make_db hashes PINs (argon2), which is slow."""
+    db = tmp_path_factory.mktemp("template") / "branch.db"
     return db, make_db(db)
+
+
+@pytest.fixture
+def branch_db(
+    template_db: tuple[Path, dict[str, str]], tmp_path: Path
+) -> tuple[Path, dict[str, str]]:
+    """A fresh copy of the template branch for each test, with the template's tokens."""
+    src, tokens = template_db
+    db = tmp_path / "branch.db"
+    shutil.copyfile(src, db)
+    assert not src.with_name(src.name + "-wal").exists(), "template left a WAL behind"
+    return db, tokens
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import shutil
 import signal
 import socket
 import sqlite3
@@ -23,7 +22,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import FakeClock, LiveServer, make_db, sign_in
+from conftest import FakeClock, LiveServer, sign_in
 from websockets.sync.client import connect
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,25 +32,6 @@ ACKS_PER_ROUND = 100
 ISSUERS = 8
 
 # ----------------------------------------------------------------- fixtures
-
-
-@pytest.fixture(scope="module")
-def template_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
-    """One branch database built per module (make_db hashes PINs, which is slow)."""
-    db = tmp_path_factory.mktemp("template") / "branch.db"
-    return db, make_db(db)
-
-
-@pytest.fixture
-def branch_db(
-    template_db: tuple[Path, dict[str, str]], tmp_path: Path
-) -> tuple[Path, dict[str, str]]:
-    """A fresh copy of the template for each test (overrides conftest's branch_db)."""
-    src, tokens = template_db
-    db = tmp_path / "branch.db"
-    shutil.copyfile(src, db)
-    assert not src.with_name(src.name + "-wal").exists(), "template left a WAL behind"
-    return db, tokens
 
 
 # ------------------------------------------------------------ a real process

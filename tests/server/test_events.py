@@ -8,7 +8,6 @@ Nothing sleeps: every wait is a blocking receive or HTTP call with a deadline.
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
 import threading
 import time
@@ -19,32 +18,13 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import FakeClock, LiveServer, make_db, sign_in
+from conftest import FakeClock, LiveServer, sign_in
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 WAIT_S = 5.0  # the longest any single expected message may take on loopback
 
 # ----------------------------------------------------------------- helpers
-
-
-@pytest.fixture(scope="module")
-def template_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
-    """One branch database built per module (make_db hashes PINs, which is slow)."""
-    db = tmp_path_factory.mktemp("template") / "branch.db"
-    return db, make_db(db)
-
-
-@pytest.fixture
-def branch_db(
-    template_db: tuple[Path, dict[str, str]], tmp_path: Path
-) -> tuple[Path, dict[str, str]]:
-    """A fresh copy of the template for each test (overrides conftest's branch_db)."""
-    src, tokens = template_db
-    db = tmp_path / "branch.db"
-    shutil.copyfile(src, db)
-    assert not src.with_name(src.name + "-wal").exists(), "template left a WAL behind"
-    return db, tokens
 
 
 @pytest.fixture
