@@ -1,0 +1,19 @@
+"""The Qt-native queue-server client shared by the kiosk, the counter app and the manager.
+
+`BranchClient` talks HTTP and the live event stream without ever blocking the GUI thread,
+keeps a `BranchModel` current, and reconnects and resyncs by itself.
+"""
+
+from .branch import ApiError, BranchClient, Reply, new_key
+from .model import BranchModel, GapError
+from .websocket import EventSocket
+
+__all__ = [
+    "ApiError",
+    "BranchClient",
+    "BranchModel",
+    "EventSocket",
+    "GapError",
+    "Reply",
+    "new_key",
+]

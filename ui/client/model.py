@@ -1,0 +1,141 @@
+"""The branch as a client sees it: rebuilt from a snapshot, kept current by events.
+
+Plain Python (no Qt), so presenters and tests can drive it without a server. The server is
+the source of truth; this model holds nothing it cannot rebuild from a fresh snapshot.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+FINAL_STATES = frozenset({"done", "no_show", "transferred", "cancelled"})
+RECENT_CALLS = 20  # as many as the server's snapshot carries
+
+
+class GapError(Exception):
+    """An event arrived out of sequence: the model cannot be trusted until resynced."""
+
+
+class BranchModel:
+    """Branch info, services, counters, open tickets, recent calls, waiting, devices."""
+
+    def __init__(self) -> None:
+        self.epoch: str | None = None
+        self.seq = 0
+        self.at: str | None = None  # the server time of the last snapshot or event
+        self.business_day: str | None = None
+        self.branch: dict[str, Any] = {}
+        self.services: dict[str, dict[str, Any]] = {}  # by code, in display order
+        self.counters: dict[int, dict[str, Any]] = {}  # by number
+        self.tickets: dict[int, dict[str, Any]] = {}  # open tickets by id
+        self.recent_calls: list[dict[str, Any]] = []  # newest call first
+        self.devices: dict[str, dict[str, Any]] = {}  # by device name
+        self.waiting: dict[str, dict[str, Any]] = {}  # per service code, as the snapshot's
+
+    @property
+    def loaded(self) -> bool:
+        return self.epoch is not None
+
+    def load_snapshot(self, snap: dict[str, Any]) -> None:
+        """Replace everything with a snapshot (a first load or a resync)."""
+        self.epoch = snap["epoch"]
+        self.seq = int(snap["seq"])
+        self.at = snap.get("at")
+        self.business_day = snap.get("business_day")
+        self.branch = dict(snap.get("branch", {}))
+        self.services = {s["code"]: s for s in snap.get("services", [])}
+        self.counters = {int(c["number"]): c for c in snap.get("counters", [])}
+        self.tickets = {int(t["id"]): t for t in snap.get("tickets", [])}
+        self.recent_calls = list(snap.get("recent_calls", []))
+        self.devices = {d["device"]: d for d in snap.get("devices", [])}
+        self.waiting = {k: dict(v) for k, v in snap.get("waiting", {}).items()}
+
+    def apply(self, event: dict[str, Any]) -> bool:
+        """Apply one event; False for one already applied. Raises GapError on a gap."""
+        seq = int(event["seq"])
+        if seq <= self.seq:
+            return False  # already in the snapshot or seen before a resume
+        if seq != self.seq + 1:
+            raise GapError(f"expected event {self.seq + 1}, got {seq}")
+        self.seq = seq
+        self.at = event.get("at", self.at)
+        if (service := event.get("service")) is not None:
+            self.services[service["code"]] = service
+        if (counter := event.get("counter")) is not None:
+            self.counters[int(counter["number"])] = counter
+        if (device := event.get("device")) is not None:
+            self.devices[device["device"]] = device
+        if (ticket := event.get("ticket")) is not None:
+            self._apply_ticket(event["kind"], ticket)
+        self.waiting = self.waiting_summary()
+        return True
+
+    def _apply_ticket(self, kind: str, ticket: dict[str, Any]) -> None:
+        tid = int(ticket["id"])
+        if ticket["state"] in FINAL_STATES:
+            self.tickets.pop(tid, None)
+        else:
+            self.tickets[tid] = ticket
+        if kind in ("ticket.called", "ticket.recalled"):
+            rest = [t for t in self.recent_calls if t["id"] != tid]
+            self.recent_calls = [ticket, *rest][:RECENT_CALLS]
+        else:
+            # A called customer who is later served or finished stays in the recent list,
+            # with their current state.
+            self.recent_calls = [ticket if t["id"] == tid else t for t in self.recent_calls]
+
+    def waiting_summary(self) -> dict[str, dict[str, Any]]:
+        """Per business: waiting count, longest wait, open counters, naive wait for a newcomer.
+
+        The same figures as the snapshot's "waiting", recomputed from the model so they
+        follow every event; times are measured on the server's clock (the last event's).
+        """
+        now = _parse_time(self.at)
+        out: dict[str, dict[str, Any]] = {}
+        for code, svc in self.services.items():
+            queue = [t for t in self.tickets.values() if t["service"] == code]
+            queue = [t for t in queue if t["state"] == "waiting"]
+            counters = sum(
+                1
+                for c in self.counters.values()
+                if c["state"] == "open"
+                and any(s["service"] == code and not s.get("overflow") for s in c["skills"])
+            )
+            longest = 0.0
+            if now is not None:
+                waits = [
+                    (now - a).total_seconds() for t in queue if (a := _parse_time(t["arrived_at"]))
+                ]
+                longest = max(waits, default=0.0)
+            mean = float(svc.get("mean_service_s", 0))
+            out[code] = {
+                "waiting": len(queue),
+                "longest_wait_s": round(longest),
+                "open_counters": counters,
+                "eta_new_s": (len(queue) * mean / counters) if counters else None,
+            }
+        return out
+
+    def waiting_tickets(self, service: str | None = None) -> list[dict[str, Any]]:
+        """Waiting tickets, oldest first (the calling order is the server's to decide)."""
+        found = [t for t in self.tickets.values() if t["state"] == "waiting"]
+        if service is not None:
+            found = [t for t in found if t["service"] == service]
+        return sorted(found, key=lambda t: (t["arrived_at"], t["id"]))
+
+    def ticket_at(self, counter: int) -> dict[str, Any] | None:
+        """The customer called to or being served at a counter, if any."""
+        for t in self.tickets.values():
+            if t.get("counter") == counter and t["state"] in ("called", "serving"):
+                return t
+        return None
+
+
+def _parse_time(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
