@@ -9,7 +9,7 @@ APT_PACKAGES := libzbar0 libpulse0 fonts-wqy-microhei libusb-1.0-0 xvfb libxkbco
 	libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libegl1 libgl1 \
 	libfontconfig1 libdbus-1-3 libglib2.0-0
 
-.PHONY: all setup system-deps demo test lint format clean
+.PHONY: all setup system-deps demo test lint format screenshots clean
 
 all: test
 
@@ -52,6 +52,10 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+# Every screen rendered offscreen to docs/screenshots/ (both languages, both text sizes).
+screenshots: setup
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m ui.screenshots --out docs/screenshots
 
 format: setup
 	$(BIN)/ruff format .
