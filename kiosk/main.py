@@ -1,0 +1,52 @@
+"""`python -m kiosk`: parse the command line, build the kiosk window, run the Qt loop."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from PySide6.QtWidgets import QApplication
+
+from ui import theme
+from ui.client import BranchClient
+
+from .app import KioskWindow
+from .printing import TicketPrinting
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m kiosk", description="BranchQ customer kiosk")
+    parser.add_argument("--server", required=True, help="queue server, e.g. http://10.0.0.2:8470")
+    parser.add_argument("--token", required=True, help="this kiosk's device token (role kiosk)")
+    parser.add_argument("--printer", help="ticket printer URL, e.g. escpos+tcp://10.0.0.5:9100")
+    parser.add_argument("--name", default="kiosk-1", help="device name reported to the server")
+    parser.add_argument(
+        "--live-url",
+        help="base of the customer's live ticket page as phones reach it (default: --server)",
+    )
+    parser.add_argument("--fullscreen", action="store_true", help="fill the screen, no frame")
+    parser.add_argument("--large-text", action="store_true", help="start in large-text mode")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    app = QApplication(sys.argv[:1])
+    theme.apply_theme(app, args.large_text)
+    client = BranchClient(args.server, args.token)
+    printing = TicketPrinting(args.printer)
+    window = KioskWindow(client, printing, device_name=args.name, live_page_base=args.live_url)
+    client.start()
+    window.check_printer()
+    if args.fullscreen:
+        window.showFullScreen()
+    else:
+        window.resize(1920, 1080)
+        window.show()
+    code = app.exec()
+    client.stop()
+    printing.close()
+    return code

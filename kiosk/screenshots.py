@@ -1,0 +1,162 @@
+"""The kiosk's screens for `python -m ui.screenshots`, built on the demo branch offline.
+
+No server is needed: the window gets a client that is never started, with the demo
+branch's businesses loaded into its model as a snapshot, and ports that answer at once.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from PySide6.QtWidgets import QWidget
+
+from ui.client import BranchClient
+from ui.i18n import Translator
+from ui.screenshots import ROOT, Screen
+
+from .app import KioskWindow
+from .flow import IssueDone, IssuedTicket, PrintOutcome
+from .printing import TicketPrinting
+
+DEMO_URL = "http://192.168.1.10:8470"
+# Waiting customers and the naive wait for a newcomer, per demo business.
+DEMO_WAITING = {"A": (6, 480), "B": (2, 150), "C": (3, 1800), "L": (0, 0), "W": (1, None)}
+
+
+def demo_snapshot() -> dict[str, Any]:
+    """A snapshot of the demo branch as the server would send it, from its TOML file."""
+    with (ROOT / "assets" / "demo_branch.toml").open("rb") as f:
+        config = tomllib.load(f)
+    services = [
+        {
+            "code": s["code"],
+            "prefix": s["code"],
+            "names": s["names"],
+            "target_wait_s": int(s.get("target_wait_min", 10) * 60),
+            "mean_service_s": int(s.get("mean_min", 5) * 60),
+            "guidance": s.get("guidance", {}),
+            "fast_lane": False,
+            "visible": True,
+            "enabled": True,
+            "opens": None,
+            "closes": None,
+            "sort": i,
+        }
+        for i, s in enumerate(config["services"])
+    ]
+    waiting = {
+        code: {"waiting": n, "longest_wait_s": 0, "open_counters": 1, "eta_new_s": eta}
+        for code, (n, eta) in DEMO_WAITING.items()
+    }
+    branch = config["branch"]
+    return {
+        "epoch": "screenshots",
+        "seq": 1,
+        "at": datetime.now(UTC).isoformat(),
+        "business_day": "2026-11-27",
+        "branch": {"name": branch["name"], "id": branch["id"], "timezone": branch["timezone"]},
+        "services": services,
+        "counters": [],
+        "tickets": [],
+        "recent_calls": [],
+        "devices": [],
+        "waiting": waiting,
+    }
+
+
+class InstantPorts:
+    """Ports that issue C007 and print (or fail to print) at once, for pictures."""
+
+    def __init__(self, printed: bool) -> None:
+        self.printed = printed
+
+    def new_key(self) -> str:
+        return "screenshot"
+
+    def issue_ticket(self, service: str, idempotency_key: str, done: IssueDone) -> None:
+        done(
+            {
+                "id": 7,
+                "number": f"{service}007",
+                "service": service,
+                "position": 3,
+                "eta_s": 1500,
+                "token": "Zq81mK2xP4",
+                "issued_at": "2026-11-27T10:05:00+08:00",
+            },
+            None,
+        )
+
+    def print_ticket(self, ticket: IssuedTicket, done: Callable[[PrintOutcome], None]) -> None:
+        if self.printed:
+            done(PrintOutcome(True, "ok", "ready"))
+        else:
+            done(PrintOutcome(False, "error", "paper out", "device.printer.paper_out"))
+
+    def report_printer(self, health: str, detail: str, done: Callable[[bool], None]) -> None:
+        done(True)
+
+
+def demo_window(tr: Translator, *, printed: bool = True) -> KioskWindow:
+    client = BranchClient(DEMO_URL, "screenshots")  # never started: no network at all
+    client.model.load_snapshot(demo_snapshot())
+    window = KioskWindow(client, TicketPrinting(None), tr=tr, printer_check_s=3600)
+    window.flow.ports = InstantPorts(printed)
+    window.flow.set_online(True)
+    window._model_changed()
+    return window
+
+
+def attract(tr: Translator) -> QWidget:
+    return demo_window(tr)
+
+
+def home(tr: Translator) -> QWidget:
+    window = demo_window(tr)
+    window.flow.start()
+    return window
+
+
+def guidance(tr: Translator) -> QWidget:
+    window = home(tr)
+    assert isinstance(window, KioskWindow)
+    window.flow.choose_service("C")
+    return window
+
+
+def _ticket(tr: Translator, printed: bool) -> QWidget:
+    window = demo_window(tr, printed=printed)
+    window.flow.start()
+    window.flow.choose_service("C")
+    window.flow.take_ticket()
+    return window
+
+
+def ticket(tr: Translator) -> QWidget:
+    return _ticket(tr, True)
+
+
+def ticket_without_printer(tr: Translator) -> QWidget:
+    return _ticket(tr, False)
+
+
+def offline(tr: Translator) -> QWidget:
+    window = demo_window(tr)
+    window.flow.timeouts = type(window.flow.timeouts)(offline_grace_s=0)
+    window.flow.set_online(False)
+    return window
+
+
+def screens() -> list[Screen]:
+    """Every kiosk screen, for `python -m ui.screenshots --only kiosk`."""
+    return [
+        Screen("kiosk-attract", attract),
+        Screen("kiosk-home", home),
+        Screen("kiosk-guidance", guidance),
+        Screen("kiosk-ticket", ticket),
+        Screen("kiosk-ticket-without-printer", ticket_without_printer),
+        Screen("kiosk-offline", offline),
+    ]

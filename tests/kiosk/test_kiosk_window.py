@@ -1,0 +1,256 @@
+"""The kiosk as a customer uses it, against a real queue server and a simulated printer.
+
+The server is a real uvicorn on loopback (conftest's LiveServer) and the printer a
+PrinterSimulator on a TCP port, so the taps below go through the real client, the real
+ESC/POS job and the real status queries. Waits are qtbot.waitUntil with a deadline.
+"""
+
+from __future__ import annotations
+
+import io
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from conftest import LiveServer
+from PIL import Image
+from PySide6.QtCore import QBuffer, QIODevice, Qt
+from pyzbar import pyzbar
+
+from devices.printer.sim import PrinterSimulator
+from kiosk.app import KioskWindow
+from kiosk.flow import PrintState, Screen, Timeouts
+from kiosk.printing import TicketPrinting
+from queue_server.api import create_app
+from ui.client import BranchClient
+from ui.i18n import Catalog, Translator
+
+WAIT_MS = 8000
+LEFT = Qt.MouseButton.LeftButton
+
+
+@dataclass
+class FixedPortServer(LiveServer):
+    """A LiveServer on a chosen port, so a restarted server is found at the same address."""
+
+    port: int = 0
+    _sock: socket.socket | None = None
+
+    def start(self) -> FixedPortServer:
+        app = create_app(self.db, clock=self.clock, heartbeat_s=self.heartbeat_s)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", self.port))
+        self.port = sock.getsockname()[1]
+        self._sock = sock
+        config = uvicorn.Config(app, log_level="warning", ws_ping_interval=None, lifespan="on")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True
+        )
+        self._thread.start()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        deadline = datetime.now(UTC) + timedelta(seconds=15)
+        while not self._server.started:
+            if not self._thread.is_alive() or datetime.now(UTC) > deadline:
+                raise RuntimeError("test server did not start")
+            self._thread.join(0.01)
+        return self
+
+    def stop(self) -> None:
+        super().stop()
+        if self._sock is not None:
+            self._sock.close()
+
+
+@pytest.fixture
+def printer(tmp_path: Path) -> Iterator[PrinterSimulator]:
+    with PrinterSimulator(tmp_path / "printed") as sim:
+        yield sim
+
+
+@pytest.fixture
+def tr() -> Translator:
+    return Translator(Catalog.load())
+
+
+@pytest.fixture
+def make_kiosk(qtbot, tr, printer) -> Iterator[Any]:
+    made: list[tuple[BranchClient, TicketPrinting]] = []
+
+    def make(base_url: str, token: str, **timeouts: float) -> KioskWindow:
+        client = BranchClient(base_url, token, timeout_s=2.0, backoff_s=(0.1, 0.5))
+        printing = TicketPrinting(printer.url)
+        made.append((client, printing))
+        window = KioskWindow(
+            client,
+            printing,
+            tr=tr,
+            device_name="kiosk-7",
+            timeouts=Timeouts(offline_grace_s=0, **timeouts),
+            tick_ms=50,
+            printer_check_s=3600,
+        )
+        qtbot.addWidget(window)
+        window.resize(1920, 1080)
+        window.show()
+        client.start()
+        qtbot.waitUntil(lambda: client.online and bool(window.home.tiles), timeout=WAIT_MS)
+        return window
+
+    yield make
+    for client, printing in made:
+        client.stop()
+        printing.close()
+
+
+@pytest.fixture
+def kiosk(make_kiosk, server: LiveServer) -> KioskWindow:
+    return make_kiosk(server.base_url, server.tokens["kiosk"])
+
+
+def take_ticket(qtbot, window: KioskWindow, code: str = "A") -> None:
+    """Touch the attract screen, tap the business's tile, tap "take a ticket"."""
+    assert window.flow.screen is Screen.ATTRACT
+    qtbot.mouseClick(window.attract, LEFT)
+    assert window.stack.currentWidget() is window.home
+    qtbot.mouseClick(window.home.tiles[code], LEFT)
+    assert window.stack.currentWidget() is window.guidance
+    qtbot.mouseClick(window.guidance.take, LEFT)
+    qtbot.waitUntil(lambda: window.flow.screen is Screen.TICKET, timeout=WAIT_MS)
+    assert window.stack.currentWidget() is window.ticket
+
+
+def screen_qr(window: KioskWindow) -> list[str]:
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    window.ticket.qr.pixmap().save(buffer, "PNG")
+    image = Image.open(io.BytesIO(bytes(buffer.data().data()))).convert("L")
+    return [code.data.decode() for code in pyzbar.decode(image)]
+
+
+def test_two_taps_give_the_number_the_server_issued_and_a_printed_ticket(
+    qtbot, kiosk, server, printer
+):
+    take_ticket(qtbot, kiosk)
+    qtbot.waitUntil(lambda: kiosk.flow.ticket.print_state is PrintState.PRINTED, timeout=WAIT_MS)
+    ticket = kiosk.flow.ticket
+    on_server = server.client("manager").get(f"/tickets/{ticket.id}").json()
+    assert on_server["number"] == ticket.number == kiosk.ticket.number.text()
+    assert on_server["source"] == "kiosk"
+    assert kiosk.ticket.status.message_label.text() == "请取走打印的号票"
+    # The live page: shown on screen and printed as the same QR code.
+    assert ticket.url.startswith(server.base_url + "/t/") and len(ticket.url) > len(
+        server.base_url + "/t/"
+    )
+    assert screen_qr(kiosk) == [ticket.url]
+    assert printer.wait_for_tickets(1, timeout=5)
+    printed = Image.open(printer.tickets[0]).convert("L")
+    assert [c.data.decode() for c in pyzbar.decode(printed)] == [ticket.url]
+
+
+def test_out_of_paper_the_screen_becomes_the_ticket_and_the_staff_are_told(
+    qtbot, kiosk, server, printer
+):
+    printer.paper_out = True
+    take_ticket(qtbot, kiosk)
+    qtbot.waitUntil(lambda: kiosk.flow.ticket.print_state is PrintState.FAILED, timeout=WAIT_MS)
+    number = kiosk.flow.ticket.number
+    assert kiosk.ticket.number.text() == number
+    assert kiosk.ticket.fallback.isVisible()
+    assert number in kiosk.ticket.fallback.text() and "拍下" in kiosk.ticket.fallback.text()
+    assert kiosk.ticket.status.message_label.text() == "打印纸已用完,已通知工作人员处理"
+    assert screen_qr(kiosk) == [kiosk.flow.ticket.url]
+    assert printer.printed == [] and printer.lost_jobs == 0  # the job was never sent
+
+    manager = server.client("manager")
+
+    def printer_on_server() -> dict[str, Any]:
+        devices = {d["device"]: d for d in manager.get("/devices").json()}
+        return devices.get("kiosk-7/printer") or {}
+
+    def reported() -> None:
+        assert printer_on_server().get("health") == "error"
+        assert "paper" in printer_on_server()["detail"]
+
+    qtbot.waitUntil(reported, timeout=WAIT_MS)
+
+    # Paper loaded again: the next ticket prints and the manager sees the printer is fine.
+    printer.paper_out = False
+    qtbot.mouseClick(kiosk.ticket.finish, LEFT)
+    take_ticket(qtbot, kiosk, "B")
+    qtbot.waitUntil(lambda: kiosk.flow.ticket.print_state is PrintState.PRINTED, timeout=WAIT_MS)
+    assert not kiosk.ticket.fallback.isVisible()
+
+    def recovered() -> None:
+        assert printer_on_server().get("health") == "ok"
+
+    qtbot.waitUntil(recovered, timeout=WAIT_MS)
+
+
+def test_server_gone_shows_offline_and_the_kiosk_comes_back_by_itself(
+    qtbot, make_kiosk, branch_db, clock
+):
+    db, tokens = branch_db
+    first = FixedPortServer(db, tokens, clock).start()
+    second: FixedPortServer | None = None
+    try:
+        window = make_kiosk(first.base_url, tokens["kiosk"])
+        qtbot.mouseClick(window.attract, LEFT)
+        assert window.flow.screen is Screen.HOME
+        first.stop()
+        qtbot.waitUntil(lambda: window.stack.currentWidget() is window.offline, timeout=WAIT_MS)
+        # A touch does nothing useful while offline; the screen says to ask the staff.
+        qtbot.mouseClick(window.offline, LEFT)
+        assert window.flow.screen is Screen.OFFLINE
+        second = FixedPortServer(db, tokens, clock, port=first.port).start()
+        qtbot.waitUntil(lambda: window.flow.screen is Screen.ATTRACT, timeout=WAIT_MS)
+        take_ticket(qtbot, window, "B")
+        assert window.flow.ticket.number.startswith("B")
+    finally:
+        if second is not None:
+            second.stop()
+        first.stop()
+
+
+def test_switching_language_mid_flow_re_translates_and_the_next_customer_gets_chinese(
+    qtbot, kiosk, tr
+):
+    qtbot.mouseClick(kiosk.attract, LEFT)
+    qtbot.mouseClick(kiosk.home.tiles["A"], LEFT)
+    assert kiosk.guidance.title.text() == "办理「现金」前请准备"
+    assert kiosk.guidance.take.text() == "取号"
+    qtbot.mouseClick(kiosk.guidance.language.buttons["en"], LEFT)
+    assert tr.language == "en"
+    assert kiosk.guidance.title.text() == "Before you start: Cash"
+    assert kiosk.guidance.take.text() == "Take a ticket"
+    assert kiosk.home.tiles["A"].title_label.text() == "Cash"
+    qtbot.mouseClick(kiosk.guidance.take, LEFT)
+    qtbot.waitUntil(lambda: kiosk.flow.screen is Screen.TICKET, timeout=WAIT_MS)
+    assert kiosk.ticket.title.text() == "Here is your ticket"
+    assert kiosk.ticket.service.text() == "Cash"
+    assert kiosk.ticket.ahead.text() == "Nobody is ahead of you – please listen for your number"
+    qtbot.mouseClick(kiosk.ticket.language.buttons["zh"], LEFT)
+    assert kiosk.ticket.service.text() == "现金"
+    assert kiosk.ticket.ahead.text() == "前面没有人等候,请留意叫号"
+    qtbot.mouseClick(kiosk.ticket.language.buttons["en"], LEFT)
+    qtbot.mouseClick(kiosk.ticket.finish, LEFT)
+    assert kiosk.flow.screen is Screen.ATTRACT and tr.language == "zh"
+
+
+def test_an_idle_kiosk_returns_to_the_attract_screen(qtbot, make_kiosk, server):
+    window = make_kiosk(
+        server.base_url, server.tokens["kiosk"], home_s=0.3, guidance_s=0.3, ticket_s=0.3
+    )
+    qtbot.mouseClick(window.attract, LEFT)
+    qtbot.mouseClick(window.home.tiles["C"], LEFT)
+    assert window.flow.screen is Screen.GUIDANCE
+    qtbot.waitUntil(lambda: window.stack.currentWidget() is window.attract, timeout=WAIT_MS)
+    take_ticket(qtbot, window, "C")
+    qtbot.waitUntil(lambda: window.stack.currentWidget() is window.attract, timeout=WAIT_MS)
