@@ -78,10 +78,11 @@ def make_db(path: Path, config: dict | None = None) -> dict[str, str]:
     return tokens
 
 
-def free_socket() -> socket.socket:
+def free_socket(port: int = 0) -> socket.socket:
+    """A loopback socket bound to `port` (0: any free port), reusable right after a close."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind(("127.0.0.1", port))
     return sock
 
 
@@ -93,15 +94,17 @@ class LiveServer:
     tokens: dict[str, str]
     clock: FakeClock
     heartbeat_s: float = 2.0
+    port: int = 0  # 0: any free port; give the old port to "restart" at the same address
     base_url: str = ""
+    _sock: socket.socket | None = None
     _server: uvicorn.Server | None = None
     _thread: threading.Thread | None = None
     _clients: list[httpx.Client] = field(default_factory=list)
 
     def start(self) -> LiveServer:
         app = create_app(self.db, clock=self.clock, heartbeat_s=self.heartbeat_s)
-        sock = free_socket()
-        port = sock.getsockname()[1]
+        sock = self._sock = free_socket(self.port)
+        self.port = port = sock.getsockname()[1]
         config = uvicorn.Config(app, log_level="warning", ws_ping_interval=None, lifespan="on")
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
@@ -123,6 +126,8 @@ class LiveServer:
             self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(15)
+        if self._sock is not None:
+            self._sock.close()  # free the port for a server restarted on it
 
     @property
     def ws_url(self) -> str:

@@ -8,16 +8,11 @@ ESC/POS job and the real status queries. Waits are qtbot.waitUntil with a deadli
 from __future__ import annotations
 
 import io
-import socket
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from conftest import LiveServer
 from PIL import Image
 from PySide6.QtCore import QBuffer, QIODevice, Qt
@@ -27,46 +22,11 @@ from devices.printer.sim import PrinterSimulator
 from kiosk.app import KioskWindow
 from kiosk.flow import PrintState, Screen, Timeouts
 from kiosk.printing import TicketPrinting
-from queue_server.api import create_app
 from ui.client import BranchClient
 from ui.i18n import Catalog, Translator
 
 WAIT_MS = 8000
 LEFT = Qt.MouseButton.LeftButton
-
-
-@dataclass
-class FixedPortServer(LiveServer):
-    """A LiveServer on a chosen port, so a restarted server is found at the same address."""
-
-    port: int = 0
-    _sock: socket.socket | None = None
-
-    def start(self) -> FixedPortServer:
-        app = create_app(self.db, clock=self.clock, heartbeat_s=self.heartbeat_s)
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", self.port))
-        self.port = sock.getsockname()[1]
-        self._sock = sock
-        config = uvicorn.Config(app, log_level="warning", ws_ping_interval=None, lifespan="on")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True
-        )
-        self._thread.start()
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        deadline = datetime.now(UTC) + timedelta(seconds=15)
-        while not self._server.started:
-            if not self._thread.is_alive() or datetime.now(UTC) > deadline:
-                raise RuntimeError("test server did not start")
-            self._thread.join(0.01)
-        return self
-
-    def stop(self) -> None:
-        super().stop()
-        if self._sock is not None:
-            self._sock.close()
 
 
 @pytest.fixture
@@ -198,8 +158,8 @@ def test_server_gone_shows_offline_and_the_kiosk_comes_back_by_itself(
     qtbot, make_kiosk, branch_db, clock
 ):
     db, tokens = branch_db
-    first = FixedPortServer(db, tokens, clock).start()
-    second: FixedPortServer | None = None
+    first = LiveServer(db, tokens, clock).start()
+    second: LiveServer | None = None
     try:
         window = make_kiosk(first.base_url, tokens["kiosk"])
         qtbot.mouseClick(window.attract, LEFT)
@@ -209,7 +169,7 @@ def test_server_gone_shows_offline_and_the_kiosk_comes_back_by_itself(
         # A touch does nothing useful while offline; the screen says to ask the staff.
         qtbot.mouseClick(window.offline, LEFT)
         assert window.flow.screen is Screen.OFFLINE
-        second = FixedPortServer(db, tokens, clock, port=first.port).start()
+        second = LiveServer(db, tokens, clock, port=first.port).start()
         qtbot.waitUntil(lambda: window.flow.screen is Screen.ATTRACT, timeout=WAIT_MS)
         take_ticket(qtbot, window, "B")
         assert window.flow.ticket.number.startswith("B")

@@ -8,61 +8,22 @@ answer or really goes silent. Every wait is qtbot.waitSignal / waitUntil with a 
 
 from __future__ import annotations
 
-import socket
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-import uvicorn
 from conftest import PIN, LiveServer
 from PySide6.QtCore import QObject, QUrl
 from PySide6.QtNetwork import QHostAddress, QTcpServer, QTcpSocket
 from websockets.sync.server import ServerConnection, serve
 
-from queue_server.api import create_app
 from ui.client import ApiError, BranchClient, BranchModel, EventSocket, Reply
 
 WAIT_MS = 5000
 
 
 # ----------------------------------------------------------------- helpers
-@dataclass
-class FixedPortServer(LiveServer):
-    """A LiveServer on a chosen port, so a "restarted" server is found at the same address."""
-
-    port: int = 0
-    _sock: socket.socket | None = None
-
-    def start(self) -> FixedPortServer:
-        app = create_app(self.db, clock=self.clock, heartbeat_s=self.heartbeat_s)
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", self.port))
-        self.port = sock.getsockname()[1]
-        self._sock = sock
-        config = uvicorn.Config(app, log_level="warning", ws_ping_interval=None, lifespan="on")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True
-        )
-        self._thread.start()
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        deadline = datetime.now(UTC) + timedelta(seconds=15)
-        while not self._server.started:
-            if not self._thread.is_alive() or datetime.now(UTC) > deadline:
-                raise RuntimeError("test server did not start")
-            self._thread.join(0.01)
-        return self
-
-    def stop(self) -> None:
-        super().stop()
-        if self._sock is not None:
-            self._sock.close()  # free the port for the next server
-
-
 class Relay(QObject):
     """A TCP relay on loopback that can lose ticket answers or stop passing anything on."""
 
@@ -355,9 +316,9 @@ def test_a_silent_link_is_declared_dead_and_reconnected(qtbot, branch_db, clock)
 
 def test_offline_refuses_actions_then_reconnects_to_the_restarted_server(qtbot, branch_db, clock):
     db, tokens = branch_db
-    first = FixedPortServer(db, tokens, clock).start()
+    first = LiveServer(db, tokens, clock).start()
     client = BranchClient(first.base_url, tokens["counter:1"], timeout_s=2.0)
-    second: FixedPortServer | None = None
+    second: LiveServer | None = None
     try:
         client.start()
         qtbot.waitUntil(lambda: client.online, timeout=WAIT_MS)
@@ -375,7 +336,7 @@ def test_offline_refuses_actions_then_reconnects_to_the_restarted_server(qtbot, 
         _, error = answer(qtbot, client.issue_ticket("A"))
         assert error.code == "offline"
 
-        second = FixedPortServer(db, tokens, clock, port=first.port).start()
+        second = LiveServer(db, tokens, clock, port=first.port).start()
         while_away = second.client("kiosk").post("/tickets", json={"service": "B"}).json()
         with qtbot.waitSignal(client.snapshotLoaded, timeout=WAIT_MS):
             pass
