@@ -13,8 +13,9 @@ from datetime import UTC, datetime
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-ROLES = ("kiosk", "counter", "display", "manager", "admin")
-_ROLE_RE = re.compile(r"^(kiosk|display|manager|admin|counter:([1-9][0-9]{0,3}))$")
+# booking: the bank's online channel, which may only book, change and cancel appointments.
+ROLES = ("kiosk", "counter", "display", "manager", "admin", "booking")
+_ROLE_RE = re.compile(r"^(kiosk|display|manager|admin|booking|counter:([1-9][0-9]{0,3}))$")
 _PIN_RE = re.compile(r"^[0-9]{4,12}$")
 _STAFF_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _hasher = PasswordHasher()
@@ -37,7 +38,9 @@ class Principal:
 def parse_role(text: str) -> tuple[str, int | None]:
     m = _ROLE_RE.match(text)
     if not m:
-        raise ValueError(f"unknown role {text!r}: use kiosk, counter:N, display, manager or admin")
+        raise ValueError(
+            f"unknown role {text!r}: use kiosk, counter:N, display, manager, admin or booking"
+        )
     if m.group(2):
         return "counter", int(m.group(2))
     return m.group(1), None

@@ -97,6 +97,54 @@ def _staff_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def _customers_import(args: argparse.Namespace) -> int:
+    from .customers import ImportReport, import_customers
+
+    if not Path(args.file).is_file():
+        raise SystemExit(f"no customer list at {args.file}")
+    report = _with_db(args, import_customers, args.file)
+    assert isinstance(report, ImportReport)
+    print(report.describe())
+    return 0
+
+
+def _customers_count(args: argparse.Namespace) -> int:
+    from .customers import count_customers
+
+    tiers = _with_db(args, count_customers)
+    assert isinstance(tiers, dict)
+    by_tier = ", ".join(f"tier {t}: {n}" for t, n in sorted(tiers.items()))
+    print(f"{sum(tiers.values())} VIP customers" + (f" ({by_tier})" if by_tier else ""))
+    return 0
+
+
+def _appointment_book(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from .appointment_desk import book_offline
+    from .config import init_db, load_config
+    from .domain import DomainError
+
+    db = Path(args.db)
+    if not db.exists():
+        init_db(db, load_config(args.config))
+        print(f"created {db} from {args.config or 'the demo branch config'}")
+    try:
+        at = datetime.fromisoformat(args.at)
+        appointment, qr = book_offline(db, args.service, at, datetime.now(UTC))
+    except DomainError as exc:
+        print(f"error: {exc.message} ({exc.code})", file=sys.stderr)
+        return 2
+    print(f"booking {appointment.booking_number}: {appointment.service} at {args.at}")
+    print(qr)
+    if args.png:
+        import qrcode
+
+        qrcode.make(qr, border=4).save(args.png)
+        print(f"QR code written to {args.png}")
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -171,6 +219,22 @@ def _bench_server(args: argparse.Namespace) -> int:
     return code
 
 
+def _bench_kiosk(args: argparse.Namespace) -> int:
+    import subprocess
+
+    # kiosk/bench.py drives the Qt kiosk; the server package runs it, never imports it.
+    cmd = [sys.executable, "-m", "kiosk.bench", "--cold-starts", str(args.cold_starts)]
+    cmd += ["--tickets", str(args.tickets)]
+    if args.baseline_tickets:
+        cmd += ["--baseline-tickets", str(args.baseline_tickets)]
+    if args.json:
+        cmd.append("--json")
+    env = dict(os.environ)
+    root = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    return subprocess.call(cmd, env=env)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="branchq", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -201,7 +265,11 @@ def build_parser() -> argparse.ArgumentParser:
     t = tsub.add_parser("create", help="Create a device token and print it once.")
     t.set_defaults(func=_token_create)
     db_opt(t)
-    t.add_argument("--role", required=True, help="kiosk, counter:N, display, manager or admin")
+    t.add_argument(
+        "--role",
+        required=True,
+        help="kiosk, counter:N, display, manager, admin or booking (online channel)",
+    )
     t.add_argument("--name", default="", help="a label, e.g. 'entrance kiosk'")
     t = tsub.add_parser("list", help="List device tokens (never the tokens themselves).")
     t.set_defaults(func=_token_list)
@@ -219,6 +287,32 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--staff-id", required=True, help="the id the teller signs in with")
     s.add_argument("--name", default="", help="display name")
     s.add_argument("--pin", help="PIN (4-12 digits); asked for when omitted, or BRANCHQ_PIN")
+
+    p = add("customers", lambda a: 2, "The bank's VIP customer list (kept as keyed hashes).")
+    csub = p.add_subparsers(dest="customers_command", required=True, metavar="ACTION")
+    c = csub.add_parser(
+        "import", help="Replace the VIP list from a CSV file with columns id_number,vip_tier."
+    )
+    c.set_defaults(func=_customers_import)
+    db_opt(c)
+    c.add_argument("file", help="CSV with a header row; vip_tier 1-3 (0: not VIP)")
+    c = csub.add_parser("count", help="How many VIP customers are on the list, by tier.")
+    c.set_defaults(func=_customers_count)
+    db_opt(c)
+
+    p = add("appointment", lambda a: 2, "Appointments booked for the branch.")
+    asub = p.add_subparsers(dest="appointment_command", required=True, metavar="ACTION")
+    a = asub.add_parser(
+        "book", help="Book a slot straight in the database (server stopped) and print its QR."
+    )
+    a.set_defaults(func=_appointment_book)
+    db_opt(a)
+    a.add_argument("--service", required=True, help="business code, e.g. C")
+    a.add_argument(
+        "--at", required=True, help="slot start, e.g. 2026-11-28T14:30 (branch local time)"
+    )
+    a.add_argument("--png", help="also write the QR code as a PNG image to this file")
+    a.add_argument("--config", help="branch config TOML used when creating the database")
 
     p = add("demo", _demo, "Run the demo branch: server, tokens, and optional live traffic.")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on")
@@ -266,6 +360,16 @@ def build_parser() -> argparse.ArgumentParser:
     b = bsub.add_parser("qr", help="QR decode time and success rate on generated hard frames.")
     b.set_defaults(func=_bench_qr)
     b.add_argument("--frames", type=int, default=240, help="hard 640x480 frames (>= 200)")
+    b.add_argument("--json", action="store_true", help="print one JSON object")
+    b = bsub.add_parser(
+        "kiosk", help="Kiosk cold start, take-ticket-to-printer time and memory, offscreen."
+    )
+    b.set_defaults(func=_bench_kiosk)
+    b.add_argument("--cold-starts", type=int, default=5, help="kiosk starts timed (default 5)")
+    b.add_argument("--tickets", type=int, default=1000, help="tickets through the kiosk (1000)")
+    b.add_argument(
+        "--baseline-tickets", type=int, help="tickets by direct HTTP (default: --tickets)"
+    )
     b.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 

@@ -7,6 +7,7 @@ from datetime import date, datetime, time
 from typing import Any
 
 from .domain import (
+    Bundle,
     Counter,
     CounterState,
     DeviceHealth,
@@ -68,6 +69,8 @@ def ticket_to_dict(t: Ticket) -> dict[str, Any]:
         "staff_id": t.staff_id,
         "rating": t.rating,
         "token": t.token,
+        "bundle": t.bundle,
+        "has_eform": t.has_eform,
     }
 
 
@@ -101,6 +104,8 @@ def ticket_from_dict(d: dict[str, Any]) -> Ticket:
         staff_id=d["staff_id"],
         rating=d["rating"],
         token=d["token"],
+        bundle=d.get("bundle"),
+        has_eform=bool(d.get("has_eform")),
     )
 
 
@@ -179,6 +184,7 @@ def service_to_dict(s: Service) -> dict[str, Any]:
         "opens": _tm(s.opens),
         "closes": _tm(s.closes),
         "sort": s.sort,
+        "needs_form": s.needs_form,
     }
 
 
@@ -201,6 +207,33 @@ def service_from_dict(d: dict[str, Any]) -> Service:
         enabled=bool(d.get("enabled", True)),
         opens=_parse_tm(d.get("opens")),
         closes=_parse_tm(d.get("closes")),
+        sort=int(d.get("sort", 0)),
+        needs_form=bool(d.get("needs_form", False)),
+    )
+
+
+def bundle_to_dict(b: Bundle) -> dict[str, Any]:
+    return {
+        "code": b.code,
+        "names": dict(b.names),
+        "service": b.service,
+        "includes": list(b.includes),
+        "guidance": {lang: guidance_to_dict(g) for lang, g in b.guidance.items()},
+        "sort": b.sort,
+    }
+
+
+def bundle_from_dict(d: dict[str, Any]) -> Bundle:
+    names, includes, guidance = d["names"], d["includes"], d.get("guidance") or {}
+    names, includes, guidance = (
+        json.loads(v) if isinstance(v, str) else v for v in (names, includes, guidance)
+    )
+    return Bundle(
+        code=d["code"],
+        names=dict(names),
+        service=d["service"],
+        includes=tuple(includes),
+        guidance={lang: guidance_from_dict(g) for lang, g in guidance.items()},
         sort=int(d.get("sort", 0)),
     )
 

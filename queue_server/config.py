@@ -10,14 +10,16 @@ from __future__ import annotations
 import re
 import secrets
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
 
 from .codec import guidance_from_dict
-from .domain import BranchSettings, Change, Counter, Event, Service, Skill
-from .storage import connect, load_settings, migrate, save_settings, write_change
+from .domain import BranchSettings, Bundle, Change, Counter, Event, Service, Skill
+from .domain.appointments import AppointmentRules
+from .storage import connect, load_settings, migrate, save_bundles, save_settings, write_change
+from .storage.appointments import save_rules
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 DEMO_CONFIG = ASSETS / "demo_branch.toml"
@@ -33,6 +35,8 @@ class BranchConfig:
     settings: BranchSettings
     services: tuple[Service, ...]
     counters: tuple[Counter, ...]
+    bundles: tuple[Bundle, ...] = ()
+    appointments: AppointmentRules = field(default_factory=AppointmentRules)
 
 
 def skill_weight(rank: int) -> float:
@@ -85,6 +89,7 @@ def parse_config(data: dict[str, Any]) -> BranchConfig:
             max_recalls=int(b.get("max_recalls", 3)),
             appointment_grace_s=round(float(b.get("appointment_grace_min", 10)) * 60),
             languages=tuple(b.get("languages", ("zh", "en"))),
+            care_age=int(b.get("care_age", 60)),
         )
         services = []
         for sort, s in enumerate(data.get("services", [])):
@@ -105,6 +110,7 @@ def parse_config(data: dict[str, Any]) -> BranchConfig:
                     opens=time.fromisoformat(s["opens"]) if s.get("opens") else None,
                     closes=time.fromisoformat(s["closes"]) if s.get("closes") else None,
                     sort=int(s.get("sort", sort)),
+                    needs_form=bool(s.get("needs_form", False)),
                 )
             )
         counters = [
@@ -116,6 +122,7 @@ def parse_config(data: dict[str, Any]) -> BranchConfig:
             )
             for i, c in enumerate(data.get("counters", []))
         ]
+        bundles = [_bundle(entry, sort) for sort, entry in enumerate(data.get("bundles", []))]
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"bad branch config: {exc}") from exc
     codes = [s.code for s in services]
@@ -131,7 +138,58 @@ def parse_config(data: dict[str, Any]) -> BranchConfig:
         for sk in c.skills:
             if sk.service not in codes:
                 raise ConfigError(f"bad branch config: counter {c.number} skill {sk.service!r}")
-    return BranchConfig(settings, tuple(services), tuple(counters))
+    _check_bundles(bundles, codes)
+    rules = _appointment_rules(dict(data.get("appointments", {})), codes)
+    return BranchConfig(settings, tuple(services), tuple(counters), tuple(bundles), rules)
+
+
+def _appointment_rules(raw: dict[str, Any], services: list[str]) -> AppointmentRules:
+    """`[appointments]`: slot length, early check-in window, capacity per business."""
+    try:
+        rules = AppointmentRules(
+            slot_min=int(raw.get("slot_min", 30)),
+            early_min=int(raw.get("early_min", 120)),
+            book_ahead_days=int(raw.get("book_ahead_days", 90)),
+            capacity={str(k): int(v) for k, v in dict(raw.get("capacity", {})).items()},
+        )
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"bad branch config: [appointments] {exc}") from exc
+    if not 1 <= rules.slot_min <= 1440 or 1440 % rules.slot_min:
+        raise ConfigError("bad branch config: [appointments] slot_min must divide a day")
+    if rules.early_min < 0 or not 1 <= rules.book_ahead_days <= 3660:
+        raise ConfigError("bad branch config: [appointments] early_min or book_ahead_days")
+    for code, capacity in rules.capacity.items():
+        if code not in services or capacity < 0:
+            raise ConfigError(f"bad branch config: [appointments] capacity {code} = {capacity}")
+    return rules
+
+
+def _bundle(entry: dict[str, Any], sort: int) -> Bundle:
+    guidance = {lang: guidance_from_dict(g) for lang, g in dict(entry.get("guidance", {})).items()}
+    return Bundle(
+        code=str(entry["code"]),
+        names=_names(entry),
+        service=str(entry["service"]),
+        includes=tuple(str(c) for c in entry.get("includes", [entry["service"]])),
+        guidance=guidance,
+        sort=int(entry.get("sort", sort)),
+    )
+
+
+def _check_bundles(bundles: list[Bundle], services: list[str]) -> None:
+    codes = [b.code for b in bundles]
+    if len(set(codes)) != len(codes):
+        raise ConfigError("bad branch config: bundle codes must be unique")
+    for b in bundles:
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,16}", b.code):
+            raise ConfigError(f"bad branch config: bundle code {b.code!r}")
+        if b.service not in services:
+            raise ConfigError(f"bad branch config: bundle {b.code} service {b.service!r}")
+        if not b.includes:
+            raise ConfigError(f"bad branch config: bundle {b.code} includes nothing")
+        for code in b.includes:
+            if code not in services:
+                raise ConfigError(f"bad branch config: bundle {b.code} includes {code!r}")
 
 
 def load_config(path: str | Path | None = None) -> BranchConfig:
@@ -160,6 +218,8 @@ def init_db(db_path: str | Path, config: BranchConfig) -> None:
         )
         conn.execute("BEGIN IMMEDIATE")
         save_settings(conn, config.settings)
+        save_bundles(conn, config.bundles)
+        save_rules(conn, config.appointments)
         conn.execute(
             "INSERT OR REPLACE INTO meta (key, value) VALUES ('salt', ?)",
             (secrets.token_hex(32),),

@@ -27,9 +27,11 @@ from .codec import (
     ticket_from_dict,
     ticket_public,
 )
+from .customers import CustomerDirectory
 from .domain import Branch, CallingPolicy, Change, DomainError, InvalidState, Ticket, TicketState
 from .hub import EventHub
 from .storage import CommitFailed, Writer, connect, load_branch, migrate
+from .visits import EformStore, bundle_views
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -74,6 +76,8 @@ class Engine:
         self.hub: EventHub
         self.writer: Writer
         self.read_conn = connect(self.db_path)
+        self.customers = CustomerDirectory(self.read_conn)
+        self.eforms = EformStore()  # memory only, never stored: see visits.py
 
     # --------------------------------------------------------------- lifecycle
     async def start(self) -> None:
@@ -99,6 +103,7 @@ class Engine:
         self.generation += 1
         self.epoch = secrets.token_hex(6)
         self.branch = load_branch(self.read_conn, self.clock(), self._policy)
+        self.eforms.retain(self.branch.tickets)  # a form moved to a leg that never committed
         self.hub.resync_all(self.branch.last_seq)
         log.warning("state reloaded from the database after a failed commit")
 
@@ -111,6 +116,7 @@ class Engine:
         if change.empty:
             return change
         self.branch.apply(change)
+        self.eforms.follow(change, today)
         generation = self.generation
         encoded = [(e.seq, dumps(event_to_dict(e))) for e in change.events]  # once, for all
         try:
@@ -222,8 +228,10 @@ class Engine:
                 "id": b.settings.branch_id,
                 "timezone": b.settings.timezone,
                 "languages": list(b.settings.languages),
+                "care_age": b.settings.care_age,
             },
             "services": [service_to_dict(s) for s in sorted(b.services.values(), key=_svc_key)],
+            "bundles": bundle_views(b),
             "counters": [counter_to_dict(c) for c in sorted(b.counters.values(), key=_ctr_key)],
             "tickets": [ticket_public(t) for t in sorted(open_tickets, key=lambda t: t.id)],
             "recent_calls": [ticket_public(t) for t in called_today],

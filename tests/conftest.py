@@ -67,7 +67,7 @@ def make_db(path: Path, config: dict | None = None) -> dict[str, str]:
     tokens = {}
     try:
         conn.execute("BEGIN IMMEDIATE")
-        for role in ("kiosk", "display", "manager", "admin"):
+        for role in ("kiosk", "display", "manager", "admin", "booking"):
             tokens[role] = create_token(conn, role, role)[1]
         for c in cfg.counters:
             tokens[f"counter:{c.number}"] = create_token(conn, f"counter:{c.number}")[1]

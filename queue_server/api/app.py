@@ -14,11 +14,12 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import logs
+from ..appointment_desk import AppointmentDesk
 from ..auth import TokenCache
 from ..domain import CallingPolicy, DomainError
 from ..engine import Clock, Engine, utc_now
 from ..storage import CommitFailed
-from .routes import admin, branch, counters, devices, services, tickets
+from .routes import admin, appointments, branch, counters, customers, devices, services, tickets
 
 log = logging.getLogger(__name__)
 MAX_BODY = 64 * 1024  # nothing a kiosk or counter sends comes near this
@@ -103,13 +104,16 @@ def create_app(
 ) -> FastAPI:
     logs.install()
     engine = Engine(db_path, clock=clock, policy=policy)
+    desk = AppointmentDesk(engine)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await engine.start()
+        desk.start()
         try:
             yield
         finally:
+            await desk.stop()
             await engine.stop()
 
     app = FastAPI(
@@ -119,13 +123,15 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.engine = engine
+    app.state.appointments = desk
     app.state.tokens = TokenCache(engine.read_conn)
     app.state.heartbeat_s = heartbeat_s
     app.state.coalesce_s = coalesce_s
 
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
-        return error(exc.status, exc.code, exc.message)
+        body = {"code": exc.code, "message": exc.message, **exc.details}
+        return JSONResponse({"error": body}, status_code=exc.status)
 
     @app.exception_handler(CommitFailed)
     async def commit_failed(_: Request, exc: CommitFailed) -> JSONResponse:
@@ -156,5 +162,8 @@ def create_app(
     routers = (branch, services, counters, tickets, devices, admin)
     for router in (r.router for r in routers):
         app.include_router(router, prefix=API)
+    app.include_router(customers.router, prefix=API)
+    app.include_router(services.bundles_router, prefix=API)
+    app.include_router(appointments.router, prefix=API)
     app.add_middleware(BodyLimit)
     return app

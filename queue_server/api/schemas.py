@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from ..domain import CounterState, DeviceHealth, PriorityClass, Source, TicketState
 
@@ -20,13 +21,51 @@ class ErrorBody(BaseModel):
     error: ErrorDetail
 
 
+class IdentityIn(BaseModel):
+    """The customer's ID card data, as read at the kiosk: hashed at once, never kept."""
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+    id_number: str = Field(min_length=1, max_length=64, description="18-character resident ID")
+    birth_date: date = Field(description="YYYY-MM-DD, as on the card")
+
+
+EformKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,39}$")]
+EformValue = Annotated[str, StringConstraints(max_length=200)]
+
+
+class CustomerIdentified(BaseModel):
+    customer_ref: str = Field(description="keyed hash of the ID number (HMAC-SHA256, hex)")
+    vip_tier: int = Field(description="0: not on the bank's VIP list")
+    age: int = Field(description="completed years on the business day")
+    priority: PriorityClass = Field(description="regular, care (age) or vip")
+
+
 class TicketCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    service: str = ServiceCode
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+    service: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9_-]{1,16}$", description="omit when a bundle is given"
+    )
     priority: PriorityClass = PriorityClass.REGULAR
     vip_tier: int = Field(0, ge=0, le=3)
     appointment_id: str | None = Field(None, max_length=64)
     appointment_slot: AwareDatetime | None = None
+    identity: IdentityIn | None = Field(
+        None, description="ID card data: sets customer_ref and any care/VIP priority it earns"
+    )
+    bundle: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9_-]{1,16}$", description="bundle code: joins its queue"
+    )
+    eform: dict[EformKey, EformValue] | None = Field(
+        None,
+        max_length=20,
+        description="pre-filled form fields the customer agreed to share; held in memory only",
+    )
+
+    @model_validator(mode="after")
+    def _service_or_bundle(self) -> TicketCreate:
+        if self.service is None and self.bundle is None:
+            raise ValueError("give a service or a bundle")
+        return self
 
 
 class TicketPublic(BaseModel):
@@ -54,6 +93,8 @@ class TicketPublic(BaseModel):
     appointment_slot: datetime | None
     staff_id: str | None
     rating: int | None
+    bundle: str | None = Field(None, description="the bundle (一站式) this visit is for")
+    has_eform: bool = Field(False, description="the kiosk attached a pre-filled form")
     position: int = Field(0, description="customers of the same business ahead of this one")
     eta_s: float | None = Field(None, description="estimated wait in seconds; null: no counter")
 
@@ -146,6 +187,22 @@ class ServicePublic(BaseModel):
     opens: str | None
     closes: str | None
     sort: int
+    needs_form: bool = False
+
+
+class BundlePublic(BaseModel):
+    code: str
+    names: dict[str, str]
+    service: str = Field(description="the queue the bundle's ticket joins")
+    includes: list[str] = Field(description="the businesses done during the visit")
+    guidance: dict[str, GuidanceModel]
+    sort: int
+    needs_form: bool = Field(description="true when any included business needs a form")
+
+
+class Eform(BaseModel):
+    ticket_id: int
+    fields: dict[str, str]
 
 
 class ServiceUpdate(BaseModel):
@@ -158,11 +215,12 @@ class ServiceUpdate(BaseModel):
     visible: bool | None = None
     enabled: bool | None = None
     sort: int | None = Field(None, ge=0, le=1000)
+    needs_form: bool | None = None
 
 
 class TokenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    role: str = Field(pattern=r"^(kiosk|display|manager|admin|counter:[1-9][0-9]{0,3})$")
+    role: str = Field(pattern=r"^(kiosk|display|manager|admin|booking|counter:[1-9][0-9]{0,3})$")
     name: str = Field("", max_length=100)
 
 
@@ -218,3 +276,59 @@ class Health(BaseModel):
     seq: int
     business_day: str
     subscribers: int
+
+
+class AppointmentCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    service: str = ServiceCode
+    slot_start: datetime = Field(
+        description="start of an aligned slot; without an offset it is the branch's local time"
+    )
+    customer_ref: str | None = Field(
+        None, pattern=r"^[A-Fa-f0-9]{16,128}$", description="the bank's hash of the customer"
+    )
+
+
+class AppointmentChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    slot_start: datetime = Field(description="the new slot; the booking gets a new QR code")
+
+
+class AppointmentPublic(BaseModel):
+    id: int
+    booking_number: str = Field(description="short code staff can type to check the booking in")
+    service: str
+    slot_start: datetime = Field(description="in the branch's local time")
+    slot_end: datetime
+    state: str = Field(description="booked, checked_in, cancelled or released (no-show)")
+    created_at: datetime
+    ticket_id: int | None
+    ticket_number: str | None
+    checked_in_at: datetime | None
+    outcome: str | None = Field(description="on_time, early or late once checked in")
+
+
+class AppointmentBooked(AppointmentPublic):
+    qr: str = Field(description="the signed text of the booking's QR code (BQA1.…)")
+
+
+class CheckInRequest(BaseModel):
+    """Exactly one of: the scanned QR text, or (staff only) the booking number."""
+
+    model_config = ConfigDict(extra="forbid")
+    qr: str | None = Field(None, min_length=1, max_length=512)
+    booking_number: str | None = Field(None, pattern=r"^[A-Za-z0-9 -]{4,20}$")
+
+    @model_validator(mode="after")
+    def one_of(self) -> CheckInRequest:
+        if (self.qr is None) == (self.booking_number is None):
+            raise ValueError("give either qr or booking_number")
+        return self
+
+
+class CheckInResult(BaseModel):
+    outcome: str = Field(description="on_time, early (called from the slot) or late (regular)")
+    slot_start: datetime = Field(description="in the branch's local time")
+    slot_end: datetime
+    appointment_id: int
+    ticket: TicketIssued

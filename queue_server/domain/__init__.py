@@ -1,10 +1,19 @@
 """Domain core: plain Python with no Qt, HTTP, SQLite or hardware imports."""
 
 from .branch import RATINGS, Branch, Change
+from .customer import (
+    Identification,
+    customer_ref,
+    identify,
+    is_valid_id_number,
+    normalise_id_number,
+    stronger_priority,
+)
 from .day import business_day, format_number
 from .errors import DomainError, InvalidInput, InvalidState, NotFound
 from .model import (
     BranchSettings,
+    Bundle,
     Counter,
     CounterState,
     DeviceHealth,
@@ -25,6 +34,7 @@ __all__ = [
     "AccumulatingPriority",
     "Branch",
     "BranchSettings",
+    "Bundle",
     "CallingPolicy",
     "Change",
     "Counter",
@@ -34,6 +44,7 @@ __all__ = [
     "DomainError",
     "Event",
     "Guidance",
+    "Identification",
     "InvalidInput",
     "InvalidState",
     "NotFound",
@@ -44,7 +55,12 @@ __all__ = [
     "Ticket",
     "TicketState",
     "business_day",
+    "customer_ref",
     "effective_priority",
     "eligible",
     "format_number",
+    "identify",
+    "is_valid_id_number",
+    "normalise_id_number",
+    "stronger_priority",
 ]

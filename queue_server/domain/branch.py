@@ -11,10 +11,27 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from .appointments import (
+    Appointment,
+    AppointmentRefused,
+    AppointmentRules,
+    AppointmentState,
+    CheckInOutcome,
+    CheckInWindow,
+    TokenClaims,
+    appointment_summary,
+    aware_slot,
+    check_in_outcome,
+    check_slot,
+    normalise_booking_number,
+    release_due,
+    slot_is_taken,
+)
 from .day import business_day, format_number
 from .errors import InvalidInput, InvalidState, NotFound
 from .model import (
     BranchSettings,
+    Bundle,
     Counter,
     CounterState,
     DeviceHealth,
@@ -42,19 +59,22 @@ class Change:
     devices: list[DeviceStatus] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     numbering: dict[tuple[date, str], int] = field(default_factory=dict)
-    result: Ticket | Counter | Service | None = None
+    appointments: list[Appointment] = field(default_factory=list)
+    result: Ticket | Counter | Service | Appointment | None = None
 
     @property
     def empty(self) -> bool:
-        return not (self.tickets or self.counters or self.services or self.devices or self.events)
+        parts = (self.tickets, self.counters, self.services, self.devices, self.events)
+        return not (any(parts) or self.appointments)
 
 
 class _Draft:
     """Builds a Change, numbering its events after the branch's last sequence."""
 
-    def __init__(self, branch: Branch, now: datetime) -> None:
-        self.change = Change()
-        self._seq = branch.last_seq
+    def __init__(self, branch: Branch, now: datetime, after: Change | None = None) -> None:
+        # `after`: extend a change already decided, numbering events after its own.
+        self.change = after if after is not None else Change()
+        self._seq = self.change.events[-1].seq if self.change.events else branch.last_seq
         self._now = now
 
     def event(
@@ -82,6 +102,11 @@ class _Draft:
         self.change.counters.append(counter)
         self.event(kind, counter=counter, **data)
 
+    def appointment(self, appointment: Appointment, kind: str, **data: Any) -> None:
+        # Events say only what reports need: never the booking number, nonce or customer.
+        self.change.appointments.append(appointment)
+        self.event(kind, appointment=appointment_summary(appointment), **data)
+
 
 class Branch:
     """In-memory state of one branch: services, counters, and the tickets still of interest."""
@@ -97,9 +122,13 @@ class Branch:
         numbering: Mapping[tuple[date, str], int] | None = None,
         last_seq: int = 0,
         policy: CallingPolicy | None = None,
+        bundles: Iterable[Bundle] = (),
+        appointments: Iterable[Appointment] = (),
+        appointment_rules: AppointmentRules | None = None,
     ) -> None:
         self.settings = settings
         self.services: dict[str, Service] = {s.code: s for s in services}
+        self.bundles: dict[str, Bundle] = {b.code: b for b in bundles}
         self.counters: dict[int, Counter] = {c.number: c for c in counters}
         self.tickets: dict[int, Ticket] = {t.id: t for t in tickets}
         self.devices: dict[str, DeviceStatus] = {d.device: d for d in devices}
@@ -116,6 +145,12 @@ class Branch:
         self._held: dict[str, int] = {}  # numbers on open tickets -> how many
         for t in self.tickets.values():
             self._index(None, t)
+        self.appointment_rules = appointment_rules or AppointmentRules()
+        self.appointments: dict[int, Appointment] = {}
+        self._booking_numbers: dict[str, int] = {}
+        self.next_appointment_id = 1
+        for a in appointments:
+            self._remember_appointment(a)
 
     # ----------------------------------------------------------------- reading
     def business_day(self, now: datetime) -> date:
@@ -133,6 +168,20 @@ class Branch:
             return self.services[code]
         except KeyError:
             raise NotFound(f"unknown service {code!r}", code="unknown_service") from None
+
+    def bundle(self, code: str) -> Bundle:
+        try:
+            return self.bundles[code]
+        except KeyError:
+            raise InvalidInput(f"unknown bundle {code!r}", code="unknown_bundle") from None
+
+    def needs_form(self, service: str, bundle: str | None = None) -> bool:
+        """Whether a visit for this business (or bundle) has the teller fill in a form."""
+        codes = {service}
+        if bundle is not None:
+            b = self.bundle(bundle)
+            codes |= {b.service, *b.includes}
+        return any(s.needs_form for c in codes if (s := self.services.get(c)) is not None)
 
     def counter(self, number: int) -> Counter:
         try:
@@ -197,6 +246,8 @@ class Branch:
             self._index(old, ticket)
             self.next_ticket_id = max(self.next_ticket_id, ticket.id + 1)
         self.numbering.update(change.numbering)
+        for appointment in change.appointments:
+            self._remember_appointment(appointment)
         if change.events:
             self.last_seq = change.events[-1].seq
 
@@ -254,10 +305,22 @@ class Branch:
         customer_ref: str | None = None,
         idempotency_key: str | None = None,
         token: str = "",
+        bundle: str | None = None,
+        has_eform: bool = False,
     ) -> Change:
         svc = self.service(service)
         if not svc.enabled:
             raise InvalidState(f"service {service} is not offered now", code="service_disabled")
+        if bundle is not None and self.bundle(bundle).service != svc.code:
+            raise InvalidInput(
+                f"bundle {bundle} queues for {self.bundle(bundle).service}, not {svc.code}",
+                code="bundle_service",
+            )
+        if has_eform and not self.needs_form(svc.code, bundle):
+            raise InvalidInput(
+                f"{bundle or svc.code} needs no form: nothing may be attached",
+                code="eform_not_needed",
+            )
         if priority is PriorityClass.VIP and not 1 <= vip_tier <= 3:
             raise InvalidInput("a VIP ticket needs a tier from 1 to 3", code="invalid_vip_tier")
         if priority is not PriorityClass.VIP and vip_tier:
@@ -289,6 +352,8 @@ class Branch:
             customer_ref=customer_ref,
             idempotency_key=idempotency_key,
             token=token,
+            bundle=bundle,
+            has_eform=has_eform,
         )
         draft = _Draft(self, now)
         draft.change.numbering[key] = seq
@@ -525,7 +590,7 @@ class Branch:
         service = self.service(code)
         allowed = {
             "names", "target_wait_s", "mean_service_s", "guidance", "fast_lane",
-            "visible", "enabled", "opens", "closes", "sort",
+            "visible", "enabled", "opens", "closes", "sort", "needs_form",
         }  # fmt: skip
         unknown = set(fields) - allowed
         if unknown:
@@ -570,6 +635,236 @@ class Branch:
         draft = _Draft(self, now)
         draft.change.devices.append(status)
         draft.event("device.status", device=status, previous=before.health if before else None)
+        return draft.change
+
+    # ------------------------------------------------------------ appointments
+    def appointment(self, appointment_id: int) -> Appointment:
+        try:
+            return self.appointments[appointment_id]
+        except KeyError:
+            raise AppointmentRefused(
+                "appointment_unknown", f"no booking {appointment_id}", status=404
+            ) from None
+
+    def appointment_by_number(self, booking_number: str) -> Appointment:
+        found = self._booking_numbers.get(normalise_booking_number(booking_number))
+        if found is None:
+            raise AppointmentRefused(
+                "appointment_unknown", "no booking with this number", status=404
+            )
+        return self.appointments[found]
+
+    def slot_capacity(self, service: str) -> int:
+        """Bookings one slot of a business takes: configured, or its regular counters."""
+        configured = self.appointment_rules.capacity.get(service)
+        if configured is not None:
+            return configured
+        counters = sum(
+            1
+            for c in self.counters.values()
+            if (s := c.skill_for(service)) is not None and not s.overflow
+        )
+        return max(1, counters)
+
+    def slot_bookings(self, service: str, slot_start: datetime) -> list[Appointment]:
+        """The bookings that hold a place in this slot (booked or checked in)."""
+        return [
+            a
+            for a in self.appointments.values()
+            if a.service == service and a.slot_start == slot_start and slot_is_taken(a.state)
+        ]
+
+    def book_appointment(
+        self,
+        service: str,
+        slot_start: datetime,
+        now: datetime,
+        *,
+        booking_number: str,
+        nonce: str,
+        customer_ref: str | None = None,
+    ) -> Change:
+        """Book a slot; the engine supplies the random booking number and token nonce."""
+        slot = self._bookable_slot(service, slot_start, now)
+        if booking_number in self._booking_numbers:
+            raise InvalidState("booking number already in use", code="booking_number_taken")
+        appointment = Appointment(
+            id=self.next_appointment_id,
+            booking_number=booking_number,
+            service=service,
+            slot_start=slot,
+            slot_end=slot + self.appointment_rules.slot,
+            created_at=now,
+            nonce=nonce,
+            customer_ref=customer_ref,
+        )
+        return self._appointment_change(appointment, "appointment.booked", now)
+
+    def reschedule_appointment(
+        self, appointment_id: int, slot_start: datetime, now: datetime, *, nonce: str
+    ) -> Change:
+        """Move a booking to another slot; the new nonce makes its old QR code invalid."""
+        appointment = self._booked(appointment_id)
+        slot = self._bookable_slot(appointment.service, slot_start, now, moving=appointment)
+        moved = replace(
+            appointment,
+            slot_start=slot,
+            slot_end=slot + self.appointment_rules.slot,
+            nonce=nonce,
+            changed_at=now,
+        )
+        return self._appointment_change(
+            moved, "appointment.changed", now, previous_slot=appointment.slot_start.isoformat()
+        )
+
+    def cancel_appointment(self, appointment_id: int, now: datetime) -> Change:
+        appointment = self._booked(appointment_id)
+        cancelled = replace(appointment, state=AppointmentState.CANCELLED, changed_at=now)
+        return self._appointment_change(cancelled, "appointment.cancelled", now)
+
+    def check_in_appointment(
+        self,
+        appointment_id: int,
+        now: datetime,
+        *,
+        claims: TokenClaims | None = None,
+        token: str = "",
+        idempotency_key: str | None = None,
+    ) -> Change:
+        """Check a booking in and issue its ticket, in one change; `result` is the ticket.
+
+        `claims` come from a verified QR code; None when staff typed the booking number.
+        """
+        window = CheckInWindow(
+            grace=timedelta(seconds=self.settings.appointment_grace_s),
+            early=self.appointment_rules.early_window,
+            timezone=self.settings.timezone,
+            day_starts_at=self.settings.day_starts_at,
+        )
+        if (
+            appointment_id not in self.appointments
+            and claims is not None
+            and window.day(claims.slot_start) < window.day(now)
+        ):
+            # Too old to be kept in memory: the signed slot alone says it has expired.
+            raise AppointmentRefused(
+                "appointment_expired",
+                "this appointment's day has passed",
+                slot_start=claims.slot_start,
+                timezone=self.settings.timezone,
+            )
+        appointment = self.appointment(appointment_id)
+        outcome = check_in_outcome(
+            appointment,
+            now,
+            window,
+            nonce=claims.nonce if claims is not None else None,
+            ticket_number=appointment.ticket_number,
+        )
+        late = outcome is CheckInOutcome.LATE
+        change = self.issue_ticket(
+            appointment.service,
+            now,
+            priority=PriorityClass.REGULAR if late else PriorityClass.APPOINTMENT,
+            source=Source.APPOINTMENT,
+            appointment_id=str(appointment.id),
+            appointment_slot=appointment.slot_start,
+            customer_ref=appointment.customer_ref,
+            idempotency_key=idempotency_key,
+            token=token,
+        )
+        ticket = change.result
+        assert isinstance(ticket, Ticket)
+        checked_in = replace(
+            appointment,
+            state=AppointmentState.CHECKED_IN,
+            ticket_id=ticket.id,
+            ticket_number=ticket.number,
+            checked_in_at=now,
+            outcome=outcome,
+        )
+        draft = _Draft(self, now, after=change)
+        draft.appointment(
+            checked_in,
+            "appointment.checked_in",
+            via="qr" if claims is not None else "booking_number",
+            released_before=appointment.state is AppointmentState.RELEASED,
+        )
+        return draft.change  # its result stays the ticket
+
+    def release_no_shows(self, now: datetime) -> Change:
+        """Release every booking whose grace has run out without a check-in (no-shows)."""
+        grace = timedelta(seconds=self.settings.appointment_grace_s)
+        due = [a for a in self.appointments.values() if release_due(a, now, grace)]
+        draft = _Draft(self, now)
+        for appointment in sorted(due, key=lambda a: (a.slot_start, a.id)):
+            released = replace(appointment, state=AppointmentState.RELEASED, changed_at=now)
+            draft.appointment(released, "appointment.released")
+        return draft.change
+
+    def forget_old_appointments(self, before: datetime) -> None:
+        """Drop settled bookings whose slot is long past from memory (the database keeps them)."""
+        for a in [
+            a
+            for a in self.appointments.values()
+            if a.slot_start < before and a.state is not AppointmentState.BOOKED
+        ]:
+            del self.appointments[a.id]
+            self._booking_numbers.pop(a.booking_number, None)
+
+    def _remember_appointment(self, appointment: Appointment) -> None:
+        self.appointments[appointment.id] = appointment
+        self._booking_numbers[appointment.booking_number] = appointment.id
+        self.next_appointment_id = max(self.next_appointment_id, appointment.id + 1)
+
+    def _booked(self, appointment_id: int) -> Appointment:
+        """A booking that may still be changed or cancelled."""
+        appointment = self.appointment(appointment_id)
+        refusals = {
+            AppointmentState.CANCELLED: ("appointment_cancelled", "was cancelled"),
+            AppointmentState.CHECKED_IN: ("appointment_used", "is already checked in"),
+            AppointmentState.RELEASED: ("appointment_expired", "was released as a no-show"),
+        }
+        if appointment.state in refusals:
+            code, why = refusals[appointment.state]
+            raise AppointmentRefused(
+                code,
+                f"this appointment {why}",
+                slot_start=appointment.slot_start,
+                timezone=self.settings.timezone,
+                ticket_number=appointment.ticket_number,
+            )
+        return appointment
+
+    def _bookable_slot(
+        self,
+        service: str,
+        slot_start: datetime,
+        now: datetime,
+        moving: Appointment | None = None,
+    ) -> datetime:
+        """The slot in UTC, refused when misaligned, past, out of hours or full."""
+        svc = self.service(service)
+        slot = aware_slot(slot_start, self.settings.timezone)
+        check_slot(slot, now, self.appointment_rules, self.settings.timezone, svc.opens, svc.closes)
+        skip = moving.id if moving is not None else None
+        taken = [a for a in self.slot_bookings(service, slot) if a.id != skip]
+        capacity = self.slot_capacity(service)
+        if len(taken) >= capacity:
+            raise AppointmentRefused(
+                "slot_full",
+                f"all {capacity} bookings of this slot are taken",
+                slot_start=slot,
+                timezone=self.settings.timezone,
+            )
+        return slot
+
+    def _appointment_change(
+        self, appointment: Appointment, kind: str, now: datetime, **data: Any
+    ) -> Change:
+        draft = _Draft(self, now)
+        draft.appointment(appointment, kind, **data)
+        draft.change.result = appointment
         return draft.change
 
     # ---------------------------------------------------------------- helpers

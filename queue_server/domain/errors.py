@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class DomainError(Exception):
     """A command the branch's rules refuse; nothing was changed."""
@@ -14,6 +16,8 @@ class DomainError(Exception):
         if code is not None:
             self.code = code
         self.message = message
+        # Extra JSON fields of the error answer (e.g. an appointment's slot_start).
+        self.details: dict[str, Any] = {}
 
 
 class NotFound(DomainError):

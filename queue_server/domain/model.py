@@ -79,6 +79,22 @@ class Service:
     opens: time | None = None
     closes: time | None = None
     sort: int = 0
+    needs_form: bool = False  # the teller fills in a form (account opening, card replacement…)
+
+    def name(self, language: str = "zh") -> str:
+        return self.names.get(language) or next(iter(self.names.values()), self.code)
+
+
+@dataclass(frozen=True, slots=True)
+class Bundle:
+    """Several businesses done in one visit (一站式): one ticket in one queue for all of them."""
+
+    code: str
+    names: Mapping[str, str]  # language -> name
+    service: str  # the queue the bundle's ticket joins
+    includes: tuple[str, ...]  # the businesses done during the visit, in order
+    guidance: Mapping[str, Guidance] = field(default_factory=dict)
+    sort: int = 0
 
     def name(self, language: str = "zh") -> str:
         return self.names.get(language) or next(iter(self.names.values()), self.code)
@@ -144,6 +160,8 @@ class Ticket:
     staff_id: str | None = None
     rating: int | None = None
     token: str = ""  # opaque token of the customer's live ticket page
+    bundle: str | None = None  # code of the bundle (一站式) the visit is for
+    has_eform: bool = False  # the kiosk attached a pre-filled form (held in memory only)
 
 
 class DeviceHealth(StrEnum):
@@ -188,3 +206,4 @@ class BranchSettings:
     max_recalls: int = 3
     appointment_grace_s: int = 600
     languages: tuple[str, ...] = ("zh", "en")
+    care_age: int = 60  # identified customers this old get care priority (elderly in PRC law)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import fields
@@ -13,6 +14,8 @@ from typing import Any, TypeVar
 import sqlite_utils
 
 from ..codec import (
+    bundle_from_dict,
+    bundle_to_dict,
     counter_from_dict,
     counter_to_dict,
     device_from_dict,
@@ -24,7 +27,23 @@ from ..codec import (
     ticket_from_dict,
     ticket_to_dict,
 )
-from ..domain import Branch, BranchSettings, CallingPolicy, Change, Event, Ticket, business_day
+from ..domain import (
+    Branch,
+    BranchSettings,
+    Bundle,
+    CallingPolicy,
+    Change,
+    Event,
+    Ticket,
+    business_day,
+)
+from .appointments import (
+    create_tables,
+    last_appointment_id,
+    load_appointments,
+    load_rules,
+    write_appointments,
+)
 
 TICKET_COLUMNS = [f.name for f in fields(Ticket)]
 
@@ -107,6 +126,34 @@ def _m002_devices(db: sqlite_utils.Database) -> None:
     )  # fmt: skip
 
 
+@migration
+def _m003_appointments(db: sqlite_utils.Database) -> None:
+    create_tables(db)
+
+
+@migration
+def _m004_customers_bundles(db: sqlite_utils.Database) -> None:
+    """The bank's VIP list (keyed hashes only), bundles, and what a ticket's visit is for."""
+    db.table("customers").create({"customer_ref": str, "vip_tier": int}, pk="customer_ref")
+    db.table("bundles").create(
+        {"code": str, "names": str, "service": str, "includes": str, "guidance": str,
+         "sort": int},
+        pk="code",
+    )  # fmt: skip
+    # m001 creates `tickets` from the Ticket fields of the code that runs it: a new
+    # database already has these columns.
+    have = db.table("tickets").columns_dict
+    if "bundle" not in have:
+        db.table("tickets").add_column("bundle", str)
+    if "has_eform" not in have:
+        db.table("tickets").add_column("has_eform", int, not_null_default=0)
+    db.table("services").add_column("needs_form", int, not_null_default=0)
+    # The branch secret behind customer references (`branchq init` writes it too).
+    db.execute(
+        "INSERT OR IGNORE INTO meta (key, value) VALUES ('salt', ?)", (secrets.token_hex(32),)
+    )
+
+
 def migrate(path: str | Path) -> int:
     """Bring the schema up to date; returns the schema version. Safe to run at every start."""
     conn = connect(path)
@@ -140,8 +187,8 @@ _COUNTER_SQL = (
 )
 _SERVICE_SQL = (
     "INSERT OR REPLACE INTO services (code, prefix, names, target_wait_s, mean_service_s, "
-    "guidance, fast_lane, visible, enabled, opens, closes, sort) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "guidance, fast_lane, visible, enabled, opens, closes, sort, needs_form) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _EVENT_SQL = (
     "INSERT INTO events (seq, branch_id, at, kind, ticket_id, counter, body) "
@@ -178,7 +225,7 @@ def write_change(
             _SERVICE_SQL,
             (d["code"], d["prefix"], dumps(d["names"]), d["target_wait_s"], d["mean_service_s"],
              dumps(d["guidance"]), int(d["fast_lane"]), int(d["visible"]), int(d["enabled"]),
-             d["opens"], d["closes"], d["sort"]),
+             d["opens"], d["closes"], d["sort"], int(d["needs_form"])),
         )  # fmt: skip
     for dev in change.devices:
         d = device_to_dict(dev)
@@ -188,6 +235,7 @@ def write_change(
         )
     for (day, prefix), last in change.numbering.items():
         conn.execute(_NUMBERING_SQL, (day.isoformat(), prefix, last))
+    write_appointments(conn, change.appointments)
     for e in change.events:
         conn.execute(
             _EVENT_SQL,
@@ -248,8 +296,22 @@ def save_settings(conn: sqlite3.Connection, settings: BranchSettings) -> None:
         "max_recalls": settings.max_recalls,
         "appointment_grace_s": settings.appointment_grace_s,
         "languages": list(settings.languages),
+        "care_age": settings.care_age,
     }
     conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('settings', ?)", (dumps(value),))
+
+
+def save_bundles(conn: sqlite3.Connection, bundles: Iterable[Bundle]) -> None:
+    """Replace the branch's bundles (they come from the branch config)."""
+    conn.execute("DELETE FROM bundles")
+    for b in bundles:
+        d = bundle_to_dict(b)
+        conn.execute(
+            "INSERT INTO bundles (code, names, service, includes, guidance, sort) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (d["code"], dumps(d["names"]), d["service"], dumps(d["includes"]),
+             dumps(d["guidance"]), d["sort"]),
+        )  # fmt: skip
 
 
 def load_settings(conn: sqlite3.Connection) -> BranchSettings | None:
@@ -265,6 +327,7 @@ def load_settings(conn: sqlite3.Connection) -> BranchSettings | None:
         max_recalls=v["max_recalls"],
         appointment_grace_s=v["appointment_grace_s"],
         languages=tuple(v["languages"]),
+        care_age=int(v.get("care_age", 60)),
     )
 
 
@@ -292,6 +355,7 @@ def load_branch(
     }
     last_seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
     devices = [device_from_dict(dict(r)) for r in conn.execute("SELECT * FROM devices")]
+    bundles = [bundle_from_dict(dict(r)) for r in conn.execute("SELECT * FROM bundles")]
     branch = Branch(
         settings,
         services,
@@ -301,7 +365,11 @@ def load_branch(
         numbering=numbering,
         last_seq=last_seq,
         policy=policy,
+        bundles=bundles,
+        appointments=load_appointments(conn, now),
+        appointment_rules=load_rules(conn),
     )
     max_id = conn.execute("SELECT COALESCE(MAX(id), 0) FROM tickets").fetchone()[0]
     branch.next_ticket_id = max(branch.next_ticket_id, max_id + 1)
+    branch.next_appointment_id = max(branch.next_appointment_id, last_appointment_id(conn) + 1)
     return branch

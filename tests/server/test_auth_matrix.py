@@ -6,8 +6,10 @@ from conftest import PIN, sign_in
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-ROLES = ("anonymous", "kiosk", "counter:1", "counter:2", "display", "manager", "admin")
-ANY = frozenset(ROLES) - {"anonymous"}
+ROLES = ("anonymous", "kiosk", "counter:1", "counter:2", "display", "manager", "admin", "booking")
+# "booking" (the bank's online channel) only reaches appointments.
+ANY = frozenset(ROLES) - {"anonymous", "booking"}
+BOOKING = frozenset({"booking", "manager", "admin"})
 MANAGERS = frozenset({"manager", "admin"})
 OWN_COUNTER = frozenset({"counter:1"})
 OWN_OR_MANAGER = OWN_COUNTER | MANAGERS
@@ -16,7 +18,7 @@ ISSUERS = frozenset({"kiosk", "counter:1", "counter:2", "manager", "admin"})
 EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/health"): frozenset(ROLES),
     ("GET", "/api/v1/snapshot"): ANY,
-    ("GET", "/api/v1/whoami"): ANY,
+    ("GET", "/api/v1/whoami"): ANY | {"booking"},  # any valid token may check its pairing
     ("GET", "/api/v1/services"): ANY,
     ("GET", "/api/v1/services/{code}"): ANY,
     ("PATCH", "/api/v1/services/{code}"): MANAGERS,
@@ -39,6 +41,16 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/tickets/{ticket_id}"): ANY,
     ("POST", "/api/v1/tickets/{ticket_id}/cancel"): ISSUERS,
     ("POST", "/api/v1/tickets/{ticket_id}/rating"): frozenset({"counter:1", "admin"}),
+    # The counter holding the ticket may read its form too; this one is waiting (403 for all).
+    ("GET", "/api/v1/tickets/{ticket_id}/eform"): frozenset({"admin"}),
+    ("POST", "/api/v1/customers/identify"): frozenset({"kiosk", "counter:1", "counter:2", "admin"}),
+    ("GET", "/api/v1/bundles"): ANY,
+    ("POST", "/api/v1/appointments"): BOOKING,
+    ("GET", "/api/v1/appointments"): BOOKING,
+    ("GET", "/api/v1/appointments/{appointment_id}"): BOOKING,
+    ("PATCH", "/api/v1/appointments/{appointment_id}"): BOOKING,
+    ("POST", "/api/v1/appointments/{appointment_id}/cancel"): BOOKING,
+    ("POST", "/api/v1/appointments/check-in"): ISSUERS,
     ("GET", "/api/v1/devices"): ANY,
     ("POST", "/api/v1/devices/status"): ISSUERS,
     ("POST", "/api/v1/tokens"): MANAGERS,
@@ -76,6 +88,13 @@ def test_every_route_checks_the_role(server):
         "/api/v1/tokens": {"role": "display", "name": "matrix"},
         "/api/v1/devices/status": {"device": "k/printer", "kind": "printer", "health": "ok"},
         "/api/v1/staff": {"staff_id": "matrix", "name": "M", "pin": "1357"},
+        "/api/v1/appointments": {"service": "C", "slot_start": "2026-11-28T14:30"},
+        "/api/v1/appointments/{appointment_id}": {"slot_start": "2026-11-28T15:00"},
+        "/api/v1/appointments/check-in": {"qr": "not a booking"},
+        "/api/v1/customers/identify": {
+            "id_number": "110101195001011239",
+            "birth_date": "1950-01-01",
+        },
     }
     clients = {role: server.client(None if role == "anonymous" else role) for role in ROLES}
     wrong = []
@@ -87,6 +106,7 @@ def test_every_route_checks_the_role(server):
             .replace("{number}", "1")
             .replace("{ticket_id}", str(ticket))
             .replace("{token_id}", str(spare["id"]))
+            .replace("{appointment_id}", "1")
         )
         for role in ROLES:
             kwargs = {"json": bodies[path]} if path in bodies else {}

@@ -1,4 +1,4 @@
-"""Businesses offered by the branch."""
+"""Businesses offered by the branch, and bundles of them done in one visit (一站式)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,18 @@ from fastapi import APIRouter
 
 from ...codec import guidance_from_dict, service_to_dict
 from ...domain import Service
+from ...visits import bundle_views
 from ..deps import AnyDevice, EngineDep, Manager, result_of
-from ..schemas import ServicePublic, ServiceUpdate
+from ..schemas import BundlePublic, ServicePublic, ServiceUpdate
 
 router = APIRouter(prefix="/services", tags=["services"])
+bundles_router = APIRouter(prefix="/bundles", tags=["services"])
+
+
+@bundles_router.get("", response_model=list[BundlePublic])
+async def list_bundles(engine: EngineDep, _: AnyDevice) -> list[dict[str, Any]]:
+    """List the bundles (several businesses in one visit) in display order."""
+    return bundle_views(engine.branch)
 
 
 @router.get("", response_model=list[ServicePublic])

@@ -1,4 +1,4 @@
-"""Tickets: issue (idempotent), read with position and ETA, cancel, rate."""
+"""Tickets: issue (idempotent), read with position and ETA, cancel, rate, read the e-form."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, HTTPException, Response
 
 from ...auth import Principal
-from ...domain import PriorityClass, Source, Ticket
+from ...domain import NotFound, PriorityClass, Source, Ticket
+from ...visits import plan_visit
 from ..deps import AnyDevice, EngineDep, IssuingDevice, require, result_of
-from ..schemas import RatingRequest, TicketCreate, TicketIssued, TicketPublic
+from ..schemas import Eform, RatingRequest, TicketCreate, TicketIssued, TicketPublic
+from .customers import identify
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
 IdempotencyKey = Annotated[
@@ -26,19 +28,34 @@ async def issue_ticket(
     idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """Issue a ticket. A retry with the same Idempotency-Key returns the same ticket (200)."""
+    found = identify(engine, body.identity) if body.identity is not None else None
+    plan = plan_visit(
+        engine.branch,
+        service=body.service,
+        bundle=body.bundle,
+        priority=body.priority,
+        vip_tier=body.vip_tier,
+        identified=(found.customer_ref, found.priority, found.vip_tier) if found else None,
+        eform=body.eform,
+    )
     if device.role == "kiosk":
         source = Source.APPOINTMENT if body.priority is PriorityClass.APPOINTMENT else Source.KIOSK
     else:
         source = Source.STAFF
     ticket, replayed = await engine.issue_ticket(
-        body.service,
+        plan.service,
         idempotency_key=idempotency_key,
-        priority=body.priority,
-        vip_tier=body.vip_tier,
+        priority=plan.priority,
+        vip_tier=plan.vip_tier,
         source=source,
         appointment_id=body.appointment_id,
         appointment_slot=body.appointment_slot,
+        customer_ref=plan.customer_ref,
+        bundle=plan.bundle,
+        has_eform=plan.eform is not None,
     )
+    if plan.eform is not None and not replayed:
+        engine.eforms.attach(ticket.id, plan.eform, ticket.business_day)
     if replayed:
         response.status_code = 200
         response.headers["Idempotent-Replay"] = "true"
@@ -71,3 +88,21 @@ async def rate_ticket(
         raise HTTPException(403, "this ticket was served at another counter")
     change = await engine.execute(lambda b, now: b.rate_ticket(ticket_id, body.rating, now))
     return engine.ticket_view(result_of(change, Ticket))
+
+
+@router.get("/{ticket_id}/eform", response_model=Eform)
+async def read_eform(
+    ticket_id: int,
+    engine: EngineDep,
+    device: Annotated[Principal, Depends(require("counter", "admin"))],
+) -> dict[str, Any]:
+    """The pre-filled form, for the counter serving the ticket (held until the visit ends)."""
+    ticket = engine.find_ticket(ticket_id)
+    if device.role == "counter" and not (
+        ticket.state.is_active and ticket.counter == device.counter
+    ):
+        raise HTTPException(403, "only the counter serving this ticket may read its form")
+    fields = engine.eforms.get(ticket_id, engine.branch.business_day(engine.clock()))
+    if fields is None:
+        raise NotFound(f"no form is held for ticket {ticket_id}", code="no_eform")
+    return {"ticket_id": ticket_id, "fields": fields}

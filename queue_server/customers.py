@@ -1,0 +1,143 @@
+"""Customer identification: the branch's keyed hash of ID numbers and the bank's VIP list.
+
+The branch secret is the random `salt` row of the `meta` table (written by `branchq init`,
+or by migration m004 for a database without one). Customer references are
+HMAC-SHA256(key, ID number) with a key derived from that secret for this one purpose, so
+other uses of the secret never share a key with it. The secret never leaves the database
+except as that derived key in the server's memory; the plain ID number is hashed and
+dropped, never stored, logged or answered back.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import hmac
+import io
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from .domain import Identification, InvalidInput, customer_ref, identify, normalise_id_number
+
+_KEY_PURPOSE = b"branchq/customer_ref/v1"
+MAX_IMPORT_BYTES = 200 * 1024 * 1024
+
+
+def customer_key(conn: sqlite3.Connection) -> bytes:
+    """The key customer references are made with, derived from the branch secret."""
+    row = conn.execute("SELECT value FROM meta WHERE key = 'salt'").fetchone()
+    if row is None or not row[0]:
+        raise LookupError("the database has no branch secret: run `branchq init` first")
+    return hmac.new(bytes.fromhex(row[0]), _KEY_PURPOSE, hashlib.sha256).digest()
+
+
+def vip_tier_of(conn: sqlite3.Connection, ref: str) -> int:
+    row = conn.execute("SELECT vip_tier FROM customers WHERE customer_ref = ?", (ref,)).fetchone()
+    return int(row[0]) if row is not None else 0
+
+
+class CustomerDirectory:
+    """Identifies customers for the server: keyed hash, age, and the imported VIP tier.
+
+    The VIP list is read from the database at each identification, so a re-import by
+    `branchq customers import` applies without restarting the server.
+    """
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self._key: bytes | None = None
+
+    def reference(self, id_number: str, birth_date: date | None = None) -> str:
+        """The customer reference of a (checked) ID number; InvalidInput when it is bad."""
+        if self._key is None:
+            self._key = customer_key(self._conn)
+        return customer_ref(self._key, normalise_id_number(id_number, birth_date))
+
+    def identify(
+        self, id_number: str, birth_date: date, business_day: date, care_age: int
+    ) -> Identification:
+        ref = self.reference(id_number, birth_date)
+        return identify(ref, birth_date, business_day, vip_tier_of(self._conn, ref), care_age)
+
+
+# -------------------------------------------------------------- list import
+@dataclass
+class ImportReport:
+    imported: int = 0  # VIP customers now on the list
+    not_vip: int = 0  # valid rows with tier 0: nothing kept for them
+    rejected: list[tuple[int, str]] = field(default_factory=list)  # (line, reason)
+
+    def describe(self) -> str:
+        lines = [f"imported {self.imported} VIP customers; rejected {len(self.rejected)} rows"]
+        if self.not_vip:
+            lines.append(f"{self.not_vip} rows with vip_tier 0 were not kept (not VIP)")
+        lines += [f"  line {line}: {reason}" for line, reason in self.rejected]
+        return "\n".join(lines)
+
+
+def read_customer_list(text: str, key: bytes) -> tuple[dict[str, int], ImportReport]:
+    """Parse the bank's CSV (header row with id_number and vip_tier) into ref -> tier.
+
+    A rejected row is reported by its line number and reason only: never its ID number.
+    Other columns (a name, say) are ignored and never kept.
+    """
+    report = ImportReport()
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, None)
+    columns = [c.strip().lower() for c in header or []]
+    if "id_number" not in columns or "vip_tier" not in columns:
+        raise ValueError("the customer list needs a header row with id_number and vip_tier")
+    id_col, tier_col = columns.index("id_number"), columns.index("vip_tier")
+    tiers: dict[str, int] = {}
+    first_line: dict[str, int] = {}
+    for row in reader:
+        line = reader.line_num
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) <= max(id_col, tier_col):
+            report.rejected.append((line, "missing columns"))
+            continue
+        try:
+            ref = customer_ref(key, normalise_id_number(row[id_col]))
+        except InvalidInput as exc:
+            report.rejected.append((line, exc.message))
+            continue
+        tier_text = row[tier_col].strip()
+        if tier_text not in ("0", "1", "2", "3"):
+            report.rejected.append((line, "vip_tier must be 0, 1, 2 or 3"))
+            continue
+        if ref in first_line:
+            report.rejected.append((line, f"same ID number as line {first_line[ref]}"))
+            continue
+        first_line[ref] = line
+        if tier_text == "0":
+            report.not_vip += 1
+            continue
+        tiers[ref] = int(tier_text)
+    report.imported = len(tiers)
+    return tiers, report
+
+
+def import_customers(conn: sqlite3.Connection, path: str | Path) -> ImportReport:
+    """Replace the VIP list with the one in the CSV file (inside the caller's transaction)."""
+    p = Path(path)
+    if p.stat().st_size > MAX_IMPORT_BYTES:
+        raise ValueError(f"{p} is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB")
+    try:
+        text = p.read_text(encoding="utf-8-sig")  # a BOM, as spreadsheet exports write it
+    except UnicodeDecodeError:
+        raise ValueError(f"{p} is not UTF-8 text") from None
+    tiers, report = read_customer_list(text, customer_key(conn))
+    conn.execute("DELETE FROM customers")
+    conn.executemany(
+        "INSERT INTO customers (customer_ref, vip_tier) VALUES (?, ?)", sorted(tiers.items())
+    )
+    return report
+
+
+def count_customers(conn: sqlite3.Connection) -> dict[int, int]:
+    """VIP customers on the list, by tier."""
+    rows = conn.execute("SELECT vip_tier, COUNT(*) FROM customers GROUP BY vip_tier")
+    return {int(tier): int(n) for tier, n in rows}

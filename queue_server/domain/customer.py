@@ -1,0 +1,136 @@
+"""Identifying a customer: ID number checks, age, the keyed reference and the priority earned.
+
+The plain ID number only passes through these functions; what the branch keeps is the
+keyed hash (`customer_ref`). Nothing here logs, and no error message quotes a number.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from .errors import InvalidInput
+from .model import PriorityClass
+
+ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+ID_CHECK_CHARS = "10X98765432"  # indexed by (weighted sum mod 11), ISO 7064 MOD 11-2
+_ID_SHAPE = re.compile(r"[1-8][0-9]{16}[0-9X]")
+MIN_KEY_BYTES = 16
+MAX_AGE = 150
+VIP_TIERS = (1, 2, 3)
+
+
+def id_check_char(first17: str) -> str:
+    """The check character for the first 17 digits of a resident ID number."""
+    total = sum(int(c) * w for c, w in zip(first17, ID_WEIGHTS, strict=True))
+    return ID_CHECK_CHARS[total % 11]
+
+
+def normalise_id_number(number: str, birth_date: date | None = None) -> str:
+    """The number in canonical form (upper-case X), or InvalidInput `bad_id_number`.
+
+    Checks the shape (region digit 1–8, 16 digits, check character), the birth date written
+    inside it (a real date, equal to `birth_date` when given) and the check character.
+    """
+    canonical = number.strip().upper()
+    if not canonical.isascii() or not _ID_SHAPE.fullmatch(canonical):
+        raise InvalidInput(
+            "ID number must be 18 characters: 17 digits and a check digit or X",
+            code="bad_id_number",
+        )
+    try:
+        embedded = date(int(canonical[6:10]), int(canonical[10:12]), int(canonical[12:14]))
+    except ValueError:
+        raise InvalidInput(
+            "ID number does not contain a valid birth date", code="bad_id_number"
+        ) from None
+    if birth_date is not None and embedded != birth_date:
+        raise InvalidInput(
+            "the birth date differs from the one in the ID number", code="bad_id_number"
+        )
+    if id_check_char(canonical[:17]) != canonical[17]:
+        raise InvalidInput("ID number check digit does not match", code="bad_id_number")
+    return canonical
+
+
+def is_valid_id_number(number: str) -> bool:
+    try:
+        normalise_id_number(number)
+    except InvalidInput:
+        return False
+    return True
+
+
+def customer_ref(key: bytes, id_number: str) -> str:
+    """HMAC-SHA256 of the canonical ID number under the branch's secret key, as hex.
+
+    ID numbers are few enough to enumerate, so only a long secret key keeps the reference
+    from being reversed; a plain or public-salted hash would not.
+    """
+    if len(key) < MIN_KEY_BYTES:
+        raise ValueError(f"customer_ref needs a secret key of at least {MIN_KEY_BYTES} bytes")
+    return hmac.new(key, id_number.encode("ascii"), hashlib.sha256).hexdigest()
+
+
+def age_on(birth_date: date, day: date) -> int:
+    """Completed years on `day` (someone born on 29 February ages on 1 March)."""
+    before_birthday = (day.month, day.day) < (birth_date.month, birth_date.day)
+    return day.year - birth_date.year - int(before_birthday)
+
+
+@dataclass(frozen=True, slots=True)
+class Identification:
+    """What identifying a customer earned them; the ID number itself is not kept."""
+
+    customer_ref: str
+    age: int
+    vip_tier: int  # 0: not on the bank's VIP list
+    priority: PriorityClass  # REGULAR, CARE or VIP
+
+
+def identify(
+    customer_ref: str, birth_date: date, business_day: date, vip_tier: int, care_age: int
+) -> Identification:
+    """Age on the business day and the priority class it and the VIP tier give.
+
+    A VIP who is also elderly queues as VIP: a VIP tier's head start is at least care's.
+    """
+    age = age_on(birth_date, business_day)
+    if not 0 <= age <= MAX_AGE:
+        raise InvalidInput("birth date is not plausible", code="bad_birth_date")
+    if vip_tier not in (0, *VIP_TIERS):
+        raise ValueError("VIP tier must be 0 to 3")
+    if vip_tier:
+        priority = PriorityClass.VIP
+    elif age >= care_age:
+        priority = PriorityClass.CARE
+    else:
+        priority = PriorityClass.REGULAR
+    return Identification(customer_ref, age, vip_tier, priority)
+
+
+_RANK = {
+    PriorityClass.REGULAR: 0,
+    PriorityClass.CARE: 1,
+    PriorityClass.VIP: 2,
+    PriorityClass.APPOINTMENT: 3,
+}
+
+
+def stronger_priority(
+    declared: PriorityClass, declared_tier: int, identified: PriorityClass, identified_tier: int
+) -> tuple[PriorityClass, int]:
+    """The stronger of a declared and an identified priority, with its VIP tier.
+
+    Appointment > VIP (higher tier first) > care > regular: the order of the default
+    policy's head starts. A declared appointment is kept as it is, since its boost is tied
+    to its slot.
+    """
+    a = (_RANK[declared], declared_tier if declared is PriorityClass.VIP else 0)
+    b = (_RANK[identified], identified_tier if identified is PriorityClass.VIP else 0)
+    if a >= b:
+        return declared, a[1]
+    return identified, b[1]
