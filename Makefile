@@ -9,7 +9,7 @@ APT_PACKAGES := libzbar0 libpulse0 fonts-wqy-microhei libusb-1.0-0 xvfb libxkbco
 	libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libegl1 libgl1 \
 	libfontconfig1 libdbus-1-3 libglib2.0-0
 
-.PHONY: all setup system-deps demo test lint format screenshots clean
+.PHONY: all setup system-deps demo test lint format screenshots kiosk-bundle clean
 
 all: test
 
@@ -57,9 +57,14 @@ lint: setup
 screenshots: setup
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m ui.screenshots --out docs/screenshots
 
+# The kiosk as a one-folder bundle, dist/branchq-kiosk/ (see kiosk.spec); about 20 s.
+# Check it with: QT_QPA_PLATFORM=offscreen dist/branchq-kiosk/branchq-kiosk --self-test
+kiosk-bundle: setup
+	$(BIN)/pyinstaller kiosk.spec --noconfirm --distpath dist --workpath build/pyinstaller
+
 format: setup
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) .system-deps.stamp var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .system-deps.stamp var .pytest_cache .mypy_cache .ruff_cache build dist

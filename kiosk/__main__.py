@@ -2,6 +2,7 @@
 
 import sys
 
-from .main import main
+# Absolute, so PyInstaller can run this file as the bundle's entry script (kiosk.spec).
+from kiosk.main import main
 
 sys.exit(main())

@@ -18,8 +18,8 @@ from .printing import TicketPrinting
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m kiosk", description="BranchQ customer kiosk")
-    parser.add_argument("--server", required=True, help="queue server, e.g. http://10.0.0.2:8470")
-    parser.add_argument("--token", required=True, help="this kiosk's device token (role kiosk)")
+    parser.add_argument("--server", help="queue server, e.g. http://10.0.0.2:8470 (required)")
+    parser.add_argument("--token", help="this kiosk's device token, role kiosk (required)")
     parser.add_argument("--printer", help="ticket printer URL, e.g. escpos+tcp://10.0.0.5:9100")
     parser.add_argument("--name", default="kiosk-1", help="device name reported to the server")
     parser.add_argument(
@@ -28,11 +28,25 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--fullscreen", action="store_true", help="fill the screen, no frame")
     parser.add_argument("--large-text", action="store_true", help="start in large-text mode")
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="start (offscreen without a display), check the attract screen, texts and icons, "
+        "exit 0 or 1; needs no --server or --token",
+    )
+    args = parser.parse_args(argv)
+    missing = [f"--{name}" for name in ("server", "token") if not getattr(args, name)]
+    if missing and not args.self_test:
+        parser.error(f"the following arguments are required: {', '.join(missing)}")
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.self_test:
+        from .selftest import run
+
+        return run(args)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     app = QApplication(sys.argv[:1])
     theme.apply_theme(app, args.large_text)

@@ -28,9 +28,11 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
+from ui.assets import ASSETS
+
 LANGUAGES = ("zh", "en")
 FALLBACK_LANGUAGE = "zh"  # the branch's own language: always complete, checked by a test
-CATALOG_DIR = Path(__file__).resolve().parent.parent / "assets" / "i18n"
+CATALOG_DIR = ASSETS / "i18n"
 
 
 class _KeepMissing(dict[str, object]):

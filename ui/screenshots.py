@@ -24,6 +24,7 @@ from PySide6.QtCore import QMessageLogContext, QSize, Qt, QtMsgType, qInstallMes
 from PySide6.QtWidgets import QApplication, QGridLayout, QHBoxLayout, QVBoxLayout, QWidget
 
 from ui import theme
+from ui.assets import ASSETS
 from ui.i18n import LANGUAGES, Catalog, Translator
 from ui.widgets import (
     Banner,
@@ -76,7 +77,7 @@ def render(widget: QWidget, path: Path | str, size: tuple[int, int] = (1920, 108
 
 def demo_services() -> list[dict[str, object]]:
     """The demo branch's businesses (code, names), so the gallery shows real names."""
-    with (ROOT / "assets" / "demo_branch.toml").open("rb") as f:
+    with (ASSETS / "demo_branch.toml").open("rb") as f:
         services: list[dict[str, object]] = tomllib.load(f)["services"]
     return services
 

@@ -24,7 +24,9 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import QApplication
 
-THEME_DIR = Path(__file__).resolve().parent.parent / "assets" / "theme"
+from ui.assets import ASSETS
+
+THEME_DIR = ASSETS / "theme"
 ICON_DIR = THEME_DIR / "icons"
 CJK_FAMILY = "WenQuanYi Micro Hei"
 # Where the font file lives when fontconfig does not already know it (a bundled kiosk, a
