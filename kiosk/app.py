@@ -1,10 +1,15 @@
-"""KioskWindow: the kiosk's screens in a stack, driven by the flow, the client and the printer.
+"""KioskWindow: the kiosk's screens in a stack, driven by the flow, the client and devices.
 
-The window wires three things together and holds no logic of its own: `KioskFlow` decides
-which screen shows what; `BranchClient` (ui.client) keeps the branch model live and issues
-tickets over HTTP; `TicketPrinting` prints on a worker thread. A QTimer ticks the flow once
-a second (idle timeouts, the clock, the ticket screen's countdown); any touch anywhere on
-the window keeps the current screen from timing out.
+The window wires things together and holds no logic of its own: `KioskFlow` decides which
+screen shows what; `BranchClient` (ui.client) keeps the branch model live and talks to the
+server; `TicketPrinting` prints on a worker thread; `KioskPeripherals` brings ID cards and
+scanned QR codes in as signals, and a keyboard-wedge filter catches USB scanners that type.
+A QTimer ticks the flow once a second (idle timeouts, the clock, the ticket screen's
+countdown); any touch anywhere on the window keeps the current screen from timing out.
+
+Lockdown (`lockdown=True`): full screen, no frame, and the window refuses to close; staff
+get out through the maintenance gesture — five taps in the top-left corner within four
+seconds — and the maintenance PIN.
 """
 
 from __future__ import annotations
@@ -15,14 +20,17 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication, QStackedWidget, QVBoxLayout, QWidget
 
 from ui import theme
 from ui.client import ApiError, BranchClient, new_key
 from ui.i18n import FALLBACK_LANGUAGE, Translator, translator
+from ui.scan_filter import KeyboardWedgeFilter
 
 from .flow import (
+    CardReading,
     IssueDone,
     IssuedTicket,
     IssueFailure,
@@ -30,9 +38,11 @@ from .flow import (
     PrintOutcome,
     Screen,
     ServiceChoice,
+    TicketRequest,
     Timeouts,
     service_choices,
 )
+from .peripherals import KioskPeripherals
 from .printing import TicketPrinting, ticket_content
 from .screens import (
     AttractScreen,
@@ -41,11 +51,25 @@ from .screens import (
     IssuingScreen,
     OfflineScreen,
     TicketScreen,
-    kiosk_stylesheet,
+)
+from .side_screens import (
+    AppointmentScreen,
+    IdCardScreen,
+    MaintenanceScreen,
+    NoticeScreen,
+    PinScreen,
+    PriorityScreen,
 )
 
 log = logging.getLogger(__name__)
 TOUCH_EVENTS = (QEvent.Type.MouseButtonPress, QEvent.Type.TouchBegin)
+GESTURE_TAPS = 5  # taps in the top-left corner …
+GESTURE_WINDOW_S = 4.0  # … within this many seconds open the maintenance PIN
+GESTURE_CORNER_PX = 160
+
+
+def _failure(error: ApiError) -> IssueFailure:
+    return IssueFailure(offline=error.offline, code=error.code, details=error.details)
 
 
 class ClientPorts:
@@ -59,16 +83,43 @@ class ClientPorts:
     def new_key(self) -> str:
         return new_key()
 
-    def issue_ticket(self, service: str, idempotency_key: str, done: IssueDone) -> None:
+    def issue_ticket(self, request: TicketRequest, idempotency_key: str, done: IssueDone) -> None:
         def answered(data: Any, error: ApiError | None) -> None:
             if error is not None:
                 # The code only: a message could one day carry something personal.
-                log.warning("issuing a %s ticket failed: %s", service, error.code)
-                done(None, IssueFailure(offline=error.offline, code=error.code))
+                log.warning("issuing a %s ticket failed: %s", request.service, error.code)
+                done(None, _failure(error))
             else:
                 done(data, None)
 
-        self.client.issue_ticket(service, idempotency_key=idempotency_key).then(answered)
+        self.client.issue_ticket(
+            request.service,
+            priority=request.priority,
+            bundle=request.bundle,
+            identity=dict(request.identity) if request.identity else None,
+            eform=dict(request.eform) if request.eform else None,
+            idempotency_key=idempotency_key,
+        ).then(answered)
+
+    def check_in(self, qr: str, idempotency_key: str, done: IssueDone) -> None:
+        def answered(data: Any, error: ApiError | None) -> None:
+            if error is not None:
+                log.info("appointment check-in refused: %s", error.code)
+                done(None, _failure(error))
+            else:
+                done(data, None)
+
+        self.client.check_in(qr, idempotency_key=idempotency_key).then(answered)
+
+    def identify(self, card: CardReading, done: IssueDone) -> None:
+        def answered(data: Any, error: ApiError | None) -> None:
+            if error is not None:
+                log.info("identifying an ID card failed: %s", error.code)
+                done(None, _failure(error))
+            else:
+                done(data, None)
+
+        self.client.identify_customer(card.id_number, card.birth_date).then(answered)
 
     def print_ticket(self, ticket: IssuedTicket, done: Callable[[PrintOutcome], None]) -> None:
         model = self.client.model
@@ -81,7 +132,7 @@ class ClientPorts:
 
 
 class KioskWindow(QWidget):
-    """The customer kiosk: attract, home, guidance, issuing, ticket and offline screens."""
+    """The customer kiosk: every screen of the flow, stacked, plus devices and lockdown."""
 
     def __init__(
         self,
@@ -94,17 +145,27 @@ class KioskWindow(QWidget):
         timeouts: Timeouts | None = None,
         tick_ms: int = 1000,
         printer_check_s: float = 120.0,
+        peripherals: KioskPeripherals | None = None,
+        maintenance_pin: str = "",
+        lockdown: bool = False,
+        wedge_scanner: bool = True,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("BranchQ")
         self.client = client
         self.printing = printing
+        self.peripherals = peripherals
+        self.device_name = device_name
+        self.lockdown = lockdown
+        self._may_close = not lockdown
         self.tr_ = tr or translator()
         self.flow = KioskFlow(
             ClientPorts(client, printing, device_name),
             live_page_base=live_page_base or client.base_url,
             timeouts=timeouts,
+            maintenance_pin=maintenance_pin,
+            local_time=self._local_hhmm,
         )
         self.stack = QStackedWidget()
         layout = QVBoxLayout(self)
@@ -114,36 +175,72 @@ class KioskWindow(QWidget):
         self.attract = AttractScreen(t)
         self.home = HomeScreen(t)
         self.guidance = GuidanceScreen(t)
+        self.priority = PriorityScreen(t)
+        self.idcard = IdCardScreen(t)
+        self.appointment = AppointmentScreen(t)
         self.issuing = IssuingScreen(t)
         self.ticket = TicketScreen(t)
+        self.notice = NoticeScreen(t)
         self.offline = OfflineScreen(t)
+        self.pin = PinScreen(t)
+        self.maintenance = MaintenanceScreen(t)
         self.pages: dict[Screen, QWidget] = {
             Screen.ATTRACT: self.attract,
             Screen.HOME: self.home,
             Screen.GUIDANCE: self.guidance,
+            Screen.PRIORITY: self.priority,
+            Screen.IDCARD: self.idcard,
+            Screen.APPOINTMENT: self.appointment,
             Screen.ISSUING: self.issuing,
             Screen.TICKET: self.ticket,
+            Screen.NOTICE: self.notice,
             Screen.OFFLINE: self.offline,
+            Screen.PIN: self.pin,
+            Screen.MAINTENANCE: self.maintenance,
         }
         for page in self.pages.values():
             self.stack.addWidget(page)
 
-        self.attract.started.connect(self.flow.start)
-        self.home.chosen.connect(self.flow.choose_service)
-        self.home.back_requested.connect(self.flow.back)
-        self.guidance.back_requested.connect(self.flow.back)
-        self.guidance.take_ticket.connect(self.flow.take_ticket)
-        self.ticket.done.connect(self.flow.done)
-        self.flow.subscribe(self._render)
+        flow = self.flow
+        self.attract.started.connect(flow.start)
+        self.home.chosen.connect(self._choose)
+        self.home.back_requested.connect(flow.back)
+        self.home.side_requested.connect(lambda name: flow.open_side(Screen(name)))
+        self.guidance.back_requested.connect(flow.back)
+        self.guidance.take_ticket.connect(flow.take_ticket)
+        self.guidance.priority_requested.connect(lambda: flow.open_side(Screen.PRIORITY))
+        self.guidance.consent_changed.connect(flow.set_consent)
+        self.priority.declared.connect(flow.declare_priority)
+        for side in (self.priority, self.idcard, self.appointment):
+            side.back_requested.connect(flow.back)
+        self.ticket.done.connect(flow.done)
+        self.notice.ok.connect(flow.back)
+        self.pin.entered.connect(flow.enter_pin)
+        self.pin.cancelled.connect(flow.back)
+        self.maintenance.leave.connect(flow.back)
+        self.maintenance.exit_requested.connect(self.exit_kiosk)
+        self.maintenance.test_print.connect(self.test_print)
+        self.maintenance.check_paper.connect(self._check_paper_now)
+        flow.subscribe(self._render)
 
-        client.connectedChanged.connect(self.flow.set_online)
+        client.connectedChanged.connect(flow.set_online)
         client.snapshotLoaded.connect(self._model_changed)
         client.eventReceived.connect(lambda _ev: self._model_changed())
-        self.tr_.languageChanged.connect(lambda _lang: self.flow.touch())
-        theme.theme_state().largeTextChanged.connect(self._restyle)
-        self._restyle(theme.is_large_text())
+        self.tr_.languageChanged.connect(lambda _lang: self._language_changed())
+        theme.theme_state().largeTextChanged.connect(lambda _large: flow.touch())
+
+        if peripherals is not None:
+            peripherals.cardPlaced.connect(flow.card_placed)
+            peripherals.cardRefused.connect(flow.card_failed)
+            peripherals.codeScanned.connect(flow.scanned)
+            peripherals.healthChanged.connect(self._device_health)
+        self.wedge: KeyboardWedgeFilter | None = None
+        if wedge_scanner:
+            self.wedge = KeyboardWedgeFilter(scope=self)
+            self.wedge.scanned.connect(flow.scanned)
 
         self._sessions_seen = 0
+        self._corner_taps: list[float] = []
         self._timer = QTimer(self)
         self._timer.setInterval(tick_ms)
         self._timer.timeout.connect(self._tick)
@@ -155,7 +252,15 @@ class KioskWindow(QWidget):
         app = QApplication.instance()
         if app is not None:
             app.installEventFilter(self)
-        self.flow.set_online(bool(client.online))
+            if self.wedge is not None:
+                self.wedge.install(app)
+        if lockdown:
+            self.setWindowFlags(
+                Qt.WindowType.Window
+                | Qt.WindowType.FramelessWindowHint
+                | Qt.WindowType.WindowStaysOnTopHint
+            )
+        flow.set_online(bool(client.online))
         self._model_changed()
         self._render()
 
@@ -167,20 +272,94 @@ class KioskWindow(QWidget):
             and watched.window() is self
         ):
             self.flow.touch()
+            if isinstance(event, QMouseEvent) and watched.isWidgetType():
+                self._corner_tap(watched.mapTo(self, event.position().toPoint()))
         return False
 
+    def _corner_tap(self, point: Any) -> None:
+        if point.x() > GESTURE_CORNER_PX or point.y() > GESTURE_CORNER_PX:
+            self._corner_taps.clear()
+            return
+        now = self.flow.clock()
+        self._corner_taps = [t for t in self._corner_taps if now - t < GESTURE_WINDOW_S]
+        self._corner_taps.append(now)
+        if len(self._corner_taps) >= GESTURE_TAPS:
+            self._corner_taps.clear()
+            self.flow.maintenance_gesture()
+
     def closeEvent(self, event: Any) -> None:
+        if not self._may_close:
+            event.ignore()  # locked down: only the maintenance screen lets the kiosk close
+            return
         app = QApplication.instance()
         if app is not None:
             app.removeEventFilter(self)
+        if self.wedge is not None:
+            self.wedge.uninstall()
         self._timer.stop()
         self._printer_check.stop()
         super().closeEvent(event)
 
+    def exit_kiosk(self) -> None:
+        """The maintenance screen's way out (the only one in lockdown)."""
+        if self.flow.screen is Screen.MAINTENANCE:
+            self._may_close = True
+            self.close()
+
+    def show_kiosk(self, fullscreen: bool) -> None:
+        if fullscreen or self.lockdown:
+            self.showFullScreen()
+        else:
+            self.resize(1920, 1080)
+            self.show()
+
+    # ----------------------------------------------------------------- devices
     def check_printer(self) -> None:
         """Ask the printer how it is while nobody is using the kiosk."""
         if self.flow.screen in (Screen.ATTRACT, Screen.OFFLINE) and not self.printing.busy():
             self.printing.check(self.flow.printer_checked)
+
+    def _check_paper_now(self) -> None:
+        self.maintenance.show_result("kiosk.maintenance.checking", "info")
+
+        def checked(outcome: PrintOutcome) -> None:
+            self.flow.printer_checked(outcome)
+            self.maintenance.show_result(None)
+            self._show_maintenance()
+
+        self.printing.check(checked)
+
+    def test_print(self) -> None:
+        """Maintenance: print a sample ticket (no customer, no number from the server)."""
+        sample = IssuedTicket(
+            id=0,
+            number="TEST",
+            service="",
+            people_ahead=0,
+            eta_s=None,
+            url=f"{self.flow.live_page_base}/",
+            issued_at="",
+        )
+        content = ticket_content(
+            sample, self.client.model.branch, {"names": {"zh": "测试打印", "en": "Test print"}}
+        )
+
+        def printed(outcome: PrintOutcome) -> None:
+            self.flow.printer_checked(outcome)
+            if outcome.printed:
+                self.maintenance.show_result("kiosk.maintenance.test_print_sent", "info")
+            else:
+                self.maintenance.show_result("kiosk.maintenance.test_print_failed", "error")
+            self._show_maintenance()
+
+        self.maintenance.show_result("kiosk.ticket.printing", "info")
+        self.printing.print_ticket(content, printed)
+
+    def _device_health(self, part: str, health: str, detail: str) -> None:
+        if self.client.online:
+            self.client.report_device(f"{self.device_name}/{part}", part, health, detail)
+        if self.flow.screen is Screen.MAINTENANCE:
+            self._show_maintenance()
 
     def _tick(self) -> None:
         self.flow.tick()
@@ -189,23 +368,42 @@ class KioskWindow(QWidget):
             left = self.flow.seconds_left()
             self.ticket.set_countdown(None if left is None else max(0, round(left)))
 
-    def _restyle(self, large: bool) -> None:
-        self.setStyleSheet(kiosk_stylesheet(large))
-
     # ------------------------------------------------------------------ render
-    def _now_local(self) -> datetime:
+    def _zone(self) -> ZoneInfo | None:
         try:
-            zone = ZoneInfo(str(self.client.model.branch.get("timezone") or "Asia/Shanghai"))
+            return ZoneInfo(str(self.client.model.branch.get("timezone") or "Asia/Shanghai"))
         except (ZoneInfoNotFoundError, ValueError):
-            return datetime.now()
-        return datetime.now(zone)
+            return None
+
+    def _now_local(self) -> datetime:
+        return datetime.now(self._zone())
+
+    def _local_hhmm(self, iso: str) -> str:
+        try:
+            moment = datetime.fromisoformat(iso)
+        except ValueError:
+            return iso[11:16]
+        zone = self._zone()
+        if zone is not None and moment.tzinfo is not None:
+            moment = moment.astimezone(zone)
+        return moment.strftime("%H:%M")
 
     def _clock_text(self) -> str:
         return self._now_local().strftime("%H:%M")
 
     def choices(self) -> list[ServiceChoice]:
         model = self.client.model
-        return service_choices(model.services, model.waiting, self._now_local())
+        return service_choices(model.services, model.waiting, self._now_local(), model.bundles)
+
+    def _choose(self, code: str) -> None:
+        choice = next((c for c in self.choices() if c.code == code), None)
+        if choice is None:
+            return
+        self.flow.choose_service(
+            choice.queue_code,
+            bundle=choice.code if choice.bundle else None,
+            needs_form=choice.needs_form,
+        )
 
     def _model_changed(self) -> None:
         choices = self.choices()
@@ -215,27 +413,110 @@ class KioskWindow(QWidget):
         if self.flow.screen is Screen.GUIDANCE:
             self._show_guidance()
 
+    def _language_changed(self) -> None:
+        self.flow.touch()
+        self._render()
+
     def _show_guidance(self) -> None:
-        code = self.flow.service or ""
-        service = self.client.model.services.get(code, {})
-        wait = next((c.wait_minutes for c in self.choices() if c.code == code), None)
-        self.guidance.show_service(service, wait, self.flow.error_key)
+        flow = self.flow
+        model = self.client.model
+        code = flow.bundle or flow.service or ""
+        choice = next((c for c in self.choices() if c.code == code), None)
+        if flow.bundle:
+            item = model.bundles.get(flow.bundle, {})
+            included = [
+                model.services.get(c, {}).get("names") or {"zh": c}
+                for c in item.get("includes", ())
+            ]
+        else:
+            item, included = model.services.get(code, {}), []
+        wait = choice.wait_minutes if choice is not None else None
+        self.guidance.show_service(item, wait, flow.error_key, included)
+        self.guidance.show_consent(flow.needs_form and flow.card is not None, flow.consent)
+
+    def customer_line(self) -> tuple[str, str, dict[str, object]] | None:
+        """The line that tells the customer how the kiosk sees them (None: nothing to say)."""
+        flow = self.flow
+        if flow.card_error_key:
+            return flow.card_error_key, "error", {}
+        if flow.identifying:
+            return "kiosk.idcard.reading", "info", {}
+        name = flow.card.masked_name if flow.card is not None else ""
+        found = flow.identified
+        if found is not None and found.priority == "vip":
+            return "kiosk.idcard.greeting_vip", "info", {"name": name}
+        if found is not None and found.priority == "care":
+            return "kiosk.idcard.greeting_care", "info", {"name": name}
+        if flow.declared:
+            kind = self.tr_.tr(f"kiosk.priority.{flow.declared}")
+            return "kiosk.priority.declared", "info", {"kind": kind}
+        if found is not None:
+            return "kiosk.idcard.greeting", "info", {"name": name}
+        return None
+
+    def _show_maintenance(self) -> None:
+        flow = self.flow
+        rows: list[tuple[str, str, str]] = [
+            (
+                "kiosk.maintenance.server",
+                "kiosk.maintenance.connected" if flow.online else "kiosk.maintenance.not_connected",
+                self.client.base_url,
+            )
+        ]
+        printer = flow.printer_health
+        if not self.printing.url:
+            rows.append(("kiosk.maintenance.printer", "kiosk.maintenance.not_configured", ""))
+        elif printer is None:
+            rows.append(
+                ("kiosk.maintenance.printer", "kiosk.maintenance.unknown", self.printing.url)
+            )
+        else:
+            health, detail = printer
+            rows.append(("kiosk.maintenance.printer", f"kiosk.maintenance.health.{health}", detail))
+        found = self.peripherals.health if self.peripherals is not None else {}
+        for part in ("idcard", "scanner"):
+            if part in found:
+                health, detail = found[part]
+                rows.append(
+                    (f"kiosk.maintenance.{part}", f"kiosk.maintenance.health.{health}", detail)
+                )
+            else:
+                rows.append((f"kiosk.maintenance.{part}", "kiosk.maintenance.not_configured", ""))
+        self.maintenance.show_status(rows)
 
     def _render(self) -> None:
         flow = self.flow
         if flow.sessions_ended != self._sessions_seen:
             self._sessions_seen = flow.sessions_ended
             self._reset_for_next_customer()
-        if flow.screen is Screen.GUIDANCE:
+        line = self.customer_line()
+        self.home.customer.show_line(line)
+        self.guidance.customer.show_line(line)
+        screen = flow.screen
+        if screen is Screen.GUIDANCE:
             self._show_guidance()
-        elif flow.screen is Screen.TICKET and flow.ticket is not None:
+        elif screen is Screen.TICKET and flow.ticket is not None:
             names = self.client.model.services.get(flow.ticket.service, {}).get("names") or {}
-            self.ticket.show_ticket(flow.ticket, names)
+            if flow.ticket.bundle:
+                bundle = self.client.model.bundles.get(flow.ticket.bundle, {})
+                names = bundle.get("names") or names
+            self.ticket.show_ticket(flow.ticket, names, card_used=flow.card is not None)
             left = flow.seconds_left()
             self.ticket.set_countdown(None if left is None else max(0, round(left)))
-        elif flow.screen is Screen.HOME:
+        elif screen is Screen.HOME:
             self.home.show_services(self.choices())
-        self.stack.setCurrentWidget(self.pages[flow.screen])
+        elif screen is Screen.ISSUING:
+            self.issuing.show_checking_in(flow.service is None)
+        elif screen is Screen.NOTICE and flow.notice is not None:
+            self.notice.show_notice(*flow.notice)
+        elif screen is Screen.IDCARD:
+            self.idcard.show_problem(flow.card_error_key)
+        elif screen is Screen.PIN:
+            self.pin.show_error(flow.pin_error_key)
+        elif screen is Screen.MAINTENANCE:
+            self.maintenance.show_result(None)
+            self._show_maintenance()
+        self.stack.setCurrentWidget(self.pages[screen])
 
     def _reset_for_next_customer(self) -> None:
         # The next customer starts in the branch's language with normal text.

@@ -1,21 +1,32 @@
 """The kiosk's customer flow as a plain-Python state machine (no Qt): the view renders it.
 
-    ATTRACT ─touch─▶ HOME ─tile─▶ GUIDANCE ─take a ticket─▶ ISSUING ─▶ TICKET ─done/idle─▶ ATTRACT
-                       ▲ idle/back  │                          │ refused
-                       └────────────┘◀─────────────────────────┘ (an error line on GUIDANCE)
+    ATTRACT ─touch / ID card─▶ HOME ─tile─▶ GUIDANCE ─take a ticket─▶ ISSUING ─▶ TICKET ─▶ ATTRACT
+                                 │ ▲          │ ▲                        │ refused: an error
+                                 ▼ │          ▼ │                        ▼ line on GUIDANCE
+                     PRIORITY / IDCARD / APPOINTMENT (side screens: back where they came from)
+    a QR scanned on ATTRACT, HOME, GUIDANCE or a side screen ─▶ ISSUING ─▶ TICKET or NOTICE
     any screen but ISSUING/TICKET ─server unreachable─▶ OFFLINE ─back─▶ ATTRACT
+    the maintenance gesture ─▶ PIN ─right PIN─▶ MAINTENANCE ─leave─▶ ATTRACT
 
-The outside world comes in through `KioskPorts` (issue a ticket, print it, report the
-printer's health), each answering through a callback, so tests drive the whole flow with
-fakes and a settable clock. Time only moves through `tick()`, which the view calls from a
-QTimer about once a second: it returns idle screens to ATTRACT and turns a lasting loss of
-the server into OFFLINE.
+One customer's session lasts from leaving ATTRACT to coming back to it. What the customer
+told the kiosk in it — a declared priority, the ID card they placed, their consent to share
+its data with the teller — is kept only for that session, in memory, and forgotten on the
+return to ATTRACT.
+
+The outside world comes in through `KioskPorts` (issue a ticket, check in an appointment,
+identify a customer, print, report the printer's health), each answering through a
+callback, so tests drive the whole flow with fakes and a settable clock. Time only moves
+through `tick()`, which the view calls from a QTimer about once a second: it returns idle
+screens to ATTRACT and turns a lasting loss of the server into OFFLINE.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import math
+import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -31,9 +42,42 @@ class Screen(StrEnum):
     ATTRACT = "attract"
     HOME = "home"
     GUIDANCE = "guidance"
+    PRIORITY = "priority"  # declare care priority
+    IDCARD = "idcard"  # "place your ID card on the reader"
+    APPOINTMENT = "appointment"  # "hold your QR under the scanner"
     ISSUING = "issuing"
     TICKET = "ticket"
+    NOTICE = "notice"  # why a scanned QR did not check the customer in
     OFFLINE = "offline"
+    PIN = "pin"  # staff only: the maintenance PIN
+    MAINTENANCE = "maintenance"
+
+
+# Screens a customer opens from HOME or GUIDANCE and leaves back to where they came from.
+SIDE_SCREENS = (Screen.PRIORITY, Screen.IDCARD, Screen.APPOINTMENT)
+# Where a scanned appointment QR is taken up (not while a ticket is being made or shown).
+SCAN_SCREENS = (Screen.ATTRACT, Screen.HOME, Screen.GUIDANCE, Screen.NOTICE, *SIDE_SCREENS)
+# Where an ID card placed on the reader is taken up.
+CARD_SCREENS = (Screen.ATTRACT, Screen.HOME, Screen.GUIDANCE, *SIDE_SCREENS)
+CARE_KINDS = ("elderly", "disabled", "pregnant")
+
+# A refused check-in's code → the catalog key that explains it to the customer.
+CHECKIN_REFUSALS = {
+    "not_appointment": "kiosk.qr.foreign",
+    "appointment_forged": "kiosk.qr.forged",
+    "appointment_wrong_branch": "kiosk.qr.other_branch",
+    "appointment_unknown": "kiosk.qr.unknown",
+    "appointment_cancelled": "kiosk.qr.cancelled",
+    "appointment_used": "kiosk.qr.used",
+    "appointment_expired": "kiosk.qr.expired",
+    "appointment_too_early": "kiosk.qr.early",
+}
+# A check-in's outcome → the line the ticket screen adds under the number.
+CHECKIN_NOTES = {
+    "on_time": "kiosk.qr.checked_in",
+    "early": "kiosk.qr.early_checked_in",
+    "late": "kiosk.qr.late",
+}
 
 
 class PrintState(StrEnum):
@@ -53,6 +97,10 @@ class Timeouts:
     ticket_on_screen_s: float = 45.0
     # The stream drops for a moment when the server restarts; don't flash OFFLINE for that.
     offline_grace_s: float = 2.0
+    side_s: float = 45.0  # PRIORITY, IDCARD, APPOINTMENT
+    notice_s: float = 30.0
+    pin_s: float = 30.0
+    maintenance_s: float = 300.0
 
 
 @dataclass(frozen=True)
@@ -61,6 +109,7 @@ class IssueFailure:
 
     offline: bool
     code: str = ""
+    details: Mapping[str, Any] = field(default_factory=dict)  # e.g. an appointment's slot
 
 
 @dataclass(frozen=True)
@@ -87,10 +136,75 @@ class IssuedTicket:
     priority: str = "regular"
     print_state: PrintState = PrintState.PRINTING
     problem_key: str | None = None
+    bundle: str | None = None
+    # A checked-in appointment: the line under the number (catalog key) and the slot time.
+    appointment_note: str | None = None
+    appointment_time: str = ""
 
     @property
     def eta_minutes(self) -> int | None:
         return None if self.eta_s is None else max(0, math.ceil(self.eta_s / 60))
+
+
+@dataclass(frozen=True)
+class CardReading:
+    """What the kiosk read from one ID card, held in memory for one customer's session.
+
+    `eform` holds the fields a teller's form needs; it leaves the kiosk only with the
+    customer's consent. `repr` shows the masked name only.
+    """
+
+    masked_name: str
+    id_number: str = field(repr=False)
+    birth_date: str = field(repr=False)  # ISO date
+    eform: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True)
+class Identified:
+    """The server's answer about a card's holder: the priority the bank gives them."""
+
+    priority: str  # regular / care / vip
+    vip_tier: int = 0
+    age: int | None = None
+
+
+@dataclass(frozen=True)
+class TicketRequest:
+    """What "take a ticket" asks the server for."""
+
+    service: str
+    bundle: str | None = None
+    priority: str = "regular"  # what the customer declared
+    identity: Mapping[str, str] | None = field(default=None, repr=False)
+    eform: Mapping[str, str] | None = field(default=None, repr=False)
+
+
+class MaintenanceLock:
+    """The maintenance PIN, kept only as a salted hash; locks for a while after misses."""
+
+    def __init__(self, pin: str, *, tries: int = 5, lock_s: float = 60.0) -> None:
+        self._salt = os.urandom(16)
+        self._hash = self._digest(pin)
+        self.tries = tries
+        self.lock_s = lock_s
+        self.misses = 0
+        self.locked_until = 0.0
+
+    def _digest(self, pin: str) -> bytes:
+        return hashlib.pbkdf2_hmac("sha256", pin.encode(), self._salt, 50_000)
+
+    def check(self, pin: str, now: float) -> bool:
+        if now < self.locked_until:
+            return False
+        if pin and hmac.compare_digest(self._digest(pin), self._hash):
+            self.misses = 0
+            return True
+        self.misses += 1
+        if self.misses >= self.tries:
+            self.misses = 0
+            self.locked_until = now + self.lock_s
+        return False
 
 
 IssueDone = Callable[[Mapping[str, Any] | None, IssueFailure | None], None]
@@ -99,7 +213,13 @@ IssueDone = Callable[[Mapping[str, Any] | None, IssueFailure | None], None]
 class KioskPorts(Protocol):
     """What the flow needs from the world; the app wires these to the client and printer."""
 
-    def issue_ticket(self, service: str, idempotency_key: str, done: IssueDone) -> None: ...
+    def issue_ticket(
+        self, request: TicketRequest, idempotency_key: str, done: IssueDone
+    ) -> None: ...
+
+    def check_in(self, qr: str, idempotency_key: str, done: IssueDone) -> None: ...
+
+    def identify(self, card: CardReading, done: IssueDone) -> None: ...
 
     def print_ticket(self, ticket: IssuedTicket, done: Callable[[PrintOutcome], None]) -> None: ...
 
@@ -118,15 +238,32 @@ class KioskFlow:
         live_page_base: str,
         timeouts: Timeouts | None = None,
         clock: Callable[[], float] = time.monotonic,
+        maintenance_pin: str = "",
+        local_time: Callable[[str], str] = lambda iso: iso[11:16],
     ) -> None:
         self.ports = ports
         self.live_page_base = live_page_base.rstrip("/")
         self.timeouts = timeouts or Timeouts()
         self.clock = clock
+        self.local_time = local_time  # an ISO time from the server → "14:30" in the branch
+        self.lock = MaintenanceLock(maintenance_pin) if maintenance_pin else None
         self.screen = Screen.ATTRACT
-        self.service: str | None = None  # the business chosen on HOME
+        self.service: str | None = None  # the business (or bundle's queue) chosen on HOME
+        self.bundle: str | None = None  # the bundle chosen on HOME, if it was one
+        self.needs_form = False  # the chosen business has a form the ID card can fill
         self.ticket: IssuedTicket | None = None
         self.error_key: str | None = None  # a line shown on GUIDANCE after a refusal
+        # This customer's session (forgotten on the return to ATTRACT):
+        self.declared: str | None = None  # elderly / disabled / pregnant
+        self.card: CardReading | None = None
+        self.identified: Identified | None = None
+        self.identifying = False
+        self.card_error_key: str | None = None
+        self.consent = False  # share the card's data with the teller's form
+        self.notice: tuple[str, dict[str, object]] | None = None  # on NOTICE
+        self.pin_error_key: str | None = None
+        self._checkin_keys: dict[str, str] = {}  # QR text → its Idempotency-Key
+        self._return_to = Screen.HOME  # where a side screen goes back to
         self.online = False
         self.sessions_ended = 0  # counts returns to ATTRACT (the view resets language)
         self._offline_since: float | None = self.clock()
@@ -152,15 +289,31 @@ class KioskFlow:
     def _go(self, screen: Screen) -> None:
         if screen is Screen.ATTRACT and self.screen is not Screen.ATTRACT:
             self.sessions_ended += 1
+        if screen in (Screen.ATTRACT, Screen.OFFLINE, Screen.MAINTENANCE):
+            self._end_session()
         if screen in (Screen.ATTRACT, Screen.HOME, Screen.OFFLINE):
-            self.service = None
+            self.service = self.bundle = None
+            self.needs_form = False
             self._issue_key = None
             self.error_key = None
-        if screen in (Screen.ATTRACT, Screen.HOME, Screen.GUIDANCE, Screen.OFFLINE):
+        if screen not in (Screen.ISSUING, Screen.TICKET):
             self.ticket = None
+        if screen is not Screen.PIN:
+            self.pin_error_key = None
         self.screen = screen
         self._last_touch = self.clock()
         self._changed()
+
+    def _end_session(self) -> None:
+        """Forget everything this customer told the kiosk."""
+        self.declared = None
+        self.card = None
+        self.identified = None
+        self.identifying = False
+        self.card_error_key = None
+        self.consent = False
+        self.notice = None
+        self._checkin_keys.clear()
 
     # -------------------------------------------------------------- customer
     def touch(self) -> None:
@@ -172,10 +325,13 @@ class KioskFlow:
         if self.screen is Screen.ATTRACT:
             self._go(Screen.HOME)
 
-    def choose_service(self, code: str) -> None:
+    def choose_service(
+        self, code: str, *, bundle: str | None = None, needs_form: bool = False
+    ) -> None:
+        """A tile on HOME: a business (or a bundle, which queues for `code`)."""
         if self.screen is not Screen.HOME:
             return
-        self.service = code
+        self.service, self.bundle, self.needs_form = code, bundle, needs_form
         self._issue_key = None
         self.error_key = None
         self._go(Screen.GUIDANCE)
@@ -185,11 +341,58 @@ class KioskFlow:
             self._go(Screen.HOME)
         elif self.screen is Screen.HOME:
             self._go(Screen.ATTRACT)
+        elif self.screen in SIDE_SCREENS:
+            self._go(self._return_to)
+        elif self.screen is Screen.NOTICE:
+            self._go(Screen.HOME)
+        elif self.screen in (Screen.PIN, Screen.MAINTENANCE):
+            self._go(Screen.ATTRACT)
+
+    def open_side(self, screen: Screen) -> None:
+        """The priority / ID card / appointment buttons on HOME and GUIDANCE."""
+        if screen in SIDE_SCREENS and self.screen in (Screen.HOME, Screen.GUIDANCE):
+            self._return_to = self.screen
+            self._go(screen)
+
+    def declare_priority(self, kind: str | None) -> None:
+        """PRIORITY: elderly / disabled / pregnant, or None for a regular ticket."""
+        if self.screen is not Screen.PRIORITY or (kind is not None and kind not in CARE_KINDS):
+            return
+        self.declared = kind
+        self._go(self._return_to)
+
+    def set_consent(self, consent: bool) -> None:
+        """GUIDANCE: the customer agrees (or not) to share the card's data with the teller."""
+        if self.screen is Screen.GUIDANCE:
+            self.consent = consent and self.card is not None
+            self._last_touch = self.clock()
+            self._changed()
+
+    @property
+    def priority(self) -> str:
+        """The priority this customer's ticket will ask for, as far as the kiosk knows."""
+        if self.identified is not None and self.identified.priority != "regular":
+            return self.identified.priority
+        return "care" if self.declared else "regular"
+
+    @property
+    def shares_form(self) -> bool:
+        return self.needs_form and self.consent and self.card is not None
 
     def take_ticket(self) -> None:
         """The big button on GUIDANCE: ask the server for a ticket."""
         if self.screen is not Screen.GUIDANCE or self.service is None:
             return
+        card = self.card
+        request = TicketRequest(
+            service=self.service,
+            bundle=self.bundle,
+            priority="care" if self.declared else "regular",
+            identity=(
+                {"id_number": card.id_number, "birth_date": card.birth_date} if card else None
+            ),
+            eform=dict(card.eform) if card is not None and self.shares_form else None,
+        )
         if self._issue_key is None:
             self._issue_key = self.ports.new_key()
         self._attempt += 1
@@ -197,10 +400,120 @@ class KioskFlow:
         self.error_key = None
         self._go(Screen.ISSUING)
         self.ports.issue_ticket(
-            self.service,
+            request,
             self._issue_key,
             lambda data, failure: self._issued(attempt, data, failure),
         )
+
+    # ----------------------------------------------------- ID card and QR codes
+    def card_placed(self, card: CardReading) -> None:
+        """The reader read a card: ask the server who the holder is to the bank."""
+        if self.screen not in CARD_SCREENS:
+            return
+        self.card, self.identified = card, None
+        self.identifying, self.card_error_key, self.consent = True, None, False
+        if self.screen is Screen.ATTRACT:
+            self._go(Screen.HOME)
+        elif self.screen is Screen.IDCARD:
+            self._go(self._return_to)
+        else:
+            self._last_touch = self.clock()
+            self._changed()
+        self.ports.identify(card, lambda data, failure: self._identified(card, data, failure))
+
+    def _identified(
+        self, card: CardReading, data: Mapping[str, Any] | None, failure: IssueFailure | None
+    ) -> None:
+        if self.card is not card:
+            return  # another card, or the session ended meanwhile
+        self.identifying = False
+        if data is None:
+            # Without the server's answer the card cannot be used: a regular ticket works.
+            self.card = None
+            self.card_error_key = (
+                "kiosk.idcard.unavailable" if failure and failure.offline else "kiosk.idcard.failed"
+            )
+        else:
+            age = data.get("age")
+            self.identified = Identified(
+                priority=str(data.get("priority") or "regular"),
+                vip_tier=int(data.get("vip_tier") or 0),
+                age=int(age) if age is not None else None,
+            )
+        self._changed()
+
+    def card_failed(self, key: str) -> None:
+        """The reader could not use a card (unreadable, expired, a foreigner's card)."""
+        if self.screen in CARD_SCREENS:
+            self.card_error_key = key
+            if self.screen is Screen.ATTRACT:
+                self._go(Screen.HOME)
+            else:
+                self._changed()
+
+    def scanned(self, text: str) -> None:
+        """A QR or barcode from the camera or a scanner: try it as an appointment."""
+        text = text.strip()
+        if not text or self.screen not in SCAN_SCREENS:
+            return
+        # The same code scanned again is the same check-in: the server answers it again.
+        key = self._checkin_keys.get(text) or self.ports.new_key()
+        self._checkin_keys[text] = key
+        self._attempt += 1
+        attempt = self._waiting_for = self._attempt
+        self.service = self.bundle = None
+        self._go(Screen.ISSUING)
+        self.ports.check_in(
+            text, key, lambda data, failure: self._checked_in(attempt, data, failure)
+        )
+
+    def _checked_in(
+        self, attempt: int, data: Mapping[str, Any] | None, failure: IssueFailure | None
+    ) -> None:
+        if self.screen is not Screen.ISSUING or attempt != self._waiting_for:
+            return
+        self._waiting_for = None
+        if data is None or not isinstance(data.get("ticket"), Mapping):
+            if failure is not None and failure.offline and not self.online:
+                self._go(Screen.OFFLINE)
+                return
+            code = failure.code if failure is not None else ""
+            details = failure.details if failure is not None else {}
+            key = CHECKIN_REFUSALS.get(code, "kiosk.qr.failed")
+            values: dict[str, object] = {}
+            if details.get("slot_start"):
+                values["time"] = self.local_time(str(details["slot_start"]))
+            if details.get("ticket_number"):
+                values["number"] = str(details["ticket_number"])
+            if details.get("opens_at"):
+                values["from"] = self.local_time(str(details["opens_at"]))
+            self.notice = (key, values)
+            self._go(Screen.NOTICE)
+            return
+        slot = str(data.get("slot_start") or "")
+        self._show_ticket(
+            data["ticket"],
+            appointment_note=CHECKIN_NOTES.get(str(data.get("outcome")), "kiosk.qr.checked_in"),
+            appointment_time=self.local_time(slot) if slot else "",
+        )
+
+    # -------------------------------------------------------------- maintenance
+    def maintenance_gesture(self) -> None:
+        """The hidden staff gesture: ask for the PIN (never while a ticket is being made)."""
+        if self.lock is not None and self.screen not in (Screen.ISSUING, Screen.PIN):
+            self._go(Screen.PIN)
+
+    def enter_pin(self, pin: str) -> None:
+        if self.screen is not Screen.PIN or self.lock is None:
+            return
+        now = self.clock()
+        if self.lock.check(pin, now):
+            self._go(Screen.MAINTENANCE)
+            return
+        locked = now < self.lock.locked_until
+        self.pin_error_key = "kiosk.maintenance.locked" if locked else "kiosk.maintenance.wrong_pin"
+        self._last_touch = now
+        self._changed()
 
     def done(self) -> None:
         """The customer is finished with the ticket screen."""
@@ -229,7 +542,7 @@ class KioskFlow:
             not self.online
             and self._offline_since is not None
             and now - self._offline_since >= self.timeouts.offline_grace_s
-            and self.screen in (Screen.ATTRACT, Screen.HOME, Screen.GUIDANCE)
+            and self.screen in (Screen.ATTRACT, Screen.HOME, Screen.GUIDANCE, *SIDE_SCREENS)
         ):
             self._go(Screen.OFFLINE)
             return
@@ -247,7 +560,14 @@ class KioskFlow:
         if self.screen is Screen.TICKET:
             on_screen = self.ticket is not None and self.ticket.print_state is PrintState.FAILED
             return t.ticket_on_screen_s if on_screen else t.ticket_s
-        return None
+        return {
+            Screen.PRIORITY: t.side_s,
+            Screen.IDCARD: t.side_s,
+            Screen.APPOINTMENT: t.side_s,
+            Screen.NOTICE: t.notice_s,
+            Screen.PIN: t.pin_s,
+            Screen.MAINTENANCE: t.maintenance_s,
+        }.get(self.screen)
 
     def seconds_left(self) -> float | None:
         limit = self.idle_limit()
@@ -277,6 +597,9 @@ class KioskFlow:
                 self._issue_key = None  # refused outright: nothing was made with it
             self._go(Screen.GUIDANCE)
             return
+        self._show_ticket(data)
+
+    def _show_ticket(self, data: Mapping[str, Any], **extra: Any) -> None:
         self.ticket = IssuedTicket(
             id=int(data["id"]),
             number=str(data["number"]),
@@ -286,6 +609,8 @@ class KioskFlow:
             url=f"{self.live_page_base}/t/{data.get('token', '')}",
             issued_at=str(data.get("issued_at") or ""),
             priority=str(data.get("priority") or "regular"),
+            bundle=data.get("bundle"),
+            **extra,
         )
         self._issue_key = None
         self._go(Screen.TICKET)
@@ -301,6 +626,11 @@ class KioskFlow:
         self.ticket = replace(self.ticket, print_state=state, problem_key=outcome.problem_key)
         self._last_touch = self.clock()  # the timeout counts from the ticket being ready
         self._changed()
+
+    @property
+    def printer_health(self) -> tuple[str, str] | None:
+        """The printer's latest known (health, detail); None before the first check."""
+        return self._printer
 
     def printer_checked(self, outcome: PrintOutcome) -> None:
         """A status check while idle: the manager hears of paper out before a customer."""
@@ -337,14 +667,51 @@ class ServiceChoice:
     waiting: int
     reason: tuple[str, Mapping[str, object]] = ("kiosk.home.closed", {})
     guidance: Mapping[str, Any] = field(default_factory=dict)
+    needs_form: bool = False
+    queue: str = ""  # the business whose queue a ticket joins: the code, or a bundle's
+    bundle: bool = False
+    includes: tuple[str, ...] = ()  # a bundle's businesses
+
+    @property
+    def queue_code(self) -> str:
+        return self.queue or self.code
 
 
 def service_choices(
     services: Mapping[str, Mapping[str, Any]],
     waiting: Mapping[str, Mapping[str, Any]],
     now_local: datetime | None,
+    bundles: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[ServiceChoice]:
-    """The businesses shown on HOME, in the server's order (hidden ones left out)."""
+    """The tiles on HOME: businesses in the server's order (hidden ones left out), then the
+    one-stop bundles, each as available and as long a wait as the queue it joins."""
+    singles = _single_choices(services, waiting, now_local)
+    by_code = {c.code: c for c in singles}
+    found = list(singles)
+    for code, bundle in (bundles or {}).items():
+        queue = by_code.get(str(bundle.get("service", "")))
+        if queue is None:
+            continue  # its queue is hidden from the kiosk
+        found.append(
+            replace(
+                queue,
+                code=str(code),
+                names=dict(bundle.get("names", {})),
+                guidance=dict(bundle.get("guidance", {})),
+                needs_form=bool(bundle.get("needs_form", queue.needs_form)),
+                queue=queue.code,
+                bundle=True,
+                includes=tuple(str(c) for c in bundle.get("includes", ())),
+            )
+        )
+    return found
+
+
+def _single_choices(
+    services: Mapping[str, Mapping[str, Any]],
+    waiting: Mapping[str, Mapping[str, Any]],
+    now_local: datetime | None,
+) -> list[ServiceChoice]:
     found = []
     for code, svc in services.items():
         if not svc.get("visible", True):
@@ -370,6 +737,7 @@ def service_choices(
                 waiting=int(summary.get("waiting", 0)),
                 reason=reason,
                 guidance=dict(svc.get("guidance", {})),
+                needs_form=bool(svc.get("needs_form", False)),
             )
         )
     return found

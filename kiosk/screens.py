@@ -8,7 +8,6 @@ every screen re-translates itself when the language changes.
 
 from __future__ import annotations
 
-import string
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -37,42 +36,6 @@ from ui.widgets import (
 )
 
 from .flow import IssuedTicket, PrintState, ServiceChoice, guidance_for
-
-# Additions to the app theme for the kiosk's own parts (cards, the clock, the QR frame),
-# filled from the same variants.toml values so large text / high contrast applies too.
-KIOSK_QSS = """
-QFrame#kioskCard {
-    background: ${surface};
-    border: ${border_width} solid ${border};
-    border-radius: ${radius};
-}
-QFrame#kioskCard QLabel { background: transparent; }
-QLabel#clock { font-size: ${title_px}; font-weight: bold; color: ${accent}; }
-QLabel#welcome { font-size: ${hero_px}; font-weight: bold; color: ${text}; }
-QLabel#attractCall {
-    font-size: ${title_px}; font-weight: bold; color: ${on_accent}; background: ${accent};
-    border-radius: ${radius}; padding: ${pad} 64px;
-}
-QLabel#qr { background: #FFFFFF; border-radius: ${radius}; padding: 16px; }
-QLabel#fallback {
-    font-size: ${heading_px}; font-weight: bold; color: ${error_text}; background: ${error_bg};
-    border: ${border_width} solid ${error_border}; border-radius: ${radius}; padding: ${pad};
-}
-QLabel#offlineBadge {
-    font-size: ${number_px}; font-weight: bold; color: ${warning_border};
-    background: transparent;
-}
-QLabel[role="item"] { font-size: ${heading_px}; }
-QLabel[role="sub"] { font-size: ${heading_px}; font-weight: bold; color: ${accent}; }
-BigButton#takeTicket { min-height: 140px; min-width: 520px; font-size: ${title_px}; }
-"""
-
-
-def kiosk_stylesheet(large: bool) -> str:
-    """The kiosk's additions to the theme, in the normal or the large-text variant."""
-    values = theme.variables(large)
-    values["hero_px"] = f"{round(theme.pixels(large, 'title_px') * 1.5)}px"
-    return string.Template(KIOSK_QSS).substitute(values)
 
 
 def qr_pixmap(data: str, size_px: int) -> QPixmap:
@@ -221,14 +184,32 @@ class AttractScreen(KioskScreen):
         super().mouseReleaseEvent(event)
 
 
+class CustomerBanner(Banner):
+    """Who the kiosk is serving: the masked name from an ID card, the priority they get."""
+
+    def __init__(self, tr: Translator) -> None:
+        super().__init__("kiosk.idcard.greeting", "info", translator=tr, name="")
+        self.hide()
+
+    def show_line(self, line: tuple[str, str, dict[str, object]] | None) -> None:
+        if line is not None:
+            key, kind, values = line
+            self.set_message(key, kind, **values)
+        self.setVisible(line is not None)
+
+
 class HomeScreen(KioskScreen):
-    """One tile per business the kiosk offers, with its live wait."""
+    """One tile per business (and per one-stop bundle) with its live wait, and the ways to
+    ask for priority, identify with an ID card or check in an appointment."""
 
     chosen = Signal(str)
     back_requested = Signal()
+    side_requested = Signal(str)  # a Screen value: priority / idcard / appointment
 
     def __init__(self, tr: Translator) -> None:
         super().__init__(tr, "kiosk.home.title")
+        self.customer = CustomerBanner(tr)
+        self.column.addWidget(self.customer)
         self.grid = QGridLayout()
         self.grid.setSpacing(24)
         self.column.addLayout(self.grid)
@@ -236,10 +217,21 @@ class HomeScreen(KioskScreen):
         self.hint = TextLabel("kiosk.home.subtitle", "hint", translator=tr)
         self.column.addWidget(self.hint)
         buttons = QHBoxLayout()
+        buttons.setSpacing(20)
         self.back = BigButton("common.back", "secondary", translator=tr)
         self.back.clicked.connect(self.back_requested)
         buttons.addWidget(self.back)
         buttons.addStretch(1)
+        self.side_buttons: dict[str, BigButton] = {}
+        for screen, key in (
+            ("priority", "kiosk.home.priority"),
+            ("idcard", "kiosk.home.id_card"),
+            ("appointment", "kiosk.home.appointment"),
+        ):
+            button = BigButton(key, "secondary", translator=tr)
+            button.clicked.connect(lambda _=False, s=screen: self.side_requested.emit(s))
+            buttons.addWidget(button)
+            self.side_buttons[screen] = button
         self.column.addLayout(buttons)
         self.tiles: dict[str, Tile] = {}
 
@@ -252,7 +244,8 @@ class HomeScreen(KioskScreen):
             self.tiles = {}
             columns = 3 if len(choices) > 4 else 2
             for index, choice in enumerate(choices):
-                tile = Tile(choice.names, code=choice.code, translator=self.tr_)
+                icon = theme.icon_path("bundle") if choice.bundle else None
+                tile = Tile(choice.names, icon, code=choice.code, translator=self.tr_)
                 tile.clicked.connect(lambda _=False, code=choice.code: self.chosen.emit(code))
                 self.grid.addWidget(tile, index // columns, index % columns)
                 self.tiles[choice.code] = tile
@@ -270,6 +263,10 @@ class GuidanceScreen(KioskScreen):
 
     take_ticket = Signal()
     back_requested = Signal()
+    priority_requested = Signal()
+    consent_changed = Signal(bool)
+    # An alternative to queueing is pointed out once the wait here is at least this long.
+    FASTER_ELSEWHERE_MIN = 10
 
     def __init__(self, tr: Translator) -> None:
         super().__init__(tr, "kiosk.guidance.title", service="")
@@ -290,24 +287,50 @@ class GuidanceScreen(KioskScreen):
         right_col.addStretch(1)
         self.wait = _label(role="sub")
         right_col.addWidget(self.wait)
+        self.includes = _label(role="item")
+        left_col.insertWidget(0, self.includes)
         body.addWidget(left, 3)
         body.addWidget(right, 2)
+        self.customer = CustomerBanner(tr)
+        self.column.addWidget(self.customer)
         self.column.addLayout(body, 1)
+        # Sent away from the queue when another way is quicker for them.
+        self.faster = Banner("kiosk.guidance.faster_elsewhere", "info", translator=tr)
+        self.faster.hide()
+        self.column.addWidget(self.faster)
         self.error = Banner("kiosk.error.generic", "error", translator=tr)
         self.error.hide()
         self.column.addWidget(self.error)
+        # Consent to pre-fill the teller's form: off until the customer turns it on.
+        self.consent = BigButton("kiosk.consent.share", "secondary", translator=tr)
+        self.consent.setObjectName("consent")
+        self.consent.setCheckable(True)
+        self.consent.toggled.connect(self.consent_changed)
+        self.consent_hint = TextLabel("kiosk.consent.explain", "hint", translator=tr)
+        consent_row = QHBoxLayout()
+        consent_row.setSpacing(20)
+        consent_row.addWidget(self.consent)
+        consent_row.addWidget(self.consent_hint, 1)
+        self.column.addLayout(consent_row)
+        self.consent.hide()
+        self.consent_hint.hide()
         buttons = QHBoxLayout()
         self.back = BigButton("common.back", "secondary", translator=tr)
         self.back.clicked.connect(self.back_requested)
+        self.priority = BigButton("kiosk.home.priority", "secondary", translator=tr)
+        self.priority.clicked.connect(self.priority_requested)
         self.take = BigButton("kiosk.guidance.take_ticket", "primary", translator=tr)
         self.take.setObjectName("takeTicket")
         self.take.clicked.connect(self.take_ticket)
         buttons.addWidget(self.back, 0, Qt.AlignmentFlag.AlignBottom)
         buttons.addStretch(1)
+        buttons.addWidget(self.priority, 0, Qt.AlignmentFlag.AlignBottom)
+        buttons.addSpacing(24)
         buttons.addWidget(self.take)
         self.column.addLayout(buttons)
         self._service: Mapping[str, Any] = {}
         self._wait: int | None = None
+        self._included: list[Mapping[str, str]] = []
 
     def _section(self, column: QVBoxLayout, key: str) -> QLabel:
         column.addWidget(TextLabel(key, "heading", translator=self.tr_))
@@ -316,13 +339,28 @@ class GuidanceScreen(KioskScreen):
         return label
 
     def show_service(
-        self, service: Mapping[str, Any], wait_minutes: int | None, error_key: str | None
+        self,
+        service: Mapping[str, Any],
+        wait_minutes: int | None,
+        error_key: str | None,
+        included: Sequence[Mapping[str, str]] = (),
     ) -> None:
-        self._service, self._wait = service, wait_minutes
+        """A business (or a bundle, with the names of the businesses it `included`)."""
+        self._service, self._wait, self._included = service, wait_minutes, list(included)
         if error_key:
             self.error.set_message(error_key, "error")
         self.error.setVisible(bool(error_key))
         self.retranslate()
+
+    def show_consent(self, offered: bool, given: bool) -> None:
+        """Offer the form pre-fill when the customer placed a card and the business has one."""
+        self.consent.setVisible(offered)
+        self.consent_hint.setVisible(offered)
+        if self.consent.isChecked() != given:
+            self.consent.blockSignals(True)
+            self.consent.setChecked(given)
+            self.consent.blockSignals(False)
+        self.consent.set_text("kiosk.consent.given" if given else "kiosk.consent.share")
 
     def retranslate(self) -> None:
         name = self.tr_.pick(self._service.get("names") or {})
@@ -335,6 +373,21 @@ class GuidanceScreen(KioskScreen):
         self.alternative.setText(g["alternative"])
         self.alternative.setVisible(bool(g["alternative"]))
         self.alternative_title.setVisible(bool(g["alternative"]))
+        long_wait = self._wait is not None and self._wait >= self.FASTER_ELSEWHERE_MIN
+        if g["alternative"] and long_wait:
+            self.faster.set_message(
+                "kiosk.guidance.faster_elsewhere",
+                "info",
+                minutes=self._wait,
+                alternative=g["alternative"],
+            )
+        self.faster.setVisible(bool(g["alternative"]) and long_wait)
+        names = [self.tr_.pick(n) for n in self._included]
+        joiner = "、" if self.tr_.language == "zh" else ", "
+        self.includes.setText(
+            self.tr_.tr("kiosk.guidance.bundle_includes", services=joiner.join(names))
+        )
+        self.includes.setVisible(bool(names))
         if self._wait is None:
             self.wait.setText(self.tr_.tr("kiosk.home.wait_unknown"))
         elif self._wait <= 0:
@@ -355,6 +408,9 @@ class IssuingScreen(KioskScreen):
             TextLabel("common.please_wait", "heading", centred=True, translator=tr)
         )
         self.column.addStretch(2)
+
+    def show_checking_in(self, checking_in: bool) -> None:
+        self.message.set_text("kiosk.qr.checking" if checking_in else "kiosk.issuing")
 
 
 class TicketScreen(KioskScreen):
@@ -384,6 +440,10 @@ class TicketScreen(KioskScreen):
         self.eta = _label(role="item")
         self.eta.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
         left.addWidget(self.eta)
+        # Appointment, priority or one-stop: what is special about this ticket.
+        self.note = _label("ticketNote")
+        self.note.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
+        left.addWidget(self.note)
         left.addStretch(1)
         # A fixed-width column: a wrapping label given a centred *place* gets too little
         # height, so the hint fills this column's width and centres its own text.
@@ -408,6 +468,9 @@ class TicketScreen(KioskScreen):
         self.column.addWidget(self.fallback)
         self.status = Banner("kiosk.ticket.printing", "info", translator=tr)
         self.column.addWidget(self.status)
+        self.card_reminder = Banner("kiosk.idcard.remove", "warning", translator=tr)
+        self.card_reminder.hide()
+        self.column.addWidget(self.card_reminder)
         buttons = QHBoxLayout()
         self.countdown = _label(role="hint")
         self.finish = BigButton("common.done", "primary", translator=tr)
@@ -419,10 +482,14 @@ class TicketScreen(KioskScreen):
         self._names: Mapping[str, str] = {}
         self._seconds: int | None = None
 
-    def show_ticket(self, ticket: IssuedTicket, names: Mapping[str, str]) -> None:
+    def show_ticket(
+        self, ticket: IssuedTicket, names: Mapping[str, str], *, card_used: bool = False
+    ) -> None:
+        """The ticket; `card_used`: remind the customer to take their ID card back."""
         if self.ticket is None or self.ticket.url != ticket.url:
             self.qr.setPixmap(qr_pixmap(ticket.url, self.QR_PX))
         self.ticket, self._names = ticket, names
+        self.card_reminder.setVisible(card_used)
         self.number.set_number(ticket.number)
         failed = ticket.print_state is PrintState.FAILED
         if ticket.print_state is PrintState.PRINTING:
@@ -462,6 +529,14 @@ class TicketScreen(KioskScreen):
         else:
             self.eta.setText(self.tr_.tr("kiosk.ticket.eta", minutes=minutes))
         self.eta.setVisible(ticket.people_ahead > 0 or minutes is None)
+        if ticket.appointment_note:
+            note = self.tr_.tr(ticket.appointment_note, time=ticket.appointment_time)
+        elif ticket.priority in ("care", "vip"):
+            note = self.tr_.tr("kiosk.ticket.priority_note")
+        else:
+            note = ""
+        self.note.setText(note)
+        self.note.setVisible(bool(note))
         self.fallback.setText(self.tr_.tr("kiosk.printer.fallback", number=ticket.number))
         if ticket.print_state is PrintState.FAILED:
             problem = self.tr_.tr(ticket.problem_key or "kiosk.printer.problem")

@@ -13,12 +13,21 @@ from typing import Any
 
 from PySide6.QtWidgets import QWidget
 
+from ui.assets import ASSETS
 from ui.client import BranchClient
 from ui.i18n import Translator
-from ui.screenshots import ROOT, Screen
+from ui.screenshots import Screen
 
 from .app import KioskWindow
-from .flow import IssueDone, IssuedTicket, PrintOutcome
+from .flow import (
+    CardReading,
+    IssueDone,
+    IssuedTicket,
+    IssueFailure,
+    PrintOutcome,
+    TicketRequest,
+)
+from .flow import Screen as KioskScreen
 from .printing import TicketPrinting
 
 DEMO_URL = "http://192.168.1.10:8470"
@@ -28,7 +37,7 @@ DEMO_WAITING = {"A": (6, 480), "B": (2, 150), "C": (3, 1800), "L": (0, 0), "W": 
 
 def demo_snapshot() -> dict[str, Any]:
     """A snapshot of the demo branch as the server would send it, from its TOML file."""
-    with (ROOT / "assets" / "demo_branch.toml").open("rb") as f:
+    with (ASSETS / "demo_branch.toml").open("rb") as f:
         config = tomllib.load(f)
     services = [
         {
@@ -38,6 +47,7 @@ def demo_snapshot() -> dict[str, Any]:
             "target_wait_s": int(s.get("target_wait_min", 10) * 60),
             "mean_service_s": int(s.get("mean_min", 5) * 60),
             "guidance": s.get("guidance", {}),
+            "needs_form": bool(s.get("needs_form", False)),
             "fast_lane": False,
             "visible": True,
             "enabled": True,
@@ -59,12 +69,37 @@ def demo_snapshot() -> dict[str, Any]:
         "business_day": "2026-11-27",
         "branch": {"name": branch["name"], "id": branch["id"], "timezone": branch["timezone"]},
         "services": services,
+        "bundles": [
+            {**b, "needs_form": b.get("needs_form", True)} for b in config.get("bundles", [])
+        ],
         "counters": [],
         "tickets": [],
         "recent_calls": [],
         "devices": [],
         "waiting": waiting,
     }
+
+
+def _issued(service: str, priority: str) -> dict[str, Any]:
+    return {
+        "id": 7,
+        "number": f"{service}007",
+        "service": service,
+        "position": 3,
+        "eta_s": 1500,
+        "token": "Zq81mK2xP4",
+        "issued_at": "2026-11-27T10:05:00+08:00",
+        "priority": priority,
+    }
+
+
+# A made-up card (the name and number are invented; the check digit is valid).
+DEMO_CARD = CardReading(
+    masked_name="王*华",
+    id_number="11010519550307002X",
+    birth_date="1955-03-07",
+    eform={"name": "王建华", "id_number": "11010519550307002X"},
+)
 
 
 class InstantPorts:
@@ -76,19 +111,25 @@ class InstantPorts:
     def new_key(self) -> str:
         return "screenshot"
 
-    def issue_ticket(self, service: str, idempotency_key: str, done: IssueDone) -> None:
+    def issue_ticket(self, request: TicketRequest, idempotency_key: str, done: IssueDone) -> None:
+        done(_issued(request.service, request.priority), None)
+
+    def check_in(self, qr: str, idempotency_key: str, done: IssueDone) -> None:
+        if qr == "early":
+            details = {
+                "slot_start": "2026-11-27T15:30:00+08:00",
+                "opens_at": "2026-11-27T13:30:00+08:00",
+            }
+            done(None, IssueFailure(False, "appointment_too_early", details))
+            return
+        ticket = _issued("L", "appointment")
         done(
-            {
-                "id": 7,
-                "number": f"{service}007",
-                "service": service,
-                "position": 3,
-                "eta_s": 1500,
-                "token": "Zq81mK2xP4",
-                "issued_at": "2026-11-27T10:05:00+08:00",
-            },
+            {"outcome": "on_time", "slot_start": "2026-11-27T10:30:00+08:00", "ticket": ticket},
             None,
         )
+
+    def identify(self, card: CardReading, done: IssueDone) -> None:
+        done({"priority": "care", "vip_tier": 0, "age": 71}, None)
 
     def print_ticket(self, ticket: IssuedTicket, done: Callable[[PrintOutcome], None]) -> None:
         if self.printed:
@@ -103,7 +144,9 @@ class InstantPorts:
 def demo_window(tr: Translator, *, printed: bool = True) -> KioskWindow:
     client = BranchClient(DEMO_URL, "screenshots")  # never started: no network at all
     client.model.load_snapshot(demo_snapshot())
-    window = KioskWindow(client, TicketPrinting(None), tr=tr, printer_check_s=3600)
+    window = KioskWindow(
+        client, TicketPrinting(None), tr=tr, printer_check_s=3600, maintenance_pin="2468"
+    )
     window.flow.ports = InstantPorts(printed)
     window.flow.set_online(True)
     window._model_changed()
@@ -150,6 +193,74 @@ def offline(tr: Translator) -> QWidget:
     return window
 
 
+def identified_home(tr: Translator) -> QWidget:
+    window = home(tr)
+    assert isinstance(window, KioskWindow)
+    window.flow.card_placed(DEMO_CARD)
+    return window
+
+
+def consent(tr: Translator) -> QWidget:
+    window = identified_home(tr)
+    assert isinstance(window, KioskWindow)
+    window._choose("C")
+    window.flow.set_consent(True)
+    return window
+
+
+def bundle(tr: Translator) -> QWidget:
+    window = home(tr)
+    assert isinstance(window, KioskWindow)
+    codes = list(window.client.model.bundles)
+    if codes:
+        window._choose(codes[0])
+    return window
+
+
+def _side(tr: Translator, screen: KioskScreen) -> QWidget:
+    window = home(tr)
+    assert isinstance(window, KioskWindow)
+    window.flow.open_side(screen)
+    return window
+
+
+def priority(tr: Translator) -> QWidget:
+    return _side(tr, KioskScreen.PRIORITY)
+
+
+def idcard(tr: Translator) -> QWidget:
+    return _side(tr, KioskScreen.IDCARD)
+
+
+def appointment(tr: Translator) -> QWidget:
+    return _side(tr, KioskScreen.APPOINTMENT)
+
+
+def checked_in(tr: Translator) -> QWidget:
+    window = demo_window(tr)
+    window.flow.scanned("BQA1.demo")
+    return window
+
+
+def too_early(tr: Translator) -> QWidget:
+    window = demo_window(tr)
+    window.flow.scanned("early")
+    return window
+
+
+def pin(tr: Translator) -> QWidget:
+    window = demo_window(tr)
+    window.flow.maintenance_gesture()
+    return window
+
+
+def maintenance(tr: Translator) -> QWidget:
+    window = demo_window(tr)
+    window.flow.maintenance_gesture()
+    window.flow.enter_pin("2468")
+    return window
+
+
 def screens() -> list[Screen]:
     """Every kiosk screen, for `python -m ui.screenshots --only kiosk`."""
     return [
@@ -159,4 +270,14 @@ def screens() -> list[Screen]:
         Screen("kiosk-ticket", ticket),
         Screen("kiosk-ticket-without-printer", ticket_without_printer),
         Screen("kiosk-offline", offline),
+        Screen("kiosk-home-identified", identified_home),
+        Screen("kiosk-guidance-consent", consent),
+        Screen("kiosk-guidance-bundle", bundle),
+        Screen("kiosk-priority", priority),
+        Screen("kiosk-idcard", idcard),
+        Screen("kiosk-appointment", appointment),
+        Screen("kiosk-ticket-appointment", checked_in),
+        Screen("kiosk-notice-too-early", too_early),
+        Screen("kiosk-pin", pin),
+        Screen("kiosk-maintenance", maintenance),
     ]

@@ -13,11 +13,13 @@ from typing import Any
 import pytest
 
 from kiosk.flow import (
+    CardReading,
     IssueFailure,
     KioskFlow,
     PrintOutcome,
     PrintState,
     Screen,
+    TicketRequest,
     Timeouts,
     guidance_for,
     service_choices,
@@ -50,14 +52,24 @@ class FakePorts:
         self.issued: list[tuple[str, str, Callable[..., None]]] = []
         self.prints: list[Any] = []
         self.reports: list[tuple[str, str, Callable[[bool], None]]] = []
+        self.requests: list[TicketRequest] = []
+        self.checkins: list[tuple[str, str, Callable[..., None]]] = []
+        self.identifies: list[tuple[CardReading, Callable[..., None]]] = []
         self.keys = 0
 
     def new_key(self) -> str:
         self.keys += 1
         return f"key-{self.keys}"
 
-    def issue_ticket(self, service: str, idempotency_key: str, done: Any) -> None:
-        self.issued.append((service, idempotency_key, done))
+    def issue_ticket(self, request: TicketRequest, idempotency_key: str, done: Any) -> None:
+        self.requests.append(request)
+        self.issued.append((request.service, idempotency_key, done))
+
+    def check_in(self, qr: str, idempotency_key: str, done: Any) -> None:
+        self.checkins.append((qr, idempotency_key, done))
+
+    def identify(self, card: CardReading, done: Any) -> None:
+        self.identifies.append((card, done))
 
     def print_ticket(self, ticket: Any, done: Any) -> None:
         self.prints.append((ticket, done))
@@ -292,3 +304,176 @@ def test_the_flow_is_plain_python_and_the_kiosk_never_imports_the_server():
                 names = [node.module]
             offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] == "queue_server"]
     assert offenders == []
+
+
+# ------------------------------------------------ priority, ID card, appointments, staff
+CARD = CardReading(
+    masked_name="张*三",
+    id_number="110101195001011234",
+    birth_date="1950-01-01",
+    eform={"name": "张小三", "id_number": "110101195001011234"},
+)
+CHECKED_IN = {
+    "outcome": "on_time",
+    "slot_start": "2026-11-27T14:30:00+08:00",
+    "ticket": {**ISSUED, "number": "C003", "service": "C", "priority": "appointment"},
+}
+
+
+def test_declared_care_priority_goes_with_the_ticket_and_is_forgotten_after(flow, ports):
+    flow.start()
+    flow.open_side(Screen.PRIORITY)
+    assert flow.screen is Screen.PRIORITY
+    flow.declare_priority("pregnant")
+    assert (flow.screen, flow.declared, flow.priority) == (Screen.HOME, "pregnant", "care")
+    flow.choose_service("A")
+    flow.take_ticket()
+    assert ports.requests[0].priority == "care"
+    ports.issued[0][2](ISSUED, None)
+    flow.done()
+    assert flow.screen is Screen.ATTRACT and flow.declared is None
+    flow.start()
+    flow.open_side(Screen.PRIORITY)
+    flow.declare_priority("royalty")  # not a kind the bank serves first: ignored
+    assert flow.screen is Screen.PRIORITY and flow.declared is None
+
+
+def test_a_side_screen_goes_back_where_it_came_from(flow):
+    to_guidance(flow)
+    flow.open_side(Screen.APPOINTMENT)
+    flow.back()
+    assert flow.screen is Screen.GUIDANCE and flow.service == "A"
+
+
+def test_an_id_card_on_attract_starts_and_is_identified(flow, ports):
+    flow.card_placed(CARD)
+    assert flow.screen is Screen.HOME and flow.identifying
+    card, done = ports.identifies[0]
+    assert card is CARD
+    done({"priority": "care", "vip_tier": 0, "age": 76}, None)
+    assert flow.identified.priority == "care" and not flow.identifying
+    assert "110101" not in repr(CARD) and "张小三" not in repr(CARD)
+
+
+def test_the_form_is_shared_only_with_consent_and_only_where_one_is_needed(flow, ports):
+    flow.start()
+    flow.card_placed(CARD)
+    ports.identifies[0][1]({"priority": "regular", "vip_tier": 0, "age": 30}, None)
+    flow.choose_service("C", needs_form=True)
+    flow.take_ticket()
+    without = ports.requests[-1]
+    assert without.identity == {"id_number": CARD.id_number, "birth_date": "1950-01-01"}
+    assert without.eform is None
+    ports.issued[-1][2](None, IssueFailure(offline=False, code="nope"))
+    flow.set_consent(True)
+    flow.take_ticket()
+    assert ports.requests[-1].eform == dict(CARD.eform)
+    ports.issued[-1][2](None, IssueFailure(offline=False, code="nope"))
+    flow.back()
+    flow.choose_service("A", needs_form=False)  # consent stays, but A has no form
+    flow.take_ticket()
+    assert ports.requests[-1].eform is None
+
+
+def test_an_unidentified_card_is_dropped_with_a_message(flow, ports):
+    flow.start()
+    flow.card_placed(CARD)
+    ports.identifies[0][1](None, IssueFailure(offline=False, code="bad_id_number"))
+    assert flow.card is None and flow.card_error_key == "kiosk.idcard.failed"
+    flow.choose_service("A")
+    flow.take_ticket()
+    assert ports.requests[0].identity is None
+
+
+def test_a_scanned_appointment_checks_in_and_prints(flow, ports):
+    flow.start()
+    flow.scanned(" BQA1.payload.sig \n")
+    assert flow.screen is Screen.ISSUING
+    qr, _key, done = ports.checkins[0]
+    assert qr == "BQA1.payload.sig"
+    done(CHECKED_IN, None)
+    assert flow.screen is Screen.TICKET
+    assert flow.ticket.number == "C003" and flow.ticket.appointment_note == "kiosk.qr.checked_in"
+    assert flow.ticket.appointment_time == "14:30"
+    assert ports.prints[0][0].number == "C003"
+
+
+@pytest.mark.parametrize(
+    ("code", "details", "key", "values"),
+    [
+        ("appointment_used", {"ticket_number": "C001"}, "kiosk.qr.used", {"number": "C001"}),
+        (
+            "appointment_too_early",
+            {"slot_start": "2026-11-27T14:30:00+08:00", "opens_at": "2026-11-27T12:30:00+08:00"},
+            "kiosk.qr.early",
+            {"time": "14:30", "from": "12:30"},
+        ),
+        ("appointment_forged", {}, "kiosk.qr.forged", {}),
+        ("not_appointment", {}, "kiosk.qr.foreign", {}),
+        ("something_new", {}, "kiosk.qr.failed", {}),
+    ],
+)
+def test_a_refused_check_in_says_why(flow, ports, code, details, key, values):
+    flow.scanned("whatever")
+    ports.checkins[0][2](None, IssueFailure(offline=False, code=code, details=details))
+    assert flow.screen is Screen.NOTICE and flow.notice == (key, values)
+    flow.back()
+    assert flow.screen is Screen.HOME
+
+
+def test_scanning_the_same_code_again_reuses_its_key(flow, ports):
+    flow.scanned("code-1")
+    ports.checkins[0][2](None, IssueFailure(offline=True))
+    flow.scanned("code-1")
+    flow.scanned("code-2")  # ignored: a check-in is under way
+    assert [c[:2] for c in ports.checkins] == [("code-1", "key-1"), ("code-1", "key-1")]
+
+
+def test_scans_are_ignored_while_a_ticket_is_shown(flow, ports):
+    to_guidance(flow)
+    flow.take_ticket()
+    ports.issued[0][2](ISSUED, None)
+    flow.scanned("code-1")
+    assert flow.screen is Screen.TICKET and ports.checkins == []
+
+
+def test_maintenance_needs_the_pin_and_locks_after_misses(ports, clock):
+    flow = KioskFlow(ports, live_page_base="http://x", clock=clock, maintenance_pin="8642")
+    flow.set_online(True)
+    flow.maintenance_gesture()
+    assert flow.screen is Screen.PIN
+    for _ in range(4):
+        flow.enter_pin("0000")
+    assert flow.pin_error_key == "kiosk.maintenance.wrong_pin"
+    flow.enter_pin("1111")  # the fifth miss locks
+    assert flow.pin_error_key == "kiosk.maintenance.locked"
+    flow.enter_pin("8642")
+    assert flow.screen is Screen.PIN  # even the right PIN waits out the lock
+    clock.now += 61
+    flow.enter_pin("8642")
+    assert flow.screen is Screen.MAINTENANCE
+    clock.now += 301
+    flow.tick()
+    assert flow.screen is Screen.ATTRACT
+
+
+def test_no_pin_configured_means_no_maintenance_screen(flow):
+    flow.maintenance_gesture()
+    assert flow.screen is Screen.ATTRACT
+
+
+def test_bundles_show_as_their_own_tiles_after_the_businesses():
+    services = {
+        "A": {"names": {"en": "Cash"}, "visible": True},
+        "C": {"names": {"en": "Accounts"}, "needs_form": True},
+    }
+    bundles = {
+        "NEW": {"names": {"en": "One-stop"}, "service": "C", "includes": ["C", "A"]},
+        "GONE": {"names": {"en": "Hidden queue"}, "service": "X"},
+    }
+    waiting = {"C": {"waiting": 3, "eta_new_s": 600}}
+    tiles = service_choices(services, waiting, None, bundles)
+    assert [t.code for t in tiles] == ["A", "C", "NEW"]
+    new = tiles[2]
+    assert (new.bundle, new.queue_code, new.includes) == (True, "C", ("C", "A"))
+    assert (new.waiting, new.wait_minutes, new.needs_form) == (3, 10, True)

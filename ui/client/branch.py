@@ -33,11 +33,15 @@ class ApiError(Exception):
     out, in which case the server may or may not have acted on it.
     """
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, details: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(f"{status} {code}: {message}")
         self.status = status
         self.code = code
         self.message = message
+        # Extra fields the server put next to code and message (e.g. an appointment's slot).
+        self.details: dict[str, Any] = details or {}
 
     @property
     def offline(self) -> bool:
@@ -331,9 +335,16 @@ class BranchClient(QObject):
         vip_tier: int = 0,
         appointment_id: str | None = None,
         appointment_slot: str | None = None,
+        bundle: str | None = None,
+        identity: dict[str, str] | None = None,
+        eform: dict[str, str] | None = None,
         idempotency_key: str | None = None,
     ) -> Reply:
         """Issue a ticket (kiosk or staff). One key per customer action, reused on retry.
+
+        `identity` ({id_number, birth_date}) lets the server find the customer's priority
+        and keep only a keyed hash; `eform` is the ID card data the customer agreed to
+        share with the teller (held in the server's memory until the visit ends).
 
         Lost answers are retried automatically (up to `issue_retries` times) with the same
         Idempotency-Key, so the server hands back the ticket it already made. To retry by
@@ -344,6 +355,12 @@ class BranchClient(QObject):
             body["appointment_id"] = appointment_id
         if appointment_slot is not None:
             body["appointment_slot"] = appointment_slot
+        if bundle is not None:
+            body["bundle"] = bundle
+        if identity is not None:
+            body["identity"] = identity
+        if eform is not None:
+            body["eform"] = eform
         return self._request(
             "POST",
             "/tickets",
@@ -352,6 +369,26 @@ class BranchClient(QObject):
             idempotency_key=idempotency_key or new_key(),
             retries=self.issue_retries,
         )
+
+    def identify_customer(self, id_number: str, birth_date: str) -> Reply:
+        """Who is this ID card's holder to the bank: priority by age, VIP tier."""
+        body = {"id_number": id_number, "birth_date": birth_date}
+        return self._request("POST", "/customers/identify", body, action="identify")
+
+    def check_in(self, qr: str, *, idempotency_key: str | None = None) -> Reply:
+        """Check in an appointment by its QR text: a ticket, or a refusal with its code."""
+        return self._request(
+            "POST",
+            "/appointments/check-in",
+            {"qr": qr},
+            action="check_in",
+            idempotency_key=idempotency_key or new_key(),
+            retries=self.issue_retries,
+        )
+
+    def read_eform(self, ticket_id: int) -> Reply:
+        """The pre-filled form the customer shared at the kiosk (counter holding the ticket)."""
+        return self._request("GET", f"/tickets/{ticket_id}/eform", action="eform", change=False)
 
     def read_ticket(self, ticket_id: int) -> Reply:
         """A ticket with its live position and estimated wait."""
@@ -495,10 +532,12 @@ def _decode(qreply: QNetworkReply) -> tuple[Any, ApiError | None]:
         payload = None
     if status >= 400:
         detail = payload.get("error") if isinstance(payload, dict) else None
+        extra: dict[str, Any] = {}
         if isinstance(detail, dict):
             code = str(detail.get("code", f"http_{status}"))
             message = str(detail.get("message", ""))
+            extra = {k: v for k, v in detail.items() if k not in ("code", "message")}
         else:
             code, message = f"http_{status}", raw[:200].decode("utf-8", "replace")
-        return None, ApiError(status, code, message)
+        return None, ApiError(status, code, message, extra)
     return payload, None

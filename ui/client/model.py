@@ -27,6 +27,7 @@ class BranchModel:
         self.business_day: str | None = None
         self.branch: dict[str, Any] = {}
         self.services: dict[str, dict[str, Any]] = {}  # by code, in display order
+        self.bundles: dict[str, dict[str, Any]] = {}  # one-stop visits, by code
         self.counters: dict[int, dict[str, Any]] = {}  # by number
         self.tickets: dict[int, dict[str, Any]] = {}  # open tickets by id
         self.recent_calls: list[dict[str, Any]] = []  # newest call first
@@ -45,6 +46,7 @@ class BranchModel:
         self.business_day = snap.get("business_day")
         self.branch = dict(snap.get("branch", {}))
         self.services = {s["code"]: s for s in snap.get("services", [])}
+        self.bundles = {b["code"]: b for b in snap.get("bundles", [])}
         self.counters = {int(c["number"]): c for c in snap.get("counters", [])}
         self.tickets = {int(t["id"]): t for t in snap.get("tickets", [])}
         self.recent_calls = list(snap.get("recent_calls", []))

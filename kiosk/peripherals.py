@@ -1,0 +1,132 @@
+"""The kiosk's ID card reader and QR scanners, brought onto the Qt thread as signals.
+
+The devices layer reads on its own threads (`CardWatcher`, the scanner backends) and calls
+back there; `KioskPeripherals` turns each callback into a queued Qt signal, so the window
+only ever sees them on the GUI thread. A card becomes a `CardReading` right here: the
+masked name for the screen, the ID number and birth date for the server's identification,
+and the e-form fields, which leave the kiosk only with the customer's consent. Nothing
+personal is logged.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from PySide6.QtCore import QObject, Signal
+
+from devices.errors import DeviceError
+from devices.idcard.card import IdCard
+from devices.idcard.errors import CardDataError, CardExpired, ForeignerCard
+from devices.idcard.reader import IdCardReader
+from devices.idcard.watcher import CardWatcher
+from devices.scanner import Code, Scanner, scanner_for_url
+
+from .flow import CardReading
+
+log = logging.getLogger(__name__)
+
+# A card the reader could read but the kiosk cannot use → what the customer is told.
+CARD_PROBLEMS: tuple[tuple[type[DeviceError], str], ...] = (
+    (CardExpired, "kiosk.idcard.expired"),
+    (ForeignerCard, "kiosk.idcard.foreigner"),
+    (CardDataError, "kiosk.idcard.failed"),
+)
+
+
+def card_reading(card: IdCard) -> CardReading:
+    """What the kiosk keeps of a card for one customer's session."""
+    return CardReading(
+        masked_name=card.masked_name,
+        id_number=card.id_number,
+        birth_date=card.birth_date.isoformat(),
+        eform={
+            "name": card.name,
+            "gender": card.gender.label,
+            "ethnicity": card.ethnicity,
+            "birth_date": card.birth_date.isoformat(),
+            "address": card.address,
+            "id_number": card.id_number,
+            "issued_by": card.authority,
+            "valid_from": card.valid_from.isoformat(),
+            "valid_to": card.valid_to.isoformat() if card.valid_to else "长期",
+        },
+    )
+
+
+class KioskPeripherals(QObject):
+    """Starts the reader and scanners given by URL; reports what they see as signals."""
+
+    cardPlaced = Signal(object)  # CardReading
+    cardRefused = Signal(str)  # catalog key: why this card cannot be used
+    cardLifted = Signal()
+    codeScanned = Signal(str)
+    # device name suffix ("idcard", "scanner"), health (ok / error / offline), detail
+    healthChanged = Signal(str, str, str)
+
+    def __init__(
+        self,
+        idcard_url: str | None = None,
+        scanner_urls: Sequence[str] = (),
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.idcard_url = idcard_url
+        self.scanner_urls = list(scanner_urls)
+        self.watcher: CardWatcher | None = None
+        self.scanners: list[Scanner] = []
+        self.health: dict[str, tuple[str, str]] = {}
+        self.healthChanged.connect(self._remember)
+
+    def start(self) -> None:
+        """Open and start every device; one that cannot start is reported, not raised."""
+        if self.idcard_url:
+            try:
+                reader = IdCardReader.from_url(self.idcard_url)
+            except (ValueError, DeviceError) as exc:
+                self.healthChanged.emit("idcard", "offline", str(exc))
+            else:
+                self.watcher = CardWatcher(
+                    reader,
+                    on_card=lambda card: self.cardPlaced.emit(card_reading(card)),
+                    on_lifted=self.cardLifted.emit,
+                    on_error=self._card_error,
+                ).start()
+                self.healthChanged.emit("idcard", "ok", "")
+        for url in self.scanner_urls:
+            try:
+                scanner = scanner_for_url(url, self._code, self._scanner_error)
+                scanner.start()
+            except (ValueError, DeviceError) as exc:
+                self.healthChanged.emit("scanner", "offline", str(exc))
+                continue
+            self.scanners.append(scanner)
+            self.healthChanged.emit("scanner", "ok", "")
+
+    def stop(self) -> None:
+        if self.watcher is not None:
+            self.watcher.stop()
+            self.watcher.reader.close()
+            self.watcher = None
+        for scanner in self.scanners:
+            scanner.stop()
+        self.scanners = []
+
+    # Called on the devices' own threads: only emit (queued to the GUI thread).
+    def _card_error(self, exc: DeviceError) -> None:
+        for kind, key in CARD_PROBLEMS:
+            if isinstance(exc, kind):
+                self.cardRefused.emit(key)
+                return
+        self.healthChanged.emit("idcard", "offline", type(exc).__name__)
+
+    def _code(self, code: Code) -> None:
+        self.codeScanned.emit(code.text)
+        if self.health.get("scanner", ("ok", ""))[0] != "ok":
+            self.healthChanged.emit("scanner", "ok", "")
+
+    def _scanner_error(self, exc: DeviceError) -> None:
+        self.healthChanged.emit("scanner", "offline", str(exc))
+
+    def _remember(self, part: str, health: str, detail: str) -> None:
+        self.health[part] = (health, detail)

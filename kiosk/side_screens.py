@@ -1,0 +1,240 @@
+"""The kiosk's smaller screens: priority, ID card, appointment, a check-in notice, and the
+staff's PIN and maintenance screens. Like kiosk/screens.py, they show what they are given
+and emit what was tapped; `KioskWindow` wires them to the flow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QLineEdit
+
+from ui.i18n import Translator
+from ui.widgets import Banner, BigButton, TextLabel
+
+from .flow import CARE_KINDS
+from .screens import KioskScreen, _card, _label
+
+
+def _bottom_row(screen: KioskScreen, *buttons: BigButton) -> None:
+    row = QHBoxLayout()
+    row.setSpacing(24)
+    for index, button in enumerate(buttons):
+        if index == 1:
+            row.addStretch(1)
+        row.addWidget(button)
+    if len(buttons) == 1:
+        row.addStretch(1)
+    screen.column.addLayout(row)
+
+
+class PriorityScreen(KioskScreen):
+    """ "Do you need priority service?": senior, disability, pregnancy, or a regular ticket."""
+
+    declared = Signal(object)  # a kind from CARE_KINDS, or None
+    back_requested = Signal()
+
+    def __init__(self, tr: Translator) -> None:
+        super().__init__(tr, "kiosk.priority.title")
+        self.column.addWidget(TextLabel("kiosk.priority.explain", "heading", translator=tr))
+        grid = QGridLayout()
+        grid.setSpacing(24)
+        self.choices: dict[str | None, BigButton] = {}
+        for index, kind in enumerate((*CARE_KINDS, None)):
+            key = f"kiosk.priority.{kind or 'none'}"
+            button = BigButton(key, "primary" if kind else "secondary", translator=tr)
+            button.setObjectName("choice")
+            button.clicked.connect(lambda _=False, k=kind: self.declared.emit(k))
+            grid.addWidget(button, index // 2, index % 2)
+            self.choices[kind] = button
+        self.column.addLayout(grid)
+        self.column.addWidget(TextLabel("kiosk.priority.verify_age", "hint", translator=tr))
+        self.column.addStretch(1)
+        self.back = BigButton("common.back", "secondary", translator=tr)
+        self.back.clicked.connect(self.back_requested)
+        _bottom_row(self, self.back)
+
+
+class InstructionScreen(KioskScreen):
+    """A picture-less instruction in big type and a way back: ID card, appointment QR."""
+
+    back_requested = Signal()
+
+    def __init__(self, tr: Translator, title_key: str, lines: Sequence[tuple[str, str]]) -> None:
+        super().__init__(tr, title_key)
+        card, column = _card()
+        for key, role in lines:
+            column.addWidget(TextLabel(key, role, translator=tr))
+        self.column.addStretch(1)
+        self.column.addWidget(card)
+        self.status = Banner("kiosk.idcard.failed", "error", translator=tr)
+        self.status.hide()
+        self.column.addWidget(self.status)
+        self.column.addStretch(2)
+        self.back = BigButton("common.back", "secondary", translator=tr)
+        self.back.clicked.connect(self.back_requested)
+        _bottom_row(self, self.back)
+
+    def show_problem(self, key: str | None) -> None:
+        if key:
+            self.status.set_message(key, "error")
+        self.status.setVisible(bool(key))
+
+
+class IdCardScreen(InstructionScreen):
+    def __init__(self, tr: Translator) -> None:
+        super().__init__(
+            tr,
+            "kiosk.idcard.title",
+            [("kiosk.idcard.why", "heading"), ("kiosk.idcard.privacy", "body")],
+        )
+        self.back.set_text("kiosk.idcard.skip")
+
+
+class AppointmentScreen(InstructionScreen):
+    def __init__(self, tr: Translator) -> None:
+        super().__init__(
+            tr,
+            "kiosk.qr.title",
+            [("kiosk.qr.how", "heading"), ("kiosk.qr.staff_help", "body")],
+        )
+
+
+class NoticeScreen(KioskScreen):
+    """Why a scanned QR did not check the customer in, and what to do instead."""
+
+    ok = Signal()
+
+    def __init__(self, tr: Translator) -> None:
+        super().__init__(tr, "kiosk.qr.notice_title")
+        self.column.addStretch(1)
+        self.message = Banner("kiosk.qr.failed", "warning", translator=tr)
+        self.column.addWidget(self.message)
+        self.column.addWidget(TextLabel("kiosk.qr.regular_ticket", "heading", translator=tr))
+        self.column.addStretch(2)
+        self.ok_button = BigButton("kiosk.qr.take_regular", "primary", translator=tr)
+        self.ok_button.clicked.connect(self.ok)
+        _bottom_row(self, self.ok_button)
+
+    def show_notice(self, key: str, values: dict[str, object]) -> None:
+        self.message.set_message(key, "warning", **values)
+
+
+class PinScreen(KioskScreen):
+    """Staff only: the maintenance PIN, on a keypad big enough for a finger."""
+
+    entered = Signal(str)
+    cancelled = Signal()
+
+    def __init__(self, tr: Translator) -> None:
+        super().__init__(tr, "kiosk.maintenance.pin_title")
+        self.field = QLineEdit()
+        self.field.setObjectName("pinField")
+        self.field.setEchoMode(QLineEdit.EchoMode.Password)
+        self.field.setMaxLength(12)
+        self.field.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.field.returnPressed.connect(self._submit)
+        self.column.addWidget(self.field, 0, Qt.AlignmentFlag.AlignHCenter)
+        self.error = Banner("kiosk.maintenance.wrong_pin", "error", translator=tr)
+        self.error.hide()
+        self.column.addWidget(self.error)
+        pad = QGridLayout()
+        pad.setSpacing(16)
+        self.keys: dict[str, BigButton] = {}
+        for index, digit in enumerate("123456789"):
+            self._add_key(pad, digit, index // 3, index % 3)
+        self._add_key(pad, "0", 3, 1)
+        self.clear = BigButton("kiosk.maintenance.clear", "secondary", translator=tr)
+        self.clear.clicked.connect(self.field.clear)
+        pad.addWidget(self.clear, 3, 0)
+        self.enter = BigButton("common.ok", "primary", translator=tr)
+        self.enter.clicked.connect(self._submit)
+        pad.addWidget(self.enter, 3, 2)
+        self.column.addLayout(pad)
+        self.column.addStretch(1)
+        self.cancel = BigButton("common.cancel", "secondary", translator=tr)
+        self.cancel.clicked.connect(self.cancelled)
+        _bottom_row(self, self.cancel)
+
+    def _add_key(self, pad: QGridLayout, digit: str, row: int, column: int) -> None:
+        button = BigButton("kiosk.maintenance.digit", "secondary", translator=self.tr_, d=digit)
+        button.setObjectName("pinKey")
+        button.clicked.connect(lambda _=False: self.field.insert(digit))
+        pad.addWidget(button, row, column)
+        self.keys[digit] = button
+
+    def _submit(self) -> None:
+        pin = self.field.text()
+        self.field.clear()
+        self.entered.emit(pin)
+
+    def show_error(self, key: str | None) -> None:
+        if key:
+            self.error.set_message(key, "error")
+        self.error.setVisible(bool(key))
+        if not key:
+            self.field.clear()
+
+
+class MaintenanceScreen(KioskScreen):
+    """Staff only: how the kiosk's server link and devices are, a test print, the way out."""
+
+    test_print = Signal()
+    check_paper = Signal()
+    leave = Signal()
+    exit_requested = Signal()
+
+    def __init__(self, tr: Translator) -> None:
+        super().__init__(tr, "kiosk.maintenance.staff_title")
+        card, column = _card()
+        self.grid = QGridLayout()
+        self.grid.setHorizontalSpacing(32)
+        self.grid.setVerticalSpacing(12)
+        column.addLayout(self.grid)
+        self.column.addWidget(card)
+        self.result = Banner("kiosk.maintenance.test_print_sent", "info", translator=tr)
+        self.result.hide()
+        self.column.addWidget(self.result)
+        self.column.addStretch(1)
+        actions = QHBoxLayout()
+        actions.setSpacing(24)
+        self.print_button = BigButton("kiosk.maintenance.test_print", "primary", translator=tr)
+        self.print_button.clicked.connect(self.test_print)
+        self.paper_button = BigButton("kiosk.maintenance.check_paper", "secondary", translator=tr)
+        self.paper_button.clicked.connect(self.check_paper)
+        actions.addWidget(self.print_button)
+        actions.addWidget(self.paper_button)
+        actions.addStretch(1)
+        self.column.addLayout(actions)
+        self.leave_button = BigButton("kiosk.maintenance.leave", "primary", translator=tr)
+        self.leave_button.clicked.connect(self.leave)
+        self.exit_button = BigButton("kiosk.maintenance.exit", "secondary", translator=tr)
+        self.exit_button.clicked.connect(self.exit_requested)
+        _bottom_row(self, self.leave_button, self.exit_button)
+        self._rows: list[tuple[str, str, str]] = []
+
+    def show_status(self, rows: Sequence[tuple[str, str, str]]) -> None:
+        """Rows of (catalog key of the part, its state's catalog key, a detail as is)."""
+        if list(rows) == self._rows:
+            return
+        self._rows = list(rows)
+        while self.grid.count():
+            item = self.grid.takeAt(0)
+            if item is not None and (widget := item.widget()) is not None:
+                widget.deleteLater()
+        for index, (part, state, detail) in enumerate(self._rows):
+            self.grid.addWidget(TextLabel(part, "heading", translator=self.tr_), index, 0)
+            self.grid.addWidget(TextLabel(state, "body", translator=self.tr_), index, 1)
+            label: QLabel = _label(role="hint")
+            label.setText(detail)
+            self.grid.addWidget(label, index, 2)
+        self.grid.setColumnStretch(2, 1)
+
+    def show_result(self, key: str | None, kind: str = "info") -> None:
+        if key:
+            self.result.set_message(key, kind)
+        self.result.setVisible(bool(key))
+
+    def rows(self) -> list[tuple[str, str, str]]:
+        return list(self._rows)
