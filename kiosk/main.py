@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -13,7 +14,10 @@ from ui import theme
 from ui.client import BranchClient
 
 from .app import KioskWindow
+from .peripherals import KioskPeripherals
 from .printing import TicketPrinting
+
+log = logging.getLogger("kiosk")
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -26,7 +30,28 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--live-url",
         help="base of the customer's live ticket page as phones reach it (default: --server)",
     )
+    parser.add_argument(
+        "--idcard", help="ID card reader URL, e.g. sdt+serial:///dev/ttyUSB0?baud=115200"
+    )
+    parser.add_argument(
+        "--scanner",
+        action="append",
+        default=[],
+        help="QR scanner URL, repeatable: camera://0, file://qr.avi?loop=1, "
+        "scanner+serial:///dev/ttyACM0 (USB scanners that type are caught without one)",
+    )
+    parser.add_argument(
+        "--maintenance-pin",
+        default=os.environ.get("BRANCHQ_MAINTENANCE_PIN", ""),
+        help="PIN for the maintenance screen (default: $BRANCHQ_MAINTENANCE_PIN; "
+        "none: no maintenance screen)",
+    )
     parser.add_argument("--fullscreen", action="store_true", help="fill the screen, no frame")
+    parser.add_argument(
+        "--lockdown",
+        action="store_true",
+        help="full screen, no frame, cannot be closed except from the maintenance screen",
+    )
     parser.add_argument("--large-text", action="store_true", help="start in large-text mode")
     parser.add_argument(
         "--self-test",
@@ -51,16 +76,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     app = QApplication(sys.argv[:1])
     theme.apply_theme(app, args.large_text)
     client = BranchClient(args.server, args.token)
+    if args.lockdown and not args.maintenance_pin:
+        log.warning("lockdown without a maintenance PIN: only stopping the process ends it")
     printing = TicketPrinting(args.printer)
-    window = KioskWindow(client, printing, device_name=args.name, live_page_base=args.live_url)
+    peripherals = KioskPeripherals(args.idcard, args.scanner)
+    window = KioskWindow(
+        client,
+        printing,
+        device_name=args.name,
+        live_page_base=args.live_url,
+        peripherals=peripherals,
+        maintenance_pin=args.maintenance_pin,
+        lockdown=args.lockdown,
+    )
     client.start()
+    peripherals.start()
     window.check_printer()
-    if args.fullscreen:
-        window.showFullScreen()
-    else:
-        window.resize(1920, 1080)
-        window.show()
+    window.show_kiosk(args.fullscreen)
     code = app.exec()
+    peripherals.stop()
     client.stop()
     printing.close()
     return code
