@@ -449,7 +449,7 @@ class KioskWindow(QWidget):
             return "kiosk.idcard.greeting_care", "info", {"name": name}
         if flow.declared:
             kind = self.tr_.tr(f"kiosk.priority.{flow.declared}")
-            return "kiosk.priority.declared", "info", {"kind": kind}
+            return "kiosk.priority.declared", "info", {"who": kind}
         if found is not None:
             return "kiosk.idcard.greeting", "info", {"name": name}
         return None

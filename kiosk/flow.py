@@ -69,6 +69,7 @@ CHECKIN_REFUSALS = {
     "appointment_unknown": "kiosk.qr.unknown",
     "appointment_cancelled": "kiosk.qr.cancelled",
     "appointment_used": "kiosk.qr.used",
+    "appointment_superseded": "kiosk.qr.superseded",
     "appointment_expired": "kiosk.qr.expired",
     "appointment_too_early": "kiosk.qr.early",
 }

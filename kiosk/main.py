@@ -7,7 +7,9 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from ui import theme
@@ -54,6 +56,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--large-text", action="store_true", help="start in large-text mode")
     parser.add_argument(
+        "--ready-file", help="write this file (the process id) once the attract screen is shown"
+    )
+    parser.add_argument(
         "--self-test",
         action="store_true",
         help="start (offscreen without a display), check the attract screen, texts and icons, "
@@ -93,6 +98,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     peripherals.start()
     window.check_printer()
     window.show_kiosk(args.fullscreen)
+    if args.ready_file:  # the first turn of the event loop: the window is up
+        ready = Path(args.ready_file)
+        QTimer.singleShot(0, lambda: ready.write_text(f"{os.getpid()}\n", encoding="utf-8"))
     code = app.exec()
     peripherals.stop()
     client.stop()

@@ -86,6 +86,7 @@ class KioskPeripherals(QObject):
             except (ValueError, DeviceError) as exc:
                 self.healthChanged.emit("idcard", "offline", str(exc))
             else:
+                reader.reject_expired = True  # an expired card is not valid ID at a bank
                 self.watcher = CardWatcher(
                     reader,
                     on_card=lambda card: self.cardPlaced.emit(card_reading(card)),

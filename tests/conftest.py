@@ -40,6 +40,8 @@ TEST_CONFIG = {
         {"number": 3, "name": "3号窗口", "skills": ["C", "B", "A"]},
     ],
 }
+# The kiosk window tests' fixtures (printer simulator, make_kiosk) live in their own module.
+pytest_plugins = ["kiosk_fixtures"]
 PIN = "2468"
 
 

@@ -1,8 +1,10 @@
 """`branchq demo --traffic`: a newcomer sees the server up, tokens printed, events flowing,
-calls on the simulated LED boards and ratings from the simulated pads."""
+calls on the simulated LED boards and ratings from the simulated pads. With a display (here
+offscreen) the kiosk opens on the simulated devices and the terminal panel acts as them."""
 
 from __future__ import annotations
 
+import os
 import queue
 import re
 import signal
@@ -11,48 +13,169 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
+import httpx
+import pytest
 from conftest import free_socket
+from PIL import Image
+
+from queue_server.demo import next_slot
+from queue_server.domain.appointments import AppointmentRules
 
 PULSE = re.compile(r"events: (\d+) received over WebSocket, last seq \d+, (\d+) ratings")
 
 
-def test_demo_runs_the_branch_with_live_traffic(tmp_path):
+class DemoProcess:
+    """`branchq demo …` as a child process whose output lines are read on a thread."""
+
+    def __init__(self, args: list[str], **popen) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "queue_server.cli", "demo", *args],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **popen,
+        )  # fmt: skip
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.out: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.put(line)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.out)
+
+    def expect(self, pattern: str | re.Pattern[str], timeout: float = 30) -> re.Match[str]:
+        """The first line from now on that matches `pattern` (fails after `timeout`)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                pytest.fail(f"no line matching {pattern!r} in:\n{self.text}")
+            try:
+                line = self.lines.get(timeout=min(remaining, 1))
+            except queue.Empty:
+                if self.proc.poll() is not None and self.lines.empty():
+                    pytest.fail(f"the demo exited ({self.proc.returncode}):\n{self.text}")
+                continue
+            self.out.append(line)
+            found = re.search(pattern, line)
+            if found:
+                return found
+
+    def send(self, command: str) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(30)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+
+
+def a_free_port() -> int:
     sock = free_socket()
     port = sock.getsockname()[1]
     sock.close()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "queue_server.cli", "demo", "--traffic", "--speed", "240",
-         "--duration", "120", "--port", str(port), "--var", str(tmp_path)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    return port
+
+
+def test_demo_runs_the_branch_with_live_traffic(tmp_path):
+    port = a_free_port()
+    demo = DemoProcess(
+        ["--traffic", "--speed", "240", "--duration", "120", "--no-kiosk",
+         "--port", str(port), "--var", str(tmp_path)],
+        stdin=subprocess.DEVNULL,
     )  # fmt: skip
-    lines: queue.Queue[str] = queue.Queue()
-    reader = threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout], daemon=True)
-    reader.start()
-    out = []
     try:
-        deadline = time.monotonic() + 60
         while True:  # until a pulse shows events and at least one rating from a pad
-            remaining = deadline - time.monotonic()
-            assert remaining > 0 and proc.poll() is None, "".join(out) + proc.stderr.read()
-            try:
-                line = lines.get(timeout=remaining)
-            except queue.Empty:
-                continue
-            out.append(line)
-            pulse = PULSE.search(line)
-            if pulse and int(pulse.group(1)) > 0 and int(pulse.group(2)) > 0:
+            pulse = demo.expect(PULSE, timeout=60)
+            if int(pulse.group(1)) > 0 and int(pulse.group(2)) > 0:
                 break
     finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(30)
-    text = "".join(out)
+        demo.stop()
+    text = demo.text
     for role in ("kiosk", "display", "manager", "admin", "counter:1"):
         assert re.search(rf"^\s+{re.escape(role)}\s+bq_\S+$", text, re.M), text
     assert f"http://127.0.0.1:{port}/api/v1" in text
     assert "rs485+serial://" in text and "hub config" in text
     assert re.search(r"LED boards 1:\S+", text), text
+    assert "kiosk        not started" in text and "xvfb-run" in text
+    assert "device panel" not in text
     conn = sqlite3.connect(tmp_path / "demo.db")
     kinds = {k for (k,) in conn.execute("SELECT kind FROM events")}
     assert {"ticket.issued", "counter.signed_in", "ticket.called", "ticket.rated"} <= kinds
     assert "device.status" in kinds
+
+
+def process_is_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+@pytest.mark.slow
+def test_demo_opens_the_kiosk_and_the_panel_checks_an_appointment_in(tmp_path):
+    port = a_free_port()
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    demo = DemoProcess(
+        ["--kiosk", "--port", str(port), "--var", str(tmp_path)],
+        stdin=subprocess.PIPE, env=env,
+    )  # fmt: skip
+    kiosk_pid = None
+    try:
+        booked = demo.expect(r"appointment\s+booking (\S+), business L, slot (\S+)")
+        number, slot = booked.group(1), datetime.fromisoformat(booked.group(2))
+        assert (tmp_path / "appointment-qr.png").exists()
+        kiosk_pid = int(demo.expect(r"kiosk\s+on the attract screen \(process (\d+)\)").group(1))
+        manager = re.search(r"^\s+manager\s+(bq_\S+)$", demo.text, re.M)
+        assert manager, demo.text
+        api = httpx.Client(
+            base_url=f"http://127.0.0.1:{port}/api/v1",
+            headers={"Authorization": f"Bearer {manager.group(1)}"},
+        )
+
+        def booking() -> dict:
+            listed = api.get("/appointments", params={"day": slot.date().isoformat()})
+            assert listed.status_code == 200, listed.text
+            return next(a for a in listed.json() if a["booking_number"] == number)
+
+        assert booking()["state"] == "booked" and booking()["service"] == "L"
+        # The person at the kiosk holds the appointment's QR code under the scanner.
+        demo.send("a")
+        demo.expect(rf"scanner\s+scanned the QR code of booking {number}")
+        png = Path(demo.expect(r"printer\s+printed a ticket → (\S+\.png)").group(1))
+        assert png.parent == tmp_path / "sim" / "tickets"
+        assert Image.open(png).width == 576
+        checked_in = booking()
+        assert checked_in["state"] == "checked_in", checked_in
+        assert checked_in["ticket_number"].startswith("L"), checked_in
+        log = (tmp_path / "kiosk.log").read_text(encoding="utf-8", errors="replace")
+        assert "Traceback" not in log, log
+    finally:
+        demo.stop()
+    assert demo.proc.returncode == 0, demo.text
+    # Stopping the demo stopped the kiosk too: nothing is left behind.
+    assert kiosk_pid is not None and process_is_gone(kiosk_pid)
+
+
+def test_the_next_slot_is_aligned_and_in_the_future():
+    rules = AppointmentRules(slot_min=30)
+    tz = "Asia/Shanghai"
+    for now_local in ("2026-03-02T10:05:00", "2026-03-02T10:29:30", "2026-03-02T23:59:59"):
+        now = datetime.fromisoformat(now_local).replace(tzinfo=ZoneInfo(tz)).astimezone(UTC)
+        slot = next_slot(now, rules, tz)
+        local = slot.astimezone(ZoneInfo(tz))
+        assert local.minute % 30 == 0 and local.second == 0 and local.microsecond == 0
+        assert timedelta(minutes=1) <= slot - now <= timedelta(minutes=31)

@@ -117,14 +117,16 @@ class AppointmentRefused(DomainError):
         slot_start: datetime | None = None,
         timezone: str | None = None,
         ticket_number: str | None = None,
+        opens_at: datetime | None = None,
     ) -> None:
         super().__init__(message, code=code)
         if status is not None:
             self.status = status
         details: dict[str, Any] = {}
-        if slot_start is not None:
-            local = slot_start.astimezone(ZoneInfo(timezone)) if timezone else slot_start
-            details["slot_start"] = local.isoformat()
+        for name, moment in (("slot_start", slot_start), ("opens_at", opens_at)):
+            if moment is not None:
+                local = moment.astimezone(ZoneInfo(timezone)) if timezone else moment
+                details[name] = local.isoformat()
         if ticket_number is not None:
             details["ticket_number"] = ticket_number
         self.details = details
@@ -298,7 +300,11 @@ def check_in_outcome(
     if window.day(slot) < window.day(now):
         raise refuse("appointment_expired", "this appointment's day has passed")
     if now < slot - window.early:
-        raise refuse("appointment_too_early", "it is too early to check in for this appointment")
+        raise refuse(
+            "appointment_too_early",
+            "it is too early to check in for this appointment",
+            opens_at=slot - window.early,
+        )
     if now < slot:
         return CheckInOutcome.EARLY
     if now <= slot + window.grace:

@@ -272,7 +272,10 @@ def test_too_early_and_late_and_expired(branch, at):
     claims = claims_of(branch, a)
     refused = refusal(lambda: check_in(branch, a, SLOT - timedelta(minutes=121), claims))
     assert refused.code == "appointment_too_early"
-    assert refused.details == {"slot_start": "2026-11-28T14:30:00+08:00"}
+    assert refused.details == {
+        "slot_start": "2026-11-28T14:30:00+08:00",
+        "opens_at": "2026-11-28T12:30:00+08:00",
+    }
     refused = refusal(lambda: check_in(branch, a, SLOT + timedelta(days=1), claims))
     assert refused.code == "appointment_expired"
     checked, ticket = check_in(branch, a, SLOT + timedelta(minutes=11), claims)

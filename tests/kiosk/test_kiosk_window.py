@@ -8,83 +8,16 @@ ESC/POS job and the real status queries. Waits are qtbot.waitUntil with a deadli
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from conftest import LiveServer
+from kiosk_fixtures import LEFT, WAIT_MS, take_ticket
 from PIL import Image
-from PySide6.QtCore import QBuffer, QIODevice, Qt
+from PySide6.QtCore import QBuffer, QIODevice
 from pyzbar import pyzbar
 
-from devices.printer.sim import PrinterSimulator
 from kiosk.app import KioskWindow
-from kiosk.flow import PrintState, Screen, Timeouts
-from kiosk.printing import TicketPrinting
-from ui.client import BranchClient
-from ui.i18n import Catalog, Translator
-
-WAIT_MS = 8000
-LEFT = Qt.MouseButton.LeftButton
-
-
-@pytest.fixture
-def printer(tmp_path: Path) -> Iterator[PrinterSimulator]:
-    with PrinterSimulator(tmp_path / "printed") as sim:
-        yield sim
-
-
-@pytest.fixture
-def tr() -> Translator:
-    return Translator(Catalog.load())
-
-
-@pytest.fixture
-def make_kiosk(qtbot, tr, printer) -> Iterator[Any]:
-    made: list[tuple[BranchClient, TicketPrinting]] = []
-
-    def make(base_url: str, token: str, **timeouts: float) -> KioskWindow:
-        client = BranchClient(base_url, token, timeout_s=2.0, backoff_s=(0.1, 0.5))
-        printing = TicketPrinting(printer.url)
-        made.append((client, printing))
-        window = KioskWindow(
-            client,
-            printing,
-            tr=tr,
-            device_name="kiosk-7",
-            timeouts=Timeouts(offline_grace_s=0, **timeouts),
-            tick_ms=50,
-            printer_check_s=3600,
-        )
-        qtbot.addWidget(window)
-        window.resize(1920, 1080)
-        window.show()
-        client.start()
-        qtbot.waitUntil(lambda: client.online and bool(window.home.tiles), timeout=WAIT_MS)
-        return window
-
-    yield make
-    for client, printing in made:
-        client.stop()
-        printing.close()
-
-
-@pytest.fixture
-def kiosk(make_kiosk, server: LiveServer) -> KioskWindow:
-    return make_kiosk(server.base_url, server.tokens["kiosk"])
-
-
-def take_ticket(qtbot, window: KioskWindow, code: str = "A") -> None:
-    """Touch the attract screen, tap the business's tile, tap "take a ticket"."""
-    assert window.flow.screen is Screen.ATTRACT
-    qtbot.mouseClick(window.attract, LEFT)
-    assert window.stack.currentWidget() is window.home
-    qtbot.mouseClick(window.home.tiles[code], LEFT)
-    assert window.stack.currentWidget() is window.guidance
-    qtbot.mouseClick(window.guidance.take, LEFT)
-    qtbot.waitUntil(lambda: window.flow.screen is Screen.TICKET, timeout=WAIT_MS)
-    assert window.stack.currentWidget() is window.ticket
+from kiosk.flow import PrintState, Screen
 
 
 def screen_qr(window: KioskWindow) -> list[str]:

@@ -103,6 +103,7 @@ def test_too_early_and_expired(server, clock):
     booked = book(server, slot="2026-11-27T14:30:00+08:00")
     error = refused(check_in(server, qr=booked["qr"]), 409, "appointment_too_early")
     assert error["slot_start"] == "2026-11-27T14:30:00+08:00" and error["message"]
+    assert error["opens_at"] == "2026-11-27T12:30:00+08:00"  # the default 120-minute window
     clock.advance(days=1)
     error = refused(check_in(server, qr=booked["qr"]), 409, "appointment_expired")
     assert error["slot_start"] == "2026-11-27T14:30:00+08:00"
