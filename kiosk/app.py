@@ -227,7 +227,7 @@ class KioskWindow(QWidget):
         client.snapshotLoaded.connect(self._model_changed)
         client.eventReceived.connect(lambda _ev: self._model_changed())
         self.tr_.languageChanged.connect(lambda _lang: self._language_changed())
-        theme.theme_state().largeTextChanged.connect(lambda _large: flow.touch())
+        theme.theme_state().largeTextChanged.connect(self._large_text_changed)
 
         if peripherals is not None:
             peripherals.cardPlaced.connect(flow.card_placed)
@@ -412,6 +412,9 @@ class KioskWindow(QWidget):
         self.home.show_services(choices)
         if self.flow.screen is Screen.GUIDANCE:
             self._show_guidance()
+
+    def _large_text_changed(self, _large: bool) -> None:
+        self.flow.touch()
 
     def _language_changed(self) -> None:
         self.flow.touch()

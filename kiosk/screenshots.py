@@ -32,7 +32,14 @@ from .printing import TicketPrinting
 
 DEMO_URL = "http://192.168.1.10:8470"
 # Waiting customers and the naive wait for a newcomer, per demo business.
-DEMO_WAITING = {"A": (6, 480), "B": (2, 150), "C": (3, 1800), "L": (0, 0), "W": (1, None)}
+DEMO_WAITING = {
+    "A": (6, 480),
+    "B": (2, 150),
+    "C": (3, 1800),
+    "K": (2, 720),
+    "L": (0, 0),
+    "W": (1, None),
+}
 
 
 def demo_snapshot() -> dict[str, Any]:
@@ -49,7 +56,7 @@ def demo_snapshot() -> dict[str, Any]:
             "guidance": s.get("guidance", {}),
             "needs_form": bool(s.get("needs_form", False)),
             "fast_lane": False,
-            "visible": True,
+            "visible": bool(s.get("visible", True)),
             "enabled": True,
             "opens": None,
             "closes": None,

@@ -87,7 +87,7 @@ class IdCardScreen(InstructionScreen):
         super().__init__(
             tr,
             "kiosk.idcard.title",
-            [("kiosk.idcard.why", "heading"), ("kiosk.idcard.privacy", "body")],
+            [("kiosk.idcard.why", "title"), ("kiosk.idcard.privacy", "heading")],
         )
         self.back.set_text("kiosk.idcard.skip")
 
@@ -97,7 +97,7 @@ class AppointmentScreen(InstructionScreen):
         super().__init__(
             tr,
             "kiosk.qr.title",
-            [("kiosk.qr.how", "heading"), ("kiosk.qr.staff_help", "body")],
+            [("kiosk.qr.how", "title"), ("kiosk.qr.staff_help", "heading")],
         )
 
 
@@ -109,16 +109,18 @@ class NoticeScreen(KioskScreen):
     def __init__(self, tr: Translator) -> None:
         super().__init__(tr, "kiosk.qr.notice_title")
         self.column.addStretch(1)
-        self.message = Banner("kiosk.qr.failed", "warning", translator=tr)
-        self.column.addWidget(self.message)
-        self.column.addWidget(TextLabel("kiosk.qr.regular_ticket", "heading", translator=tr))
+        card, column = _card()
+        card.setObjectName("noticeCard")
+        self.message = TextLabel("kiosk.qr.failed", "title", centred=True, translator=tr)
+        column.addWidget(self.message)
+        self.column.addWidget(card)
         self.column.addStretch(2)
         self.ok_button = BigButton("kiosk.qr.take_regular", "primary", translator=tr)
         self.ok_button.clicked.connect(self.ok)
         _bottom_row(self, self.ok_button)
 
     def show_notice(self, key: str, values: dict[str, object]) -> None:
-        self.message.set_message(key, "warning", **values)
+        self.message.set_text(key, **values)
 
 
 class PinScreen(KioskScreen):

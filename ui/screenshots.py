@@ -20,7 +20,15 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QMessageLogContext, QSize, Qt, QtMsgType, qInstallMessageHandler
+from PySide6.QtCore import (
+    QCoreApplication,
+    QEvent,
+    QMessageLogContext,
+    QSize,
+    Qt,
+    QtMsgType,
+    qInstallMessageHandler,
+)
 from PySide6.QtWidgets import QApplication, QGridLayout, QHBoxLayout, QVBoxLayout, QWidget
 
 from ui import theme
@@ -188,7 +196,11 @@ def render_all(out: Path, only: str | None = None) -> list[Path]:
                 written.append(
                     render(widget, out / f"{screen.name}-{lang}-{variant}.png", screen.size)
                 )
+                widget.close()
                 widget.deleteLater()
+                # processEvents() never runs deferred deletes: without this every screen
+                # stays alive, and each theme switch restyles all of them.
+                QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     theme.apply_theme(app, False)
     return written
 

@@ -37,7 +37,14 @@ CJK_FONT_FILES = (
     "/usr/share/fonts/wenquanyi/wqy-microhei/wqy-microhei.ttc",
 )
 # Icons for the demo branch's businesses by service code; a code not listed gets "other".
-SERVICE_ICONS = {"A": "cash", "B": "other", "C": "account", "L": "loan", "W": "wealth"}
+SERVICE_ICONS = {
+    "A": "cash",
+    "B": "other",
+    "C": "account",
+    "K": "card",
+    "L": "loan",
+    "W": "wealth",
+}
 LARGE_PROPERTY = "branchqLargeText"  # on the QApplication: which variant is applied
 
 

@@ -231,13 +231,13 @@ def test_a_typed_scan_of_a_forged_code_says_so_and_leads_to_a_ticket(qtbot, make
     forged = qr[:-3] + ("AAA" if not qr.endswith("AAA") else "BBB")
     type_scan(window, forged)
     qtbot.waitUntil(lambda: window.flow.screen is Screen.NOTICE, timeout=WAIT_MS)
-    assert window.notice.message.message_label.text() == "该二维码无法验证,请咨询大堂工作人员"
+    assert window.notice.message.text() == "该二维码无法验证,请咨询大堂工作人员"
     qtbot.mouseClick(window.notice.ok_button, LEFT)
     assert window.flow.screen is Screen.HOME  # on to a regular ticket
 
     type_scan(window, "https://example.com/not-ours")
     qtbot.waitUntil(lambda: window.flow.screen is Screen.NOTICE, timeout=WAIT_MS)
-    assert window.notice.message.message_label.text() == "这不是本行的预约二维码"
+    assert window.notice.message.text() == "这不是本行的预约二维码"
 
 
 def tap_corner(qtbot, window: KioskWindow, times: int) -> None:
