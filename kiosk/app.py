@@ -499,11 +499,11 @@ class KioskWindow(QWidget):
         if screen is Screen.GUIDANCE:
             self._show_guidance()
         elif screen is Screen.TICKET and flow.ticket is not None:
-            names = self.client.model.services.get(flow.ticket.service, {}).get("names") or {}
+            model = self.client.model
+            service = model.services.get(flow.ticket.service, {})
             if flow.ticket.bundle:
-                bundle = self.client.model.bundles.get(flow.ticket.bundle, {})
-                names = bundle.get("names") or names
-            self.ticket.show_ticket(flow.ticket, names, card_used=flow.card is not None)
+                service = model.bundles.get(flow.ticket.bundle) or service
+            self.ticket.show_ticket(flow.ticket, service, card_used=flow.card is not None)
             left = flow.seconds_left()
             self.ticket.set_countdown(None if left is None else max(0, round(left)))
         elif screen is Screen.HOME:

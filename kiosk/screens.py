@@ -440,6 +440,9 @@ class TicketScreen(KioskScreen):
         self.eta = _label(role="item")
         self.eta.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
         left.addWidget(self.eta)
+        self.where = _label(role="item")
+        self.where.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
+        left.addWidget(self.where)
         # Appointment, priority or one-stop: what is special about this ticket.
         self.note = _label("ticketNote")
         self.note.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
@@ -479,16 +482,17 @@ class TicketScreen(KioskScreen):
         buttons.addWidget(self.finish)
         self.column.addLayout(buttons)
         self.ticket: IssuedTicket | None = None
-        self._names: Mapping[str, str] = {}
+        self._service: Mapping[str, Any] = {}
         self._seconds: int | None = None
 
     def show_ticket(
-        self, ticket: IssuedTicket, names: Mapping[str, str], *, card_used: bool = False
+        self, ticket: IssuedTicket, service: Mapping[str, Any], *, card_used: bool = False
     ) -> None:
-        """The ticket; `card_used`: remind the customer to take their ID card back."""
+        """The ticket of `service` (the business or bundle: its names and where it is
+        handled); `card_used`: remind the customer to take their ID card back."""
         if self.ticket is None or self.ticket.url != ticket.url:
             self.qr.setPixmap(qr_pixmap(ticket.url, self.QR_PX))
-        self.ticket, self._names = ticket, names
+        self.ticket, self._service = ticket, service
         self.card_reminder.setVisible(card_used)
         self.number.set_number(ticket.number)
         failed = ticket.print_state is PrintState.FAILED
@@ -516,7 +520,10 @@ class TicketScreen(KioskScreen):
         ticket = self.ticket
         if ticket is None:
             return
-        self.service.setText(self.tr_.pick(self._names) or ticket.service)
+        self.service.setText(self.tr_.pick(self._service.get("names") or {}) or ticket.service)
+        where = guidance_for(self._service, self.tr_.language)["where"]
+        self.where.setText(self.tr_.tr("kiosk.ticket.where", where=where))
+        self.where.setVisible(bool(where))
         if ticket.people_ahead > 0:
             self.ahead.setText(self.tr_.tr("kiosk.ticket.people_ahead", count=ticket.people_ahead))
         else:

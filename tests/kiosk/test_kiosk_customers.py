@@ -173,6 +173,7 @@ def test_a_bundle_is_one_ticket_for_the_whole_visit(qtbot, make_kiosk, branch):
     ticket = on_server(branch, window.flow.ticket.id)
     assert (ticket["bundle"], ticket["service"]) == ("NEW", "C")
     assert window.ticket.service.text() == "一站式开户"
+    assert window.ticket.where.text() == "请到3 号窗口办理"
 
 
 def qr_video(path: Path, text: str) -> Path:
