@@ -42,6 +42,9 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 setup: system-deps $(VENV)/.installed
 
+# The demo branch. With a display (DISPLAY or WAYLAND_DISPLAY) the kiosk opens on the
+# simulated devices and the terminal becomes its device panel; without one, the banner says
+# how to see it (a desktop, or xvfb-run).
 demo: setup
 	$(BIN)/branchq demo --traffic
 

@@ -1,8 +1,9 @@
 """A full set of simulated branch devices on ptys and loopback ports, for demos and drills.
 
 `branchq devices sim` and `branchq demo` start one: a network ticket printer writing PNGs,
-an ID card reader with a synthetic card on it, a serial QR scanner, and an RS-485 bus with a
-text LED board, a caller keypad and a rating pad for every counter (default address plan).
+an ID card reader (with a synthetic card on it, or empty), a serial QR scanner, and an
+RS-485 bus with a text LED board, a caller keypad and a rating pad for every counter
+(default address plan).
 """
 
 from __future__ import annotations
@@ -29,8 +30,18 @@ class SimSet:
         return "\n".join(f"{indent}{k:<{width}}  {v}" for k, v in self.urls.items())
 
 
-def start_simulators(out: Path, counters: list[int], *, auto_rating: int | None = 4) -> SimSet:
-    """Start every simulator; printed tickets go to `out/tickets`."""
+def start_simulators(
+    out: Path,
+    counters: list[int],
+    *,
+    auto_rating: int | None = 4,
+    card: str | None = "adult",
+) -> SimSet:
+    """Start every simulator; printed tickets go to `out/tickets`.
+
+    `card` is the SYNTHETIC_CARDS name lying on the ID card reader from the start (None:
+    the reader starts empty, as the demo's kiosk wants it, so a card is placed on demand).
+    """
     from .bus import plan
     from .bus.sim import start_counter_bus
     from .idcard.sim import IdCardReaderSimulator
@@ -39,7 +50,8 @@ def start_simulators(out: Path, counters: list[int], *, auto_rating: int | None 
 
     printer = PrinterSimulator(out / "tickets", transport="tcp").start()
     idcard = IdCardReaderSimulator().start()
-    idcard.place("adult")
+    if card is not None:
+        idcard.place(card)
     scanner = SerialScannerSimulator().start()
     bus = start_counter_bus(counters)
     if auto_rating is not None:

@@ -157,6 +157,7 @@ def _demo(args: argparse.Namespace) -> int:
         config=args.config,
         devices=not args.no_devices,
         speed=args.speed,
+        kiosk=args.kiosk,
     )
 
 
@@ -327,6 +328,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--duration", type=float, help="stop after this many seconds")
     p.add_argument("--config", help="branch config TOML (default: the demo branch)")
+    p.add_argument(
+        "--kiosk",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="open the customer kiosk (default: when DISPLAY or WAYLAND_DISPLAY is set)",
+    )
 
     p = add("devices", lambda a: 2, "Device simulators, field diagnostics and the RS-485 hub.")
     dsub = p.add_subparsers(dest="devices_command", required=True, metavar="ACTION")

@@ -1,7 +1,10 @@
 """`branchq demo`: a fresh demo branch with tokens, staff and (optionally) live traffic.
 
 Traffic goes through the real HTTP API, the way kiosks and counters use it, so the event
-stream a display or manager console subscribes to is alive.
+stream a display or manager console subscribes to is alive. With a display the customer
+kiosk opens on the simulated devices, a booked appointment is ready to check in, and a
+panel in the terminal lets the person at the kiosk act as the ID card reader, the QR
+scanner and the printer.
 """
 
 from __future__ import annotations
@@ -9,23 +12,38 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
+import os
 import random
+import stat
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
+import qrcode
 import uvicorn
 import websockets
 
+from devices.printer.sim import PrintedTicket
 from devices.simset import SimSet, start_simulators
 
 from .api import create_app
 from .auth import add_staff, create_token
 from .bushub import run_hub
 from .config import BranchConfig, init_db, load_config
+from .domain.appointments import AppointmentRules
 from .storage import connect
 
 DEMO_PIN = "1234"
+KIOSK_PIN = "2468"  # the demo kiosk's maintenance PIN
+XVFB_SCREEN = "1920x1080x24"
 SPEED = 30.0  # by default demo time runs this many times faster than branch time
 
 
@@ -46,6 +64,24 @@ def provision(db: Path, config: BranchConfig) -> dict[str, str]:
         conn.close()
 
 
+def display_available(env: Mapping[str, str] | None = None) -> bool:
+    """Whether a window can be shown here (an X11 or Wayland display is set)."""
+    env = os.environ if env is None else env
+    return bool(env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"))
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    host: str
+    port: int
+    var: Path
+    traffic: bool
+    duration: float | None
+    devices: bool
+    speed: float
+    kiosk: bool
+
+
 def run_demo(
     *,
     host: str,
@@ -56,7 +92,10 @@ def run_demo(
     config: str | None,
     devices: bool = True,
     speed: float = SPEED,
+    kiosk: bool | None = None,
 ) -> int:
+    """Run the demo branch until Ctrl-C (or `duration`). `kiosk`: start the customer kiosk
+    (None: when there is a display)."""
     var.mkdir(parents=True, exist_ok=True)
     db = var / "demo.db"
     for suffix in ("", "-wal", "-shm"):
@@ -64,24 +103,15 @@ def run_demo(
     cfg = load_config(config)
     init_db(db, cfg)
     tokens = provision(db, cfg)
-    devices_dir = var if devices else None
-    asyncio.run(_serve(db, cfg, tokens, host, port, traffic, duration, devices_dir, speed))
+    with_kiosk = display_available() if kiosk is None else kiosk
+    options = DemoOptions(host, port, var, traffic, duration, devices, speed, with_kiosk)
+    asyncio.run(_serve(db, cfg, tokens, options))
     return 0
 
 
-async def _serve(
-    db: Path,
-    cfg: BranchConfig,
-    tokens: dict[str, str],
-    host: str,
-    port: int,
-    traffic: bool,
-    duration: float | None,
-    devices_dir: Path | None,
-    speed: float,
-) -> None:
+async def _serve(db: Path, cfg: BranchConfig, tokens: dict[str, str], opts: DemoOptions) -> None:
     server = uvicorn.Server(
-        uvicorn.Config(create_app(db), host=host, port=port, log_level="warning")
+        uvicorn.Config(create_app(db), host=opts.host, port=opts.port, log_level="warning")
     )
     serving = asyncio.create_task(server.serve())
     while not server.started:
@@ -89,32 +119,53 @@ async def _serve(
             await serving  # raises the start-up error (e.g. port in use)
             return
         await asyncio.sleep(0.05)
-    base = f"http://{host}:{port}"
-    _banner(cfg, tokens, base, db, traffic, speed)
-    sims = None
+    base = f"http://{opts.host}:{opts.port}"
+    _banner(cfg, tokens, base, db, opts.traffic, opts.speed)
+    sims: SimSet | None = None
     stop_hub = asyncio.Event()
-    tasks = []
-    if devices_dir is not None:
-        sims, hub_config = _start_devices(devices_dir, cfg, tokens, base)
-        tasks.append(asyncio.create_task(run_hub(hub_config, stop=stop_hub)))
-    tasks.append(asyncio.create_task(_watch(base, tokens["display"], sims)))
-    if traffic:
-        teller_traffic = _traffic(base, cfg, tokens, rate=sims is None, speed=speed)
-        tasks.append(asyncio.create_task(teller_traffic))
+    hub: asyncio.Task[Any] | None = None
+    tasks: list[asyncio.Task[Any]] = []
+    kiosk: KioskProcess | None = None
+
+    def quit_demo() -> None:
+        server.should_exit = True
+
     try:
-        if duration is not None:
-            await asyncio.wait_for(asyncio.shield(serving), duration)
+        if opts.devices:
+            # With the kiosk on screen the reader starts empty: the panel places a card.
+            card = None if opts.kiosk else "adult"
+            sims, hub_config = _start_devices(opts.var, cfg, tokens, base, card=card)
+            hub = asyncio.create_task(run_hub(hub_config, stop=stop_hub))
+        booking = await book_demo_appointment(base, cfg, tokens["manager"], opts.var)
+        if opts.kiosk:
+            kiosk = await KioskProcess.start(base, tokens["kiosk"], sims, opts.var)
+        else:
+            _no_kiosk_banner()
+        tasks.append(asyncio.create_task(_watch(base, tokens["display"], sims)))
+        if opts.traffic:
+            teller_traffic = _traffic(base, cfg, tokens, rate=sims is None, speed=opts.speed)
+            tasks.append(asyncio.create_task(teller_traffic))
+        if kiosk is not None and sims is not None and stdin_is_usable():
+            panel = DevicePanel(sims, booking, quit_demo)
+            tasks.append(asyncio.create_task(panel.run()))
+        else:
+            print("  Ctrl-C stops the demo.\n", flush=True)
+        if opts.duration is not None:
+            await asyncio.wait_for(asyncio.shield(serving), opts.duration)
         else:
             await serving
     except TimeoutError:
         pass
     finally:
+        if kiosk is not None:
+            await kiosk.stop()
         stop_hub.set()
-        for t in tasks[1:] if sims is not None else tasks:
+        for t in tasks:
             t.cancel()
-        if sims is not None:
+        if hub is not None:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(tasks[0], 5)
+                await asyncio.wait_for(hub, 5)
+        if sims is not None:
             sims.stop()
         server.should_exit = True
         with contextlib.suppress(asyncio.CancelledError):
@@ -137,24 +188,257 @@ def _banner(
     )
     if traffic:
         print(f"  traffic      simulated customers and tellers, {speed:.0f}× branch speed")
-    print("  No display here: the kiosk and staff apps come with their own issues. Ctrl-C stops.")
+
+
+def _no_kiosk_banner() -> None:
+    print("  kiosk        not started: there is no display here. On a desktop `make demo` opens")
+    print("               it; on a headless machine run it on a virtual screen with")
+    print(f"               xvfb-run -a -s '-screen 0 {XVFB_SCREEN}' make demo")
+    print("               (or `branchq demo --kiosk` with QT_QPA_PLATFORM=offscreen).")
+    print("  staff apps   the counter caller, hall display and manager console are not built yet.")
 
 
 def _start_devices(
-    folder: Path, cfg: BranchConfig, tokens: dict[str, str], base: str
+    var: Path, cfg: BranchConfig, tokens: dict[str, str], base: str, *, card: str | None
 ) -> tuple[SimSet, Path]:
     """Simulated printer, reader, scanner and RS-485 bus, plus a hub config for the bus."""
     numbers = [c.number for c in cfg.counters]
-    sims = start_simulators(folder / "sim", numbers)
+    sims = start_simulators(var / "sim", numbers, card=card)
     lines = [f'server = "{base}"', "[[buses]]", 'name = "main"', f'url = "{sims.bus.url}"']
     for n in numbers:
         lines += ["[[counters]]", f"number = {n}", f'token = "{tokens[f"counter:{n}"]}"']
-    hub_config = folder / "hub.toml"
+    hub_config = var / "hub.toml"
     hub_config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    def printed(ticket: PrintedTicket) -> None:
+        print(f"  printer      printed a ticket → {ticket.path}", flush=True)
+
+    sims.printer.on_ticket = printed
     print("  devices      simulated; the bus hub drives each counter's LED board and pads:")
     print(sims.describe(indent="    "))
-    print(f"  hub config   {hub_config}\n")
+    print(f"  hub config   {hub_config}")
+    print(f"  tickets      printed tickets are written as PNGs to {sims.printer.out_dir}")
     return sims, hub_config
+
+
+# ------------------------------------------------------------------ appointment
+def next_slot(now: datetime, rules: AppointmentRules, timezone: str) -> datetime:
+    """The first slot start at least a minute after `now`, in the branch's local time."""
+    local = (now + timedelta(minutes=1)).astimezone(ZoneInfo(timezone))
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    minutes = math.ceil((local - midnight).total_seconds() / 60 / rules.slot_min) * rules.slot_min
+    return midnight + timedelta(minutes=minutes)
+
+
+@dataclass(frozen=True)
+class Booking:
+    booking_number: str
+    service: str
+    slot_start: str
+    qr: str
+    qr_png: Path
+
+
+async def book_demo_appointment(
+    base: str, cfg: BranchConfig, manager_token: str, var: Path
+) -> Booking | None:
+    """Book the next slot of loans ("L", else the first business) as the bank's online
+    channel would, and write its QR code to `var/appointment-qr.png`."""
+    codes = [s.code for s in cfg.services]
+    service = "L" if "L" in codes else codes[0]
+    slot = next_slot(datetime.now(UTC), cfg.appointments, cfg.settings.timezone)
+    auth = {"Authorization": f"Bearer {manager_token}"}
+    body = {"service": service, "slot_start": slot.isoformat()}
+    try:
+        async with httpx.AsyncClient(base_url=base + "/api/v1", timeout=10) as http:
+            r = await http.post("/appointments", json=body, headers=auth)
+    except httpx.HTTPError as exc:
+        print(f"  appointment  could not be booked: {exc}")
+        return None
+    if r.status_code != 201:
+        print(f"  appointment  could not be booked: {r.status_code} {r.text}")
+        return None
+    data = r.json()
+    png = var / "appointment-qr.png"
+    qrcode.make(data["qr"], border=4).save(png)
+    booking = Booking(data["booking_number"], service, data["slot_start"], data["qr"], png)
+    print(
+        f"  appointment  booking {booking.booking_number}, business {service}, "
+        f"slot {booking.slot_start}"
+    )
+    print(f"               its QR code: {png}")
+    return booking
+
+
+# ------------------------------------------------------------------------ kiosk
+class KioskProcess:
+    """The customer kiosk (`python -m kiosk`) as a child process on this display.
+
+    queue_server never imports the kiosk: it runs it. Its output goes to `var/kiosk.log`;
+    it is stopped with the demo, and if it exits by itself the demo says so and goes on.
+    """
+
+    def __init__(self, proc: asyncio.subprocess.Process, ready: Path, log: Path) -> None:
+        self.proc = proc
+        self.ready = ready
+        self.log = log
+        self._watching = asyncio.create_task(self._watch())
+
+    @staticmethod
+    def command(base: str, token: str, sims: SimSet | None, ready: Path) -> list[str]:
+        args = [sys.executable, "-m", "kiosk", "--server", base, "--token", token]
+        if sims is not None:
+            args += ["--printer", sims.printer.url, "--idcard", sims.idcard.url]
+            args += ["--scanner", f"scanner+serial://{sims.scanner.path}"]
+        return [*args, "--maintenance-pin", KIOSK_PIN, "--ready-file", str(ready)]
+
+    @classmethod
+    async def start(cls, base: str, token: str, sims: SimSet | None, var: Path) -> KioskProcess:
+        ready = var / "kiosk.ready"
+        ready.unlink(missing_ok=True)
+        log = var / "kiosk.log"
+        with log.open("wb") as out:  # the child keeps its own handle
+            proc = await asyncio.create_subprocess_exec(
+                *cls.command(base, token, sims, ready),
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                # Its own session: Ctrl-C in this terminal reaches the demo, which stops it.
+                start_new_session=os.name == "posix",
+            )
+        print(f"  kiosk        starting on this display (process {proc.pid}, log {log}),")
+        print(f"               maintenance PIN {KIOSK_PIN}")
+        return cls(proc, ready, log)
+
+    async def _watch(self) -> None:
+        exited = asyncio.ensure_future(self.proc.wait())
+        while not self.ready.exists():
+            await asyncio.wait({exited}, timeout=0.1)
+            if exited.done():
+                break
+        else:
+            print(f"  kiosk        on the attract screen (process {self.proc.pid})", flush=True)
+        code = await exited
+        print(
+            f"  kiosk        exited by itself (code {code}; see {self.log}). "
+            "The demo goes on; Ctrl-C stops it.",
+            flush=True,
+        )
+
+    async def stop(self, timeout: float = 5.0) -> None:
+        """Terminate the kiosk, and kill it if it has not gone after `timeout` seconds."""
+        self._watching.cancel()
+        if self.proc.returncode is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            self.proc.terminate()
+        try:
+            await asyncio.wait_for(self.proc.wait(), timeout)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.kill()
+            await self.proc.wait()
+
+
+# ------------------------------------------------------------------ device panel
+PANEL_HELP = """\
+  device panel — type a letter and Enter; you are the devices of the kiosk:
+    c  place the elderly customer's ID card on the reader (again: lift it)
+    a  hold the booked appointment's QR code under the scanner
+    p  printer out of paper (again: paper back in)
+    h  this help          q  stop the demo (as Ctrl-C does)
+"""
+
+
+def stdin_is_usable() -> bool:
+    """Whether commands can be read from stdin: a terminal in the foreground, or a pipe
+    (a script or test driving the demo). Not /dev/null, a closed stdin, or a background job."""
+    try:
+        fd = sys.stdin.fileno()
+        mode = os.fstat(fd).st_mode
+    except (AttributeError, OSError, ValueError):
+        return False
+    if os.isatty(fd):
+        try:
+            return os.tcgetpgrp(fd) == os.getpgrp()  # a background job would be stopped
+        except (AttributeError, OSError):
+            return True
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or stat.S_ISREG(mode)
+
+
+class DevicePanel:
+    """Terminal commands that act as the simulated devices: ID card, scanner and printer."""
+
+    def __init__(self, sims: SimSet, booking: Booking | None, quit_demo: Callable[[], None]):
+        self.sims = sims
+        self.booking = booking
+        self.quit_demo = quit_demo
+
+    async def run(self) -> None:
+        print(PANEL_HELP, flush=True)
+        lines: asyncio.Queue[str | None] = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+        reader = threading.Thread(
+            target=_read_lines, args=(sys.stdin.fileno(), loop, lines), daemon=True
+        )
+        reader.start()
+        while (line := await lines.get()) is not None:
+            print(self.command(line), flush=True)
+        # stdin closed: the demo goes on without its panel.
+
+    def command(self, line: str) -> str:
+        """Do one panel command; the line to print."""
+        word = line.strip().lower()
+        idcard, printer = self.sims.idcard, self.sims.printer
+        if word == "c":
+            if idcard.card is None:
+                idcard.place("elderly")
+                return "  id card      placed: 测试一, born 1950 (care priority); c again lifts it"
+            idcard.lift()
+            return "  id card      lifted"
+        if word == "a":
+            if self.booking is None:
+                return "  scanner      no appointment was booked"
+            self.sims.scanner.scan(self.booking.qr)
+            return f"  scanner      scanned the QR code of booking {self.booking.booking_number}"
+        if word == "p":
+            printer.paper_out = not printer.paper_out
+            return "  printer      " + ("out of paper" if printer.paper_out else "paper loaded")
+        if word in ("h", "?", "help"):
+            return PANEL_HELP
+        if word in ("q", "quit", "exit"):
+            self.quit_demo()
+            return "  stopping the demo…"
+        return "" if not word else f"  unknown command {word!r}: h for help"
+
+
+def _read_lines(fd: int, loop: asyncio.AbstractEventLoop, lines: asyncio.Queue[str | None]) -> None:
+    """On a thread: read stdin with os.read (no buffered-file lock held across shutdown)
+    and hand each line to the event loop; None at end of input."""
+    pending = b""
+    while True:
+        try:
+            chunk = os.read(fd, 1024)
+        except OSError:
+            chunk = b""
+        pending += chunk
+        while b"\n" in pending:
+            raw, pending = pending.split(b"\n", 1)
+            if not _post(loop, lines, raw.decode("utf-8", "replace")):
+                return
+        if not chunk:
+            _post(loop, lines, None)
+            return
+
+
+def _post(
+    loop: asyncio.AbstractEventLoop, lines: asyncio.Queue[str | None], item: str | None
+) -> bool:
+    try:
+        loop.call_soon_threadsafe(lines.put_nowait, item)
+    except RuntimeError:  # the loop has closed: the demo is over
+        return False
+    return True
 
 
 def _boards(sims: SimSet | None, counters: list[int]) -> str:

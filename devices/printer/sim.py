@@ -20,8 +20,10 @@ by hand (the demo, a kiosk without a printer):
 from __future__ import annotations
 
 import argparse
+import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -33,6 +35,8 @@ from devices.sim import PtyDevice, TcpDevice
 
 from .layout import Paper
 from .parser import Element, EscposParser, Job, compose
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -85,6 +89,9 @@ class PrinterSimulator:
         self.texts: list[str] = []
         self.qr_data: list[list[str]] = []
         self.lost_jobs = 0  # cut while the printer could not print
+        # Called on the simulator's own thread after each ticket is recorded (the demo
+        # prints a line for each PNG); it must not block.
+        self.on_ticket: Callable[[PrintedTicket], None] | None = None
         self._done = threading.Condition()
         self.parser = EscposParser(
             on_cut=self._on_cut, status=self.status_byte, chinese_by_default=chinese_by_default
@@ -177,6 +184,11 @@ class PrinterSimulator:
             self.texts.append(ticket.text)
             self.qr_data.append(ticket.qr_data)
             self._done.notify_all()
+        if self.on_ticket is not None:
+            try:
+                self.on_ticket(ticket)
+            except Exception:  # a broken hook must not stop the printer
+                log.exception("the printer simulator's on_ticket hook failed")
 
     def wait_for_tickets(self, n: int, timeout: float = 5.0) -> bool:
         """Block until `n` tickets in all have been cut; False if `timeout` passes first."""

@@ -123,7 +123,8 @@ def list_appointments(
 ) -> list[Appointment]:
     """Bookings with a slot in [start, end), by slot then id (slot times are stored in UTC)."""
     sql = "SELECT * FROM appointments WHERE slot_start >= ? AND slot_start < ?"
-    args: list[Any] = [start.isoformat(), end.isoformat()]
+    # Compare like with like: the stored text is UTC, so the bounds must be too.
+    args: list[Any] = [start.astimezone(UTC).isoformat(), end.astimezone(UTC).isoformat()]
     if service is not None:
         sql += " AND service = ?"
         args.append(service)
