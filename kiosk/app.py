@@ -408,7 +408,9 @@ class KioskWindow(QWidget):
     def _model_changed(self) -> None:
         choices = self.choices()
         name = str(self.client.model.branch.get("name") or "")
-        self.attract.show_branch(name, self._clock_text(), choices)
+        # A bundle waits in its business's queue: counting it again would mislead.
+        singles = [c for c in choices if not c.bundle]
+        self.attract.show_branch(name, self._clock_text(), singles)
         self.home.show_services(choices)
         if self.flow.screen is Screen.GUIDANCE:
             self._show_guidance()

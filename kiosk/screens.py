@@ -132,6 +132,11 @@ class AttractScreen(KioskScreen):
         self.call.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.call.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.column.addWidget(self.call, 0, Qt.AlignmentFlag.AlignHCenter)
+        self.column.addSpacing(24)
+        for key in ("kiosk.attract.appointment_hint", "kiosk.attract.id_hint"):
+            hint = TextLabel(key, "heading", centred=True, translator=tr)
+            hint.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+            self.column.addWidget(hint)
         self.column.addStretch(3)
         self.waiting_title = TextLabel("kiosk.attract.waiting_now", "heading", translator=tr)
         self.waiting_title.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
@@ -158,6 +163,7 @@ class AttractScreen(KioskScreen):
                 w.deleteLater()
         for choice in self._choices:
             card, column = _card()
+            column.setContentsMargins(20, 20, 20, 20)  # six or more side by side
             card.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
             name = _label(role="item")
             count = _label(role="sub")
