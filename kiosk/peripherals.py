@@ -92,6 +92,7 @@ class KioskPeripherals(QObject):
                     on_card=lambda card: self.cardPlaced.emit(card_reading(card)),
                     on_lifted=self.cardLifted.emit,
                     on_error=self._card_error,
+                    on_recovered=lambda: self.healthChanged.emit("idcard", "ok", ""),
                 ).start()
                 self.healthChanged.emit("idcard", "ok", "")
         for url in self.scanner_urls:

@@ -2,7 +2,8 @@
 
 `on_card(card)` runs once per placement, `on_lifted()` when that card leaves the reader,
 `on_error(exc)` when the reader fails (unplugged, silent, garbage) or a card cannot be
-accepted (bad data, foreigner card, expired). The thread never dies of a reader error:
+accepted (bad data, foreigner card, expired), and `on_recovered()` when a failed reader
+answers again. The thread never dies of a reader error:
 it reports it and keeps polling, and the serial line reopens itself when the reader comes
 back. Callbacks run on the watcher's thread — a GUI must hand them over to its own
 thread (a queued signal), and a slow callback only delays the next poll.
@@ -36,11 +37,13 @@ class CardWatcher:
         on_lifted: Callable[[], object] | None = None,
         on_error: Callable[[DeviceError], object] | None = None,
         interval_s: float = DEFAULT_POLL_S,
+        on_recovered: Callable[[], object] | None = None,
     ) -> None:
         self.reader = reader
         self.on_card = on_card
         self.on_lifted = on_lifted
         self.on_error = on_error
+        self.on_recovered = on_recovered  # the reader answers again after a fault
         self.interval_s = interval_s
         self.card_on_reader = False  # a card was read (or refused) and is not lifted yet
         self._stop = threading.Event()
@@ -101,9 +104,9 @@ class CardWatcher:
                     raise
                 self.card_on_reader = True
                 self._call("on_card", self.on_card, card)
-            self._last_error = None
+            self._answered()
         except _CARD_ERRORS as exc:
-            self._last_error = None
+            self._answered()  # the card is at fault, not the reader
             self._call("on_error", self.on_error, exc)
         except DeviceError as exc:
             if self._stop.is_set():
@@ -114,6 +117,12 @@ class CardWatcher:
             # device fault and keep polling. Only the type is logged (see _call).
             log.error("ID card watcher: unexpected %s while polling", type(exc).__name__)
             self._report(DeviceError(f"unexpected {type(exc).__name__} from the reader"))
+
+    def _answered(self) -> None:
+        """The reader did its job: after a fault, say it is back."""
+        if self._last_error is not None:
+            self._last_error = None
+            self._call("on_recovered", self.on_recovered)
 
     def _report(self, exc: DeviceError) -> None:
         # An unplugged reader fails every poll; one report per kind of failure is enough.

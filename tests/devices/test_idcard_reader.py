@@ -356,7 +356,15 @@ def test_the_watcher_survives_unplug_and_replug(tmp_path: Path):
     os.symlink(first.path, link)
     r = IdCardReader(SerialLine(str(link), timeout_s=0.3, reopen_after_s=0.05), min_poll_s=0.05)
     seen = Events()
-    watcher = CardWatcher(r, seen.on_card, seen.on_lifted, seen.on_error, interval_s=0.05)
+    recovered: list[bool] = []
+    watcher = CardWatcher(
+        r,
+        seen.on_card,
+        seen.on_lifted,
+        seen.on_error,
+        interval_s=0.05,
+        on_recovered=lambda: recovered.append(True),
+    )
     try:
         watcher.start()
         first.place("adult")
@@ -369,6 +377,7 @@ def test_the_watcher_survives_unplug_and_replug(tmp_path: Path):
         second.place("elderly")
         assert seen.wait(lambda: len(seen.cards) == 2, timeout_s=5)
         assert seen.cards[1].name == "测试一"
+        assert recovered == [True]  # once, when the new reader first answered
         assert watcher.running
     finally:
         assert watcher.stop()
