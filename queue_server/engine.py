@@ -28,9 +28,19 @@ from .codec import (
     ticket_public,
 )
 from .customers import CustomerDirectory
-from .domain import Branch, CallingPolicy, Change, DomainError, InvalidState, Ticket, TicketState
+from .domain import (
+    Branch,
+    CallingPolicy,
+    Change,
+    InvalidState,
+    NotFound,
+    Ticket,
+    TicketState,
+    counter_day,
+    skill_queues,
+)
 from .hub import EventHub
-from .storage import CommitFailed, Writer, connect, load_branch, migrate
+from .storage import CommitFailed, Writer, connect, load_branch, load_visit, migrate
 from .visits import EformStore, bundle_views
 
 log = logging.getLogger(__name__)
@@ -185,8 +195,19 @@ class Engine:
             return self.branch.tickets[ticket_id]
         row = self.read_conn.execute("SELECT * FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
         if row is None:
-            raise DomainError(f"unknown ticket {ticket_id}", code="unknown_ticket")
+            raise NotFound(f"unknown ticket {ticket_id}", code="unknown_ticket")
         return ticket_from_dict(dict(row))
+
+    def visit_legs(self, ticket_id: int) -> list[Ticket]:
+        """Every leg of the ticket's visit, first leg first (memory, else the database)."""
+        visit_id = self.find_ticket(ticket_id).visit_id
+        legs = {t.id: t for t in self.branch.tickets.values() if t.visit_id == visit_id}
+        if len(legs) != max((t.leg for t in legs.values()), default=-1) + 1:
+            # Earlier legs of a visit open across the day's rollover (or an old visit) are
+            # only stored; legs in memory are newer than any stored copy of them.
+            stored = {t.id: t for t in load_visit(self.read_conn, visit_id)}
+            legs = stored | legs
+        return sorted(legs.values(), key=lambda t: (t.leg, t.id))
 
     # ------------------------------------------------------------------ views
     def ticket_view(self, ticket: Ticket, *, with_token: bool = False) -> dict[str, Any]:
@@ -238,6 +259,56 @@ class Engine:
             "devices": [device_to_dict(d) for d in sorted(b.devices.values(), key=_dev_key)],
             "waiting": self.waiting_summary(now),
         }
+
+    def counter_today(self, number: int) -> dict[str, Any]:
+        """A counter's figures for the current business day (from the tickets in memory)."""
+        b = self.branch
+        b.counter(number)
+        day = counter_day(b.tickets.values(), number, b.business_day(self.clock()))
+        return {
+            "counter": day.counter,
+            "business_day": day.business_day.isoformat(),
+            "called": day.called,
+            "served": day.served,
+            "no_shows": day.no_shows,
+            "transfers_out": day.transfers_out,
+            "avg_service_s": day.avg_service_s,
+            "avg_wait_s": day.avg_wait_s,
+            "ratings": {str(r): n for r, n in day.ratings.items()},
+            "rating_avg": day.rating_avg,
+            "by_staff": {
+                staff: {"called": s.called, "served": s.served, "avg_service_s": s.avg_service_s}
+                for staff, s in day.by_staff.items()
+            },
+        }
+
+    def counter_queue(self, number: int, limit: int) -> dict[str, Any]:
+        """Who call-next would give this counter next, and the queues of its businesses."""
+        b = self.branch
+        now = self.clock()
+        counter = b.counter(number)
+        waiting = b.waiting
+        return {
+            "counter": number,
+            "at": now.isoformat(),
+            "next": [self.ticket_view(t) for t in b.next_customers(number, now, limit)],
+            "by_service": {
+                q.service: {
+                    "waiting": q.waiting,
+                    "longest_wait_s": round(q.longest_wait_s),
+                    "target_wait_s": q.target_wait_s,
+                    "overflow": q.overflow,
+                    "over_target": q.over_target,
+                }
+                for q in skill_queues(counter, waiting, now, b.services)
+            },
+            "targeted": sum(1 for t in waiting if t.target_counter == number),
+        }
+
+    def visit_history(self, ticket_id: int) -> dict[str, Any]:
+        """The ticket's whole visit: every leg with its counter, staff, times and note."""
+        legs = self.visit_legs(ticket_id)
+        return {"visit_id": legs[0].visit_id, "legs": [self.ticket_view(t) for t in legs]}
 
     def waiting_summary(self, now: datetime) -> dict[str, dict[str, Any]]:
         """Per business: how many wait, the longest wait, the naive wait for a newcomer."""

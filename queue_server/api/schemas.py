@@ -99,6 +99,51 @@ class TicketPublic(BaseModel):
     eta_s: float | None = Field(None, description="estimated wait in seconds; null: no counter")
 
 
+class TicketHistory(BaseModel):
+    visit_id: int = Field(description="id of the visit's first leg")
+    legs: list[TicketPublic] = Field(
+        description="every leg of the visit in order; a leg's note is its transfer note"
+    )
+
+
+class StaffToday(BaseModel):
+    called: int
+    served: int
+    avg_service_s: float | None
+
+
+class CounterToday(BaseModel):
+    counter: int
+    business_day: str = Field(description="YYYY-MM-DD, the branch's current business day")
+    called: int = Field(description="legs called at this counter (a recall is not a new call)")
+    served: int = Field(description="legs finished here")
+    no_shows: int
+    transfers_out: int = Field(description="legs sent from here to another business or counter")
+    avg_service_s: float | None = Field(description="start → finish over the finished legs")
+    avg_wait_s: float | None = Field(description="arrival → (last) call over the legs called here")
+    ratings: dict[str, int] = Field(description='"4" 非常满意, "3" 满意, "2" 一般, "1" 不满意')
+    rating_avg: float | None
+    by_staff: dict[str, StaffToday] = Field(description="by the staff id that called the leg")
+
+
+class ServiceQueue(BaseModel):
+    waiting: int = Field(description="customers this counter may serve (not sent elsewhere)")
+    longest_wait_s: int
+    target_wait_s: int
+    overflow: bool = Field(description="an overflow skill: called only when over target")
+    over_target: bool = Field(description="someone in this business has waited past target")
+
+
+class CounterQueue(BaseModel):
+    counter: int
+    at: datetime = Field(description="the moment the preview was taken")
+    next: list[TicketPublic] = Field(
+        description="who call-next would give this counter, in order, if it called now"
+    )
+    by_service: dict[str, ServiceQueue] = Field(description="the counter's businesses, in order")
+    targeted: int = Field(description="customers transferred to this counter by name")
+
+
 class TicketIssued(TicketPublic):
     token: str = Field(description="opaque token of the customer's live ticket page (/t/TOKEN)")
 

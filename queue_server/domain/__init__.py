@@ -11,6 +11,7 @@ from .customer import (
 )
 from .day import business_day, format_number
 from .errors import DomainError, InvalidInput, InvalidState, NotFound
+from .figures import CounterDay, SkillQueue, StaffDay, counter_day, skill_queues
 from .model import (
     BranchSettings,
     Bundle,
@@ -27,7 +28,13 @@ from .model import (
     Ticket,
     TicketState,
 )
-from .policy import AccumulatingPriority, CallingPolicy, effective_priority, eligible
+from .policy import (
+    AccumulatingPriority,
+    CallingPolicy,
+    effective_priority,
+    eligible,
+    next_customers,
+)
 
 __all__ = [
     "RATINGS",
@@ -38,6 +45,7 @@ __all__ = [
     "CallingPolicy",
     "Change",
     "Counter",
+    "CounterDay",
     "CounterState",
     "DeviceHealth",
     "DeviceStatus",
@@ -51,16 +59,21 @@ __all__ = [
     "PriorityClass",
     "Service",
     "Skill",
+    "SkillQueue",
     "Source",
+    "StaffDay",
     "Ticket",
     "TicketState",
     "business_day",
+    "counter_day",
     "customer_ref",
     "effective_priority",
     "eligible",
     "format_number",
     "identify",
     "is_valid_id_number",
+    "next_customers",
     "normalise_id_number",
+    "skill_queues",
     "stronger_priority",
 ]

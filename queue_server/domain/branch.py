@@ -44,7 +44,7 @@ from .model import (
     Ticket,
     TicketState,
 )
-from .policy import AccumulatingPriority, CallingPolicy
+from .policy import AccumulatingPriority, CallingPolicy, next_customers
 
 RATINGS = (1, 2, 3, 4)  # 不满意 / 一般 / 满意 / 非常满意
 
@@ -209,6 +209,11 @@ class Branch:
         same = [t for t in self._waiting.values() if t.service == ticket.service]
         order = self.policy.queue_order(same, now, self.services)
         return next((i for i, t in enumerate(order) if t.id == ticket.id), len(order))
+
+    def next_customers(self, counter_no: int, now: datetime, limit: int) -> list[Ticket]:
+        """The next `limit` customers call-next would give this counter, calling now."""
+        counter = self.counter(counter_no)
+        return next_customers(self.policy, counter, self.waiting, now, self.services, limit)
 
     def serving_counters(self, service: str) -> int:
         """Open counters that serve this business as a regular (non-overflow) skill."""

@@ -187,3 +187,28 @@ class AccumulatingPriority:
     ) -> list[Ticket]:
         score = self.scorer(now)
         return sorted(waiting, key=lambda t: (-score(t), t.arrived_at, t.id))
+
+
+def next_customers(
+    policy: CallingPolicy,
+    counter: Counter,
+    waiting: Sequence[Ticket],
+    now: datetime,
+    services: Mapping[str, Service],
+    limit: int,
+) -> list[Ticket]:
+    """The customers `counter` would get, in order, if it called `limit` times right now.
+
+    Asks the policy's own `choose_next` again on what each call would leave, so the preview
+    is call-next by construction, for any policy: an overflow queue drops out as soon as the
+    calls before would bring it back on target, exactly as it would at the counter.
+    """
+    left = list(waiting)
+    upcoming: list[Ticket] = []
+    while len(upcoming) < limit:
+        chosen = policy.choose_next(counter, left, now, services)
+        if chosen is None:
+            break
+        upcoming.append(chosen)
+        left = [t for t in left if t.id != chosen.id]
+    return upcoming

@@ -154,6 +154,12 @@ def _m004_customers_bundles(db: sqlite_utils.Database) -> None:
     )
 
 
+@migration
+def _m005_visit_index(db: sqlite_utils.Database) -> None:
+    """A visit's legs are looked up together (a teller reads a customer's transfers)."""
+    db.table("tickets").create_index(["visit_id"], if_not_exists=True)
+
+
 def migrate(path: str | Path) -> int:
     """Bring the schema up to date; returns the schema version. Safe to run at every start."""
     conn = connect(path)
@@ -329,6 +335,12 @@ def load_settings(conn: sqlite3.Connection) -> BranchSettings | None:
         languages=tuple(v["languages"]),
         care_age=int(v.get("care_age", 60)),
     )
+
+
+def load_visit(conn: sqlite3.Connection, visit_id: int) -> list[Ticket]:
+    """Every stored leg of one visit, first leg first."""
+    rows = conn.execute("SELECT * FROM tickets WHERE visit_id = ? ORDER BY leg, id", (visit_id,))
+    return [ticket_from_dict(dict(r)) for r in rows]
 
 
 def load_branch(

@@ -14,6 +14,7 @@ MANAGERS = frozenset({"manager", "admin"})
 OWN_COUNTER = frozenset({"counter:1"})
 OWN_OR_MANAGER = OWN_COUNTER | MANAGERS
 ISSUERS = frozenset({"kiosk", "counter:1", "counter:2", "manager", "admin"})
+STAFF = frozenset({"counter:1", "counter:2", "manager", "admin"})
 
 EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/health"): frozenset(ROLES),
@@ -29,6 +30,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/counters/{number}/close"): OWN_OR_MANAGER,
     ("POST", "/api/v1/counters/{number}/sign-out"): OWN_OR_MANAGER,
     ("PUT", "/api/v1/counters/{number}/skills"): MANAGERS,
+    ("GET", "/api/v1/counters/{number}/today"): OWN_OR_MANAGER,
+    ("GET", "/api/v1/counters/{number}/queue"): OWN_OR_MANAGER,
     ("POST", "/api/v1/counters/{number}/sign-in"): OWN_COUNTER,
     ("POST", "/api/v1/counters/{number}/call-next"): OWN_COUNTER,
     ("POST", "/api/v1/counters/{number}/call"): OWN_COUNTER,
@@ -39,6 +42,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/counters/{number}/transfer"): OWN_COUNTER,
     ("POST", "/api/v1/tickets"): ISSUERS,
     ("GET", "/api/v1/tickets/{ticket_id}"): ANY,
+    ("GET", "/api/v1/tickets/{ticket_id}/history"): STAFF,
     ("POST", "/api/v1/tickets/{ticket_id}/cancel"): ISSUERS,
     ("POST", "/api/v1/tickets/{ticket_id}/rating"): frozenset({"counter:1", "admin"}),
     # The counter holding the ticket may read its form too; this one is waiting (403 for all).

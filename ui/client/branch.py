@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
-from PySide6.QtCore import Property, QByteArray, QObject, QTimer, QUrl, Signal
+from PySide6.QtCore import Property, QByteArray, QMetaMethod, QObject, QTimer, QUrl, Signal
 from PySide6.QtNetwork import QNetworkAccessManager, QNetworkReply, QNetworkRequest
 
 from .model import BranchModel, GapError
@@ -84,6 +84,11 @@ class Reply(QObject):
             return
         self.done, self.data, self.error = True, data, error
         self.finished.emit(data, error)
+        # It fires once: drop the slots now. Their closures usually hold this reply, a
+        # cycle through Qt that Python's collector cannot see — one leaked reply (and all
+        # it captured) per request, for as long as the app runs.
+        if self.isSignalConnected(QMetaMethod.fromSignal(self.finished)):
+            self.finished.disconnect()
 
 
 class BranchClient(QObject):
@@ -394,6 +399,12 @@ class BranchClient(QObject):
         """A ticket with its live position and estimated wait."""
         return self._request("GET", f"/tickets/{ticket_id}", action="read_ticket", change=False)
 
+    def ticket_history(self, ticket_id: int) -> Reply:
+        """The ticket's whole visit: {"visit_id", "legs": [tickets, each with its note]}."""
+        return self._request(
+            "GET", f"/tickets/{ticket_id}/history", action="ticket_history", change=False
+        )
+
     def cancel_ticket(self, ticket_id: int) -> Reply:
         return self._request("POST", f"/tickets/{ticket_id}/cancel", action="cancel_ticket")
 
@@ -477,6 +488,21 @@ class BranchClient(QObject):
 
     def sign_out(self, counter: int) -> Reply:
         return self._request("POST", f"/counters/{counter}/sign-out", action="sign_out")
+
+    def counter_today(self, counter: int) -> Reply:
+        """Today's figures for a counter: served, no-shows, average times, ratings."""
+        return self._request(
+            "GET", f"/counters/{counter}/today", action="counter_today", change=False
+        )
+
+    def counter_queue(self, counter: int, limit: int = 5) -> Reply:
+        """Who call-next would give the counter next, and the queues of its businesses."""
+        return self._request(
+            "GET",
+            f"/counters/{counter}/queue?{urlencode({'limit': limit})}",
+            action="counter_queue",
+            change=False,
+        )
 
     def set_skills(self, counter: int, skills: list[dict[str, Any]]) -> Reply:
         """Manager: the businesses a counter serves, in order ({service, weight, overflow})."""

@@ -6,7 +6,7 @@ import asyncio
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException
+from fastapi import APIRouter, Header, HTTPException, Query
 
 from ...auth import verify_pin
 from ...codec import counter_to_dict
@@ -18,6 +18,8 @@ from ..schemas import (
     CallResult,
     CallTicket,
     CounterPublic,
+    CounterQueue,
+    CounterToday,
     PauseRequest,
     SignIn,
     SkillsUpdate,
@@ -40,6 +42,23 @@ async def list_counters(engine: EngineDep, _: AnyDevice) -> list[dict[str, Any]]
 async def read_counter(number: int, engine: EngineDep, _: AnyDevice) -> dict[str, Any]:
     """Read one counter."""
     return counter_to_dict(engine.branch.counter(number))
+
+
+@router.get("/{number}/today", response_model=CounterToday)
+async def counter_today(number: int, engine: EngineDep, _: OwnCounterOrManager) -> dict[str, Any]:
+    """Today's figures for the counter: calls, served, no-shows, transfers, times, ratings."""
+    return engine.counter_today(number)
+
+
+@router.get("/{number}/queue", response_model=CounterQueue)
+async def counter_queue(
+    number: int,
+    engine: EngineDep,
+    _: OwnCounterOrManager,
+    limit: Annotated[int, Query(ge=1, le=50)] = 5,
+) -> dict[str, Any]:
+    """The next customers call-next would give the counter, and its businesses' queues."""
+    return engine.counter_queue(number, limit)
 
 
 @router.post("/{number}/open", response_model=CounterPublic)

@@ -10,7 +10,14 @@ from ...auth import Principal
 from ...domain import NotFound, PriorityClass, Source, Ticket
 from ...visits import plan_visit
 from ..deps import AnyDevice, EngineDep, IssuingDevice, require, result_of
-from ..schemas import Eform, RatingRequest, TicketCreate, TicketIssued, TicketPublic
+from ..schemas import (
+    Eform,
+    RatingRequest,
+    TicketCreate,
+    TicketHistory,
+    TicketIssued,
+    TicketPublic,
+)
 from .customers import identify
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
@@ -66,6 +73,16 @@ async def issue_ticket(
 async def read_ticket(ticket_id: int, engine: EngineDep, _: AnyDevice) -> dict[str, Any]:
     """Read a ticket with its live position and estimated wait."""
     return engine.ticket_view(engine.find_ticket(ticket_id))
+
+
+@router.get("/{ticket_id}/history", response_model=TicketHistory)
+async def ticket_history(
+    ticket_id: int,
+    engine: EngineDep,
+    _: Annotated[Principal, Depends(require("counter", "manager", "admin"))],
+) -> dict[str, Any]:
+    """The ticket's whole visit, leg by leg, with each transfer's counter, staff and note."""
+    return engine.visit_history(ticket_id)
 
 
 @router.post("/{ticket_id}/cancel", response_model=TicketPublic)
