@@ -2,10 +2,11 @@
 
 `assets/theme/kiosk.qss` is a template; `assets/theme/variants.toml` holds the values for
 its `${name}` slots, once for `[normal]` (calm bank palette) and once for `[large]` (large
-text and high contrast). `apply_theme(app, large)` fills the template and applies it to the
-whole application, so switching variant at run time is one call and every open screen
-follows; `theme_state().largeTextChanged` tells widgets that care (the toggles on every
-screen) which variant is showing.
+text and high contrast), plus `[staff]`, a compact variant for the staff apps on a shared
+desktop (`apply_theme(app, variant="staff")`). `apply_theme(app, large)` fills the template
+and applies it to the whole application, so switching variant at run time is one call and
+every open screen follows; `theme_state().largeTextChanged` tells widgets that care (the
+toggles on every screen) which variant is showing.
 
 Chinese text needs a CJK font. BranchQ uses the system font "WenQuanYi Micro Hei"
 (Debian/Ubuntu `fonts-wqy-microhei`, Apache-2.0 or GPL-3.0) and never a web
@@ -52,25 +53,25 @@ class MissingFontError(RuntimeError):
     """The CJK font is not installed: Chinese would render as empty boxes."""
 
 
-def variables(large: bool) -> dict[str, str]:
-    """The `${name}` values for one variant, from `variants.toml`."""
+def variables(large: bool, variant: str | None = None) -> dict[str, str]:
+    """The `${name}` values for one variant, from `variants.toml` (`variant` overrides)."""
     with (THEME_DIR / "variants.toml").open("rb") as f:
-        table = tomllib.load(f)["large" if large else "normal"]
+        table = tomllib.load(f)[variant or ("large" if large else "normal")]
     return {name: str(value) for name, value in table.items()}
 
 
-def stylesheet(large: bool = False) -> str:
+def stylesheet(large: bool = False, variant: str | None = None) -> str:
     """The filled-in stylesheet; a `${name}` without a value is an error, not a blank."""
     template = string.Template((THEME_DIR / "kiosk.qss").read_text(encoding="utf-8"))
     try:
-        return template.substitute(variables(large))
+        return template.substitute(variables(large, variant))
     except KeyError as missing:
         raise ValueError(f"kiosk.qss uses {missing} which variants.toml does not set") from None
 
 
-def pixels(large: bool, name: str) -> int:
+def pixels(large: bool, name: str, variant: str | None = None) -> int:
     """A size from the theme as a number (`pixels(False, "tile_min_h")` → 180)."""
-    return int(variables(large)[name].removesuffix("px"))
+    return int(variables(large, variant)[name].removesuffix("px"))
 
 
 def ensure_cjk_font() -> str:
@@ -112,8 +113,10 @@ def is_large_text(app: QApplication | None = None) -> bool:
     return bool(app is not None and app.property(LARGE_PROPERTY))
 
 
-def apply_theme(app: QApplication, large: bool = False) -> None:
-    """Style the whole application with the normal or the large-text variant."""
+def apply_theme(app: QApplication, large: bool = False, *, variant: str | None = None) -> None:
+    """Style the whole application with the normal or the large-text variant, or another
+    named one (`variant="staff"`: the compact staff screens, never large)."""
+    large = large and variant is None
     family = ensure_cjk_font()
     was_large = is_large_text(app)
     first_time = app.property(LARGE_PROPERTY) is None
@@ -121,9 +124,9 @@ def apply_theme(app: QApplication, large: bool = False) -> None:
     # native Windows style ignores some (button backgrounds).
     app.setStyle("Fusion")
     font = QFont(family)
-    font.setPixelSize(pixels(large, "body_px"))
+    font.setPixelSize(pixels(large, "body_px", variant))
     app.setFont(font)
-    app.setStyleSheet(stylesheet(large))
+    app.setStyleSheet(stylesheet(large, variant))
     app.setProperty(LARGE_PROPERTY, large)
     if first_time or was_large != large:
         theme_state().largeTextChanged.emit(large)

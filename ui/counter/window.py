@@ -1,0 +1,1034 @@
+"""CounterWindow: the teller's screen — sign-in, the customer at the counter, the actions.
+
+The window holds no rules of its own: `CounterSession` (Qt-free) derives what is shown and
+what is allowed from the client's live model; the window renders it, turns clicks and
+function keys into client calls, and shows each refusal in words. Actions are sent at
+once, one at a time; an answer is shown the moment it comes (before its event, even), and
+nothing is ever queued while the server is unreachable.
+
+Reads the model cannot answer (the server's preview of who comes next, today's figures, a
+customer's e-form and transfer history) go through `CounterReads`, refetched after this
+counter's own actions and relevant events, coalesced by a short debounce, and at most
+every `refresh_every_s` otherwise; a test or the screenshots pass other reads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QSizePolicy,
+    QStackedLayout,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ui.client import ApiError, BranchClient, Reply
+from ui.i18n import Translator, translator
+from ui.widgets import Banner, BigButton, LanguageToggle, NumberDisplay, TextLabel
+
+from .dialogs import CallNumberDialog, PauseDialog, TransferDialog
+from .session import (
+    ACTION_KEYS,
+    RATING_KEYS,
+    SHORTCUTS,
+    Action,
+    CounterSession,
+    CounterState,
+    CounterView,
+    Customer,
+    error_key,
+    transfer_targets,
+    transfers,
+)
+
+log = logging.getLogger(__name__)
+Answer = Callable[[Any, "ApiError | None"], None]
+# The eight buttons, in function-key order: two rows of four.
+BUTTONS = (
+    Action.CALL_NEXT,
+    Action.RECALL,
+    Action.START,
+    Action.FINISH,
+    Action.NO_SHOW,
+    Action.TRANSFER,
+    Action.PAUSE,
+    Action.CALL_NUMBER,
+)
+PRIMARY = (Action.CALL_NEXT, Action.START, Action.FINISH)
+EFORM_FIELDS = (
+    "name",
+    "gender",
+    "ethnicity",
+    "birth_date",
+    "id_number",
+    "address",
+    "issued_by",
+    "valid_from",
+    "valid_to",
+)
+
+
+class CounterReads(Protocol):
+    """The reads the window makes besides the live model."""
+
+    def queue(self, counter: int, limit: int, done: Answer) -> None: ...
+    def today(self, counter: int, done: Answer) -> None: ...
+    def eform(self, ticket_id: int, done: Answer) -> None: ...
+    def history(self, ticket_id: int, done: Answer) -> None: ...
+
+
+class ClientReads:
+    """The reads, from the queue server through the client."""
+
+    def __init__(self, client: BranchClient) -> None:
+        self.client = client
+
+    def queue(self, counter: int, limit: int, done: Answer) -> None:
+        self.client.counter_queue(counter, limit).then(done)
+
+    def today(self, counter: int, done: Answer) -> None:
+        self.client.counter_today(counter).then(done)
+
+    def eform(self, ticket_id: int, done: Answer) -> None:
+        self.client.read_eform(ticket_id).then(done)
+
+    def history(self, ticket_id: int, done: Answer) -> None:
+        self.client.ticket_history(ticket_id).then(done)
+
+
+def minutes(seconds: int) -> int:
+    return max(0, seconds) // 60
+
+
+def duration(tr: Translator, seconds: float | None) -> str:
+    if seconds is None:
+        return tr.tr("counter.today.none")
+    whole = round(seconds)
+    return tr.tr("counter.duration", minutes=whole // 60, seconds=f"{whole % 60:02d}")
+
+
+def _label(name: str = "", role: str | None = None) -> QLabel:
+    label = QLabel()
+    if name:
+        label.setObjectName(name)
+    if role:
+        label.setProperty("role", role)
+    label.setWordWrap(True)
+    return label
+
+
+def _card() -> tuple[QFrame, QVBoxLayout]:
+    frame = QFrame()
+    frame.setObjectName("counterCard")
+    column = QVBoxLayout(frame)
+    column.setContentsMargins(16, 12, 16, 12)
+    column.setSpacing(6)
+    return frame, column
+
+
+def _restyle(widget: QWidget, name: str, value: str) -> None:
+    """Set a dynamic property used by the stylesheet and re-match the rules."""
+    if widget.property(name) != value:
+        widget.setProperty(name, value)
+        widget.style().unpolish(widget)
+        widget.style().polish(widget)
+
+
+class ActionButton(BigButton):
+    """A teller action with its function key shown on it ("F1  叫下一位")."""
+
+    def __init__(self, action: Action, tr: Translator) -> None:
+        self.action = action
+        self.hint = SHORTCUTS.get(action, "")
+        role = "primary" if action in PRIMARY else "secondary"
+        super().__init__(ACTION_KEYS[action], role, translator=tr)
+        self.setObjectName(f"action_{action.value}")
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Enter from a scanner must not press it
+
+    def retranslate(self) -> None:
+        text = self._tr.tr(self.key, **self.values)
+        hint = getattr(self, "hint", "")
+        self.setText(self._tr.tr("counter.key_hint", key=hint, text=text) if hint else text)
+
+
+class SignInPage(QWidget):
+    """Counter number and name; staff id and PIN; what went wrong, plainly."""
+
+    def __init__(self, tr: Translator, staff_id: str = "") -> None:
+        super().__init__()
+        self.tr_ = tr
+        self.title = TextLabel("counter.sign_in.title", "title", centred=True, translator=tr)
+        self.counter = TextLabel("common.counter", "heading", centred=True, translator=tr)
+        self.hint = TextLabel("counter.sign_in.hint", "hint", centred=True, translator=tr)
+        self.staff_label = TextLabel("counter.sign_in.staff_id", "body", translator=tr)
+        self.staff = QLineEdit(staff_id)
+        self.staff.setObjectName("formField")
+        self.staff.setMaxLength(64)
+        self.pin_label = TextLabel("counter.sign_in.pin", "body", translator=tr)
+        self.pin = QLineEdit()
+        self.pin.setObjectName("formField")
+        self.pin.setEchoMode(QLineEdit.EchoMode.Password)
+        self.pin.setMaxLength(12)
+        self.submit = BigButton("counter.action.sign_in", "primary", translator=tr)
+        self.error = Banner("counter.sign_in.failed", "error", translator=tr)
+        self.error.hide()
+        self.status = TextLabel("counter.sign_in.connecting", "hint", centred=True, translator=tr)
+        self.staff.returnPressed.connect(self.pin.setFocus)
+
+        frame, column = _card()
+        frame.setMaximumWidth(560)
+        column.setContentsMargins(32, 28, 32, 28)
+        column.setSpacing(12)
+        for widget in (self.title, self.counter, self.hint):
+            column.addWidget(widget)
+        column.addSpacing(8)
+        column.addWidget(self.staff_label)
+        column.addWidget(self.staff)
+        column.addWidget(self.pin_label)
+        column.addWidget(self.pin)
+        column.addSpacing(8)
+        column.addWidget(self.submit)
+        column.addWidget(self.error)
+        column.addWidget(self.status)
+        outer = QVBoxLayout(self)
+        outer.addStretch(1)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(frame, 2)
+        row.addStretch(1)
+        outer.addLayout(row)
+        outer.addStretch(2)
+
+    def show_error(self, key: str, **values: object) -> None:
+        self.error.set_message(key, "error", **values)
+        self.error.show()
+
+
+class CustomerPanel(QFrame):
+    """The customer at the counter: number, business, priority, waits; their e-form."""
+
+    def __init__(self, tr: Translator) -> None:
+        super().__init__()
+        self.setObjectName("counterCard")
+        self.tr_ = tr
+        self.timezone = "Asia/Shanghai"  # the branch's, from the snapshot
+        self.state = _label("customerState", "heading")
+        self.number = NumberDisplay("")
+        self.number.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.service = _label("customerService", "heading")
+        self.priority = _label("priorityBadge")
+        self.priority.setWordWrap(False)
+        self.waited = _label("customerWaited")
+        self.serving = _label("customerServing")
+        self.recalls = _label("customerRecalls")
+        self.appointment = _label("customerAppointment")
+        self.bundle = _label("customerBundle")
+        self.history_title = TextLabel("counter.history.title", "hint", translator=tr)
+        self.history = _label("customerHistory")
+        self.empty = TextLabel("counter.customer.none", "title", translator=tr)
+        self.empty_hint = TextLabel("counter.customer.none_hint", "hint", translator=tr)
+        self.empty.setObjectName("customerNone")
+        self.empty_hint.setObjectName("customerNoneHint")
+
+        badges = QHBoxLayout()
+        badges.addWidget(self.priority)
+        badges.addStretch(1)
+        details = QVBoxLayout()
+        details.setSpacing(6)
+        details.addWidget(self.state)
+        details.addWidget(self.number)
+        details.addWidget(self.service)
+        details.addLayout(badges)
+        for widget in (self.waited, self.serving, self.recalls, self.appointment, self.bundle):
+            details.addWidget(widget)
+        details.addWidget(self.history_title)
+        details.addWidget(self.history)
+        details.addStretch(1)
+
+        # The e-form: read-only fields the teller can copy from, never edit.
+        self.eform = QFrame()
+        self.eform.setObjectName("eform")
+        form = QVBoxLayout(self.eform)
+        form.setContentsMargins(12, 8, 12, 8)
+        form.setSpacing(6)
+        self.eform_title = TextLabel("counter.eform.title", "heading", translator=tr)
+        self.eform_status = TextLabel("counter.eform.loading", "hint", translator=tr)
+        form.addWidget(self.eform_title)
+        form.addWidget(self.eform_status)
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(10)
+        grid.setVerticalSpacing(4)
+        self.eform_fields: dict[str, tuple[TextLabel, QLineEdit]] = {}
+        for row, name in enumerate(EFORM_FIELDS):
+            label = TextLabel(f"counter.eform.field.{name}", "hint", translator=tr)
+            label.setWordWrap(False)
+            value = QLineEdit()
+            value.setObjectName("eformField")
+            value.setReadOnly(True)
+            value.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+            grid.addWidget(label, row, 0)
+            grid.addWidget(value, row, 1)
+            self.eform_fields[name] = (label, value)
+        grid.setColumnStretch(1, 1)
+        form.addLayout(grid)
+        form.addStretch(1)
+
+        # Two pages: the customer (details and form side by side), or "nobody here".
+        self.present = QWidget()
+        sides = QHBoxLayout(self.present)
+        sides.setContentsMargins(20, 14, 20, 14)
+        sides.setSpacing(20)
+        sides.addLayout(details, 1)
+        sides.addWidget(self.eform, 1)
+        self.absent = QWidget()
+        nobody = QVBoxLayout(self.absent)
+        nobody.addStretch(1)
+        for label in (self.empty, self.empty_hint):
+            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            nobody.addWidget(label)
+        nobody.addStretch(2)
+        self.pages = QStackedLayout(self)
+        self.pages.addWidget(self.present)
+        self.pages.addWidget(self.absent)
+        self.clear_eform()
+        self.show_history([])
+
+    def show_customer(self, customer: Customer | None, view: CounterView) -> None:
+        t = self.tr_
+        self.pages.setCurrentWidget(self.present if customer is not None else self.absent)
+        if customer is None:
+            paused = view.state is CounterState.PAUSED
+            key = "counter.customer.paused_hint" if paused else "counter.customer.none_hint"
+            self.empty_hint.set_text(key)
+            return
+        self.state.setText(
+            t.tr(
+                "counter.customer.state_serving"
+                if customer.serving
+                else "counter.customer.state_called"
+            )
+        )
+        _restyle(self.state, "state", customer.state)
+        self.number.set_number(customer.number)
+        self.service.setText(f"{customer.service}  {t.pick(customer.service_names)}")
+        if customer.priority == "vip" and customer.vip_tier:
+            priority = t.tr("counter.priority.vip_tier", tier=customer.vip_tier)
+        else:
+            priority = t.tr(customer.priority_key)
+        self.priority.setText(priority)
+        _restyle(self.priority, "priority", customer.priority)
+        self.waited.setText(t.tr("counter.customer.waited", minutes=minutes(customer.waited_s)))
+        self.serving.setVisible(customer.serving)
+        self.serving.setText(
+            t.tr("counter.customer.serving_for", minutes=minutes(customer.serving_s))
+        )
+        self.recalls.setVisible(customer.recall_count > 0)
+        self.recalls.setText(t.tr("counter.recall_count", count=customer.recall_count + 1))
+        slot = customer.appointment_slot
+        self.appointment.setVisible(slot is not None)
+        if slot is not None:
+            when = _hhmm(slot, self.timezone)
+            self.appointment.setText(t.tr("counter.customer.appointment", time=when))
+        self.bundle.setVisible(customer.bundle is not None)
+        if customer.bundle is not None:
+            name = t.pick(customer.bundle_names) or customer.bundle
+            self.bundle.setText(t.tr("counter.customer.bundle", name=name))
+
+    # ---- e-form
+    def clear_eform(self) -> None:
+        """Forget the last customer's form: it is personal data and they are gone."""
+        for _label_widget, value in self.eform_fields.values():
+            value.clear()
+        self.eform.hide()
+
+    def eform_loading(self) -> None:
+        self.clear_eform()
+        self.eform_status.set_text("counter.eform.loading")
+        self.eform_status.show()
+        for label, value in self.eform_fields.values():
+            label.hide()
+            value.hide()
+        self.eform.show()
+
+    def show_eform(self, fields: Mapping[str, str]) -> None:
+        self.eform_status.hide()
+        for name, (label, value) in self.eform_fields.items():
+            text = fields.get(name, "")
+            value.setText(text)
+            value.setCursorPosition(0)
+            label.setVisible(bool(text))
+            value.setVisible(bool(text))
+        self.eform.show()
+
+    def eform_gone(self) -> None:
+        self.eform_status.set_text("counter.eform.gone")
+        self.eform_status.show()
+        self.eform.show()
+
+    # ---- transfers that brought the customer here
+    def show_history(self, lines: list[str]) -> None:
+        self.history_title.setVisible(bool(lines))
+        self.history.setVisible(bool(lines))
+        self.history.setText("\n".join(lines))
+
+
+class WaitingPanel(QFrame):
+    """The queues of the businesses this counter serves, and who comes next."""
+
+    def __init__(self, tr: Translator) -> None:
+        super().__init__()
+        self.setObjectName("counterCard")
+        self.tr_ = tr
+        column = QVBoxLayout(self)
+        column.setContentsMargins(16, 12, 16, 12)
+        column.setSpacing(6)
+        column.addWidget(TextLabel("counter.waiting.title", "heading", translator=tr))
+        self.grid = QGridLayout()
+        self.grid.setVerticalSpacing(0)
+        column.addLayout(self.grid)
+        self.targeted = _label("waitingTargeted", "hint")
+        column.addWidget(self.targeted)
+        column.addWidget(TextLabel("counter.next_up", "hint", translator=tr))
+        self.next_up = _label("nextUp")
+        column.addWidget(self.next_up)
+        column.addStretch(1)
+        self.rows: list[tuple[QLabel, QLabel]] = []
+
+    def show_view(self, view: CounterView, service_names: Callable[[str], str]) -> None:
+        t = self.tr_
+        # Two lines a business: its name, then the figures (narrow enough for 1366 px).
+        while len(self.rows) < len(view.waiting):
+            name, figures = _label("waitingService"), _label("waitingLongest")
+            figures.setWordWrap(False)
+            self.grid.addWidget(name, 2 * len(self.rows), 0)
+            self.grid.addWidget(figures, 2 * len(self.rows) + 1, 0)
+            self.rows.append((name, figures))
+        for index, (name, figures) in enumerate(self.rows):
+            if index >= len(view.waiting):
+                name.hide()
+                figures.hide()
+                continue
+            w = view.waiting[index]
+            overflow = " " + t.tr("counter.waiting.overflow") if w.overflow else ""
+            name.setText(f"{w.service}  {t.pick(w.names)}{overflow}")
+            text = t.tr("counter.waiting.count", count=w.waiting)
+            if w.waiting:
+                text += " · " + t.tr("counter.waiting.longest", minutes=minutes(w.longest_wait_s))
+            if w.over_target:
+                text += " · " + t.tr("counter.waiting.over_target")
+            figures.setText(text)
+            _restyle(figures, "over", "yes" if w.over_target else "no")
+            name.show()
+            figures.show()
+        self.targeted.setVisible(view.targeted > 0)
+        self.targeted.setText(t.tr("counter.targeted", count=view.targeted))
+        if view.next_up:
+            lines = [
+                f"{n['number']}  {service_names(n['service'])}  ·  "
+                + t.tr(f"priority.{n.get('priority') or 'regular'}")
+                for n in view.next_up
+            ]
+            self.next_up.setText("\n".join(lines))
+        else:
+            self.next_up.setText(t.tr("counter.none_waiting"))
+
+
+class TodayPanel(QFrame):
+    """This counter's figures for the business day, from the server."""
+
+    FIGURES = ("served", "avg_service", "no_shows", "transfers", "rating")
+
+    def __init__(self, tr: Translator) -> None:
+        super().__init__()
+        self.setObjectName("counterCard")
+        self.tr_ = tr
+        column = QVBoxLayout(self)
+        column.setContentsMargins(16, 12, 16, 12)
+        column.setSpacing(6)
+        column.addWidget(TextLabel("counter.today.title", "heading", translator=tr))
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(12)
+        grid.setVerticalSpacing(2)
+        self.values: dict[str, QLabel] = {}
+        for index, name in enumerate(self.FIGURES):
+            label = TextLabel(f"counter.today.{name}", "hint", translator=tr)
+            value = _label(f"today_{name}")
+            value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            grid.addWidget(label, index, 0)
+            grid.addWidget(value, index, 1)
+            self.values[name] = value
+        grid.setColumnStretch(1, 1)
+        column.addLayout(grid)
+
+    def show_today(self, today: Mapping[str, Any] | None) -> None:
+        t = self.tr_
+        none = t.tr("counter.today.none")
+        if today is None:
+            for value in self.values.values():
+                value.setText(none)
+            return
+        self.values["served"].setText(str(today.get("served", 0)))
+        self.values["avg_service"].setText(duration(t, today.get("avg_service_s")))
+        self.values["no_shows"].setText(str(today.get("no_shows", 0)))
+        self.values["transfers"].setText(str(today.get("transfers_out", 0)))
+        ratings = today.get("ratings") or {}
+        count = sum(int(n) for n in ratings.values())
+        average = today.get("rating_avg")
+        self.values["rating"].setText(
+            t.tr("counter.today.rating_value", average=f"{average:.1f}", count=count)
+            if average is not None and count
+            else none
+        )
+
+
+def _hhmm(moment: datetime, timezone: str) -> str:
+    """A time as the branch's clocks show it."""
+    with contextlib.suppress(ZoneInfoNotFoundError, ValueError):
+        moment = moment.astimezone(ZoneInfo(timezone))
+    return moment.strftime("%H:%M")
+
+
+class CounterWindow(QWidget):
+    """One counter's caller app: sign-in, then the customer, the actions, the queue."""
+
+    def __init__(
+        self,
+        client: BranchClient,
+        counter: int,
+        *,
+        tr: Translator | None = None,
+        staff_id: str = "",
+        reads: CounterReads | None = None,
+        queue_limit: int = 5,
+        refresh_ms: int = 300,
+        refresh_every_s: float = 30.0,
+        offline_grace_ms: int = 1000,
+        tick_ms: int = 1000,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("counterApp")
+        self.client = client
+        self.counter = counter
+        self.tr_ = tr or translator()
+        self.reads: CounterReads = reads or ClientReads(client)
+        self.queue_limit = queue_limit
+        self.session = CounterSession(client.model, counter)
+        self.session.online = bool(client.online)
+        self.busy: Action | None = None  # the action waiting for its answer
+        self._signing_in = False
+        self.transfer_dialog: TransferDialog | None = None
+        self.pause_dialog: PauseDialog | None = None
+        self.call_dialog: CallNumberDialog | None = None
+        self._eform_for: int | None = None
+        self._history_for: int | None = None
+        self._want: set[str] = set()
+        self._fetching: set[str] = set()
+        self._offline_shown = False
+        self._view = self.session.view()
+        self._build(staff_id)
+
+        self._refresh = QTimer(self)
+        self._refresh.setSingleShot(True)
+        self._refresh.setInterval(refresh_ms)
+        self._refresh.timeout.connect(self.refresh_now)
+        self._slow = QTimer(self)
+        self._slow.setInterval(int(refresh_every_s * 1000))
+        self._slow.timeout.connect(lambda: self.refresh_soon("queue"))
+        self._slow.start()
+        self._grace = QTimer(self)
+        self._grace.setSingleShot(True)
+        self._grace.setInterval(offline_grace_ms)
+        self._grace.timeout.connect(self._show_offline)
+        self._message_timer = QTimer(self)
+        self._message_timer.setSingleShot(True)
+        self._message_timer.timeout.connect(self.message.hide)
+        self._tick = QTimer(self)
+        self._tick.setInterval(tick_ms)
+        self._tick.timeout.connect(self.update_view)
+        self._tick.start()
+
+        client.connectedChanged.connect(self.connection_changed)
+        client.snapshotLoaded.connect(self._snapshot_loaded)
+        client.eventReceived.connect(self._event)
+        self.tr_.languageChanged.connect(lambda _: self.update_view())
+        for action in BUTTONS:
+            key = SHORTCUTS[action]
+            shortcut = QShortcut(QKeySequence(key), self)
+            shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
+            shortcut.activated.connect(lambda action=action: self._shortcut(action))
+        if client.model.loaded:
+            self._snapshot_loaded()
+        self.connection_changed(bool(client.online))
+        self.update_view()
+
+    # ------------------------------------------------------------------ layout
+    def _build(self, staff_id: str) -> None:
+        t = self.tr_
+        self.title = _label("counterTitle", "title")
+        self.title.setWordWrap(False)
+        self.state = _label("counterState")
+        self.state.setWordWrap(False)
+        self.staff = _label("counterStaff")
+        self.staff.setWordWrap(False)
+        self.language = LanguageToggle(translator=t)
+        self.sign_out = BigButton("counter.action.sign_out", "secondary", translator=t)
+        self.sign_out.setObjectName("action_sign_out")
+        self.sign_out.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.sign_out.clicked.connect(lambda: self.press(Action.SIGN_OUT))
+        bar = QHBoxLayout()
+        bar.setSpacing(12)
+        bar.addWidget(self.title)
+        bar.addWidget(self.state)
+        bar.addWidget(self.staff)
+        bar.addStretch(1)
+        bar.addWidget(self.language)
+        bar.addWidget(self.sign_out)
+
+        self.offline = Banner("counter.offline", "warning", translator=t)
+        self.offline.setObjectName("offlineBanner")
+        self.offline.hide()
+        self.message = Banner("counter.error.other", "error", translator=t)
+        self.message.setObjectName("messageBanner")
+        self.message.hide()
+
+        self.sign_in = SignInPage(t, staff_id)
+        self.sign_in.submit.clicked.connect(self.submit_sign_in)
+        self.sign_in.pin.returnPressed.connect(self.submit_sign_in)
+
+        self.paused = Banner("counter.paused", "warning", translator=t)
+        self.paused.setObjectName("pausedBanner")
+        self.customer = CustomerPanel(t)
+        self.rating = _label("ratingLine")
+        self.buttons: dict[Action, ActionButton] = {}
+        grid = QGridLayout()
+        grid.setSpacing(10)
+        for index, action in enumerate(BUTTONS):
+            button = ActionButton(action, t)
+            button.clicked.connect(lambda _=False, action=action: self.press(action))
+            grid.addWidget(button, index // 4, index % 4)
+            self.buttons[action] = button
+        left = QVBoxLayout()
+        left.setSpacing(10)
+        left.addWidget(self.paused)
+        left.addWidget(self.customer, 1)
+        left.addWidget(self.rating)
+        left.addLayout(grid)
+        self.waiting = WaitingPanel(t)
+        self.today = TodayPanel(t)
+        right = QVBoxLayout()
+        right.setSpacing(10)
+        right.addWidget(self.waiting, 1)
+        right.addWidget(self.today)
+        self.main = QWidget()
+        row = QHBoxLayout(self.main)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(12)
+        row.addLayout(left, 5)
+        row.addLayout(right, 2)
+
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.sign_in)
+        self.stack.addWidget(self.main)
+        column = QVBoxLayout(self)
+        column.setContentsMargins(16, 12, 16, 12)
+        column.setSpacing(10)
+        column.addLayout(bar)
+        column.addWidget(self.offline)
+        column.addWidget(self.message)
+        column.addWidget(self.stack, 1)
+
+    # ------------------------------------------------------------------ render
+    def update_view(self) -> None:
+        """Show the session's view now (after any change, and once a second for the waits)."""
+        t = self.tr_
+        self.customer.timezone = str(self.client.model.branch.get("timezone") or "Asia/Shanghai")
+        view = self._view = self.session.view()
+        title = t.tr("common.counter", counter=self.counter)
+        self.setWindowTitle(f"{t.tr('counter.app_title')} · {title}")
+        if view.name and view.name.replace(" ", "") != title.replace(" ", ""):
+            title += f"  {view.name}"
+        self.title.setText(title)
+        self.state.setText(t.tr(f"counter.state.{view.state.value}"))
+        _restyle(self.state, "state", view.state.value)
+        self.staff.setVisible(view.signed_in)
+        self.staff.setText(t.tr("counter.staff", staff=view.staff_id or ""))
+        self.sign_out.setVisible(view.signed_in)
+        self.sign_out.setEnabled(view.can(Action.SIGN_OUT))
+        self.stack.setCurrentWidget(self.main if view.signed_in else self.sign_in)
+        self._render_sign_in(view)
+        if view.signed_in:
+            self._render_main(view)
+        self._follow_customer(view.customer)
+
+    def _render_sign_in(self, view: CounterView) -> None:
+        page = self.sign_in
+        page.counter.set_text("common.counter", counter=self.counter)
+        if view.name:
+            page.counter.setText(f"{page.counter.text()} · {view.name}")
+        if not view.online:
+            page.status.set_text("counter.sign_in.connecting")
+        elif view.known:
+            page.status.set_text("counter.sign_in.hint")
+        else:
+            page.status.set_text("counter.no_counter", counter=self.counter)
+        page.hint.setVisible(view.online)
+        page.status.setVisible(not view.online or not view.known)
+        page.submit.setEnabled(not self._signing_in)
+
+    def _render_main(self, view: CounterView) -> None:
+        t = self.tr_
+        paused = view.state is CounterState.PAUSED
+        self.paused.setVisible(paused)
+        if paused:
+            key = view.pause_reason_key
+            reason = t.tr(key) if key else view.pause_reason
+            self.paused.set_message("counter.paused", reason=reason or "—")
+        self.customer.show_customer(view.customer, view)
+        for action, button in self.buttons.items():
+            if action is Action.PAUSE:
+                action = view.pause_action
+                button.set_text(ACTION_KEYS[action])
+            button.setEnabled(view.can(action))
+        if view.rating is None:
+            self.rating.hide()
+        else:
+            self.rating.show()
+            if view.rating.rating is None:
+                self.rating.setText(t.tr("counter.rating.waiting", number=view.rating.number))
+            else:
+                self.rating.setText(
+                    t.tr(
+                        "counter.rating.got",
+                        number=view.rating.number,
+                        rating=t.tr(RATING_KEYS.get(view.rating.rating, "rating.average")),
+                    )
+                )
+        self.waiting.show_view(view, self._service_name)
+        self.today.show_today(view.today)
+
+    def _service_name(self, code: str) -> str:
+        return self.tr_.pick(self.client.model.services.get(code, {}).get("names", {})) or code
+
+    # ------------------------------------------------------- e-form and history
+    def _follow_customer(self, customer: Customer | None) -> None:
+        tid = customer.ticket_id if customer is not None else None
+        if tid != self._eform_for:
+            self._eform_for = tid
+            self.customer.clear_eform()
+            if customer is not None and customer.has_eform:
+                self.customer.eform_loading()
+                self.reads.eform(customer.ticket_id, self._answer_for(self._eform, customer))
+        if tid != self._history_for:
+            self._history_for = tid
+            self.customer.show_history([])
+            if customer is not None and customer.transferred:
+                self.reads.history(customer.ticket_id, self._answer_for(self._history, customer))
+
+    @staticmethod
+    def _answer_for(
+        handler: Callable[[int, Any, ApiError | None], None], customer: Customer
+    ) -> Answer:
+        tid = customer.ticket_id
+        return lambda data, error: handler(tid, data, error)
+
+    def _eform(self, tid: int, data: Any, error: ApiError | None) -> None:
+        if tid != self._eform_for:
+            return  # that customer has gone: never show their form to the next one
+        if error is None and isinstance(data, dict):
+            self.customer.show_eform(data.get("fields") or {})
+        elif error is not None and error.offline:
+            self._eform_for = None  # try again after the reconnect
+            self.customer.clear_eform()
+        else:
+            self.customer.eform_gone()
+
+    def _history(self, tid: int, data: Any, error: ApiError | None) -> None:
+        if tid != self._history_for:
+            return
+        if error is not None or not isinstance(data, dict):
+            self._history_for = None if error is not None and error.offline else tid
+            return
+        t = self.tr_
+        lines = []
+        for step in transfers(data.get("legs", []), tid):
+            counter = step["from_counter"]
+            target = (
+                t.tr("common.counter", counter=step["to_counter"])
+                if step["to_counter"]
+                else self._service_name(step["to_service"])
+            )
+            lines.append(
+                t.tr(
+                    "counter.history.transfer",
+                    number=step["number"],
+                    service=self._service_name(step["from_service"]),
+                    counter=t.tr("common.counter", counter=counter) if counter else "—",
+                    target=target,
+                )
+            )
+            if step["note"]:
+                lines.append("    " + t.tr("counter.history.note", note=step["note"]))
+        self.customer.show_history(lines)
+
+    # ------------------------------------------------------ the server's news
+    def connection_changed(self, online: bool) -> None:
+        self.session.online = online
+        if online:
+            self._grace.stop()
+            if self._offline_shown:
+                self._offline_shown = False
+                self.offline.hide()
+                self.show_message("counter.reconnected", "info")
+        elif not self._offline_shown and not self._grace.isActive():
+            self._grace.start()
+        self.update_view()
+
+    def _show_offline(self) -> None:
+        if not self.session.online:
+            self._offline_shown = True
+            self.offline.show()
+
+    def _snapshot_loaded(self) -> None:
+        self.session.snapshot_loaded()
+        # Anything fetched before may be out of date: a reconnect shows the true state.
+        self._eform_for = self._history_for = None
+        self.refresh_soon("queue", "today")
+        self.update_view()
+
+    def _event(self, event: dict[str, Any]) -> None:
+        self.session.model_changed()
+        self.session.event(event)
+        want = []
+        if self.session.affects_queue(event):
+            want.append("queue")
+        if self.session.affects_today(event):
+            want.append("today")
+        if want:
+            self.refresh_soon(*want)
+        self.update_view()
+
+    def refresh_soon(self, *what: str) -> None:
+        """Refetch the preview and/or today's figures once, shortly, however often asked."""
+        self._want.update(what)
+        if not self._refresh.isActive():
+            self._refresh.start()
+
+    def refresh_now(self) -> None:
+        if not self.session.online:
+            return  # the snapshot after reconnecting asks again
+        for what in sorted(self._want - self._fetching):
+            self._want.discard(what)
+            self._fetching.add(what)
+            done = lambda data, error, what=what: self._refreshed(what, data, error)  # noqa: E731
+            if what == "queue":
+                self.reads.queue(self.counter, self.queue_limit, done)
+            else:
+                self.reads.today(self.counter, done)
+
+    def _refreshed(self, what: str, data: Any, error: ApiError | None) -> None:
+        self._fetching.discard(what)
+        if error is None and isinstance(data, dict):
+            if what == "queue":
+                self.session.queue = data
+            else:
+                self.session.today = data
+            self.update_view()
+        if what in self._want:
+            self.refresh_soon()  # asked again while this one was on its way
+
+    # ----------------------------------------------------------------- actions
+    def _shortcut(self, action: Action) -> None:
+        if self.stack.currentWidget() is self.main:
+            self.press(action)
+
+    def press(self, action: Action) -> None:
+        """A button or its function key: check, then send at once or open its dialog."""
+        view = self.session.view()
+        if action in (Action.PAUSE, Action.RESUME):
+            action = view.pause_action
+        refusal = self.session.refusal(action, view)
+        if refusal is not None:
+            self.show_message(refusal, "error")
+            return
+        if self.busy is not None:
+            return  # one action at a time; a double press must not act twice
+        if action is Action.TRANSFER:
+            self.open_transfer(view)
+        elif action is Action.PAUSE:
+            self.open_pause()
+        elif action is Action.CALL_NUMBER:
+            self.open_call_number()
+        else:
+            self._send(action, view)
+
+    def _send(self, action: Action, view: CounterView, **options: Any) -> None:
+        c, n = self.client, self.counter
+        # Naming the ticket on screen keeps a stale screen from acting on another customer.
+        tid = view.customer.ticket_id if view.customer is not None else None
+        requests: dict[Action, Callable[[], Reply]] = {
+            Action.CALL_NEXT: lambda: c.call_next(n),
+            Action.RECALL: lambda: c.recall(n, tid),
+            Action.START: lambda: c.start_serving(n, tid),
+            Action.FINISH: lambda: c.finish(n, tid),
+            Action.NO_SHOW: lambda: c.no_show(n, tid),
+            Action.TRANSFER: lambda: c.transfer(n, ticket_id=tid, **options),
+            Action.PAUSE: lambda: c.pause_counter(n, str(options.get("reason", ""))),
+            Action.RESUME: lambda: c.open_counter(n),
+            Action.CALL_NUMBER: lambda: c.call_ticket(n, number=str(options["number"])),
+            Action.SIGN_OUT: lambda: c.sign_out(n),
+        }
+        sent_online = self.session.online
+        self.busy = action
+        requests[action]().then(
+            lambda data, error: self._answered(action, data, error, sent_online)
+        )
+
+    def _answered(self, action: Action, data: Any, error: ApiError | None, sent: bool) -> None:
+        self.busy = None
+        if error is not None:
+            log.info("counter %s: %s refused: %s", self.counter, action.value, error.code)
+            self.show_message(error_key(error.code, sent_online=sent), "error", code=error.code)
+            self.update_view()
+            return
+        ticket = None
+        if action is Action.CALL_NEXT:
+            ticket = data.get("ticket") if isinstance(data, dict) else None
+            if ticket is None:
+                self.show_message("counter.none_waiting", "info")
+        elif action not in (Action.PAUSE, Action.RESUME, Action.SIGN_OUT):
+            ticket = data if isinstance(data, dict) else None
+        if action is Action.TRANSFER:
+            ticket = None  # the answer is the new leg, queued elsewhere: nobody is here now
+            self.session.echo = None
+        if self.message.kind == "error":
+            self.message.hide()  # done now: an earlier refusal no longer applies
+        self.session.action_answered(ticket)
+        self.refresh_soon("queue", "today")
+        self.update_view()
+
+    def open_transfer(self, view: CounterView | None = None) -> TransferDialog:
+        view = view or self.session.view()
+        current = view.customer.service if view.customer is not None else None
+        codes, counters = transfer_targets(self.client.model, self.counter, current)
+        model = self.client.model
+        services = [(code, model.services[code].get("names", {})) for code in codes]
+        states = [(n, name, model.counters[n].get("state", "closed")) for n, name in counters]
+        dialog = TransferDialog(self.tr_, services, states, self)
+        ticket = view.customer.ticket_id if view.customer is not None else None
+
+        def accepted() -> None:
+            now = self.session.view()
+            if now.customer is None or now.customer.ticket_id != ticket:
+                self.show_message("counter.error.stale", "error")
+                return
+            refusal = self.session.refusal(Action.TRANSFER, now)
+            if refusal is not None:
+                self.show_message(refusal, "error")
+                return
+            self._send(Action.TRANSFER, now, **dialog.target())
+
+        dialog.accepted.connect(accepted)
+        dialog.finished.connect(lambda _: self._dialog_closed("transfer_dialog"))
+        self.transfer_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def open_pause(self) -> PauseDialog:
+        dialog = PauseDialog(self.tr_, self)
+
+        def accepted() -> None:
+            now = self.session.view()
+            refusal = self.session.refusal(Action.PAUSE, now)
+            if refusal is not None:
+                self.show_message(refusal, "error")
+                return
+            self._send(Action.PAUSE, now, reason=dialog.reason())
+
+        dialog.accepted.connect(accepted)
+        dialog.finished.connect(lambda _: self._dialog_closed("pause_dialog"))
+        self.pause_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def open_call_number(self) -> CallNumberDialog:
+        dialog = CallNumberDialog(self.tr_, self)
+
+        def accepted() -> None:
+            now = self.session.view()
+            refusal = self.session.refusal(Action.CALL_NUMBER, now)
+            if refusal is not None:
+                self.show_message(refusal, "error")
+                return
+            self._send(Action.CALL_NUMBER, now, number=dialog.number())
+
+        dialog.accepted.connect(accepted)
+        dialog.finished.connect(lambda _: self._dialog_closed("call_dialog"))
+        self.call_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _dialog_closed(self, name: str) -> None:
+        dialog = getattr(self, name)
+        setattr(self, name, None)
+        if dialog is not None:
+            dialog.deleteLater()
+        # The function keys belong to this window: take the focus back at once.
+        self.activateWindow()
+
+    # ------------------------------------------------------------------ sign-in
+    def submit_sign_in(self) -> None:
+        page = self.sign_in
+        staff, pin = page.staff.text().strip(), page.pin.text().strip()
+        if not staff or not pin:
+            page.show_error("counter.sign_in.missing")
+            return
+        if not self.session.online:
+            page.show_error("counter.error.offline")
+            return
+        if self._signing_in:
+            return
+        self._signing_in = True
+        page.error.hide()
+        page.status.set_text("counter.sign_in.working")
+        page.status.show()
+        sent = self.session.online
+        self.client.sign_in(self.counter, staff, pin).then(
+            lambda data, error: self._signed_in(error, sent)
+        )
+
+    def _signed_in(self, error: ApiError | None, sent: bool) -> None:
+        self._signing_in = False
+        page = self.sign_in
+        page.pin.clear()
+        if error is not None:
+            page.show_error(error_key(error.code, sent_online=sent), code=error.code)
+            page.pin.setFocus()
+        self.update_view()
+
+    # ----------------------------------------------------------------- messages
+    def show_message(self, key: str, kind: str = "info", **values: object) -> None:
+        """One line under the bar: why an action was refused, or what just happened."""
+        self.message.set_message(key, kind, **values)
+        self.message.show()
+        self._message_timer.start(10_000 if kind == "error" else 4_000)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        for timer in (self._tick, self._slow, self._refresh, self._grace):
+            timer.stop()
+        super().closeEvent(event)
