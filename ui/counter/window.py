@@ -18,12 +18,13 @@ import contextlib
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QDialog,
     QFrame,
     QGridLayout,
     QHBoxLayout,
@@ -55,6 +56,7 @@ from .session import (
     transfers,
 )
 
+_D = TypeVar("_D", bound=QDialog)
 log = logging.getLogger(__name__)
 Answer = Callable[[Any, "ApiError | None"], None]
 # The eight buttons, in function-key order: two rows of four.
@@ -932,54 +934,53 @@ class CounterWindow(QWidget):
         dialog = TransferDialog(self.tr_, services, states, self)
         ticket = view.customer.ticket_id if view.customer is not None else None
 
-        def accepted() -> None:
-            now = self.session.view()
-            if now.customer is None or now.customer.ticket_id != ticket:
-                self.show_message("counter.error.stale", "error")
-                return
-            refusal = self.session.refusal(Action.TRANSFER, now)
-            if refusal is not None:
-                self.show_message(refusal, "error")
-                return
-            self._send(Action.TRANSFER, now, **dialog.target())
+        def still_here(now: CounterView) -> bool:
+            # The dialog stayed open while the customer changed (a keypad, another app).
+            return now.customer is not None and now.customer.ticket_id == ticket
 
-        dialog.accepted.connect(accepted)
-        dialog.finished.connect(lambda _: self._dialog_closed("transfer_dialog"))
         self.transfer_dialog = dialog
-        dialog.open()
-        return dialog
+        return self._open_dialog(
+            dialog, "transfer_dialog", Action.TRANSFER, dialog.target, still_here
+        )
 
     def open_pause(self) -> PauseDialog:
         dialog = PauseDialog(self.tr_, self)
-
-        def accepted() -> None:
-            now = self.session.view()
-            refusal = self.session.refusal(Action.PAUSE, now)
-            if refusal is not None:
-                self.show_message(refusal, "error")
-                return
-            self._send(Action.PAUSE, now, reason=dialog.reason())
-
-        dialog.accepted.connect(accepted)
-        dialog.finished.connect(lambda _: self._dialog_closed("pause_dialog"))
         self.pause_dialog = dialog
-        dialog.open()
-        return dialog
+        return self._open_dialog(
+            dialog, "pause_dialog", Action.PAUSE, lambda: {"reason": dialog.reason()}
+        )
 
     def open_call_number(self) -> CallNumberDialog:
         dialog = CallNumberDialog(self.tr_, self)
+        self.call_dialog = dialog
+        return self._open_dialog(
+            dialog, "call_dialog", Action.CALL_NUMBER, lambda: {"number": dialog.number()}
+        )
+
+    def _open_dialog(
+        self,
+        dialog: _D,
+        name: str,
+        action: Action,
+        arguments: Callable[[], dict[str, Any]],
+        still_valid: Callable[[CounterView], bool] | None = None,
+    ) -> _D:
+        """Open `dialog` without blocking; on OK, check the action is still allowed now
+        (the state may have moved while it was open) and send it."""
 
         def accepted() -> None:
             now = self.session.view()
-            refusal = self.session.refusal(Action.CALL_NUMBER, now)
+            if still_valid is not None and not still_valid(now):
+                self.show_message("counter.error.stale", "error")
+                return
+            refusal = self.session.refusal(action, now)
             if refusal is not None:
                 self.show_message(refusal, "error")
                 return
-            self._send(Action.CALL_NUMBER, now, number=dialog.number())
+            self._send(action, now, **arguments())
 
         dialog.accepted.connect(accepted)
-        dialog.finished.connect(lambda _: self._dialog_closed("call_dialog"))
-        self.call_dialog = dialog
+        dialog.finished.connect(lambda _: self._dialog_closed(name))
         dialog.open()
         return dialog
 
