@@ -6,17 +6,15 @@ branch's businesses loaded into its model as a snapshot, and ports that answer a
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from PySide6.QtWidgets import QWidget
 
-from ui.assets import ASSETS
 from ui.client import BranchClient
 from ui.i18n import Translator
-from ui.screenshots import Screen
+from ui.screenshots import Screen, demo_config, snapshot_services
 
 from .app import KioskWindow
 from .flow import (
@@ -44,26 +42,8 @@ DEMO_WAITING = {
 
 def demo_snapshot() -> dict[str, Any]:
     """A snapshot of the demo branch as the server would send it, from its TOML file."""
-    with (ASSETS / "demo_branch.toml").open("rb") as f:
-        config = tomllib.load(f)
-    services = [
-        {
-            "code": s["code"],
-            "prefix": s["code"],
-            "names": s["names"],
-            "target_wait_s": int(s.get("target_wait_min", 10) * 60),
-            "mean_service_s": int(s.get("mean_min", 5) * 60),
-            "guidance": s.get("guidance", {}),
-            "needs_form": bool(s.get("needs_form", False)),
-            "fast_lane": False,
-            "visible": bool(s.get("visible", True)),
-            "enabled": True,
-            "opens": None,
-            "closes": None,
-            "sort": i,
-        }
-        for i, s in enumerate(config["services"])
-    ]
+    config = demo_config()
+    services = snapshot_services(config)
     waiting = {
         code: {"waiting": n, "longest_wait_s": 0, "open_counters": 1, "eta_new_s": eta}
         for code, (n, eta) in DEMO_WAITING.items()

@@ -7,7 +7,6 @@ loaded into its model, and reads that answer at once from canned data.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,11 +14,10 @@ from typing import Any
 from PySide6.QtWidgets import QApplication, QWidget
 
 from ui import theme
-from ui.assets import ASSETS
 from ui.client import BranchClient
 from ui.counter.window import Answer, CounterWindow
 from ui.i18n import Translator
-from ui.screenshots import Screen
+from ui.screenshots import Screen, demo_config, snapshot_services
 
 DEMO_URL = "http://192.168.1.10:8470"
 COUNTER = 4
@@ -90,22 +88,8 @@ WAITING = [
 
 def demo_snapshot(counter_state: str = "open", staff: str | None = "t104") -> dict[str, Any]:
     """The demo branch with a few customers waiting, counter 4 as given."""
-    with (ASSETS / "demo_branch.toml").open("rb") as f:
-        config = tomllib.load(f)
-    services = [
-        {
-            "code": s["code"],
-            "prefix": s["code"],
-            "names": s["names"],
-            "target_wait_s": int(s.get("target_wait_min", 10) * 60),
-            "mean_service_s": int(s.get("mean_min", 5) * 60),
-            "enabled": True,
-            "visible": bool(s.get("visible", True)),
-            "needs_form": bool(s.get("needs_form", False)),
-            "sort": i,
-        }
-        for i, s in enumerate(config["services"])
-    ]
+    config = demo_config()
+    services = snapshot_services(config)
     counters = []
     for c in config["counters"]:
         skills = [

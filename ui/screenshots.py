@@ -19,6 +19,7 @@ import tomllib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import (
     QCoreApplication,
@@ -83,11 +84,38 @@ def render(widget: QWidget, path: Path | str, size: tuple[int, int] = (1920, 108
 # ---- the shared-widget gallery --------------------------------------------------------
 
 
+def demo_config() -> dict[str, Any]:
+    """The demo branch's TOML, which every app's screenshots are built from."""
+    with (ASSETS / "demo_branch.toml").open("rb") as f:
+        return tomllib.load(f)
+
+
 def demo_services() -> list[dict[str, object]]:
     """The demo branch's businesses (code, names), so the gallery shows real names."""
-    with (ASSETS / "demo_branch.toml").open("rb") as f:
-        services: list[dict[str, object]] = tomllib.load(f)["services"]
+    services: list[dict[str, object]] = demo_config()["services"]
     return services
+
+
+def snapshot_services(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """The branch TOML's businesses as a server snapshot lists them."""
+    return [
+        {
+            "code": s["code"],
+            "prefix": s["code"],
+            "names": s["names"],
+            "target_wait_s": int(s.get("target_wait_min", 10) * 60),
+            "mean_service_s": int(s.get("mean_min", 5) * 60),
+            "guidance": s.get("guidance", {}),
+            "needs_form": bool(s.get("needs_form", False)),
+            "fast_lane": False,
+            "visible": bool(s.get("visible", True)),
+            "enabled": True,
+            "opens": None,
+            "closes": None,
+            "sort": i,
+        }
+        for i, s in enumerate(config["services"])
+    ]
 
 
 def _top_bar(tr: Translator, title: str) -> QHBoxLayout:

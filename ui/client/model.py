@@ -6,8 +6,9 @@ the source of truth; this model holds nothing it cannot rebuild from a fresh sna
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
+
+from ui.isotime import parse_time
 
 FINAL_STATES = frozenset({"done", "no_show", "transferred", "cancelled"})
 RECENT_CALLS = 20  # as many as the server's snapshot carries
@@ -93,7 +94,7 @@ class BranchModel:
         The same figures as the snapshot's "waiting", recomputed from the model so they
         follow every event; times are measured on the server's clock (the last event's).
         """
-        now = _parse_time(self.at)
+        now = parse_time(self.at)
         out: dict[str, dict[str, Any]] = {}
         for code, svc in self.services.items():
             queue = [t for t in self.tickets.values() if t["service"] == code]
@@ -107,7 +108,7 @@ class BranchModel:
             longest = 0.0
             if now is not None:
                 waits = [
-                    (now - a).total_seconds() for t in queue if (a := _parse_time(t["arrived_at"]))
+                    (now - a).total_seconds() for t in queue if (a := parse_time(t["arrived_at"]))
                 ]
                 longest = max(waits, default=0.0)
             mean = float(svc.get("mean_service_s", 0))
@@ -131,13 +132,4 @@ class BranchModel:
         for t in self.tickets.values():
             if t.get("counter") == counter and t["state"] in ("called", "serving"):
                 return t
-        return None
-
-
-def _parse_time(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
         return None

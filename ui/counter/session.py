@@ -23,6 +23,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
+from ui.isotime import parse_time
+
 DEFAULT_MAX_RECALLS = 3  # the server's default; a snapshot's branch may say otherwise
 FINAL_STATES = frozenset({"done", "no_show", "transferred", "cancelled"})
 # How far along its life a ticket is; for one ticket id the later version wins.
@@ -101,15 +103,6 @@ class ModelLike(Protocol):
     counters: dict[int, dict[str, Any]]
     tickets: dict[int, dict[str, Any]]
     recent_calls: list[dict[str, Any]]
-
-
-def parse_time(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        return None
 
 
 def newer(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
