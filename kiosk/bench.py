@@ -34,7 +34,6 @@ import contextlib
 import json
 import os
 import queue
-import socket
 import statistics
 import subprocess
 import sys
@@ -47,6 +46,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from ui.bench_server import START_TIMEOUT_S, bench_server, child_env
+
 TARGET_COLD_START_S = 1.5
 TARGET_TICKET_P99_MS = 300.0
 TARGET_RSS_MB = 250.0
@@ -56,8 +57,6 @@ GROWTH_WINDOW = 500
 SERVICE = "A"
 TELLER_COUNTER = 1
 TELLER_PIN = "2468"
-BRANCHQ = [sys.executable, "-m", "queue_server.cli"]
-START_TIMEOUT_S = 30.0  # a process reaching its first paint, the server answering /health
 TICKET_TIMEOUT_S = 15.0
 SELF_TEST_OK = "self-test ok"
 BASELINE_WINDOW = """
@@ -155,14 +154,6 @@ def run(*, cold_starts: int, tickets: int, baseline_tickets: int) -> dict[str, A
 
 
 # ------------------------------------------------------------------------- cold start
-def child_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env.setdefault("QT_QPA_PLATFORM", "offscreen")
-    package_parent = str(Path(__file__).resolve().parents[1])
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_parent, env.get("PYTHONPATH")) if p)
-    return env
-
-
 def time_to_line(cmd: list[str], marker: str, timeout_s: float = START_TIMEOUT_S) -> float:
     """Seconds from spawning `cmd` to it printing a line that starts with `marker`."""
     with tempfile.TemporaryFile() as err:
@@ -245,60 +236,27 @@ class BenchBranch:
     @classmethod
     @contextlib.contextmanager
     def start(cls) -> Iterator[BenchBranch]:
-        import httpx
-
         from devices.printer.sim import PrinterSimulator
 
-        with tempfile.TemporaryDirectory(prefix="branchq-bench-kiosk-") as tmp:
-            folder = Path(tmp)
-            db = str(folder / "bench.db")
-            # Through the `branchq` command, as an installer would: the kiosk never imports
-            # the server's code (tests/kiosk/test_kiosk_flow.py checks).
-            branchq("init", "--db", db)
-            tokens = {}
-            for role in ("kiosk", f"counter:{TELLER_COUNTER}"):
-                out = branchq("token", "create", "--db", db, "--role", role, "--name", "bench")
-                tokens[role] = out.split()[-1]
-            staff = f"t{TELLER_COUNTER:02d}"
-            branchq("staff", "add", "--db", db, "--staff-id", staff, "--pin", TELLER_PIN)
-            port = free_port()
-            base_url = f"http://127.0.0.1:{port}"
-            with (folder / "server.log").open("wb") as log:
-                server = subprocess.Popen(
-                    [*BRANCHQ, "server", "--db", db, "--port", str(port), "--log-level", "warning"],
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    env=child_env(),
+        # Through the `branchq` command, as an installer would: the kiosk never imports
+        # the server's code (tests/kiosk/test_kiosk_flow.py checks).
+        teller_role = f"counter:{TELLER_COUNTER}"
+        staff = f"t{TELLER_COUNTER:02d}"
+        with bench_server(
+            ["kiosk", teller_role], [(staff, TELLER_PIN)], prefix="branchq-bench-kiosk-"
+        ) as server:
+            printer = PrinterSimulator(render=False).start()
+            teller = server.client(teller_role)
+            try:
+                r = teller.post(
+                    f"/counters/{TELLER_COUNTER}/sign-in",
+                    json={"staff_id": staff, "pin": TELLER_PIN},
                 )
-                printer = PrinterSimulator(render=False).start()
-                teller = httpx.Client(
-                    base_url=base_url + "/api/v1",
-                    headers={"Authorization": f"Bearer {tokens[f'counter:{TELLER_COUNTER}']}"},
-                    timeout=10,
-                )
-                try:
-                    _wait_healthy(teller, server)
-                    r = teller.post(
-                        f"/counters/{TELLER_COUNTER}/sign-in",
-                        json={"staff_id": staff, "pin": TELLER_PIN},
-                    )
-                    r.raise_for_status()
-                    yield cls(base_url, tokens, printer, teller)
-                except BaseException:
-                    tail = (folder / "server.log").read_text(errors="replace")[-2000:]
-                    if tail:
-                        print(f"server log (end):\n{tail}", file=sys.stderr)
-                    raise
-                finally:
-                    teller.close()
-                    printer.stop()
-                    server.terminate()
-                    try:
-                        server.wait(TICKET_TIMEOUT_S)
-                    except subprocess.TimeoutExpired:
-                        server.kill()
-                        server.wait()
+                r.raise_for_status()
+                yield cls(server.base_url, server.tokens, printer, teller)
+            finally:
+                teller.close()
+                printer.stop()
 
     def serve_one(self) -> None:
         """The teller calls the next customer, serves and finishes them."""
@@ -365,38 +323,6 @@ class BenchBranch:
                     proc.kill()
                     proc.wait()
         return DriveResult(mode, latencies, rss)
-
-
-def branchq(*args: str) -> str:
-    """Run one `branchq` command; its standard output."""
-    done = subprocess.run(
-        [*BRANCHQ, *args], capture_output=True, text=True, env=child_env(), timeout=60
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"branchq {' '.join(args[:2])} failed: {done.stderr[-1000:]}")
-    return done.stdout
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def _wait_healthy(http: Any, server: subprocess.Popen[bytes]) -> None:
-    import httpx
-
-    deadline = time.perf_counter() + START_TIMEOUT_S
-    while True:
-        if server.poll() is not None:
-            raise RuntimeError(f"the queue server exited with code {server.returncode}")
-        with contextlib.suppress(httpx.HTTPError):
-            if http.get("/health").status_code == 200:
-                return
-        if time.perf_counter() > deadline:
-            raise RuntimeError(f"the queue server did not answer within {START_TIMEOUT_S} s")
-        time.sleep(0.05)  # a process starting up: nothing to wait on but the port
 
 
 def rss_kb(pid: int) -> int | None:

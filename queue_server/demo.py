@@ -4,7 +4,9 @@ Traffic goes through the real HTTP API, the way kiosks and counters use it, so t
 stream a display or manager console subscribes to is alive. With a display the customer
 kiosk opens on the simulated devices, a booked appointment is ready to check in, and a
 panel in the terminal lets the person at the kiosk act as the ID card reader, the QR
-scanner and the printer.
+scanner and the printer. Next to the kiosk the teller's counter app opens for counter 1,
+which the simulated tellers then leave to the person at the screen; the bus hub drives
+that counter's LED board, keypad and rating pad simulators as it does every other's.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -43,6 +45,11 @@ from .storage import connect
 
 DEMO_PIN = "1234"
 KIOSK_PIN = "2468"  # the demo kiosk's maintenance PIN
+KIOSK_READY_S = 30.0  # the kiosk's first start may take a while on a cold disk
+HUMAN_COUNTER = 1  # the counter the person at the screen runs with the counter app
+# Where the counter app goes: a smaller window over the bottom right of the kiosk's
+# 1920×1080, so the kiosk's tiles on the left and its header stay free to touch.
+COUNTER_APP_GEOMETRY = "1024x720+896+360"
 XVFB_SCREEN = "1920x1080x24"
 SPEED = 30.0  # by default demo time runs this many times faster than branch time
 
@@ -80,6 +87,7 @@ class DemoOptions:
     devices: bool
     speed: float
     kiosk: bool
+    counter_app: bool = False
 
 
 def run_demo(
@@ -93,9 +101,11 @@ def run_demo(
     devices: bool = True,
     speed: float = SPEED,
     kiosk: bool | None = None,
+    counter_app: bool = True,
 ) -> int:
     """Run the demo branch until Ctrl-C (or `duration`). `kiosk`: start the customer kiosk
-    (None: when there is a display)."""
+    (None: when there is a display); `counter_app`: with the kiosk, also the counter app
+    for counter 1."""
     var.mkdir(parents=True, exist_ok=True)
     db = var / "demo.db"
     for suffix in ("", "-wal", "-shm"):
@@ -104,7 +114,9 @@ def run_demo(
     init_db(db, cfg)
     tokens = provision(db, cfg)
     with_kiosk = display_available() if kiosk is None else kiosk
-    options = DemoOptions(host, port, var, traffic, duration, devices, speed, with_kiosk)
+    options = DemoOptions(
+        host, port, var, traffic, duration, devices, speed, with_kiosk, with_kiosk and counter_app
+    )
     asyncio.run(_serve(db, cfg, tokens, options))
     return 0
 
@@ -126,6 +138,7 @@ async def _serve(db: Path, cfg: BranchConfig, tokens: dict[str, str], opts: Demo
     hub: asyncio.Task[Any] | None = None
     tasks: list[asyncio.Task[Any]] = []
     kiosk: KioskProcess | None = None
+    counter_app: CounterAppProcess | None = None
 
     def quit_demo() -> None:
         server.should_exit = True
@@ -139,11 +152,20 @@ async def _serve(db: Path, cfg: BranchConfig, tokens: dict[str, str], opts: Demo
         booking = await book_demo_appointment(base, cfg, tokens["manager"], opts.var)
         if opts.kiosk:
             kiosk = await KioskProcess.start(base, tokens["kiosk"], sims, opts.var)
+            if opts.counter_app:
+                # After the kiosk is up, so that without a window manager (a virtual
+                # screen) the smaller counter app is drawn over the kiosk, not under it.
+                await kiosk.wait_ready(KIOSK_READY_S)
+                token = tokens[f"counter:{HUMAN_COUNTER}"]
+                counter_app = await CounterAppProcess.start(base, token, opts.var)
         else:
             _no_kiosk_banner()
         tasks.append(asyncio.create_task(_watch(base, tokens["display"], sims)))
         if opts.traffic:
-            teller_traffic = _traffic(base, cfg, tokens, rate=sims is None, speed=opts.speed)
+            human = {HUMAN_COUNTER} if counter_app is not None else set()
+            teller_traffic = _traffic(
+                base, cfg, tokens, rate=sims is None, speed=opts.speed, human=human
+            )
             tasks.append(asyncio.create_task(teller_traffic))
         if kiosk is not None and sims is not None and stdin_is_usable():
             panel = DevicePanel(sims, booking, quit_demo)
@@ -157,6 +179,8 @@ async def _serve(db: Path, cfg: BranchConfig, tokens: dict[str, str], opts: Demo
     except TimeoutError:
         pass
     finally:
+        if counter_app is not None:
+            await counter_app.stop()
         if kiosk is not None:
             await kiosk.stop()
         stop_hub.set()
@@ -179,6 +203,9 @@ def _banner(
     print(f"  database     {db}")
     print(f"  API          {base}/api/v1   (OpenAPI docs: {base}/docs)")
     print(f"  live events  ws{base[4:]}/api/v1/events?token=<display token>")
+    print(f"  hall display {base}/display?token={tokens['display']}")
+    print("               (a TV: chromium --kiosk --autoplay-policy=no-user-gesture-required URL;")
+    print("               add &layout=portrait or &zone=C,K for a portrait or a zone screen)")
     print("  tokens (use as 'Authorization: Bearer <token>'):")
     for role, token in tokens.items():
         print(f"    {role:<11} {token}")
@@ -195,7 +222,8 @@ def _no_kiosk_banner() -> None:
     print("               it; on a headless machine run it on a virtual screen with")
     print(f"               xvfb-run -a -s '-screen 0 {XVFB_SCREEN}' make demo")
     print("               (or `branchq demo --kiosk` with QT_QPA_PLATFORM=offscreen).")
-    print("  staff apps   the counter caller, hall display and manager console are not built yet.")
+    print("  counter app  opens with the kiosk, for counter 1 (`--no-counter` leaves it out);")
+    print("               the manager console is not built yet.")
 
 
 def _start_devices(
@@ -270,13 +298,17 @@ async def book_demo_appointment(
     return booking
 
 
-# ------------------------------------------------------------------------ kiosk
-class KioskProcess:
-    """The customer kiosk (`python -m kiosk`) as a child process on this display.
+# --------------------------------------------------------------- kiosk and counter app
+class AppProcess:
+    """A Qt app of the branch as a child process on this display.
 
-    queue_server never imports the kiosk: it runs it. Its output goes to `var/kiosk.log`;
-    it is stopped with the demo, and if it exits by itself the demo says so and goes on.
+    queue_server never imports the apps: it runs them. Each one's output goes to its log
+    in `var/`; it is stopped with the demo, and if it exits by itself the demo says so and
+    goes on. It writes its ready file once its window is up.
     """
+
+    label = "app"  # as the terminal names it, padded to the banner's column
+    ready_words = "on screen"
 
     def __init__(self, proc: asyncio.subprocess.Process, ready: Path, log: Path) -> None:
         self.proc = proc
@@ -284,30 +316,18 @@ class KioskProcess:
         self.log = log
         self._watching = asyncio.create_task(self._watch())
 
-    @staticmethod
-    def command(base: str, token: str, sims: SimSet | None, ready: Path) -> list[str]:
-        args = [sys.executable, "-m", "kiosk", "--server", base, "--token", token]
-        if sims is not None:
-            args += ["--printer", sims.printer.url, "--idcard", sims.idcard.url]
-            args += ["--scanner", f"scanner+serial://{sims.scanner.path}"]
-        return [*args, "--maintenance-pin", KIOSK_PIN, "--ready-file", str(ready)]
-
     @classmethod
-    async def start(cls, base: str, token: str, sims: SimSet | None, var: Path) -> KioskProcess:
-        ready = var / "kiosk.ready"
+    async def _spawn(cls, args: list[str], ready: Path, log: Path) -> Self:
         ready.unlink(missing_ok=True)
-        log = var / "kiosk.log"
         with log.open("wb") as out:  # the child keeps its own handle
             proc = await asyncio.create_subprocess_exec(
-                *cls.command(base, token, sims, ready),
+                *args,
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 # Its own session: Ctrl-C in this terminal reaches the demo, which stops it.
                 start_new_session=os.name == "posix",
             )
-        print(f"  kiosk        starting on this display (process {proc.pid}, log {log}),")
-        print(f"               maintenance PIN {KIOSK_PIN}")
         return cls(proc, ready, log)
 
     async def _watch(self) -> None:
@@ -317,16 +337,25 @@ class KioskProcess:
             if exited.done():
                 break
         else:
-            print(f"  kiosk        on the attract screen (process {self.proc.pid})", flush=True)
+            print(f"  {self.label:<12} {self.ready_words} (process {self.proc.pid})", flush=True)
         code = await exited
         print(
-            f"  kiosk        exited by itself (code {code}; see {self.log}). "
+            f"  {self.label:<12} exited by itself (code {code}; see {self.log}). "
             "The demo goes on; Ctrl-C stops it.",
             flush=True,
         )
 
+    async def wait_ready(self, timeout: float) -> bool:
+        """Until the app's window is up (False: it exited or `timeout` passed first)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not self.ready.exists():
+            if self.proc.returncode is not None or asyncio.get_running_loop().time() > deadline:
+                return False
+            await asyncio.sleep(0.05)  # a file another process writes: nothing to wait on
+        return True
+
     async def stop(self, timeout: float = 5.0) -> None:
-        """Terminate the kiosk, and kill it if it has not gone after `timeout` seconds."""
+        """Terminate the app, and kill it if it has not gone after `timeout` seconds."""
         self._watching.cancel()
         if self.proc.returncode is not None:
             return
@@ -340,13 +369,60 @@ class KioskProcess:
             await self.proc.wait()
 
 
+class KioskProcess(AppProcess):
+    """The customer kiosk (`python -m kiosk`), on the simulated devices."""
+
+    label = "kiosk"
+    ready_words = "on the attract screen"
+
+    @staticmethod
+    def command(base: str, token: str, sims: SimSet | None, ready: Path) -> list[str]:
+        args = [sys.executable, "-m", "kiosk", "--server", base, "--token", token]
+        if sims is not None:
+            args += ["--printer", sims.printer.url, "--idcard", sims.idcard.url]
+            args += ["--scanner", f"scanner+serial://{sims.scanner.path}"]
+        return [*args, "--maintenance-pin", KIOSK_PIN, "--ready-file", str(ready)]
+
+    @classmethod
+    async def start(cls, base: str, token: str, sims: SimSet | None, var: Path) -> Self:
+        ready, log = var / "kiosk.ready", var / "kiosk.log"
+        app = await cls._spawn(cls.command(base, token, sims, ready), ready, log)
+        print(f"  kiosk        starting on this display (process {app.proc.pid}, log {log}),")
+        print(f"               maintenance PIN {KIOSK_PIN}")
+        return app
+
+
+class CounterAppProcess(AppProcess):
+    """The teller's counter app (`python -m ui.counter`) for the human's counter."""
+
+    label = "counter app"
+    ready_words = "on the sign-in screen"
+
+    @staticmethod
+    def command(base: str, token: str, ready: Path) -> list[str]:
+        args = [sys.executable, "-m", "ui.counter", "--server", base, "--token", token]
+        args += ["--counter", str(HUMAN_COUNTER), "--staff", f"t{HUMAN_COUNTER:02d}"]
+        return [*args, "--geometry", COUNTER_APP_GEOMETRY, "--ready-file", str(ready)]
+
+    @classmethod
+    async def start(cls, base: str, token: str, var: Path) -> Self:
+        ready, log = var / "counter.ready", var / "counter.log"
+        app = await cls._spawn(cls.command(base, token, ready), ready, log)
+        n = HUMAN_COUNTER
+        print(f"  counter app  counter {n} (process {app.proc.pid}, log {log}): sign in as")
+        print(f"               t{n:02d} with PIN {DEMO_PIN}; the simulated tellers leave counter")
+        print(f"               {n} to you, its LED board and rating pad follow your calls")
+        return app
+
+
 # ------------------------------------------------------------------ device panel
 PANEL_HELP = """\
-  device panel — type a letter and Enter; you are the devices of the kiosk:
-    c  place the elderly customer's ID card on the reader (again: lift it)
-    a  hold the booked appointment's QR code under the scanner
-    p  printer out of paper (again: paper back in)
-    h  this help          q  stop the demo (as Ctrl-C does)
+  device panel — type a letter and Enter; you are the devices of the kiosk and counter 1:
+    c    place the elderly customer's ID card on the reader (again: lift it)
+    a    hold the booked appointment's QR code under the scanner
+    p    printer out of paper (again: paper back in)
+    r N  counter 1's rating pad answers N from now on (4 非常满意, 3 满意, 2 一般, 1 不满意)
+    h    this help          q  stop the demo (as Ctrl-C does)
 """
 
 
@@ -404,12 +480,23 @@ class DevicePanel:
         if word == "p":
             printer.paper_out = not printer.paper_out
             return "  printer      " + ("out of paper" if printer.paper_out else "paper loaded")
+        if word.split()[:1] == ["r"]:
+            return self.set_rating(word.split()[1:])
         if word in ("h", "?", "help"):
             return PANEL_HELP
         if word in ("q", "quit", "exit"):
             self.quit_demo()
             return "  stopping the demo…"
         return "" if not word else f"  unknown command {word!r}: h for help"
+
+    def set_rating(self, args: list[str]) -> str:
+        from devices.bus import plan
+
+        if len(args) != 1 or args[0] not in ("1", "2", "3", "4"):
+            return "  rating pad   r N with N from 1 (不满意) to 4 (非常满意)"
+        pad = self.sims.bus.rating_pad(plan.rating_pad_address(HUMAN_COUNTER))
+        pad.auto_answer = int(args[0])
+        return f"  rating pad   counter {HUMAN_COUNTER}'s customers now rate {args[0]}"
 
 
 def _read_lines(fd: int, loop: asyncio.AbstractEventLoop, lines: asyncio.Queue[str | None]) -> None:
@@ -479,13 +566,24 @@ async def _watch(base: str, token: str, sims: SimSet | None = None) -> None:
 
 
 async def _traffic(
-    base: str, cfg: BranchConfig, tokens: dict[str, str], *, rate: bool, speed: float
+    base: str,
+    cfg: BranchConfig,
+    tokens: dict[str, str],
+    *,
+    rate: bool,
+    speed: float,
+    human: set[int] | frozenset[int] = frozenset(),
 ) -> None:
     """Customers arrive; tellers call, serve and finish. With simulated rating pads the
-    pads rate through the hub, so the tellers do not rate themselves (`rate=False`)."""
+    pads rate through the hub, so the tellers do not rate themselves (`rate=False`).
+    No simulated teller signs in at the counters in `human`: a person runs those."""
     rng = random.Random()
     async with httpx.AsyncClient(base_url=base + "/api/v1", timeout=5) as http:
-        workers = [_teller(http, c.number, tokens, rng, rate, speed) for c in cfg.counters]
+        workers = [
+            _teller(http, c.number, tokens, rng, rate, speed)
+            for c in cfg.counters
+            if c.number not in human
+        ]
         await asyncio.gather(_arrivals(http, cfg, tokens["kiosk"], rng), *workers)
 
 

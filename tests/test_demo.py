@@ -24,7 +24,7 @@ import pytest
 from conftest import free_socket
 from PIL import Image
 
-from queue_server.demo import Booking, DevicePanel, KioskProcess, next_slot
+from queue_server.demo import Booking, CounterAppProcess, DevicePanel, KioskProcess, next_slot
 from queue_server.domain.appointments import AppointmentRules
 
 PULSE = re.compile(r"events: (\d+) received over WebSocket, last seq \d+, (\d+) ratings")
@@ -117,6 +117,7 @@ def test_demo_runs_the_branch_with_live_traffic(tmp_path):
     assert "rs485+serial://" in text and "hub config" in text
     assert re.search(r"LED boards 1:\S+", text), text
     assert "kiosk        not started" in text and "xvfb-run" in text
+    assert "counter app  opens with the kiosk" in text
     assert "device panel" not in text
     conn = sqlite3.connect(tmp_path / "demo.db")
     kinds = {k for (k,) in conn.execute("SELECT kind FROM events")}
@@ -132,19 +133,29 @@ def process_is_gone(pid: int) -> bool:
     return False
 
 
-def test_demo_opens_the_kiosk_and_the_panel_checks_an_appointment_in(tmp_path):
+def test_demo_opens_the_kiosk_and_the_counter_app_and_the_panel_checks_an_appointment_in(
+    tmp_path,
+):
     port = a_free_port()
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     demo = DemoProcess(
-        ["--kiosk", "--port", str(port), "--var", str(tmp_path)],
+        ["--kiosk", "--traffic", "--port", str(port), "--var", str(tmp_path)],
         stdin=subprocess.PIPE, env=env,
     )  # fmt: skip
-    kiosk_pid = None
+    kiosk_pid = counter_pid = None
     try:
         booked = demo.expect(r"appointment\s+booking (\S+), business L, slot (\S+)")
         number, slot = booked.group(1), datetime.fromisoformat(booked.group(2))
         assert (tmp_path / "appointment-qr.png").exists()
-        kiosk_pid = int(demo.expect(r"kiosk\s+on the attract screen \(process (\d+)\)").group(1))
+        demo.expect(r"counter app\s+counter 1 \(process \d+, log \S+counter.log\): sign in as")
+        demo.expect(r"t01 with PIN 1234")
+        for _ in range(2):  # the two windows come up in either order
+            up = demo.expect(r"(kiosk\s+on the attract|counter app\s+on the sign-in) screen "
+                             r"\(process (\d+)\)")  # fmt: skip
+            if up.group(1).startswith("kiosk"):
+                kiosk_pid = int(up.group(2))
+            else:
+                counter_pid = int(up.group(2))
         manager = re.search(r"^\s+manager\s+(bq_\S+)$", demo.text, re.M)
         assert manager, demo.text
         api = httpx.Client(
@@ -167,13 +178,47 @@ def test_demo_opens_the_kiosk_and_the_panel_checks_an_appointment_in(tmp_path):
         checked_in = booking()
         assert checked_in["state"] == "checked_in", checked_in
         assert checked_in["ticket_number"].startswith("L"), checked_in
-        log = (tmp_path / "kiosk.log").read_text(encoding="utf-8", errors="replace")
-        assert "Traceback" not in log, log
+
+        # The simulated tellers work every counter but the human's.
+        def staffed() -> dict[int, str | None]:
+            return {c["number"]: c["staff_id"] for c in api.get("/counters").json()}
+
+        deadline = time.monotonic() + 30
+        while staffed()[2] is None and time.monotonic() < deadline:
+            time.sleep(0.1)  # the traffic task signs its tellers in over HTTP
+        counters = staffed()
+        assert counters[1] is None and counters[2] == "t02", counters
+        # Counter 1's rating pad answers what the panel says.
+        demo.send("r 2")
+        demo.expect(r"rating pad\s+counter 1's customers now rate 2")
+        for name in ("kiosk.log", "counter.log"):
+            log = (tmp_path / name).read_text(encoding="utf-8", errors="replace")
+            assert "Traceback" not in log, log
     finally:
         demo.stop()
     assert demo.proc.returncode == 130 and "Traceback" not in demo.text, demo.text  # Ctrl-C
-    # Stopping the demo stopped the kiosk too: nothing is left behind.
+    # Stopping the demo stopped both apps too: nothing is left behind.
     assert kiosk_pid is not None and process_is_gone(kiosk_pid)
+    assert counter_pid is not None and process_is_gone(counter_pid)
+
+
+def test_the_counter_app_is_asked_for_unless_no_counter():
+    from queue_server.cli import build_parser
+
+    assert build_parser().parse_args(["demo"]).no_counter is False
+    assert build_parser().parse_args(["demo", "--no-counter"]).no_counter is True
+
+
+def test_the_counter_app_command_signs_in_counter_1_placed_beside_the_kiosk(tmp_path):
+    cmd = CounterAppProcess.command("http://127.0.0.1:8470", "bq_x", tmp_path / "ready")
+    assert cmd[1:3] == ["-m", "ui.counter"]
+    args = dict(zip(cmd[3::2], cmd[4::2], strict=True))
+    assert args["--counter"] == "1" and args["--staff"] == "t01" and args["--token"] == "bq_x"
+    from ui.counter.main import parse_args  # the app accepts exactly these arguments
+
+    parsed = parse_args(cmd[3:])
+    width, height, x, y = parsed.geometry
+    assert x + width <= 1920 and y + height <= 1080 and (width, height) < (1366, 768)
 
 
 def test_the_next_slot_is_aligned_and_in_the_future():
@@ -198,12 +243,14 @@ class FakeReader:
         self.card = None
 
 
-def test_the_panel_acts_as_the_reader_the_scanner_and_the_printer(tmp_path):
+def test_the_panel_acts_as_the_reader_the_scanner_the_printer_and_the_rating_pad(tmp_path):
     scanned: list[str] = []
+    pads = {201: SimpleNamespace(auto_answer=4)}
     sims = SimpleNamespace(
         idcard=FakeReader(),
         scanner=SimpleNamespace(scan=scanned.append),
         printer=SimpleNamespace(paper_out=False),
+        bus=SimpleNamespace(rating_pad=pads.__getitem__),
     )
     booking = Booking("AB12CD34", "L", "2026-03-02T10:30:00+08:00", "BQA1.x.y", tmp_path / "q")
     quits: list[bool] = []
@@ -213,7 +260,10 @@ def test_the_panel_acts_as_the_reader_the_scanner_and_the_printer(tmp_path):
     assert "AB12CD34" in panel.command("a") and scanned == ["BQA1.x.y"]
     assert "out of paper" in panel.command("p") and sims.printer.paper_out
     assert "paper loaded" in panel.command("P") and not sims.printer.paper_out
-    assert "q  stop the demo" in panel.command("h")
+    assert "now rate 1" in panel.command("r 1") and pads[201].auto_answer == 1
+    assert "from 1" in panel.command("r 5") and pads[201].auto_answer == 1
+    assert "from 1" in panel.command("r") and pads[201].auto_answer == 1
+    assert "q  stop the demo" in panel.command("h") and "r N" in panel.command("h")
     assert "unknown" in panel.command("x") and panel.command("") == ""
     assert quits == []
     panel.command("q")
