@@ -7,7 +7,8 @@ BIN := $(VENV)/bin
 APT_PACKAGES := libzbar0 libpulse0 fonts-wqy-microhei libusb-1.0-0 xvfb libxkbcommon-x11-0 \
 	libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-randr0 \
 	libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libegl1 libgl1 \
-	libfontconfig1 libdbus-1-3 libglib2.0-0
+	libfontconfig1 libdbus-1-3 libglib2.0-0 \
+	chromium
 
 .PHONY: all setup system-deps demo test lint format screenshots kiosk-bundle clean
 
@@ -37,7 +38,7 @@ $(BIN)/python:
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[dev,voice]'
 	@touch $@
 
 setup: system-deps $(VENV)/.installed
@@ -56,9 +57,11 @@ lint: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-# Every screen rendered offscreen to docs/screenshots/ (both languages, both text sizes).
+# Every screen rendered offscreen to docs/screenshots/ (both languages, both text sizes),
+# and the hall display (landscape, portrait, a zone) in headless Chromium against a demo server.
 screenshots: setup
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m ui.screenshots --out docs/screenshots
+	$(BIN)/python -m queue_server.web.screenshots --out docs/screenshots
 
 # The kiosk as a one-folder bundle, dist/branchq-kiosk/ (see kiosk.spec); about 20 s.
 # Check it with: QT_QPA_PLATFORM=offscreen dist/branchq-kiosk/branchq-kiosk --self-test

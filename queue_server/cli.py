@@ -158,6 +158,7 @@ def _demo(args: argparse.Namespace) -> int:
         devices=not args.no_devices,
         speed=args.speed,
         kiosk=args.kiosk,
+        counter_app=not args.no_counter,
     )
 
 
@@ -234,6 +235,65 @@ def _bench_kiosk(args: argparse.Namespace) -> int:
     root = str(Path(__file__).resolve().parent.parent)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
     return subprocess.call(cmd, env=env)
+
+
+def _bench_counter(args: argparse.Namespace) -> int:
+    import subprocess
+
+    # ui/counter/bench.py drives the Qt counter app; run, never imported, as bench kiosk is.
+    cmd = [sys.executable, "-m", "ui.counter.bench", "--calls", str(args.calls)]
+    if args.baseline_calls:
+        cmd += ["--baseline-calls", str(args.baseline_calls)]
+    if args.json:
+        cmd.append("--json")
+    env = dict(os.environ)
+    root = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    return subprocess.call(cmd, env=env)
+
+
+def _bench_display(args: argparse.Namespace) -> int:
+    from .bench.display import main as bench_main
+
+    return bench_main(args)
+
+
+def _bench_voice(args: argparse.Namespace) -> int:
+    from .bench.voice import main as bench_main
+
+    return bench_main(args)
+
+
+def _voice_generate(args: argparse.Namespace) -> int:
+    from .voice import PACK_CLIPS
+    from .voice_generate import SpeechEngineMissing, generate
+
+    languages = list(PACK_CLIPS) if args.language == "all" else [args.language]
+    try:
+        written = generate(languages, args.out, names=args.clip or None)
+    except SpeechEngineMissing as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    size = sum(path.stat().st_size for path in written)
+    print(f"wrote {len(written)} clips ({size / 1024:.0f} KiB) to {args.out}")
+    return 0
+
+
+def _voice_check(args: argparse.Namespace) -> int:
+    from .voice import ClipPack, VoicePackError, clip_pack
+
+    pack = ClipPack(clip_pack(args.pack).root)  # a fresh read of the files as they are now
+    missing = pack.missing()
+    if missing:
+        print(f"{pack.root}: missing " + ", ".join(f"{name}.wav" for name in missing))
+        return 1
+    try:
+        pack.load_all()
+    except VoicePackError as exc:
+        print(f"{pack.root}: {exc}")
+        return 1
+    print(f"{pack.root}: complete, {pack.rate} Hz mono 16-bit")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -334,6 +394,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="open the customer kiosk (default: when DISPLAY or WAYLAND_DISPLAY is set)",
     )
+    p.add_argument(
+        "--no-counter",
+        action="store_true",
+        help="with the kiosk, do not open the counter app for counter 1",
+    )
 
     p = add("devices", lambda a: 2, "Device simulators, field diagnostics and the RS-485 hub.")
     dsub = p.add_subparsers(dest="devices_command", required=True, metavar="ACTION")
@@ -378,6 +443,42 @@ def build_parser() -> argparse.ArgumentParser:
         "--baseline-tickets", type=int, help="tickets by direct HTTP (default: --tickets)"
     )
     b.add_argument("--json", action="store_true", help="print one JSON object")
+    b = bsub.add_parser(
+        "counter", help="Counter app: Call next → number on the teller's screen and LED board."
+    )
+    b.set_defaults(func=_bench_counter)
+    b.add_argument("--calls", type=int, default=300, help="calls through the app (300)")
+    b.add_argument("--baseline-calls", type=int, help="calls by plain HTTP (default: --calls)")
+    b.add_argument("--json", action="store_true", help="print one JSON object")
+    b = bsub.add_parser(
+        "display", help="Call acknowledged → number in the hall display page (headless Chromium)."
+    )
+    b.set_defaults(func=_bench_display)
+    b.add_argument("--calls", type=int, default=200, help="calls shown on the page (200)")
+    b.add_argument("--json", action="store_true", help="print one JSON object")
+    b = bsub.add_parser("voice", help="Time to compose a call's announcement WAV (≤ 20 ms).")
+    b.set_defaults(func=_bench_voice)
+    b.add_argument("--samples", type=int, default=200, help="calls composed (default 200)")
+    b.add_argument("--languages", default="zh,en", help="languages of the call (zh,en)")
+    b.add_argument("--pack", help="clip pack folder (default assets/voice)")
+    b.add_argument("--json", action="store_true", help="print one JSON object")
+
+    p = add("voice", lambda a: 2, "The voice clip packs the hall display's announcements use.")
+    vsub = p.add_subparsers(dest="voice_command", required=True, metavar="ACTION")
+    v = vsub.add_parser(
+        "generate", help="Make the default clip packs with espeak-ng (offline, the voice extra)."
+    )
+    v.set_defaults(func=_voice_generate)
+    v.add_argument(
+        "--language", choices=("zh", "en", "all"), default="all", help="which pack (all)"
+    )
+    v.add_argument("--out", default="assets/voice", help="pack folder (default assets/voice)")
+    v.add_argument(
+        "--clip", action="append", help="only this clip name (repeatable), e.g. qing or chime"
+    )
+    v = vsub.add_parser("check", help="Check that a clip pack is complete and in one format.")
+    v.set_defaults(func=_voice_check)
+    v.add_argument("--pack", help="pack folder (default assets/voice)")
     return parser
 
 

@@ -250,6 +250,7 @@ class Engine:
                 "timezone": b.settings.timezone,
                 "languages": list(b.settings.languages),
                 "care_age": b.settings.care_age,
+                "notice": b.settings.notice,
             },
             "services": [service_to_dict(s) for s in sorted(b.services.values(), key=_svc_key)],
             "bundles": bundle_views(b),

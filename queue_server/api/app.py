@@ -19,7 +19,18 @@ from ..auth import TokenCache
 from ..domain import CallingPolicy, DomainError
 from ..engine import Clock, Engine, utc_now
 from ..storage import CommitFailed
-from .routes import admin, appointments, branch, counters, customers, devices, services, tickets
+from .routes import (
+    admin,
+    appointments,
+    branch,
+    counters,
+    customers,
+    devices,
+    display,
+    services,
+    tickets,
+    voice,
+)
 
 log = logging.getLogger(__name__)
 MAX_BODY = 64 * 1024  # nothing a kiosk or counter sends comes near this
@@ -165,5 +176,7 @@ def create_app(
     app.include_router(customers.router, prefix=API)
     app.include_router(services.bundles_router, prefix=API)
     app.include_router(appointments.router, prefix=API)
+    app.include_router(display.router)  # the hall display page, outside the API
+    app.include_router(voice.router, prefix=API)  # call announcements (WAV)
     app.add_middleware(BodyLimit)
     return app

@@ -377,3 +377,14 @@ class CheckInResult(BaseModel):
     slot_end: datetime
     appointment_id: int
     ticket: TicketIssued
+
+
+class NoticeUpdate(BaseModel):
+    """The hall display's scrolling notice line."""
+
+    text: str = Field(max_length=300, description='one line; "" clears the notice')
+
+
+class NoticePublic(BaseModel):
+    text: str = Field(description="the notice as stored (whitespace collapsed to one line)")
+    seq: int = Field(description="sequence number of the branch.notice event; 0: unchanged")

@@ -47,6 +47,7 @@ from .model import (
 from .policy import AccumulatingPriority, CallingPolicy, next_customers
 
 RATINGS = (1, 2, 3, 4)  # 不满意 / 一般 / 满意 / 非常满意
+NOTICE_MAX = 300
 
 
 @dataclass
@@ -60,6 +61,7 @@ class Change:
     events: list[Event] = field(default_factory=list)
     numbering: dict[tuple[date, str], int] = field(default_factory=dict)
     appointments: list[Appointment] = field(default_factory=list)
+    settings: BranchSettings | None = None  # the branch's settings, when they change
     result: Ticket | Counter | Service | Appointment | None = None
 
     @property
@@ -239,6 +241,8 @@ class Branch:
 
     # ---------------------------------------------------------------- applying
     def apply(self, change: Change) -> None:
+        if change.settings is not None:
+            self.settings = change.settings
         for service in change.services:
             self.services[service.code] = service
         for counter in change.counters:
@@ -608,6 +612,19 @@ class Branch:
         draft.change.services.append(updated)
         draft.event("service.updated", service=updated)
         draft.change.result = updated
+        return draft.change
+
+    # ------------------------------------------------------------------- notice
+    def set_notice(self, text: str, now: datetime) -> Change:
+        """The line the hall display scrolls ("" clears it); the same text changes nothing."""
+        text = " ".join(text.split())  # one line: a TV ticker has no room for newlines
+        if len(text) > NOTICE_MAX:
+            raise InvalidInput(f"notice over {NOTICE_MAX} characters", code="bad_notice")
+        if text == self.settings.notice:
+            return Change()
+        draft = _Draft(self, now)
+        draft.change.settings = replace(self.settings, notice=text)
+        draft.event("branch.notice", text=text)
         return draft.change
 
     # ------------------------------------------------------------------ devices

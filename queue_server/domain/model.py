@@ -207,3 +207,4 @@ class BranchSettings:
     appointment_grace_s: int = 600
     languages: tuple[str, ...] = ("zh", "en")
     care_age: int = 60  # identified customers this old get care priority (elderly in PRC law)
+    notice: str = ""  # the line the hall display scrolls; the manager sets it

@@ -242,6 +242,8 @@ def write_change(
     for (day, prefix), last in change.numbering.items():
         conn.execute(_NUMBERING_SQL, (day.isoformat(), prefix, last))
     write_appointments(conn, change.appointments)
+    if change.settings is not None:
+        save_settings(conn, change.settings)
     for e in change.events:
         conn.execute(
             _EVENT_SQL,
@@ -303,6 +305,7 @@ def save_settings(conn: sqlite3.Connection, settings: BranchSettings) -> None:
         "appointment_grace_s": settings.appointment_grace_s,
         "languages": list(settings.languages),
         "care_age": settings.care_age,
+        "notice": settings.notice,
     }
     conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('settings', ?)", (dumps(value),))
 
@@ -334,6 +337,7 @@ def load_settings(conn: sqlite3.Connection) -> BranchSettings | None:
         appointment_grace_s=v["appointment_grace_s"],
         languages=tuple(v["languages"]),
         care_age=int(v.get("care_age", 60)),
+        notice=str(v.get("notice", "")),
     )
 
 

@@ -15,10 +15,12 @@ OWN_COUNTER = frozenset({"counter:1"})
 OWN_OR_MANAGER = OWN_COUNTER | MANAGERS
 ISSUERS = frozenset({"kiosk", "counter:1", "counter:2", "manager", "admin"})
 STAFF = frozenset({"counter:1", "counter:2", "manager", "admin"})
+LISTENERS = frozenset({"display", "manager", "admin"})  # who may fetch announcements
 
 EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/health"): frozenset(ROLES),
     ("GET", "/api/v1/snapshot"): ANY,
+    ("PUT", "/api/v1/branch/notice"): MANAGERS,
     ("GET", "/api/v1/whoami"): ANY | {"booking"},  # any valid token may check its pairing
     ("GET", "/api/v1/services"): ANY,
     ("GET", "/api/v1/services/{code}"): ANY,
@@ -62,6 +64,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("DELETE", "/api/v1/tokens/{token_id}"): MANAGERS,
     ("GET", "/api/v1/staff"): MANAGERS,
     ("POST", "/api/v1/staff"): MANAGERS,
+    ("GET", "/api/v1/voice/call.wav"): LISTENERS,
+    ("GET", "/api/v1/voice/chime.wav"): LISTENERS,
 }
 
 
@@ -83,6 +87,7 @@ def test_every_route_checks_the_role(server):
     spare = admin.post("/tokens", json={"role": "kiosk", "name": "to revoke"}).json()
     bodies = {
         "/api/v1/services/{code}": {"target_wait_s": 600},
+        "/api/v1/branch/notice": {"text": "今日 15:00 起暂停外币业务"},
         "/api/v1/counters/{number}/skills": {"skills": [{"service": "A"}, {"service": "B"}]},
         "/api/v1/counters/{number}/sign-in": {"staff_id": "t1", "pin": PIN},
         "/api/v1/counters/{number}/call": {"ticket_id": waiting["id"]},

@@ -10,8 +10,8 @@ from typing import Any
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 
 from ...codec import dumps
-from ..deps import AnyDevice, EngineDep
-from ..schemas import Health
+from ..deps import AnyDevice, EngineDep, Manager
+from ..schemas import Health, NoticePublic, NoticeUpdate
 
 router = APIRouter(tags=["branch"])
 
@@ -31,6 +31,14 @@ async def health(engine: EngineDep) -> dict[str, Any]:
 async def snapshot(engine: EngineDep, _: AnyDevice) -> dict[str, Any]:
     """The whole live state at one sequence number; events after `seq` bring it up to date."""
     return engine.snapshot()
+
+
+@router.put("/branch/notice", response_model=NoticePublic)
+async def set_notice(body: NoticeUpdate, engine: EngineDep, _: Manager) -> dict[str, Any]:
+    """Set the notice line the hall display scrolls ("" clears it); event branch.notice."""
+    change = await engine.execute(lambda b, now: b.set_notice(body.text, now))
+    seq = change.events[-1].seq if change.events else 0
+    return {"text": engine.branch.settings.notice, "seq": seq}
 
 
 @router.websocket("/events")
