@@ -182,9 +182,14 @@ def test_the_app_the_led_board_the_keypad_and_the_rating_pad_work_as_one_counter
     )
     bus.press(KEYPAD, Key.FINISH)
     qtbot.waitUntil(lambda: shown(window) is None and board.text == "", timeout=WAIT_MS)
+    # Finished from the keypad, the app still follows the rating.
+    qtbot.waitUntil(lambda: second["number"] in window.rating.text(), timeout=WAIT_MS)
     qtbot.waitUntil(lambda: pad.showing is not None, timeout=WAIT_MS)
     bus.answer(PAD, 4)
     qtbot.waitUntil(lambda: "ticket.rated" in kinds_for(events, second["id"]), timeout=WAIT_MS)
+    qtbot.waitUntil(
+        lambda: window.rating.text() == f"{second['number']} 的评价:非常满意", timeout=WAIT_MS
+    )
     assert kinds_for(events, second["id"]) == kinds_for(events, first["id"]) == [
         "ticket.issued", "ticket.called", "ticket.recalled", "ticket.serving", "ticket.done",
         "ticket.rated",

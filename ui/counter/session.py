@@ -315,6 +315,15 @@ class CounterSession:
         """An event from the stream (after the model applied it)."""
         ticket = event.get("ticket")
         if (
+            event.get("kind") == "ticket.done"
+            and ticket is not None
+            and ticket.get("counter") == self.counter
+            and (self.rating is None or self.rating.ticket_id != ticket["id"])
+        ):
+            # Finished here by other means (the keypad): the pad is asked all the same.
+            self.rating = RatingWait(int(ticket["id"]), str(ticket["number"]), ticket.get("rating"))
+            return
+        if (
             event.get("kind") == "ticket.rated"
             and ticket is not None
             and self.rating is not None
