@@ -5,6 +5,7 @@ offscreen) the kiosk opens on the simulated devices and the terminal panel acts 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import queue
 import re
@@ -23,6 +24,7 @@ import httpx
 import pytest
 from conftest import free_socket
 from PIL import Image
+from websockets.sync.client import connect
 
 from queue_server.demo import Booking, CounterAppProcess, DevicePanel, KioskProcess, next_slot
 from queue_server.domain.appointments import AppointmentRules
@@ -125,6 +127,22 @@ def test_demo_runs_the_branch_with_live_traffic(tmp_path):
     assert "device.status" in kinds
 
 
+def wait_for_sign_in(port: int, token: str, counter: int, timeout_s: float = 30) -> None:
+    """Follow the event stream until `counter` has a teller signed in."""
+    url = f"ws://127.0.0.1:{port}/api/v1/events?token={token}"
+    deadline = time.monotonic() + timeout_s
+    with connect(url, open_timeout=5) as ws:
+        while True:
+            message = json.loads(ws.recv(timeout=max(0.1, deadline - time.monotonic())))
+            if message["type"] == "snapshot":
+                seen = [c for c in message["counters"] if c["number"] == counter]
+            else:
+                seen = [e["counter"] for e in message.get("events", []) if e.get("counter")]
+                seen = [c for c in seen if c["number"] == counter]
+            if any(c.get("staff_id") for c in seen):
+                return
+
+
 def process_is_gone(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -179,14 +197,12 @@ def test_demo_opens_the_kiosk_and_the_counter_app_and_the_panel_checks_an_appoin
         assert checked_in["state"] == "checked_in", checked_in
         assert checked_in["ticket_number"].startswith("L"), checked_in
 
-        # The simulated tellers work every counter but the human's.
-        def staffed() -> dict[int, str | None]:
-            return {c["number"]: c["staff_id"] for c in api.get("/counters").json()}
-
-        deadline = time.monotonic() + 30
-        while staffed()[2] is None and time.monotonic() < deadline:
-            time.sleep(0.1)  # the traffic task signs its tellers in over HTTP
-        counters = staffed()
+        # The simulated tellers work every counter but the human's: wait on the event
+        # stream for counter 2's teller to sign in (the traffic task does it over HTTP).
+        display = re.search(r"^\s+display\s+(bq_\S+)$", demo.text, re.M)
+        assert display, demo.text
+        wait_for_sign_in(port, display.group(1), counter=2)
+        counters = {c["number"]: c["staff_id"] for c in api.get("/counters").json()}
         assert counters[1] is None and counters[2] == "t02", counters
         # Counter 1's rating pad answers what the panel says.
         demo.send("r 2")
