@@ -72,6 +72,10 @@ class DemoProcess:
             if found:
                 return found
 
+    def seen(self, pattern: str, timeout: float = 30) -> re.Match[str]:
+        """A line matching `pattern`, among those read so far or still to come."""
+        return re.search(pattern, self.text) or self.expect(pattern, timeout)
+
     def send(self, command: str) -> None:
         assert self.proc.stdin is not None
         self.proc.stdin.write(command + "\n")
@@ -167,13 +171,11 @@ def test_demo_opens_the_kiosk_and_the_counter_app_and_the_panel_checks_an_appoin
         assert (tmp_path / "appointment-qr.png").exists()
         demo.expect(r"counter app\s+counter 1 \(process \d+, log \S+counter.log\): sign in as")
         demo.expect(r"t01 with PIN 1234")
-        for _ in range(2):  # the two windows come up in either order
-            up = demo.expect(r"(kiosk\s+on the attract|counter app\s+on the sign-in) screen "
-                             r"\(process (\d+)\)")  # fmt: skip
-            if up.group(1).startswith("kiosk"):
-                kiosk_pid = int(up.group(2))
-            else:
-                counter_pid = int(up.group(2))
+        # The two windows come up in either order, maybe before the lines above were read.
+        kiosk_pid = int(demo.seen(r"kiosk\s+on the attract screen \(process (\d+)\)").group(1))
+        counter_pid = int(
+            demo.seen(r"counter app\s+on the sign-in screen \(process (\d+)\)").group(1)
+        )
         manager = re.search(r"^\s+manager\s+(bq_\S+)$", demo.text, re.M)
         assert manager, demo.text
         api = httpx.Client(
