@@ -264,6 +264,18 @@ def _bench_voice(args: argparse.Namespace) -> int:
     return bench_main(args)
 
 
+def _bench_policy(args: argparse.Namespace) -> int:
+    from .bench.policy import bench_main
+
+    return bench_main(args)
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from .bench.policy import simulate_main
+
+    return simulate_main(args)
+
+
 def _voice_generate(args: argparse.Namespace) -> int:
     from .voice import PACK_CLIPS
     from .voice_generate import SpeechEngineMissing, generate
@@ -462,6 +474,25 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--languages", default="zh,en", help="languages of the call (zh,en)")
     b.add_argument("--pack", help="clip pack folder (default assets/voice)")
     b.add_argument("--json", action="store_true", help="print one JSON object")
+    b = bsub.add_parser(
+        "policy", help="Calling policies on simulated branch days, against a lower bound."
+    )
+    b.set_defaults(func=_bench_policy)
+    b.add_argument("--scenario", help="scenario TOML (default ../shared/bench/branch_day.toml)")
+    b.add_argument("--days", type=int, help="simulated days (default: the scenario's)")
+    b.add_argument("--plot", help="also draw wait box plots per class and policy to this PNG")
+    b.add_argument("--json", action="store_true", help="print one JSON object")
+
+    p = add("simulate", _simulate, "Simulate branch days under one calling policy; print metrics.")
+    p.add_argument("--scenario", help="scenario TOML (default ../shared/bench/branch_day.toml)")
+    p.add_argument(
+        "--policy",
+        default="accumulating",
+        choices=("fifo", "strict", "accumulating", "sla"),
+        help="calling policy (default accumulating, the server's)",
+    )
+    p.add_argument("--days", type=int, help="simulated days (default: the scenario's)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
 
     p = add("voice", lambda a: 2, "The voice clip packs the hall display's announcements use.")
     vsub = p.add_subparsers(dest="voice_command", required=True, metavar="ACTION")
