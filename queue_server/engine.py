@@ -14,7 +14,7 @@ import logging
 import os
 import secrets
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from .domain import (
     Branch,
     CallingPolicy,
     Change,
+    CounterState,
     InvalidState,
     NotFound,
     Ticket,
@@ -39,12 +40,23 @@ from .domain import (
     counter_day,
     skill_queues,
 )
+from .domain.staffing import (
+    ArrivalPrior,
+    advise_moves,
+    branch_hours,
+    forecast_arrivals,
+    recommend,
+    service_demands,
+    service_level,
+)
 from .hub import EventHub
 from .storage import CommitFailed, Writer, connect, load_branch, load_visit, migrate
+from .storage.history import issue_records, service_samples
 from .visits import EformStore, bundle_views
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
+STAFFING_LOOKBACK_DAYS = 56  # eight weeks of history: eight of each weekday
 
 
 def utc_now() -> datetime:
@@ -88,6 +100,8 @@ class Engine:
         self.read_conn = connect(self.db_path)
         self.customers = CustomerDirectory(self.read_conn)
         self.eforms = EformStore()  # memory only, never stored: see visits.py
+        # Arrivals to assume while the event log holds too little history (staffing advice).
+        self.arrival_prior: ArrivalPrior | None = None
 
     # --------------------------------------------------------------- lifecycle
     async def start(self) -> None:
@@ -326,6 +340,104 @@ class Engine:
                 "eta_new_s": (len(queue) * svc.mean_service_s / counters) if counters else None,
             }
         return out
+
+    # --------------------------------------------------------------- staffing
+    async def staffing_advice(self, day: date | None = None) -> dict[str, Any]:
+        """Forecast arrivals, windows each business needs per interval, and counter moves."""
+        b = self.branch
+        now = self.clock()
+        today = b.business_day(now)
+        day = day or today
+        since = datetime.combine(day - timedelta(days=STAFFING_LOOKBACK_DAYS + 1), time(), UTC)
+        until = datetime.combine(day + timedelta(days=2), time(), UTC)
+        records, samples = await asyncio.to_thread(self._staffing_history, since, until)
+        services = sorted((s for s in b.services.values() if s.enabled), key=_svc_key)
+        forecast = forecast_arrivals(
+            records,
+            day,
+            [s.code for s in services],
+            timezone=b.settings.timezone,
+            day_starts_at=b.settings.day_starts_at,
+            hours=branch_hours(services),
+            prior=self.arrival_prior,
+            lookback_days=STAFFING_LOOKBACK_DAYS,
+        )
+        demands = service_demands(services, samples)
+        plan = recommend(forecast, demands)
+        staffed = [c for c in b.counters.values() if c.state is not CounterState.CLOSED]
+        if day != today or not staffed:
+            staffed = list(b.counters.values())  # planning ahead: every window may open
+        moves = advise_moves(
+            plan, sorted(staffed, key=_ctr_key), after=now if day == today else None
+        )
+        intervals = []
+        for interval in plan.intervals:
+            current = day == today and interval.start <= now < interval.end
+            by_service: dict[str, Any] = {}
+            for code, a in interval.by_service.items():
+                d = demands[code]
+                open_now = b.serving_counters(code) if current else None
+                by_service[code] = {
+                    "forecast_arrivals": round(a.forecast_arrivals, 2),
+                    "offered_load": round(a.offered_load, 3),
+                    "recommended_windows": a.recommended_windows,
+                    "service_level": round(a.service_level, 4),
+                    "open_windows_now": open_now,
+                    "service_level_now": None
+                    if open_now is None
+                    else round(
+                        service_level(
+                            a.offered_load, open_now, d.mean_service_s, d.target_wait_s, d.cv
+                        ),
+                        4,
+                    ),
+                }
+            intervals.append(
+                {
+                    "start": interval.start.isoformat(),
+                    "end": interval.end.isoformat(),
+                    "current": current,
+                    "by_service": by_service,
+                }
+            )
+        return {
+            "day": day.isoformat(),
+            "interval_min": forecast.interval_min,
+            "forecast_basis": forecast.basis,
+            "history_days": forecast.days_used,
+            "services": {
+                code: {
+                    "mean_service_s": round(d.mean_service_s, 1),
+                    "cv": round(d.cv, 3),
+                    "samples": d.samples,
+                    "target_wait_s": d.target_wait_s,
+                    "target_share": d.target_share,
+                }
+                for code, d in demands.items()
+            },
+            "recommended_counter_hours": round(plan.counter_hours(), 2),
+            "intervals": intervals,
+            "moves": [
+                {
+                    "counter": m.counter,
+                    "counter_name": b.counters[m.counter].name,
+                    "from_service": m.from_service,
+                    "to_service": m.to_service,
+                    "start": m.start.isoformat(),
+                    "end": m.end.isoformat(),
+                }
+                for m in moves
+            ],
+        }
+
+    def _staffing_history(
+        self, since: datetime, until: datetime
+    ) -> tuple[list[tuple[datetime, str]], list[tuple[str, float]]]:
+        conn = connect(self.db_path)  # a worker thread reads on its own connection
+        try:
+            return issue_records(conn, since, until), service_samples(conn, since, until)
+        finally:
+            conn.close()
 
 
 def _svc_key(s: Any) -> tuple[int, str]:

@@ -28,6 +28,7 @@ from .routes import (
     devices,
     display,
     services,
+    staffing,
     tickets,
     voice,
 )
@@ -176,6 +177,7 @@ def create_app(
     app.include_router(customers.router, prefix=API)
     app.include_router(services.bundles_router, prefix=API)
     app.include_router(appointments.router, prefix=API)
+    app.include_router(staffing.router, prefix=API)
     app.include_router(display.router)  # the hall display page, outside the API
     app.include_router(voice.router, prefix=API)  # call announcements (WAV)
     app.add_middleware(BodyLimit)

@@ -64,6 +64,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("DELETE", "/api/v1/tokens/{token_id}"): MANAGERS,
     ("GET", "/api/v1/staff"): MANAGERS,
     ("POST", "/api/v1/staff"): MANAGERS,
+    ("GET", "/api/v1/staffing/advice"): MANAGERS,
     ("GET", "/api/v1/voice/call.wav"): LISTENERS,
     ("GET", "/api/v1/voice/chime.wav"): LISTENERS,
 }

@@ -1,0 +1,23 @@
+"""Staffing advice for the manager: windows each business needs per half hour, and moves."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from ..deps import EngineDep, Manager
+from ..schemas import StaffingAdvice
+
+router = APIRouter(prefix="/staffing", tags=["staffing"])
+
+
+@router.get("/advice", response_model=StaffingAdvice)
+async def staffing_advice(
+    engine: EngineDep,
+    _: Manager,
+    day: Annotated[date | None, Query(description="business day; default today")] = None,
+) -> dict[str, Any]:
+    """Forecast, recommended windows per business per interval (Erlang C), counter moves."""
+    return await engine.staffing_advice(day)
