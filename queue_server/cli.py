@@ -270,6 +270,18 @@ def _bench_policy(args: argparse.Namespace) -> int:
     return bench_main(args)
 
 
+def _bench_predict(args: argparse.Namespace) -> int:
+    from .bench.predict import bench_main
+
+    return bench_main(args)
+
+
+def _bench_staffing(args: argparse.Namespace) -> int:
+    from .bench.staffing import bench_main
+
+    return bench_main(args)
+
+
 def _simulate(args: argparse.Namespace) -> int:
     from .bench.policy import simulate_main
 
@@ -481,6 +493,21 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--scenario", help="scenario TOML (default ../shared/bench/branch_day.toml)")
     b.add_argument("--days", type=int, help="simulated days (default: the scenario's)")
     b.add_argument("--plot", help="also draw wait box plots per class and policy to this PNG")
+    b.add_argument("--json", action="store_true", help="print one JSON object")
+    b = bsub.add_parser(
+        "staffing", help="Recommended windows checked in the simulator, against the fewest found."
+    )
+    b.set_defaults(func=_bench_staffing)
+    b.add_argument("--scenario", help="scenario TOML (default ../shared/bench/branch_day.toml)")
+    b.add_argument("--days", type=int, help="simulated days (default: the scenario's)")
+    b.add_argument("--json", action="store_true", help="print one JSON object")
+    b = bsub.add_parser(
+        "predict", help="Simulation wait predictor against the naive one, at ticket issue."
+    )
+    b.set_defaults(func=_bench_predict)
+    b.add_argument("--scenario", help="scenario TOML (default ../shared/bench/branch_day.toml)")
+    b.add_argument("--days", type=int, help="simulated days (default: the scenario's)")
+    b.add_argument("--runs", type=int, default=30, help="forward runs per prediction")
     b.add_argument("--json", action="store_true", help="print one JSON object")
 
     p = add("simulate", _simulate, "Simulate branch days under one calling policy; print metrics.")

@@ -18,8 +18,10 @@ from typing import Any
 from .codec import guidance_from_dict
 from .domain import BranchSettings, Bundle, Change, Counter, Event, Service, Skill
 from .domain.appointments import AppointmentRules
+from .domain.staffing import ArrivalPrior
 from .storage import connect, load_settings, migrate, save_bundles, save_settings, write_change
 from .storage.appointments import save_rules
+from .storage.prior import save_arrival_prior
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 DEMO_CONFIG = ASSETS / "demo_branch.toml"
@@ -37,6 +39,7 @@ class BranchConfig:
     counters: tuple[Counter, ...]
     bundles: tuple[Bundle, ...] = ()
     appointments: AppointmentRules = field(default_factory=AppointmentRules)
+    arrival_prior: ArrivalPrior | None = None  # staffing advice's forecast before any history
 
 
 def skill_weight(rank: int) -> float:
@@ -140,7 +143,25 @@ def parse_config(data: dict[str, Any]) -> BranchConfig:
                 raise ConfigError(f"bad branch config: counter {c.number} skill {sk.service!r}")
     _check_bundles(bundles, codes)
     rules = _appointment_rules(dict(data.get("appointments", {})), codes)
-    return BranchConfig(settings, tuple(services), tuple(counters), tuple(bundles), rules)
+    prior = _arrival_prior(data)
+    return BranchConfig(settings, tuple(services), tuple(counters), tuple(bundles), rules, prior)
+
+
+def _arrival_prior(data: dict[str, Any]) -> ArrivalPrior | None:
+    """[arrivals] hourly × the services' `share` (the bench scenario's format), if both given."""
+    hourly = dict(data.get("arrivals", {})).get("hourly")
+    shares = {str(s["code"]): float(s["share"]) for s in data.get("services", []) if "share" in s}
+    if not hourly or not shares:
+        return None
+    total = sum(shares.values())
+    try:
+        rates = tuple(float(x) for x in hourly)
+        opens = time.fromisoformat(str(dict(data.get("branch", {})).get("open", "09:00")))
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"bad branch config: [arrivals] {exc}") from exc
+    if total <= 0 or any(r < 0 for r in rates) or any(v < 0 for v in shares.values()):
+        raise ConfigError("bad branch config: [arrivals] rates and service shares must be ≥ 0")
+    return ArrivalPrior(rates, {code: v / total for code, v in shares.items()}, opens)
 
 
 def _appointment_rules(raw: dict[str, Any], services: list[str]) -> AppointmentRules:
@@ -220,6 +241,8 @@ def init_db(db_path: str | Path, config: BranchConfig) -> None:
         save_settings(conn, config.settings)
         save_bundles(conn, config.bundles)
         save_rules(conn, config.appointments)
+        if config.arrival_prior is not None:
+            save_arrival_prior(conn, config.arrival_prior)
         conn.execute(
             "INSERT OR REPLACE INTO meta (key, value) VALUES ('salt', ?)",
             (secrets.token_hex(32),),

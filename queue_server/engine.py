@@ -52,6 +52,7 @@ from .domain.staffing import (
 from .hub import EventHub
 from .storage import CommitFailed, Writer, connect, load_branch, load_visit, migrate
 from .storage.history import issue_records, service_samples
+from .storage.prior import load_arrival_prior
 from .visits import EformStore, bundle_views
 
 log = logging.getLogger(__name__)
@@ -108,6 +109,8 @@ class Engine:
         tune_gc()
         migrate(self.db_path)
         self.branch = load_branch(self.read_conn, self.clock(), self._policy)
+        if self.arrival_prior is None:  # the branch config's [arrivals], kept at init
+            self.arrival_prior = load_arrival_prior(self.read_conn)
         self.hub = EventHub(self.branch.last_seq, history=self._history)
         loop = asyncio.get_running_loop()
         self.writer = Writer(self.db_path, self.branch.settings.branch_id, loop, self._durable)

@@ -5,24 +5,39 @@ counter does `Branch.call_next` (the branch's policy chooses), then `start_servi
 sampled service time later, `finish`; impatient customers `cancel_ticket`. The simulation
 only keeps the clock and the event list. It can start from a live branch (tickets already
 waiting, counters mid-service), which is what forward prediction needs: see `fork_branch`.
+
+With a `WindowPlan` (staffing), counters open and close on the plan's schedule through the
+branch's own sign-in, skills, pause and close commands; a window that closes mid-service is
+paused (it takes no new calls) and closed once its customer is done.
 """
 
 from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
-from ..domain import Branch, CallingPolicy, CounterState, PriorityClass, Ticket, TicketState
+from ..domain import (
+    Branch,
+    CallingPolicy,
+    Counter,
+    CounterState,
+    PriorityClass,
+    Skill,
+    Ticket,
+    TicketState,
+)
 from .arrivals import Arrival
 from .scenario import Scenario
 
 # Event kinds, in the order they are handled at the same moment: a counter that frees up
 # calls before a customer arriving at that instant is queued behind the others.
 _FINISH, _ARRIVE, _ABANDON, _RECHECK = 0, 1, 2, 3
+_ROSTER = -1  # a plan's windows change first at their moment, before anyone is called
 _EPS_MIN = 1e-6
 
 
@@ -58,6 +73,20 @@ class Outcome:
     def queue_min(self) -> float:
         """Minutes in the queue from arrival, whatever the class (for total waiting)."""
         return max(0.0, self.end_min - self.arrival.at_min)
+
+
+@dataclass(frozen=True)
+class WindowPlan:
+    """Which counters are open when, each serving one business: a staffing plan to simulate.
+
+    `counters` are all the simulated branch's windows (they may be more than the scenario's:
+    staffing measures people, not furniture). `roster` lists, from each start minute after
+    opening, the open counters and the business each serves; the last entry holds until
+    everyone is served.
+    """
+
+    counters: tuple[Counter, ...]
+    roster: tuple[tuple[float, Mapping[int, str]], ...]
 
 
 @dataclass
@@ -101,6 +130,8 @@ class Simulation:
             c.number for c in branch.counters.values() if any(s.overflow for s in c.skills)
         ]
         self._rechecks: set[float] = set()
+        self._roster: tuple[tuple[float, Mapping[int, str]], ...] = ()
+        self._closing: set[int] = set()  # paused until their customer is done, then closed
         self.end_min = now_min
 
     # ------------------------------------------------------------------ set-up
@@ -116,6 +147,12 @@ class Simulation:
             index = len(self._arrivals)
             self._arrivals.append(arrival)
             self._push(arrival.at_min, _ARRIVE, index)
+
+    def follow_roster(self, roster: Iterable[tuple[float, Mapping[int, str]]]) -> None:
+        """Open and close counters on this schedule (see `WindowPlan`)."""
+        self._roster = tuple(roster)
+        for index, (start, _) in enumerate(self._roster):
+            self._push(max(start, self.now_min), _ROSTER, index)
 
     def adopt_waiting(self, ticket: Ticket, arrival: Arrival) -> None:
         """A ticket already waiting in the branch, with its (sampled) service time."""
@@ -144,7 +181,10 @@ class Simulation:
         while self._events and self._events[0][0] <= until_min:
             when, kind, _, payload = heapq.heappop(self._events)
             self.now_min = when
-            if kind == _FINISH:
+            if kind == _ROSTER:
+                self._change_windows(payload)
+                self._call_idle()
+            elif kind == _FINISH:
                 self._finish(payload)
                 self._call(payload)
             elif kind == _ARRIVE:
@@ -195,10 +235,40 @@ class Simulation:
         started = self._serving_since.pop(counter, self.now_min)
         self.busy_min[counter] = self.busy_min.get(counter, 0.0) + self.now_min - started
         self.end_min = max(self.end_min, self.now_min)
+        if counter in self._closing:
+            self._closing.discard(counter)
+            branch.run(partial(branch.close_counter, counter, now))
+
+    def _change_windows(self, index: int) -> None:
+        """Apply roster entry `index`: open, re-skill, or close each counter."""
+        branch, now = self.branch, self.at(self.now_min)
+        wanted = self._roster[index][1]
+        for number, counter in sorted(branch.counters.items()):
+            business = wanted.get(number)
+            if business is None:
+                if counter.state is CounterState.CLOSED:
+                    continue
+                if branch.active_ticket(number) is None:
+                    branch.run(partial(branch.close_counter, number, now))
+                else:
+                    if counter.state is CounterState.OPEN:
+                        branch.run(partial(branch.pause_counter, number, now, "closing"))
+                    self._closing.add(number)
+                continue
+            self._closing.discard(number)
+            skills = (Skill(business),)
+            if counter.skills != skills:
+                branch.run(partial(branch.set_skills, number, skills, now))
+            if counter.state is CounterState.CLOSED:
+                branch.run(partial(branch.sign_in, number, f"sim-{number}", now))
+            elif counter.state is CounterState.PAUSED:
+                branch.run(partial(branch.open_counter, number, now))
 
     def _call(self, counter: int) -> bool:
         """Call-next at a free counter; False when the policy gives it nobody."""
         branch, now = self.branch, self.at(self.now_min)
+        if branch.counters[counter].state is not CounterState.OPEN:
+            return False  # closing, or closed by a plan
         change = branch.run(lambda: branch.call_next(counter, now))
         called = change.result
         if not isinstance(called, Ticket):
@@ -267,10 +337,23 @@ def open_branch(scenario: Scenario, policy: CallingPolicy, origin: datetime) -> 
 
 
 def simulate_day(
-    scenario: Scenario, arrivals: Iterable[Arrival], policy: CallingPolicy, day: int = 0
+    scenario: Scenario,
+    arrivals: Iterable[Arrival],
+    policy: CallingPolicy,
+    day: int = 0,
+    plan: WindowPlan | None = None,
 ) -> DayRun:
-    """One branch day: the arrivals through a fresh branch run by `policy`, until all are served."""
+    """One branch day: the arrivals through a fresh branch run by `policy`, until all are served.
+
+    Without a plan every counter is open all day; with one, counters follow its roster.
+    """
     origin = day_origin(scenario, day)
-    sim = Simulation(open_branch(scenario, policy, origin), origin)
+    if plan is None:
+        sim = Simulation(open_branch(scenario, policy, origin), origin)
+    else:
+        config = scenario.branch
+        branch = Branch(config.settings, config.services, plan.counters, policy=policy)
+        sim = Simulation(branch, origin)
+        sim.follow_roster(plan.roster)
     sim.add_arrivals(arrivals)
     return sim.run()

@@ -1,0 +1,229 @@
+"""Staffing plans checked in the simulator, and a search for the fewest counter-hours.
+
+A plan is windows per business per interval (`StaffingPlan`, or a plain grid of counts).
+To simulate it, each business gets a fixed pool of windows: the scenario's counters whose
+first skill is that business (by number), then extra windows when the plan asks for more
+than those (staffing counts people; the building's counters are not the limit here). The
+k-th window of a business is always the same counter, so the busiest windows stay open and
+the last-opened close first. Open windows serve only their plan's business, as the Erlang C
+model assumes; a closing window finishes its customer (see `sim.engine`).
+
+Because windows never serve another business, the businesses' queues are independent given
+the plan: one simulated run can try one change per business at once. The search uses that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from ..domain import Counter, PriorityClass
+from ..domain.staffing import (
+    ArrivalPrior,
+    DayHours,
+    ServiceDemand,
+    StaffingPlan,
+    forecast_arrivals,
+    primary_business,
+    recommend,
+)
+from .arrivals import Arrival, draw_day
+from .compare import scenario_policy
+from .engine import DayRun, WindowPlan, simulate_day
+from .scenario import Scenario
+
+Grid = list[dict[str, int]]  # windows per business, one mapping per interval
+Progress = Callable[[int, int], None]
+EXTRA_NUMBER = 1000  # extra windows are numbered from here, clear of the branch's own
+
+
+def scenario_prior(scenario: Scenario) -> ArrivalPrior:
+    """The scenario's hourly arrivals × service shares, as the staffing forecast's prior."""
+    total = sum(m.share for m in scenario.mix)
+    return ArrivalPrior(
+        tuple(scenario.hourly), {m.code: m.share / total for m in scenario.mix}, scenario.opens
+    )
+
+
+def scenario_demands(scenario: Scenario, target_share: float) -> dict[str, ServiceDemand]:
+    """Each business's mean and cv of service time, and its target wait from the branch."""
+    targets = {s.code: s.target_wait_s for s in scenario.branch.services}
+    return {
+        m.code: ServiceDemand(m.code, m.mean_min * 60.0, float(targets[m.code]), target_share, m.cv)
+        for m in scenario.mix
+    }
+
+
+def target_share(scenario: Scenario) -> float:
+    """The share within target a business must reach: the [sla] regular class's."""
+    return scenario.sla[PriorityClass.REGULAR].share
+
+
+def recommended_plan(scenario: Scenario, interval_min: int = 30) -> StaffingPlan:
+    """Erlang C (with the cv and modified-offered-load corrections) on the scenario's prior."""
+    settings = scenario.branch.settings
+    forecast = forecast_arrivals(
+        [],
+        date(2026, 1, 5),
+        [m.code for m in scenario.mix],
+        timezone=settings.timezone,
+        day_starts_at=settings.day_starts_at,
+        hours=DayHours(scenario.opens, scenario.closes),
+        interval_min=interval_min,
+        prior=scenario_prior(scenario),
+    )
+    return recommend(forecast, scenario_demands(scenario, target_share(scenario)))
+
+
+def plan_grid(plan: StaffingPlan) -> Grid:
+    return [dict(i.windows()) for i in plan.intervals]
+
+
+def counter_hours(grid: Grid, interval_min: int) -> float:
+    return sum(sum(w.values()) for w in grid) * interval_min / 60.0
+
+
+def window_plan(grid: Grid, counters: Sequence[Counter], interval_min: int) -> WindowPlan:
+    """The simulator's schedule for a grid: fixed window pools per business (see above)."""
+    pools: dict[str, list[int]] = {}
+    for c in sorted(counters, key=lambda c: c.number):
+        business = primary_business(c)
+        if business is not None:
+            pools.setdefault(business, []).append(c.number)
+    peak: dict[str, int] = {}
+    for windows in grid:
+        for code, n in windows.items():
+            peak[code] = max(peak.get(code, 0), n)
+    extra: list[Counter] = []
+    for code in sorted(peak):
+        pool = pools.setdefault(code, [])
+        while len(pool) < peak[code]:
+            number = EXTRA_NUMBER + len(extra)
+            extra.append(Counter(number, f"extra {code} {number}"))
+            pool.append(number)
+    roster = []
+    for i, windows in enumerate(grid):
+        open_now = {n: code for code, k in windows.items() for n in pools.get(code, [])[:k]}
+        roster.append((float(i * interval_min), open_now))
+    return WindowPlan((*counters, *extra), tuple(roster))
+
+
+@dataclass
+class Evaluation:
+    """A grid's simulated service: per business overall, and per interval of arrival."""
+
+    shares: dict[str, float]  # business -> share of its customers within target, all days
+    cells: dict[tuple[int, str], float]  # (interval, business) -> the same, by arrival interval
+    runs: list[DayRun] = field(default_factory=list)
+
+
+class PlanSimulator:
+    """Simulates grids on the scenario's days, the same customers every time."""
+
+    def __init__(self, scenario: Scenario, days: int, interval_min: int = 30) -> None:
+        self.scenario = scenario
+        self.interval_min = interval_min
+        self.policy = scenario_policy(scenario, "accumulating")  # the server's default
+        self.targets = {s.code: s.target_wait_s / 60.0 for s in scenario.branch.services}
+        self.days: list[list[Arrival]] = [draw_day(scenario, d) for d in range(days)]
+        self.runs = 0
+
+    def evaluate(self, grid: Grid) -> Evaluation:
+        plan = window_plan(grid, self.scenario.branch.counters, self.interval_min)
+        within: dict[str, list[int]] = {}
+        cells: dict[tuple[int, str], list[int]] = {}
+        runs = []
+        for day, arrivals in enumerate(self.days):
+            run = simulate_day(self.scenario, arrivals, self.policy, day, plan)
+            runs.append(run)
+            last = len(grid) - 1
+            for o in run.outcomes:
+                code = o.arrival.service
+                ok = int(o.wait_min <= self.targets[code] + 1e-9)
+                within.setdefault(code, [0, 0])[0] += ok
+                within[code][1] += 1
+                key = (min(int(o.arrival.at_min // self.interval_min), last), code)
+                cell = cells.setdefault(key, [0, 0])
+                cell[0] += ok
+                cell[1] += 1
+        self.runs += 1
+        return Evaluation(
+            {code: ok / n for code, (ok, n) in within.items()},
+            {key: ok / n for key, (ok, n) in cells.items()},
+            runs,
+        )
+
+
+@dataclass
+class SearchResult:
+    grid: Grid
+    evaluation: Evaluation
+    runs: int  # simulated multi-day runs the search took
+
+
+def meets(evaluation: Evaluation, share: float) -> dict[str, bool]:
+    return {code: s >= share for code, s in evaluation.shares.items()}
+
+
+def fewest_counter_hours(
+    sim: PlanSimulator, start: Grid, share: float, progress: Progress | None = None
+) -> SearchResult:
+    """A greedy search for the fewest window-intervals whose simulation meets every target.
+
+    1. Repair: while a business misses its target, add one window to its interval with the
+       lowest simulated share within target.
+    2. Trim: per business, try removing one window from its interval with the highest
+       simulated share (among intervals not yet tried and failed); keep the removal if the
+       business still meets its target, else restore it and never try that interval again.
+       An interval where the start has a window for a business keeps at least one.
+    Each round makes one change per business in one simulated run (the queues are independent).
+    It stops when every window left has failed a removal: a local minimum, a heuristic one —
+    no removal of a single window keeps the targets, but two changes together might.
+    """
+    grid = [dict(w) for w in start]
+    ev = sim.evaluate(grid)
+    ok = meets(ev, share)
+    while not all(ok.values()):
+        for code, fine in ok.items():
+            if not fine:
+                i = min(range(len(grid)), key=lambda i: (ev.cells.get((i, code), 1.0), -i))
+                grid[i][code] = grid[i].get(code, 0) + 1
+        ev = sim.evaluate(grid)
+        ok = meets(ev, share)
+    # A business on offer keeps one window open: no customer is left without any window.
+    floor = [{code: min(1, n) for code, n in w.items()} for w in start]
+    frozen: set[tuple[int, str]] = set()
+    total = sum(sum(w.values()) for w in grid)
+    done = 0
+    while True:
+        trial: dict[str, int] = {}
+        for code in sorted(ev.shares):
+            options = [
+                i
+                for i, w in enumerate(grid)
+                if w.get(code, 0) > floor[i].get(code, 0) and (i, code) not in frozen
+            ]
+            if options:
+                trial[code] = max(options, key=lambda i: (ev.cells.get((i, code), 1.0), i))
+        if not trial:
+            break
+        for code, i in trial.items():
+            grid[i][code] -= 1
+        tried = sim.evaluate(grid)
+        passed = meets(tried, share)
+        for code, i in trial.items():
+            if not passed.get(code, True):
+                grid[i][code] += 1
+                frozen.add((i, code))
+        # The queues are independent: a business whose removal was undone is as it was.
+        kept = {code for code in tried.shares if passed.get(code, True)}
+        ev = Evaluation(
+            {c: (tried if c in kept else ev).shares[c] for c in ev.shares},
+            {k: (tried if k[1] in kept else ev).cells[k] for k in ev.cells},
+        )
+        done += len(trial)
+        if progress is not None:
+            progress(min(done, total), total)
+    final = sim.evaluate(grid)  # one run of the result as it stands, for the report
+    return SearchResult(grid, final, sim.runs)

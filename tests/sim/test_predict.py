@@ -1,0 +1,142 @@
+"""The simulation wait predictor: exact cases, determinism, the service model, the bench."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from queue_server.bench.predict import live_state_150x10
+from queue_server.cli import main
+from queue_server.domain import Branch, BranchSettings, Counter, PriorityClass, Service, Skill
+from queue_server.sim.arrivals import Arrival
+from queue_server.sim.engine import Simulation, fork_branch
+from queue_server.sim.predict import LogNormal, ServiceModel, naive_wait_s, predict_waits
+from queue_server.sim.scenario import load_scenario
+
+NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+
+
+def one_counter_branch(waiting: int, *, busy_for_s: float | None = None) -> Branch:
+    services = [Service("A", "A", {"en": "A"}, mean_service_s=300)]
+    branch = Branch(BranchSettings(), services, [Counter(1, "one", skills=(Skill("A"),))])
+    branch.apply(branch.sign_in(1, "s1", NOW - timedelta(hours=1)))
+    if busy_for_s is not None:
+        start = NOW - timedelta(seconds=busy_for_s)
+        branch.apply(branch.issue_ticket("A", start))
+        branch.apply(branch.call_next(1, start))
+        branch.apply(branch.start_serving(1, start))
+    for k in range(waiting):
+        branch.apply(branch.issue_ticket("A", NOW - timedelta(minutes=waiting - k)))
+    return branch
+
+
+def exact_model(branch: Branch) -> ServiceModel:
+    return ServiceModel.from_services(branch.services.values(), prior_cv=0.0)
+
+
+def test_deterministic_service_on_one_counter_gives_the_exact_waits():
+    branch = one_counter_branch(3, busy_for_s=120)
+    pred = predict_waits(branch, NOW, exact_model(branch), runs=5, rng=random.Random(1))
+    waits = [pred.tickets[t.id].median_s for t in sorted(branch.waiting, key=lambda t: t.id)]
+    assert waits == pytest.approx(
+        [180.0, 480.0, 780.0]
+    )  # 3 min left of the current customer, then 5 each
+    assert pred.newcomers["A"].median_s == pytest.approx(1080.0)
+    assert all(e.low_s == e.median_s == e.high_s for e in pred.tickets.values())
+
+
+def test_an_idle_counter_calls_the_first_customer_now():
+    branch = one_counter_branch(2)
+    pred = predict_waits(branch, NOW, exact_model(branch), runs=3, rng=random.Random(1))
+    assert sorted(e.median_s for e in pred.tickets.values()) == pytest.approx([0.0, 300.0])
+    assert pred.newcomers["A"].median_s == pytest.approx(600.0)
+
+
+def test_the_same_rng_seed_gives_the_same_prediction_and_intervals_hold_the_median():
+    branch, now = live_state_150x10(load_scenario())
+    model = ServiceModel.from_services(branch.services.values())
+    a = predict_waits(branch, now, model, runs=20, rng=random.Random(5))
+    b = predict_waits(branch, now, model, runs=20, rng=random.Random(5))
+    assert a == b
+    assert len(a.tickets) == 150
+    for est in [*a.tickets.values(), *a.newcomers.values()]:
+        assert est.low_s <= est.median_s <= est.high_s
+    assert any(e.low_s < e.high_s for e in a.tickets.values())
+
+
+def test_the_fast_replay_calls_as_the_production_aggregate_does():
+    # Deterministic service: one forward run through fork_branch + Simulation (the Branch
+    # aggregate and the policy's full choose_next) must call everyone at the same moments.
+    branch, now = live_state_150x10(load_scenario())
+    model = exact_model(branch)
+    pred = predict_waits(branch, now, model, runs=1, rng=random.Random(1), newcomers=False)
+    fork = fork_branch(branch)
+    sim = Simulation(fork, now)
+    for t in sorted(fork.waiting, key=lambda t: t.id):
+        service_min = model.params(t.service).mean_s / 60.0
+        at_min = (t.arrived_at - now).total_seconds() / 60.0
+        sim.adopt_waiting(t, Arrival(at_min, t.service, t.priority, service_min))
+    for number in sorted(fork.counters):
+        active = fork.active_ticket(number)
+        if active is not None and active.serving_at is not None:
+            elapsed = (now - active.serving_at).total_seconds()
+            left_s = model.params(active.service).mean_s - elapsed
+            sim.adopt_busy(number, max(left_s, 0.0) / 60.0)
+    outcomes = sim.run().outcomes
+    assert len(outcomes) == 150
+    ours = [pred.tickets[o.ticket_id].median_s / 60.0 for o in outcomes]
+    theirs = [o.called_min for o in outcomes]
+    assert all(t is not None for t in theirs)
+    # With every service exactly the same length, two counters often free at one instant;
+    # which calls first is then an event-order tie, which can swap two customers (and so
+    # shift a later call). All but such ties must agree exactly.
+    same = sum(
+        1 for a, b in zip(ours, theirs, strict=True) if math.isclose(a, b or 0, abs_tol=1e-6)
+    )
+    assert same >= 145
+
+
+def test_the_service_model_shrinks_towards_the_prior_by_sample_count():
+    services = [Service("A", "A", {"en": "A"}, mean_service_s=300)]
+    prior = LogNormal.from_mean_cv(300, 0.8)
+    empty = ServiceModel.from_services(services)
+    assert empty.params("A") == LogNormal(prior.mu, prior.sigma, 0.0)
+    assert math.isclose(empty.params("A").mean_s, 300.0)
+    few = ServiceModel.from_services(services, [("A", 10, 600.0)] * 10, prior_weight=10)
+    assert math.isclose(few.params("A").mu, (prior.mu + math.log(600)) / 2)
+    many = ServiceModel.from_services(services, [("A", 10, 600.0)] * 10_000, prior_weight=10)
+    assert abs(many.params("A").mu - math.log(600)) < 0.01
+    assert many.params("A").sigma < 0.05
+    # An hour with its own history shrinks towards the business's fit, not the prior.
+    assert many.params("A", 10).mu > many.params("A").mu - 1e-9
+    assert many.params("A", 15) == many.params("A")
+
+
+def test_the_residual_of_a_long_service_is_positive_and_shorter_than_a_fresh_one():
+    model = ServiceModel.from_services([Service("A", "A", {"en": "A"}, mean_service_s=300)])
+    rng = random.Random(3)
+    left = [model.draw_remaining_s(rng, "A", None, 600.0) for _ in range(200)]
+    assert all(x >= 0 for x in left)
+
+
+def test_the_naive_formula():
+    assert naive_wait_s(6, 300, 2) == 900
+    assert naive_wait_s(0, 300, 3) == 0
+    assert naive_wait_s(4, 300, 0) is None
+    branch = one_counter_branch(3)
+    last = max(branch.waiting, key=lambda t: t.id)
+    assert branch.naive_eta_s(last, NOW) == naive_wait_s(2, 300, 1)
+
+
+def test_bench_predict_json_shape(capsys):
+    assert main(["bench", "predict", "--days", "1", "--runs", "5", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    for name in ("naive", "simulation"):
+        assert {"mae_min", "rmse_min", "bias_min", "under_5min"} <= set(report[name])
+        assert set(report[name]["classes"]) == {c.value for c in PriorityClass}
+    assert report["predict_ms_150x10"] > 0
+    assert report["days"] == 1

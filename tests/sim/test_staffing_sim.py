@@ -1,0 +1,164 @@
+"""Staffing plans in the simulator, `branchq bench staffing`, and a config's arrival prior."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import TEST_CONFIG, FakeClock, LiveServer, make_db
+
+from queue_server.cli import main
+from queue_server.config import parse_config
+from queue_server.domain import Branch, CounterState, PriorityClass, TicketState
+from queue_server.sim.arrivals import Arrival, draw_day
+from queue_server.sim.compare import scenario_policy
+from queue_server.sim.engine import Simulation, day_origin, simulate_day
+from queue_server.sim.scenario import Scenario, parse_scenario
+from queue_server.sim.staffing import (
+    PlanSimulator,
+    meets,
+    plan_grid,
+    recommended_plan,
+    target_share,
+    window_plan,
+)
+
+
+def small_branch(hours: int = 2, days: int = 2) -> Scenario:
+    """Cash (4 min, 10 min target) and accounts (20 min, 15 min target), no classes."""
+    return parse_scenario(
+        {
+            "branch": {
+                "name": "small",
+                "open": "09:00",
+                "close": f"{9 + hours:02d}:00",
+                "days": days,
+                "seed": 3,
+            },
+            "arrivals": {"hourly": [40.0] * hours},
+            "services": [
+                {"code": "A", "share": 0.8, "mean_min": 4, "cv": 0.8, "target_wait_min": 10},
+                {"code": "C", "share": 0.2, "mean_min": 20, "cv": 0.5, "target_wait_min": 15},
+            ],
+            "counters": [{"skills": ["A"]}, {"skills": ["A", "C"]}, {"skills": ["C"]}],
+        }
+    )
+
+
+def called_between(run: Any, start: float, end: float) -> int:
+    return sum(1 for o in run.outcomes if o.called_min is not None and start <= o.called_min < end)
+
+
+def test_fewer_windows_in_an_interval_serve_fewer_customers_then():
+    scenario = small_branch(hours=1)
+    arrivals = draw_day(scenario, 0)
+    policy = scenario_policy(scenario, "accumulating")
+    counters = scenario.branch.counters
+    full = window_plan([{"A": 3, "C": 2}, {"A": 3, "C": 2}], counters, 30)
+    thin = window_plan([{"A": 3, "C": 2}, {"A": 1, "C": 1}], counters, 30)
+    wide = simulate_day(scenario, arrivals, policy, 0, full)
+    narrow = simulate_day(scenario, arrivals, policy, 0, thin)
+    assert called_between(narrow, 0, 30) == called_between(wide, 0, 30)
+    assert called_between(narrow, 30, 60) < called_between(wide, 30, 60)
+    # Everyone is served in the end: the last interval's windows stay open after closing.
+    assert all(o.called_min is not None for o in narrow.outcomes)
+    assert narrow.end_min > wide.end_min
+
+
+def test_a_closing_counter_finishes_its_customer_and_takes_no_one_new():
+    scenario = small_branch(hours=1)
+    plan = window_plan([{"A": 1}, {"A": 0}], scenario.branch.counters, 30)
+    origin = day_origin(scenario, 0)
+    config = scenario.branch
+    branch = Branch(
+        config.settings,
+        config.services,
+        plan.counters,
+        policy=scenario_policy(scenario, "fifo"),
+    )
+    sim = Simulation(branch, origin)
+    sim.follow_roster(plan.roster)
+    sim.add_arrivals(
+        [
+            Arrival(25.0, "A", PriorityClass.REGULAR, 20.0),  # still at the window at 09:30
+            Arrival(26.0, "A", PriorityClass.REGULAR, 4.0),  # waits: no window after 09:30
+        ]
+    )
+    run = sim.run()
+    first, second = run.outcomes
+    assert first.called_min == 25.0 and first.counter == 1
+    assert run.end_min == 45.0 and run.busy_min[1] == 20.0
+    assert second.called_min is None
+    assert branch.tickets[first.ticket_id].state is TicketState.DONE
+    assert branch.tickets[second.ticket_id].state is TicketState.WAITING
+    assert branch.counters[1].state is CounterState.CLOSED  # closed once its customer left
+    assert all(c.state is CounterState.CLOSED for c in branch.counters.values())
+
+
+def test_the_recommended_plan_meets_its_targets_in_simulation():
+    scenario = small_branch(hours=2, days=3)
+    plan = recommended_plan(scenario)
+    grid = plan_grid(plan)
+    assert len(grid) == 4 and all(w["A"] >= 1 and w["C"] >= 1 for w in grid)
+    evaluation = PlanSimulator(scenario, 3).evaluate(grid)
+    assert set(evaluation.shares) == {"A", "C"}
+    assert all(meets(evaluation, target_share(scenario)).values()), evaluation.shares
+
+
+def test_bench_staffing_json_has_the_issues_shape(capsys):
+    assert main(["bench", "staffing", "--days", "1", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert isinstance(report["recommended_counter_hours"], float)
+    assert isinstance(report["minimum_counter_hours"], float)
+    assert isinstance(report["targets_met"], bool)
+    assert report["minimum_targets_met"] is True
+    assert 0 < report["minimum_counter_hours"] <= report["recommended_counter_hours"]
+    assert report["ratio"] == round(
+        report["recommended_counter_hours"] / report["minimum_counter_hours"], 3
+    )
+    assert set(report["recommended_windows"]) == {"A", "B", "C", "L", "W"}
+    assert all(len(w) == 16 for w in report["minimum_windows"].values())
+    assert "80%" in report["criterion"]
+
+
+def test_bench_staffing_prints_both_figures(capsys):
+    assert main(["bench", "staffing", "--days", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "counter-hours" in out and "ratio" in out and "targets met" in out
+
+
+def with_arrivals() -> dict[str, Any]:
+    config = json.loads(json.dumps(TEST_CONFIG))
+    config["branch"]["open"] = "09:00"
+    config["arrivals"] = {"hourly": [24, 36, 44, 48, 40, 36, 32, 24]}
+    for service, share in zip(config["services"], (0.6, 0.3, 0.1), strict=True):
+        service["share"] = share
+    return config
+
+
+def test_a_config_without_arrivals_has_no_prior():
+    assert parse_config(TEST_CONFIG).arrival_prior is None
+    prior = parse_config(with_arrivals()).arrival_prior
+    assert prior is not None and prior.hourly[3] == 48.0
+    assert round(sum(prior.shares.values()), 9) == 1.0
+
+
+def test_a_new_branch_gets_advice_from_its_config_prior(tmp_path: Path):
+    db = tmp_path / "new.db"
+    tokens = make_db(db, with_arrivals())
+    # 10:00 in Shanghai, a branch with no history at all.
+    server = LiveServer(db, tokens, FakeClock(datetime(2026, 11, 27, 2, 0, tzinfo=UTC))).start()
+    try:
+        r = server.client("manager").get("/staffing/advice")
+        assert r.status_code == 200, r.text
+        advice = r.json()
+    finally:
+        server.stop()
+    assert advice["forecast_basis"] == "prior"
+    ten = advice["intervals"][2]["by_service"]
+    assert ten["A"]["forecast_arrivals"] == pytest.approx(0.6 * 36 / 2)  # 10:00: hour 2
+    assert ten["A"]["recommended_windows"] >= 1
+    assert advice["recommended_counter_hours"] > 0
