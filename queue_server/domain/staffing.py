@@ -44,6 +44,7 @@ DEFAULT_CLOSES = time(17, 0)
 DEFAULT_TARGET_SHARE = 0.80
 NEGLIGIBLE_LOAD = 0.02  # Erlangs: about 36 s of work in half an hour
 MAX_WINDOWS = 2000  # a guard for the search, far above any branch
+DAY_MARGIN = 0.05  # expected day share aimed at above the target (see `recommend`)
 
 IssueRecord = tuple[datetime, str]  # (when the ticket was issued, its business)
 ServiceSample = tuple[str, float]  # (business, seconds from start of service to done)
@@ -127,6 +128,67 @@ def fewest_windows(
         if agents > MAX_WINDOWS:
             raise ValueError(f"no staffing up to {MAX_WINDOWS} windows meets the target")
     return agents
+
+
+def allocate_day(
+    loads: Sequence[float],
+    arrivals: Sequence[float],
+    mean_service_s: float,
+    within_s: float,
+    goal: float,
+    cv: float = 1.0,
+    negligible_load: float = NEGLIGIBLE_LOAD,
+    most: Sequence[int] | None = None,
+) -> list[int]:
+    """Windows per interval for the fewest in total whose *day's* expected share reaches `goal`.
+
+    The criterion is the day's: of all a business's customers, the share within target. So
+    every interval need not reach it on its own; a window is worth the customers it brings
+    within target, `arrivals[i] × (SL(c+1) − SL(c))`, which is small in a quiet interval
+    and large at the peak. Marginal analysis: start every interval with some load at its
+    fewest stable windows (⌊A⌋ + 1, at least one), then add one window at a time where it
+    gains most, until Σ arrivals·SL / Σ arrivals ≥ `goal`. Erlang C's service level is
+    concave in the windows past stability, so this greedy allocation is the optimal one for
+    the model (each window costs the same: one interval). A load under `negligible_load`
+    gets no window and counts as served (as in `recommend`). `most` caps each interval's
+    windows (the allocation stops short of `goal` when every interval is at its cap).
+    """
+    if len(loads) != len(arrivals):
+        raise ValueError("one load and one arrival figure per interval")
+    if not 0 < goal < 1:
+        raise ValueError("the goal must be between 0 and 1")
+    windows = [0 if a < negligible_load else max(1, math.floor(a) + 1) for a in loads]
+    caps = [MAX_WINDOWS] * len(loads) if most is None else list(most)
+    if len(caps) != len(loads):
+        raise ValueError("one cap per interval")
+    windows = [min(c, cap) for c, cap in zip(windows, caps, strict=True)]
+
+    def level(i: int, c: int) -> float:
+        if c == 0:
+            return 1.0
+        return service_level(loads[i], c, mean_service_s, within_s, cv)
+
+    weight = [max(0.0, x) for x in arrivals]
+    total = sum(weight)
+    if total <= 0:
+        return windows
+    levels = [level(i, c) for i, c in enumerate(windows)]
+    served = sum(w * sl for w, sl in zip(weight, levels, strict=True))
+    while served < goal * total:
+        best, gain = -1, 0.0
+        for i, c in enumerate(windows):
+            if c == 0 or c >= caps[i]:
+                continue
+            g = weight[i] * (level(i, c + 1) - levels[i])
+            if g > gain:
+                best, gain = i, g
+        if best < 0:
+            break  # nothing left to gain: every interval with customers is at its best
+        windows[best] += 1
+        new = level(best, windows[best])
+        served += weight[best] * (new - levels[best])
+        levels[best] = new
+    return windows
 
 
 # --------------------------------------------------------- modified offered load
@@ -388,6 +450,16 @@ class StaffingPlan:
                 return interval.windows()
         return {}
 
+    def expected_day_share(self, code: str) -> float:
+        """Erlang C's expected share of the business's day within target (1 with no one)."""
+        total = served = 0.0
+        for interval in self.intervals:
+            a = interval.by_service.get(code)
+            if a is not None:
+                total += a.forecast_arrivals
+                served += a.forecast_arrivals * a.service_level
+        return served / total if total > 0 else 1.0
+
     def counter_hours(self) -> float:
         """Total window-hours the plan asks for (the figure `bench staffing` compares)."""
         return sum(
@@ -401,8 +473,25 @@ def recommend(
     demands: Mapping[str, ServiceDemand],
     carried_in: float = 0.0,
     negligible_load: float = NEGLIGIBLE_LOAD,
+    *,
+    day_level: bool = True,
+    margin: float = DAY_MARGIN,
 ) -> StaffingPlan:
     """The fewest windows per business and interval that meet each business's target.
+
+    With `day_level` (the default) the target is the day's, as a branch is judged: each
+    business's windows are spread over the day by `allocate_day` until its expected share
+    within target over all the day's customers reaches the target + `margin`; a quiet
+    interval may then fall below the target where a window does more good at the peak.
+    Without it, every interval reaches the target on its own (`fewest_windows`), which
+    over-staffs the quiet intervals. No interval gets more windows than that rule gives it
+    (a plan meeting the target in every interval already meets it for the day), so the
+    margin never turns one customer's half hour into two windows. The margin covers what
+    Erlang C leaves out: the day's arrivals vary around the forecast, and a queue that
+    builds up in one interval spills into the next (Erlang C takes each interval as steady).
+    It is the smallest of 0, 1, …, 5 points that met every target in simulation on two
+    held-out sets of 30 days of the standard scenario (days 1000– and 5000–); 3 and 4
+    points missed Loans on one of them.
 
     A load under `negligible_load` Erlangs gets no window of its own: it is the fading tail
     of earlier intervals' services (or a stray forecast), work a multi-skilled counter
@@ -410,23 +499,40 @@ def recommend(
     """
     step = timedelta(minutes=forecast.interval_min)
     loads: dict[str, list[float]] = {}
+    windows: dict[str, list[int]] = {}
     for code, arrivals in forecast.arrivals.items():
         d = demands.get(code)
-        if d is not None:
-            loads[code] = modified_offered_loads(
-                arrivals, forecast.interval_s, d.mean_service_s, carried_in
+        if d is None:
+            continue
+        series = modified_offered_loads(arrivals, forecast.interval_s, d.mean_service_s, carried_in)
+        loads[code] = series
+        each = [
+            0
+            if load < negligible_load
+            else fewest_windows(load, d.mean_service_s, d.target_wait_s, d.target_share, d.cv)
+            for load in series
+        ]
+        if day_level:
+            goal = min(d.target_share + margin, 1.0 - 1e-9)
+            windows[code] = allocate_day(
+                series,
+                arrivals,
+                d.mean_service_s,
+                d.target_wait_s,
+                goal,
+                d.cv,
+                negligible_load,
+                most=each,
             )
+        else:
+            windows[code] = each
     intervals = []
     for i, start in enumerate(forecast.starts):
         by_service: dict[str, BusinessAdvice] = {}
         for code, series in loads.items():
             d = demands[code]
             load = series[i]
-            c = (
-                0
-                if load < negligible_load
-                else fewest_windows(load, d.mean_service_s, d.target_wait_s, d.target_share, d.cv)
-            )
+            c = windows[code][i]
             by_service[code] = BusinessAdvice(
                 forecast_arrivals=forecast.arrivals[code][i],
                 offered_load=load,

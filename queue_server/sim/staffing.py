@@ -60,7 +60,9 @@ def target_share(scenario: Scenario) -> float:
     return scenario.sla[PriorityClass.REGULAR].share
 
 
-def recommended_plan(scenario: Scenario, interval_min: int = 30) -> StaffingPlan:
+def recommended_plan(
+    scenario: Scenario, interval_min: int = 30, *, day_level: bool = True
+) -> StaffingPlan:
     """Erlang C (with the cv and modified-offered-load corrections) on the scenario's prior."""
     settings = scenario.branch.settings
     forecast = forecast_arrivals(
@@ -73,7 +75,9 @@ def recommended_plan(scenario: Scenario, interval_min: int = 30) -> StaffingPlan
         interval_min=interval_min,
         prior=scenario_prior(scenario),
     )
-    return recommend(forecast, scenario_demands(scenario, target_share(scenario)))
+    return recommend(
+        forecast, scenario_demands(scenario, target_share(scenario)), day_level=day_level
+    )
 
 
 def plan_grid(plan: StaffingPlan) -> Grid:
@@ -121,12 +125,18 @@ class Evaluation:
 class PlanSimulator:
     """Simulates grids on the scenario's days, the same customers every time."""
 
-    def __init__(self, scenario: Scenario, days: int, interval_min: int = 30) -> None:
+    def __init__(
+        self, scenario: Scenario, days: int, interval_min: int = 30, first_day: int = 0
+    ) -> None:
         self.scenario = scenario
         self.interval_min = interval_min
         self.policy = scenario_policy(scenario, "accumulating")  # the server's default
         self.targets = {s.code: s.target_wait_s / 60.0 for s in scenario.branch.services}
-        self.days: list[list[Arrival]] = [draw_day(scenario, d) for d in range(days)]
+        # Days first_day .. first_day + days − 1 of the scenario's seed: a `first_day` past
+        # the benchmark's days gives held-out days nothing was fitted to.
+        self.days: list[list[Arrival]] = [
+            draw_day(scenario, d) for d in range(first_day, first_day + days)
+        ]
         self.runs = 0
 
     def evaluate(self, grid: Grid) -> Evaluation:
@@ -166,21 +176,9 @@ def meets(evaluation: Evaluation, share: float) -> dict[str, bool]:
     return {code: s >= share for code, s in evaluation.shares.items()}
 
 
-def fewest_counter_hours(
-    sim: PlanSimulator, start: Grid, share: float, progress: Progress | None = None
-) -> SearchResult:
-    """A greedy search for the fewest window-intervals whose simulation meets every target.
-
-    1. Repair: while a business misses its target, add one window to its interval with the
-       lowest simulated share within target.
-    2. Trim: per business, try removing one window from its interval with the highest
-       simulated share (among intervals not yet tried and failed); keep the removal if the
-       business still meets its target, else restore it and never try that interval again.
-       An interval where the start has a window for a business keeps at least one.
-    Each round makes one change per business in one simulated run (the queues are independent).
-    It stops when every window left has failed a removal: a local minimum, a heuristic one —
-    no removal of a single window keeps the targets, but two changes together might.
-    """
+def repair(sim: PlanSimulator, start: Grid, share: float) -> tuple[Grid, Evaluation]:
+    """While a business misses its target, add one window to its interval with the lowest
+    simulated share within target (one window per failing business per run)."""
     grid = [dict(w) for w in start]
     ev = sim.evaluate(grid)
     ok = meets(ev, share)
@@ -191,6 +189,25 @@ def fewest_counter_hours(
                 grid[i][code] = grid[i].get(code, 0) + 1
         ev = sim.evaluate(grid)
         ok = meets(ev, share)
+    return grid, ev
+
+
+def fewest_counter_hours(
+    sim: PlanSimulator, start: Grid, share: float, progress: Progress | None = None
+) -> SearchResult:
+    """A greedy search for the fewest window-intervals whose simulation meets every target.
+
+    1. Repair (`repair`): while a business misses its target, add one window to its
+       interval with the lowest simulated share within target.
+    2. Trim: per business, try removing one window from its interval with the highest
+       simulated share (among intervals not yet tried and failed); keep the removal if the
+       business still meets its target, else restore it and never try that interval again.
+       An interval where the start has a window for a business keeps at least one.
+    Each round makes one change per business in one simulated run (the queues are independent).
+    It stops when every window left has failed a removal: a local minimum, a heuristic one —
+    no removal of a single window keeps the targets, but two changes together might.
+    """
+    grid, ev = repair(sim, start, share)
     # A business on offer keeps one window open: no customer is left without any window.
     floor = [{code: min(1, n) for code, n in w.items()} for w in start]
     frozen: set[tuple[int, str]] = set()
