@@ -21,7 +21,14 @@ from typing import Any
 from ..domain import AccumulatingPriority, Branch, PriorityClass, TicketState
 from ..sim.arrivals import Arrival, draw_day
 from ..sim.engine import Simulation, day_origin, fork_branch, open_branch
-from ..sim.predict import DEFAULT_RUNS, ServiceModel, predict_waits
+from ..sim.predict import (
+    DEFAULT_RUNS,
+    ArrivalRates,
+    ClassShare,
+    ServiceModel,
+    hourly_by_local_hour,
+    predict_waits,
+)
 from ..sim.scenario import CLASSES, Scenario, load_scenario
 
 HISTORY_DAYS = 5
@@ -42,6 +49,29 @@ def fitted_model(scenario: Scenario, days: int) -> ServiceModel:
             hour = scenario.opens.hour + int(a.at_min // 60)
             samples.append((a.service, hour, a.service_min * 60.0))
     return ServiceModel.from_services(scenario.branch.services, samples)
+
+
+def scenario_arrivals(scenario: Scenario) -> ArrivalRates:
+    """The forecast a server would hold for this branch: the scenario's rates and class mix."""
+    total = sum(m.share for m in scenario.mix) or 1.0
+    hourly: dict[str, list[float]] = {}
+    classes: dict[str, list[ClassShare]] = {}
+    for m in scenario.mix:
+        hourly[m.code] = hourly_by_local_hour(scenario.opens.hour, scenario.hourly, m.share / total)
+        if m.code in scenario.vip_services:
+            classes[m.code] = [(PriorityClass.VIP, 1, 1.0)]
+            continue
+        # As `sim.arrivals` draws them: appointment, else VIP, else care, else regular.
+        booked = scenario.appointment_share.get(m.code, 0.0)
+        vip = min(scenario.vip_share_other, 1.0 - booked)
+        rest = 1.0 - booked - vip
+        classes[m.code] = [
+            (PriorityClass.APPOINTMENT, 0, booked),
+            (PriorityClass.VIP, 1, vip),
+            (PriorityClass.CARE, 0, rest * scenario.care_share),
+            (PriorityClass.REGULAR, 0, rest * (1.0 - scenario.care_share)),
+        ]
+    return ArrivalRates(hourly, classes)
 
 
 def errors(pairs: Sequence[tuple[float, float]]) -> dict[str, Any]:
@@ -68,6 +98,7 @@ def day_predictions(
     sim = Simulation(branch, origin)
     sim.add_arrivals(arrivals)
     rng = random.Random(scenario.seed * 7919 + day)
+    forecast = scenario_arrivals(scenario)
     first_id = branch.next_ticket_id
     predicted: list[tuple[float, float]] = []
     for index, arrival in enumerate(arrivals):
@@ -77,7 +108,9 @@ def day_predictions(
         if ticket.state is not TicketState.WAITING:
             predicted.append((0.0, 0.0))  # called on arrival: both say "now"
             continue
-        pred = predict_waits(branch, now, model, runs=runs, rng=rng, newcomers=False)
+        pred = predict_waits(
+            branch, now, model, runs=runs, rng=rng, newcomers=False, arrivals=forecast
+        )
         est = pred.tickets.get(ticket.id)
         naive = branch.naive_eta_s(ticket, now)
         predicted.append(
@@ -133,10 +166,11 @@ def time_prediction_ms(scenario: Scenario, runs: int, repeats: int = 15) -> floa
     branch, now = live_state_150x10(scenario)
     model = ServiceModel.from_services(branch.services.values())
     rng = random.Random(1)
+    forecast = scenario_arrivals(scenario)
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
-        predict_waits(branch, now, model, runs=runs, rng=rng)
+        predict_waits(branch, now, model, runs=runs, rng=rng, arrivals=forecast)
         times.append((time.perf_counter() - t0) * 1000.0)
     return statistics.median(times)
 

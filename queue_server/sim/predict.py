@@ -6,10 +6,14 @@ log and shrunk towards the configured mean when history is short) and replays th
 queue a few times; each waiting ticket gets the median and p10–p90 of its wait until called,
 and a hypothetical new customer of every business gets the same (the kiosk's ETA).
 
-No new arrivals are simulated: a later customer can overtake only by priority (VIP, care,
-appointment head starts), which this leaves out, so it slightly under-predicts for regulars
-at busy times. Newcomers are "ghost" tickets with no service time: they see the queue as a
-new ticket would without delaying anyone.
+Future arrivals are simulated too (`ArrivalRates`: customers per hour per business by local
+hour, and each business's class mix), so a later VIP or care customer who overtakes a waiting
+regular by their head start is counted. Under the accumulating policy with equal rates a
+newcomer's score is known at any time (head start − rate × arrival minute, then growing at
+the common rate), so each is slotted into its business's queue at arrival in the policy's own
+order. Booked appointments are not drawn as arrivals (their tickets exist before the slot),
+and other policies replay without arrivals. Newcomer probes are "ghost" tickets with no
+service time: they see the queue as a new ticket would without delaying anyone.
 
 Why not drive the Branch aggregate (`sim.engine.Simulation`) here: building a Change and its
 events for every call, and the policy ranking every waiting ticket at every call, costs tens
@@ -27,6 +31,7 @@ which are judged on the queue heads at each call, with no wake-up when a queue g
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import math
 import random
@@ -166,6 +171,7 @@ class Prediction:
     tickets: dict[int, WaitEstimate]  # ticket id -> remaining wait; absent: never called
     newcomers: dict[str, WaitEstimate]  # business -> a new regular customer's wait
     runs: int
+    first_new_id: int = 0  # tickets from this id on were issued after the prediction
 
 
 def naive_wait_s(ahead: int, mean_service_s: float, open_counters: int) -> float | None:
@@ -194,12 +200,63 @@ def _estimate(waits_min: list[float]) -> WaitEstimate | None:
     )
 
 
+# --------------------------------------------------------------------- arrivals
+ClassShare = tuple[PriorityClass, int, float]  # class, VIP tier, share of walk-in customers
+_Newcomer = tuple[str, PriorityClass, int, float]  # business, class, VIP tier, head start
+
+
+@dataclass(frozen=True)
+class ArrivalRates:
+    """Expected walk-in arrivals: per business, customers per hour for each local hour (0–23),
+    and the business's class mix (shares summing to 1; missing: all regular)."""
+
+    hourly: Mapping[str, Sequence[float]]
+    classes: Mapping[str, Sequence[ClassShare]]
+    horizon_min: float = 240.0  # no arrivals drawn beyond this many minutes from now
+
+    def per_hour(self, service: str, hour: int) -> float:
+        rates = self.hourly.get(service)
+        return rates[hour % 24] if rates is not None and len(rates) == 24 else 0.0
+
+
+def hourly_by_local_hour(opens_hour: int, hourly: Sequence[float], share: float) -> list[float]:
+    """24 per-hour figures: `hourly[i]` × `share` at local hour `opens_hour + i`, else 0."""
+    out = [0.0] * 24
+    for i, rate in enumerate(hourly):
+        if 0 <= opens_hour + i < 24:
+            out[opens_hour + i] = rate * share
+    return out
+
+
+def class_mix_of(tickets: Iterable[Ticket]) -> dict[str, list[ClassShare]]:
+    """Each business's walk-in class mix (appointments left out) among the given tickets."""
+    counts: dict[str, dict[tuple[PriorityClass, int], int]] = {}
+    for t in tickets:
+        if t.priority is PriorityClass.APPOINTMENT or t.leg > 0:
+            continue
+        per = counts.setdefault(t.service, {})
+        tier = t.vip_tier if t.priority is PriorityClass.VIP else 0
+        per[(t.priority, tier)] = per.get((t.priority, tier), 0) + 1
+    out: dict[str, list[ClassShare]] = {}
+    for code, per in counts.items():
+        total = sum(per.values())
+        out[code] = [(cls, tier, n / total) for (cls, tier), n in sorted(per.items(), key=str)]
+    return out
+
+
 # ----------------------------------------------------------------- the forward run
 class _Forward:
-    """The live queue laid out for fast replays; indices stand for tickets throughout."""
+    """The live queue laid out for fast replays; indices stand for tickets throughout.
 
-    def __init__(self, branch: Branch, now: datetime, newcomers: bool) -> None:
+    Indices past `len(self.tickets)` are customers who arrive during a replay; the per-index
+    arrays (`svc`, `arrived_ts`, `score0`, `tie`) and the queues are copied per replay.
+    """
+
+    def __init__(
+        self, branch: Branch, now: datetime, newcomers: bool, arrivals: ArrivalRates | None
+    ) -> None:
         self.branch, self.now = branch, now
+        self.now_ts = now.timestamp()
         policy = branch.policy
         services = branch.services
         self.tickets: list[Ticket] = list(branch.waiting)
@@ -215,6 +272,9 @@ class _Forward:
                     )
                     next_id += 1
         self.index = {id(t): i for i, t in enumerate(self.tickets)}
+        self.svc = [t.service for t in self.tickets]
+        self.arrived_ts = [t.arrived_at.timestamp() for t in self.tickets]
+        self.tie = [(ts, t.id) for ts, t in zip(self.arrived_ts, self.tickets, strict=True)]
         by_service: dict[str, list[Ticket]] = {}
         self.targeted: dict[int, list[int]] = {}
         self.floating: list[int] = []  # appointments: their rank changes at the slot
@@ -225,12 +285,25 @@ class _Forward:
                 self.floating.append(i)
             else:
                 by_service.setdefault(t.service, []).append(t)
+        self.fast = (
+            isinstance(policy, AccumulatingPriority)
+            and len({policy.rates.get(cls, 1.0) for cls in PriorityClass}) == 1
+        )
+        self.rate = 1.0
+        self.score0: list[float] = []
+        if self.fast:
+            assert isinstance(policy, AccumulatingPriority)
+            score = policy.scorer(now)
+            self.rate = policy.rates.get(PriorityClass.REGULAR, 1.0)
+            self.score0 = [score(t) for t in self.tickets]
+        self._setup_arrivals(arrivals if self.fast else None, by_service)
         self.queue_codes = sorted(by_service)
         self.queues = [
             [self.index[id(t)] for t in policy.queue_order(by_service[c], now, services)]
             for c in self.queue_codes
         ]
         qpos = {c: q for q, c in enumerate(self.queue_codes)}
+        self.qpos = qpos
         self.counters: list[Counter] = [
             c for _, c in sorted(branch.counters.items()) if c.state is CounterState.OPEN
         ]
@@ -239,22 +312,78 @@ class _Forward:
             [(qpos[s.service], s.weight, s.overflow) for s in c.skills if s.service in qpos]
             for c in self.counters
         ]
-        self.fast = (
-            isinstance(policy, AccumulatingPriority)
-            and len({policy.rates.get(cls, 1.0) for cls in PriorityClass}) == 1
+        self.serves = [{q for q, _, _ in sk} for sk in self.skills]
+        # Per-replay state (reset by `replay`).
+        self._queues = self.queues
+        self._svc, self._arrived, self._score0, self._tie = (
+            self.svc,
+            self.arrived_ts,
+            self.score0,
+            self.tie,
         )
-        if self.fast:
-            assert isinstance(policy, AccumulatingPriority)
-            score = policy.scorer(now)
-            self.rate = policy.rates.get(PriorityClass.REGULAR, 1.0)
-            self.score0 = [score(t) for t in self.tickets]
-            self.tie = [(t.arrived_at, t.id) for t in self.tickets]
+        self._extra_tickets: dict[int, Ticket] = {}
+        self._classes: dict[int, tuple[PriorityClass, int]] = {}  # arrivals' class and tier
+
+    def _setup_arrivals(
+        self, arrivals: ArrivalRates | None, by_service: dict[str, list[Ticket]]
+    ) -> None:
+        """Per hour from now: who may arrive (business, class, head start) and cumulative rates."""
+        self.arrival_hours: list[tuple[list[_Newcomer], list[float]]] = []
+        self.horizon_min = 0.0
+        if arrivals is None:
+            return
+        policy = self.branch.policy
+        assert isinstance(policy, AccumulatingPriority)
+        tz = ZoneInfo(self.branch.settings.timezone)
+        local = self.now.astimezone(tz)
+        self.first_boundary = 60.0 - local.minute - local.second / 60.0
+        hour0 = local.hour
+        self.horizon_min = arrivals.horizon_min
+        codes = sorted(c for c, svc in self.branch.services.items() if svc.enabled)
+        any_rate = False
+        for k in range(int(arrivals.horizon_min // 60) + 2):
+            population: list[_Newcomer] = []
+            cum: list[float] = []
+            total = 0.0
+            for code in codes:
+                per_min = arrivals.per_hour(code, hour0 + k) / 60.0
+                if per_min <= 0:
+                    continue
+                mix = arrivals.classes.get(code) or [(PriorityClass.REGULAR, 0, 1.0)]
+                for cls, tier, share in mix:
+                    if share <= 0 or cls is PriorityClass.APPOINTMENT:
+                        continue
+                    head = policy.head_starts.get(cls, 0.0)
+                    if cls is PriorityClass.VIP and tier > 1:
+                        head += policy.vip_tier_bonus * (tier - 1)
+                    total += per_min * share
+                    population.append((code, cls, tier, head))
+                    cum.append(total)
+                by_service.setdefault(code, [])
+                any_rate = True
+            self.arrival_hours.append((population, cum))
+        if not any_rate:
+            self.arrival_hours = []
+
+    def _ticket(self, i: int) -> Ticket:
+        """A Ticket for index `i` (built on demand for arrivals, for the policy's full rules)."""
+        if i < len(self.tickets):
+            return self.tickets[i]
+        t = self._extra_tickets.get(i)
+        if t is None:
+            at = datetime.fromtimestamp(self._arrived[i], self.now.tzinfo)
+            cls, tier = self._classes[i]
+            day = self.now.date()
+            t = Ticket(self._tie[i][1], "", self._svc[i], day, at, at, cls, tier)
+            self._extra_tickets[i] = t
+            self.index[id(t)] = i
+        return t
 
     # ------------------------------------------------------------------ choosing
     def _heads(self, c: int, ptr: list[int], taken: Sequence[bool], tau: float) -> list[int]:
         """The indices the counter may call: its queues' heads, transfers to it, appointments."""
         out: list[int] = []
-        queues = self.queues
+        queues = self._queues
         for q, _weight, overflow in self.skills[c]:
             p = ptr[q]
             if p < len(queues[q]) and (not overflow or self._over_target(q, ptr, tau)):
@@ -266,10 +395,12 @@ class _Forward:
     def _over_target(self, q: int, ptr: list[int], tau: float) -> bool:
         code = self.queue_codes[q]
         target_min = self.branch.services[code].target_wait_s / 60.0
-        queue = self.queues[q]
-        now_ts = self.now.timestamp()
-        oldest = min(self.tickets[i].arrived_at.timestamp() for i in queue[ptr[q] :])
-        return (now_ts - oldest) / 60.0 + tau > target_min
+        queue = self._queues[q]
+        if ptr[q] >= len(queue):
+            return False
+        arrived = self._arrived
+        oldest = min(arrived[i] for i in queue[ptr[q] :])
+        return (self.now_ts - oldest) / 60.0 + tau > target_min
 
     def choose(self, c: int, ptr: list[int], taken: Sequence[bool], tau: float) -> int | None:
         """The index the production policy would give counter `c` at `tau` minutes from now."""
@@ -282,25 +413,41 @@ class _Forward:
             if not heads:
                 return None
             at = self.now + timedelta(minutes=tau)
-            candidates = [self.tickets[i] for i in heads]
+            candidates = [self._ticket(i) for i in heads]
             policy, services = self.branch.policy, self.branch.services
             chosen = policy.choose_next(self.counters[c], candidates, at, services)
             return None if chosen is None else self.index[id(chosen)]
         # Accumulating, equal rates: score(now + tau) = score(now) + rate × tau for everyone.
         best, best_key = -1, None
         grow = self.rate * tau
-        queues = self.queues
+        queues, score0, tie = self._queues, self._score0, self._tie
         for q, weight, overflow in self.skills[c]:
             p = ptr[q]
             if p >= len(queues[q]) or (overflow and not self._over_target(q, ptr, tau)):
                 continue
             i = queues[q][p]
-            key = (-(self.score0[i] + grow) * weight, self.tie[i])
+            key = (-(score0[i] + grow) * weight, tie[i])
             if best_key is None or key < best_key:
                 best, best_key = i, key
         return best if best >= 0 else None
 
     # -------------------------------------------------------------------- replay
+    def _next_arrival(self, rng: random.Random, t: float) -> tuple[float, _Newcomer] | None:
+        """The next arrival after `t` minutes: (minute, who), or None."""
+        hours = self.arrival_hours
+        k = 0 if t < self.first_boundary else 1 + int((t - self.first_boundary) // 60)
+        while k < len(hours) and t < self.horizon_min:
+            population, cum = hours[k]
+            end = self.first_boundary + 60.0 * k
+            if cum:
+                t += rng.expovariate(cum[-1])
+                if t < end:
+                    if t >= self.horizon_min:
+                        return None
+                    return t, population[bisect.bisect_left(cum, rng.random() * cum[-1])]
+            t, k = end, k + 1  # memoryless: draw again from the next hour's rate
+        return None
+
     def replay(self, model: ServiceModel, rng: random.Random, hour: int) -> list[float]:
         """One forward run: minutes from now until each ticket is called (inf: never)."""
         n = len(self.tickets)
@@ -311,6 +458,16 @@ class _Forward:
         for q, queue in enumerate(self.queues):
             for i in queue:
                 queue_of[i] = q
+        arriving = bool(self.arrival_hours)
+        if arriving:
+            self._queues = [list(q) for q in self.queues]
+            self._svc, self._arrived = list(self.svc), list(self.arrived_ts)
+            self._score0, self._tie = list(self.score0), list(self.tie)
+            self._classes = {}
+            if self._extra_tickets:
+                for t in self._extra_tickets.values():
+                    self.index.pop(id(t), None)
+                self._extra_tickets = {}
         events: list[tuple[float, int]] = []
         branch, now = self.branch, self.now
         for c, counter in enumerate(self.counters):
@@ -325,21 +482,51 @@ class _Forward:
         heapq.heapify(events)
         ncount = len(self.counters)
         ghosts = self.ghosts
-        while events:
+        remaining = n
+        idle: set[int] = set()
+        nxt = self._next_arrival(rng, 0.0) if arriving else None
+        s0, ties = self._score0, self._tie
+
+        def rank(j: int) -> tuple[float, tuple[float, int]]:
+            return (-s0[j], ties[j])
+
+        while remaining:
+            if nxt is not None and (not events or nxt[0] < events[0][0]):
+                tau, (code, cls, tier, head) = nxt
+                q = self.qpos[code]
+                i = len(self._svc)
+                taken.append(False)
+                self._svc.append(code)
+                self._arrived.append(self.now_ts + tau * 60.0)
+                self._score0.append(head - self.rate * tau)
+                self._classes[i] = (cls, tier)
+                self._tie.append((self.now_ts + tau * 60.0, branch.next_ticket_id + i))
+                bisect.insort(self._queues[q], i, lo=ptr[q], key=rank)
+                queue_of[i] = q
+                for c in [c for c in idle if q in self.serves[c]]:
+                    idle.discard(c)
+                    heapq.heappush(events, (tau, c))
+                nxt = self._next_arrival(rng, tau)
+                continue
+            if not events:
+                break
             tau, slot = heapq.heappop(events)
             c = slot % ncount
             while True:
                 pick = self.choose(c, ptr, taken, tau)
                 if pick is None:
+                    idle.add(c)
                     break
                 taken[pick] = True
-                waits[pick] = tau
+                if pick < n:
+                    waits[pick] = tau
+                    remaining -= 1
                 in_queue = queue_of.get(pick)
                 if in_queue is not None:
                     ptr[in_queue] += 1
                 if pick in ghosts:
                     continue  # a newcomer probe takes no time: the counter calls again
-                service_min = model.draw_s(rng, self.tickets[pick].service, hour) / 60.0
+                service_min = model.draw_s(rng, self._svc[pick], hour) / 60.0
                 heapq.heappush(events, (tau + service_min, slot))
                 break
         return waits
@@ -353,9 +540,13 @@ def predict_waits(
     runs: int = DEFAULT_RUNS,
     rng: random.Random,
     newcomers: bool = True,
+    arrivals: ArrivalRates | None = None,
 ) -> Prediction:
-    """Median and p10–p90 wait until called for every waiting ticket and for newcomers."""
-    forward = _Forward(branch, now, newcomers)
+    """Median and p10–p90 wait until called for every waiting ticket and for newcomers.
+
+    With `arrivals`, customers arriving after `now` are simulated too (see the module doc).
+    """
+    forward = _Forward(branch, now, newcomers, arrivals)
     hour = now.astimezone(ZoneInfo(branch.settings.timezone)).hour
     samples: list[list[float]] = [[] for _ in forward.tickets]
     for _ in range(max(1, runs)):
@@ -371,4 +562,4 @@ def predict_waits(
             found[forward.ghosts[i]] = est
         else:
             tickets[t.id] = est
-    return Prediction(tickets, found, max(1, runs))
+    return Prediction(tickets, found, max(1, runs), branch.next_ticket_id)

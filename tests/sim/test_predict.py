@@ -9,12 +9,18 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from queue_server.bench.predict import live_state_150x10
+from queue_server.bench.predict import live_state_150x10, scenario_arrivals
 from queue_server.cli import main
 from queue_server.domain import Branch, BranchSettings, Counter, PriorityClass, Service, Skill
 from queue_server.sim.arrivals import Arrival
 from queue_server.sim.engine import Simulation, fork_branch
-from queue_server.sim.predict import LogNormal, ServiceModel, naive_wait_s, predict_waits
+from queue_server.sim.predict import (
+    ArrivalRates,
+    LogNormal,
+    ServiceModel,
+    naive_wait_s,
+    predict_waits,
+)
 from queue_server.sim.scenario import load_scenario
 
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
@@ -140,3 +146,35 @@ def test_bench_predict_json_shape(capsys):
         assert set(report[name]["classes"]) == {c.value for c in PriorityClass}
     assert report["predict_ms_150x10"] > 0
     assert report["days"] == 1
+
+
+def test_priority_customers_due_to_arrive_lengthen_a_waiting_regulars_wait():
+    branch = one_counter_branch(3, busy_for_s=120)
+    model = exact_model(branch)
+    last = max(branch.waiting, key=lambda t: t.id).id
+
+    def wait_with(arrivals: ArrivalRates | None) -> float:
+        pred = predict_waits(branch, NOW, model, runs=20, rng=random.Random(7), arrivals=arrivals)
+        return pred.tickets[last].median_s
+
+    assert wait_with(None) == pytest.approx(780.0)
+    # Later regulars never overtake: the same exact wait.
+    regulars = ArrivalRates({"A": [30.0] * 24}, {"A": [(PriorityClass.REGULAR, 0, 1.0)]})
+    assert wait_with(regulars) == pytest.approx(780.0)
+    # VIPs (6-minute head start) arriving every 2 minutes on average do overtake.
+    vips = ArrivalRates({"A": [30.0] * 24}, {"A": [(PriorityClass.VIP, 1, 1.0)]})
+    assert wait_with(vips) > 780.0 + 300.0
+
+
+def test_predictions_with_arrivals_are_deterministic_and_only_push_waits_back():
+    branch, now = live_state_150x10(load_scenario())
+    model = ServiceModel.from_services(branch.services.values())
+    forecast = scenario_arrivals(load_scenario())
+    a = predict_waits(branch, now, model, runs=10, rng=random.Random(5), arrivals=forecast)
+    b = predict_waits(branch, now, model, runs=10, rng=random.Random(5), arrivals=forecast)
+    assert a == b and len(a.tickets) == 150
+    plain = predict_waits(branch, now, model, runs=10, rng=random.Random(5))
+    # On average, later priority customers can only push waiting ones back.
+    assert sum(e.median_s for e in a.tickets.values()) >= sum(
+        e.median_s for e in plain.tickets.values()
+    )
