@@ -12,9 +12,7 @@ import base64
 import gc
 import logging
 import os
-import random
 import secrets
-import time as monotime
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -52,14 +50,6 @@ from .domain.staffing import (
     service_level,
 )
 from .hub import EventHub
-from .sim.predict import (
-    ArrivalRates,
-    Prediction,
-    ServiceModel,
-    class_mix_of,
-    hourly_by_local_hour,
-    predict_waits,
-)
 from .storage import CommitFailed, Writer, connect, load_branch, load_visit, migrate
 from .storage.history import issue_records, service_samples
 from .storage.prior import load_arrival_prior
@@ -68,8 +58,6 @@ from .visits import EformStore, bundle_views
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 STAFFING_LOOKBACK_DAYS = 56  # eight weeks of history: eight of each weekday
-PREDICT_REFRESH_S = 1.0  # under load, reuse a prediction this young (monotonic seconds)
-PREDICT_WORK = 150 * 30  # waiting tickets × runs per prediction: ~10 ms (bench predict)
 
 
 def utc_now() -> datetime:
@@ -115,11 +103,6 @@ class Engine:
         self.eforms = EformStore()  # memory only, never stored: see visits.py
         # Arrivals to assume while the event log holds too little history (staffing advice).
         self.arrival_prior: ArrivalPrior | None = None
-        # The simulation wait predictor: one prediction per event sequence number, at most.
-        self.service_model: ServiceModel | None = None
-        self.predict_refresh_s = PREDICT_REFRESH_S
-        self._prediction: tuple[int, float, Prediction] | None = None  # seq, monotonic, it
-        self._predict_failed_logged = False
 
     # --------------------------------------------------------------- lifecycle
     async def start(self) -> None:
@@ -128,8 +111,6 @@ class Engine:
         self.branch = load_branch(self.read_conn, self.clock(), self._policy)
         if self.arrival_prior is None:  # the branch config's [arrivals], kept at init
             self.arrival_prior = load_arrival_prior(self.read_conn)
-        if self.service_model is None:
-            self.service_model = self._fit_service_model()
         self.hub = EventHub(self.branch.last_seq, history=self._history)
         loop = asyncio.get_running_loop()
         self.writer = Writer(self.db_path, self.branch.settings.branch_id, loop, self._durable)
@@ -245,68 +226,9 @@ class Engine:
             legs = stored | legs
         return sorted(legs.values(), key=lambda t: (t.leg, t.id))
 
-    # --------------------------------------------------------------- prediction
-    def _fit_service_model(self) -> ServiceModel:
-        """Service times of the last weeks in the event log, shrunk towards the config."""
-        until = self.clock()
-        since = until - timedelta(days=STAFFING_LOOKBACK_DAYS)
-        samples = service_samples(self.read_conn, since, until)
-        return ServiceModel.from_services(
-            self.branch.services.values(), [(code, None, s) for code, s in samples]
-        )
-
-    def _arrival_rates(self) -> ArrivalRates | None:
-        """Future walk-ins: the branch's arrival prior, with today's class mix so far."""
-        prior = self.arrival_prior
-        if prior is None:
-            return None
-        total = sum(prior.shares.values()) or 1.0
-        hourly = {
-            code: hourly_by_local_hour(prior.opens.hour, prior.hourly, share / total)
-            for code, share in prior.shares.items()
-        }
-        return ArrivalRates(hourly, class_mix_of(self.branch.tickets.values()))
-
-    def prediction(self) -> Prediction | None:
-        """The simulation prediction for the current state, computed lazily and cached.
-
-        Computed at most once per event sequence number, and while events stream in, at
-        most once per `predict_refresh_s` (a younger one is reused; tickets issued since
-        get their business's newcomer estimate). None: the predictor failed (logged once);
-        callers fall back to the naive formula.
-        """
-        seq = self.branch.last_seq
-        cached = self._prediction
-        if cached is not None and (
-            cached[0] == seq or monotime.monotonic() - cached[1] < self.predict_refresh_s
-        ):
-            return cached[2]
-        try:
-            model = self.service_model or self._fit_service_model()
-            self.service_model = model
-            runs = max(8, min(30, PREDICT_WORK // max(1, len(self.branch.waiting))))
-            pred = predict_waits(
-                self.branch,
-                self.clock(),
-                model,
-                runs=runs,
-                rng=random.Random(seq),
-                arrivals=self._arrival_rates(),
-            )
-        except Exception:
-            if not self._predict_failed_logged:
-                self._predict_failed_logged = True
-                log.exception("wait prediction failed; showing the naive ETA")
-            return None
-        self._prediction = (seq, monotime.monotonic(), pred)
-        return pred
-
     # ------------------------------------------------------------------ views
     def ticket_view(self, ticket: Ticket, *, with_token: bool = False) -> dict[str, Any]:
-        """A ticket with its live position and ETA, as the kiosk and phone show it.
-
-        `eta_s` is the simulation predictor's median wait until called, `eta_low_s` and
-        `eta_high_s` its 80 % interval; the naive formula when the predictor has no answer.
+        """A ticket with its live position and naive ETA, as the kiosk and phone show it.
 
         The live-page token goes only to whoever issued the ticket (to print its QR code).
         """
@@ -317,25 +239,10 @@ class Engine:
         if ticket.state is TicketState.WAITING and ticket.id in self.branch.tickets:
             position = self.branch.position(ticket, now)
             out["position"] = position
-            pred = self.prediction()
-            est = None
-            if pred is not None:
-                est = pred.tickets.get(ticket.id)
-                if est is None and ticket.id >= pred.first_new_id:
-                    est = pred.newcomers.get(ticket.service)  # issued since: as a newcomer
-            if est is not None:
-                out["eta_s"], out["eta_low_s"], out["eta_high_s"] = (
-                    round(est.median_s, 1),
-                    round(est.low_s, 1),
-                    round(est.high_s, 1),
-                )
-            else:
-                naive = self.branch.naive_eta_s(ticket, now, position)
-                out["eta_s"] = out["eta_low_s"] = out["eta_high_s"] = naive
+            out["eta_s"] = self.branch.naive_eta_s(ticket, now, position)
         else:
             out["position"] = 0
             out["eta_s"] = 0.0 if not ticket.state.is_final else None
-            out["eta_low_s"] = out["eta_high_s"] = out["eta_s"]
         return out
 
     def snapshot(self) -> dict[str, Any]:
@@ -422,22 +329,18 @@ class Engine:
         return {"visit_id": legs[0].visit_id, "legs": [self.ticket_view(t) for t in legs]}
 
     def waiting_summary(self, now: datetime) -> dict[str, dict[str, Any]]:
-        """Per business: how many wait, the longest wait, the predicted wait for a newcomer
-        (the simulation's median; the naive formula when the predictor has no answer)."""
+        """Per business: how many wait, the longest wait, the naive wait for a newcomer."""
         b = self.branch
         out: dict[str, dict[str, Any]] = {}
-        pred = self.prediction()
         for code, svc in b.services.items():
             queue = [t for t in b.waiting if t.service == code]
             counters = b.serving_counters(code)
             longest = max(((now - t.arrived_at).total_seconds() for t in queue), default=0.0)
-            naive = (len(queue) * svc.mean_service_s / counters) if counters else None
-            est = pred.newcomers.get(code) if pred is not None and counters else None
             out[code] = {
                 "waiting": len(queue),
                 "longest_wait_s": round(longest),
                 "open_counters": counters,
-                "eta_new_s": round(est.median_s, 1) if est is not None else naive,
+                "eta_new_s": (len(queue) * svc.mean_service_s / counters) if counters else None,
             }
         return out
 
