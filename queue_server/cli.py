@@ -15,6 +15,9 @@ from pathlib import Path
 DEFAULT_DB = "var/branch.db"
 
 
+SCENARIO_HELP = "scenario TOML (default: the standard branch day in queue_server/sim/scenarios/)"
+
+
 def _server(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -490,7 +493,7 @@ def build_parser() -> argparse.ArgumentParser:
         "policy", help="Calling policies on simulated branch days, against a lower bound."
     )
     b.set_defaults(func=_bench_policy)
-    b.add_argument("--scenario", help="scenario TOML (default ../shared/bench/branch_day.toml)")
+    b.add_argument("--scenario", help=SCENARIO_HELP)
     b.add_argument("--days", type=int, help="simulated days (default: the scenario's)")
     b.add_argument("--plot", help="also draw wait box plots per class and policy to this PNG")
     b.add_argument("--json", action="store_true", help="print one JSON object")
@@ -498,20 +501,20 @@ def build_parser() -> argparse.ArgumentParser:
         "staffing", help="Recommended windows checked in the simulator, against the fewest found."
     )
     b.set_defaults(func=_bench_staffing)
-    b.add_argument("--scenario", help="scenario TOML (default ../shared/bench/branch_day.toml)")
+    b.add_argument("--scenario", help=SCENARIO_HELP)
     b.add_argument("--days", type=int, help="simulated days (default: the scenario's)")
     b.add_argument("--json", action="store_true", help="print one JSON object")
     b = bsub.add_parser(
         "predict", help="Simulation wait predictor against the naive one, at ticket issue."
     )
     b.set_defaults(func=_bench_predict)
-    b.add_argument("--scenario", help="scenario TOML (default ../shared/bench/branch_day.toml)")
+    b.add_argument("--scenario", help=SCENARIO_HELP)
     b.add_argument("--days", type=int, help="simulated days (default: the scenario's)")
     b.add_argument("--runs", type=int, default=30, help="forward runs per prediction")
     b.add_argument("--json", action="store_true", help="print one JSON object")
 
     p = add("simulate", _simulate, "Simulate branch days under one calling policy; print metrics.")
-    p.add_argument("--scenario", help="scenario TOML (default ../shared/bench/branch_day.toml)")
+    p.add_argument("--scenario", help=SCENARIO_HELP)
     p.add_argument(
         "--policy",
         default="accumulating",

@@ -17,7 +17,9 @@ from typing import Any
 from ..config import BranchConfig, ConfigError, parse_config
 from ..domain import PriorityClass
 
-STANDARD_DAY = Path(__file__).resolve().parents[3] / "shared" / "bench" / "branch_day.toml"
+# The standard simulated branch day (the public benchmark scenario), kept with the project
+# as published so the benches and tests run wherever the project is cloned.
+STANDARD_DAY = Path(__file__).resolve().parent / "scenarios" / "branch_day.toml"
 CLASSES = (
     PriorityClass.REGULAR,
     PriorityClass.VIP,
