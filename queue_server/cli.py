@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import importlib
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -255,40 +256,15 @@ def _bench_counter(args: argparse.Namespace) -> int:
     return subprocess.call(cmd, env=env)
 
 
-def _bench_display(args: argparse.Namespace) -> int:
-    from .bench.display import main as bench_main
+def _deferred(module: str, function: str) -> Callable[[argparse.Namespace], int]:
+    """A command run by `module.function(args)`, imported only when the command runs (the
+    benches pull in the simulator, Playwright and friends, which other commands don't need)."""
 
-    return bench_main(args)
+    def run(args: argparse.Namespace) -> int:
+        result: int = getattr(importlib.import_module(module, __package__), function)(args)
+        return result
 
-
-def _bench_voice(args: argparse.Namespace) -> int:
-    from .bench.voice import main as bench_main
-
-    return bench_main(args)
-
-
-def _bench_policy(args: argparse.Namespace) -> int:
-    from .bench.policy import bench_main
-
-    return bench_main(args)
-
-
-def _bench_predict(args: argparse.Namespace) -> int:
-    from .bench.predict import bench_main
-
-    return bench_main(args)
-
-
-def _bench_staffing(args: argparse.Namespace) -> int:
-    from .bench.staffing import bench_main
-
-    return bench_main(args)
-
-
-def _simulate(args: argparse.Namespace) -> int:
-    from .bench.policy import simulate_main
-
-    return simulate_main(args)
+    return run
 
 
 def _voice_generate(args: argparse.Namespace) -> int:
@@ -480,11 +456,11 @@ def build_parser() -> argparse.ArgumentParser:
     b = bsub.add_parser(
         "display", help="Call acknowledged → number in the hall display page (headless Chromium)."
     )
-    b.set_defaults(func=_bench_display)
+    b.set_defaults(func=_deferred(".bench.display", "main"))
     b.add_argument("--calls", type=int, default=200, help="calls shown on the page (200)")
     b.add_argument("--json", action="store_true", help="print one JSON object")
     b = bsub.add_parser("voice", help="Time to compose a call's announcement WAV (≤ 20 ms).")
-    b.set_defaults(func=_bench_voice)
+    b.set_defaults(func=_deferred(".bench.voice", "main"))
     b.add_argument("--samples", type=int, default=200, help="calls composed (default 200)")
     b.add_argument("--languages", default="zh,en", help="languages of the call (zh,en)")
     b.add_argument("--pack", help="clip pack folder (default assets/voice)")
@@ -492,7 +468,7 @@ def build_parser() -> argparse.ArgumentParser:
     b = bsub.add_parser(
         "policy", help="Calling policies on simulated branch days, against a lower bound."
     )
-    b.set_defaults(func=_bench_policy)
+    b.set_defaults(func=_deferred(".bench.policy", "bench_main"))
     b.add_argument("--scenario", help=SCENARIO_HELP)
     b.add_argument("--days", type=int, help="simulated days (default: the scenario's)")
     b.add_argument("--plot", help="also draw wait box plots per class and policy to this PNG")
@@ -500,20 +476,24 @@ def build_parser() -> argparse.ArgumentParser:
     b = bsub.add_parser(
         "staffing", help="Recommended windows checked in the simulator, against the fewest found."
     )
-    b.set_defaults(func=_bench_staffing)
+    b.set_defaults(func=_deferred(".bench.staffing", "bench_main"))
     b.add_argument("--scenario", help=SCENARIO_HELP)
     b.add_argument("--days", type=int, help="simulated days (default: the scenario's)")
     b.add_argument("--json", action="store_true", help="print one JSON object")
     b = bsub.add_parser(
         "predict", help="Simulation wait predictor against the naive one, at ticket issue."
     )
-    b.set_defaults(func=_bench_predict)
+    b.set_defaults(func=_deferred(".bench.predict", "bench_main"))
     b.add_argument("--scenario", help=SCENARIO_HELP)
     b.add_argument("--days", type=int, help="simulated days (default: the scenario's)")
     b.add_argument("--runs", type=int, default=30, help="forward runs per prediction")
     b.add_argument("--json", action="store_true", help="print one JSON object")
 
-    p = add("simulate", _simulate, "Simulate branch days under one calling policy; print metrics.")
+    p = add(
+        "simulate",
+        _deferred(".bench.policy", "simulate_main"),
+        "Simulate branch days under one calling policy; print metrics.",
+    )
     p.add_argument("--scenario", help=SCENARIO_HELP)
     p.add_argument(
         "--policy",

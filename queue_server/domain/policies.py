@@ -38,8 +38,33 @@ def _pick(
     return best
 
 
+class RankedPolicy:
+    """A policy given by a rank key: `choose_next` takes the smallest key among the tickets
+    the counter may call, `queue_order` sorts everyone by it (skill weight 1)."""
+
+    def _key(
+        self, now: datetime, services: Mapping[str, Service]
+    ) -> Callable[[Ticket, float], RankKey]:
+        raise NotImplementedError
+
+    def choose_next(
+        self,
+        counter: Counter,
+        waiting: Sequence[Ticket],
+        now: datetime,
+        services: Mapping[str, Service],
+    ) -> Ticket | None:
+        return _pick(counter, waiting, now, services, self._key(now, services))
+
+    def queue_order(
+        self, waiting: Sequence[Ticket], now: datetime, services: Mapping[str, Service]
+    ) -> list[Ticket]:
+        key = self._key(now, services)
+        return sorted(waiting, key=lambda t: (key(t, 1.0), t.arrived_at, t.id))
+
+
 @dataclass(frozen=True)
-class Fifo:
+class Fifo(RankedPolicy):
     """First come, first served among the customers this counter may call.
 
     An honoured appointment (from its slot, within the grace) goes first; everyone else in
@@ -50,7 +75,9 @@ class Fifo:
     appointment_grace: timedelta = DEFAULT_GRACE
     name: str = "fifo"
 
-    def _key(self, now: datetime) -> Callable[[Ticket, float], RankKey]:
+    def _key(
+        self, now: datetime, services: Mapping[str, Service]
+    ) -> Callable[[Ticket, float], RankKey]:
         grace = self.appointment_grace
 
         def key(ticket: Ticket, weight: float) -> RankKey:
@@ -59,28 +86,13 @@ class Fifo:
 
         return key
 
-    def choose_next(
-        self,
-        counter: Counter,
-        waiting: Sequence[Ticket],
-        now: datetime,
-        services: Mapping[str, Service],
-    ) -> Ticket | None:
-        return _pick(counter, waiting, now, services, self._key(now))
-
-    def queue_order(
-        self, waiting: Sequence[Ticket], now: datetime, services: Mapping[str, Service]
-    ) -> list[Ticket]:
-        key = self._key(now)
-        return sorted(waiting, key=lambda t: (key(t, 1.0), t.arrived_at, t.id))
-
 
 def _default_class_order() -> tuple[PriorityClass, ...]:
     return (APPOINTMENT, PriorityClass.VIP, PriorityClass.CARE, PriorityClass.REGULAR)
 
 
 @dataclass(frozen=True)
-class StrictPriority:
+class StrictPriority(RankedPolicy):
     """Class order first (appointment, VIP by tier, care, regular), FIFO within a class.
 
     Within a class the skill weight scales minutes waited, as in `Fifo`. A lower class is
@@ -91,7 +103,9 @@ class StrictPriority:
     appointment_grace: timedelta = DEFAULT_GRACE
     name: str = "strict"
 
-    def _key(self, now: datetime) -> Callable[[Ticket, float], RankKey]:
+    def _key(
+        self, now: datetime, services: Mapping[str, Service]
+    ) -> Callable[[Ticket, float], RankKey]:
         grace = self.appointment_grace
         rank = {cls: float(i) for i, cls in enumerate(self.order)}
         last = float(len(self.order))
@@ -103,21 +117,6 @@ class StrictPriority:
 
         return key
 
-    def choose_next(
-        self,
-        counter: Counter,
-        waiting: Sequence[Ticket],
-        now: datetime,
-        services: Mapping[str, Service],
-    ) -> Ticket | None:
-        return _pick(counter, waiting, now, services, self._key(now))
-
-    def queue_order(
-        self, waiting: Sequence[Ticket], now: datetime, services: Mapping[str, Service]
-    ) -> list[Ticket]:
-        key = self._key(now)
-        return sorted(waiting, key=lambda t: (key(t, 1.0), t.arrived_at, t.id))
-
 
 def _default_class_targets() -> dict[PriorityClass, float]:
     # Minutes; the regular class has none of its own: it takes its business's target.
@@ -125,7 +124,7 @@ def _default_class_targets() -> dict[PriorityClass, float]:
 
 
 @dataclass(frozen=True)
-class SlaAware:
+class SlaAware(RankedPolicy):
     """The eligible customer with the least time left before their target goes first.
 
     An honoured appointment (from its slot, within the grace) goes before everyone else, as
@@ -163,21 +162,6 @@ class SlaAware:
             return (0.0 if cls is APPOINTMENT else 1.0, slack + stretch)
 
         return key
-
-    def choose_next(
-        self,
-        counter: Counter,
-        waiting: Sequence[Ticket],
-        now: datetime,
-        services: Mapping[str, Service],
-    ) -> Ticket | None:
-        return _pick(counter, waiting, now, services, self._key(now, services))
-
-    def queue_order(
-        self, waiting: Sequence[Ticket], now: datetime, services: Mapping[str, Service]
-    ) -> list[Ticket]:
-        key = self._key(now, services)
-        return sorted(waiting, key=lambda t: (key(t, 1.0), t.arrived_at, t.id))
 
 
 POLICY_NAMES = ("fifo", "strict", "accumulating", "sla")
