@@ -46,7 +46,14 @@ def format_table(report: dict[str, Any]) -> str:
     head = ["policy"]
     for cls in CLASSES:
         head.append(f"{cls.value} mean/p95 (≤ target)")
-    head += ["within target", "total wait/day", "× bound", "overtakes/cust.", "Jain"]
+    head += [
+        "within target",
+        "total wait/day",
+        "× bound",
+        "overtakes/cust.",
+        "Jain",
+        "regular under a VIP / care flood",
+    ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name, p in report["policies"].items():
         row = [f"**{name}**" if name == report["default"] else name]
@@ -63,6 +70,9 @@ def format_table(report: dict[str, Any]) -> str:
             f"{p['bound_ratio']:.0f}×" if p["bound_ratio"] is not None else "—",
             _f(p["overtakes_per_customer"], 3),
             _f(p["jain_index"], 2),
+            " / ".join(
+                "never" if w is None else f"{w} min" for w in p.get("flood_wait_min", {}).values()
+            ),
         ]
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
@@ -70,10 +80,9 @@ def format_table(report: dict[str, Any]) -> str:
 
 def describe(report: dict[str, Any], seconds: float) -> str:
     rule = (
-        "meets the rule"
+        "keeps every class's p95 within 1.5× its target"
         if report["default_meets_rule"]
-        else "no policy keeps every class's p95 ≤ 1.5× its target: fewest starved classes, "
-        "then best share"
+        else "no policy keeps every class's p95 within 1.5× its target"
     )
     return "\n".join(
         [
@@ -84,7 +93,9 @@ def describe(report: dict[str, Any], seconds: float) -> str:
             "",
             f"mean/p95 wait in minutes; ✗ = p95 over 1.5× target. Lower bound on total wait "
             f"(pooled fluid, same arrivals): {report['lower_bound_total_wait_min']:.1f} min/day.",
-            f"default: {report['default']} ({rule})",
+            "flood: a regular customer at a counter that a VIP (care) customer reaches every "
+            "minute, one-minute services.",
+            f"default: {report['default']} ({rule}). Rule: {report['default_rule']}.",
         ]
     )
 

@@ -112,6 +112,11 @@ def _within(o: Outcome, scenario: Scenario) -> bool:
     return o.left_min is None and o.wait_min <= scenario.sla[o.arrival.priority].within_min + 1e-9
 
 
+def within_share(scenario: Scenario, outcomes: Sequence[Outcome]) -> float:
+    """The share of one day's customers who waited within their class's target."""
+    return sum(_within(o, scenario) for o in outcomes) / len(outcomes) if outcomes else 0.0
+
+
 def summarise(scenario: Scenario, runs: Sequence[DayRun]) -> dict[str, Any]:
     """All figures of one policy over its simulated days."""
     everyone = [o for run in runs for o in run.outcomes]
@@ -128,9 +133,7 @@ def summarise(scenario: Scenario, runs: Sequence[DayRun]) -> dict[str, Any]:
             if figures["p95_wait_min"] > 1.5 * target:
                 starved.append(cls.value)
     day_mean = [statistics.fmean(o.wait_min for o in r.outcomes) for r in runs if r.outcomes]
-    day_within = [
-        sum(_within(o, scenario) for o in r.outcomes) / len(r.outcomes) for r in runs if r.outcomes
-    ]
+    day_within = [within_share(scenario, r.outcomes) for r in runs if r.outcomes]
     day_total = [sum(o.queue_min for o in r.outcomes) for r in runs]
     waits = sorted(o.wait_min for o in everyone)
     mean, mean_lo, mean_hi = mean_ci95(day_mean)

@@ -47,3 +47,55 @@ def test_a_bad_scenario_is_an_error_not_a_crash(capsys, tmp_path):
     bad.write_text("[branch]\nname = 'x'\n", encoding="utf-8")
     assert main(["simulate", "--scenario", str(bad), "--days", "1"]) == 2
     assert "error" in capsys.readouterr().err
+
+
+def test_the_flood_probe_finds_the_policy_that_starves_by_construction():
+    from queue_server.domain import PriorityClass
+    from queue_server.domain.policies import policy_by_name
+    from queue_server.sim.compare import flood_wait_min
+
+    vip, care = PriorityClass.VIP, PriorityClass.CARE
+    assert flood_wait_min(policy_by_name("strict"), vip) is None
+    assert flood_wait_min(policy_by_name("strict"), care) is None
+    assert flood_wait_min(policy_by_name("fifo"), vip) == 0
+    # Overtaken only by those who arrived within the class's head start (6 min) or the
+    # gap between targets (10 − 5 min) after them.
+    assert flood_wait_min(policy_by_name("accumulating"), vip) == 6
+    assert flood_wait_min(policy_by_name("sla"), care) == 5
+
+
+def _summary(share, starved=(), total=100.0, flood=0):
+    return {
+        "within_target_share": share,
+        "starved_classes": list(starved),
+        "total_wait_min": total,
+        "flood_wait_min": {"vip": flood, "care": flood},
+    }
+
+
+def test_the_default_rule_in_order():
+    from queue_server.sim.compare import choose_default
+
+    # A policy that starves under a flood is out, however good its share.
+    summaries = {"a": _summary(0.99, flood=None), "b": _summary(0.90)}
+    assert choose_default(summaries) == "b"
+    # ...unless every policy does.
+    assert choose_default({"a": _summary(0.99, flood=None), "b": _summary(0.9, flood=None)}) == "a"
+    # Fewer classes over 1.5× their target beat a better share.
+    assert choose_default({"a": _summary(0.99, ["vip"]), "b": _summary(0.90)}) == "b"
+    # Shares that differ by no more than chance (paired days) are a tie: less waiting wins.
+    summaries = {"a": _summary(0.93, total=500.0), "b": _summary(0.92, total=400.0)}
+    noisy = {"a": [0.95, 0.90, 0.96, 0.91], "b": [0.90, 0.95, 0.91, 0.92]}
+    assert choose_default(summaries, noisy) == "b"
+    steady = {"a": [0.95, 0.93, 0.94, 0.90], "b": [0.94, 0.92, 0.93, 0.89]}
+    assert choose_default(summaries, steady) == "a"
+
+
+def test_the_servers_default_policy_is_the_benchmarks_winner():
+    from queue_server.domain import Branch
+    from queue_server.sim.compare import compare_policies
+    from queue_server.sim.scenario import load_scenario
+
+    scenario = load_scenario()  # the standard day
+    branch = Branch(scenario.branch.settings, scenario.branch.services, scenario.branch.counters)
+    assert compare_policies(scenario).default == branch.policy.name
