@@ -226,6 +226,7 @@ class KioskWindow(QWidget):
         client.connectedChanged.connect(flow.set_online)
         client.snapshotLoaded.connect(self._model_changed)
         client.eventReceived.connect(lambda _ev: self._model_changed())
+        client.waitsChanged.connect(lambda *_: self._model_changed())  # the server's ETAs
         self.tr_.languageChanged.connect(lambda _lang: self._language_changed())
         theme.theme_state().largeTextChanged.connect(self._large_text_changed)
 

@@ -11,12 +11,16 @@ import asyncio
 import base64
 import gc
 import logging
+import math
 import os
+import random
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from .codec import (
     counter_to_dict,
@@ -33,6 +37,7 @@ from .domain import (
     CallingPolicy,
     Change,
     CounterState,
+    Event,
     InvalidState,
     NotFound,
     Ticket,
@@ -50,14 +55,30 @@ from .domain.staffing import (
     service_level,
 )
 from .hub import EventHub
+from .sim.predict import (
+    ArrivalRates,
+    Prediction,
+    ServiceModel,
+    WaitEstimate,
+    class_mix_of,
+    hourly_by_local_hour,
+    predict_waits,
+    todays_volume,
+)
 from .storage import CommitFailed, Writer, connect, load_branch, load_visit, migrate
 from .storage.history import issue_records, service_samples
 from .storage.prior import load_arrival_prior
+from .storage.reports import first_call_times
 from .visits import EformStore, bundle_views
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 STAFFING_LOOKBACK_DAYS = 56  # eight weeks of history: eight of each weekday
+PREDICT_REFRESH_S = 1.0  # a costly prediction this young (engine clock) is reused across events
+PREDICT_WORK = 150 * 30  # waiting tickets × runs per prediction: ~18 ms (bench predict)
+PREDICT_REUSE_WAITING = 60  # below this many waiting (a few ms), every event gets a fresh one
+PREDICT_MAX_WAITING = 400  # beyond this (> ~20 ms a prediction), the naive ETA is shown
+WAITS_PUSH_S = 0.25  # per-business waits go to subscribers at most this often (loop seconds)
 
 
 def utc_now() -> datetime:
@@ -101,8 +122,24 @@ class Engine:
         self.read_conn = connect(self.db_path)
         self.customers = CustomerDirectory(self.read_conn)
         self.eforms = EformStore()  # memory only, never stored: see visits.py
+        # Called with every change once it is durable (the alert desk follows ratings).
+        self.listeners: list[Callable[[Change], None]] = []
+        # Extra parts of the snapshot, by name (alerts and follow-ups for the manager).
+        self.snapshot_parts: dict[str, Callable[[], Any]] = {}
         # Arrivals to assume while the event log holds too little history (staffing advice).
         self.arrival_prior: ArrivalPrior | None = None
+        # The simulation wait predictor: one prediction per event sequence number, at most.
+        self.service_model: ServiceModel | None = None
+        self.predict_refresh_s = PREDICT_REFRESH_S
+        self.predict_reuse_waiting = PREDICT_REUSE_WAITING
+        self.predict_max_waiting = PREDICT_MAX_WAITING
+        self._prediction: _Cached | None = None
+        self._predict_failed_logged = False
+        # Per-business waits pushed to subscribers after events (see `_push_waits`).
+        self.waits_push_s = WAITS_PUSH_S
+        self._waits_sent: dict[str, dict[str, float | None]] | None = None
+        self._waits_timer: asyncio.TimerHandle | None = None
+        self._waits_pushed_at = -math.inf  # loop time of the last computation
 
     # --------------------------------------------------------------- lifecycle
     async def start(self) -> None:
@@ -111,18 +148,24 @@ class Engine:
         self.branch = load_branch(self.read_conn, self.clock(), self._policy)
         if self.arrival_prior is None:  # the branch config's [arrivals], kept at init
             self.arrival_prior = load_arrival_prior(self.read_conn)
+        if self.service_model is None:
+            self.service_model = self._fit_service_model()
         self.hub = EventHub(self.branch.last_seq, history=self._history)
+        self._waits_sent = self.newcomer_waits()  # what a snapshot would say right now
         loop = asyncio.get_running_loop()
         self.writer = Writer(self.db_path, self.branch.settings.branch_id, loop, self._durable)
         self.writer.start()
 
     async def stop(self) -> None:
+        if self._waits_timer is not None:
+            self._waits_timer.cancel()
         await asyncio.to_thread(self.writer.stop)
         self.read_conn.close()
 
     def _durable(self, encoded: list[list[tuple[int, str]]]) -> None:
         for events in encoded:
             self.hub.publish(events)
+        self._waits_soon()
 
     async def _reload(self, failed_generation: int) -> None:
         if failed_generation != self.generation:
@@ -135,13 +178,21 @@ class Engine:
         log.warning("state reloaded from the database after a failed commit")
 
     # ---------------------------------------------------------------- commands
-    async def execute(self, decide: Callable[[Branch, datetime], Change]) -> Change:
-        """Decide on current state, apply, wait until durable. DomainError changes nothing."""
+    async def execute(
+        self, decide: Callable[[Branch, datetime], Change], *, actor: str | None = None
+    ) -> Change:
+        """Decide on current state, apply, wait until durable. DomainError changes nothing.
+
+        `actor` (who did it, for the audit log) is written into every event of the change,
+        with the counter's or business's state before it.
+        """
         now = self.clock()
         today = self.branch.business_day(now)
         change = decide(self.branch, now)
         if change.empty:
             return change
+        if actor is not None:
+            change.events[:] = [self._audited(e, actor) for e in change.events]
         self.branch.apply(change)
         self.eforms.follow(change, today)
         generation = self.generation
@@ -154,7 +205,19 @@ class Engine:
         if self._day_seen != today:
             self._day_seen = today
             self.branch.forget_closed_days(today)
+        for listener in self.listeners:
+            listener(change)
         return change
+
+    def _audited(self, event: Event, actor: str) -> Event:
+        data: dict[str, Any] = {**event.data, "actor": actor}
+        if event.counter is not None:
+            old_counter = self.branch.counters.get(event.counter.number)
+            data["before"] = counter_to_dict(old_counter) if old_counter else None
+        elif event.service is not None:
+            old_service = self.branch.services.get(event.service.code)
+            data["before"] = service_to_dict(old_service) if old_service else None
+        return replace(event, data=data)
 
     async def issue_ticket(
         self, service: str, *, idempotency_key: str | None = None, **kwargs: Any
@@ -226,9 +289,149 @@ class Engine:
             legs = stored | legs
         return sorted(legs.values(), key=lambda t: (t.leg, t.id))
 
+    # --------------------------------------------------------------- prediction
+    def _fit_service_model(self) -> ServiceModel:
+        """Service times of the last weeks in the event log, shrunk towards the config."""
+        until = self.clock()
+        since = until - timedelta(days=STAFFING_LOOKBACK_DAYS)
+        samples = service_samples(self.read_conn, since, until)
+        return ServiceModel.from_services(
+            self.branch.services.values(), [(code, None, s) for code, s in samples]
+        )
+
+    def _arrival_rates(self, now: datetime) -> ArrivalRates | None:
+        """Future walk-ins: the branch's arrival prior with today's class mix so far, scaled
+        by how busy today has been against it (`todays_volume`)."""
+        prior = self.arrival_prior
+        if prior is None:
+            return None
+        b = self.branch
+        total = sum(prior.shares.values()) or 1.0
+        hourly = {
+            code: hourly_by_local_hour(prior.opens.hour, prior.hourly, share / total)
+            for code, share in prior.shares.items()
+        }
+        today = b.business_day(now)
+        todays = [t for t in b.tickets.values() if t.business_day == today]
+        rates = ArrivalRates(hourly, class_mix_of(todays))
+        tz = ZoneInfo(b.settings.timezone)
+        opened = datetime.combine(today, prior.opens, tz)
+        if opened < now:
+            expected = rates.expected_between(opened, now, tz)
+            observed = sum(1 for t in todays if t.leg == 0 and t.arrived_at >= opened)
+            rates = rates.scaled(todays_volume(observed, expected))
+        return rates
+
+    def prediction(self) -> Prediction | None:
+        """The simulation prediction for the current state, computed lazily and cached.
+
+        Computed at most once per event sequence number (of this epoch). A prediction of an
+        earlier state is reused only when both states are large (`predict_reuse_waiting`:
+        a prediction then costs over a few ms of the event loop) and it is younger than
+        `predict_refresh_s` on the engine's clock; tickets issued since then get their
+        business's newcomer estimate. A small state is always predicted afresh: a prediction
+        made while counters stood idle must never answer for the queue that formed since
+        (2c34648 reused one for 1 s, and answered 0 for every newcomer in a busy branch).
+        None: the predictor failed (logged once), or more than `predict_max_waiting` wait (a
+        prediction would hold the event loop too long; far beyond any real branch's queue):
+        callers fall back to the naive formula.
+        """
+        b = self.branch
+        key = (self.epoch, b.last_seq)
+        now = self.clock()
+        waiting = len(b.waiting)
+        if waiting > self.predict_max_waiting:
+            return None
+        cached = self._prediction
+        if cached is not None:
+            if cached.key == key:
+                return cached.prediction
+            age_s = (now - cached.at).total_seconds()
+            large = min(waiting, cached.waiting) >= self.predict_reuse_waiting
+            if large and cached.key[0] == key[0] and 0 <= age_s < self.predict_refresh_s:
+                return cached.prediction
+        try:
+            model = self.service_model or self._fit_service_model()
+            self.service_model = model
+            runs = max(8, min(30, PREDICT_WORK // max(1, waiting)))
+            pred = predict_waits(
+                b,
+                now,
+                model,
+                runs=runs,
+                rng=random.Random(b.last_seq),
+                arrivals=self._arrival_rates(now),
+            )
+        except Exception:
+            if not self._predict_failed_logged:
+                self._predict_failed_logged = True
+                log.exception("wait prediction failed; showing the naive ETA")
+            return None
+        self._prediction = _Cached(key, now, waiting, pred)
+        return pred
+
+    def newcomer_waits(self) -> dict[str, dict[str, float | None]]:
+        """Per business, a newcomer's predicted wait: median and 80 % interval, seconds.
+
+        The simulation's figures; the naive formula (low = median = high) for a business
+        the predictor has no answer for; None for a business no open counter serves.
+        """
+        b = self.branch
+        pred = self.prediction()
+        out: dict[str, dict[str, float | None]] = {}
+        for code, svc in b.services.items():
+            counters = b.serving_counters(code)
+            est = pred.newcomers.get(code) if pred is not None and counters else None
+            if est is None:
+                if counters:
+                    queue = sum(1 for t in b.waiting if t.service == code)
+                    naive: float | None = round(queue * svc.mean_service_s / counters, 1)
+                else:
+                    naive = None
+                out[code] = {"eta_new_s": naive, "eta_low_s": naive, "eta_high_s": naive}
+            else:
+                out[code] = _rounded(est, "eta_new_s")
+        return out
+
+    def _waits_soon(self) -> None:
+        """Events went out: push the newcomer waits once they settle (at most every
+        `waits_push_s` of loop time, the last state of a burst always included)."""
+        if self._waits_timer is not None:
+            return
+        loop = asyncio.get_running_loop()
+        delay = max(0.0, self._waits_pushed_at + self.waits_push_s - loop.time())
+        self._waits_timer = loop.call_later(delay, self._push_waits)
+
+    def _push_waits(self) -> None:
+        """Send subscribers the per-business waits when they differ from the last sent.
+
+        Not an event: no sequence number, not in the resume history (see `EventHub`).
+        """
+        self._waits_timer = None
+        self._waits_pushed_at = asyncio.get_running_loop().time()
+        try:
+            waits = self.newcomer_waits()
+        except Exception:  # a view must never take the event loop down
+            log.exception("newcomer waits could not be computed")
+            return
+        if waits == self._waits_sent:
+            return
+        self._waits_sent = waits
+        message = {
+            "type": "waits",
+            "after_seq": self.branch.last_seq,
+            "epoch": self.epoch,
+            "at": self.clock().isoformat(),
+            "waits": waits,
+        }
+        self.hub.publish_waits(dumps(message))
+
     # ------------------------------------------------------------------ views
     def ticket_view(self, ticket: Ticket, *, with_token: bool = False) -> dict[str, Any]:
-        """A ticket with its live position and naive ETA, as the kiosk and phone show it.
+        """A ticket with its live position and ETA, as the kiosk and phone show it.
+
+        `eta_s` is the simulation predictor's median wait until called, `eta_low_s` and
+        `eta_high_s` its 80 % interval; the naive formula when the predictor has no answer.
 
         The live-page token goes only to whoever issued the ticket (to print its QR code).
         """
@@ -239,10 +442,21 @@ class Engine:
         if ticket.state is TicketState.WAITING and ticket.id in self.branch.tickets:
             position = self.branch.position(ticket, now)
             out["position"] = position
-            out["eta_s"] = self.branch.naive_eta_s(ticket, now, position)
+            pred = self.prediction()
+            est = None
+            if pred is not None:
+                est = pred.tickets.get(ticket.id)
+                if est is None and ticket.id >= pred.first_new_id:
+                    est = pred.newcomers.get(ticket.service)  # issued since: as a newcomer
+            if est is not None:
+                out.update(_rounded(est, "eta_s"))
+            else:
+                naive = self.branch.naive_eta_s(ticket, now, position)
+                out["eta_s"] = out["eta_low_s"] = out["eta_high_s"] = naive
         else:
             out["position"] = 0
             out["eta_s"] = 0.0 if not ticket.state.is_final else None
+            out["eta_low_s"] = out["eta_high_s"] = out["eta_s"]
         return out
 
     def snapshot(self) -> dict[str, Any]:
@@ -276,13 +490,22 @@ class Engine:
             "recent_calls": [ticket_public(t) for t in called_today],
             "devices": [device_to_dict(d) for d in sorted(b.devices.values(), key=_dev_key)],
             "waiting": self.waiting_summary(now),
+            **{name: part() for name, part in self.snapshot_parts.items()},
         }
 
     def counter_today(self, number: int) -> dict[str, Any]:
         """A counter's figures for the current business day (from the tickets in memory)."""
         b = self.branch
         b.counter(number)
-        day = counter_day(b.tickets.values(), number, b.business_day(self.clock()))
+        today = b.business_day(self.clock())
+        # A recall moves called_at; the wait counts to the first call (one indexed lookup).
+        recalled = [
+            t.id
+            for t in b.tickets.values()
+            if t.counter == number and t.recall_count and t.business_day == today
+        ]
+        first_calls = first_call_times(self.read_conn, recalled)
+        day = counter_day(b.tickets.values(), number, today, first_calls=first_calls)
         return {
             "counter": day.counter,
             "business_day": day.business_day.isoformat(),
@@ -329,18 +552,19 @@ class Engine:
         return {"visit_id": legs[0].visit_id, "legs": [self.ticket_view(t) for t in legs]}
 
     def waiting_summary(self, now: datetime) -> dict[str, dict[str, Any]]:
-        """Per business: how many wait, the longest wait, the naive wait for a newcomer."""
+        """Per business: how many wait, the longest wait, the predicted wait for a newcomer
+        with its 80 % interval (`newcomer_waits`: the simulation's, else the naive one)."""
         b = self.branch
         out: dict[str, dict[str, Any]] = {}
-        for code, svc in b.services.items():
+        waits = self.newcomer_waits()
+        for code in b.services:
             queue = [t for t in b.waiting if t.service == code]
-            counters = b.serving_counters(code)
             longest = max(((now - t.arrived_at).total_seconds() for t in queue), default=0.0)
             out[code] = {
                 "waiting": len(queue),
                 "longest_wait_s": round(longest),
-                "open_counters": counters,
-                "eta_new_s": (len(queue) * svc.mean_service_s / counters) if counters else None,
+                "open_counters": b.serving_counters(code),
+                **waits[code],
             }
         return out
 
@@ -441,6 +665,25 @@ class Engine:
             return issue_records(conn, since, until), service_samples(conn, since, until)
         finally:
             conn.close()
+
+
+@dataclass(frozen=True, slots=True)
+class _Cached:
+    """A prediction with the state it was made for: (epoch, seq), engine time, waiting."""
+
+    key: tuple[str, int]
+    at: datetime
+    waiting: int
+    prediction: Prediction
+
+
+def _rounded(est: WaitEstimate, median_key: str) -> dict[str, float | None]:
+    """An estimate as the API shows it: median under `median_key`, eta_low_s, eta_high_s."""
+    return {
+        median_key: round(est.median_s, 1),
+        "eta_low_s": round(est.low_s, 1),
+        "eta_high_s": round(est.high_s, 1),
+    }
 
 
 def _svc_key(s: Any) -> tuple[int, str]:

@@ -1,10 +1,22 @@
-"""Fan-out of durable events to WebSocket subscribers, with a short history for resume."""
+"""Fan-out of durable events to WebSocket subscribers, with a short history for resume.
+
+Besides events, the hub carries one kind of message that is *not* an event: the latest
+per-business waits (`{"type": "waits", ...}`, from `Engine._push_waits`). It has no
+sequence number and is never in the resume history, so the `since=<seq>` contract is the
+events' alone: a client's position is the seq of the last *event* it applied, and a waits
+message neither advances nor fills it. Only the newest waits matter, so a subscriber holds at
+most one (a newer one replaces it) and gets it after the events already queued before it;
+a resumed subscriber gets the newest at once (its snapshot's figures may be old), a
+snapshot carries its own.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
 from collections.abc import Iterable
+
+NOT_AN_EVENT = -1  # the "seq" of a waits message in a subscriber's queue: none
 
 
 class Subscriber:
@@ -17,6 +29,7 @@ class Subscriber:
         self.max_pending = max_pending
         self.overflowed = False
         self.needs_snapshot = False
+        self.waits: str | None = None  # the newest waits message not yet sent
 
     def push(self, encoded: Iterable[tuple[int, str]]) -> None:
         added = False
@@ -32,13 +45,28 @@ class Subscriber:
         if added or self.overflowed:
             self.wake.set()
 
+    def push_waits(self, text: str) -> None:
+        self.waits = text
+        self.wake.set()
+
     def take(self) -> list[tuple[int, str]]:
-        out, self.pending = self.pending, []
+        """The events to send next; with none pending, the newest waits message (as one
+        `(NOT_AN_EVENT, text)` item that `EventHub.frame` sends as it is). Events always go
+        first: a waits message still held keeps the subscriber awake for the next take."""
+        if self.pending:
+            out, self.pending = self.pending, []
+            if self.waits is None:
+                self.wake.clear()
+            return out
         self.wake.clear()
-        return out
+        if self.waits is not None:
+            text, self.waits = self.waits, None
+            return [(NOT_AN_EVENT, text)]
+        return []
 
     def resync(self) -> None:
         self.pending.clear()
+        self.waits = None  # the snapshot it gets carries the waits
         self.needs_snapshot = True
         self.wake.set()
 
@@ -51,6 +79,7 @@ class EventHub:
         self._max_pending = max_pending
         self._frames: dict[tuple[int, int], str] = {}
         self.published = 0
+        self.waits: str | None = None  # the newest waits message (not an event)
 
     @property
     def subscribers(self) -> int:
@@ -58,6 +87,8 @@ class EventHub:
 
     def frame(self, batch: list[tuple[int, str]]) -> str:
         """The message text for a batch; built once for all subscribers needing that range."""
+        if batch[0][0] == NOT_AN_EVENT:
+            return batch[0][1]  # a waits message: sent as it is, alone (see `take`)
         key = (batch[0][0], batch[-1][0])
         text = self._frames.get(key)
         if text is None:
@@ -77,6 +108,12 @@ class EventHub:
         for sub in self._subscribers:
             sub.push(encoded)
 
+    def publish_waits(self, text: str) -> None:
+        """Send every subscriber the newest per-business waits (a message, not an event)."""
+        self.waits = text
+        for sub in self._subscribers:
+            sub.push_waits(text)
+
     def can_resume(self, since: int) -> bool:
         """True when every event after `since` is still in the history (or none is missed)."""
         if since == self.last_seq:
@@ -89,6 +126,8 @@ class EventHub:
         """Subscribe and queue every event after `since`; call only when can_resume(since)."""
         sub = Subscriber(since, self._max_pending)
         sub.push(item for item in self._history if item[0] > since)
+        if self.waits is not None:
+            sub.push_waits(self.waits)  # after the missed events; its own figures are old
         self._subscribers.add(sub)
         return sub
 
@@ -105,5 +144,6 @@ class EventHub:
         self.last_seq = last_seq
         self._history.clear()
         self._frames.clear()
+        self.waits = None
         for sub in self._subscribers:
             sub.resync()

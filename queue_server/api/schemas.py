@@ -96,7 +96,11 @@ class TicketPublic(BaseModel):
     bundle: str | None = Field(None, description="the bundle (一站式) this visit is for")
     has_eform: bool = Field(False, description="the kiosk attached a pre-filled form")
     position: int = Field(0, description="customers of the same business ahead of this one")
-    eta_s: float | None = Field(None, description="estimated wait in seconds; null: no counter")
+    eta_s: float | None = Field(
+        None, description="predicted wait until called (median), seconds; null: no counter"
+    )
+    eta_low_s: float | None = Field(None, description="the wait's 80 % interval: p10, seconds")
+    eta_high_s: float | None = Field(None, description="the wait's 80 % interval: p90, seconds")
 
 
 class TicketHistory(BaseModel):

@@ -17,6 +17,7 @@ import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from ..domain import AccumulatingPriority, Branch, PriorityClass, TicketState
 from ..sim.arrivals import Arrival, draw_day
@@ -28,6 +29,7 @@ from ..sim.predict import (
     ServiceModel,
     hourly_by_local_hour,
     predict_waits,
+    todays_volume,
 )
 from ..sim.scenario import CLASSES, Scenario, load_scenario
 
@@ -99,6 +101,7 @@ def day_predictions(
     sim.add_arrivals(arrivals)
     rng = random.Random(scenario.seed * 7919 + day)
     forecast = scenario_arrivals(scenario)
+    tz = ZoneInfo(scenario.branch.settings.timezone)
     first_id = branch.next_ticket_id
     predicted: list[tuple[float, float]] = []
     for index, arrival in enumerate(arrivals):
@@ -108,8 +111,23 @@ def day_predictions(
         if ticket.state is not TicketState.WAITING:
             predicted.append((0.0, 0.0))  # called on arrival: both say "now"
             continue
+        # The day's booking list: appointments whose customer has not checked in yet.
+        bookings = [
+            (origin + timedelta(minutes=b.slot_min), b.service)
+            for b in arrivals[index + 1 :]
+            if b.slot_min is not None
+        ]
         pred = predict_waits(
-            branch, now, model, runs=runs, rng=rng, newcomers=False, arrivals=forecast
+            branch,
+            now,
+            model,
+            runs=runs,
+            rng=rng,
+            newcomers=False,
+            arrivals=forecast.scaled(
+                todays_volume(index + 1, forecast.expected_between(origin, now, tz))
+            ),
+            bookings=bookings,
         )
         est = pred.tickets.get(ticket.id)
         naive = branch.naive_eta_s(ticket, now)

@@ -43,12 +43,19 @@ def _mean(values: Sequence[float], digits: int = 1) -> float | None:
     return round(sum(values) / len(values), digits) if values else None
 
 
-def counter_day(tickets: Iterable[Ticket], counter: int, day: date) -> CounterDay:
+def counter_day(
+    tickets: Iterable[Ticket],
+    counter: int,
+    day: date,
+    *,
+    first_calls: Mapping[int, datetime] | None = None,
+) -> CounterDay:
     """Today's figures for one counter from the day's tickets, in a single pass.
 
     A leg counts for the day of its ticket (as numbering and the in-memory branch do), so
-    the figures stay the same across a server restart. A recall moves `called_at`, so the
-    wait of a recalled leg runs to its last call.
+    the figures stay the same across a server restart. A recall moves `called_at`; the wait
+    of a recalled leg runs to its first call when `first_calls` (ticket id -> first call,
+    from the event log) says when that was, else to its last call.
     """
     called = served = no_shows = transfers = 0
     service_s: list[float] = []
@@ -61,7 +68,8 @@ def counter_day(tickets: Iterable[Ticket], counter: int, day: date) -> CounterDa
         if t.counter != counter or t.called_at is None or t.business_day != day:
             continue
         called += 1
-        waits.append(max(0.0, (t.called_at - t.arrived_at).total_seconds()))
+        first = first_calls.get(t.id, t.called_at) if first_calls else t.called_at
+        waits.append(max(0.0, (min(first, t.called_at) - t.arrived_at).total_seconds()))
         staff = t.staff_id
         if staff is not None:
             staff_called[staff] = staff_called.get(staff, 0) + 1

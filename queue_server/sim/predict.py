@@ -11,9 +11,16 @@ hour, and each business's class mix), so a later VIP or care customer who overta
 regular by their head start is counted. Under the accumulating policy with equal rates a
 newcomer's score is known at any time (head start − rate × arrival minute, then growing at
 the common rate), so each is slotted into its business's queue at arrival in the policy's own
-order. Booked appointments are not drawn as arrivals (their tickets exist before the slot),
-and other policies replay without arrivals. Newcomer probes are "ghost" tickets with no
-service time: they see the queue as a new ticket would without delaying anyone.
+order. Booked appointments are not drawn as walk-ins: each booking not checked in yet
+(`bookings`, by default the branch's own) arrives at its slot and ranks as an appointment
+from then on, so the customers it will overtake are counted. The forecast can be scaled by
+how busy today has been so far (`todays_volume`, shrunk towards the forecast). Other
+policies replay without arrivals. Newcomer probes are "ghost" tickets with no service time:
+they see the queue as a new ticket would without delaying anyone.
+
+Service times: each business's lognormal is fitted to the log and shrunk towards its
+configured mean; an hour of day moves from the business's level towards its own only as far
+as the hours are seen to differ beyond sampling noise (empirical Bayes, `_hourly_fits`).
 
 Why not drive the Branch aggregate (`sim.engine.Simulation`) here: building a Change and its
 events for every call, and the policy ranking every waiting ticket at every call, costs tens
@@ -51,6 +58,7 @@ from ..domain import (
     Ticket,
     TicketState,
 )
+from ..domain.appointments import AppointmentState
 
 PRIOR_CV = 0.8
 PRIOR_WEIGHT = 10.0  # the prior counts as this many observed services
@@ -89,6 +97,37 @@ class LogNormal:
         return LogNormal(mu, math.sqrt(var), float(n))
 
 
+def _hourly_fits(
+    code: str, base: LogNormal, hours: Mapping[int, Sequence[float]]
+) -> dict[tuple[str, int | None], LogNormal]:
+    """Each hour's fit: the business's, its log-mean moved towards the hour's own by as much
+    as the hours are seen to differ (empirical Bayes, one-way random effects).
+
+    The spread between the hours' mean log service times is split by the method of moments
+    into sampling noise and a real hour-to-hour variance tau²; an hour with n services moves
+    n·tau² / (n·tau² + s²) of the way from the business mean to its own (s²: the pooled
+    within-hour variance). When the hours differ no more than noise explains, every hour
+    keeps the business's fit. The shape (sigma) is the business's: a few dozen services
+    an hour pin down a level far better than a spread.
+    """
+    groups = [(h, list(x)) for h, x in sorted(hours.items()) if x]
+    total = sum(len(x) for _, x in groups)
+    if len(groups) < 2 or total <= len(groups):
+        return {(code, h): LogNormal(base.mu, base.sigma, float(len(x))) for h, x in groups}
+    means = {h: sum(x) / len(x) for h, x in groups}
+    grand = sum(sum(x) for _, x in groups) / total
+    within = sum((v - means[h]) ** 2 for h, x in groups for v in x) / (total - len(groups))
+    between = sum(len(x) * (means[h] - grand) ** 2 for h, x in groups) / (len(groups) - 1)
+    n0 = (total - sum(len(x) ** 2 for _, x in groups) / total) / (len(groups) - 1)
+    tau2 = max(0.0, (between - within) / n0) if n0 > 0 else 0.0
+    out: dict[tuple[str, int | None], LogNormal] = {}
+    for h, x in groups:
+        n = len(x)
+        w = n * tau2 / (n * tau2 + within) if tau2 > 0 and within > 0 else (1.0 if tau2 else 0.0)
+        out[(code, h)] = LogNormal(base.mu + w * (means[h] - grand), base.sigma, float(n))
+    return out
+
+
 class ServiceModel:
     """Lognormal service time per business and hour of day, priors from the configured means."""
 
@@ -111,9 +150,10 @@ class ServiceModel:
     ) -> ServiceModel:
         """Fit to (business, local hour or None, seconds) samples, e.g. from `service_samples`.
 
-        Each business's fit is shrunk towards its configured mean with CV `prior_cv`, and each
-        hour's towards its business's fit, both by sample count: a handful of services moves
-        the estimate a little, hundreds replace the prior.
+        Each business's fit is shrunk towards its configured mean with CV `prior_cv` by sample
+        count (a handful of services moves the estimate a little, hundreds replace the
+        prior); each hour's level towards its business's by how much the hours really differ
+        (`_hourly_fits`), with the business's spread.
         """
         priors = {s.code: LogNormal.from_mean_cv(s.mean_service_s, prior_cv) for s in services}
         by_service: dict[str, list[float]] = {}
@@ -128,9 +168,11 @@ class ServiceModel:
         fits: dict[tuple[str, int | None], LogNormal] = {}
         for code, prior in priors.items():
             fits[(code, None)] = prior.shrunk_towards(prior, by_service.get(code, []), prior_weight)
+        hours_of: dict[str, dict[int, list[float]]] = {}
         for (code, hour), logs in by_hour.items():
-            base = fits[(code, None)]
-            fits[(code, hour)] = base.shrunk_towards(base, logs, prior_weight)
+            hours_of.setdefault(code, {})[hour] = logs
+        for code, hours in hours_of.items():
+            fits.update(_hourly_fits(code, fits[(code, None)], hours))
         return cls(priors, fits)
 
     def params(self, service: str, hour: int | None = None) -> LogNormal:
@@ -218,6 +260,36 @@ class ArrivalRates:
         rates = self.hourly.get(service)
         return rates[hour % 24] if rates is not None and len(rates) == 24 else 0.0
 
+    def expected_between(self, start: datetime, end: datetime, tz: ZoneInfo) -> float:
+        """Customers of every business the forecast expects between two times."""
+        total = 0.0
+        t = start
+        while t < end:
+            local = t.astimezone(tz)
+            boundary = local.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+            step_end = min(end, boundary.astimezone(start.tzinfo))
+            minutes = (step_end - t).total_seconds() / 60.0
+            total += sum(self.per_hour(c, local.hour) for c in self.hourly) * minutes / 60.0
+            t = step_end
+        return total
+
+    def scaled(self, factor: float) -> ArrivalRates:
+        """The same forecast with every rate × `factor` (today busier or quieter)."""
+        hourly = {c: [r * factor for r in rates] for c, rates in self.hourly.items()}
+        return ArrivalRates(hourly, self.classes, self.horizon_min)
+
+
+VOLUME_PRIOR = 30.0  # today's volume is believed as the forecast's until this many customers
+
+
+def todays_volume(observed: float, expected: float, prior: float = VOLUME_PRIOR) -> float:
+    """How busy today is against the forecast, from the customers so far: the ratio of
+    observed to expected arrivals, shrunk towards 1 by `prior` pseudo-customers (a gamma-
+    Poisson posterior mean with a prior of mean 1 worth `prior` customers)."""
+    if expected <= 0:
+        return 1.0
+    return (observed + prior) / (expected + prior)
+
 
 def hourly_by_local_hour(opens_hour: int, hourly: Sequence[float], share: float) -> list[float]:
     """24 per-hour figures: `hourly[i]` × `share` at local hour `opens_hour + i`, else 0."""
@@ -244,6 +316,18 @@ def class_mix_of(tickets: Iterable[Ticket]) -> dict[str, list[ClassShare]]:
     return out
 
 
+Booking = tuple[datetime, str]  # an appointment's slot start and business
+
+
+def booked_appointments(branch: Branch) -> list[Booking]:
+    """The branch's appointments booked and not yet checked in (nor cancelled, released)."""
+    return [
+        (a.slot_start, a.service)
+        for a in branch.appointments.values()
+        if a.state is AppointmentState.BOOKED
+    ]
+
+
 # ----------------------------------------------------------------- the forward run
 class _Forward:
     """The live queue laid out for fast replays; indices stand for tickets throughout.
@@ -253,7 +337,12 @@ class _Forward:
     """
 
     def __init__(
-        self, branch: Branch, now: datetime, newcomers: bool, arrivals: ArrivalRates | None
+        self,
+        branch: Branch,
+        now: datetime,
+        newcomers: bool,
+        arrivals: ArrivalRates | None,
+        bookings: Sequence[Booking] = (),
     ) -> None:
         self.branch, self.now = branch, now
         self.now_ts = now.timestamp()
@@ -297,6 +386,7 @@ class _Forward:
             self.rate = policy.rates.get(PriorityClass.REGULAR, 1.0)
             self.score0 = [score(t) for t in self.tickets]
         self._setup_arrivals(arrivals if self.fast else None, by_service)
+        self._setup_bookings(bookings if self.fast else (), by_service)
         self.queue_codes = sorted(by_service)
         self.queues = [
             [self.index[id(t)] for t in policy.queue_order(by_service[c], now, services)]
@@ -330,6 +420,7 @@ class _Forward:
         """Per hour from now: who may arrive (business, class, head start) and cumulative rates."""
         self.arrival_hours: list[tuple[list[_Newcomer], list[float]]] = []
         self.horizon_min = 0.0
+        self.horizon_min_bookings = (arrivals or ArrivalRates({}, {})).horizon_min
         if arrivals is None:
             return
         policy = self.branch.policy
@@ -364,6 +455,30 @@ class _Forward:
             self.arrival_hours.append((population, cum))
         if not any_rate:
             self.arrival_hours = []
+
+    def _setup_bookings(
+        self, bookings: Sequence[Booking], by_service: dict[str, list[Ticket]]
+    ) -> None:
+        """Booked appointments not checked in yet: each arrives at its slot (on average
+        punctual customers do), ranked as an appointment from then on."""
+        self.bookings: list[tuple[float, _Newcomer]] = []
+        if not bookings:
+            return
+        policy = self.branch.policy
+        assert isinstance(policy, AccumulatingPriority)
+        head = policy.head_starts.get(PriorityClass.APPOINTMENT, 0.0)
+        services = self.branch.services
+        grace_min = policy.appointment_grace.total_seconds() / 60.0
+        for slot, code in bookings:
+            svc = services.get(code)
+            if svc is None or not svc.enabled:
+                continue
+            tau = (slot - self.now).total_seconds() / 60.0
+            if tau < -grace_min or tau > self.horizon_min_bookings:
+                continue  # a no-show by now, or beyond the horizon
+            self.bookings.append((max(tau, 0.0), (code, PriorityClass.APPOINTMENT, 0, head)))
+            by_service.setdefault(code, [])
+        self.bookings.sort(key=lambda b: (b[0], b[1][0]))
 
     def _ticket(self, i: int) -> Ticket:
         """A Ticket for index `i` (built on demand for arrivals, for the policy's full rules)."""
@@ -404,10 +519,12 @@ class _Forward:
 
     def choose(self, c: int, ptr: list[int], taken: Sequence[bool], tau: float) -> int | None:
         """The index the production policy would give counter `c` at `tau` minutes from now."""
-        number = self.counters[c].number
-        extra = any(not taken[i] for i in self.targeted.get(number, ())) or any(
-            not taken[i] for i in self.floating
-        )
+        extra = False
+        if self.targeted or self.floating:
+            number = self.counters[c].number
+            extra = any(not taken[i] for i in self.targeted.get(number, ())) or any(
+                not taken[i] for i in self.floating
+            )
         if not self.fast or extra:
             heads = self._heads(c, ptr, taken, tau)
             if not heads:
@@ -458,7 +575,7 @@ class _Forward:
         for q, queue in enumerate(self.queues):
             for i in queue:
                 queue_of[i] = q
-        arriving = bool(self.arrival_hours)
+        arriving = bool(self.arrival_hours) or bool(self.bookings)
         if arriving:
             self._queues = [list(q) for q in self.queues]
             self._svc, self._arrived = list(self.svc), list(self.arrived_ts)
@@ -482,17 +599,25 @@ class _Forward:
         heapq.heapify(events)
         ncount = len(self.counters)
         ghosts = self.ghosts
+        gauss = rng.gauss
+        params = {}  # business -> (mu, sigma) of its service time this hour
+        for code in {*self.branch.services, *self.svc}:
+            p = model.params(code, hour)
+            params[code] = (p.mu, p.sigma)
         remaining = n
         idle: set[int] = set()
-        nxt = self._next_arrival(rng, 0.0) if arriving else None
+        nxt = self._next_arrival(rng, 0.0) if self.arrival_hours else None
+        bookings, booked = self.bookings, 0
         s0, ties = self._score0, self._tie
 
         def rank(j: int) -> tuple[float, tuple[float, int]]:
             return (-s0[j], ties[j])
 
         while remaining:
-            if nxt is not None and (not events or nxt[0] < events[0][0]):
-                tau, (code, cls, tier, head) = nxt
+            walk_in = nxt is not None and (booked >= len(bookings) or nxt[0] < bookings[booked][0])
+            coming = nxt if walk_in else bookings[booked] if booked < len(bookings) else None
+            if coming is not None and (not events or coming[0] < events[0][0]):
+                tau, (code, cls, tier, head) = coming
                 q = self.qpos[code]
                 i = len(self._svc)
                 taken.append(False)
@@ -506,7 +631,10 @@ class _Forward:
                 for c in [c for c in idle if q in self.serves[c]]:
                     idle.discard(c)
                     heapq.heappush(events, (tau, c))
-                nxt = self._next_arrival(rng, tau)
+                if walk_in:
+                    nxt = self._next_arrival(rng, tau)
+                else:
+                    booked += 1
                 continue
             if not events:
                 break
@@ -526,7 +654,8 @@ class _Forward:
                     ptr[in_queue] += 1
                 if pick in ghosts:
                     continue  # a newcomer probe takes no time: the counter calls again
-                service_min = model.draw_s(rng, self._svc[pick], hour) / 60.0
+                mu, sigma = params[self._svc[pick]]
+                service_min = math.exp(mu + sigma * gauss(0.0, 1.0)) / 60.0
                 heapq.heappush(events, (tau + service_min, slot))
                 break
         return waits
@@ -541,12 +670,17 @@ def predict_waits(
     rng: random.Random,
     newcomers: bool = True,
     arrivals: ArrivalRates | None = None,
+    bookings: Iterable[Booking] | None = None,
 ) -> Prediction:
     """Median and p10–p90 wait until called for every waiting ticket and for newcomers.
 
     With `arrivals`, customers arriving after `now` are simulated too (see the module doc).
+    `bookings`: appointments booked and not checked in yet, as (slot start, business); by
+    default the branch's own (`booked_appointments`). Each arrives at its slot.
     """
-    forward = _Forward(branch, now, newcomers, arrivals)
+    if bookings is None:
+        bookings = booked_appointments(branch)
+    forward = _Forward(branch, now, newcomers, arrivals, list(bookings))
     hour = now.astimezone(ZoneInfo(branch.settings.timezone)).hour
     samples: list[list[float]] = [[] for _ in forward.tickets]
     for _ in range(max(1, runs)):

@@ -160,6 +160,17 @@ def _m005_visit_index(db: sqlite_utils.Database) -> None:
     db.table("tickets").create_index(["visit_id"], if_not_exists=True)
 
 
+@migration
+def _m006_events_by_ticket(db: sqlite_utils.Database) -> None:
+    """A ticket's events are looked up by reports and figures (e.g. its first call)."""
+    db.table("events").create_index(["ticket_id", "seq"], if_not_exists=True)
+    # The audit log reads the events a manager's action wrote: a partial index keeps it quick.
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS events_audit ON events(seq)"
+        " WHERE json_extract(body, '$.data.actor') IS NOT NULL"
+    )
+
+
 def migrate(path: str | Path) -> int:
     """Bring the schema up to date; returns the schema version. Safe to run at every start."""
     conn = connect(path)

@@ -281,3 +281,14 @@ def test_another_counter_may_not_read_a_counters_views(server):
         assert server.client("kiosk").get(path).status_code == 403, path
         assert server.client("display").get(path).status_code == 403, path
         assert server.client("manager").get(path).status_code == 200, path
+
+
+def test_a_recalled_customers_wait_counts_to_the_first_call(server, clock):
+    c1 = sign_in(server, 1)
+    _issue(server, "A")
+    clock.advance(seconds=90)
+    _ok(c1.post("/counters/1/call-next"))  # waited 90 s
+    clock.advance(seconds=120)
+    _ok(c1.post("/counters/1/recall"))  # not seen: called again, 210 s after arriving
+    _ok(c1.post("/counters/1/start"))
+    assert _ok(c1.get("/counters/1/today"))["avg_wait_s"] == 90.0

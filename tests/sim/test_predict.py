@@ -6,6 +6,7 @@ import json
 import math
 import random
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -20,6 +21,7 @@ from queue_server.sim.predict import (
     ServiceModel,
     naive_wait_s,
     predict_waits,
+    todays_volume,
 )
 from queue_server.sim.scenario import load_scenario
 
@@ -178,3 +180,54 @@ def test_predictions_with_arrivals_are_deterministic_and_only_push_waits_back():
     assert sum(e.median_s for e in a.tickets.values()) >= sum(
         e.median_s for e in plain.tickets.values()
     )
+
+
+def test_a_booked_appointment_arriving_at_its_slot_overtakes_a_waiting_regular():
+    branch = one_counter_branch(3, busy_for_s=120)
+    model = exact_model(branch)
+    last = max(branch.waiting, key=lambda t: t.id).id
+
+    def wait_with(bookings: list[tuple[datetime, str]]) -> float:
+        pred = predict_waits(branch, NOW, model, runs=5, rng=random.Random(7), bookings=bookings)
+        return pred.tickets[last].median_s
+
+    assert wait_with([]) == pytest.approx(780.0)
+    # Booked for 5 minutes from now: called at the next free moment after the slot (8 min,
+    # after the first waiting customer), so the last regular waits one service longer.
+    assert wait_with([(NOW + timedelta(minutes=5), "A")]) == pytest.approx(780.0 + 300.0)
+    # A slot beyond the horizon or long past its grace (a no-show) changes nothing.
+    assert wait_with([(NOW + timedelta(hours=6), "A")]) == pytest.approx(780.0)
+    assert wait_with([(NOW - timedelta(hours=1), "A")]) == pytest.approx(780.0)
+
+
+def test_hours_that_differ_only_by_noise_keep_the_businesss_fit():
+    services = [Service("A", "A", {"en": "A"}, mean_service_s=300)]
+    rng = random.Random(11)
+    same = [
+        (("A", h, rng.lognormvariate(math.log(240), 0.6))) for h in (9, 10, 11) for _ in range(40)
+    ]
+    model = ServiceModel.from_services(services, same)
+    for h in (9, 10, 11):
+        assert model.params("A", h).sigma == model.params("A").sigma
+        assert abs(model.params("A", h).mu - model.params("A").mu) < 0.05
+    # Hours that really differ (twice as long at 11) move towards their own level.
+    rng = random.Random(12)
+    differ = [
+        ("A", h, rng.lognormvariate(math.log(240 if h < 11 else 480), 0.6))
+        for h in (9, 10, 11)
+        for _ in range(40)
+    ]
+    model = ServiceModel.from_services(services, differ)
+    assert model.params("A", 11).mean_s > 1.5 * model.params("A", 9).mean_s
+
+
+def test_todays_volume_is_shrunk_towards_the_forecast_and_the_forecast_integrates():
+    assert todays_volume(0, 0) == 1.0
+    assert todays_volume(10, 10) == 1.0
+    assert 1.0 < todays_volume(20, 10) < 2.0  # few customers: only part of the way
+    assert todays_volume(2000, 1000) == pytest.approx(2.0, rel=0.02)
+    rates = ArrivalRates({"A": [6.0 if h == 9 else 12.0 for h in range(24)]}, {})
+    tz = ZoneInfo("Asia/Shanghai")
+    start = datetime(2026, 3, 2, 9, 30, tzinfo=tz)  # half an hour at 6/h, an hour at 12/h
+    assert rates.expected_between(start, start + timedelta(minutes=90), tz) == pytest.approx(15)
+    assert rates.scaled(2.0).per_hour("A", 10) == 24.0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,11 +17,19 @@ from queue_server.domain import Branch, CounterState, PriorityClass, TicketState
 from queue_server.sim.arrivals import Arrival, draw_day
 from queue_server.sim.compare import scenario_policy
 from queue_server.sim.engine import Simulation, day_origin, simulate_day
-from queue_server.sim.scenario import Scenario, parse_scenario
+from queue_server.sim.scenario import Scenario, load_scenario, parse_scenario
 from queue_server.sim.staffing import (
+    Evaluation,
     PlanSimulator,
+    check_grid,
+    check_in_simulator,
+    confident_z,
+    counter_hours,
+    daily_spread,
     meets,
+    meets_confidently,
     plan_grid,
+    planning_scenario,
     recommended_plan,
     target_share,
     window_plan,
@@ -116,12 +125,21 @@ def test_bench_staffing_json_has_the_issues_shape(capsys):
     assert isinstance(report["targets_met"], bool)
     assert report["minimum_targets_met"] is True
     assert 0 < report["minimum_counter_hours"] <= report["recommended_counter_hours"]
+    # The minimum holds on held-out days too: the searched plan plus what it needed there.
+    assert 0 < report["minimum_in_sample_counter_hours"] <= report["minimum_counter_hours"]
+    assert report["minimum_counter_hours"] == report["held_out"]["repaired_minimum_counter_hours"]
     assert report["ratio"] == round(
         report["recommended_counter_hours"] / report["minimum_counter_hours"], 3
     )
     assert set(report["recommended_windows"]) == {"A", "B", "C", "L", "W"}
     assert all(len(w) == 16 for w in report["minimum_windows"].values())
     assert "80%" in report["criterion"]
+    # The recommendation is the Erlang C plan after the simulator's check on days of its own.
+    assert report["check"]["days"] == 2 and report["check"]["period_days"] == 1
+    assert report["check"]["z"] == pytest.approx(1.282, abs=1e-3)
+    assert report["check"]["simulated_runs"] >= 2
+    assert report["erlang_c"]["counter_hours"] > 0
+    assert set(report["erlang_c"]["windows"]) == {"A", "B", "C", "L", "W"}
 
 
 def test_bench_staffing_prints_both_figures(capsys):
@@ -162,3 +180,83 @@ def test_a_new_branch_gets_advice_from_its_config_prior(tmp_path: Path):
     assert ten["A"]["forecast_arrivals"] == pytest.approx(0.6 * 36 / 2)  # 10:00: hour 2
     assert ten["A"]["recommended_windows"] >= 1
     assert advice["recommended_counter_hours"] > 0
+
+
+# ------------------------------------------------ the simulator's check of the Erlang C plan
+def evaluation_of(daily: dict[str, list[tuple[int, int]]]) -> Evaluation:
+    shares = {c: sum(k for k, _ in d) / sum(n for _, n in d) for c, d in daily.items()}
+    return Evaluation(shares, {}, daily=daily)
+
+
+def test_the_day_to_day_spread_of_a_pooled_share():
+    # Shares 0.8 and 0.6 of 10 customers: pooled 0.7, residuals ±1, sd √2 per 10 customers.
+    assert daily_spread([(8, 10), (6, 10)]) == pytest.approx(math.sqrt(2) / 10)
+    assert daily_spread([(8, 10)]) == 0.0  # one day says nothing about the spread
+    assert daily_spread([(5, 10)] * 30) == 0.0
+
+
+def test_the_confidence_quantiles():
+    assert confident_z(0.90) == pytest.approx(1.2816, abs=1e-4)
+    assert confident_z(0.90, 5) == pytest.approx(2.0537, abs=1e-4)  # all five together
+    with pytest.raises(ValueError):
+        confident_z(1.0)
+
+
+def test_a_confident_pass_needs_a_margin_that_grows_with_the_spread():
+    steady = evaluation_of({"A": [(85, 100)] * 60})
+    shaky = evaluation_of({"A": [(55, 100), (100, 100), (100, 100)] * 20})  # 85 % too
+    need = meets_confidently(0.80, 30, confident_z(0.90))
+    assert need(steady) == {"A": True}
+    assert need(shaky) == {"A": False}  # sd 21 points a day: 85 % is not safely above 80 %
+    # z = 0 is the plain rule (the bench's minimum): the pooled share alone.
+    assert meets_confidently(0.80, 30, 0.0)(shaky) == {"A": True}
+    # The longer the judged period, the smaller its noise, the smaller the margin.
+    near = evaluation_of({"A": [(70, 100), (94, 100)] * 30})  # 82 %, sd 12 points
+    assert need(near) == {"A": False}
+    assert meets_confidently(0.80, 100_000, 1.0)(near) == {"A": True}
+
+
+def test_the_check_draws_days_of_its_own():
+    scenario = load_scenario(None)
+    planning = planning_scenario(scenario)
+    assert planning.seed != scenario.seed
+    assert planning.hourly == scenario.hourly and planning.mix == scenario.mix
+    ours = {tuple(draw_day(planning, d)) for d in range(3)}
+    for d in (0, 1, 2, 1000, 1001):  # the bench's evaluation and held-out days
+        assert tuple(draw_day(scenario, d)) not in ours
+
+
+def test_the_check_trims_windows_the_simulation_shows_are_not_needed():
+    scenario = small_branch(hours=2, days=3)
+    lavish = [{"A": 6, "C": 5} for _ in range(4)]
+    checked = check_grid(scenario, lavish, 30, days=6)
+    assert checked.start == lavish
+    assert counter_hours(checked.grid, 30) < counter_hours(lavish, 30)
+    assert all(w["A"] >= 1 and w["C"] >= 1 for w in checked.grid)  # never below one window
+    # It holds with the confidence margin on the confirming days ...
+    need = meets_confidently(target_share(scenario), checked.period_days, checked.z)
+    assert all(need(checked.evaluation).values()), checked.evaluation.shares
+    # ... and on the scenario's own days, which it never saw.
+    evaluation = PlanSimulator(scenario, 3).evaluate(checked.grid)
+    assert all(meets(evaluation, target_share(scenario)).values()), evaluation.shares
+
+
+def test_the_check_adds_windows_where_the_plan_falls_short():
+    scenario = small_branch(hours=2, days=3)
+    thin = [{"A": 1, "C": 1} for _ in range(4)]
+    assert not all(meets(PlanSimulator(scenario, 3).evaluate(thin), 0.8).values())
+    checked = check_grid(scenario, thin, 30, days=6)
+    assert counter_hours(checked.grid, 30) > counter_hours(thin, 30)
+    evaluation = PlanSimulator(scenario, 3).evaluate(checked.grid)
+    assert all(meets(evaluation, target_share(scenario)).values()), evaluation.shares
+
+
+def test_the_check_of_a_recommended_plan_keeps_its_shape():
+    scenario = small_branch(hours=2, days=3)
+    plan = recommended_plan(scenario)
+    checked = check_in_simulator(scenario, plan, days=4, period_days=3)
+    assert checked.start == plan_grid(plan) and checked.days == 4 and checked.period_days == 3
+    assert len(checked.grid) == len(plan.intervals)
+    assert {code for w in checked.grid for code in w} == {"A", "C"}
+    with pytest.raises(ValueError):
+        check_in_simulator(scenario, plan, days=1)

@@ -384,3 +384,55 @@ def test_the_websocket_speaks_the_parts_of_the_protocol_a_server_may_use(qtbot):
     assert texts == [big, "fragmented", "after ping"]
     assert seen == {"auth": "Bearer t", "pong": True, "closed": True}
     assert sock.close_code == 4401 and "bye" in closed.args[0]
+
+
+def test_the_models_waits_are_the_servers_predicted_figures_between_snapshots(
+    qtbot, server, make_client
+):
+    counter = make_client("counter:1")
+    ok(qtbot, counter.sign_in(1, "t1", PIN))
+    kiosk = make_client("kiosk")
+    for _ in range(3):
+        ok(qtbot, kiosk.issue_ticket("A"))
+    with qtbot.waitSignal(kiosk.waitsChanged, timeout=WAIT_MS):
+        ok(qtbot, counter.call_next(1))
+    snap = server_snapshot(server)
+    # The waits message for the last event may follow an earlier one: wait for its seq.
+    qtbot.waitUntil(lambda: kiosk.model.waits_after_seq == snap["seq"], timeout=WAIT_MS)
+    a = snap["waiting"]["A"]
+    mine = kiosk.model.waiting["A"]
+    assert kiosk.model.seq == snap["seq"]  # a waits message never moves the resume position
+    assert {k: mine[k] for k in a} == a
+    assert a["eta_low_s"] <= a["eta_new_s"] <= a["eta_high_s"]
+    assert a["eta_new_s"] != a["waiting"] * 4 * 60 / a["open_counters"]  # not the naive one
+
+
+def test_the_model_keeps_the_servers_waits_and_falls_back_to_naive_only_where_unsent():
+    model = BranchModel()
+    snapshot = {
+        "epoch": "e1",
+        "seq": 5,
+        "at": "2026-11-27T02:00:00+00:00",
+        "services": [{"code": "A", "mean_service_s": 240}, {"code": "B", "mean_service_s": 360}],
+        "counters": [
+            {"number": 1, "state": "open", "skills": [{"service": "A"}, {"service": "B"}]}
+        ],
+        "tickets": [],
+        "waiting": {
+            "A": {"waiting": 0, "eta_new_s": 100.0, "eta_low_s": 50.0, "eta_high_s": 200.0}
+        },
+    }
+    model.load_snapshot(snapshot)
+    ticket = {"id": 1, "service": "A", "state": "waiting", "arrived_at": snapshot["at"]}
+    assert model.apply({"seq": 6, "kind": "ticket.issued", "ticket": ticket})
+    a, b = model.waiting["A"], model.waiting["B"]
+    assert (a["waiting"], a["eta_new_s"], a["eta_low_s"], a["eta_high_s"]) == (1, 100, 50, 200)
+    assert b["eta_new_s"] == b["eta_low_s"] == b["eta_high_s"] == 0.0  # naive: none sent
+    waits = {"A": {"eta_new_s": 300.0, "eta_low_s": 120.0, "eta_high_s": 500.0}}
+    assert not model.apply_waits({"type": "waits", "epoch": "old", "waits": waits})
+    assert model.apply_waits({"type": "waits", "epoch": "e1", "after_seq": 6, "waits": waits})
+    assert model.waiting["A"]["eta_new_s"] == 300.0 and model.seq == 6
+    # The counter closes: until the server's next figures, A is closed, not 300 s.
+    closed = {"number": 1, "state": "closed", "skills": [{"service": "A"}]}
+    assert model.apply({"seq": 7, "kind": "counter.signed_out", "counter": closed})
+    assert model.waiting["A"]["eta_new_s"] is None

@@ -300,3 +300,28 @@ def test_the_portrait_layout_keeps_the_number_huge(server, browser):
         assert box["x"] + box["width"] <= 1080
     finally:
         context.close()
+
+
+def test_the_waits_shown_are_the_servers_predicted_figures_between_snapshots(server, page):
+    c1 = sign_in(server, 1)
+    issue(server, "A", 3)
+    open_display(page, server)
+    # Events after the snapshot: the page counts the queue itself, and takes the newcomer
+    # wait from the server's next "waits" message instead of recounting it naively.
+    issue(server, "A", 2)
+    call_next(c1, 1)
+    snap = server.client("display").get("/snapshot").json()
+    a = snap["waiting"]["A"]
+    naive = a["waiting"] * 4 * 60 / a["open_counters"]
+    assert a["eta_new_s"] != naive and a["eta_low_s"] <= a["eta_new_s"] <= a["eta_high_s"]
+    page.wait_for_function(
+        f"{HOOK}.seq === {snap['seq']} && {HOOK}.waits.A.eta_new_s === {a['eta_new_s']}",
+        timeout=WAIT_MS,
+    )
+    shown = page.evaluate(f"{HOOK}.waits.A")
+    assert shown["source"] == "server" and shown["waiting"] == a["waiting"] == 4
+    assert (shown["eta_low_s"], shown["eta_high_s"]) == (a["eta_low_s"], a["eta_high_s"])
+    minutes = max(1, round(a["eta_new_s"] / 60))
+    assert f"{minutes}" in page.inner_text(".svc[data-service='A'] .svc-eta")
+    # C has no open counter: nothing to predict, and the tile says so.
+    assert page.evaluate(f"{HOOK}.waits.C.eta_new_s") is None

@@ -109,6 +109,7 @@ class BranchClient(QObject):
     serviceChanged = Signal(dict)
     deviceChanged = Signal(dict)
     called = Signal(dict)  # the whole ticket.called / ticket.recalled event: ticket, counter
+    waitsChanged = Signal()  # the server's predicted waits per business (model.waiting) moved
 
     def __init__(
         self,
@@ -241,6 +242,9 @@ class BranchClient(QObject):
             self._synced()
         elif kind == "events":
             self._on_events(message.get("events", []))
+        elif kind == "waits":  # not an event: no seq, the resume position stays
+            if self.model.apply_waits(message):
+                self.waitsChanged.emit()
         elif kind == "heartbeat" and message.get("epoch") != self.model.epoch:
             self._drop("the server restarted")  # it will send a snapshot on reconnect
 

@@ -12,6 +12,7 @@ from ui.isotime import parse_time
 
 FINAL_STATES = frozenset({"done", "no_show", "transferred", "cancelled"})
 RECENT_CALLS = 20  # as many as the server's snapshot carries
+ETA_KEYS = ("eta_new_s", "eta_low_s", "eta_high_s")
 
 
 class GapError(Exception):
@@ -34,6 +35,10 @@ class BranchModel:
         self.recent_calls: list[dict[str, Any]] = []  # newest call first
         self.devices: dict[str, dict[str, Any]] = {}  # by device name
         self.waiting: dict[str, dict[str, Any]] = {}  # per service code, as the snapshot's
+        # The server's predicted newcomer waits per business (median and 80 % interval), from
+        # the snapshot and every "waits" message since: what `waiting` shows.
+        self.server_waits: dict[str, dict[str, float | None]] = {}
+        self.waits_after_seq: int | None = None  # the event seq the server's figures are for
 
     @property
     def loaded(self) -> bool:
@@ -53,6 +58,24 @@ class BranchModel:
         self.recent_calls = list(snap.get("recent_calls", []))
         self.devices = {d["device"]: d for d in snap.get("devices", [])}
         self.waiting = {k: dict(v) for k, v in snap.get("waiting", {}).items()}
+        self.server_waits = {
+            k: {key: v.get(key) for key in ETA_KEYS} for k, v in self.waiting.items()
+        }
+        self.waits_after_seq = self.seq
+
+    def apply_waits(self, message: dict[str, Any]) -> bool:
+        """Take the server's newest per-business waits (a "waits" message); False if not ours.
+
+        Not an event: it has no seq of its own and never moves `seq` (the resume position).
+        A message from another epoch (a restarted server) is ignored: a snapshot follows.
+        """
+        if message.get("epoch") != self.epoch or not isinstance(message.get("waits"), dict):
+            return False
+        for code, w in message["waits"].items():
+            self.server_waits[code] = {key: w.get(key) for key in ETA_KEYS}
+        self.waits_after_seq = message.get("after_seq")
+        self.waiting = self.waiting_summary()
+        return True
 
     def apply(self, event: dict[str, Any]) -> bool:
         """Apply one event; False for one already applied. Raises GapError on a gap."""
@@ -89,10 +112,14 @@ class BranchModel:
             self.recent_calls = [ticket if t["id"] == tid else t for t in self.recent_calls]
 
     def waiting_summary(self) -> dict[str, dict[str, Any]]:
-        """Per business: waiting count, longest wait, open counters, naive wait for a newcomer.
+        """Per business: waiting count, longest wait, open counters, a newcomer's wait.
 
-        The same figures as the snapshot's "waiting", recomputed from the model so they
+        The same figures as the snapshot's "waiting", recounted from the model so they
         follow every event; times are measured on the server's clock (the last event's).
+        The newcomer's wait (`eta_new_s`, `eta_low_s`, `eta_high_s`) is the server's
+        prediction, as last sent; the naive formula (waiting × mean ÷ open counters) only
+        for a business the server has sent nothing for, or whose counters opened or all
+        closed since (until the server's next figures).
         """
         now = parse_time(self.at)
         out: dict[str, dict[str, Any]] = {}
@@ -112,11 +139,17 @@ class BranchModel:
                 ]
                 longest = max(waits, default=0.0)
             mean = float(svc.get("mean_service_s", 0))
+            server = self.server_waits.get(code)
+            if server is not None and (server.get("eta_new_s") is not None) == (counters > 0):
+                eta = dict(server)
+            else:
+                naive = (len(queue) * mean / counters) if counters else None
+                eta = dict.fromkeys(ETA_KEYS, naive)
             out[code] = {
                 "waiting": len(queue),
                 "longest_wait_s": round(longest),
                 "open_counters": counters,
-                "eta_new_s": (len(queue) * mean / counters) if counters else None,
+                **eta,
             }
         return out
 

@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 
 from ...codec import dumps
-from ..deps import AnyDevice, EngineDep, Manager
+from ..deps import AnyDevice, EngineDep, Manager, manager_actor
 from ..schemas import Health, NoticePublic, NoticeUpdate
 
 router = APIRouter(tags=["branch"])
@@ -34,9 +34,11 @@ async def snapshot(engine: EngineDep, _: AnyDevice) -> dict[str, Any]:
 
 
 @router.put("/branch/notice", response_model=NoticePublic)
-async def set_notice(body: NoticeUpdate, engine: EngineDep, _: Manager) -> dict[str, Any]:
+async def set_notice(body: NoticeUpdate, engine: EngineDep, device: Manager) -> dict[str, Any]:
     """Set the notice line the hall display scrolls ("" clears it); event branch.notice."""
-    change = await engine.execute(lambda b, now: b.set_notice(body.text, now))
+    change = await engine.execute(
+        lambda b, now: b.set_notice(body.text, now), actor=manager_actor(device)
+    )
     seq = change.events[-1].seq if change.events else 0
     return {"text": engine.branch.settings.notice, "seq": seq}
 
@@ -51,7 +53,10 @@ async def events(
     """Snapshot (or resume after `since`), then every event in order, with heartbeats.
 
     Messages: {"type": "snapshot", "epoch": e, "seq": n, ...}, {"type": "resume", ...},
-    {"type": "events", "events": [...]}, {"type": "heartbeat", "seq": n, "epoch": e}.
+    {"type": "events", "events": [...]}, {"type": "heartbeat", "seq": n, "epoch": e}, and
+    {"type": "waits", "after_seq": n, "epoch": e, "at": t, "waits": {code: {"eta_new_s",
+    "eta_low_s", "eta_high_s"}}} — each business's predicted wait for a newcomer, sent when
+    it changes (not an event: no seq, not replayed on resume; the newest one follows).
     A client resumes with `since` and the `epoch` of the snapshot it holds. Without the
     epoch, or after the server restarted or reloaded (a new epoch: sequence numbers that were
     never made durable may have been reused), it gets a fresh snapshot instead.

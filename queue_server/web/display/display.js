@@ -53,6 +53,9 @@
     counters: new Map(),
     tickets: new Map(), // open tickets by id: the waiting figures are counted from them
     waiting: null, // the snapshot's per-business figures, until an event changes them
+    // The server's predicted newcomer waits per business ({eta_new_s, eta_low_s,
+    // eta_high_s}), from the snapshot and then every "waits" message: the figures shown.
+    serverWaits: new Map(),
     calls: new Map(), // ticket id -> {id, number, service, counter, at, recall}
     current: null,
     currentBeforeGap: null,
@@ -163,6 +166,9 @@
     state.counters = new Map(snap.counters.map((c) => [c.number, c]));
     state.tickets = new Map(snap.tickets.map((t) => [t.id, t]));
     state.waiting = snap.waiting || null;
+    state.serverWaits = new Map(
+      Object.entries(snap.waiting || {}).map(([code, w]) => [code, etaOf(w)]),
+    );
     const before = state.current || state.currentBeforeGap;
     state.calls = new Map();
     const calls = snap.recent_calls
@@ -211,8 +217,32 @@
     return true;
   }
 
+  function etaOf(w) {
+    return {
+      eta_new_s: w.eta_new_s ?? null,
+      eta_low_s: w.eta_low_s ?? null,
+      eta_high_s: w.eta_high_s ?? null,
+    };
+  }
+
+  // The server's newest per-business waits (a "waits" message: not an event, no seq; the
+  // events' sequence and the resume position are untouched by it).
+  function applyWaits(msg) {
+    if (msg.epoch !== state.epoch || !msg.waits) return false;
+    for (const [code, w] of Object.entries(msg.waits)) state.serverWaits.set(code, etaOf(w));
+    if (state.waiting) {
+      for (const [code, w] of Object.entries(msg.waits)) {
+        if (state.waiting[code]) Object.assign(state.waiting[code], etaOf(w));
+      }
+    }
+    return true;
+  }
+
   // The per-business figures, as the server's snapshot computes them: waiting customers,
-  // and the naive wait for a newcomer (waiting × mean service ÷ open counters serving it).
+  // open counters, and the wait for a newcomer: the server's predicted figures (the latest
+  // snapshot or "waits" message), counted again from the tickets after each event. Only a
+  // business the server has sent nothing for (or whose counters opened or closed since)
+  // gets the naive wait (waiting × mean service ÷ open counters serving it).
   function waitingFigures() {
     if (state.waiting) return state.waiting;
     const out = {};
@@ -228,11 +258,14 @@
         const skill = (c.skills || []).find((s) => s.service === code);
         if (skill && !skill.overflow) open += 1;
       }
-      out[code] = {
-        waiting,
-        open_counters: open,
-        eta_new_s: open ? (waiting * svc.mean_service_s) / open : null,
-      };
+      const server = state.serverWaits.get(code);
+      const naive = open ? (waiting * svc.mean_service_s) / open : null;
+      if (server && (server.eta_new_s !== null) === open > 0) {
+        out[code] = { waiting, open_counters: open, ...server, source: "server" };
+      } else {
+        const eta = { eta_new_s: naive, eta_low_s: naive, eta_high_s: naive };
+        out[code] = { waiting, open_counters: open, ...eta, source: "naive" };
+      }
     }
     return out;
   }
@@ -654,6 +687,9 @@
       }
       resuming = false;
       if (changed) render();
+    } else if (data.type === "waits") {
+      noteServerTime(data.at);
+      if (applyWaits(data)) render();
     } else if (data.type === "heartbeat") {
       noteServerTime(data.at);
       resuming = false;
@@ -695,6 +731,7 @@
     },
     get calls() { return [...state.calls.values()].map((c) => c.number); },
     get seq() { return state.seq; },
+    get waits() { return waitingFigures(); },
     get epoch() { return state.epoch; },
     get notice() { return state.notice; },
     get frames() { return state.frames.slice(); },

@@ -1,0 +1,159 @@
+"""The server's ETAs come from the simulation predictor, cached per event sequence number."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import FakeClock, LiveServer, sign_in
+
+from queue_server import engine as engine_module
+from queue_server.config import init_db, load_config
+from queue_server.demo import DEMO_PIN, provision
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    db = tmp_path_factory.mktemp("demo") / "branch.db"
+    config = load_config()  # the demo branch: six counters with weighted skills
+    init_db(db, config)
+    return db, provision(db, config)
+
+
+@pytest.fixture
+def demo_server(
+    demo_db: tuple[Path, dict[str, str]], tmp_path: Path, clock: FakeClock
+) -> Iterator[LiveServer]:
+    src, tokens = demo_db
+    db = tmp_path / "branch.db"
+    db.write_bytes(src.read_bytes())
+    live = LiveServer(db, tokens, clock).start()
+    try:
+        for number in range(1, 7):
+            c = live.client(f"counter:{number}")
+            body = {"staff_id": f"t{number:02d}", "pin": DEMO_PIN}
+            c.post(f"/counters/{number}/sign-in", json=body).raise_for_status()
+        yield live
+    finally:
+        live.stop()
+
+
+def stage_under_load(server: LiveServer) -> None:
+    """As `web.screenshots.stage`: queues in every business, all six counters calling."""
+    kiosk = server.client("kiosk")
+    for service, count in (("A", 9), ("B", 5), ("C", 4), ("K", 3), ("M", 2), ("L", 2)):
+        for _ in range(count):
+            kiosk.post("/tickets", json={"service": service}).raise_for_status()
+    for number in (1, 4, 2, 5, 6, 3, 1):
+        teller = server.client(f"counter:{number}")
+        teller.post(f"/counters/{number}/no-show")
+        teller.post(f"/counters/{number}/call-next").raise_for_status()
+
+
+def test_the_demo_branch_under_load_gives_nonzero_newcomer_waits(demo_server):
+    # The wired-in predictor of 2c34648 answered 0 here for every business: the prediction
+    # made at the first ticket (six idle counters) was reused for every later event.
+    stage_under_load(demo_server)
+    snap = demo_server.client("display").get("/snapshot").json()
+    assert all(c["state"] == "open" for c in snap["counters"])
+    busy = [t for t in snap["tickets"] if t["state"] == "called"]
+    assert len(busy) == 6
+    mean = {s["code"]: s["mean_service_s"] for s in snap["services"]}
+    for code, w in snap["waiting"].items():
+        assert w["open_counters"] > 0, code
+        # Everyone at a counter was just called: at least one service's worth (a sixth of
+        # the business's mean, spread over its counters) passes before anyone new is called.
+        assert w["eta_new_s"] > 30, (code, w)
+        assert w["eta_low_s"] <= w["eta_new_s"] <= w["eta_high_s"], (code, w)
+        if w["waiting"] >= w["open_counters"]:
+            assert w["eta_new_s"] > mean[code] / 4, (code, w)
+    # A ticket issued now waits about as long as the snapshot told a newcomer.
+    issued = demo_server.client("kiosk").post("/tickets", json={"service": "A"}).json()
+    assert issued["eta_s"] > 30
+    assert issued["eta_low_s"] <= issued["eta_s"] <= issued["eta_high_s"]
+
+
+def test_the_prediction_is_cached_per_seq_and_fresh_after_an_event(server):
+    sign_in(server, 1)
+    kiosk = server.client("kiosk")
+    kiosk.post("/tickets", json={"service": "A"})
+    engine = server.engine
+    first = engine.prediction()
+    assert first is not None and engine.prediction() is first
+    kiosk.post("/tickets", json={"service": "A"})
+    fresh = engine.prediction()
+    assert fresh is not None and fresh is not first and len(fresh.tickets) == 2
+    assert engine.prediction() is fresh
+    summary = engine.waiting_summary(engine.clock())["A"]
+    assert summary["eta_new_s"] == round(fresh.newcomers["A"].median_s, 1)
+
+
+def test_a_failing_predictor_falls_back_to_the_naive_eta_and_logs_once(server, monkeypatch, caplog):
+    sign_in(server, 1)
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("predictor broke")
+
+    monkeypatch.setattr(engine_module, "predict_waits", boom)
+    kiosk = server.client("kiosk")
+    with caplog.at_level(logging.ERROR, logger="queue_server.engine"):
+        kiosk.post("/tickets", json={"service": "A"})
+        second = kiosk.post("/tickets", json={"service": "A"}).json()
+        third = kiosk.post("/tickets", json={"service": "A"}).json()
+    assert second["eta_s"] == second["eta_low_s"] == second["eta_high_s"] == 1 * 4 * 60 / 1
+    assert third["eta_s"] == 2 * 4 * 60 / 1
+    failures = [r for r in caplog.records if "wait prediction failed" in r.getMessage()]
+    assert len(failures) == 1
+
+
+def test_a_large_states_prediction_is_reused_for_a_second_of_the_engines_clock(server, clock):
+    sign_in(server, 1)
+    kiosk = server.client("kiosk")
+    engine = server.engine
+    kiosk.post("/tickets", json={"service": "A"})
+    kiosk.post("/tickets", json={"service": "A"})
+    first = engine.prediction()
+    assert first is not None and len(first.tickets) == 2
+    engine.predict_reuse_waiting = 1  # this small queue counts as large: reuse allowed
+    third = kiosk.post("/tickets", json={"service": "A"}).json()
+    # The branch clock stands still: the prediction is as young as ever, so it is reused,
+    # and the ticket issued since gets its business's newcomer estimate.
+    assert engine.prediction() is first
+    assert third["eta_s"] == round(first.newcomers["A"].median_s, 1)
+    clock.advance(seconds=1.5)  # the monotonic clock no longer decides (it moved ~0 here)
+    fresh = engine.prediction()
+    assert fresh is not None and fresh is not first and len(fresh.tickets) == 3
+    # A small state is never served an older state's prediction, however young.
+    engine.predict_reuse_waiting = 60
+    kiosk.post("/tickets", json={"service": "A"})
+    assert len(engine.prediction().tickets) == 4
+
+
+def test_tickets_and_snapshot_carry_the_80_percent_interval(demo_server):
+    stage_under_load(demo_server)
+    kiosk = demo_server.client("kiosk")
+    snap = demo_server.client("display").get("/snapshot").json()
+    waiting = [t for t in snap["tickets"] if t["state"] == "waiting"]
+    assert waiting
+    for t in waiting:
+        view = kiosk.get(f"/tickets/{t['id']}").json()
+        assert view["eta_low_s"] <= view["eta_s"] <= view["eta_high_s"], view
+    called = next(t for t in snap["tickets"] if t["state"] == "called")
+    view = kiosk.get(f"/tickets/{called['id']}").json()
+    assert view["eta_s"] == view["eta_low_s"] == view["eta_high_s"] == 0.0
+
+
+def test_beyond_the_live_limit_the_naive_eta_is_shown(server):
+    sign_in(server, 1)
+    kiosk = server.client("kiosk")
+    engine = server.engine
+    engine.predict_max_waiting = 2  # as if 400 were waiting
+    kiosk.post("/tickets", json={"service": "A"})
+    kiosk.post("/tickets", json={"service": "A"})
+    third = kiosk.post("/tickets", json={"service": "A"}).json()
+    assert engine.prediction() is None
+    assert third["eta_s"] == third["eta_low_s"] == third["eta_high_s"] == 2 * 4 * 60 / 1
+    summary = engine.waiting_summary(engine.clock())["A"]
+    assert summary["eta_new_s"] == summary["eta_high_s"] == 3 * 4 * 60 / 1
