@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import logs
+from ..alert_desk import AlertDesk
 from ..appointment_desk import AppointmentDesk
 from ..auth import TokenCache
 from ..domain import CallingPolicy, DomainError
@@ -21,12 +22,14 @@ from ..engine import Clock, Engine, utc_now
 from ..storage import CommitFailed
 from .routes import (
     admin,
+    alerts,
     appointments,
     branch,
     counters,
     customers,
     devices,
     display,
+    reports,
     services,
     staffing,
     tickets,
@@ -117,14 +120,17 @@ def create_app(
     logs.install()
     engine = Engine(db_path, clock=clock, policy=policy)
     desk = AppointmentDesk(engine)
+    alerts_desk = AlertDesk(engine)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await engine.start()
         desk.start()
+        alerts_desk.start()
         try:
             yield
         finally:
+            await alerts_desk.stop()
             await desk.stop()
             await engine.stop()
 
@@ -136,6 +142,7 @@ def create_app(
     )
     app.state.engine = engine
     app.state.appointments = desk
+    app.state.alerts = alerts_desk
     app.state.tokens = TokenCache(engine.read_conn)
     app.state.heartbeat_s = heartbeat_s
     app.state.coalesce_s = coalesce_s
@@ -178,6 +185,8 @@ def create_app(
     app.include_router(services.bundles_router, prefix=API)
     app.include_router(appointments.router, prefix=API)
     app.include_router(staffing.router, prefix=API)
+    app.include_router(reports.router, prefix=API)
+    app.include_router(alerts.router, prefix=API)
     app.include_router(display.router)  # the hall display page, outside the API
     app.include_router(voice.router, prefix=API)  # call announcements (WAV)
     app.add_middleware(BodyLimit)

@@ -88,3 +88,10 @@ def result_of(change: Change, kind: type[T]) -> T:
     if not isinstance(change.result, kind):
         raise TypeError(f"expected a {kind.__name__} from the command")
     return change.result
+
+
+def manager_actor(device: Principal) -> str | None:
+    """Who to name in the audit log for this device's command: managers and admins only."""
+    if device.role not in ("manager", "admin"):
+        return None
+    return f"{device.role}:{device.name}" if device.name else device.role

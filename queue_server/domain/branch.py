@@ -627,6 +627,18 @@ class Branch:
         draft.event("branch.notice", text=text)
         return draft.change
 
+    def record(self, now: datetime, entries: Iterable[tuple[str, Mapping[str, Any]]]) -> Change:
+        """Events that change no queue entity — alerts, follow-ups, provisioning for the audit.
+
+        Kinds must be namespaced (`alert.raised`); the data must be plain JSON values.
+        """
+        draft = _Draft(self, now)
+        for kind, data in entries:
+            if "." not in kind or kind.startswith(("ticket.", "counter.", "service.")):
+                raise InvalidInput(f"not a record kind: {kind!r}", code="bad_record")
+            draft.event(kind, **dict(data))
+        return draft.change
+
     # ------------------------------------------------------------------ devices
     def report_device(
         self,

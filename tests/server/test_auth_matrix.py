@@ -65,6 +65,12 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/staff"): MANAGERS,
     ("POST", "/api/v1/staff"): MANAGERS,
     ("GET", "/api/v1/staffing/advice"): MANAGERS,
+    ("GET", "/api/v1/alerts"): MANAGERS,
+    ("POST", "/api/v1/alerts/{alert_id}/acknowledge"): MANAGERS,
+    ("GET", "/api/v1/followups"): MANAGERS,
+    ("PATCH", "/api/v1/followups/{followup_id}"): MANAGERS,
+    ("GET", "/api/v1/audit"): MANAGERS,
+    ("GET", "/api/v1/reports"): MANAGERS,
     ("GET", "/api/v1/voice/call.wav"): LISTENERS,
     ("GET", "/api/v1/voice/chime.wav"): LISTENERS,
 }
@@ -101,6 +107,7 @@ def test_every_route_checks_the_role(server):
         "/api/v1/appointments": {"service": "C", "slot_start": "2026-11-28T14:30"},
         "/api/v1/appointments/{appointment_id}": {"slot_start": "2026-11-28T15:00"},
         "/api/v1/appointments/check-in": {"qr": "not a booking"},
+        "/api/v1/followups/{followup_id}": {"note": "called back"},
         "/api/v1/customers/identify": {
             "id_number": "110101195001011239",
             "birth_date": "1950-01-01",
@@ -117,6 +124,8 @@ def test_every_route_checks_the_role(server):
             .replace("{ticket_id}", str(ticket))
             .replace("{token_id}", str(spare["id"]))
             .replace("{appointment_id}", "1")
+            .replace("{alert_id}", "none")
+            .replace("{followup_id}", "1")
         )
         for role in ROLES:
             kwargs = {"json": bodies[path]} if path in bodies else {}

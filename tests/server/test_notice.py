@@ -28,11 +28,12 @@ def test_a_manager_sets_the_notice_and_the_stream_carries_it(server):
         body = r.json()
         assert body["text"] == "今日 15:00 起 暂停外币兑换"  # one line for the ticker
         event = next_event(ws)
-        assert (event["kind"], event["data"], event["seq"]) == (
+        assert (event["kind"], event["data"]["text"], event["seq"]) == (
             "branch.notice",
-            {"text": "今日 15:00 起 暂停外币兑换"},
+            "今日 15:00 起 暂停外币兑换",
             body["seq"],
         )
+        assert event["data"]["actor"].startswith("manager")  # for the audit log
     assert server.client("kiosk").get("/snapshot").json()["branch"]["notice"] == body["text"]
     again = manager.put("/branch/notice", json={"text": body["text"]}).json()
     assert again == {"text": body["text"], "seq": 0}  # the same text changes nothing

@@ -7,9 +7,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Response
 
-from ...auth import TokenCache, add_staff, create_token, list_tokens, parse_role, revoke_token
+from ...auth import (
+    Principal,
+    TokenCache,
+    add_staff,
+    create_token,
+    list_tokens,
+    parse_role,
+    revoke_token,
+)
+from ...engine import Engine
 from ...storage import in_transaction
-from ..deps import CurrentDevice, EngineDep, Manager, get_tokens
+from ..deps import CurrentDevice, EngineDep, Manager, get_tokens, manager_actor
 from ..schemas import StaffCreate, StaffPublic, TokenCreate, TokenCreated, TokenInfo
 
 router = APIRouter(tags=["admin"])
@@ -26,6 +35,7 @@ async def new_token(body: TokenCreate, engine: EngineDep, device: Manager) -> di
     token_id, token = await asyncio.to_thread(
         in_transaction, engine.db_path, create_token, body.role, body.name
     )
+    await _audit(engine, device, "token.created", id=token_id, role=body.role, name=body.name)
     return {"id": token_id, "role": body.role, "name": body.name, "token": token}
 
 
@@ -50,6 +60,7 @@ async def delete_token(
         raise HTTPException(403, "only an admin may revoke admin tokens")
     await asyncio.to_thread(in_transaction, engine.db_path, revoke_token, token_id)
     tokens.forget()
+    await _audit(engine, device, "token.revoked", id=token_id, role=row["role"])
     return Response(status_code=204)
 
 
@@ -61,11 +72,16 @@ async def list_staff(engine: EngineDep, _: Manager) -> list[dict[str, Any]]:
 
 
 @router.post("/staff", response_model=StaffPublic, status_code=201)
-async def new_staff(body: StaffCreate, engine: EngineDep, _: Manager) -> dict[str, Any]:
+async def new_staff(body: StaffCreate, engine: EngineDep, device: Manager) -> dict[str, Any]:
     """Add a staff member (or reset their PIN)."""
+    known = engine.read_conn.execute(
+        "SELECT 1 FROM staff WHERE staff_id = ?", (body.staff_id,)
+    ).fetchone()
     await asyncio.to_thread(
         in_transaction, engine.db_path, add_staff, body.staff_id, body.name, body.pin
     )
+    kind = "staff.pin_reset" if known else "staff.created"
+    await _audit(engine, device, kind, staff_id=body.staff_id, name=body.name)
     return {"staff_id": body.staff_id, "name": body.name, "active": True}
 
 
@@ -73,3 +89,10 @@ async def new_staff(body: StaffCreate, engine: EngineDep, _: Manager) -> dict[st
 async def whoami(device: CurrentDevice) -> dict[str, Any]:
     """The role of the calling token (clients check their pairing with it)."""
     return {"role": device.label, "name": device.name, "counter": device.counter}
+
+
+async def _audit(engine: Engine, device: Principal, kind: str, **data: Any) -> None:
+    """A provisioning step as an event, for the audit log (never a token or PIN)."""
+    await engine.execute(
+        lambda b, now: b.record(now, [(kind, data)]), actor=manager_actor(device) or device.label
+    )

@@ -13,7 +13,15 @@ from ...codec import counter_to_dict
 from ...domain import Branch, Change, Counter, InvalidInput, Skill, Ticket
 from ...engine import Engine
 from ...storage import connect
-from ..deps import AnyDevice, EngineDep, Manager, OwnCounter, OwnCounterOrManager, result_of
+from ..deps import (
+    AnyDevice,
+    EngineDep,
+    Manager,
+    OwnCounter,
+    OwnCounterOrManager,
+    manager_actor,
+    result_of,
+)
 from ..schemas import (
     CallResult,
     CallTicket,
@@ -62,36 +70,48 @@ async def counter_queue(
 
 
 @router.post("/{number}/open", response_model=CounterPublic)
-async def open_counter(number: int, engine: EngineDep, _: OwnCounterOrManager) -> dict[str, Any]:
+async def open_counter(
+    number: int, engine: EngineDep, device: OwnCounterOrManager
+) -> dict[str, Any]:
     """Open the counter for calling."""
-    change = await engine.execute(lambda b, now: b.open_counter(number, now))
+    change = await engine.execute(
+        lambda b, now: b.open_counter(number, now), actor=manager_actor(device)
+    )
     return counter_to_dict(result_of(change, Counter))
 
 
 @router.post("/{number}/pause", response_model=CounterPublic)
 async def pause_counter(
-    number: int, engine: EngineDep, _: OwnCounterOrManager, body: PauseRequest | None = None
+    number: int, engine: EngineDep, device: OwnCounterOrManager, body: PauseRequest | None = None
 ) -> dict[str, Any]:
     """Pause the counter (a break), with a reason the manager sees."""
     reason = body.reason if body else ""
-    change = await engine.execute(lambda b, now: b.pause_counter(number, now, reason))
+    change = await engine.execute(
+        lambda b, now: b.pause_counter(number, now, reason), actor=manager_actor(device)
+    )
     return counter_to_dict(result_of(change, Counter))
 
 
 @router.post("/{number}/close", response_model=CounterPublic)
-async def close_counter(number: int, engine: EngineDep, _: OwnCounterOrManager) -> dict[str, Any]:
+async def close_counter(
+    number: int, engine: EngineDep, device: OwnCounterOrManager
+) -> dict[str, Any]:
     """Close the counter; refused while a customer is at it."""
-    change = await engine.execute(lambda b, now: b.close_counter(number, now))
+    change = await engine.execute(
+        lambda b, now: b.close_counter(number, now), actor=manager_actor(device)
+    )
     return counter_to_dict(result_of(change, Counter))
 
 
 @router.put("/{number}/skills", response_model=CounterPublic)
 async def set_skills(
-    number: int, body: SkillsUpdate, engine: EngineDep, _: Manager
+    number: int, body: SkillsUpdate, engine: EngineDep, device: Manager
 ) -> dict[str, Any]:
     """Set which businesses the counter serves, in order; applies from its next call."""
     skills = [Skill(s.service, s.weight, s.overflow) for s in body.skills]
-    change = await engine.execute(lambda b, now: b.set_skills(number, skills, now))
+    change = await engine.execute(
+        lambda b, now: b.set_skills(number, skills, now), actor=manager_actor(device)
+    )
     return counter_to_dict(result_of(change, Counter))
 
 
@@ -114,9 +134,11 @@ def _verify(engine: Engine, staff_id: str, pin: str) -> bool:
 
 
 @router.post("/{number}/sign-out", response_model=CounterPublic)
-async def sign_out(number: int, engine: EngineDep, _: OwnCounterOrManager) -> dict[str, Any]:
+async def sign_out(number: int, engine: EngineDep, device: OwnCounterOrManager) -> dict[str, Any]:
     """The teller signs out; the counter closes."""
-    change = await engine.execute(lambda b, now: b.sign_out(number, now))
+    change = await engine.execute(
+        lambda b, now: b.sign_out(number, now), actor=manager_actor(device)
+    )
     return counter_to_dict(result_of(change, Counter))
 
 

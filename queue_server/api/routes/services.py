@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from ...codec import guidance_from_dict, service_to_dict
 from ...domain import Service
 from ...visits import bundle_views
-from ..deps import AnyDevice, EngineDep, Manager, result_of
+from ..deps import AnyDevice, EngineDep, Manager, manager_actor, result_of
 from ..schemas import BundlePublic, ServicePublic, ServiceUpdate
 
 router = APIRouter(prefix="/services", tags=["services"])
@@ -37,11 +37,13 @@ async def read_service(code: str, engine: EngineDep, _: AnyDevice) -> dict[str, 
 
 @router.patch("/{code}", response_model=ServicePublic)
 async def update_service(
-    code: str, body: ServiceUpdate, engine: EngineDep, _: Manager
+    code: str, body: ServiceUpdate, engine: EngineDep, device: Manager
 ) -> dict[str, Any]:
     """Change a business's names, guidance, targets or availability."""
     fields = body.model_dump(exclude_none=True)
     if "guidance" in fields:
         fields["guidance"] = {k: guidance_from_dict(v) for k, v in fields["guidance"].items()}
-    change = await engine.execute(lambda b, now: b.update_service(code, now, **fields))
+    change = await engine.execute(
+        lambda b, now: b.update_service(code, now, **fields), actor=manager_actor(device)
+    )
     return service_to_dict(result_of(change, Service))

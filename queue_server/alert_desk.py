@@ -1,0 +1,218 @@
+"""The alert desk: raises and clears the manager's alerts, and opens follow-ups for 不满意.
+
+It follows the engine's changes (a rating, a pause, a device report wakes it at once) and
+checks the time-based conditions every few seconds. Alerts and follow-ups live only as
+events (`alert.*`, `followup.*`): the desk replays them at start-up, so acknowledgements,
+notes and history survive a restart, and every console sees them on the event stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from .domain import Change, CounterState, DomainError, InvalidInput, NotFound, TicketState
+from .domain.alerts import NEGATIVE, Alert, AlertBook, AlertRules, Followup, conditions
+from .engine import Engine
+from .storage import CommitFailed
+
+log = logging.getLogger(__name__)
+CHECK_S = 5.0  # time-based conditions (a wait growing past target) are checked this often
+HISTORY_DAYS = 31  # alerts replayed at start-up; older ones stay in the event log
+
+
+class AlertDesk:
+    def __init__(self, engine: Engine, rules: AlertRules | None = None) -> None:
+        self.engine = engine
+        self.rules = rules or AlertRules()
+        self.book = AlertBook()
+        self.paused_since: dict[int, datetime] = {}
+        self._ratings: list[tuple[int, int]] = []  # (ticket id, rating) still to follow up
+        self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+
+    # --------------------------------------------------------------- lifecycle
+    def start(self) -> None:
+        """Replay the stored alerts, then follow the engine (call after `engine.start`)."""
+        self._load()
+        self.engine.listeners.append(self._follow)
+        self.engine.snapshot_parts.update(
+            alerts=lambda: [a.to_dict() for a in self.book.attention()],
+            followups=lambda: [f.to_dict() for f in self.book.open_followups()],
+            today=self.today_figures,
+        )
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._follow in self.engine.listeners:
+            self.engine.listeners.remove(self._follow)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def _load(self) -> None:
+        conn = self.engine.read_conn
+        since = (self.engine.clock() - timedelta(days=HISTORY_DAYS)).isoformat()
+        rows = conn.execute(
+            "SELECT kind, body FROM events WHERE (kind LIKE 'alert.%' AND at >= ?)"
+            " OR kind LIKE 'followup.%' ORDER BY seq",
+            (since,),
+        )
+        self.book.apply_all((r[0], json.loads(r[1]).get("data", {})) for r in rows)
+        for number, counter in self.engine.branch.counters.items():
+            if counter.state is not CounterState.PAUSED:
+                continue
+            row = conn.execute(
+                "SELECT MAX(at) FROM events WHERE kind = 'counter.paused' AND counter = ?",
+                (number,),
+            ).fetchone()
+            since_at = datetime.fromisoformat(row[0]) if row and row[0] else self.engine.clock()
+            self.paused_since[number] = since_at
+
+    # ---------------------------------------------------------------- following
+    def _follow(self, change: Change) -> None:
+        wake = False
+        for e in change.events:
+            if e.kind.startswith(("alert.", "followup.")):
+                self.book.apply(e.kind, e.data)
+            elif e.kind == "ticket.rated" and e.ticket is not None:
+                if e.data.get("rating") == NEGATIVE:
+                    self._ratings.append((e.ticket.id, NEGATIVE))
+                    wake = True
+            elif e.kind == "counter.paused" and e.counter is not None:
+                self.paused_since[e.counter.number] = e.at
+                wake = True
+            elif e.kind.startswith("counter.") and e.counter is not None:
+                if e.counter.state is not CounterState.PAUSED:
+                    self.paused_since.pop(e.counter.number, None)
+                wake = True
+            elif e.kind in ("device.status", "ticket.called", "ticket.cancelled"):
+                wake = True
+        if wake:
+            self._wake.set()
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), CHECK_S)
+            self._wake.clear()
+            try:
+                await self.check()
+            except (DomainError, CommitFailed) as exc:
+                log.warning("checking alerts failed: %s", exc)
+
+    async def check(self) -> list[Alert]:
+        """Raise, escalate and clear alerts to match the branch now; open rating follow-ups."""
+        async with self._lock:
+            engine = self.engine
+            now = engine.clock()
+            waiting = engine.waiting_summary(now)
+            etas = {code: w.get("eta_new_s") for code, w in waiting.items()}
+            holding = conditions(
+                engine.branch, now, self.rules, paused_since=self.paused_since, eta_new_s=etas
+            )
+            entries: list[tuple[str, Mapping[str, Any]]] = [
+                (kind, {"alert": alert.to_dict()})
+                for kind, alert in self.book.reconcile(holding, now)
+            ]
+            ratings, self._ratings = self._ratings, []
+            for ticket_id, rating in ratings:
+                ticket = engine.branch.tickets.get(ticket_id)
+                if ticket is None or ticket.state is not TicketState.DONE:
+                    continue
+                if any(f.ticket_id == ticket_id for f in self.book.followups.values()):
+                    continue
+                alert, followup = self.book.negative_rating(ticket, rating, now)
+                entries.append(("alert.raised", {"alert": alert.to_dict()}))
+                entries.append(("followup.opened", {"followup": followup.to_dict()}))
+                # Two ratings in one check must not share a follow-up number.
+                self.book.followups[followup.id] = followup
+            if not entries:
+                return []
+            await self._record(entries)
+            return [Alert.from_dict(d["alert"]) for _, d in entries if "alert" in d]
+
+    async def _record(
+        self, entries: Iterable[tuple[str, Mapping[str, Any]]], actor: str | None = None
+    ) -> Change:
+        listed = list(entries)
+        return await self.engine.execute(lambda b, now: b.record(now, listed), actor=actor)
+
+    # ---------------------------------------------------------------- commands
+    async def acknowledge(self, alert_id: str, by: str) -> Alert:
+        async with self._lock:
+            try:
+                alert = self.book.acknowledge(alert_id, by, self.engine.clock())
+            except KeyError:
+                raise NotFound(f"no alert {alert_id}", code="alert_unknown") from None
+            await self._record([("alert.acknowledged", {"alert": alert.to_dict()})], actor=by)
+            return self.book.alerts[alert_id]
+
+    async def update_followup(
+        self, followup_id: int, by: str, *, note: str | None, resolved: bool | None
+    ) -> Followup:
+        if note is not None and len(note) > 2000:
+            raise InvalidInput("a follow-up note is at most 2000 characters", code="bad_note")
+        async with self._lock:
+            try:
+                followup, cleared = self.book.update_followup(
+                    followup_id, self.engine.clock(), by, note=note, resolved=resolved
+                )
+            except KeyError:
+                raise NotFound(f"no follow-up {followup_id}", code="followup_unknown") from None
+            entries: list[tuple[str, Mapping[str, Any]]] = [
+                ("followup.updated", {"followup": followup.to_dict()})
+            ]
+            if cleared is not None:
+                entries.append(("alert.cleared", {"alert": cleared.to_dict()}))
+            await self._record(entries, actor=by)
+            return self.book.followups[followup_id]
+
+    # ------------------------------------------------------------------ reading
+    def followups(self, *, open_only: bool) -> list[Followup]:
+        if open_only:
+            return self.book.open_followups()
+        return sorted(self.book.followups.values(), key=lambda f: f.id, reverse=True)
+
+    def history(self, day: date) -> list[Alert]:
+        """Every alert raised on a business day (latest state of each), newest first."""
+        settings = self.engine.branch.settings
+        tz = ZoneInfo(settings.timezone)
+        start = datetime.combine(day, settings.day_starts_at, tz).astimezone(UTC)
+        end = start + timedelta(days=1)
+        rows = self.engine.read_conn.execute(
+            "SELECT body FROM events WHERE kind LIKE 'alert.%' AND at >= ? AND at < ? ORDER BY seq",
+            (start.isoformat(), end.isoformat()),
+        )
+        latest: dict[str, Alert] = {}
+        for (body,) in rows:
+            data = json.loads(body).get("data", {})
+            if "alert" in data:
+                alert = Alert.from_dict(data["alert"])
+                if start <= alert.raised_at < end or alert.id in latest:
+                    latest[alert.id] = alert
+        return sorted(latest.values(), key=lambda a: (a.raised_at, a.id), reverse=True)
+
+    def today_figures(self) -> dict[str, dict[str, int]]:
+        """Per business, today's customers called so far and how many within the target."""
+        b = self.engine.branch
+        today = b.business_day(self.engine.clock())
+        out = {code: {"called": 0, "within_target": 0} for code in b.services}
+        for t in b.tickets.values():
+            if t.business_day != today or t.called_at is None or t.leg != 0:
+                continue
+            figures = out.setdefault(t.service, {"called": 0, "within_target": 0})
+            figures["called"] += 1
+            service = b.services.get(t.service)
+            target = service.target_wait_s if service is not None else 600
+            if (t.called_at - t.arrived_at).total_seconds() <= target:
+                figures["within_target"] += 1
+        return out
