@@ -1,0 +1,7 @@
+"""Runs the manager console: `python -m ui.manager --server URL --token TOKEN`."""
+
+import sys
+
+from ui.manager.main import main
+
+sys.exit(main())

@@ -1,0 +1,570 @@
+"""The branch manager's presenter: where the branch stands, derived from the live model.
+
+Plain Python with no Qt: it reads a `BranchModel` (duck-typed, so this module does not import
+`ui.client`, whose package pulls in Qt) plus `BranchExtras` — what the manager's snapshot
+and events add to it (alerts, follow-ups of negative ratings, today's share within target) —
+and derives rows for the screen: one per business (coloured against its target), one per
+counter, the window counts per business, the staffing advice next to the open windows. The
+edits the manager makes (a counter's skills, an advice move) are computed here too, so every
+rule is unit-tested without a screen or a server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from ui.isotime import parse_time
+
+AMBER_SHARE = 0.8  # a business turns amber when its longest wait reaches 80 % of target
+ALERT_KINDS = (
+    "business_over_target",
+    "customer_over_target",
+    "negative_rating",
+    "device_fault",
+    "counter_paused_long",
+)
+SEVERITY_RANK = {"critical": 0, "warning": 1}
+# Events after which the staffing advice may say something else.
+ADVICE_EVENTS = ("counter.", "service.")
+
+
+class Status(StrEnum):
+    """How a business stands against its target wait."""
+
+    OK = "ok"  # green
+    NEAR = "near"  # amber: longest wait ≥ 80 % of target
+    OVER = "over"  # red: longest wait over target
+
+
+def status_of(longest_wait_s: float, target_wait_s: float, waiting: int) -> Status:
+    if waiting <= 0 or target_wait_s <= 0:
+        return Status.OK
+    if longest_wait_s > target_wait_s:
+        return Status.OVER
+    if longest_wait_s >= AMBER_SHARE * target_wait_s:
+        return Status.NEAR
+    return Status.OK
+
+
+class ModelLike(Protocol):
+    """What the presenter reads of `ui.client.BranchModel` (and the console's extras)."""
+
+    at: str | None
+    business_day: str | None
+    branch: dict[str, Any]
+    services: dict[str, dict[str, Any]]
+    counters: dict[int, dict[str, Any]]
+    tickets: dict[int, dict[str, Any]]
+    recent_calls: list[dict[str, Any]]
+    waiting: dict[str, dict[str, Any]]
+
+
+class ServerClock:
+    """The server's time now: its last `at` plus the local monotonic time since."""
+
+    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._monotonic = monotonic
+        self._text: str | None = None
+        self._at: datetime | None = None
+        self._local = 0.0
+
+    def observe(self, at: str | None) -> None:
+        if at is None or at == self._text:
+            return
+        parsed = parse_time(at)
+        if parsed is not None:
+            self._text, self._at, self._local = at, parsed, self._monotonic()
+
+    def now(self) -> datetime | None:
+        if self._at is None:
+            return None
+        return self._at + timedelta(seconds=self._monotonic() - self._local)
+
+
+def seconds_between(start: datetime | None, end: datetime | None) -> int | None:
+    if start is None or end is None:
+        return None
+    return max(0, round((end - start).total_seconds()))
+
+
+# ---------------------------------------------------------------- alerts and more
+def within_target(ticket: Mapping[str, Any], target_wait_s: float) -> bool | None:
+    """Whether a called ticket was called within its business's target (None: unknown).
+
+    The wait counts from arrival, or from the slot for an appointment that came early.
+    """
+    called = parse_time(ticket.get("called_at"))
+    start = parse_time(ticket.get("arrived_at"))
+    slot = parse_time(ticket.get("appointment_slot"))
+    if called is None or start is None:
+        return None
+    if slot is not None and slot > start:
+        start = slot
+    return (called - start).total_seconds() <= target_wait_s
+
+
+class BranchExtras:
+    """What the manager's snapshot and events carry beyond `BranchModel`.
+
+    Alerts still open or not yet acknowledged, open follow-ups of negative ratings, and
+    today's called / within-target counts per business, kept current from events
+    (`alert.*`, `followup.*`, and each first call of a ticket).
+    """
+
+    def __init__(self) -> None:
+        self.alerts: dict[str, dict[str, Any]] = {}
+        self.followups: dict[int, dict[str, Any]] = {}
+        self.today: dict[str, dict[str, int]] = {}
+        self.business_day: str | None = None
+
+    def load_snapshot(self, snap: Mapping[str, Any]) -> None:
+        self.business_day = snap.get("business_day")
+        self.alerts = {str(a["id"]): dict(a) for a in snap.get("alerts") or []}
+        self.followups = {int(f["id"]): dict(f) for f in snap.get("followups") or []}
+        self.today = {
+            str(code): {"called": int(v.get("called", 0)), "within": int(v.get("within_target", 0))}
+            for code, v in (snap.get("today") or {}).items()
+        }
+
+    def apply(self, event: Mapping[str, Any], services: Mapping[str, Mapping[str, Any]]) -> None:
+        kind = str(event.get("kind", ""))
+        data = event.get("data") or {}
+        if kind.startswith("alert.") and isinstance(data.get("alert"), Mapping):
+            alert = dict(data["alert"])
+            if alert.get("cleared_at") and alert.get("acknowledged_at"):
+                self.alerts.pop(str(alert["id"]), None)  # over and seen: history only
+            else:
+                self.alerts[str(alert["id"])] = alert
+        elif kind.startswith("followup.") and isinstance(data.get("followup"), Mapping):
+            followup = dict(data["followup"])
+            if followup.get("resolved_at"):
+                self.followups.pop(int(followup["id"]), None)
+            else:
+                self.followups[int(followup["id"])] = followup
+        elif kind == "ticket.called" and (ticket := event.get("ticket")) is not None:
+            if int(ticket.get("recall_count") or 0) > 0:
+                return
+            if self.business_day and ticket.get("business_day") not in (None, self.business_day):
+                return
+            code = str(ticket.get("service"))
+            target = float((services.get(code) or {}).get("target_wait_s") or 0)
+            ok = within_target(ticket, target)
+            day = self.today.setdefault(code, {"called": 0, "within": 0})
+            day["called"] += 1
+            if ok:
+                day["within"] += 1
+
+    def open_alerts(self) -> list[dict[str, Any]]:
+        """Alerts to show: unacknowledged first, then critical first, newest first."""
+        return sorted(
+            self.alerts.values(),
+            key=lambda a: (
+                a.get("acknowledged_at") is not None,
+                SEVERITY_RANK.get(str(a.get("severity")), 2),
+                _neg_time(a.get("raised_at")),
+            ),
+        )
+
+    def open_followups(self) -> list[dict[str, Any]]:
+        return sorted(self.followups.values(), key=lambda f: _neg_time(f.get("rated_at")))
+
+
+def _neg_time(text: Any) -> float:
+    moment = parse_time(text) if isinstance(text, str) else None
+    return -moment.timestamp() if moment is not None else 0.0
+
+
+# ------------------------------------------------------------------------- rows
+@dataclass(frozen=True)
+class BusinessRow:
+    """One business on the live view."""
+
+    code: str
+    names: Mapping[str, str]
+    enabled: bool
+    waiting: int
+    longest_wait_s: int
+    eta_new_s: float | None
+    target_wait_s: int
+    open_windows: int
+    called_today: int
+    within_today: int
+    status: Status
+
+    @property
+    def share_within(self) -> float | None:
+        return self.within_today / self.called_today if self.called_today else None
+
+
+@dataclass(frozen=True)
+class CounterRow:
+    """One counter on the live view."""
+
+    number: int
+    name: str
+    state: str  # open, paused, closed
+    pause_reason: str
+    staff_id: str | None
+    customer: str | None  # the number called to / served at it
+    customer_service: str | None
+    customer_state: str | None  # called or serving
+    customer_for_s: int | None  # since the call
+    idle_s: int | None  # open with nobody at it: since the last customer left
+    skills: tuple[Mapping[str, Any], ...]
+
+    @property
+    def skill_text(self) -> str:
+        return " ".join(
+            f"({s['service']})" if s.get("overflow") else str(s["service"]) for s in self.skills
+        )
+
+
+def window_counts(
+    counters: Iterable[Mapping[str, Any]], services: Iterable[str]
+) -> list[tuple[str, int]]:
+    """Per business: open counters whose regular (non-overflow) skills include it."""
+    opened = [c for c in counters if c.get("state") == "open"]
+    return [
+        (
+            code,
+            sum(
+                1
+                for c in opened
+                if any(s["service"] == code and not s.get("overflow") for s in c.get("skills", []))
+            ),
+        )
+        for code in services
+    ]
+
+
+# ------------------------------------------------------------------- skills edit
+@dataclass
+class SkillsDraft:
+    """A counter's skills as the manager edits them, before they are saved."""
+
+    counter: int
+    skills: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, counter: int, skills: Iterable[Mapping[str, Any]]) -> SkillsDraft:
+        return cls(
+            counter,
+            [
+                {
+                    "service": str(s["service"]),
+                    "weight": float(s.get("weight", 1.0)),
+                    "overflow": bool(s.get("overflow")),
+                }
+                for s in skills
+            ],
+        )
+
+    def codes(self) -> list[str]:
+        return [s["service"] for s in self.skills]
+
+    def move(self, index: int, step: int) -> int:
+        """Move the skill at `index` up (-1) or down (+1); returns its new index."""
+        to = index + step
+        if not (0 <= index < len(self.skills)) or not (0 <= to < len(self.skills)):
+            return index
+        self.skills[index], self.skills[to] = self.skills[to], self.skills[index]
+        return to
+
+    def set_overflow(self, index: int, overflow: bool) -> None:
+        if 0 <= index < len(self.skills):
+            self.skills[index]["overflow"] = overflow
+
+    def add(self, code: str, overflow: bool = False) -> None:
+        if code not in self.codes():
+            self.skills.append({"service": code, "weight": 1.0, "overflow": overflow})
+
+    def remove(self, index: int) -> None:
+        if 0 <= index < len(self.skills):
+            del self.skills[index]
+
+    def payload(self) -> list[dict[str, Any]]:
+        return [dict(s) for s in self.skills]
+
+
+def skills_serving_first(skills: Iterable[Mapping[str, Any]], service: str) -> list[dict[str, Any]]:
+    """A counter's skills rewritten so `service` is its first regular business.
+
+    The rest keep their order and overflow flags (an overflow entry of `service` becomes
+    the regular first one), so the window still helps with its other businesses.
+    """
+    rest = [
+        {
+            "service": str(s["service"]),
+            "weight": float(s.get("weight", 1.0)),
+            "overflow": bool(s.get("overflow")),
+        }
+        for s in skills
+        if s["service"] != service
+    ]
+    return [{"service": service, "weight": 1.0, "overflow": False}, *rest]
+
+
+# ------------------------------------------------------------------------ advice
+@dataclass(frozen=True)
+class AdviceRow:
+    """One business: windows open now, recommended now, and in the coming hours."""
+
+    code: str
+    names: Mapping[str, str]
+    open_now: int
+    recommended_now: int | None
+    coming: tuple[int | None, ...]  # the most windows recommended in each coming hour
+
+    @property
+    def short(self) -> int:
+        """Windows missing now (negative: more open than needed)."""
+        return (self.recommended_now or 0) - self.open_now
+
+
+@dataclass(frozen=True)
+class AdviceView:
+    rows: tuple[AdviceRow, ...]
+    hours: tuple[str, ...]  # "11:00" … the coming hours' labels
+    moves: tuple[Mapping[str, Any], ...]
+    basis: str
+    day: str
+
+
+def hhmm(moment: datetime | None, timezone: str | None = None) -> str:
+    if moment is None:
+        return "—"
+    if timezone:
+        with contextlib.suppress(ZoneInfoNotFoundError, ValueError):
+            moment = moment.astimezone(ZoneInfo(timezone))
+    return moment.strftime("%H:%M")
+
+
+def advice_view(
+    advice: Mapping[str, Any] | None,
+    model: ModelLike,
+    now: datetime | None,
+    *,
+    hours: int = 3,
+) -> AdviceView:
+    """The advice as the Advice tab shows it: per business now and per coming hour."""
+    if not advice:
+        return AdviceView((), (), (), "", "")
+    tz = str(model.branch.get("timezone") or "") or None
+    intervals = list(advice.get("intervals") or [])
+    current = next((i for i in intervals if i.get("current")), None)
+    if current is None and now is not None:
+        current = next(
+            (
+                i
+                for i in intervals
+                if (s := parse_time(i.get("start"))) is not None
+                and (e := parse_time(i.get("end"))) is not None
+                and s <= now < e
+            ),
+            None,
+        )
+    start = parse_time(current.get("end")) if current else None
+    if start is None:
+        start = now or (parse_time(intervals[0]["start"]) if intervals else None)
+    slots: list[tuple[datetime, datetime]] = []
+    if start is not None:
+        for h in range(hours):
+            slots.append((start + timedelta(hours=h), start + timedelta(hours=h + 1)))
+    counts = dict(window_counts(model.counters.values(), model.services))
+    codes = [c for c in model.services if model.services[c].get("enabled", True)]
+    for i in intervals:
+        for code in i.get("by_service", {}):
+            if code not in codes:
+                codes.append(code)
+    rows = []
+    for code in codes:
+        now_rec = None
+        if current is not None and code in current.get("by_service", {}):
+            now_rec = int(current["by_service"][code]["recommended_windows"])
+        coming: list[int | None] = []
+        for s, e in slots:
+            found = [
+                int(i["by_service"][code]["recommended_windows"])
+                for i in intervals
+                if code in i.get("by_service", {})
+                and (a := parse_time(i.get("start"))) is not None
+                and s <= a < e
+            ]
+            coming.append(max(found) if found else None)
+        rows.append(
+            AdviceRow(
+                code=code,
+                names=model.services.get(code, {}).get("names", {}),
+                open_now=counts.get(code, 0),
+                recommended_now=now_rec,
+                coming=tuple(coming),
+            )
+        )
+    return AdviceView(
+        rows=tuple(rows),
+        hours=tuple(hhmm(s, tz) for s, _ in slots),
+        moves=tuple(dict(m) for m in advice.get("moves") or []),
+        basis=str(advice.get("forecast_basis") or ""),
+        day=str(advice.get("day") or ""),
+    )
+
+
+# --------------------------------------------------------------------- presenter
+@dataclass
+class BranchConsole:
+    """The manager console's presenter over a live branch model."""
+
+    model: ModelLike
+    extras: BranchExtras = field(default_factory=BranchExtras)
+    clock: ServerClock = field(default_factory=ServerClock)
+    online: bool = False
+    advice: Mapping[str, Any] | None = None
+    # When each counter last became free (a customer left it, or it opened), by number.
+    free_since: dict[int, datetime] = field(default_factory=dict)
+
+    # ---- what comes in
+    def snapshot_loaded(self) -> None:
+        self.clock.observe(self.model.at)
+        self.free_since = {}
+        for t in self.model.recent_calls:
+            done = parse_time(t.get("finished_at"))
+            n = t.get("counter")
+            if done is not None and isinstance(n, int) and done > self.free_since.get(n, done):
+                self.free_since[n] = done
+            elif done is not None and isinstance(n, int):
+                self.free_since.setdefault(n, done)
+
+    def event(self, event: Mapping[str, Any]) -> None:
+        """An event from the stream, after the model applied it."""
+        self.clock.observe(self.model.at)
+        at = parse_time(event.get("at"))
+        kind = str(event.get("kind", ""))
+        ticket = event.get("ticket")
+        counter = event.get("counter")
+        if at is None:
+            return
+        if (
+            ticket is not None
+            and isinstance(ticket.get("counter"), int)
+            and kind in ("ticket.done", "ticket.no_show", "ticket.transferred")
+        ):
+            self.free_since[int(ticket["counter"])] = at
+        if counter is not None:
+            n = int(counter["number"])
+            if kind == "counter.opened":
+                self.free_since[n] = at  # free from the moment it opens (or resumes)
+            elif counter.get("state") != "open":
+                self.free_since.pop(n, None)
+
+    @staticmethod
+    def affects_advice(event: Mapping[str, Any]) -> bool:
+        kind = str(event.get("kind", ""))
+        return kind.startswith(ADVICE_EVENTS)
+
+    # ---- what goes out
+    def now(self) -> datetime | None:
+        return self.clock.now()
+
+    def business_rows(self, now: datetime | None = None) -> list[BusinessRow]:
+        now = now or self.now()
+        counts = dict(window_counts(self.model.counters.values(), self.model.services))
+        rows = []
+        for code, svc in self.model.services.items():
+            queue = [
+                t
+                for t in self.model.tickets.values()
+                if t["state"] == "waiting" and t["service"] == code
+            ]
+            waits = [seconds_between(parse_time(t.get("arrived_at")), now) or 0 for t in queue]
+            longest = max(waits, default=0)
+            target = int(svc.get("target_wait_s") or 0)
+            eta = (self.model.waiting.get(code) or {}).get("eta_new_s")
+            day = self.extras.today.get(code, {"called": 0, "within": 0})
+            rows.append(
+                BusinessRow(
+                    code=code,
+                    names=svc.get("names", {}),
+                    enabled=bool(svc.get("enabled", True)),
+                    waiting=len(queue),
+                    longest_wait_s=longest,
+                    eta_new_s=float(eta) if eta is not None else None,
+                    target_wait_s=target,
+                    open_windows=counts.get(code, 0),
+                    called_today=day["called"],
+                    within_today=day["within"],
+                    status=status_of(longest, target, len(queue)),
+                )
+            )
+        return rows
+
+    def counter_rows(self, now: datetime | None = None) -> list[CounterRow]:
+        now = now or self.now()
+        at_counter: dict[int, dict[str, Any]] = {}
+        for ticket in self.model.tickets.values():
+            n = ticket.get("counter")
+            if isinstance(n, int) and ticket["state"] in ("called", "serving"):
+                at_counter[n] = ticket
+        rows = []
+        for n in sorted(self.model.counters):
+            c = self.model.counters[n]
+            t = at_counter.get(n)
+            idle = None
+            if t is None and c.get("state") == "open" and n in self.free_since:
+                idle = seconds_between(self.free_since[n], now)
+            rows.append(
+                CounterRow(
+                    number=n,
+                    name=str(c.get("name") or ""),
+                    state=str(c.get("state") or "closed"),
+                    pause_reason=str(c.get("pause_reason") or ""),
+                    staff_id=c.get("staff_id"),
+                    customer=str(t["number"]) if t else None,
+                    customer_service=str(t["service"]) if t else None,
+                    customer_state=str(t["state"]) if t else None,
+                    customer_for_s=seconds_between(parse_time(t.get("called_at")), now)
+                    if t
+                    else None,
+                    idle_s=idle,
+                    skills=tuple(c.get("skills", [])),
+                )
+            )
+        return rows
+
+    def window_summary(self) -> list[tuple[str, int]]:
+        codes = [c for c, s in self.model.services.items() if s.get("enabled", True)]
+        return window_counts(self.model.counters.values(), codes)
+
+    def trouble(self, now: datetime | None = None) -> tuple[int, int, int]:
+        """(businesses over target, businesses near it, unacknowledged alerts)."""
+        rows = self.business_rows(now)
+        unacked = sum(1 for a in self.extras.alerts.values() if not a.get("acknowledged_at"))
+        return (
+            sum(1 for r in rows if r.status is Status.OVER),
+            sum(1 for r in rows if r.status is Status.NEAR),
+            unacked,
+        )
+
+    def advice_view(self, hours: int = 3) -> AdviceView:
+        return advice_view(self.advice, self.model, self.now(), hours=hours)
+
+    def move_skills(self, move: Mapping[str, Any]) -> list[dict[str, Any]] | None:
+        """The skills that carry out an advice move on its counter (None: no such counter)."""
+        c = self.model.counters.get(int(move["counter"]))
+        if c is None:
+            return None
+        return skills_serving_first(c.get("skills", []), str(move["to_service"]))
+
+    def move_done(self, move: Mapping[str, Any]) -> bool:
+        """Whether the counter already serves `to_service` first."""
+        c = self.model.counters.get(int(move["counter"]))
+        if c is None:
+            return False
+        regular = [s for s in c.get("skills", []) if not s.get("overflow")]
+        return bool(regular) and regular[0]["service"] == move["to_service"]

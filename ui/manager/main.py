@@ -1,0 +1,60 @@
+"""`python -m ui.manager`: parse the command line, build the console, run the Qt loop."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from ui import theme
+from ui.counter.main import geometry
+from ui.i18n import LANGUAGES, translator
+
+from .client import ManagerClient
+from .window import ManagerWindow
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m ui.manager", description="BranchQ branch manager's console"
+    )
+    parser.add_argument("--server", required=True, help="queue server, e.g. http://10.0.0.2:8470")
+    parser.add_argument("--token", required=True, help="a manager (or admin) device token")
+    parser.add_argument("--language", choices=LANGUAGES, default="zh", help="start in (zh)")
+    parser.add_argument(
+        "--geometry", type=geometry, help="window size and place, WxH+X+Y (default 1600x900)"
+    )
+    parser.add_argument(
+        "--ready-file", help="write this file (the process id) once the window is shown"
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    app = QApplication(sys.argv[:1])
+    theme.apply_theme(app, variant="staff")
+    translator().set_language(args.language)
+    client = ManagerClient(args.server, args.token)
+    window = ManagerWindow(client)
+    client.start()
+    if args.geometry:
+        width, height, x, y = args.geometry
+        window.resize(width, height)
+        window.move(x, y)
+    else:
+        window.resize(1600, 900)
+    window.show()
+    if args.ready_file:  # the first turn of the event loop: the window is up
+        ready = Path(args.ready_file)
+        QTimer.singleShot(0, lambda: ready.write_text(f"{os.getpid()}\n", encoding="utf-8"))
+    code = app.exec()
+    client.stop()
+    return code
