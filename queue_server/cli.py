@@ -163,6 +163,7 @@ def _demo(args: argparse.Namespace) -> int:
         speed=args.speed,
         kiosk=args.kiosk,
         counter_app=not args.no_counter,
+        manager_console=not args.no_manager,
     )
 
 
@@ -401,6 +402,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-counter",
         action="store_true",
         help="with the kiosk, do not open the counter app for counter 1",
+    )
+    p.add_argument(
+        "--no-manager",
+        action="store_true",
+        help="with the kiosk, do not open the branch manager's console",
     )
 
     p = add("devices", lambda a: 2, "Device simulators, field diagnostics and the RS-485 hub.")

@@ -6,7 +6,9 @@ kiosk opens on the simulated devices, a booked appointment is ready to check in,
 panel in the terminal lets the person at the kiosk act as the ID card reader, the QR
 scanner and the printer. Next to the kiosk the teller's counter app opens for counter 1,
 which the simulated tellers then leave to the person at the screen; the bus hub drives
-that counter's LED board, keypad and rating pad simulators as it does every other's.
+that counter's LED board, keypad and rating pad simulators as it does every other's. The
+branch manager's console opens too: with `--traffic` a queue builds, a window can be moved
+to it, and the wait falls.
 """
 
 from __future__ import annotations
@@ -50,6 +52,9 @@ HUMAN_COUNTER = 1  # the counter the person at the screen runs with the counter 
 # Where the counter app goes: a smaller window over the bottom right of the kiosk's
 # 1920×1080, so the kiosk's tiles on the left and its header stay free to touch.
 COUNTER_APP_GEOMETRY = "1024x720+896+360"
+# The manager's console: its smallest comfortable size, at the top right (under the counter
+# app, over the kiosk's right half); a window manager lets the person bring it forward.
+MANAGER_GEOMETRY = "1366x768+554+0"
 XVFB_SCREEN = "1920x1080x24"
 SPEED = 30.0  # by default demo time runs this many times faster than branch time
 
@@ -88,6 +93,7 @@ class DemoOptions:
     speed: float
     kiosk: bool
     counter_app: bool = False
+    manager_console: bool = False
 
 
 def run_demo(
@@ -102,10 +108,11 @@ def run_demo(
     speed: float = SPEED,
     kiosk: bool | None = None,
     counter_app: bool = True,
+    manager_console: bool = True,
 ) -> int:
     """Run the demo branch until Ctrl-C (or `duration`). `kiosk`: start the customer kiosk
     (None: when there is a display); `counter_app`: with the kiosk, also the counter app
-    for counter 1."""
+    for counter 1; `manager_console`: with the kiosk, also the manager's console."""
     var.mkdir(parents=True, exist_ok=True)
     db = var / "demo.db"
     for suffix in ("", "-wal", "-shm"):
@@ -115,7 +122,16 @@ def run_demo(
     tokens = provision(db, cfg)
     with_kiosk = display_available() if kiosk is None else kiosk
     options = DemoOptions(
-        host, port, var, traffic, duration, devices, speed, with_kiosk, with_kiosk and counter_app
+        host,
+        port,
+        var,
+        traffic,
+        duration,
+        devices,
+        speed,
+        with_kiosk,
+        with_kiosk and counter_app,
+        with_kiosk and manager_console,
     )
     asyncio.run(_serve(db, cfg, tokens, options))
     return 0
@@ -139,6 +155,7 @@ async def _serve(db: Path, cfg: BranchConfig, tokens: dict[str, str], opts: Demo
     tasks: list[asyncio.Task[Any]] = []
     kiosk: KioskProcess | None = None
     counter_app: CounterAppProcess | None = None
+    console: ManagerConsoleProcess | None = None
 
     def quit_demo() -> None:
         server.should_exit = True
@@ -152,10 +169,13 @@ async def _serve(db: Path, cfg: BranchConfig, tokens: dict[str, str], opts: Demo
         booking = await book_demo_appointment(base, cfg, tokens["manager"], opts.var)
         if opts.kiosk:
             kiosk = await KioskProcess.start(base, tokens["kiosk"], sims, opts.var)
+            # The others after the kiosk is up, so that without a window manager (a virtual
+            # screen) the smaller windows are drawn over the kiosk, not under it.
+            await kiosk.wait_ready(KIOSK_READY_S)
+            if opts.manager_console:
+                console = await ManagerConsoleProcess.start(base, tokens["manager"], opts.var)
+                await console.wait_ready(KIOSK_READY_S)
             if opts.counter_app:
-                # After the kiosk is up, so that without a window manager (a virtual
-                # screen) the smaller counter app is drawn over the kiosk, not under it.
-                await kiosk.wait_ready(KIOSK_READY_S)
                 token = tokens[f"counter:{HUMAN_COUNTER}"]
                 counter_app = await CounterAppProcess.start(base, token, opts.var)
         else:
@@ -181,6 +201,8 @@ async def _serve(db: Path, cfg: BranchConfig, tokens: dict[str, str], opts: Demo
     finally:
         if counter_app is not None:
             await counter_app.stop()
+        if console is not None:
+            await console.stop()
         if kiosk is not None:
             await kiosk.stop()
         stop_hub.set()
@@ -222,8 +244,9 @@ def _no_kiosk_banner() -> None:
     print("               it; on a headless machine run it on a virtual screen with")
     print(f"               xvfb-run -a -s '-screen 0 {XVFB_SCREEN}' make demo")
     print("               (or `branchq demo --kiosk` with QT_QPA_PLATFORM=offscreen).")
-    print("  counter app  opens with the kiosk, for counter 1 (`--no-counter` leaves it out);")
-    print("               the manager console is not built yet.")
+    print("  counter app  opens with the kiosk, for counter 1 (`--no-counter` leaves it out),")
+    print("               and so does the manager's console (`--no-manager`); or run it alone:")
+    print("               python -m ui.manager --server URL --token <manager token>")
 
 
 def _start_devices(
@@ -412,6 +435,27 @@ class CounterAppProcess(AppProcess):
         print(f"  counter app  counter {n} (process {app.proc.pid}, log {log}): sign in as")
         print(f"               t{n:02d} with PIN {DEMO_PIN}; the simulated tellers leave counter")
         print(f"               {n} to you, its LED board and rating pad follow your calls")
+        return app
+
+
+class ManagerConsoleProcess(AppProcess):
+    """The branch manager's console (`python -m ui.manager`)."""
+
+    label = "manager"
+    ready_words = "console on screen"
+
+    @staticmethod
+    def command(base: str, token: str, ready: Path) -> list[str]:
+        args = [sys.executable, "-m", "ui.manager", "--server", base, "--token", token]
+        return [*args, "--geometry", MANAGER_GEOMETRY, "--ready-file", str(ready)]
+
+    @classmethod
+    async def start(cls, base: str, token: str, var: Path) -> Self:
+        ready, log = var / "manager.ready", var / "manager.log"
+        app = await cls._spawn(cls.command(base, token, ready), ready, log)
+        print(f"  manager      console (process {app.proc.pid}, log {log}): live branch,")
+        print("               window counts, advice, alerts; a 不满意 at counter 1 (r 1) opens")
+        print("               a follow-up there")
         return app
 
 

@@ -26,7 +26,14 @@ from conftest import free_socket
 from PIL import Image
 from websockets.sync.client import connect
 
-from queue_server.demo import Booking, CounterAppProcess, DevicePanel, KioskProcess, next_slot
+from queue_server.demo import (
+    Booking,
+    CounterAppProcess,
+    DevicePanel,
+    KioskProcess,
+    ManagerConsoleProcess,
+    next_slot,
+)
 from queue_server.domain.appointments import AppointmentRules
 
 PULSE = re.compile(r"events: (\d+) received over WebSocket, last seq \d+, (\d+) ratings")
@@ -155,7 +162,7 @@ def process_is_gone(pid: int) -> bool:
     return False
 
 
-def test_demo_opens_the_kiosk_and_the_counter_app_and_the_panel_checks_an_appointment_in(
+def test_demo_opens_the_kiosk_counter_app_and_console_and_the_panel_checks_an_appointment_in(
     tmp_path,
 ):
     port = a_free_port()
@@ -164,7 +171,7 @@ def test_demo_opens_the_kiosk_and_the_counter_app_and_the_panel_checks_an_appoin
         ["--kiosk", "--traffic", "--port", str(port), "--var", str(tmp_path)],
         stdin=subprocess.PIPE, env=env,
     )  # fmt: skip
-    kiosk_pid = counter_pid = None
+    kiosk_pid = counter_pid = console_pid = None
     try:
         booked = demo.expect(r"appointment\s+booking (\S+), business L, slot (\S+)")
         number, slot = booked.group(1), datetime.fromisoformat(booked.group(2))
@@ -176,6 +183,7 @@ def test_demo_opens_the_kiosk_and_the_counter_app_and_the_panel_checks_an_appoin
         counter_pid = int(
             demo.seen(r"counter app\s+on the sign-in screen \(process (\d+)\)").group(1)
         )
+        console_pid = int(demo.seen(r"manager\s+console on screen \(process (\d+)\)").group(1))
         manager = re.search(r"^\s+manager\s+(bq_\S+)$", demo.text, re.M)
         assert manager, demo.text
         api = httpx.Client(
@@ -209,7 +217,7 @@ def test_demo_opens_the_kiosk_and_the_counter_app_and_the_panel_checks_an_appoin
         # Counter 1's rating pad answers what the panel says.
         demo.send("r 2")
         demo.expect(r"rating pad\s+counter 1's customers now rate 2")
-        for name in ("kiosk.log", "counter.log"):
+        for name in ("kiosk.log", "counter.log", "manager.log"):
             log = (tmp_path / name).read_text(encoding="utf-8", errors="replace")
             assert "Traceback" not in log, log
     finally:
@@ -218,6 +226,7 @@ def test_demo_opens_the_kiosk_and_the_counter_app_and_the_panel_checks_an_appoin
     # Stopping the demo stopped both apps too: nothing is left behind.
     assert kiosk_pid is not None and process_is_gone(kiosk_pid)
     assert counter_pid is not None and process_is_gone(counter_pid)
+    assert console_pid is not None and process_is_gone(console_pid)
 
 
 def test_the_counter_app_is_asked_for_unless_no_counter():
@@ -237,6 +246,20 @@ def test_the_counter_app_command_signs_in_counter_1_placed_beside_the_kiosk(tmp_
     parsed = parse_args(cmd[3:])
     width, height, x, y = parsed.geometry
     assert x + width <= 1920 and y + height <= 1080 and (width, height) < (1366, 768)
+
+
+def test_the_manager_console_command_fits_the_screen(tmp_path):
+    cmd = ManagerConsoleProcess.command("http://127.0.0.1:8470", "bq_m", tmp_path / "ready")
+    assert cmd[1:3] == ["-m", "ui.manager"]
+    from ui.manager.main import parse_args  # the console accepts exactly these arguments
+
+    parsed = parse_args(cmd[3:])
+    assert parsed.token == "bq_m" and parsed.ready_file == str(tmp_path / "ready")
+    width, height, x, y = parsed.geometry
+    assert x + width <= 1920 and y + height <= 1080
+    from queue_server.cli import build_parser
+
+    assert build_parser().parse_args(["demo", "--no-manager"]).no_manager is True
 
 
 def test_the_next_slot_is_aligned_and_in_the_future():
