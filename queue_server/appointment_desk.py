@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 import os
 import secrets
@@ -23,9 +24,13 @@ from .codec import ticket_from_dict
 from .domain import Branch, Change, DomainError, InvalidState, Ticket
 from .domain.appointments import (
     Appointment,
+    AppointmentRefused,
     CheckInOutcome,
+    SlotOffer,
     TokenClaims,
     booking_number_from,
+    cancel_code,
+    normalise_booking_number,
     read_token,
     sign_token,
 )
@@ -116,6 +121,21 @@ class AppointmentDesk:
             out["qr"] = self.qr(appointment)
         return out
 
+    def cancel_code(self, appointment: Appointment) -> str:
+        """The code the booking page shows so its customer can cancel (derived, not stored)."""
+        return cancel_code(appointment.id, appointment.booking_number, self.secret)
+
+    def slot_view(self, offer: SlotOffer) -> dict[str, Any]:
+        tz = self.timezone
+        return {
+            "slot_start": offer.start.astimezone(tz).isoformat(),
+            "slot_end": offer.end.astimezone(tz).isoformat(),
+            "capacity": offer.capacity,
+            "booked": offer.booked,
+            "free": offer.free,
+            "bookable": offer.bookable,
+        }
+
     @staticmethod
     def _nonce() -> str:
         return secrets.token_urlsafe(6)
@@ -159,6 +179,55 @@ class AppointmentDesk:
         await self.release_no_shows()
         change = await self.engine.execute(lambda b, now: b.cancel_appointment(appointment_id, now))
         return _result(change.result)
+
+    async def cancel_by_customer(
+        self,
+        *,
+        booking_number: str | None = None,
+        code: str | None = None,
+        qr: str | None = None,
+    ) -> Appointment:
+        """Cancel for whoever booked: with the booking number and its cancel code, or the QR.
+
+        A wrong code and an unknown number get the same answer, so the form cannot be used
+        to learn which booking numbers exist. The proof is checked in the same step as the
+        cancellation, so a booking changed in between is judged as it is now.
+        """
+        await self.release_no_shows()
+        secret = self.secret
+        claims = None
+        if qr is not None:
+            claims = read_token(qr, self.engine.branch.settings.branch_id, secret)
+        given = normalise_booking_number(code or "")
+
+        def decide(branch: Branch, now: datetime) -> Change:
+            if claims is not None:
+                appointment = branch.appointment(claims.appointment_id)
+                if not hmac.compare_digest(claims.nonce, appointment.nonce):
+                    raise AppointmentRefused(
+                        "appointment_superseded",
+                        "this appointment was changed: please use the code of the new booking",
+                    )
+                return branch.cancel_appointment(appointment.id, now)
+            not_found = AppointmentRefused(
+                "booking_not_found", "no booking with this number and cancel code", status=404
+            )
+            try:
+                appointment = branch.appointment_by_number(booking_number or "")
+            except AppointmentRefused:
+                raise not_found from None
+            expected = cancel_code(appointment.id, appointment.booking_number, secret)
+            if not hmac.compare_digest(expected, given):
+                raise not_found
+            return branch.cancel_appointment(appointment.id, now)
+
+        change = await self.engine.execute(decide)
+        return _result(change.result)
+
+    async def slots(self, service: str, day: date) -> list[SlotOffer]:
+        """Every slot of a business on a local calendar day, with capacity and bookings."""
+        await self.release_no_shows()
+        return self.engine.branch.slots_of_day(service, day, self.engine.clock())
 
     async def find(self, appointment_id: int) -> Appointment:
         await self.release_no_shows()

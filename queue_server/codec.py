@@ -71,6 +71,9 @@ def ticket_to_dict(t: Ticket) -> dict[str, Any]:
         "token": t.token,
         "bundle": t.bundle,
         "has_eform": t.has_eform,
+        "rating_comment": t.rating_comment,
+        "held_until": _dt(t.held_until),
+        "late_count": t.late_count,
     }
 
 
@@ -106,6 +109,9 @@ def ticket_from_dict(d: dict[str, Any]) -> Ticket:
         token=d["token"],
         bundle=d.get("bundle"),
         has_eform=bool(d.get("has_eform")),
+        rating_comment=d.get("rating_comment") or "",
+        held_until=_parse_dt(d.get("held_until")),
+        late_count=int(d.get("late_count") or 0),
     )
 
 

@@ -19,6 +19,7 @@ from .codec import guidance_from_dict
 from .domain import BranchSettings, Bundle, Change, Counter, Event, Service, Skill
 from .domain.appointments import AppointmentRules
 from .domain.staffing import ArrivalPrior
+from .notify.settings import NotificationSettings, parse_notifications, save_notification_settings
 from .storage import connect, load_settings, migrate, save_bundles, save_settings, write_change
 from .storage.appointments import save_rules
 from .storage.prior import save_arrival_prior
@@ -40,6 +41,7 @@ class BranchConfig:
     bundles: tuple[Bundle, ...] = ()
     appointments: AppointmentRules = field(default_factory=AppointmentRules)
     arrival_prior: ArrivalPrior | None = None  # staffing advice's forecast before any history
+    notifications: NotificationSettings = field(default_factory=NotificationSettings)
 
 
 def skill_weight(rank: int) -> float:
@@ -144,7 +146,13 @@ def parse_config(data: dict[str, Any]) -> BranchConfig:
     _check_bundles(bundles, codes)
     rules = _appointment_rules(dict(data.get("appointments", {})), codes)
     prior = _arrival_prior(data)
-    return BranchConfig(settings, tuple(services), tuple(counters), tuple(bundles), rules, prior)
+    try:
+        notifications = parse_notifications(dict(data.get("notifications", {})))
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"bad branch config: {exc}") from exc
+    return BranchConfig(
+        settings, tuple(services), tuple(counters), tuple(bundles), rules, prior, notifications
+    )
 
 
 def _arrival_prior(data: dict[str, Any]) -> ArrivalPrior | None:
@@ -172,9 +180,14 @@ def _appointment_rules(raw: dict[str, Any], services: list[str]) -> AppointmentR
             early_min=int(raw.get("early_min", 120)),
             book_ahead_days=int(raw.get("book_ahead_days", 90)),
             capacity={str(k): int(v) for k, v in dict(raw.get("capacity", {})).items()},
+            # Bookable hours for a business without its own opening hours.
+            opens=time.fromisoformat(str(raw.get("opens", "09:00"))),
+            closes=time.fromisoformat(str(raw.get("closes", "17:00"))),
         )
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"bad branch config: [appointments] {exc}") from exc
+    if rules.opens >= rules.closes:
+        raise ConfigError("bad branch config: [appointments] opens must be before closes")
     if not 1 <= rules.slot_min <= 1440 or 1440 % rules.slot_min:
         raise ConfigError("bad branch config: [appointments] slot_min must divide a day")
     if rules.early_min < 0 or not 1 <= rules.book_ahead_days <= 3660:
@@ -243,6 +256,7 @@ def init_db(db_path: str | Path, config: BranchConfig) -> None:
         save_rules(conn, config.appointments)
         if config.arrival_prior is not None:
             save_arrival_prior(conn, config.arrival_prior)
+        save_notification_settings(conn, config.notifications)
         conn.execute(
             "INSERT OR REPLACE INTO meta (key, value) VALUES ('salt', ?)",
             (secrets.token_hex(32),),

@@ -43,7 +43,7 @@ class BusinessReport(FlowFigures):
     target_wait_s: int
 
 
-class HourReport(BaseModel):
+class HourReport(RatingFigures):
     hour: int = Field(ge=0, le=23, description="local hour the legs joined the queue")
     issued: int
     transfers_in: int

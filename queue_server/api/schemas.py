@@ -95,6 +95,11 @@ class TicketPublic(BaseModel):
     rating: int | None
     bundle: str | None = Field(None, description="the bundle (一站式) this visit is for")
     has_eform: bool = Field(False, description="the kiosk attached a pre-filled form")
+    rating_comment: str = Field("", description="the customer's words with the rating")
+    held_until: datetime | None = Field(
+        None, description="running late: call-next skips the ticket until then"
+    )
+    late_count: int = Field(0, description="how often the customer said they run late")
     position: int = Field(0, description="customers of the same business ahead of this one")
     eta_s: float | None = Field(
         None, description="predicted wait until called (median), seconds; null: no counter"
@@ -180,6 +185,12 @@ class TransferRequest(BaseModel):
 class RatingRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     rating: int = Field(ge=1, le=4, strict=True, description="1 不满意, 2 一般, 3 满意, 4 非常满意")
+    comment: str = Field("", max_length=200, description="the customer's words (plain text)")
+
+
+class LateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    minutes: int = Field(ge=1, le=30, strict=True, description="how much later the customer comes")
 
 
 class PauseRequest(BaseModel):
@@ -271,6 +282,9 @@ class TokenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     role: str = Field(pattern=r"^(kiosk|display|manager|admin|booking|counter:[1-9][0-9]{0,3})$")
     name: str = Field("", max_length=100)
+    expires_in_days: int | None = Field(
+        None, ge=1, le=3650, description="the token stops working after this; none: never"
+    )
 
 
 class TokenCreated(BaseModel):

@@ -121,9 +121,10 @@ class Followup:
     rating: int
     rated_at: datetime
     alert_id: str
-    note: str = ""
+    note: str = ""  # the manager's
     resolved_at: datetime | None = None
     resolved_by: str | None = None
+    comment: str = ""  # the customer's, with the rating
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -139,6 +140,7 @@ class Followup:
             "note": self.note,
             "resolved_at": _iso(self.resolved_at),
             "resolved_by": self.resolved_by,
+            "comment": self.comment,
         }
 
     @classmethod
@@ -156,6 +158,7 @@ class Followup:
             note=str(d.get("note", "")),
             resolved_at=_parse(d.get("resolved_at")),
             resolved_by=d.get("resolved_by"),
+            comment=str(d.get("comment") or ""),  # follow-ups stored before comments: none
         )
 
 
@@ -208,7 +211,13 @@ def conditions(
                 key,
                 AlertKind.CUSTOMER_OVER_TARGET,
                 Severity.CRITICAL,
-                {"ticket_id": ticket.id, "number": ticket.number, "service": ticket.service},
+                {
+                    "ticket_id": ticket.id,
+                    "number": ticket.number,
+                    "service": ticket.service,
+                    "waited_s": round(waited),
+                    "target_s": round(target),
+                },
                 f"{ticket.number} has waited {_minutes(waited)} (target {_minutes(target)})",
             )
     for code, service in branch.services.items():
@@ -230,9 +239,13 @@ def conditions(
             detail = f"a newcomer would wait about {_minutes(eta)}, target {_minutes(target)}"
         if severity is not None:
             key = f"business:{code}"
-            found[key] = Condition(
-                key, AlertKind.BUSINESS_OVER_TARGET, severity, {"service": code}, detail
-            )
+            subject = {
+                "service": code,
+                "longest_wait_s": round(waited),
+                "target_s": round(target),
+                "eta_s": None if eta is None else round(eta),
+            }
+            found[key] = Condition(key, AlertKind.BUSINESS_OVER_TARGET, severity, subject, detail)
     for device in branch.devices.values():
         if device.health is DeviceHealth.OK:
             continue
@@ -247,6 +260,7 @@ def conditions(
                 "kind": device.kind,
                 "health": device.health.value,
                 "counter": device.counter,
+                "detail": device.detail,
             },
             device.detail or device.health.value,
         )
@@ -261,7 +275,12 @@ def conditions(
                 key,
                 AlertKind.COUNTER_PAUSED_LONG,
                 Severity.WARNING,
-                {"counter": number, "name": counter.name, "reason": counter.pause_reason},
+                {
+                    "counter": number,
+                    "name": counter.name,
+                    "reason": counter.pause_reason,
+                    "paused_s": round(paused),
+                },
                 f"{counter.name} paused for {_minutes(paused)}"
                 + (f" ({counter.pause_reason})" if counter.pause_reason else ""),
             )
@@ -367,6 +386,7 @@ class AlertBook:
             rating,
             now,
             alert.id,
+            comment=ticket.rating_comment,
         )
         return alert, followup
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from .appointments import (
@@ -18,11 +18,13 @@ from .appointments import (
     AppointmentState,
     CheckInOutcome,
     CheckInWindow,
+    SlotOffer,
     TokenClaims,
     appointment_summary,
     aware_slot,
     check_in_outcome,
     check_slot,
+    day_slots,
     normalise_booking_number,
     release_due,
     slot_is_taken,
@@ -47,6 +49,9 @@ from .model import (
 from .policy import AccumulatingPriority, CallingPolicy, next_customers
 
 RATINGS = (1, 2, 3, 4)  # 不满意 / 一般 / 满意 / 非常满意
+RATING_COMMENT_MAX = 200
+LATE_MAX_MINUTES = 30  # one "I'm running late" holds the ticket at most this long
+LATE_MAX_TIMES = 2  # and a customer may ask this often per ticket
 NOTICE_MAX = 300
 
 
@@ -162,6 +167,10 @@ class Branch:
     def waiting(self) -> list[Ticket]:
         return list(self._waiting.values())
 
+    def callable_waiting(self, now: datetime) -> list[Ticket]:
+        """Waiting tickets call-next may choose now: not held by "I'm running late"."""
+        return [t for t in self._waiting.values() if t.held_until is None or t.held_until <= now]
+
     def active_ticket(self, counter: int) -> Ticket | None:
         return self._active_by_counter.get(counter)
 
@@ -215,7 +224,8 @@ class Branch:
     def next_customers(self, counter_no: int, now: datetime, limit: int) -> list[Ticket]:
         """The next `limit` customers call-next would give this counter, calling now."""
         counter = self.counter(counter_no)
-        return next_customers(self.policy, counter, self.waiting, now, self.services, limit)
+        waiting = self.callable_waiting(now)
+        return next_customers(self.policy, counter, waiting, now, self.services, limit)
 
     def serving_counters(self, service: str) -> int:
         """Open counters that serve this business as a regular (non-overflow) skill."""
@@ -379,16 +389,53 @@ class Branch:
         draft.change.result = done
         return draft.change
 
-    def rate_ticket(self, ticket_id: int, rating: int, now: datetime) -> Change:
+    def late_ticket(self, ticket_id: int, minutes: int, now: datetime) -> Change:
+        """The customer is running late: call-next skips the ticket for `minutes`.
+
+        The ticket keeps its place (arrival time and priority); once the time is up it is
+        called as usual, so others are served meanwhile and the customer loses no turn.
+        At most LATE_MAX_TIMES per ticket, each at most LATE_MAX_MINUTES from now.
+        """
+        ticket = self.ticket(ticket_id)
+        if not 1 <= minutes <= LATE_MAX_MINUTES:
+            raise InvalidInput(
+                f"minutes must be 1 to {LATE_MAX_MINUTES}", code="invalid_late_minutes"
+            )
+        self._require(ticket, TicketState.WAITING, "hold")
+        if ticket.late_count >= LATE_MAX_TIMES:
+            raise InvalidState(
+                f"ticket {ticket.number} was already held {LATE_MAX_TIMES} times",
+                code="late_limit",
+            )
+        held = replace(
+            ticket, held_until=now + timedelta(minutes=minutes), late_count=ticket.late_count + 1
+        )
+        draft = _Draft(self, now)
+        draft.ticket(held, "ticket.late", minutes=minutes, held_until=_iso(held.held_until))
+        draft.change.result = held
+        return draft.change
+
+    def rate_ticket(
+        self, ticket_id: int, rating: int, now: datetime, *, comment: str = ""
+    ) -> Change:
         ticket = self.ticket(ticket_id)
         if rating not in RATINGS:
             raise InvalidInput("rating must be 1 (不满意) to 4 (非常满意)", code="invalid_rating")
+        comment = _plain_text(comment)
+        if len(comment) > RATING_COMMENT_MAX:
+            raise InvalidInput(
+                f"the comment is longer than {RATING_COMMENT_MAX} characters",
+                code="comment_too_long",
+            )
         self._require(ticket, TicketState.DONE, "rate")
         if ticket.rating is not None:
             raise InvalidState(f"ticket {ticket.number} is already rated", code="already_rated")
-        rated = replace(ticket, rating=rating)
+        rated = replace(ticket, rating=rating, rating_comment=comment)
         draft = _Draft(self, now)
-        draft.ticket(rated, "ticket.rated", rating=rating)
+        data: dict[str, Any] = {"rating": rating}
+        if comment:
+            data["comment"] = comment
+        draft.ticket(rated, "ticket.rated", **data)
         draft.change.result = rated
         return draft.change
 
@@ -398,7 +445,7 @@ class Branch:
         if call_key is not None and (counter_no, call_key) in self.call_keys:
             raise InvalidState("this call was already made", code="duplicate_key")
         counter = self._ready_counter(counter_no)
-        chosen = self.policy.choose_next(counter, self.waiting, now, self.services)
+        chosen = self.policy.choose_next(counter, self.callable_waiting(now), now, self.services)
         if chosen is None:
             return Change()
         return self._call(counter, chosen, now, call_key, "ticket.called")
@@ -529,6 +576,8 @@ class Branch:
             call_key=None,
             staff_id=None,
             rating=None,
+            rating_comment="",
+            held_until=None,
         )
         draft = _Draft(self, now)
         draft.ticket(ended, "ticket.transferred", counter=counter, to_ticket=leg.id)
@@ -707,6 +756,39 @@ class Branch:
             for a in self.appointments.values()
             if a.service == service and a.slot_start == slot_start and slot_is_taken(a.state)
         ]
+
+    def offered_hours(self, service: str) -> tuple[time | None, time | None]:
+        """The hours customers may book a business in: its own, or the appointment rules'."""
+        svc = self.service(service)
+        if svc.opens is None and svc.closes is None:
+            return self.appointment_rules.opens, self.appointment_rules.closes
+        return svc.opens, svc.closes
+
+    def slots_of_day(self, service: str, day: date, now: datetime) -> list[SlotOffer]:
+        """Every slot of a business on a local calendar day, with its bookings and room.
+
+        Days from a year back to the end of the booking horizon: nothing else has slots.
+        """
+        hours = self.offered_hours(service)
+        today = self.business_day(now)
+        last = today + timedelta(days=self.appointment_rules.book_ahead_days + 1)
+        if not today - timedelta(days=366) <= day <= last:
+            raise InvalidInput(
+                f"slots are listed from a year back to {last}", code="day_out_of_range"
+            )
+        booked: dict[datetime, int] = {}
+        for a in self.appointments.values():
+            if a.service == service and slot_is_taken(a.state):
+                booked[a.slot_start] = booked.get(a.slot_start, 0) + 1
+        return day_slots(
+            day,
+            now,
+            self.appointment_rules,
+            self.settings.timezone,
+            hours=hours,
+            capacity=self.slot_capacity(service),
+            booked=booked,
+        )
 
     def book_appointment(
         self,
@@ -951,3 +1033,13 @@ class Branch:
             raise InvalidState(
                 f"cannot {action} {ticket.number}: it is {ticket.state}", code="invalid_state"
             )
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _plain_text(text: str) -> str:
+    """A customer's free text as plain text: control characters become spaces, trimmed."""
+    kept = (" " if (ch < " " and ch != "\n") or ch == "\x7f" else ch for ch in text)
+    return "".join(kept).strip()

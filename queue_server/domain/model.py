@@ -162,6 +162,11 @@ class Ticket:
     token: str = ""  # opaque token of the customer's live ticket page
     bundle: str | None = None  # code of the bundle (一站式) the visit is for
     has_eform: bool = False  # the kiosk attached a pre-filled form (held in memory only)
+    rating_comment: str = ""  # the customer's words with the rating (plain text, ≤ 200)
+    # "I'm running late" from the phone: call-next skips the ticket until then; it keeps
+    # its place (arrival time and priority) and is called as usual once the time has come.
+    held_until: datetime | None = None
+    late_count: int = 0  # how many times the customer asked for more time
 
 
 class DeviceHealth(StrEnum):

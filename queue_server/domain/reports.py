@@ -306,6 +306,7 @@ def branch_report(
                 "called": t.called,
                 **t.wait_figures(),
                 "by_business": {code: hour_issued[hour].get(code, 0) for code in order},
+                **t.rating_figures(),  # satisfaction by hour of arrival
             }
             for hour, t in sorted(by_hour.items())
         ],

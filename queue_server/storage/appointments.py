@@ -6,7 +6,7 @@ import json
 import secrets
 import sqlite3
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import sqlite_utils
@@ -138,6 +138,8 @@ def save_rules(conn: sqlite3.Connection, rules: AppointmentRules) -> None:
         "early_min": rules.early_min,
         "book_ahead_days": rules.book_ahead_days,
         "capacity": dict(rules.capacity),
+        "opens": rules.opens.isoformat("minutes"),
+        "closes": rules.closes.isoformat("minutes"),
     }
     conn.execute(
         "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (RULES_KEY, json.dumps(value))
@@ -154,6 +156,9 @@ def load_rules(conn: sqlite3.Connection) -> AppointmentRules:
         early_min=int(v["early_min"]),
         book_ahead_days=int(v["book_ahead_days"]),
         capacity={str(k): int(n) for k, n in v["capacity"].items()},
+        # Databases made before the offered hours existed keep the defaults.
+        opens=time.fromisoformat(v.get("opens", "09:00")),
+        closes=time.fromisoformat(v.get("closes", "17:00")),
     )
 
 

@@ -90,7 +90,7 @@ def _m001_initial(db: sqlite_utils.Database) -> None:
     )  # fmt: skip
     ticket_types: dict[str, type] = {c: str for c in TICKET_COLUMNS}
     for c in ("id", "vip_tier", "visit_id", "leg", "previous_id", "counter", "target_counter",
-              "recall_count", "rating"):  # fmt: skip
+              "recall_count", "rating", "late_count"):  # fmt: skip
         ticket_types[c] = int
     db.table("tickets").create(ticket_types, pk="id")
     db.table("tickets").create_index(["business_day"])
@@ -169,6 +169,18 @@ def _m006_events_by_ticket(db: sqlite_utils.Database) -> None:
         "CREATE INDEX IF NOT EXISTS events_audit ON events(seq)"
         " WHERE json_extract(body, '$.data.actor') IS NOT NULL"
     )
+
+
+@migration
+def _m007_phone_ticket(db: sqlite_utils.Database) -> None:
+    """The customer's live ticket page: a rating's comment, and "I'm running late"."""
+    have = db.table("tickets").columns_dict  # a new database has them from m001
+    if "rating_comment" not in have:
+        db.table("tickets").add_column("rating_comment", str, not_null_default="")
+    if "held_until" not in have:
+        db.table("tickets").add_column("held_until", str)
+    if "late_count" not in have:
+        db.table("tickets").add_column("late_count", int, not_null_default=0)
 
 
 def migrate(path: str | Path) -> int:

@@ -371,3 +371,27 @@ def test_cli_books_in_the_database_and_the_server_honours_it(branch_db, tmp_path
         assert body["outcome"] == "on_time" and body["ticket"]["service"] == "B"
     finally:
         live.stop()
+
+
+def test_released_no_shows_are_counted_in_the_report(server, clock):
+    came, gone, late = (book(server, "A") for _ in range(3))
+    clock.advance(minutes=35)  # 10:35
+    assert check_in(server, qr=came["qr"]).json()["outcome"] == "on_time"
+    clock.advance(minutes=6)  # 10:41: the grace is over; listing releases the other two
+    listed = server.client("booking").get("/appointments").json()
+    assert [a["state"] for a in listed] == ["checked_in", "released", "released"]
+    clock.advance(minutes=9)  # 10:50: one of them turns up after all
+    assert check_in(server, qr=late["qr"]).json()["outcome"] == "late"
+    report = server.client("manager").get("/reports").json()["appointments"]
+    assert {k: report[k] for k in ("booked", "checked_in", "on_time", "late", "no_shows")} == {
+        "booked": 3, "checked_in": 2, "on_time": 1, "late": 1, "no_shows": 1,
+    }  # fmt: skip
+    assert report["pending"] == 0 and report["no_show_rate"] == round(1 / 3, 4)
+    [a] = report["by_business"]
+    assert (a["service"], a["no_shows"]) == ("A", 1)
+    conn = connect(server.db)
+    try:
+        states = dict(conn.execute("SELECT booking_number, state FROM appointments").fetchall())
+    finally:
+        conn.close()
+    assert states[gone["booking_number"]] == "released"  # counted from its stored state

@@ -202,10 +202,13 @@ def test_a_seeded_day(server, clock):
             "hour": 10, "issued": 8, "transfers_in": 1, "called": 9,
             "mean_wait_s": round(41 * MIN / 9, 1), "p90_wait_s": 11 * MIN,
             "within_target": 0.8889, "by_business": {"A": 5, "B": 2, "C": 1},
+            # satisfaction by hour (of arrival)
+            "ratings": _ratings(one=1, two=1, three=1, four=2), "rated": 5, "satisfaction": 0.6,
         },
         {
             "hour": 11, "issued": 2, "transfers_in": 0, "called": 0, "mean_wait_s": None,
             "p90_wait_s": None, "within_target": None, "by_business": {"A": 1, "B": 0, "C": 1},
+            "ratings": _ratings(), "rated": 0, "satisfaction": None,
         },
     ]  # fmt: skip
 

@@ -304,3 +304,33 @@ def test_a_refused_action_is_said_in_words(qtbot, make_manager, server):
     qtbot.waitUntil(lambda: window.message.isVisible(), timeout=WAIT_MS)
     assert window.message.message_label.text() == "本机令牌无权执行此操作"
     assert server.client("manager").get("/counters/1").json()["state"] == "closed"
+
+
+def test_alert_details_are_worded_in_the_consoles_language():
+    from ui.i18n import Translator
+    from ui.manager.panels import alert_detail
+
+    t = Translator()
+    business = {
+        "kind": "business_over_target",
+        "subject": {"service": "C", "longest_wait_s": 1140, "target_s": 900},
+        "detail": "longest wait 19 min, over the 15 min target",
+    }
+    paused = {
+        "kind": "counter_paused_long",
+        "subject": {"counter": 3, "name": "3号窗口", "reason": "午餐", "paused_s": 1500},
+        "detail": "…",
+    }
+    t.set_language("zh")
+    assert (
+        alert_detail(t, business, lambda code: "开户") == "C 开户：最长等候 19 分钟（目标 15 分钟）"
+    )
+    assert alert_detail(t, paused, str) == "3号窗口暂停已 25 分钟（午餐）"
+    t.set_language("en")
+    assert alert_detail(t, business, lambda code: "Accounts") == (
+        "C Accounts: longest wait 19 min (target 15 min)"
+    )
+    # A subject without figures (an older alert): the server's own words.
+    assert (
+        alert_detail(t, {"kind": "business_over_target", "subject": {}, "detail": "x"}, str) == "x"
+    )

@@ -137,6 +137,7 @@ class AlertsTab(QWidget):
         self._open: list[dict[str, Any]] = []
         self._followups: list[dict[str, Any]] = []
         self._language = ""
+        self._names: Callable[[str], str] = str
 
     def day(self) -> str:
         return self.date.date().toString("yyyy-MM-dd")
@@ -147,6 +148,9 @@ class AlertsTab(QWidget):
 
     def _kind(self, alert: Mapping[str, Any]) -> str:
         return self.tr_.tr(f"manager.alert_kind.{alert.get('kind', 'other')}")
+
+    def _detail(self, alert: Mapping[str, Any]) -> str:
+        return alert_detail(self.tr_, alert, self._names)
 
     def _state(self, alert: Mapping[str, Any]) -> str:
         t = self.tr_
@@ -165,6 +169,7 @@ class AlertsTab(QWidget):
         names: Callable[[str], str],
     ) -> None:
         t = self.tr_
+        self._names = names
         self.open_table.retranslate()
         self.followups.retranslate()
         self.history.retranslate()
@@ -185,7 +190,7 @@ class AlertsTab(QWidget):
                 state = "over" if severity == "critical" else "near"
                 self.open_table.set_cell(r, 0, t.tr(f"manager.severity.{severity}"), state)
                 self.open_table.set_cell(r, 1, self._kind(a))
-                self.open_table.set_cell(r, 2, str(a.get("detail") or ""))
+                self.open_table.set_cell(r, 2, self._detail(a))
                 self.open_table.set_cell(r, 3, _time(a.get("raised_at")))
                 self.open_table.set_cell(r, 4, self._state(a))
                 acked = bool(a.get("acknowledged_at"))
@@ -250,7 +255,7 @@ class AlertsTab(QWidget):
             self.history.set_cell(r, 0, _time(a.get("raised_at")))
             self.history.set_cell(r, 1, t.tr(f"manager.severity.{severity}"))
             self.history.set_cell(r, 2, self._kind(a))
-            self.history.set_cell(r, 3, str(a.get("detail") or ""))
+            self.history.set_cell(r, 3, self._detail(a))
             self.history.set_cell(r, 4, self._state(a))
 
     def show_history_error(self, text: str) -> None:
@@ -789,3 +794,53 @@ def _guidance_from(text: str, old: Any) -> dict[str, Any]:
     out["documents"] = out["documents"][:20]
     out["steps"] = out["steps"][:20]
     return out
+
+
+def alert_detail(t: Translator, alert: Mapping[str, Any], names: Callable[[str], str]) -> str:
+    """An alert's detail in the console's language, from the figures in its subject.
+
+    The server's `detail` (English) is the fallback for a kind or subject it cannot word.
+    """
+    subject = alert.get("subject") or {}
+    kind = str(alert.get("kind") or "")
+
+    def minutes(key: str) -> int | None:
+        value = subject.get(key)
+        return None if value is None else round(float(value) / 60)
+
+    values: dict[str, object] = {}
+    if kind == "business_over_target" and minutes("longest_wait_s") is not None:
+        code = str(subject.get("service", ""))
+        values = {
+            "service": f"{code} {names(code)}".strip(),
+            "wait": minutes("longest_wait_s"),
+            "target": minutes("target_s"),
+        }
+    elif kind == "customer_over_target" and minutes("waited_s") is not None:
+        values = {
+            "number": subject.get("number", ""),
+            "wait": minutes("waited_s"),
+            "target": minutes("target_s"),
+        }
+    elif kind == "counter_paused_long" and minutes("paused_s") is not None:
+        reason = str(subject.get("reason") or "")
+        values = {
+            "name": subject.get("name", ""),
+            "paused": minutes("paused_s"),
+            "reason": t.tr("manager.alert_detail.reason", reason=reason) if reason else "",
+        }
+    elif kind == "device_fault" and subject.get("device"):
+        health = str(subject.get("health") or "")
+        values = {
+            "device": subject["device"],
+            "detail": subject.get("detail") or t.tr(f"manager.device_health.{health}"),
+        }
+    elif kind == "negative_rating" and subject.get("number"):
+        counter = subject.get("counter")
+        values = {
+            "number": subject["number"],
+            "where": t.tr("manager.alert_detail.at_counter", counter=counter) if counter else "",
+        }
+    if not values:
+        return str(alert.get("detail") or "")
+    return t.tr(f"manager.alert_detail.{kind}", **values)

@@ -49,6 +49,7 @@ class FollowupPublic(BaseModel):
     note: str
     resolved_at: str | None
     resolved_by: str | None
+    comment: str = ""  # the customer's own words with the rating (from the phone)
 
 
 class FollowupUpdate(BaseModel):

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
+from pydantic import BaseModel, Field
 
 from ...appointment_desk import AppointmentDesk
 from ...auth import Principal
-from ..deps import EngineDep, require
+from ..deps import BusinessDay, EngineDep, require
 from ..schemas import (
     AppointmentBooked,
     AppointmentChange,
@@ -20,6 +21,16 @@ from ..schemas import (
 )
 
 router = APIRouter(prefix="/appointments", tags=["appointments"])
+ServiceQuery = Annotated[str, Query(pattern=r"^[A-Za-z0-9_-]{1,16}$", description="business code")]
+
+
+class SlotPublic(BaseModel):
+    slot_start: datetime = Field(description="in the branch's local time")
+    slot_end: datetime
+    capacity: int = Field(description="bookings the slot takes")
+    booked: int = Field(description="bookings holding a place (booked or checked in)")
+    free: int
+    bookable: bool = Field(description="not started yet and within the booking horizon")
 
 
 async def get_desk(request: Request) -> AppointmentDesk:
@@ -53,6 +64,17 @@ async def list_appointments(
 ) -> list[dict[str, Any]]:
     """List one day's bookings (optionally of one business), by slot."""
     return [desk.view(a) for a in await desk.list(day, service)]
+
+
+@router.get("/slots", response_model=list[SlotPublic])
+async def list_slots(
+    desk: DeskDep,
+    _: BookingChannel,
+    day: Annotated[BusinessDay, Query(description="local calendar day")],
+    service: ServiceQuery,
+) -> list[dict[str, Any]]:
+    """Every slot of a business on a day within its hours, with capacity, bookings and room."""
+    return [desk.slot_view(offer) for offer in await desk.slots(service, day)]
 
 
 @router.post("/check-in", response_model=CheckInResult, status_code=201)

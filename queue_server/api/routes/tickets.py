@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Response
 from ...auth import Principal
 from ...domain import NotFound, PriorityClass, Source, Ticket
 from ...visits import plan_visit
-from ..deps import AnyDevice, EngineDep, IssuingDevice, require, result_of
+from ..deps import AnyDevice, EngineDep, IssuingDevice, manager_actor, require, result_of
 from ..schemas import (
     Eform,
     RatingRequest,
@@ -86,9 +86,11 @@ async def ticket_history(
 
 
 @router.post("/{ticket_id}/cancel", response_model=TicketPublic)
-async def cancel_ticket(ticket_id: int, engine: EngineDep, _: IssuingDevice) -> dict[str, Any]:
+async def cancel_ticket(ticket_id: int, engine: EngineDep, device: IssuingDevice) -> dict[str, Any]:
     """Cancel a waiting ticket (the customer left)."""
-    change = await engine.execute(lambda b, now: b.cancel_ticket(ticket_id, now))
+    change = await engine.execute(
+        lambda b, now: b.cancel_ticket(ticket_id, now), actor=manager_actor(device)
+    )
     return engine.ticket_view(result_of(change, Ticket))
 
 
@@ -103,7 +105,9 @@ async def rate_ticket(
     ticket = engine.find_ticket(ticket_id)
     if device.role == "counter" and ticket.counter != device.counter:
         raise HTTPException(403, "this ticket was served at another counter")
-    change = await engine.execute(lambda b, now: b.rate_ticket(ticket_id, body.rating, now))
+    change = await engine.execute(
+        lambda b, now: b.rate_ticket(ticket_id, body.rating, now, comment=body.comment)
+    )
     return engine.ticket_view(result_of(change, Ticket))
 
 

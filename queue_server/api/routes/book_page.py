@@ -1,0 +1,384 @@
+"""The public booking page (/book) and its endpoints (/api/v1/public/book/…), for customers.
+
+For banks without their own online channel: a customer at home picks a business, a day and
+a free slot, and gets a booking number, the QR code to show at the kiosk and a cancel code.
+No token and no personal data: the endpoints are public, so each client address is held to
+a rate of requests and a number of bookings per business day (kept in memory: a restart
+forgets them). The addresses are those uvicorn reports; behind a reverse proxy run it with
+`--proxy-headers` and `--forwarded-allow-ips` so they are the customers' own.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import re
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import FileResponse, JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ...appointment_desk import AppointmentDesk
+from ...codec import guidance_to_dict
+from ...config import ASSETS
+from ...domain import InvalidInput, NotFound
+from ...domain.appointments import Appointment, AppointmentRefused, aware_slot
+from ...engine import Engine
+from ..deps import EngineDep
+from .appointments import DeskDep
+
+PAGE_DIR = Path(__file__).resolve().parents[2] / "web" / "book"
+CATALOG_DIR = ASSETS / "i18n"
+FILES = {"book.css": "text/css", "book.js": "text/javascript"}
+TEXT_PREFIXES = ("book.",)
+NO_CACHE = {"Cache-Control": "no-cache"}
+API = "/api/v1/public/book"
+DAYS_SHOWN = 7  # today and the next six days (fewer when the booking horizon is shorter)
+
+router = APIRouter()
+_CODE = r"^[A-Za-z0-9_-]{1,16}$"
+
+
+# ------------------------------------------------------------------- the page
+@router.get("/book", include_in_schema=False)
+async def book_page() -> FileResponse:
+    """The booking page; it needs no token."""
+    return FileResponse(PAGE_DIR / "index.html", media_type="text/html", headers=NO_CACHE)
+
+
+@router.get("/book/text.json", include_in_schema=False)
+async def book_text() -> JSONResponse:
+    return JSONResponse(book_catalog(), headers=NO_CACHE)
+
+
+@router.get("/book/{name}", include_in_schema=False)
+async def book_file(name: str) -> FileResponse:
+    if name not in FILES:
+        raise HTTPException(404, f"no such booking page file: {name}")
+    return FileResponse(PAGE_DIR / name, media_type=FILES[name], headers=NO_CACHE)
+
+
+@cache
+def book_catalog() -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for path in sorted(CATALOG_DIR.glob("*.json")):
+        texts = json.loads(path.read_text(encoding="utf-8"))
+        out[path.stem] = {k: v for k, v in texts.items() if k.startswith(TEXT_PREFIXES)}
+    return out
+
+
+# ------------------------------------------------------------------- limits
+@dataclass(frozen=True)
+class PublicLimits:
+    """What one client address may do on the public endpoints."""
+
+    reads_per_minute: int = 120  # services and slots: a page refreshes them as it is used
+    writes_per_window: int = 10  # bookings and cancellations, failed ones included
+    write_window_s: int = 600
+    bookings_per_day: int = 3  # bookings made per business day (a cancellation gives none back)
+
+
+@dataclass
+class PublicGate:
+    """Per-address counters in memory; everything runs on the event loop, so no locks."""
+
+    limits: PublicLimits = field(default_factory=PublicLimits)
+    _reads: dict[str, deque[datetime]] = field(default_factory=dict)
+    _writes: dict[str, deque[datetime]] = field(default_factory=dict)
+    _booked: dict[str, int] = field(default_factory=dict)
+    _booked_day: date | None = None
+
+    def read(self, address: str, now: datetime) -> None:
+        self._admit(self._reads, address, now, timedelta(minutes=1), self.limits.reads_per_minute)
+
+    def write(self, address: str, now: datetime) -> None:
+        window = timedelta(seconds=self.limits.write_window_s)
+        self._admit(self._writes, address, now, window, self.limits.writes_per_window)
+
+    def reserve_booking(self, address: str, day: date) -> None:
+        """Count a booking before it is made (released if it fails), so racing requests
+        from one address cannot all pass the check before any of them is counted."""
+        if self._booked_day != day:
+            self._booked, self._booked_day = {}, day
+        if self._booked.get(address, 0) >= self.limits.bookings_per_day:
+            raise _too_many(
+                f"at most {self.limits.bookings_per_day} bookings a day from one connection",
+                None,
+            )
+        self._booked[address] = self._booked.get(address, 0) + 1
+
+    def release_booking(self, address: str, day: date) -> None:
+        if self._booked_day == day and self._booked.get(address, 0) > 0:
+            self._booked[address] -= 1
+
+    @staticmethod
+    def _admit(
+        seen: dict[str, deque[datetime]],
+        address: str,
+        now: datetime,
+        window: timedelta,
+        limit: int,
+    ) -> None:
+        if len(seen) > 10_000:  # forget idle addresses rather than grow without bound
+            for key in [k for k, times in seen.items() if not times or times[-1] <= now - window]:
+                del seen[key]
+        times = seen.setdefault(address, deque())
+        while times and times[0] <= now - window:
+            times.popleft()
+        if len(times) >= limit:
+            retry = max(1, math.ceil((times[0] + window - now).total_seconds()))
+            raise _too_many("too many requests; please try again shortly", retry)
+        times.append(now)
+
+
+def _too_many(message: str, retry_after_s: int | None) -> HTTPException:
+    headers = {"Retry-After": str(retry_after_s)} if retry_after_s is not None else None
+    return HTTPException(429, message, headers=headers)
+
+
+def gate_of(request: Request) -> PublicGate:
+    """The app's gate, made on first use (tests may replace it with other limits)."""
+    gate: PublicGate | None = getattr(request.app.state, "public_booking_gate", None)
+    if gate is None:
+        gate = request.app.state.public_booking_gate = PublicGate()
+    return gate
+
+
+def address_of(request: Request) -> str:
+    return request.client.host if request.client is not None else "unknown"
+
+
+async def read_limit(request: Request, engine: EngineDep) -> None:
+    gate_of(request).read(address_of(request), engine.clock())
+
+
+async def write_limit(request: Request, engine: EngineDep) -> None:
+    gate_of(request).write(address_of(request), engine.clock())
+
+
+ReadLimit = Depends(read_limit)
+WriteLimit = Depends(write_limit)
+
+
+# ------------------------------------------------------------------- models
+class GuidancePublic(BaseModel):
+    documents: list[str]
+    steps: list[str]
+    where: str
+    alternative: str
+
+
+class BookableService(BaseModel):
+    code: str
+    names: dict[str, str]
+    guidance: dict[str, GuidancePublic] = Field(description="what to bring, per language")
+
+
+class BookingOffer(BaseModel):
+    branch: str = Field(description="the branch's name")
+    today: date = Field(description="today in the branch's time zone")
+    days: list[date] = Field(description="the days that may be booked here")
+    slot_min: int
+    early_min: int = Field(description="check-in opens this long before the slot")
+    grace_min: int = Field(description="appointment priority lasts this long after its start")
+    services: list[BookableService]
+
+
+class FreeSlot(BaseModel):
+    slot_start: datetime = Field(description="in the branch's local time")
+    slot_end: datetime
+    free: int = Field(description="places left")
+    bookable: bool = Field(description="not started yet (and places left)")
+
+
+class PublicBookingCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    service: str = Field(pattern=_CODE)
+    slot_start: datetime = Field(description="a slot from the list; no offset: local time")
+
+
+class PublicBooking(BaseModel):
+    booking_number: str = Field(description="what staff type to find the booking")
+    cancel_code: str = Field(description="with the booking number, cancels it on this page")
+    service: str
+    slot_start: datetime
+    slot_end: datetime
+    state: str
+    qr: str = Field(description="the text of the QR code to show at the kiosk (BQA1.…)")
+    qr_svg: str = Field(description="the same QR code as an SVG image")
+
+
+class PublicCancel(BaseModel):
+    """Either the booking number with its cancel code, or the QR text."""
+
+    model_config = ConfigDict(extra="forbid")
+    booking_number: str | None = Field(None, pattern=r"^[A-Za-z0-9 -]{4,20}$")
+    cancel_code: str | None = Field(None, pattern=r"^[A-Za-z0-9 -]{4,20}$")
+    qr: str | None = Field(None, min_length=1, max_length=512)
+
+    @model_validator(mode="after")
+    def one_way(self) -> PublicCancel:
+        by_number = self.booking_number is not None and self.cancel_code is not None
+        if by_number == (self.qr is not None) or (
+            self.qr is not None and (self.booking_number or self.cancel_code)
+        ):
+            raise ValueError("give booking_number and cancel_code, or qr")
+        return self
+
+
+class PublicCancelled(BaseModel):
+    booking_number: str
+    service: str
+    slot_start: datetime
+    state: str
+
+
+# ---------------------------------------------------------------- endpoints
+def offered_days(engine: Engine) -> list[date]:
+    rules = engine.branch.appointment_rules
+    today = engine.clock().astimezone(ZoneInfo(engine.branch.settings.timezone)).date()
+    return [today + timedelta(days=n) for n in range(min(DAYS_SHOWN, rules.book_ahead_days + 1))]
+
+
+def offered_services(engine: Engine) -> list[str]:
+    """Businesses a customer may book here: enabled, shown to customers, taking bookings."""
+    branch = engine.branch
+    services = sorted(branch.services.values(), key=lambda s: (s.sort, s.code))
+    return [
+        s.code for s in services if s.enabled and s.visible and branch.slot_capacity(s.code) > 0
+    ]
+
+
+def _offered_service(engine: Engine, code: str) -> str:
+    if code not in offered_services(engine):
+        raise NotFound(f"business {code} cannot be booked here", code="unknown_service")
+    return code
+
+
+def _offered_day(engine: Engine, day: date) -> date:
+    if day not in offered_days(engine):
+        raise InvalidInput("this day cannot be booked here", code="day_not_offered")
+    return day
+
+
+@router.get(API + "/services", response_model=BookingOffer, tags=["public booking"])
+async def public_services(engine: EngineDep, _: None = ReadLimit) -> dict[str, Any]:
+    """What may be booked: the businesses (with what to bring) and the days."""
+    branch = engine.branch
+    services = []
+    for code in offered_services(engine):
+        s = branch.service(code)
+        guidance = {lang: guidance_to_dict(g) for lang, g in s.guidance.items()}
+        services.append({"code": s.code, "names": dict(s.names), "guidance": guidance})
+    days = offered_days(engine)
+    return {
+        "branch": branch.settings.name,
+        "today": days[0],
+        "days": days,
+        "slot_min": branch.appointment_rules.slot_min,
+        "early_min": branch.appointment_rules.early_min,
+        "grace_min": branch.settings.appointment_grace_s // 60,
+        "services": services,
+    }
+
+
+@router.get(API + "/slots", response_model=list[FreeSlot], tags=["public booking"])
+async def public_slots(
+    engine: EngineDep,
+    desk: DeskDep,
+    day: Annotated[date, Query(description="a day from the services answer")],
+    service: Annotated[str, Query(pattern=_CODE)],
+    _: None = ReadLimit,
+) -> list[dict[str, Any]]:
+    """A business's slots on a day, with the places left."""
+    offers = await desk.slots(_offered_service(engine, service), _offered_day(engine, day))
+    out = []
+    for offer in offers:
+        view = desk.slot_view(offer)
+        out.append(
+            {
+                "slot_start": view["slot_start"],
+                "slot_end": view["slot_end"],
+                "free": view["free"],
+                "bookable": view["bookable"] and view["free"] > 0,
+            }
+        )
+    return out
+
+
+@router.post(API, response_model=PublicBooking, status_code=201, tags=["public booking"])
+async def public_book(
+    body: PublicBookingCreate,
+    request: Request,
+    engine: EngineDep,
+    desk: DeskDep,
+    _: None = WriteLimit,
+) -> dict[str, Any]:
+    """Book a free slot; the answer has the booking number, cancel code and QR code."""
+    service = _offered_service(engine, body.service)
+    timezone = engine.branch.settings.timezone
+    slot = aware_slot(body.slot_start, timezone)
+    day = slot.astimezone(desk.timezone).date()
+    _offered_day(engine, day)
+    offers = engine.branch.slots_of_day(service, day, engine.clock())
+    if all(offer.start != slot for offer in offers):  # out of the offered hours, or misaligned
+        raise InvalidInput("this time is not offered for booking", code="slot_not_offered")
+    gate = gate_of(request)
+    address = address_of(request)
+    today = engine.branch.business_day(engine.clock())
+    gate.reserve_booking(address, today)
+    try:
+        appointment = await desk.book(service, slot)
+    except BaseException:
+        gate.release_booking(address, today)
+        raise
+    return public_view(desk, appointment)
+
+
+@router.post(API + "/cancel", response_model=PublicCancelled, tags=["public booking"])
+async def public_cancel(body: PublicCancel, desk: DeskDep, _: None = WriteLimit) -> dict[str, Any]:
+    """Cancel a booking made here, with its number and cancel code (or its QR text)."""
+    try:
+        appointment = await desk.cancel_by_customer(
+            booking_number=body.booking_number, code=body.cancel_code, qr=body.qr
+        )
+    except AppointmentRefused as exc:
+        exc.details.pop("ticket_number", None)  # nothing about the visit to a stranger
+        raise
+    view = desk.view(appointment)
+    return {k: view[k] for k in ("booking_number", "service", "slot_start", "state")}
+
+
+def public_view(desk: AppointmentDesk, appointment: Appointment) -> dict[str, Any]:
+    view = desk.view(appointment, with_qr=True)
+    return {
+        "booking_number": appointment.booking_number,
+        "cancel_code": desk.cancel_code(appointment),
+        "service": appointment.service,
+        "slot_start": view["slot_start"],
+        "slot_end": view["slot_end"],
+        "state": view["state"],
+        "qr": view["qr"],
+        "qr_svg": qr_svg(view["qr"]),
+    }
+
+
+def qr_svg(text: str) -> str:
+    """The QR code as an inline SVG that scales with its box (no size of its own)."""
+    import qrcode
+    from qrcode.image.svg import SvgPathImage
+
+    buffer = io.BytesIO()
+    qrcode.make(text, image_factory=SvgPathImage, border=4).save(buffer)
+    svg = buffer.getvalue().decode("utf-8")
+    svg = svg[svg.index("<svg") :]  # without the XML declaration: it goes into HTML
+    svg = re.sub(r'\s(width|height)="[^"]*"', "", svg, count=2)
+    return svg.replace("<svg", '<svg role="img" shape-rendering="crispEdges"', 1)

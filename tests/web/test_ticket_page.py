@@ -1,0 +1,230 @@
+"""The customer's live ticket page (/t/<token>) on a phone-sized Chromium against a real server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import LiveServer, sign_in
+from playwright.sync_api import expect
+
+CHROMIUM = Path("/usr/bin/chromium")
+PHONE = {"width": 390, "height": 844}
+WAIT_MS = 10_000
+GUIDANCE = {
+    "zh": {
+        "documents": ["本人有效身份证件", "银行卡或存折"],
+        "steps": ["取号", "等候叫号", "到窗口办理"],
+        "where": "大厅左侧 1–3 号窗口",
+        "alternative": "2 万元以下取款可使用大厅自助设备",
+    },
+    "en": {
+        "documents": ["Your valid ID", "Your bank card or passbook"],
+        "steps": ["Take a ticket", "Wait for your number", "Go to the counter"],
+        "where": "Counters 1–3, left of the hall",
+        "alternative": "Withdrawals under 20,000 yuan: the self-service machines",
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's Chromium (/usr/bin/chromium) is missing: `make setup` as root")
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=WAIT_MS)
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=["--autoplay-policy=no-user-gesture-required"],
+        )
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def open_page(browser: Any, server: LiveServer, token: str, width: int = 390) -> Any:
+    context = browser.new_context(
+        viewport={"width": width, "height": PHONE["height"]},
+        is_mobile=True,
+        has_touch=True,
+        locale="zh-CN",
+    )
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    page.goto(f"{server.base_url}/t/{token}")
+    return page
+
+
+def issue(server: LiveServer, service: str = "A") -> dict:
+    r = server.client("kiosk").post("/tickets", json={"service": service})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def with_guidance(server: LiveServer) -> None:
+    r = server.client("manager").patch("/services/A", json={"guidance": GUIDANCE})
+    assert r.status_code == 200, r.text
+
+
+def text(page: Any, selector: str) -> str:
+    return page.locator(selector).inner_text()
+
+
+def test_the_page_follows_the_ticket_from_issue_to_call(browser, server):
+    with_guidance(server)
+    issue(server)
+    mine = issue(server)
+    page = open_page(browser, server, mine["token"])
+    try:
+        page.wait_for_selector("#waiting:not([hidden])")
+        assert text(page, "#number") == mine["number"]
+        assert text(page, "#service") == "现金"
+        assert text(page, "#ahead") == "1 人"
+        assert "本人有效身份证件" in text(page, "#guidance")
+        page.evaluate("window.__notReloaded = true")
+        teller = sign_in(server, 1)
+        teller.post("/counters/1/call-next")  # the customer ahead
+        expect(page.locator("#ahead")).to_have_text("下一位就是您")
+        teller.post("/counters/1/no-show")
+        teller.post("/counters/1/call-next")
+        page.wait_for_selector("#called:not([hidden])")
+        assert text(page, "#called-title") == "轮到您了！"
+        assert text(page, "#called-where") == "请到 1号窗口 办理"
+        assert page.evaluate("window.__notReloaded") is True
+        assert page.evaluate("window.__ticketAlerts") == 1  # vibrated and beeped once
+        teller.post("/counters/1/recall")
+        expect(page.locator("#called-title")).to_have_text("再次呼叫您！")
+        assert page.evaluate("window.__ticketAlerts") == 2
+        page.click("#lang")
+        assert text(page, "#called-title") == "Calling you again!"
+        assert text(page, "#called-where") == "Please go to counter 1"
+        assert text(page, "#service") == "Cash"
+    finally:
+        page.context.close()
+
+
+def test_rating_after_the_service(browser, server):
+    mine = issue(server)
+    page = open_page(browser, server, mine["token"])
+    try:
+        page.wait_for_selector("#waiting:not([hidden])")
+        teller = sign_in(server, 1)
+        teller.post("/counters/1/call-next")
+        teller.post("/counters/1/start")
+        expect(page.locator("#called-title")).to_have_text("正在为您办理")
+        teller.post("/counters/1/finish")
+        page.wait_for_selector("#rate:not([hidden])")
+        assert text(page, "#done-title") == "办理完成，谢谢光临！"
+        assert page.locator("#rate-submit").is_disabled()
+        page.click(".rate-btn.r1")
+        assert page.locator(".rate-btn.r1").get_attribute("aria-pressed") == "true"
+        page.fill("#comment", "等了太久，窗口太少")
+        assert text(page, "#comment-count") == "9/200"
+        page.click("#rate-submit")
+        page.wait_for_selector("#rated:not([hidden])")
+        assert text(page, "#rated") == "感谢您的评价！"
+        assert page.locator("#rate").is_hidden()
+        stored = server.engine.find_ticket(mine["id"])
+        assert (stored.rating, stored.rating_comment) == (1, "等了太久，窗口太少")
+    finally:
+        page.context.close()
+
+
+def test_cancel_with_a_confirm_step(browser, server):
+    mine = issue(server)
+    page = open_page(browser, server, mine["token"])
+    try:
+        page.wait_for_selector("#actions:not([hidden])")
+        page.click("#cancel-open")
+        page.wait_for_selector("#cancel-dialog:not([hidden])")
+        page.click("#cancel-no")  # changed their mind
+        assert page.locator("#cancel-dialog").is_hidden()
+        assert server.engine.find_ticket(mine["id"]).state.value == "waiting"
+        page.click("#cancel-open")
+        page.click("#cancel-yes")
+        page.wait_for_selector("#final:not([hidden])")
+        assert text(page, "#final-title") == "号码已取消"
+        assert page.locator("#actions").is_hidden()
+        assert server.engine.find_ticket(mine["id"]).state.value == "cancelled"
+    finally:
+        page.context.close()
+
+
+def test_running_late(browser, server):
+    mine = issue(server)
+    page = open_page(browser, server, mine["token"])
+    try:
+        page.wait_for_selector("#actions:not([hidden])")
+        assert text(page, "#late-left") == "还可延后 2 次"
+        page.click("#late-open")
+        page.wait_for_selector("#late-dialog:not([hidden])")
+        page.click("#late-choices button[data-minutes='10']")
+        page.wait_for_selector("#held:not([hidden])")
+        # The fake clock's 10:00 in Shanghai, plus ten minutes.
+        assert text(page, "#held") == "已为您保留号码，10:10 之后再叫您"
+        assert "10:10" in text(page, "#message")
+        assert text(page, "#late-left") == "还可延后 1 次"
+        assert server.engine.find_ticket(mine["id"]).held_until is not None
+    finally:
+        page.context.close()
+
+
+def test_an_unknown_link_says_so(browser, server):
+    page = open_page(browser, server, "C" * 22)
+    try:
+        page.wait_for_selector("#final:not([hidden])")
+        assert text(page, "#final-title") == "找不到这个号码"
+        assert page.locator("#ticket").is_hidden()
+    finally:
+        page.context.close()
+
+
+NO_OVERFLOW = """() => {
+  const width = document.documentElement.clientWidth;
+  const bad = [];
+  const page = document.documentElement.scrollWidth;
+  if (page > width) bad.push('page ' + page);
+  for (const el of document.querySelectorAll('body *')) {
+    if (el.closest('[hidden]') || !el.getClientRects().length) continue;
+    const r = el.getBoundingClientRect();
+    if (r.left < -0.5 || r.right > width + 0.5) bad.push(el.id || el.className || el.tagName);
+    if (el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX !== 'visible')
+      bad.push('clipped ' + (el.id || el.className || el.tagName));
+  }
+  return bad;
+}"""
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_nothing_is_cut_off_at_360_px(browser, server, lang):
+    with_guidance(server)
+    for _ in range(12):
+        issue(server)
+    mine = issue(server)
+    page = open_page(browser, server, mine["token"], width=360)
+    try:
+        page.wait_for_selector("#waiting:not([hidden])")
+        if lang == "en":
+            page.click("#lang")
+        assert page.evaluate(NO_OVERFLOW) == []
+        page.click("#late-open")
+        assert page.evaluate(NO_OVERFLOW) == []
+        page.click("#late-back")
+        teller = sign_in(server, 1)
+        teller.post("/counters/1/call", json={"ticket_id": mine["id"]})
+        page.wait_for_selector("#called:not([hidden])")
+        assert page.evaluate(NO_OVERFLOW) == []
+        teller.post("/counters/1/start")
+        teller.post("/counters/1/finish")
+        page.wait_for_selector("#rate:not([hidden])")
+        page.click(".rate-btn.r4")
+        assert page.evaluate(NO_OVERFLOW) == []
+    finally:
+        page.context.close()
