@@ -98,6 +98,7 @@ class KioskPeripherals(QObject):
         for url in self.scanner_urls:
             try:
                 scanner = scanner_for_url(url, self._code, self._scanner_error)
+                scanner.on_recovered = self._scanner_back
                 scanner.start()
             except (ValueError, DeviceError) as exc:
                 self.healthChanged.emit("scanner", "offline", str(exc))
@@ -129,6 +130,9 @@ class KioskPeripherals(QObject):
 
     def _scanner_error(self, exc: DeviceError) -> None:
         self.healthChanged.emit("scanner", "offline", str(exc))
+
+    def _scanner_back(self) -> None:
+        self.healthChanged.emit("scanner", "ok", "")
 
     def _remember(self, part: str, health: str, detail: str) -> None:
         self.health[part] = (health, detail)

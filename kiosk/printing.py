@@ -185,7 +185,14 @@ class TicketPrinting(QObject):
                 return outcome
             try:
                 printer.print_ticket(content)
+                # Paper running out or the cover opened during the job swallows the ticket
+                # without an error: only asking again tells, and then the screen is the
+                # ticket instead of the customer leaving with nothing.
+                after = printer.status()
             except DeviceError as exc:
                 self._drop()
                 return PrintOutcome(False, "offline", str(exc)[:300], "device.printer.offline")
-            return outcome
+            if after.ready or after.one_way:
+                return outcome
+            detail = after.detail or after.summary()
+            return PrintOutcome(False, after.health, detail[:300], problem_key(after))

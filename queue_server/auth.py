@@ -8,7 +8,7 @@ import secrets
 import sqlite3
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -144,3 +144,49 @@ def verify_pin(conn: sqlite3.Connection, staff_id: str, pin: str) -> bool:
         return _hasher.verify(row["pin_hash"], pin)
     except (VerificationError, InvalidHashError):
         return False
+
+
+class PinLockout:
+    """Refuses a staff id's sign-in for a while after repeated wrong PINs.
+
+    Kept in memory: a restart forgets the count, which costs an attacker a server restart
+    per handful of guesses — a restart the branch would notice. Keyed by staff id whether or
+    not it exists, so a locked answer does not tell which ids are real.
+    """
+
+    def __init__(
+        self, max_failures: int = 5, window_s: float = 15 * 60, lock_s: float = 15 * 60
+    ) -> None:
+        self.max_failures = max_failures
+        self.window_s = window_s
+        self.lock_s = lock_s
+        self._failures: dict[str, list[datetime]] = {}
+        self._locked_until: dict[str, datetime] = {}
+
+    def locked_for(self, staff_id: str, now: datetime) -> float:
+        """Seconds the staff id stays locked (0: it may try)."""
+        until = self._locked_until.get(staff_id)
+        if until is None:
+            return 0.0
+        if now >= until:
+            del self._locked_until[staff_id]
+            return 0.0
+        return (until - now).total_seconds()
+
+    def failed(self, staff_id: str, now: datetime) -> bool:
+        """Count a wrong PIN; True when this one locks the staff id."""
+        recent = [
+            t for t in self._failures.get(staff_id, []) if (now - t).total_seconds() < self.window_s
+        ]
+        recent.append(now)
+        if len(recent) >= self.max_failures:
+            self._failures.pop(staff_id, None)
+            self._locked_until[staff_id] = now + timedelta(seconds=self.lock_s)
+            return True
+        self._failures[staff_id] = recent
+        if len(self._failures) > 10_000:  # ids typed at random must not grow memory for ever
+            self._failures = {k: v for k, v in self._failures.items() if k == staff_id}
+        return False
+
+    def succeeded(self, staff_id: str) -> None:
+        self._failures.pop(staff_id, None)

@@ -41,6 +41,9 @@ import httpx
 import websockets
 
 log = logging.getLogger(__name__)
+# The server sends a heartbeat every 2 s: three missed ones mean a stalled link (as the
+# Qt client and the display page judge it), whatever websockets' own pings say.
+STALL_S = 6.0
 RATING_TIMEOUT_S = 30.0
 HEALTH_EVERY_S = 5.0
 
@@ -148,9 +151,20 @@ class Hub:
             if self._seq is not None and self._epoch is not None:
                 url += f"&since={self._seq}&epoch={self._epoch}"
             try:
-                async with websockets.connect(url, open_timeout=5, ping_interval=5) as ws:
+                async with websockets.connect(
+                    url, open_timeout=5, ping_interval=5, close_timeout=1
+                ) as ws:
                     backoff = 0.5
-                    async for raw in ws:
+                    while True:
+                        try:
+                            raw = await asyncio.wait_for(ws.recv(), STALL_S)
+                        except TimeoutError:
+                            # Three heartbeats missed: the link is dead even if TCP says
+                            # nothing. Drop it at once (a polite close would wait for an
+                            # answer that never comes) and reconnect.
+                            log.warning("event stream silent for %.0f s; reconnecting", STALL_S)
+                            ws.transport.abort()
+                            break
                         await self.handle(json.loads(raw))
             except (OSError, websockets.WebSocketException, TimeoutError) as exc:
                 log.warning("event stream lost (%s); reconnecting", exc)

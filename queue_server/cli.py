@@ -24,13 +24,24 @@ def _server(args: argparse.Namespace) -> int:
 
     from .api import create_app
     from .config import init_db, load_config
+    from .security.limits import server_options
 
     db = Path(args.db)
     if not db.exists():
         init_db(db, load_config(args.config))
         print(f"created {db} from {args.config or 'the demo branch config'}")
+    if bool(args.cert) != bool(args.key):
+        print("give both --cert and --key to serve HTTPS", file=sys.stderr)
+        return 2
+    tls = {"ssl_certfile": args.cert, "ssl_keyfile": args.key} if args.cert else {}
     uvicorn.run(
-        create_app(db), host=args.host, port=args.port, log_level=args.log_level, ws_ping_interval=5
+        create_app(db),
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        ws_ping_interval=5,
+        **server_options(),
+        **tls,
     )
     return 0
 
@@ -316,8 +327,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("server", _server, "Run the branch's queue server (creates the database if missing).")
     db_opt(p)
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1, this machine only; 0.0.0.0 for the LAN)",
+    )
     p.add_argument("--port", type=int, default=8470, help="port to listen on (default 8470)")
+    p.add_argument("--cert", help="branch certificate (PEM) to serve HTTPS; needs --key")
+    p.add_argument("--key", help="the certificate's private key (PEM)")
     p.add_argument("--config", help="branch config TOML used when creating the database")
     p.add_argument("--log-level", default="info", help="uvicorn log level")
 
@@ -509,6 +526,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--days", type=int, help="simulated days (default: the scenario's)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+
+    p = add(
+        "drill",
+        _deferred(".drill.cli", "main"),
+        "Fault drills (kill -9, network cuts): what was tried, what was lost, recovery time.",
+    )
+    p.add_argument("name", metavar="NAME", help="a drill (crash, network, …) or all")
+    p.add_argument("--attempts", type=int, help="rounds to run (default: the drill's long run)")
+    p.add_argument("--short", action="store_true", help="CI's short version of each drill")
+    p.add_argument("--seed", type=int, default=1, help="random seed for fault timing (1)")
+    p.add_argument("--json", action="store_true", help="print a JSON list of results")
 
     p = add("voice", lambda a: 2, "The voice clip packs the hall display's announcements use.")
     vsub = p.add_subparsers(dest="voice_command", required=True, metavar="ACTION")

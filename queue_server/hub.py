@@ -71,10 +71,24 @@ class Subscriber:
         self.wake.set()
 
 
+HISTORY_BYTES = 4 * 1024 * 1024  # resumable history: ~2,000 busy-day events, about an hour
+
+
 class EventHub:
-    def __init__(self, last_seq: int, history: int = 10_000, max_pending: int = 20_000) -> None:
+    def __init__(
+        self,
+        last_seq: int,
+        history: int = 10_000,
+        max_pending: int = 20_000,
+        history_bytes: int = HISTORY_BYTES,
+    ) -> None:
         self.last_seq = last_seq
-        self._history: deque[tuple[int, str]] = deque(maxlen=history)
+        # Kept for clients that resume after a drop; one further back gets a snapshot. Capped
+        # by count and by bytes, so the server's memory stops growing once it is full.
+        self._history: deque[tuple[int, str]] = deque()
+        self._history_max = history
+        self._history_bytes_max = history_bytes
+        self._history_bytes = 0
         self._subscribers: set[Subscriber] = set()
         self._max_pending = max_pending
         self._frames: dict[tuple[int, int], str] = {}
@@ -102,7 +116,13 @@ class EventHub:
         """Send durable events, already encoded as (seq, JSON text), to every subscriber."""
         if not encoded:
             return
-        self._history.extend(encoded)
+        history = self._history
+        history.extend(encoded)
+        self._history_bytes += sum(len(text) for _, text in encoded)
+        while history and (
+            len(history) > self._history_max or self._history_bytes > self._history_bytes_max
+        ):
+            self._history_bytes -= len(history.popleft()[1])
         self.last_seq = encoded[-1][0]
         self.published += len(encoded)
         for sub in self._subscribers:
@@ -143,6 +163,7 @@ class EventHub:
         """State was reloaded: every client needs a fresh snapshot."""
         self.last_seq = last_seq
         self._history.clear()
+        self._history_bytes = 0
         self._frames.clear()
         self.waits = None
         for sub in self._subscribers:

@@ -23,7 +23,7 @@ from typing import Protocol
 
 from ..errors import DeviceError
 from ..url import parse_device_url
-from .base import OnCode, OnError
+from .base import OnCode, OnError, OnRecovered
 from .decode import Code, available_decoders, decode_frame, zbar_available
 from .dedup import Deduplicator
 from .wedge import WedgeDetector, WedgeStep
@@ -60,6 +60,7 @@ class Scanner(Protocol):
     url: str
     scans: int
     last_error: str
+    on_recovered: OnRecovered | None
 
     @property
     def running(self) -> bool: ...

@@ -1,8 +1,9 @@
 """What every scanner backend shares: callbacks, a worker thread, bounded stop, error reports.
 
-A scanner calls `on_code(Code)` for each scan and `on_error(DeviceError)` once per outage
-(not once per retry), both from its own worker thread: a Qt caller forwards them to the GUI
-thread with a queued signal. A callback that raises is logged and the scanner goes on.
+A scanner calls `on_code(Code)` for each scan, `on_error(DeviceError)` once per outage
+(not once per retry) and `on_recovered()` when the device works again after one, all from
+its own worker thread: a Qt caller forwards them to the GUI thread with a queued signal.
+A callback that raises is logged and the scanner goes on.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ log = logging.getLogger(__name__)
 
 OnCode = Callable[[Code], None]
 OnError = Callable[[DeviceError], None]
+OnRecovered = Callable[[], None]
 
 
 class ThreadedScanner:
@@ -37,6 +39,9 @@ class ThreadedScanner:
         # Set once the device is open and being read (a camera: its first frame arrived).
         self.ready = threading.Event()
         self.last_error = ""
+        # Set by the caller: the device works again after a reported outage (a camera
+        # plugged back in), so a fault shown to the manager can clear before the next scan.
+        self.on_recovered: OnRecovered | None = None
 
     # ------------------------------------------------------------- lifecycle
     @property
@@ -104,10 +109,16 @@ class ThreadedScanner:
                 log.exception("%s: on_error callback failed", self.url)
 
     def _recovered(self) -> None:
-        if self._failing:
-            log.info("%s: back", self.url)
-        self._failing = False
+        was_failing, self._failing = self._failing, False
         self.last_error = ""
+        if not was_failing:
+            return
+        log.info("%s: back", self.url)
+        if self.on_recovered is not None:
+            try:
+                self.on_recovered()
+            except Exception:
+                log.exception("%s: on_recovered callback failed", self.url)
 
     @property
     def connected(self) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
@@ -10,6 +11,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -19,25 +21,31 @@ from ..appointment_desk import AppointmentDesk
 from ..auth import TokenCache
 from ..domain import CallingPolicy, DomainError
 from ..engine import Clock, Engine, utc_now
+from ..notify.desk import NotificationDesk
+from ..security.headers import SecurityHeaders, cors_origins
 from ..storage import CommitFailed
 from .routes import (
     admin,
     alerts,
     appointments,
+    book_page,
     branch,
     counters,
     customers,
     devices,
     display,
+    notify,
     reports,
     services,
     staffing,
+    ticket_page,
     tickets,
     voice,
 )
 
 log = logging.getLogger(__name__)
 MAX_BODY = 64 * 1024  # nothing a kiosk or counter sends comes near this
+BODY_TIMEOUT_S = 10.0  # a body still arriving after this is a stalled or trickling client
 API = "/api/v1"
 _HTTP_CODES = {
     400: "bad_request",
@@ -45,9 +53,11 @@ _HTTP_CODES = {
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    408: "request_timeout",
     409: "conflict",
     413: "body_too_large",
     422: "invalid_request",
+    429: "too_many_requests",
 }
 
 Scope = MutableMapping[str, Any]
@@ -62,11 +72,13 @@ def error(status: int, code: str, message: str) -> JSONResponse:
 
 
 class BodyLimit:
-    """Refuses request bodies over a limit, whether or not they declare their length."""
+    """Refuses request bodies over a limit, whether or not they declare their length, and
+    cuts a client whose body has not all arrived within a time limit (408)."""
 
-    def __init__(self, app: ASGIApp, limit: int = MAX_BODY) -> None:
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY, timeout_s: float | None = None) -> None:
         self.app = app
         self.limit = limit
+        self.timeout_s = BODY_TIMEOUT_S if timeout_s is None else timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -81,8 +93,16 @@ class BodyLimit:
         chunks: list[bytes] = []
         size = 0
         more = True
+        deadline = asyncio.get_running_loop().time() + self.timeout_s
         while more:
-            message = await receive()
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                response = error(408, "request_timeout", "the request body came too slowly")
+                response.headers["Connection"] = "close"
+                await response(scope, receive, send)
+                return
             if message["type"] != "http.request":
                 return  # the client went away
             chunk = message.get("body", b"")
@@ -121,15 +141,18 @@ def create_app(
     engine = Engine(db_path, clock=clock, policy=policy)
     desk = AppointmentDesk(engine)
     alerts_desk = AlertDesk(engine)
+    notices = NotificationDesk(engine)  # texts opted-in customers (phone numbers in memory)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await engine.start()
         desk.start()
         alerts_desk.start()
+        notices.start()
         try:
             yield
         finally:
+            await notices.stop()
             await alerts_desk.stop()
             await desk.stop()
             await engine.stop()
@@ -143,6 +166,7 @@ def create_app(
     app.state.engine = engine
     app.state.appointments = desk
     app.state.alerts = alerts_desk
+    app.state.notices = notices
     app.state.tokens = TokenCache(engine.read_conn)
     app.state.heartbeat_s = heartbeat_s
     app.state.coalesce_s = coalesce_s
@@ -173,6 +197,11 @@ def create_app(
             response.headers[k] = v
         return response
 
+    @app.exception_handler(OverflowError)
+    async def out_of_range(_: Request, exc: OverflowError) -> JSONResponse:
+        # An id, sequence number or date far outside anything stored (SQLite holds 64 bits).
+        return error(422, "invalid_request", "a number or date in the request is out of range")
+
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error")
@@ -187,7 +216,18 @@ def create_app(
     app.include_router(staffing.router, prefix=API)
     app.include_router(reports.router, prefix=API)
     app.include_router(alerts.router, prefix=API)
+    app.include_router(notify.router, prefix=API)
+    app.include_router(book_page.router)  # the public booking page and its endpoints
     app.include_router(display.router)  # the hall display page, outside the API
     app.include_router(voice.router, prefix=API)  # call announcements (WAV)
+    app.include_router(ticket_page.router)  # the phone's live ticket page and its public API
     app.add_middleware(BodyLimit)
+    # Cross-origin calls only from the configured allow-list (none by default).
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=cors_origins(),
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+    )
+    app.add_middleware(SecurityHeaders)
     return app

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import date
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, HTTPException, Request
+from pydantic import AfterValidator
 
 from ..auth import Principal, TokenCache
 from ..domain import Change
@@ -26,6 +28,19 @@ async def get_tokens(request: Request) -> TokenCache:
 
 
 EngineDep = Annotated[Engine, Depends(get_engine)]
+
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+
+
+def _in_service_years(day: date) -> date:
+    # Far-off days overflow date arithmetic, and old ones get a time zone's local mean
+    # time offset (+08:05:43) that no answer's schema admits: neither is a business day.
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValueError(f"a business day between {FIRST_DAY} and {LAST_DAY}")
+    return day
+
+
+BusinessDay = Annotated[date, AfterValidator(_in_service_years)]
 
 
 async def bearer_token(request: Request) -> str:

@@ -39,6 +39,7 @@ BOOKING_ALPHABET = "34679ACDEFGHJKMNPQRTUVWXY"
 BOOKING_NUMBER_LENGTH = 8
 _TOKEN_RE = re.compile(r"^BQA1\.([A-Za-z0-9_-]{4,400})\.([A-Za-z0-9_-]{16,64})$")
 _NONCE_RE = re.compile(r"^[A-Za-z0-9_-]{4,32}$")
+_DIGITS_RE = re.compile(r"^[0-9]{1,18}$")  # ASCII only: str.isdigit() admits "²", int() not
 
 
 class AppointmentState(StrEnum):
@@ -82,6 +83,10 @@ class AppointmentRules:
     early_min: int = 120  # an early arrival may check in this long before the slot
     book_ahead_days: int = 90
     capacity: Mapping[str, int] = field(default_factory=dict)  # absent: counters serving it
+    # The hours offered to customers (the booking page, the free-slot list) for a business
+    # that has no opening hours of its own.
+    opens: time = time(9, 0)
+    closes: time = time(17, 0)
 
     @property
     def slot(self) -> timedelta:
@@ -185,9 +190,11 @@ def read_token(text: str, branch_id: str, secret: bytes) -> TokenClaims:
     token_branch, raw_id, service, raw_minutes, nonce = parts
     if token_branch != branch_id:
         raise _refuse("appointment_wrong_branch", "this appointment is for another branch")
-    if not hmac.compare_digest(mac, _mac(secret, payload_text)):
+    # The MAC's last base64 character carries unused bits: only its canonical spelling counts,
+    # so one booking has one code (a bit flipped there must not verify).
+    if _b64(mac) != mac_text or not hmac.compare_digest(mac, _mac(secret, payload_text)):
         raise forged
-    if not (raw_id.isdigit() and raw_minutes.isdigit() and _NONCE_RE.match(nonce)):
+    if not (_DIGITS_RE.match(raw_id) and _DIGITS_RE.match(raw_minutes) and _NONCE_RE.match(nonce)):
         raise forged  # signed by us yet malformed: only a leaked secret could do this
     try:
         slot_start = datetime.fromtimestamp(int(raw_minutes) * 60, UTC)
@@ -219,6 +226,16 @@ def aware_slot(moment: datetime, timezone: str) -> datetime:
     return moment.astimezone(UTC)
 
 
+def _within_hours(
+    local: datetime, rules: AppointmentRules, opens: time | None, closes: time | None
+) -> bool:
+    """Whether a slot starting at this local time fits in the hours (an open end: no limit)."""
+    end = (local + rules.slot).time()
+    if opens is not None and local.time() < opens:
+        return False
+    return closes is None or not (end > closes or end < local.time())
+
+
 def check_slot(
     slot_start: datetime,
     now: datetime,
@@ -238,16 +255,69 @@ def check_slot(
         raise _refuse("slot_in_past", "this slot has already started")
     if slot_start - now > timedelta(days=rules.book_ahead_days):
         raise _refuse("slot_too_far", f"bookings open {rules.book_ahead_days} days ahead at most")
-    end = (local + rules.slot).time()
-    if (opens is not None and local.time() < opens) or (
-        closes is not None and (end > closes or end < local.time())
-    ):
+    if not _within_hours(local, rules, opens, closes):
         raise _refuse("slot_outside_hours", "this business is not offered at that time")
 
 
 def slot_is_taken(state: AppointmentState) -> bool:
     """Whether a booking in this state uses its slot's capacity."""
     return state in (AppointmentState.BOOKED, AppointmentState.CHECKED_IN)
+
+
+@dataclass(frozen=True, slots=True)
+class SlotOffer:
+    """One slot of a business on a day: how many it takes, has and whether it can be booked."""
+
+    start: datetime  # aware, UTC
+    end: datetime
+    capacity: int
+    booked: int  # booked or checked in
+    bookable: bool  # not started yet and within the booking horizon
+
+    @property
+    def free(self) -> int:
+        return max(0, self.capacity - self.booked)
+
+
+def day_slots(
+    day: date,
+    now: datetime,
+    rules: AppointmentRules,
+    timezone: str,
+    *,
+    hours: tuple[time | None, time | None],
+    capacity: int,
+    booked: Mapping[datetime, int],
+) -> list[SlotOffer]:
+    """Every slot of a local calendar day within the hours, with capacity and bookings.
+
+    `booked` counts the bookings holding a place, by slot start in UTC. A slot is bookable
+    by the same rules as `check_slot`: aligned (all of these are), not started, not beyond
+    the horizon, within the hours (all of these are).
+    """
+    tz = ZoneInfo(timezone)
+    opens, closes = hours
+    offers = []
+    for minutes in range(0, 24 * 60, rules.slot_min):
+        local = datetime.combine(day, time(minutes // 60, minutes % 60), tz)
+        if not _within_hours(local, rules, opens, closes):
+            continue
+        start = local.astimezone(UTC)
+        bookable = now < start and start - now <= timedelta(days=rules.book_ahead_days)
+        offers.append(
+            SlotOffer(start, start + rules.slot, capacity, booked.get(start, 0), bookable)
+        )
+    return offers
+
+
+def cancel_code(appointment_id: int, booking_number: str, secret: bytes) -> str:
+    """The code that lets whoever booked cancel without an account: derived, never stored.
+
+    Made like a booking number (8 unambiguous characters) from an HMAC of the booking, so
+    the page that booked can show it and the server can check it without keeping it.
+    """
+    message = f"BQC1|{appointment_id}|{booking_number}".encode()
+    return booking_number_from(hmac.new(secret, message, hashlib.sha256).digest())
 
 
 # --------------------------------------------------------------- check-in

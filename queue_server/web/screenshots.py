@@ -44,7 +44,7 @@ def stage(branch: ServedBranch) -> str:
 def shoot(browser: Any, branch: ServedBranch, out: Path, last: str) -> list[Path]:
     saved = []
     for name, query, (width, height) in SHOTS:
-        context = browser.new_context(viewport={"width": width, "height": height})
+        context = browser.new_context(viewport={"width": width, "height": height}, bypass_csp=True)
         try:
             page = context.new_page()
             page.route("**/api/v1/voice/*", lambda route: route.abort())  # silence, quickly
@@ -69,6 +69,96 @@ def shoot(browser: Any, branch: ServedBranch, out: Path, last: str) -> list[Path
     return saved
 
 
+def shoot_book(browser: Any, branch: ServedBranch, out: Path) -> list[Path]:
+    """The booking page at phone and desktop width: choosing a slot, then the booked slip."""
+    with branch.client("manager") as manager:
+        tomorrow = manager.get("/public/book/services").json()["days"][1]
+        for at, count in (("10:00", 2), ("10:30", 1)):  # account opening takes two a slot
+            for _ in range(count):
+                body = {"service": "C", "slot_start": f"{tomorrow}T{at}"}
+                manager.post("/appointments", json=body).raise_for_status()
+    saved = []
+    for name, (width, height), slot in (
+        ("phone", (390, 844), "11:00"),
+        ("desktop", (1280, 900), "11:30"),
+    ):
+        context = browser.new_context(
+            viewport={"width": width, "height": height}, device_scale_factor=2 if width < 600 else 1
+        )
+        try:
+            page = context.new_page()
+            page.goto(f"{branch.base_url}/book?service=C&lang=zh")
+            # Selectors, not wait_for_function: the page's CSP forbids the eval that needs.
+            page.wait_for_selector("body[data-ready=true]", timeout=WAIT_MS)
+            page.click(f'#days [data-day="{tomorrow}"]')
+            page.click(f'#slots [data-start^="{tomorrow}T{slot}"]')
+            saved.append(out / f"book-choose-{name}.png")
+            page.screenshot(path=str(saved[-1]), full_page=True)
+            page.click("#book")
+            page.click("#confirm-ok")
+            page.wait_for_selector("body[data-screen=done]", timeout=WAIT_MS)
+            saved.append(out / f"book-confirmed-{name}.png")
+            page.screenshot(path=str(saved[-1]), full_page=True)
+        finally:
+            context.close()
+    return saved
+
+
+def shoot_phone(browser: Any, branch: ServedBranch, out: Path) -> list[Path]:
+    """The customer's live ticket page on a phone: waiting, late, called, done with rating."""
+    with branch.client("kiosk") as kiosk:
+        tickets = {
+            name: kiosk.post("/tickets", json={"service": code}).raise_for_status().json()
+            for name, code in (("waiting", "A"), ("called", "B"), ("done", "K"))
+        }
+    with branch.client("counter:2") as teller:
+        teller.post("/counters/2/no-show")  # free the counter if it had a call
+        teller.post("/counters/2/call", json={"ticket_id": tickets["called"]["id"]})
+    with branch.client("counter:4") as teller:
+        teller.post("/counters/4/no-show")
+        teller.post("/counters/4/call", json={"ticket_id": tickets["done"]["id"]})
+        teller.post("/counters/4/start").raise_for_status()
+        teller.post("/counters/4/finish").raise_for_status()
+    # (file name, ticket, language, what to wait for, what to do before the picture)
+    shots = (
+        ("phone-waiting-zh", "waiting", "zh", "#waiting:not([hidden])", None),
+        ("phone-waiting-en", "waiting", "en", "#waiting:not([hidden])", None),
+        ("phone-late-zh", "waiting", "zh", "#actions:not([hidden])", "late"),
+        ("phone-called-zh", "called", "zh", "#called:not([hidden])", None),
+        ("phone-called-en", "called", "en", "#called:not([hidden])", None),
+        ("phone-done-rating-zh", "done", "zh", "#rate:not([hidden])", "rate"),
+    )
+    saved = []
+    for name, which, lang, ready, action in shots:
+        context = browser.new_context(
+            viewport={"width": 390, "height": 844},
+            device_scale_factor=2,
+            is_mobile=True,
+            has_touch=True,
+        )
+        try:
+            page = context.new_page()
+            page.goto(f"{branch.base_url}/t/{tickets[which]['token']}?lang={lang}")
+            page.wait_for_selector(ready, timeout=WAIT_MS)
+            if action == "late":
+                page.click("#late-open")
+                page.wait_for_selector("#late-dialog:not([hidden])", timeout=WAIT_MS)
+            elif action == "rate":
+                page.click(".rate-btn.r4")
+                page.fill("#comment", "柜员很耐心，讲解清楚，谢谢！")
+                page.dispatch_event("#comment", "input")
+            # The call's flash is for the customer's eye, not for the picture; no sound bar.
+            page.evaluate(
+                "document.getElementById('called').classList.remove('flash');"
+                "document.getElementById('sound').hidden = true"
+            )
+            saved.append(out / f"{name}.png")
+            page.screenshot(path=str(saved[-1]), full_page=action is None)
+        finally:
+            context.close()
+    return saved
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
@@ -81,6 +171,10 @@ def main(argv: list[str] | None = None) -> int:
         browser = launch_chromium(pw)
         try:
             for path in shoot(browser, branch, args.out, last):
+                print(f"  {path}")
+            for path in shoot_book(browser, branch, args.out):
+                print(f"  {path}")
+            for path in shoot_phone(browser, branch, args.out):
                 print(f"  {path}")
         finally:
             browser.close()

@@ -57,6 +57,12 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("PATCH", "/api/v1/appointments/{appointment_id}"): BOOKING,
     ("POST", "/api/v1/appointments/{appointment_id}/cancel"): BOOKING,
     ("POST", "/api/v1/appointments/check-in"): ISSUERS,
+    ("GET", "/api/v1/appointments/slots"): BOOKING,
+    # The booking page's own endpoints are public: customers book from home, without a token.
+    ("GET", "/api/v1/public/book/services"): frozenset(ROLES),
+    ("GET", "/api/v1/public/book/slots"): frozenset(ROLES),
+    ("POST", "/api/v1/public/book"): frozenset(ROLES),
+    ("POST", "/api/v1/public/book/cancel"): frozenset(ROLES),
     ("GET", "/api/v1/devices"): ANY,
     ("POST", "/api/v1/devices/status"): ISSUERS,
     ("POST", "/api/v1/tokens"): MANAGERS,
@@ -73,6 +79,17 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/reports"): MANAGERS,
     ("GET", "/api/v1/voice/call.wav"): LISTENERS,
     ("GET", "/api/v1/voice/chime.wav"): LISTENERS,
+    # The customer's own ticket: the ticket's token in the path is the only key, so every
+    # caller (with any bearer token or none) gets the same answer.
+    ("GET", "/api/v1/public/tickets/{token}"): frozenset(ROLES),
+    ("POST", "/api/v1/public/tickets/{token}/cancel"): frozenset(ROLES),
+    ("POST", "/api/v1/public/tickets/{token}/late"): frozenset(ROLES),
+    ("POST", "/api/v1/public/tickets/{token}/rating"): frozenset(ROLES),
+    # SMS notices: the customer opts in with the ticket's token; the manager sees the counts.
+    ("GET", "/api/v1/public/tickets/{token}/notify"): frozenset(ROLES),
+    ("POST", "/api/v1/public/tickets/{token}/notify"): frozenset(ROLES),
+    ("DELETE", "/api/v1/public/tickets/{token}/notify"): frozenset(ROLES),
+    ("GET", "/api/v1/notifications"): MANAGERS,
 }
 
 
@@ -91,6 +108,7 @@ def test_every_route_checks_the_role(server):
     c1.post("/counters/1/start")
     c1.post("/counters/1/finish")
     waiting = admin.post("/tickets", json={"service": "B"}).json()
+    mine = admin.post("/tickets", json={"service": "C"}).json()  # the public routes' own
     spare = admin.post("/tokens", json={"role": "kiosk", "name": "to revoke"}).json()
     bodies = {
         "/api/v1/services/{code}": {"target_wait_s": 600},
@@ -101,6 +119,9 @@ def test_every_route_checks_the_role(server):
         "/api/v1/counters/{number}/transfer": {"to_service": "C"},
         "/api/v1/tickets": {"service": "A"},
         "/api/v1/tickets/{ticket_id}/rating": {"rating": 3},
+        "/api/v1/public/tickets/{token}/rating": {"rating": 3},
+        "/api/v1/public/tickets/{token}/late": {"minutes": 5},
+        "/api/v1/public/tickets/{token}/notify": {"phone": "13987654321"},
         "/api/v1/tokens": {"role": "display", "name": "matrix"},
         "/api/v1/devices/status": {"device": "k/printer", "kind": "printer", "health": "ok"},
         "/api/v1/staff": {"staff_id": "matrix", "name": "M", "pin": "1357"},
@@ -122,6 +143,7 @@ def test_every_route_checks_the_role(server):
             .replace("{code}", "A")
             .replace("{number}", "1")
             .replace("{ticket_id}", str(ticket))
+            .replace("{token}", served["token"] if path.endswith("rating") else mine["token"])
             .replace("{token_id}", str(spare["id"]))
             .replace("{appointment_id}", "1")
             .replace("{alert_id}", "none")

@@ -522,3 +522,14 @@ def test_the_hub_sends_events_first_and_holds_only_the_newest_waits() -> None:
         assert sub.take() == [] and sub.needs_snapshot
 
     asyncio.run(scenario())
+
+
+def test_the_resume_history_is_capped_by_bytes_too() -> None:
+    from queue_server.hub import EventHub
+
+    hub = EventHub(0, history=1000, history_bytes=1000)
+    hub.publish([(seq, "x" * 100) for seq in range(1, 31)])  # 3,000 bytes of events
+    assert not hub.can_resume(0)  # the oldest ones went
+    assert hub.can_resume(20) and not hub.can_resume(19)  # the last 10 (1,000 bytes) stay
+    sub = hub.subscribe_from(25)
+    assert [seq for seq, _ in sub.take()] == [26, 27, 28, 29, 30]

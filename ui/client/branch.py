@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
-from PySide6.QtCore import Property, QByteArray, QMetaMethod, QObject, QTimer, QUrl, Signal
+from PySide6.QtCore import SIGNAL, Property, QByteArray, QObject, QTimer, QUrl, Signal
 from PySide6.QtNetwork import QNetworkAccessManager, QNetworkReply, QNetworkRequest
 
 from .model import BranchModel, GapError
@@ -24,6 +24,7 @@ from .websocket import EventSocket
 log = logging.getLogger(__name__)
 API = "/api/v1"
 CALL_KINDS = ("ticket.called", "ticket.recalled")
+FINISHED = SIGNAL("finished(PyObject,PyObject)")  # Reply.finished, for receivers()
 
 
 class ApiError(Exception):
@@ -86,8 +87,10 @@ class Reply(QObject):
         self.finished.emit(data, error)
         # It fires once: drop the slots now. Their closures usually hold this reply, a
         # cycle through Qt that Python's collector cannot see — one leaked reply (and all
-        # it captured) per request, for as long as the app runs.
-        if self.isSignalConnected(QMetaMethod.fromSignal(self.finished)):
+        # it captured) per request, for as long as the app runs. Counted by the signal's
+        # signature: `QMetaMethod.fromSignal(self.finished)` itself keeps the reply alive
+        # for good in PySide6 6.11 (tests/drill_extra/test_reply_memory.py).
+        if self.receivers(FINISHED) > 0:
             self.finished.disconnect()
 
 

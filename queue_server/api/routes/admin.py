@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Response
@@ -32,10 +33,21 @@ async def new_token(body: TokenCreate, engine: EngineDep, device: Manager) -> di
         raise HTTPException(403, "only an admin may create admin tokens")
     if counter is not None and counter not in engine.branch.counters:
         raise HTTPException(422, f"there is no counter {counter}")
+    expires_at = None
+    if body.expires_in_days is not None:
+        expires_at = datetime.now(UTC) + timedelta(days=body.expires_in_days)
     token_id, token = await asyncio.to_thread(
-        in_transaction, engine.db_path, create_token, body.role, body.name
+        in_transaction, engine.db_path, create_token, body.role, body.name, expires_at
     )
-    await _audit(engine, device, "token.created", id=token_id, role=body.role, name=body.name)
+    await _audit(
+        engine,
+        device,
+        "token.created",
+        id=token_id,
+        role=body.role,
+        name=body.name,
+        expires_at=expires_at.isoformat() if expires_at else None,
+    )
     return {"id": token_id, "role": body.role, "name": body.name, "token": token}
 
 

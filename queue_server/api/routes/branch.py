@@ -10,10 +10,12 @@ from typing import Any
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 
 from ...codec import dumps
-from ..deps import AnyDevice, EngineDep, Manager, manager_actor
+from ..deps import ALL_ROLES, AnyDevice, EngineDep, Manager, manager_actor
 from ..schemas import Health, NoticePublic, NoticeUpdate
 
 router = APIRouter(tags=["branch"])
+FLOOD_WINDOW_S = 10.0
+FLOOD_MESSAGES = 100  # a client sending more than this in the window is cut off
 
 
 @router.get("/health", response_model=Health)
@@ -65,8 +67,12 @@ async def events(
     engine = app.state.engine
     bearer = token or websocket.headers.get("authorization", "").partition(" ")[2]
     await websocket.accept()  # accept first: a close before accept reaches no client as 4401
-    if app.state.tokens.lookup(bearer) is None:
+    device = app.state.tokens.lookup(bearer)
+    if device is None:
         await websocket.close(code=4401, reason="unknown, expired or revoked token")
+        return
+    if device.role not in ALL_ROLES:  # the online booking channel sees no live branch
+        await websocket.close(code=4403, reason=f"role {device.label} may not follow the branch")
         return
     hub = engine.hub
     if since is not None and epoch == engine.epoch and hub.can_resume(since):
@@ -117,9 +123,22 @@ async def events(
 
 
 async def _drain_client(websocket: WebSocket) -> None:
-    """Read (and ignore) what the client sends; returns as soon as the client goes away."""
+    """Read (and ignore) what the client sends; returns as soon as the client goes away.
+
+    Clients have nothing to say on this stream, so one that floods it is cut off (1008)
+    rather than costing the server's loop time every other subscriber shares.
+    """
+    loop = asyncio.get_running_loop()
+    window_start, count = loop.time(), 0
     with contextlib.suppress(WebSocketDisconnect, RuntimeError):
         while True:
             message = await websocket.receive()
             if message["type"] == "websocket.disconnect":
+                return
+            now = loop.time()
+            if now - window_start > FLOOD_WINDOW_S:
+                window_start, count = now, 0
+            count += 1
+            if count > FLOOD_MESSAGES:
+                await websocket.close(code=1008, reason="too many messages")
                 return

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import math
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException, Query
+from fastapi import APIRouter, Header, HTTPException, Query, Request
 
-from ...auth import verify_pin
+from ...auth import PinLockout, verify_pin
 from ...codec import counter_to_dict
 from ...domain import Branch, Change, Counter, InvalidInput, Skill, Ticket
 from ...engine import Engine
@@ -36,6 +38,7 @@ from ..schemas import (
     TransferRequest,
 )
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/counters", tags=["counters"])
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=100)]
 
@@ -116,13 +119,40 @@ async def set_skills(
 
 
 @router.post("/{number}/sign-in", response_model=CounterPublic)
-async def sign_in(number: int, body: SignIn, engine: EngineDep, _: OwnCounter) -> dict[str, Any]:
-    """A teller signs in with staff id and PIN; the counter opens."""
+async def sign_in(
+    number: int, body: SignIn, engine: EngineDep, request: Request, _: OwnCounter
+) -> dict[str, Any]:
+    """A teller signs in with staff id and PIN; the counter opens. Five wrong PINs in 15
+    minutes lock the staff id for 15 minutes (429)."""
+    lockout = _lockout(request)
+    locked_s = lockout.locked_for(body.staff_id, engine.clock())
+    if locked_s:
+        raise _locked(locked_s)
     ok = await asyncio.to_thread(_verify, engine, body.staff_id, body.pin)
     if not ok:
+        if lockout.failed(body.staff_id, engine.clock()):
+            log.warning("staff id %s locked after repeated wrong PINs", body.staff_id)
+            raise _locked(lockout.lock_s)
         raise HTTPException(401, "wrong staff id or PIN")
+    lockout.succeeded(body.staff_id)
     change = await engine.execute(lambda b, now: b.sign_in(number, body.staff_id, now))
     return counter_to_dict(result_of(change, Counter))
+
+
+def _lockout(request: Request) -> PinLockout:
+    lockout: PinLockout | None = getattr(request.app.state, "pin_lockout", None)
+    if lockout is None:
+        lockout = request.app.state.pin_lockout = PinLockout()
+    return lockout
+
+
+def _locked(seconds: float) -> HTTPException:
+    minutes = max(1, math.ceil(seconds / 60))
+    return HTTPException(
+        429,
+        f"too many wrong PINs for this staff id: try again in {minutes} min",
+        headers={"Retry-After": str(math.ceil(seconds))},
+    )
 
 
 def _verify(engine: Engine, staff_id: str, pin: str) -> bool:

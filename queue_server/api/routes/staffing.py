@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from ..deps import EngineDep, Manager
+from ..deps import BusinessDay, EngineDep, Manager
 from ..schemas import StaffingAdvice
 
 router = APIRouter(prefix="/staffing", tags=["staffing"])
@@ -17,7 +16,7 @@ router = APIRouter(prefix="/staffing", tags=["staffing"])
 async def staffing_advice(
     engine: EngineDep,
     _: Manager,
-    day: Annotated[date | None, Query(description="business day; default today")] = None,
+    day: Annotated[BusinessDay | None, Query(description="business day; default today")] = None,
 ) -> dict[str, Any]:
     """Forecast, recommended windows per business per interval (Erlang C), counter moves."""
     return await engine.staffing_advice(day)

@@ -1,0 +1,26 @@
+"""The soak for `branchq drill`: a compressed branch day at 2× load, run by `python -m ui.soak`.
+
+The day goes through the real server, kiosk and counter app, each its own process, so it
+runs as a child: the server's package imports no Qt or app code. What is measured and the
+limits (memory growth under 10 %, no growth in descriptors or threads, nothing lost or
+crashed): the docstring of ui/soak.py. Short: 3 simulated hours at 180× speed (about a
+minute); long: the 12-hour day at 60× (12 minutes) — `python -m ui.soak --speed 1` is a
+real day, by hand.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .drill_devices import run_child
+
+SHORT_TIMEOUT_S = 300.0
+LONG_TIMEOUT_S = 24 * 3600.0
+
+
+def run(short: bool, attempts: int | None) -> dict[str, Any]:
+    """A simulated branch day at 2× the standard load: no crash, no growth, nothing lost."""
+    args = ["--short"] if short else []
+    if attempts is not None:
+        args += ["--attempts", str(attempts)]
+    return run_child("ui.soak", "soak", args, SHORT_TIMEOUT_S if short else LONG_TIMEOUT_S)

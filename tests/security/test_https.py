@@ -1,0 +1,118 @@
+"""`branchq server` binds to loopback unless told otherwise, and serves HTTPS with a
+branch certificate."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import free_socket
+
+from queue_server.cli import build_parser
+
+pytestmark = pytest.mark.slow
+
+
+def test_the_server_listens_on_loopback_unless_told_otherwise():
+    args = build_parser().parse_args(["server"])
+    assert args.host == "127.0.0.1"
+    assert args.cert is None and args.key is None
+    lan = build_parser().parse_args(["server", "--host", "0.0.0.0", "--cert", "c", "--key", "k"])
+    assert (lan.host, lan.cert, lan.key) == ("0.0.0.0", "c", "k")
+
+
+def test_a_certificate_without_its_key_is_refused(tmp_path, capsys):
+    from queue_server.cli import main
+
+    assert main(["server", "--db", str(tmp_path / "b.db"), "--cert", "x.pem"]) == 2
+    assert "--key" in capsys.readouterr().err
+
+
+def _self_signed(folder: Path) -> tuple[Path, Path]:
+    """A branch certificate for 127.0.0.1 (the `cryptography` package is not a dependency;
+    the openssl command line is on every Debian/Ubuntu machine)."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl is not installed")
+    cert, key = folder / "branch.pem", folder / "branch.key"
+    subprocess.run(
+        [
+            openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
+            "-addext", "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+def test_the_server_serves_https_with_a_branch_certificate(tmp_path):
+    cert, key = _self_signed(tmp_path)
+    sock = free_socket()
+    port = sock.getsockname()[1]
+    sock.close()
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
+    command = [sys.executable, "-m", "queue_server.cli", "server", "--db", str(tmp_path / "b.db")]
+    command += ["--port", str(port), "--cert", str(cert), "--key", str(key)]
+    server = subprocess.Popen(
+        [*command, "--log-level", "warning"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        trust = ssl.create_default_context(cafile=str(cert))
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                response = httpx.get(
+                    f"https://127.0.0.1:{port}/api/v1/health", verify=trust, timeout=2
+                )
+                break
+            except httpx.TransportError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    output = server.stdout.read().decode() if server.stdout else ""
+                    raise AssertionError(f"HTTPS server did not come up:\n{output}") from None
+                time.sleep(0.2)
+        assert response.status_code == 200
+        assert response.json()["status"] == "ok"
+        assert response.headers["x-content-type-options"] == "nosniff"
+        # Plain HTTP on the TLS port gets no answer from the API.
+        with pytest.raises(httpx.HTTPError):
+            httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=2).raise_for_status()
+        # Bound to loopback only: the port is not open on the machine's other addresses.
+        other = _non_loopback_address()
+        if other is not None:
+            with pytest.raises(OSError):
+                socket.create_connection((other, port), timeout=1).close()
+    finally:
+        server.terminate()
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(5)
+        if server.stdout:
+            server.stdout.close()
+
+
+def _non_loopback_address() -> str | None:
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        probe.connect(("10.255.255.255", 1))  # no packet is sent; picks the outward address
+        address = probe.getsockname()[0]
+    except OSError:
+        return None
+    finally:
+        probe.close()
+    return None if address.startswith("127.") else address
