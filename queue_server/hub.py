@@ -71,7 +71,7 @@ class Subscriber:
         self.wake.set()
 
 
-HISTORY_BYTES = 4 * 1024 * 1024  # resumable history: ~2,000 busy-day events, about an hour
+HISTORY_BYTES = 1024 * 1024  # resumable history: ~600 events, an hour or two of a busy day
 
 
 class EventHub:

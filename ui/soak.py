@@ -153,6 +153,11 @@ class Watched:
         base, end = warm[-1], after[-1]
         base_fds = max(s.fds for s in warm)
         base_threads = max(s.threads for s in warm)
+        # A leak shows in every one of the last samples; a socket or thread that happens to be
+        # open at the last instant (a network reply, a pool thread) does not.
+        tail = after[-5:]
+        end_fds = min(s.fds for s in tail)
+        end_threads = min(s.threads for s in tail)
         growth = 100 * (end.rss_kb - base.rss_kb) / base.rss_kb
         figures: dict[str, Any] = {
             "samples": len(self.samples),
@@ -161,15 +166,15 @@ class Watched:
             "rss_mb_max": round(max(s.rss_kb for s in self.samples) / 1024, 1),
             "rss_growth_pct": round(growth, 2),
             "fds_warm": base_fds,
-            "fds_end": end.fds,
+            "fds_end": end_fds,
             "threads_warm": base_threads,
-            "threads_end": end.threads,
+            "threads_end": end_threads,
             "exited": self.proc.poll(),
         }
         figures["ok"] = (
             growth < LIMIT_RSS_GROWTH_PCT
-            and end.fds <= base_fds
-            and end.threads <= base_threads
+            and end_fds <= base_fds
+            and end_threads <= base_threads
             and figures["exited"] is None
         )
         return figures

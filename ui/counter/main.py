@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
-import re
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
-from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from ui import theme
 from ui.client import BranchClient
 from ui.i18n import LANGUAGES, translator
+from ui.staff_app import geometry, show_and_run
 
 from .window import CounterWindow
 
@@ -39,15 +36,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def geometry(text: str) -> tuple[int, int, int, int]:
-    """`WxH+X+Y` (as X11's -geometry) → (width, height, x, y)."""
-    found = re.fullmatch(r"(\d+)x(\d+)\+(\d+)\+(\d+)", text.strip())
-    if found is None:
-        raise argparse.ArgumentTypeError(f"not WxH+X+Y: {text!r}")
-    width, height, x, y = (int(g) for g in found.groups())
-    return width, height, x, y
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -57,19 +45,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     client = BranchClient(args.server, args.token)
     window = CounterWindow(client, args.counter, staff_id=args.staff)
     client.start()
-    if args.fullscreen:
-        window.showFullScreen()
-    elif args.geometry:
-        width, height, x, y = args.geometry
-        window.resize(width, height)
-        window.move(x, y)
-        window.show()
-    else:
-        window.resize(1366, 768)
-        window.show()
-    if args.ready_file:  # the first turn of the event loop: the window is up
-        ready = Path(args.ready_file)
-        QTimer.singleShot(0, lambda: ready.write_text(f"{os.getpid()}\n", encoding="utf-8"))
-    code = app.exec()
-    client.stop()
-    return code
+    return show_and_run(
+        app,
+        window,
+        client,
+        size=(1366, 768),
+        place=args.geometry,
+        fullscreen=args.fullscreen,
+        ready_file=args.ready_file,
+    )

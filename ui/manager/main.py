@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
-from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from ui import theme
-from ui.counter.main import geometry
 from ui.i18n import LANGUAGES, translator
+from ui.staff_app import geometry, show_and_run
 
 from .client import ManagerClient
 from .window import ManagerWindow
@@ -45,16 +42,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     client = ManagerClient(args.server, args.token)
     window = ManagerWindow(client)
     client.start()
-    if args.geometry:
-        width, height, x, y = args.geometry
-        window.resize(width, height)
-        window.move(x, y)
-    else:
-        window.resize(1600, 900)
-    window.show()
-    if args.ready_file:  # the first turn of the event loop: the window is up
-        ready = Path(args.ready_file)
-        QTimer.singleShot(0, lambda: ready.write_text(f"{os.getpid()}\n", encoding="utf-8"))
-    code = app.exec()
-    client.stop()
-    return code
+    return show_and_run(
+        app, window, client, size=(1600, 900), place=args.geometry, ready_file=args.ready_file
+    )
