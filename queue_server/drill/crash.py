@@ -31,6 +31,7 @@ more at the end with the load stopped (each broken promise counts one in `lost`)
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import signal
@@ -42,6 +43,7 @@ import threading
 import time
 import uuid
 from collections import Counter as Tally
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -478,17 +480,22 @@ def snapshot_covered(log: list[tuple[Any, ...]]) -> int:
 
 
 # ------------------------------------------------------------------------ run
-def run(attempts: int, *, seed: int = 1, log: Log) -> DrillResult:
-    rng = random.Random(seed)
-    with tempfile.TemporaryDirectory(prefix="branchq-drill-crash-") as tmp:
+@contextlib.contextmanager
+def scratch_branch(
+    name: str, log: Log, counters: int = COUNTERS
+) -> Iterator[tuple[ServerProcess, dict[str, str], list[str]]]:
+    """A fresh branch database with a token per role and its server process (not yet
+    started): (server, tokens, business codes). The server's log tail goes to `log` if the
+    drill fails; the server is stopped and the folder removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix=f"branchq-drill-{name}-") as tmp:
         folder = Path(tmp)
         db = folder / "branch.db"
-        config = bench_config(COUNTERS)
+        config = bench_config(counters)
         init_db(db, config)
         tokens = provision(db, config)
         server = ServerProcess(db, free_port(), folder / "server.log")
         try:
-            return _drill(server, tokens, [s.code for s in config.services], attempts, rng, log)
+            yield server, tokens, [s.code for s in config.services]
         except BaseException:
             tail = server.log_tail()
             if tail:
@@ -496,6 +503,11 @@ def run(attempts: int, *, seed: int = 1, log: Log) -> DrillResult:
             raise
         finally:
             server.stop()
+
+
+def run(attempts: int, *, seed: int = 1, log: Log) -> DrillResult:
+    with scratch_branch("crash", log) as (server, tokens, services):
+        return _drill(server, tokens, services, attempts, random.Random(seed), log)
 
 
 def _drill(

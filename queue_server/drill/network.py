@@ -40,7 +40,6 @@ import os
 import random
 import signal
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -53,12 +52,20 @@ from typing import Any
 import httpx
 import websockets
 
-from ..bench.server import HOST, bench_config, free_port
+from ..bench.server import HOST
 from ..bushub import Hub
-from ..config import init_db
-from ..demo import DEMO_PIN, provision
+from ..demo import DEMO_PIN
 from . import DrillResult, Log, p95
-from .crash import API, Kiosk, Ledger, ServerProcess, Teller, check, stream_problems
+from .crash import (
+    API,
+    Kiosk,
+    Ledger,
+    ServerProcess,
+    Teller,
+    check,
+    scratch_branch,
+    stream_problems,
+)
 from .proxy import FaultyLink
 
 COUNTERS = 4  # 1: the Qt counter, 2: the bus hub's keypad, 3: the direct teller
@@ -425,24 +432,8 @@ class QtPeer:
 
 # ------------------------------------------------------------------------ run
 def run(attempts: int, *, seed: int = 1, log: Log) -> DrillResult:
-    rng = random.Random(seed)
-    with tempfile.TemporaryDirectory(prefix="branchq-drill-network-") as tmp:
-        folder = Path(tmp)
-        db = folder / "branch.db"
-        config = bench_config(COUNTERS)
-        init_db(db, config)
-        tokens = provision(db, config)
-        server = ServerProcess(db, free_port(), folder / "server.log")
-        services = [s.code for s in config.services]
-        try:
-            return asyncio.run(_drill(server, tokens, services, attempts, rng, log))
-        except BaseException:
-            tail = server.log_tail()
-            if tail:
-                log(f"server log (end):\n{tail}")
-            raise
-        finally:
-            server.stop()
+    with scratch_branch("network", log, COUNTERS) as (server, tokens, services):
+        return asyncio.run(_drill(server, tokens, services, attempts, random.Random(seed), log))
 
 
 async def _drill(
