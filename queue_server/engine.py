@@ -45,6 +45,16 @@ from .domain import (
     counter_day,
     skill_queues,
 )
+from .domain.eta import (
+    ArrivalRates,
+    Prediction,
+    ServiceModel,
+    WaitEstimate,
+    class_mix_of,
+    hourly_by_local_hour,
+    predict_waits,
+    todays_volume,
+)
 from .domain.staffing import (
     ArrivalPrior,
     advise_moves,
@@ -55,16 +65,6 @@ from .domain.staffing import (
     service_level,
 )
 from .hub import EventHub
-from .sim.predict import (
-    ArrivalRates,
-    Prediction,
-    ServiceModel,
-    WaitEstimate,
-    class_mix_of,
-    hourly_by_local_hour,
-    predict_waits,
-    todays_volume,
-)
 from .storage import CommitFailed, Writer, connect, load_branch, load_visit, migrate
 from .storage.history import issue_records, service_samples
 from .storage.prior import load_arrival_prior

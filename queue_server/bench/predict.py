@@ -20,9 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..domain import AccumulatingPriority, Branch, PriorityClass, TicketState
-from ..sim.arrivals import Arrival, draw_day
-from ..sim.engine import Simulation, day_origin, fork_branch, open_branch
-from ..sim.predict import (
+from ..domain.eta import (
     DEFAULT_RUNS,
     ArrivalRates,
     ClassShare,
@@ -31,6 +29,8 @@ from ..sim.predict import (
     predict_waits,
     todays_volume,
 )
+from ..sim.arrivals import Arrival, draw_day
+from ..sim.engine import Simulation, day_origin, fork_branch, open_branch
 from ..sim.scenario import CLASSES, Scenario, load_scenario
 
 HISTORY_DAYS = 5

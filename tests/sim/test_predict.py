@@ -13,9 +13,7 @@ import pytest
 from queue_server.bench.predict import live_state_150x10, scenario_arrivals
 from queue_server.cli import main
 from queue_server.domain import Branch, BranchSettings, Counter, PriorityClass, Service, Skill
-from queue_server.sim.arrivals import Arrival
-from queue_server.sim.engine import Simulation, fork_branch
-from queue_server.sim.predict import (
+from queue_server.domain.eta import (
     ArrivalRates,
     LogNormal,
     ServiceModel,
@@ -23,6 +21,8 @@ from queue_server.sim.predict import (
     predict_waits,
     todays_volume,
 )
+from queue_server.sim.arrivals import Arrival
+from queue_server.sim.engine import Simulation, fork_branch
 from queue_server.sim.scenario import load_scenario
 
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai

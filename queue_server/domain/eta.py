@@ -48,7 +48,7 @@ from datetime import datetime, timedelta
 from statistics import NormalDist
 from zoneinfo import ZoneInfo
 
-from ..domain import (
+from . import (
     AccumulatingPriority,
     Branch,
     Counter,
@@ -58,7 +58,7 @@ from ..domain import (
     Ticket,
     TicketState,
 )
-from ..domain.appointments import AppointmentState
+from .appointments import AppointmentState
 
 PRIOR_CV = 0.8
 PRIOR_WEIGHT = 10.0  # the prior counts as this many observed services
