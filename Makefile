@@ -56,12 +56,12 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # Every screen rendered offscreen to docs/screenshots/ (both languages, both text sizes),
 # and the hall display (landscape, portrait, a zone) in headless Chromium against a demo server.
 screenshots: setup
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m ui.screenshots --out docs/screenshots
-	$(BIN)/python -m queue_server.web.screenshots --out docs/screenshots
+	QT_QPA_PLATFORM=offscreen $(BIN)/branchq screenshots --out docs/screenshots
 
 # The kiosk as a one-folder bundle, dist/branchq-kiosk/ (see kiosk.spec); about 20 s.
 # Check it with: QT_QPA_PLATFORM=offscreen dist/branchq-kiosk/branchq-kiosk --self-test

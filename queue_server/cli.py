@@ -1,22 +1,24 @@
-"""`branchq`: the one command — server, init, tokens, staff, demo, benchmarks.
+"""`branchq`: the one command — server, init, tokens, staff, customers, devices, voice.
 
-Each subcommand parses its options and hands over to the module that does the work.
+Each subcommand parses its options and hands over to the module that does the work. The
+developer commands (bench, drill, demo, simulate, screenshots) are plugins: packages add
+commands through the `branchq.commands` entry-point group, so this module never imports
+them and `branchq` works without them.
 """
 
 from __future__ import annotations
 
 import argparse
 import getpass
-import importlib
 import os
 import sys
 from collections.abc import Callable, Sequence
+from importlib.metadata import entry_points
 from pathlib import Path
 
 DEFAULT_DB = "var/branch.db"
 
-
-SCENARIO_HELP = "scenario TOML (default: the standard branch day in queue_server/sim/scenarios/)"
+PLUGIN_GROUP = "branchq.commands"  # entry points: register(subparsers) adds commands
 
 
 def _server(args: argparse.Namespace) -> int:
@@ -160,24 +162,6 @@ def _appointment_book(args: argparse.Namespace) -> int:
     return 0
 
 
-def _demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
-
-    return run_demo(
-        host=args.host,
-        port=args.port,
-        var=Path(args.var),
-        traffic=args.traffic,
-        duration=args.duration,
-        config=args.config,
-        devices=not args.no_devices,
-        speed=args.speed,
-        kiosk=args.kiosk,
-        counter_app=not args.no_counter,
-        manager_console=not args.no_manager,
-    )
-
-
 def _devices_sim(args: argparse.Namespace) -> int:
     import threading
 
@@ -208,75 +192,6 @@ def _devices_hub(args: argparse.Namespace) -> int:
 
     asyncio.run(run_hub(args.config))
     return 0
-
-
-def _bench_print(args: argparse.Namespace) -> int:
-    import json
-
-    from devices.printer.bench import format_report, run
-
-    result = run(samples=args.samples)
-    print(json.dumps(result, sort_keys=True) if args.json else format_report(result))
-    return 0
-
-
-def _bench_qr(args: argparse.Namespace) -> int:
-    import json
-
-    from devices.scanner.bench import format_report, run
-
-    result = run(frames=args.frames)
-    print(json.dumps(result, sort_keys=True) if args.json else format_report(result))
-    return 0
-
-
-def _bench_server(args: argparse.Namespace) -> int:
-    from .bench.server import main as bench_main
-
-    code: int = bench_main(args)
-    return code
-
-
-def _bench_kiosk(args: argparse.Namespace) -> int:
-    import subprocess
-
-    # kiosk/bench.py drives the Qt kiosk; the server package runs it, never imports it.
-    cmd = [sys.executable, "-m", "kiosk.bench", "--cold-starts", str(args.cold_starts)]
-    cmd += ["--tickets", str(args.tickets)]
-    if args.baseline_tickets:
-        cmd += ["--baseline-tickets", str(args.baseline_tickets)]
-    if args.json:
-        cmd.append("--json")
-    env = dict(os.environ)
-    root = str(Path(__file__).resolve().parent.parent)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-    return subprocess.call(cmd, env=env)
-
-
-def _bench_counter(args: argparse.Namespace) -> int:
-    import subprocess
-
-    # ui/counter/bench.py drives the Qt counter app; run, never imported, as bench kiosk is.
-    cmd = [sys.executable, "-m", "ui.counter.bench", "--calls", str(args.calls)]
-    if args.baseline_calls:
-        cmd += ["--baseline-calls", str(args.baseline_calls)]
-    if args.json:
-        cmd.append("--json")
-    env = dict(os.environ)
-    root = str(Path(__file__).resolve().parent.parent)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-    return subprocess.call(cmd, env=env)
-
-
-def _deferred(module: str, function: str) -> Callable[[argparse.Namespace], int]:
-    """A command run by `module.function(args)`, imported only when the command runs (the
-    benches pull in the simulator, Playwright and friends, which other commands don't need)."""
-
-    def run(args: argparse.Namespace) -> int:
-        result: int = getattr(importlib.import_module(module, __package__), function)(args)
-        return result
-
-    return run
 
 
 def _voice_generate(args: argparse.Namespace) -> int:
@@ -316,10 +231,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(
-        name: str, fn: Callable[[argparse.Namespace], int], help: str
+        name: str, fn: Callable[[argparse.Namespace], int] | None, help: str
     ) -> argparse.ArgumentParser:
+        """A command; `fn` None for a group whose required sub-command sets the handler."""
         p = sub.add_parser(name, help=help, description=help)
-        p.set_defaults(func=fn)
+        if fn is not None:
+            p.set_defaults(func=fn)
         return p
 
     def db_opt(p: argparse.ArgumentParser) -> None:
@@ -342,7 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
     db_opt(p)
     p.add_argument("--config", help="branch config TOML (default: the demo branch)")
 
-    p = add("token", lambda a: (a.print_help(), 2)[1], "Create, list and revoke device tokens.")
+    p = add("token", None, "Create, list and revoke device tokens.")
     tsub = p.add_subparsers(dest="token_command", required=True, metavar="ACTION")
     t = tsub.add_parser("create", help="Create a device token and print it once.")
     t.set_defaults(func=_token_create)
@@ -361,7 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     db_opt(t)
     t.add_argument("id", type=int, help="token id from `branchq token list`")
 
-    p = add("staff", lambda a: 2, "Manage staff accounts.")
+    p = add("staff", None, "Manage staff accounts.")
     ssub = p.add_subparsers(dest="staff_command", required=True, metavar="ACTION")
     s = ssub.add_parser("add", help="Add a staff member or reset their PIN.")
     s.set_defaults(func=_staff_add)
@@ -370,7 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--name", default="", help="display name")
     s.add_argument("--pin", help="PIN (4-12 digits); asked for when omitted, or BRANCHQ_PIN")
 
-    p = add("customers", lambda a: 2, "The bank's VIP customer list (kept as keyed hashes).")
+    p = add("customers", None, "The bank's VIP customer list (kept as keyed hashes).")
     csub = p.add_subparsers(dest="customers_command", required=True, metavar="ACTION")
     c = csub.add_parser(
         "import", help="Replace the VIP list from a CSV file with columns id_number,vip_tier."
@@ -382,7 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=_customers_count)
     db_opt(c)
 
-    p = add("appointment", lambda a: 2, "Appointments booked for the branch.")
+    p = add("appointment", None, "Appointments booked for the branch.")
     asub = p.add_subparsers(dest="appointment_command", required=True, metavar="ACTION")
     a = asub.add_parser(
         "book", help="Book a slot straight in the database (server stopped) and print its QR."
@@ -396,37 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--png", help="also write the QR code as a PNG image to this file")
     a.add_argument("--config", help="branch config TOML used when creating the database")
 
-    p = add("demo", _demo, "Run the demo branch: server, tokens, and optional live traffic.")
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    p.add_argument("--port", type=int, default=8470, help="port to listen on (default 8470)")
-    p.add_argument("--var", default="var", help="folder for the demo database (wiped)")
-    p.add_argument("--traffic", action="store_true", help="simulate customers and tellers")
-    p.add_argument(
-        "--no-devices", action="store_true", help="without simulated devices and the bus hub"
-    )
-    p.add_argument(
-        "--speed", type=float, default=30.0, help="how much faster than a real branch (30)"
-    )
-    p.add_argument("--duration", type=float, help="stop after this many seconds")
-    p.add_argument("--config", help="branch config TOML (default: the demo branch)")
-    p.add_argument(
-        "--kiosk",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="open the customer kiosk (default: when DISPLAY or WAYLAND_DISPLAY is set)",
-    )
-    p.add_argument(
-        "--no-counter",
-        action="store_true",
-        help="with the kiosk, do not open the counter app for counter 1",
-    )
-    p.add_argument(
-        "--no-manager",
-        action="store_true",
-        help="with the kiosk, do not open the branch manager's console",
-    )
-
-    p = add("devices", lambda a: 2, "Device simulators, field diagnostics and the RS-485 hub.")
+    p = add("devices", None, "Device simulators, field diagnostics and the RS-485 hub.")
     dsub = p.add_subparsers(dest="devices_command", required=True, metavar="ACTION")
     d = dsub.add_parser("sim", help="Start a full set of simulated devices and print their URLs.")
     d.set_defaults(func=_devices_sim)
@@ -440,105 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(func=_devices_hub)
     d.add_argument("--config", required=True, help="hub config TOML (see queue_server/bushub.py)")
 
-    p = add("bench", lambda a: 2, "Benchmarks that print figures against a same-run baseline.")
-    bsub = p.add_subparsers(dest="bench_command", required=True, metavar="BENCHMARK")
-    b = bsub.add_parser("server", help="Mixed load on loopback with WebSocket subscribers.")
-    b.set_defaults(func=_bench_server)
-    b.add_argument("--seconds", type=float, default=10.0, help="measured load duration")
-    b.add_argument("--subscribers", type=int, default=50, help="WebSocket subscribers")
-    b.add_argument("--clients", type=int, default=32, help="concurrent HTTP clients")
-    b.add_argument(
-        "--counters", type=int, default=12, help="counters serving every business (default 12)"
-    )
-    b.add_argument("--json", action="store_true", help="print one JSON object")
-    b = bsub.add_parser("print", help="Issue-to-last-byte time of tickets to a simulated printer.")
-    b.set_defaults(func=_bench_print)
-    b.add_argument("--samples", type=int, default=200, help="tickets to print")
-    b.add_argument("--json", action="store_true", help="print one JSON object")
-    b = bsub.add_parser("qr", help="QR decode time and success rate on generated hard frames.")
-    b.set_defaults(func=_bench_qr)
-    b.add_argument("--frames", type=int, default=240, help="hard 640x480 frames (>= 200)")
-    b.add_argument("--json", action="store_true", help="print one JSON object")
-    b = bsub.add_parser(
-        "kiosk", help="Kiosk cold start, take-ticket-to-printer time and memory, offscreen."
-    )
-    b.set_defaults(func=_bench_kiosk)
-    b.add_argument("--cold-starts", type=int, default=5, help="kiosk starts timed (default 5)")
-    b.add_argument("--tickets", type=int, default=1000, help="tickets through the kiosk (1000)")
-    b.add_argument(
-        "--baseline-tickets", type=int, help="tickets by direct HTTP (default: --tickets)"
-    )
-    b.add_argument("--json", action="store_true", help="print one JSON object")
-    b = bsub.add_parser(
-        "counter", help="Counter app: Call next → number on the teller's screen and LED board."
-    )
-    b.set_defaults(func=_bench_counter)
-    b.add_argument("--calls", type=int, default=300, help="calls through the app (300)")
-    b.add_argument("--baseline-calls", type=int, help="calls by plain HTTP (default: --calls)")
-    b.add_argument("--json", action="store_true", help="print one JSON object")
-    b = bsub.add_parser(
-        "display", help="Call acknowledged → number in the hall display page (headless Chromium)."
-    )
-    b.set_defaults(func=_deferred(".bench.display", "main"))
-    b.add_argument("--calls", type=int, default=200, help="calls shown on the page (200)")
-    b.add_argument("--json", action="store_true", help="print one JSON object")
-    b = bsub.add_parser("voice", help="Time to compose a call's announcement WAV (≤ 20 ms).")
-    b.set_defaults(func=_deferred(".bench.voice", "main"))
-    b.add_argument("--samples", type=int, default=200, help="calls composed (default 200)")
-    b.add_argument("--languages", default="zh,en", help="languages of the call (zh,en)")
-    b.add_argument("--pack", help="clip pack folder (default assets/voice)")
-    b.add_argument("--json", action="store_true", help="print one JSON object")
-    b = bsub.add_parser(
-        "policy", help="Calling policies on simulated branch days, against a lower bound."
-    )
-    b.set_defaults(func=_deferred(".bench.policy", "bench_main"))
-    b.add_argument("--scenario", help=SCENARIO_HELP)
-    b.add_argument("--days", type=int, help="simulated days (default: the scenario's)")
-    b.add_argument("--plot", help="also draw wait box plots per class and policy to this PNG")
-    b.add_argument("--json", action="store_true", help="print one JSON object")
-    b = bsub.add_parser(
-        "staffing", help="Recommended windows checked in the simulator, against the fewest found."
-    )
-    b.set_defaults(func=_deferred(".bench.staffing", "bench_main"))
-    b.add_argument("--scenario", help=SCENARIO_HELP)
-    b.add_argument("--days", type=int, help="simulated days (default: the scenario's)")
-    b.add_argument("--json", action="store_true", help="print one JSON object")
-    b = bsub.add_parser(
-        "predict", help="Simulation wait predictor against the naive one, at ticket issue."
-    )
-    b.set_defaults(func=_deferred(".bench.predict", "bench_main"))
-    b.add_argument("--scenario", help=SCENARIO_HELP)
-    b.add_argument("--days", type=int, help="simulated days (default: the scenario's)")
-    b.add_argument("--runs", type=int, default=30, help="forward runs per prediction")
-    b.add_argument("--json", action="store_true", help="print one JSON object")
-
-    p = add(
-        "simulate",
-        _deferred(".bench.policy", "simulate_main"),
-        "Simulate branch days under one calling policy; print metrics.",
-    )
-    p.add_argument("--scenario", help=SCENARIO_HELP)
-    p.add_argument(
-        "--policy",
-        default="accumulating",
-        choices=("fifo", "strict", "accumulating", "sla"),
-        help="calling policy (default accumulating, the server's)",
-    )
-    p.add_argument("--days", type=int, help="simulated days (default: the scenario's)")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-
-    p = add(
-        "drill",
-        _deferred(".drill.cli", "main"),
-        "Fault drills (kill -9, network cuts): what was tried, what was lost, recovery time.",
-    )
-    p.add_argument("name", metavar="NAME", help="a drill (crash, network, …) or all")
-    p.add_argument("--attempts", type=int, help="rounds to run (default: the drill's long run)")
-    p.add_argument("--short", action="store_true", help="CI's short version of each drill")
-    p.add_argument("--seed", type=int, default=1, help="random seed for fault timing (1)")
-    p.add_argument("--json", action="store_true", help="print a JSON list of results")
-
-    p = add("voice", lambda a: 2, "The voice clip packs the hall display's announcements use.")
+    p = add("voice", None, "The voice clip packs the hall display's announcements use.")
     vsub = p.add_subparsers(dest="voice_command", required=True, metavar="ACTION")
     v = vsub.add_parser(
         "generate", help="Make the default clip packs with espeak-ng (offline, the voice extra)."
@@ -554,6 +343,8 @@ def build_parser() -> argparse.ArgumentParser:
     v = vsub.add_parser("check", help="Check that a clip pack is complete and in one format.")
     v.set_defaults(func=_voice_check)
     v.add_argument("--pack", help="pack folder (default assets/voice)")
+    for plugin in entry_points(group=PLUGIN_GROUP):
+        plugin.load()(sub)
     return parser
 
 

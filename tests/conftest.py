@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -13,12 +12,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from queue_server.api import create_app
 from queue_server.auth import add_staff, create_token
 from queue_server.config import init_db, parse_config
 from queue_server.storage import connect
+from tools.harness import ThreadServer
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -80,17 +79,9 @@ def make_db(path: Path, config: dict | None = None) -> dict[str, str]:
     return tokens
 
 
-def free_socket(port: int = 0) -> socket.socket:
-    """A loopback socket bound to `port` (0: any free port), reusable right after a close."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", port))
-    return sock
-
-
 @dataclass
 class LiveServer:
-    """A real uvicorn serving the app on 127.0.0.1, in a background thread."""
+    """The app on a real uvicorn on 127.0.0.1 (the tools' loopback harness), with a test clock."""
 
     db: Path
     tokens: dict[str, str]
@@ -98,38 +89,20 @@ class LiveServer:
     heartbeat_s: float = 2.0
     port: int = 0  # 0: any free port; give the old port to "restart" at the same address
     base_url: str = ""
-    _sock: socket.socket | None = None
-    _server: uvicorn.Server | None = None
-    _thread: threading.Thread | None = None
+    _server: ThreadServer | None = None
     _clients: list[httpx.Client] = field(default_factory=list)
 
     def start(self) -> LiveServer:
         app = create_app(self.db, clock=self.clock, heartbeat_s=self.heartbeat_s)
-        sock = self._sock = free_socket(self.port)
-        self.port = port = sock.getsockname()[1]
-        config = uvicorn.Config(app, log_level="warning", ws_ping_interval=None, lifespan="on")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True
-        )
-        self._thread.start()
-        self.base_url = f"http://127.0.0.1:{port}"
-        deadline = datetime.now(UTC) + timedelta(seconds=15)
-        while not self._server.started:
-            if not self._thread.is_alive() or datetime.now(UTC) > deadline:
-                raise RuntimeError("test server did not start")
-            self._thread.join(0.01)
+        self._server = ThreadServer(app, self.port, lifespan="on").start(timeout_s=15)
+        self.port, self.base_url = self._server.port, self._server.base_url
         return self
 
     def stop(self) -> None:
         for c in self._clients:
             c.close()
         if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(15)
-        if self._sock is not None:
-            self._sock.close()  # free the port for a server restarted on it
+            self._server.stop()
 
     @property
     def ws_url(self) -> str:
@@ -138,7 +111,7 @@ class LiveServer:
     @property
     def engine(self):  # the in-process engine, for assertions only
         assert self._server is not None
-        return self._server.config.app.state.engine  # type: ignore[union-attr]
+        return self._server.app.state.engine
 
     def client(self, role: str | None) -> httpx.Client:
         """An HTTP client for a role ('counter:1', 'kiosk', …), or anonymous with None."""

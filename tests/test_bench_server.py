@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from queue_server.bench.server import format_report
 from queue_server.cli import main
+from tools.bench.server import format_report
 
 KEYS = (
     "ops",

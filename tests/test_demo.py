@@ -22,11 +22,11 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from conftest import free_socket
 from PIL import Image
 from websockets.sync.client import connect
 
-from queue_server.demo import (
+from queue_server.domain.appointments import AppointmentRules
+from tools.demo import (
     Booking,
     CounterAppProcess,
     DevicePanel,
@@ -34,7 +34,7 @@ from queue_server.demo import (
     ManagerConsoleProcess,
     next_slot,
 )
-from queue_server.domain.appointments import AppointmentRules
+from tools.harness import free_socket
 
 PULSE = re.compile(r"events: (\d+) received over WebSocket, last seq \d+, (\d+) ratings")
 

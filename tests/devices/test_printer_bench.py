@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from devices.printer import bench
+from tools.bench import printer as bench
 
 
 def test_bench_measures_issue_to_last_byte():

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from devices.scanner import bench
-from devices.scanner.testframes import hard_frames
+from tools.bench import qr as bench
+from tools.fixtures.qrframes import hard_frames
 
 
 def test_the_benchmark_reports_its_figures():

@@ -14,7 +14,7 @@ from devices.errors import DeviceError, DeviceUnavailable
 from devices.scanner import scanner_for_url
 from devices.scanner.camera import CameraScanner
 from devices.scanner.decode import Code
-from devices.scanner.testframes import place_on_canvas, render_qr
+from tools.fixtures.qrframes import place_on_canvas, render_qr
 
 TEXT = "BQ1.YT1BUDAwNDI7cz1D.c2lnbmF0dXJl"
 

@@ -11,7 +11,7 @@ import pytest
 
 from devices.scanner import decode
 from devices.scanner.decode import Code, FrameDecoder, decode_frame, find_code_region
-from devices.scanner.testframes import (
+from tools.fixtures.qrframes import (
     KINDS,
     frames_of_kind,
     hard_frames,
@@ -105,7 +105,7 @@ def test_without_libzbar_opencv_alone_still_reads_codes(without_libzbar):
 def test_the_package_imports_and_reports_on_a_machine_without_libzbar():
     script = (
         "import sys; sys.modules['pyzbar'] = None; sys.modules['pyzbar.pyzbar'] = None\n"
-        "import devices.scanner as s, devices.scanner.camera, devices.scanner.bench\n"
+        "import devices.scanner as s, devices.scanner.camera, tools.bench.qr\n"
         "print(','.join(s.available_decoders()))\n"
     )
     out = subprocess.run(

@@ -13,7 +13,7 @@ from devices.scanner import SCHEMES, probe, scanner_for_url
 from devices.scanner.camera import CameraScanner
 from devices.scanner.serial_scanner import SerialScanner
 from devices.scanner.sim import SerialScannerSimulator
-from devices.scanner.testframes import place_on_canvas, render_qr
+from tools.fixtures.qrframes import place_on_canvas, render_qr
 
 
 def example_url(description: str) -> str:

@@ -15,8 +15,8 @@ import pytest
 from conftest import LiveServer
 
 from queue_server import cli
-from queue_server.drill import DRILLS, DrillResult, format_table, p95
-from queue_server.drill.crash import Ledger, check, stream_problems
+from tools.drill import DRILLS, DrillResult, format_table, p95
+from tools.drill.crash import Ledger, check, stream_problems
 
 KEYS = {"drill", "attempts", "faults", "lost", "recovery_p95_s", "details"}
 
@@ -49,8 +49,8 @@ def test_the_bus_hub_notices_a_stalled_link(server: LiveServer):
     import asyncio
 
     from queue_server.bushub import Hub
-    from queue_server.drill.network import Board
-    from queue_server.drill.proxy import FaultyLink
+    from tools.drill.network import Board
+    from tools.drill.proxy import FaultyLink
 
     async def drive() -> bool:
         link = FaultyLink(server.port)
@@ -118,7 +118,7 @@ def run(attempts: int, *, seed: int = 1, log: Any) -> DrillResult:
 def test_drill_json_is_a_list_of_the_agreed_fields(monkeypatch, capsys):
     for name in list(DRILLS):
         monkeypatch.delitem(DRILLS, name)
-    from queue_server.drill import register
+    from tools.drill import register
 
     register("fake", __name__, "A stand-in.", attempts=5, short=2)
     assert cli.main(["drill", "all", "--short", "--json"]) == 0
@@ -146,7 +146,7 @@ def test_the_table_marks_a_drill_without_recoveries():
 def test_a_drill_that_returns_its_json_object_registers_in_one_line(monkeypatch):
     import types
 
-    from queue_server.drill import register
+    from tools.drill import register
 
     module = types.ModuleType("fake_json_drill")
     calls = []

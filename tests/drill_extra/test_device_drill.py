@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from queue_server import drill_devices
-from queue_server.drill_devices import RESULT_KEYS
+from tools.drill import devices as drill_devices
+from tools.drill.devices import RESULT_KEYS
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 

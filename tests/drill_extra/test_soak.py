@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from queue_server import drill_soak
-from queue_server.drill_devices import RESULT_KEYS
-from ui.soak import arrivals
+from tools.drill import soak as drill_soak
+from tools.drill.devices import RESULT_KEYS
+from tools.drill.soak_app import arrivals
 
 pytestmark = pytest.mark.slow
 

@@ -22,11 +22,11 @@ from server.visit_helpers import VISIT_CONFIG, write_vip_list
 
 from devices.idcard.sim import IdCardReaderSimulator
 from devices.printer.sim import PrinterSimulator
-from devices.scanner.testframes import place_on_canvas, render_qr
 from kiosk.app import KioskWindow
 from kiosk.flow import Screen
 from kiosk.peripherals import KioskPeripherals
 from queue_server.cli import main as branchq
+from tools.fixtures.qrframes import place_on_canvas, render_qr
 
 
 @pytest.fixture

@@ -8,8 +8,9 @@ import time
 import pytest
 
 from queue_server.api import app as app_module
-from queue_server.security import hostile, limits
-from queue_server.security.branch import ScratchBranch
+from queue_server.security import limits
+from tools.drill import hostile_input as hostile
+from tools.harness import ScratchBranch
 
 pytestmark = pytest.mark.slow
 CUT_S = 1.0  # the deadlines, shortened so the tests do not wait ten seconds each

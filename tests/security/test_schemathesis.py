@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from queue_server.security.api_fuzz import fuzz_api
+from tools.drill.api_fuzz import fuzz_api
 
 pytestmark = pytest.mark.slow
 EXAMPLES = int(os.environ.get("BRANCHQ_HOSTILE_EXAMPLES", "0"))

@@ -11,7 +11,7 @@ from conftest import FakeClock, LiveServer, sign_in
 
 from queue_server import engine as engine_module
 from queue_server.config import init_db, load_config
-from queue_server.demo import DEMO_PIN, provision
+from tools.demo import DEMO_PIN, provision
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,6 @@ import pytest
 from conftest import TEST_CONFIG, LiveServer, make_db
 
 from queue_server import voice
-from queue_server.bench.voice import measure_compose
 from queue_server.cli import main
 from queue_server.voice import (
     CHIME,
@@ -32,6 +31,7 @@ from queue_server.voice import (
     en_counter,
     zh_counter,
 )
+from tools.bench.voice import measure_compose
 
 ZH_A023_3 = [
     "zh/qing",

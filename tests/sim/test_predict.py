@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from queue_server.bench.predict import live_state_150x10, scenario_arrivals
 from queue_server.cli import main
 from queue_server.domain import Branch, BranchSettings, Counter, PriorityClass, Service, Skill
 from queue_server.domain.eta import (
@@ -21,9 +20,10 @@ from queue_server.domain.eta import (
     predict_waits,
     todays_volume,
 )
-from queue_server.sim.arrivals import Arrival
-from queue_server.sim.engine import Simulation, fork_branch
-from queue_server.sim.scenario import load_scenario
+from tools.bench.predict import live_state_150x10, scenario_arrivals
+from tools.sim.arrivals import Arrival
+from tools.sim.engine import Simulation, fork_branch
+from tools.sim.scenario import load_scenario
 
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 

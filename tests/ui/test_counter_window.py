@@ -387,7 +387,6 @@ def test_every_text_the_counter_app_names_is_in_both_catalogs():
     import ui.counter.dialogs
     import ui.counter.session
     import ui.counter.window
-    import ui.counter_screens
     from kiosk.selftest import catalog_keys_used
     from ui.counter.session import ACTION_KEYS, PAUSE_REASONS, RATING_KEYS, CounterState
     from ui.counter.window import EFORM_FIELDS, TodayPanel
@@ -395,7 +394,9 @@ def test_every_text_the_counter_app_names_is_in_both_catalogs():
 
     catalog = Catalog.load()
     modules = [m.__name__ for m in (ui.counter.session, ui.counter.window, ui.counter.dialogs)]
-    named = set().union(*catalog_keys_used([*modules, "ui.counter_screens"], {"counter"}).values())
+    named = set().union(
+        *catalog_keys_used([*modules, "tools.screenshots.counter"], {"counter"}).values()
+    )
     built = {
         *ACTION_KEYS.values(),
         *RATING_KEYS.values(),

@@ -9,9 +9,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QRawFont
 from PySide6.QtWidgets import QPushButton
 
+from tools.screenshots.qt import gallery_home, gallery_ticket
 from ui import theme
 from ui.i18n import CATALOG_DIR, Catalog, Translator
-from ui.screenshots import gallery_home, gallery_ticket
 from ui.widgets import BigButton, LargeTextToggle, Tile
 
 PARSE_ERROR = "Could not parse"

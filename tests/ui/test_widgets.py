@@ -6,8 +6,8 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 
+from tools.screenshots.qt import gallery_home, render, render_all
 from ui.i18n import Catalog, Translator
-from ui.screenshots import gallery_home, render, render_all
 from ui.widgets import Banner, BigButton, LanguageToggle, NumberDisplay, TextLabel, Tile
 
 LEFT = Qt.MouseButton.LeftButton

@@ -19,9 +19,9 @@ import pytest
 from conftest import LiveServer, sign_in
 from kiosk_fixtures import WAIT_MS as KIOSK_WAIT_MS
 
-from devices.scanner.testframes import place_on_canvas
-from queue_server.bench.display import launch_chromium
 from queue_server.domain.appointments import Appointment, sign_token
+from tools.bench.display import launch_chromium
+from tools.fixtures.qrframes import place_on_canvas
 
 WAIT_MS = 10_000
 PHONE = {"width": 390, "height": 844}

@@ -1,0 +1,298 @@
+"""The developer commands of `branchq`: bench, drill, demo, simulate, screenshots.
+
+Each `register_*` is an entry point of the `branchq.commands` group (pyproject.toml): the
+product's `branchq` calls it with its sub-parser collection, and the command's module is
+imported only when the command runs (the benches pull in the simulator, Playwright and Qt,
+which `branchq --help` does not need).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+Handler = Callable[[argparse.Namespace], int]
+SCENARIO_HELP = "scenario TOML (default: the standard branch day in tools/sim/scenarios/)"
+
+
+def deferred(module: str, function: str) -> Handler:
+    """A command run by `module.function(args)`, imported only when the command runs."""
+
+    def run(args: argparse.Namespace) -> int:
+        result: int = getattr(importlib.import_module(module), function)(args)
+        return result
+
+    return run
+
+
+def _command(sub: Any, name: str, fn: Handler | None, help: str) -> argparse.ArgumentParser:
+    p: argparse.ArgumentParser = sub.add_parser(name, help=help, description=help)
+    if fn is not None:
+        p.set_defaults(func=fn)
+    return p
+
+
+def _json_opt(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+# ------------------------------------------------------------------------ bench
+def _bench_print(args: argparse.Namespace) -> int:
+    from tools.bench.printer import format_report, run
+
+    result = run(samples=args.samples)
+    print(json.dumps(result, sort_keys=True) if args.json else format_report(result))
+    return 0
+
+
+def _bench_qr(args: argparse.Namespace) -> int:
+    from tools.bench.qr import format_report, run
+
+    result = run(frames=args.frames)
+    print(json.dumps(result, sort_keys=True) if args.json else format_report(result))
+    return 0
+
+
+def _bench_kiosk(args: argparse.Namespace) -> int:
+    from tools.bench.kiosk import format_report, run
+
+    if args.cold_starts < 1 or args.tickets < 2:
+        raise SystemExit("need --cold-starts >= 1 and --tickets >= 2")
+    result = run(
+        cold_starts=args.cold_starts,
+        tickets=args.tickets,
+        baseline_tickets=args.baseline_tickets or args.tickets,
+    )
+    print(json.dumps(result, sort_keys=True) if args.json else format_report(result))
+    return 0
+
+
+def _bench_counter(args: argparse.Namespace) -> int:
+    from tools.bench.counter import format_report, run
+
+    if args.calls < 2 or (args.baseline_calls is not None and args.baseline_calls < 2):
+        raise SystemExit("need --calls >= 2 (and --baseline-calls >= 2)")
+    result = run(calls=args.calls, baseline_calls=args.baseline_calls or args.calls)
+    print(json.dumps(result, sort_keys=True) if args.json else format_report(result))
+    return 0
+
+
+def register_bench(sub: Any) -> None:
+    """`branchq bench …`: figures against a baseline measured in the same run."""
+    p = _command(sub, "bench", None, "Benchmarks that print figures against a same-run baseline.")
+    bsub = p.add_subparsers(dest="bench_command", required=True, metavar="BENCHMARK")
+    b = _command(
+        bsub,
+        "server",
+        deferred("tools.bench.server", "main"),
+        "Mixed load on loopback with WebSocket subscribers.",
+    )
+    b.add_argument("--seconds", type=float, default=10.0, help="measured load duration")
+    b.add_argument("--subscribers", type=int, default=50, help="WebSocket subscribers")
+    b.add_argument("--clients", type=int, default=32, help="concurrent HTTP clients")
+    b.add_argument(
+        "--counters", type=int, default=12, help="counters serving every business (default 12)"
+    )
+    _json_opt(b)
+    b = _command(
+        bsub, "print", _bench_print, "Issue-to-last-byte time of tickets to a simulated printer."
+    )
+    b.add_argument("--samples", type=int, default=200, help="tickets to print")
+    _json_opt(b)
+    b = _command(bsub, "qr", _bench_qr, "QR decode time and success rate on generated hard frames.")
+    b.add_argument("--frames", type=int, default=240, help="hard 640x480 frames (>= 200)")
+    _json_opt(b)
+    b = _command(
+        bsub,
+        "kiosk",
+        _bench_kiosk,
+        "Kiosk cold start, take-ticket-to-printer time and memory, offscreen.",
+    )
+    b.add_argument("--cold-starts", type=int, default=5, help="kiosk starts timed (default 5)")
+    b.add_argument("--tickets", type=int, default=1000, help="tickets through the kiosk (1000)")
+    b.add_argument(
+        "--baseline-tickets", type=int, help="tickets by direct HTTP (default: --tickets)"
+    )
+    _json_opt(b)
+    b = _command(
+        bsub,
+        "counter",
+        _bench_counter,
+        "Counter app: Call next → number on the teller's screen and LED board.",
+    )
+    b.add_argument("--calls", type=int, default=300, help="calls through the app (300)")
+    b.add_argument("--baseline-calls", type=int, help="calls by plain HTTP (default: --calls)")
+    _json_opt(b)
+    b = _command(
+        bsub,
+        "display",
+        deferred("tools.bench.display", "main"),
+        "Call acknowledged → number in the hall display page (headless Chromium).",
+    )
+    b.add_argument("--calls", type=int, default=200, help="calls shown on the page (200)")
+    _json_opt(b)
+    b = _command(
+        bsub,
+        "voice",
+        deferred("tools.bench.voice", "main"),
+        "Time to compose a call's announcement WAV (≤ 20 ms).",
+    )
+    b.add_argument("--samples", type=int, default=200, help="calls composed (default 200)")
+    b.add_argument("--languages", default="zh,en", help="languages of the call (zh,en)")
+    b.add_argument("--pack", help="clip pack folder (default assets/voice)")
+    _json_opt(b)
+    b = _command(
+        bsub,
+        "policy",
+        deferred("tools.bench.policy", "bench_main"),
+        "Calling policies on simulated branch days, against a lower bound.",
+    )
+    b.add_argument("--scenario", help=SCENARIO_HELP)
+    b.add_argument("--days", type=int, help="simulated days (default: the scenario's)")
+    b.add_argument("--plot", help="also draw wait box plots per class and policy to this PNG")
+    _json_opt(b)
+    b = _command(
+        bsub,
+        "staffing",
+        deferred("tools.bench.staffing", "bench_main"),
+        "Recommended windows checked in the simulator, against the fewest found.",
+    )
+    b.add_argument("--scenario", help=SCENARIO_HELP)
+    b.add_argument("--days", type=int, help="simulated days (default: the scenario's)")
+    _json_opt(b)
+    b = _command(
+        bsub,
+        "predict",
+        deferred("tools.bench.predict", "bench_main"),
+        "Simulation wait predictor against the naive one, at ticket issue.",
+    )
+    b.add_argument("--scenario", help=SCENARIO_HELP)
+    b.add_argument("--days", type=int, help="simulated days (default: the scenario's)")
+    b.add_argument("--runs", type=int, default=30, help="forward runs per prediction")
+    _json_opt(b)
+
+
+# ------------------------------------------------------------------------ simulate
+def register_simulate(sub: Any) -> None:
+    """`branchq simulate`: branch days under one calling policy."""
+    p = _command(
+        sub,
+        "simulate",
+        deferred("tools.bench.policy", "simulate_main"),
+        "Simulate branch days under one calling policy; print metrics.",
+    )
+    p.add_argument("--scenario", help=SCENARIO_HELP)
+    p.add_argument(
+        "--policy",
+        default="accumulating",
+        choices=("fifo", "strict", "accumulating", "sla"),
+        help="calling policy (default accumulating, the server's)",
+    )
+    p.add_argument("--days", type=int, help="simulated days (default: the scenario's)")
+    _json_opt(p)
+
+
+# ------------------------------------------------------------------------ drill
+def register_drill(sub: Any) -> None:
+    """`branchq drill NAME|all`: fault drills."""
+    p = _command(
+        sub,
+        "drill",
+        deferred("tools.drill.cli", "main"),
+        "Fault drills (kill -9, network cuts): what was tried, what was lost, recovery time.",
+    )
+    p.add_argument("name", metavar="NAME", help="a drill (crash, network, …) or all")
+    p.add_argument("--attempts", type=int, help="rounds to run (default: the drill's long run)")
+    p.add_argument("--short", action="store_true", help="CI's short version of each drill")
+    p.add_argument("--seed", type=int, default=1, help="random seed for fault timing (1)")
+    p.add_argument("--json", action="store_true", help="print a JSON list of results")
+
+
+# ------------------------------------------------------------------------ demo
+def _demo(args: argparse.Namespace) -> int:
+    from tools.demo import run_demo
+
+    return run_demo(
+        host=args.host,
+        port=args.port,
+        var=Path(args.var),
+        traffic=args.traffic,
+        duration=args.duration,
+        config=args.config,
+        devices=not args.no_devices,
+        speed=args.speed,
+        kiosk=args.kiosk,
+        counter_app=not args.no_counter,
+        manager_console=not args.no_manager,
+    )
+
+
+def register_demo(sub: Any) -> None:
+    """`branchq demo`: the demo branch with simulated devices and traffic."""
+    p = _command(
+        sub, "demo", _demo, "Run the demo branch: server, tokens, and optional live traffic."
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    p.add_argument("--port", type=int, default=8470, help="port to listen on (default 8470)")
+    p.add_argument("--var", default="var", help="folder for the demo database (wiped)")
+    p.add_argument("--traffic", action="store_true", help="simulate customers and tellers")
+    p.add_argument(
+        "--no-devices", action="store_true", help="without simulated devices and the bus hub"
+    )
+    p.add_argument(
+        "--speed", type=float, default=30.0, help="how much faster than a real branch (30)"
+    )
+    p.add_argument("--duration", type=float, help="stop after this many seconds")
+    p.add_argument("--config", help="branch config TOML (default: the demo branch)")
+    p.add_argument(
+        "--kiosk",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="open the customer kiosk (default: when DISPLAY or WAYLAND_DISPLAY is set)",
+    )
+    p.add_argument(
+        "--no-counter",
+        action="store_true",
+        help="with the kiosk, do not open the counter app for counter 1",
+    )
+    p.add_argument(
+        "--no-manager",
+        action="store_true",
+        help="with the kiosk, do not open the branch manager's console",
+    )
+
+
+# ------------------------------------------------------------------------ screenshots
+def _screenshots(args: argparse.Namespace) -> int:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    if not args.web_only:
+        from tools.screenshots.qt import main as qt_main
+
+        argv = ["--out", str(args.out)] + (["--only", args.only] if args.only else [])
+        if qt_main(argv) != 0:
+            return 1
+    if not args.qt_only:
+        from tools.screenshots.web import main as web_main
+
+        return web_main(["--out", str(args.out)])
+    return 0
+
+
+def register_screenshots(sub: Any) -> None:
+    """`branchq screenshots`: every screen rendered at the sizes it runs on."""
+    p = _command(
+        sub,
+        "screenshots",
+        _screenshots,
+        "Render every app screen (offscreen Qt) and web page (headless Chromium) to PNGs.",
+    )
+    p.add_argument("--out", type=Path, default=Path("docs/screenshots"), help="folder for the PNGs")
+    p.add_argument("--only", help="Qt screens whose name contains this only")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--qt-only", action="store_true", help="the Qt apps' screens only")
+    which.add_argument("--web-only", action="store_true", help="the web pages only")

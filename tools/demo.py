@@ -1,0 +1,677 @@
+"""`branchq demo`: a fresh demo branch with tokens, staff and (optionally) live traffic.
+
+Traffic goes through the real HTTP API, the way kiosks and counters use it, so the event
+stream a display or manager console subscribes to is alive. With a display the customer
+kiosk opens on the simulated devices, a booked appointment is ready to check in, and a
+panel in the terminal lets the person at the kiosk act as the ID card reader, the QR
+scanner and the printer. Next to the kiosk the teller's counter app opens for counter 1,
+which the simulated tellers then leave to the person at the screen; the bus hub drives
+that counter's LED board, keypad and rating pad simulators as it does every other's. The
+branch manager's console opens too: with `--traffic` a queue builds, a window can be moved
+to it, and the wait falls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import math
+import os
+import random
+import stat
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Self
+from zoneinfo import ZoneInfo
+
+import httpx
+import qrcode
+import uvicorn
+import websockets
+
+from devices.printer.sim import PrintedTicket
+from devices.simset import SimSet, start_simulators
+from queue_server.api import create_app
+from queue_server.auth import add_staff, create_token
+from queue_server.bushub import run_hub
+from queue_server.config import BranchConfig, init_db, load_config
+from queue_server.domain.appointments import AppointmentRules
+from queue_server.storage import connect
+
+DEMO_PIN = "1234"
+KIOSK_PIN = "2468"  # the demo kiosk's maintenance PIN
+KIOSK_READY_S = 30.0  # the kiosk's first start may take a while on a cold disk
+HUMAN_COUNTER = 1  # the counter the person at the screen runs with the counter app
+# Where the counter app goes: a smaller window over the bottom right of the kiosk's
+# 1920×1080, so the kiosk's tiles on the left and its header stay free to touch.
+COUNTER_APP_GEOMETRY = "1024x720+896+360"
+# The manager's console: its smallest comfortable size, at the top right (under the counter
+# app, over the kiosk's right half); a window manager lets the person bring it forward.
+MANAGER_GEOMETRY = "1366x768+554+0"
+XVFB_SCREEN = "1920x1080x24"
+SPEED = 30.0  # by default demo time runs this many times faster than branch time
+
+
+def provision(db: Path, config: BranchConfig) -> dict[str, str]:
+    """One token per role and counter, and a signed-up teller per counter."""
+    conn = connect(db)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        tokens = {}
+        for role in ("kiosk", "display", "manager", "admin"):
+            tokens[role] = create_token(conn, role, f"demo {role}")[1]
+        for c in config.counters:
+            tokens[f"counter:{c.number}"] = create_token(conn, f"counter:{c.number}", c.name)[1]
+            add_staff(conn, f"t{c.number:02d}", f"Teller {c.number}", DEMO_PIN)
+        conn.execute("COMMIT")
+        return tokens
+    finally:
+        conn.close()
+
+
+def display_available(env: Mapping[str, str] | None = None) -> bool:
+    """Whether a window can be shown here (an X11 or Wayland display is set)."""
+    env = os.environ if env is None else env
+    return bool(env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"))
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    host: str
+    port: int
+    var: Path
+    traffic: bool
+    duration: float | None
+    devices: bool
+    speed: float
+    kiosk: bool
+    counter_app: bool = False
+    manager_console: bool = False
+
+
+def run_demo(
+    *,
+    host: str,
+    port: int,
+    var: Path,
+    traffic: bool,
+    duration: float | None,
+    config: str | None,
+    devices: bool = True,
+    speed: float = SPEED,
+    kiosk: bool | None = None,
+    counter_app: bool = True,
+    manager_console: bool = True,
+) -> int:
+    """Run the demo branch until Ctrl-C (or `duration`). `kiosk`: start the customer kiosk
+    (None: when there is a display); `counter_app`: with the kiosk, also the counter app
+    for counter 1; `manager_console`: with the kiosk, also the manager's console."""
+    var.mkdir(parents=True, exist_ok=True)
+    db = var / "demo.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    cfg = load_config(config)
+    init_db(db, cfg)
+    tokens = provision(db, cfg)
+    with_kiosk = display_available() if kiosk is None else kiosk
+    options = DemoOptions(
+        host,
+        port,
+        var,
+        traffic,
+        duration,
+        devices,
+        speed,
+        with_kiosk,
+        with_kiosk and counter_app,
+        with_kiosk and manager_console,
+    )
+    asyncio.run(_serve(db, cfg, tokens, options))
+    return 0
+
+
+async def _serve(db: Path, cfg: BranchConfig, tokens: dict[str, str], opts: DemoOptions) -> None:
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(db), host=opts.host, port=opts.port, log_level="warning")
+    )
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        if serving.done():
+            await serving  # raises the start-up error (e.g. port in use)
+            return
+        await asyncio.sleep(0.05)
+    base = f"http://{opts.host}:{opts.port}"
+    _banner(cfg, tokens, base, db, opts.traffic, opts.speed)
+    sims: SimSet | None = None
+    stop_hub = asyncio.Event()
+    hub: asyncio.Task[Any] | None = None
+    tasks: list[asyncio.Task[Any]] = []
+    kiosk: KioskProcess | None = None
+    counter_app: CounterAppProcess | None = None
+    console: ManagerConsoleProcess | None = None
+
+    def quit_demo() -> None:
+        server.should_exit = True
+
+    try:
+        if opts.devices:
+            # With the kiosk on screen the reader starts empty: the panel places a card.
+            card = None if opts.kiosk else "adult"
+            sims, hub_config = _start_devices(opts.var, cfg, tokens, base, card=card)
+            hub = asyncio.create_task(run_hub(hub_config, stop=stop_hub))
+        booking = await book_demo_appointment(base, cfg, tokens["manager"], opts.var)
+        if opts.kiosk:
+            kiosk = await KioskProcess.start(base, tokens["kiosk"], sims, opts.var)
+            # The others after the kiosk is up, so that without a window manager (a virtual
+            # screen) the smaller windows are drawn over the kiosk, not under it.
+            await kiosk.wait_ready(KIOSK_READY_S)
+            if opts.manager_console:
+                console = await ManagerConsoleProcess.start(base, tokens["manager"], opts.var)
+                await console.wait_ready(KIOSK_READY_S)
+            if opts.counter_app:
+                token = tokens[f"counter:{HUMAN_COUNTER}"]
+                counter_app = await CounterAppProcess.start(base, token, opts.var)
+        else:
+            _no_kiosk_banner()
+        tasks.append(asyncio.create_task(_watch(base, tokens["display"], sims)))
+        if opts.traffic:
+            human = {HUMAN_COUNTER} if counter_app is not None else set()
+            teller_traffic = _traffic(
+                base, cfg, tokens, rate=sims is None, speed=opts.speed, human=human
+            )
+            tasks.append(asyncio.create_task(teller_traffic))
+        if kiosk is not None and sims is not None and stdin_is_usable():
+            panel = DevicePanel(sims, booking, quit_demo)
+            tasks.append(asyncio.create_task(panel.run()))
+        else:
+            print("  Ctrl-C stops the demo.\n", flush=True)
+        if opts.duration is not None:
+            await asyncio.wait_for(asyncio.shield(serving), opts.duration)
+        else:
+            await serving
+    except TimeoutError:
+        pass
+    finally:
+        if counter_app is not None:
+            await counter_app.stop()
+        if console is not None:
+            await console.stop()
+        if kiosk is not None:
+            await kiosk.stop()
+        stop_hub.set()
+        for t in tasks:
+            t.cancel()
+        if hub is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(hub, 5)
+        if sims is not None:
+            sims.stop()
+        server.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError):
+            await serving
+
+
+def _banner(
+    cfg: BranchConfig, tokens: dict[str, str], base: str, db: Path, traffic: bool, speed: float
+) -> None:
+    print(f"\nBranchQ demo — {cfg.settings.name}")
+    print(f"  database     {db}")
+    print(f"  API          {base}/api/v1   (OpenAPI docs: {base}/docs)")
+    print(f"  live events  ws{base[4:]}/api/v1/events?token=<display token>")
+    print(f"  hall display {base}/display?token={tokens['display']}")
+    print("               (a TV: chromium --kiosk --autoplay-policy=no-user-gesture-required URL;")
+    print("               add &layout=portrait or &zone=C,K for a portrait or a zone screen)")
+    print("  tokens (use as 'Authorization: Bearer <token>'):")
+    for role, token in tokens.items():
+        print(f"    {role:<11} {token}")
+    print(f"  tellers      t01…t{len(cfg.counters):02d}, PIN {DEMO_PIN}")
+    print(
+        f"  try          curl -H 'Authorization: Bearer {tokens['display']}' {base}/api/v1/snapshot"
+    )
+    if traffic:
+        print(f"  traffic      simulated customers and tellers, {speed:.0f}× branch speed")
+
+
+def _no_kiosk_banner() -> None:
+    print("  kiosk        not started: there is no display here. On a desktop `make demo` opens")
+    print("               it; on a headless machine run it on a virtual screen with")
+    print(f"               xvfb-run -a -s '-screen 0 {XVFB_SCREEN}' make demo")
+    print("               (or `branchq demo --kiosk` with QT_QPA_PLATFORM=offscreen).")
+    print("  counter app  opens with the kiosk, for counter 1 (`--no-counter` leaves it out),")
+    print("               and so does the manager's console (`--no-manager`); or run it alone:")
+    print("               python -m ui.manager --server URL --token <manager token>")
+
+
+def _start_devices(
+    var: Path, cfg: BranchConfig, tokens: dict[str, str], base: str, *, card: str | None
+) -> tuple[SimSet, Path]:
+    """Simulated printer, reader, scanner and RS-485 bus, plus a hub config for the bus."""
+    numbers = [c.number for c in cfg.counters]
+    sims = start_simulators(var / "sim", numbers, card=card)
+    lines = [f'server = "{base}"', "[[buses]]", 'name = "main"', f'url = "{sims.bus.url}"']
+    for n in numbers:
+        lines += ["[[counters]]", f"number = {n}", f'token = "{tokens[f"counter:{n}"]}"']
+    hub_config = var / "hub.toml"
+    hub_config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    def printed(ticket: PrintedTicket) -> None:
+        print(f"  printer      printed a ticket → {ticket.path}", flush=True)
+
+    sims.printer.on_ticket = printed
+    print("  devices      simulated; the bus hub drives each counter's LED board and pads:")
+    print(sims.describe(indent="    "))
+    print(f"  hub config   {hub_config}")
+    print(f"  tickets      printed tickets are written as PNGs to {sims.printer.out_dir}")
+    return sims, hub_config
+
+
+# ------------------------------------------------------------------ appointment
+def next_slot(now: datetime, rules: AppointmentRules, timezone: str) -> datetime:
+    """The first slot start at least a minute after `now`, in the branch's local time."""
+    local = (now + timedelta(minutes=1)).astimezone(ZoneInfo(timezone))
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    minutes = math.ceil((local - midnight).total_seconds() / 60 / rules.slot_min) * rules.slot_min
+    return midnight + timedelta(minutes=minutes)
+
+
+@dataclass(frozen=True)
+class Booking:
+    booking_number: str
+    service: str
+    slot_start: str
+    qr: str
+    qr_png: Path
+
+
+async def book_demo_appointment(
+    base: str, cfg: BranchConfig, manager_token: str, var: Path
+) -> Booking | None:
+    """Book the next slot of loans ("L", else the first business) as the bank's online
+    channel would, and write its QR code to `var/appointment-qr.png`."""
+    codes = [s.code for s in cfg.services]
+    service = "L" if "L" in codes else codes[0]
+    slot = next_slot(datetime.now(UTC), cfg.appointments, cfg.settings.timezone)
+    auth = {"Authorization": f"Bearer {manager_token}"}
+    body = {"service": service, "slot_start": slot.isoformat()}
+    try:
+        async with httpx.AsyncClient(base_url=base + "/api/v1", timeout=10) as http:
+            r = await http.post("/appointments", json=body, headers=auth)
+    except httpx.HTTPError as exc:
+        print(f"  appointment  could not be booked: {exc}")
+        return None
+    if r.status_code != 201:
+        print(f"  appointment  could not be booked: {r.status_code} {r.text}")
+        return None
+    data = r.json()
+    png = var / "appointment-qr.png"
+    qrcode.make(data["qr"], border=4).save(png)
+    booking = Booking(data["booking_number"], service, data["slot_start"], data["qr"], png)
+    print(
+        f"  appointment  booking {booking.booking_number}, business {service}, "
+        f"slot {booking.slot_start}"
+    )
+    print(f"               its QR code: {png}")
+    return booking
+
+
+# --------------------------------------------------------------- kiosk and counter app
+class AppProcess:
+    """A Qt app of the branch as a child process on this display.
+
+    queue_server never imports the apps: it runs them. Each one's output goes to its log
+    in `var/`; it is stopped with the demo, and if it exits by itself the demo says so and
+    goes on. It writes its ready file once its window is up.
+    """
+
+    label = "app"  # as the terminal names it, padded to the banner's column
+    ready_words = "on screen"
+
+    def __init__(self, proc: asyncio.subprocess.Process, ready: Path, log: Path) -> None:
+        self.proc = proc
+        self.ready = ready
+        self.log = log
+        self._watching = asyncio.create_task(self._watch())
+
+    @classmethod
+    async def _spawn(cls, args: list[str], ready: Path, log: Path) -> Self:
+        ready.unlink(missing_ok=True)
+        with log.open("wb") as out:  # the child keeps its own handle
+            proc = await asyncio.create_subprocess_exec(
+                *args,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                # Its own session: Ctrl-C in this terminal reaches the demo, which stops it.
+                start_new_session=os.name == "posix",
+            )
+        return cls(proc, ready, log)
+
+    async def _watch(self) -> None:
+        exited = asyncio.ensure_future(self.proc.wait())
+        while not self.ready.exists():
+            await asyncio.wait({exited}, timeout=0.1)
+            if exited.done():
+                break
+        else:
+            print(f"  {self.label:<12} {self.ready_words} (process {self.proc.pid})", flush=True)
+        code = await exited
+        print(
+            f"  {self.label:<12} exited by itself (code {code}; see {self.log}). "
+            "The demo goes on; Ctrl-C stops it.",
+            flush=True,
+        )
+
+    async def wait_ready(self, timeout: float) -> bool:
+        """Until the app's window is up (False: it exited or `timeout` passed first)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not self.ready.exists():
+            if self.proc.returncode is not None or asyncio.get_running_loop().time() > deadline:
+                return False
+            await asyncio.sleep(0.05)  # a file another process writes: nothing to wait on
+        return True
+
+    async def stop(self, timeout: float = 5.0) -> None:
+        """Terminate the app, and kill it if it has not gone after `timeout` seconds."""
+        self._watching.cancel()
+        if self.proc.returncode is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            self.proc.terminate()
+        try:
+            await asyncio.wait_for(self.proc.wait(), timeout)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.kill()
+            await self.proc.wait()
+
+
+class KioskProcess(AppProcess):
+    """The customer kiosk (`python -m kiosk`), on the simulated devices."""
+
+    label = "kiosk"
+    ready_words = "on the attract screen"
+
+    @staticmethod
+    def command(base: str, token: str, sims: SimSet | None, ready: Path) -> list[str]:
+        args = [sys.executable, "-m", "kiosk", "--server", base, "--token", token]
+        if sims is not None:
+            args += ["--printer", sims.printer.url, "--idcard", sims.idcard.url]
+            args += ["--scanner", f"scanner+serial://{sims.scanner.path}"]
+        return [*args, "--maintenance-pin", KIOSK_PIN, "--ready-file", str(ready)]
+
+    @classmethod
+    async def start(cls, base: str, token: str, sims: SimSet | None, var: Path) -> Self:
+        ready, log = var / "kiosk.ready", var / "kiosk.log"
+        app = await cls._spawn(cls.command(base, token, sims, ready), ready, log)
+        print(f"  kiosk        starting on this display (process {app.proc.pid}, log {log}),")
+        print(f"               maintenance PIN {KIOSK_PIN}")
+        return app
+
+
+class CounterAppProcess(AppProcess):
+    """The teller's counter app (`python -m ui.counter`) for the human's counter."""
+
+    label = "counter app"
+    ready_words = "on the sign-in screen"
+
+    @staticmethod
+    def command(base: str, token: str, ready: Path) -> list[str]:
+        args = [sys.executable, "-m", "ui.counter", "--server", base, "--token", token]
+        args += ["--counter", str(HUMAN_COUNTER), "--staff", f"t{HUMAN_COUNTER:02d}"]
+        return [*args, "--geometry", COUNTER_APP_GEOMETRY, "--ready-file", str(ready)]
+
+    @classmethod
+    async def start(cls, base: str, token: str, var: Path) -> Self:
+        ready, log = var / "counter.ready", var / "counter.log"
+        app = await cls._spawn(cls.command(base, token, ready), ready, log)
+        n = HUMAN_COUNTER
+        print(f"  counter app  counter {n} (process {app.proc.pid}, log {log}): sign in as")
+        print(f"               t{n:02d} with PIN {DEMO_PIN}; the simulated tellers leave counter")
+        print(f"               {n} to you, its LED board and rating pad follow your calls")
+        return app
+
+
+class ManagerConsoleProcess(AppProcess):
+    """The branch manager's console (`python -m ui.manager`)."""
+
+    label = "manager"
+    ready_words = "console on screen"
+
+    @staticmethod
+    def command(base: str, token: str, ready: Path) -> list[str]:
+        args = [sys.executable, "-m", "ui.manager", "--server", base, "--token", token]
+        return [*args, "--geometry", MANAGER_GEOMETRY, "--ready-file", str(ready)]
+
+    @classmethod
+    async def start(cls, base: str, token: str, var: Path) -> Self:
+        ready, log = var / "manager.ready", var / "manager.log"
+        app = await cls._spawn(cls.command(base, token, ready), ready, log)
+        print(f"  manager      console (process {app.proc.pid}, log {log}): live branch,")
+        print("               window counts, advice, alerts; a 不满意 at counter 1 (r 1) opens")
+        print("               a follow-up there")
+        return app
+
+
+# ------------------------------------------------------------------ device panel
+PANEL_HELP = """\
+  device panel — type a letter and Enter; you are the devices of the kiosk and counter 1:
+    c    place the elderly customer's ID card on the reader (again: lift it)
+    a    hold the booked appointment's QR code under the scanner
+    p    printer out of paper (again: paper back in)
+    r N  counter 1's rating pad answers N from now on (4 非常满意, 3 满意, 2 一般, 1 不满意)
+    h    this help          q  stop the demo (as Ctrl-C does)
+"""
+
+
+def stdin_is_usable() -> bool:
+    """Whether commands can be read from stdin: a terminal in the foreground, or a pipe
+    (a script or test driving the demo). Not /dev/null, a closed stdin, or a background job."""
+    try:
+        fd = sys.stdin.fileno()
+        mode = os.fstat(fd).st_mode
+    except (AttributeError, OSError, ValueError):
+        return False
+    if os.isatty(fd):
+        try:
+            return os.tcgetpgrp(fd) == os.getpgrp()  # a background job would be stopped
+        except (AttributeError, OSError):
+            return True
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or stat.S_ISREG(mode)
+
+
+class DevicePanel:
+    """Terminal commands that act as the simulated devices: ID card, scanner and printer."""
+
+    def __init__(self, sims: SimSet, booking: Booking | None, quit_demo: Callable[[], None]):
+        self.sims = sims
+        self.booking = booking
+        self.quit_demo = quit_demo
+
+    async def run(self) -> None:
+        print(PANEL_HELP, flush=True)
+        lines: asyncio.Queue[str | None] = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+        reader = threading.Thread(
+            target=_read_lines, args=(sys.stdin.fileno(), loop, lines), daemon=True
+        )
+        reader.start()
+        while (line := await lines.get()) is not None:
+            print(self.command(line), flush=True)
+        # stdin closed: the demo goes on without its panel.
+
+    def command(self, line: str) -> str:
+        """Do one panel command; the line to print."""
+        word = line.strip().lower()
+        idcard, printer = self.sims.idcard, self.sims.printer
+        if word == "c":
+            if idcard.card is None:
+                idcard.place("elderly")
+                return "  id card      placed: 测试一, born 1950 (care priority); c again lifts it"
+            idcard.lift()
+            return "  id card      lifted"
+        if word == "a":
+            if self.booking is None:
+                return "  scanner      no appointment was booked"
+            self.sims.scanner.scan(self.booking.qr)
+            return f"  scanner      scanned the QR code of booking {self.booking.booking_number}"
+        if word == "p":
+            printer.paper_out = not printer.paper_out
+            return "  printer      " + ("out of paper" if printer.paper_out else "paper loaded")
+        if word.split()[:1] == ["r"]:
+            return self.set_rating(word.split()[1:])
+        if word in ("h", "?", "help"):
+            return PANEL_HELP
+        if word in ("q", "quit", "exit"):
+            self.quit_demo()
+            return "  stopping the demo…"
+        return "" if not word else f"  unknown command {word!r}: h for help"
+
+    def set_rating(self, args: list[str]) -> str:
+        from devices.bus import plan
+
+        if len(args) != 1 or args[0] not in ("1", "2", "3", "4"):
+            return "  rating pad   r N with N from 1 (不满意) to 4 (非常满意)"
+        pad = self.sims.bus.rating_pad(plan.rating_pad_address(HUMAN_COUNTER))
+        pad.auto_answer = int(args[0])
+        return f"  rating pad   counter {HUMAN_COUNTER}'s customers now rate {args[0]}"
+
+
+def _read_lines(fd: int, loop: asyncio.AbstractEventLoop, lines: asyncio.Queue[str | None]) -> None:
+    """On a thread: read stdin with os.read (no buffered-file lock held across shutdown)
+    and hand each line to the event loop; None at end of input."""
+    pending = b""
+    while True:
+        try:
+            chunk = os.read(fd, 1024)
+        except OSError:
+            chunk = b""
+        pending += chunk
+        while b"\n" in pending:
+            raw, pending = pending.split(b"\n", 1)
+            if not _post(loop, lines, raw.decode("utf-8", "replace")):
+                return
+        if not chunk:
+            _post(loop, lines, None)
+            return
+
+
+def _post(
+    loop: asyncio.AbstractEventLoop, lines: asyncio.Queue[str | None], item: str | None
+) -> bool:
+    try:
+        loop.call_soon_threadsafe(lines.put_nowait, item)
+    except RuntimeError:  # the loop has closed: the demo is over
+        return False
+    return True
+
+
+def _boards(sims: SimSet | None, counters: list[int]) -> str:
+    if sims is None:
+        return ""
+    from devices.bus import plan
+
+    shown = [f"{n}:{sims.bus.text_board(plan.board_address(n)).text or '—'}" for n in counters]
+    return "  · LED boards " + " ".join(shown)
+
+
+async def _watch(base: str, token: str, sims: SimSet | None = None) -> None:
+    """Print a one-line pulse of the live event stream every few seconds."""
+    url = f"ws{base[4:]}/api/v1/events?token={token}"
+    seen = 0
+    last = 0
+    rated = 0
+    counters: list[int] = []
+    async with websockets.connect(url, open_timeout=5) as ws:
+        loop = asyncio.get_running_loop()
+        next_print = loop.time() + 5
+        while True:
+            msg = json.loads(await ws.recv())
+            if msg["type"] == "snapshot":
+                counters = [c["number"] for c in msg["counters"]]
+            if msg["type"] == "events":
+                seen += len(msg["events"])
+                last = msg["events"][-1]["seq"]
+                rated += sum(1 for e in msg["events"] if e["kind"] == "ticket.rated")
+            if loop.time() >= next_print:
+                boards = _boards(sims, counters)
+                print(
+                    f"  events: {seen} received over WebSocket, last seq {last}, "
+                    f"{rated} ratings{boards}",
+                    flush=True,
+                )
+                next_print = loop.time() + 5
+
+
+async def _traffic(
+    base: str,
+    cfg: BranchConfig,
+    tokens: dict[str, str],
+    *,
+    rate: bool,
+    speed: float,
+    human: set[int] | frozenset[int] = frozenset(),
+) -> None:
+    """Customers arrive; tellers call, serve and finish. With simulated rating pads the
+    pads rate through the hub, so the tellers do not rate themselves (`rate=False`).
+    No simulated teller signs in at the counters in `human`: a person runs those."""
+    rng = random.Random()
+    async with httpx.AsyncClient(base_url=base + "/api/v1", timeout=5) as http:
+        workers = [
+            _teller(http, c.number, tokens, rng, rate, speed)
+            for c in cfg.counters
+            if c.number not in human
+        ]
+        await asyncio.gather(_arrivals(http, cfg, tokens["kiosk"], rng), *workers)
+
+
+async def _arrivals(http: httpx.AsyncClient, cfg: BranchConfig, token: str, rng: Any) -> None:
+    codes = [s.code for s in cfg.services]
+    weights = [5, 2, 1, 1, 1][: len(codes)] + [1] * max(0, len(codes) - 5)
+    auth = {"Authorization": f"Bearer {token}"}
+    while True:
+        body: dict[str, Any] = {"service": rng.choices(codes, weights)[0]}
+        if rng.random() < 0.1:
+            body["priority"] = "care"
+        with contextlib.suppress(httpx.HTTPError):
+            await http.post("/tickets", json=body, headers=auth)
+        await asyncio.sleep(rng.expovariate(1 / 1.2))
+
+
+async def _teller(
+    http: httpx.AsyncClient,
+    counter: int,
+    tokens: dict[str, str],
+    rng: Any,
+    rate: bool,
+    speed: float,
+) -> None:
+    auth = {"Authorization": f"Bearer {tokens[f'counter:{counter}']}"}
+    url = f"/counters/{counter}"
+    await http.post(
+        f"{url}/sign-in", json={"staff_id": f"t{counter:02d}", "pin": DEMO_PIN}, headers=auth
+    )
+    while True:
+        try:
+            r = await http.post(f"{url}/call-next", headers=auth)
+            ticket = r.json().get("ticket") if r.status_code == 200 else None
+            if ticket is None:
+                await asyncio.sleep(2)
+                continue
+            await asyncio.sleep(rng.uniform(0.5, 2))
+            if rng.random() < 0.05:
+                await http.post(f"{url}/no-show", headers=auth)
+                continue
+            await http.post(f"{url}/start", headers=auth)
+            await asyncio.sleep(rng.expovariate(1 / (240 / speed)))  # 4-minute services
+            await http.post(f"{url}/finish", headers=auth)
+            if rate and rng.random() < 0.7:
+                rating = {"rating": rng.choices([4, 3, 2, 1], [60, 30, 7, 3])[0]}
+                await http.post(f"/tickets/{ticket['id']}/rating", json=rating, headers=auth)
+        except httpx.HTTPError:
+            await asyncio.sleep(1)

@@ -1,0 +1,269 @@
+"""The kiosk's screens for `python -m tools.screenshots.qt`, built on the demo branch offline.
+
+No server is needed: the window gets a client that is never started, with the demo
+branch's businesses loaded into its model as a snapshot, and ports that answer at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from PySide6.QtWidgets import QWidget
+
+from kiosk.app import KioskWindow
+from kiosk.flow import (
+    CardReading,
+    IssueDone,
+    IssuedTicket,
+    IssueFailure,
+    PrintOutcome,
+    TicketRequest,
+)
+from kiosk.flow import Screen as KioskScreen
+from kiosk.printing import TicketPrinting
+from tools.screenshots.qt import Screen, demo_config, snapshot_services
+from ui.client import BranchClient
+from ui.i18n import Translator
+
+DEMO_URL = "http://192.168.1.10:8470"
+# Waiting customers and the naive wait for a newcomer, per demo business.
+DEMO_WAITING = {
+    "A": (6, 480),
+    "B": (2, 150),
+    "C": (3, 1800),
+    "K": (2, 720),
+    "L": (0, 0),
+    "W": (1, None),
+}
+
+
+def demo_snapshot() -> dict[str, Any]:
+    """A snapshot of the demo branch as the server would send it, from its TOML file."""
+    config = demo_config()
+    services = snapshot_services(config)
+    waiting = {
+        code: {"waiting": n, "longest_wait_s": 0, "open_counters": 1, "eta_new_s": eta}
+        for code, (n, eta) in DEMO_WAITING.items()
+    }
+    branch = config["branch"]
+    return {
+        "epoch": "screenshots",
+        "seq": 1,
+        "at": datetime.now(UTC).isoformat(),
+        "business_day": "2026-11-27",
+        "branch": {"name": branch["name"], "id": branch["id"], "timezone": branch["timezone"]},
+        "services": services,
+        "bundles": [
+            {**b, "needs_form": b.get("needs_form", True)} for b in config.get("bundles", [])
+        ],
+        "counters": [],
+        "tickets": [],
+        "recent_calls": [],
+        "devices": [],
+        "waiting": waiting,
+    }
+
+
+def _issued(service: str, priority: str) -> dict[str, Any]:
+    return {
+        "id": 7,
+        "number": f"{service}007",
+        "service": service,
+        "position": 3,
+        "eta_s": 1500,
+        "token": "Zq81mK2xP4",
+        "issued_at": "2026-11-27T10:05:00+08:00",
+        "priority": priority,
+    }
+
+
+# A made-up card (the name and number are invented; the check digit is valid).
+DEMO_CARD = CardReading(
+    masked_name="王*华",
+    id_number="11010519550307002X",
+    birth_date="1955-03-07",
+    eform={"name": "王建华", "id_number": "11010519550307002X"},
+)
+
+
+class InstantPorts:
+    """Ports that issue C007 and print (or fail to print) at once, for pictures."""
+
+    def __init__(self, printed: bool) -> None:
+        self.printed = printed
+
+    def new_key(self) -> str:
+        return "screenshot"
+
+    def issue_ticket(self, request: TicketRequest, idempotency_key: str, done: IssueDone) -> None:
+        done(_issued(request.service, request.priority), None)
+
+    def check_in(self, qr: str, idempotency_key: str, done: IssueDone) -> None:
+        if qr == "early":
+            details = {
+                "slot_start": "2026-11-27T15:30:00+08:00",
+                "opens_at": "2026-11-27T13:30:00+08:00",
+            }
+            done(None, IssueFailure(False, "appointment_too_early", details))
+            return
+        ticket = _issued("L", "appointment")
+        done(
+            {"outcome": "on_time", "slot_start": "2026-11-27T10:30:00+08:00", "ticket": ticket},
+            None,
+        )
+
+    def identify(self, card: CardReading, done: IssueDone) -> None:
+        done({"priority": "care", "vip_tier": 0, "age": 71}, None)
+
+    def print_ticket(self, ticket: IssuedTicket, done: Callable[[PrintOutcome], None]) -> None:
+        if self.printed:
+            done(PrintOutcome(True, "ok", "ready"))
+        else:
+            done(PrintOutcome(False, "error", "paper out", "device.printer.paper_out"))
+
+    def report_printer(self, health: str, detail: str, done: Callable[[bool], None]) -> None:
+        done(True)
+
+
+def demo_window(tr: Translator, *, printed: bool = True) -> KioskWindow:
+    client = BranchClient(DEMO_URL, "screenshots")  # never started: no network at all
+    client.model.load_snapshot(demo_snapshot())
+    window = KioskWindow(
+        client, TicketPrinting(None), tr=tr, printer_check_s=3600, maintenance_pin="2468"
+    )
+    window.flow.ports = InstantPorts(printed)
+    window.flow.set_online(True)
+    window._model_changed()
+    return window
+
+
+def attract(tr: Translator) -> QWidget:
+    return demo_window(tr)
+
+
+def home(tr: Translator) -> QWidget:
+    window = demo_window(tr)
+    window.flow.start()
+    return window
+
+
+def guidance(tr: Translator) -> QWidget:
+    window = home(tr)
+    assert isinstance(window, KioskWindow)
+    window.flow.choose_service("C")
+    return window
+
+
+def _ticket(tr: Translator, printed: bool) -> QWidget:
+    window = demo_window(tr, printed=printed)
+    window.flow.start()
+    window.flow.choose_service("C")
+    window.flow.take_ticket()
+    return window
+
+
+def ticket(tr: Translator) -> QWidget:
+    return _ticket(tr, True)
+
+
+def ticket_without_printer(tr: Translator) -> QWidget:
+    return _ticket(tr, False)
+
+
+def offline(tr: Translator) -> QWidget:
+    window = demo_window(tr)
+    window.flow.timeouts = type(window.flow.timeouts)(offline_grace_s=0)
+    window.flow.set_online(False)
+    return window
+
+
+def identified_home(tr: Translator) -> QWidget:
+    window = home(tr)
+    assert isinstance(window, KioskWindow)
+    window.flow.card_placed(DEMO_CARD)
+    return window
+
+
+def consent(tr: Translator) -> QWidget:
+    window = identified_home(tr)
+    assert isinstance(window, KioskWindow)
+    window._choose("C")
+    window.flow.set_consent(True)
+    return window
+
+
+def bundle(tr: Translator) -> QWidget:
+    window = home(tr)
+    assert isinstance(window, KioskWindow)
+    codes = list(window.client.model.bundles)
+    if codes:
+        window._choose(codes[0])
+    return window
+
+
+def _side(tr: Translator, screen: KioskScreen) -> QWidget:
+    window = home(tr)
+    assert isinstance(window, KioskWindow)
+    window.flow.open_side(screen)
+    return window
+
+
+def priority(tr: Translator) -> QWidget:
+    return _side(tr, KioskScreen.PRIORITY)
+
+
+def idcard(tr: Translator) -> QWidget:
+    return _side(tr, KioskScreen.IDCARD)
+
+
+def appointment(tr: Translator) -> QWidget:
+    return _side(tr, KioskScreen.APPOINTMENT)
+
+
+def checked_in(tr: Translator) -> QWidget:
+    window = demo_window(tr)
+    window.flow.scanned("BQA1.demo")
+    return window
+
+
+def too_early(tr: Translator) -> QWidget:
+    window = demo_window(tr)
+    window.flow.scanned("early")
+    return window
+
+
+def pin(tr: Translator) -> QWidget:
+    window = demo_window(tr)
+    window.flow.maintenance_gesture()
+    return window
+
+
+def maintenance(tr: Translator) -> QWidget:
+    window = demo_window(tr)
+    window.flow.maintenance_gesture()
+    window.flow.enter_pin("2468")
+    return window
+
+
+def screens() -> list[Screen]:
+    """Every kiosk screen, for `python -m tools.screenshots.qt --only kiosk`."""
+    return [
+        Screen("kiosk-attract", attract),
+        Screen("kiosk-home", home),
+        Screen("kiosk-guidance", guidance),
+        Screen("kiosk-ticket", ticket),
+        Screen("kiosk-ticket-without-printer", ticket_without_printer),
+        Screen("kiosk-offline", offline),
+        Screen("kiosk-home-identified", identified_home),
+        Screen("kiosk-guidance-consent", consent),
+        Screen("kiosk-guidance-bundle", bundle),
+        Screen("kiosk-priority", priority),
+        Screen("kiosk-idcard", idcard),
+        Screen("kiosk-appointment", appointment),
+        Screen("kiosk-ticket-appointment", checked_in),
+        Screen("kiosk-notice-too-early", too_early),
+        Screen("kiosk-pin", pin),
+        Screen("kiosk-maintenance", maintenance),
+    ]
