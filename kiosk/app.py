@@ -42,6 +42,14 @@ from .flow import (
     Timeouts,
     service_choices,
 )
+from .pages import (
+    AppointmentScreen,
+    IdCardScreen,
+    MaintenanceScreen,
+    NoticeScreen,
+    PinScreen,
+    PriorityScreen,
+)
 from .peripherals import KioskPeripherals
 from .printing import TicketPrinting, ticket_content
 from .screens import (
@@ -51,14 +59,6 @@ from .screens import (
     IssuingScreen,
     OfflineScreen,
     TicketScreen,
-)
-from .side_screens import (
-    AppointmentScreen,
-    IdCardScreen,
-    MaintenanceScreen,
-    NoticeScreen,
-    PinScreen,
-    PriorityScreen,
 )
 
 log = logging.getLogger(__name__)

@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BUNDLE = ROOT / "dist" / "branchq-kiosk"
 EXECUTABLE = BUNDLE / ("branchq-kiosk.exe" if sys.platform == "win32" else "branchq-kiosk")
 BUILT_FROM = ("kiosk", "ui", "devices", "assets", "kiosk.spec", "pyproject.toml")
+TOP_LEVEL = ("kiosk", "ui", "devices", "tools", "queue_server", "wire")
 OK_LINE = re.compile(r"self-test ok: attract screen in \d+\.\d\d s")
 BUILD_TIMEOUT_S = 900
 RUN_TIMEOUT_S = 60  # the self-test gives up by itself after 20 s
@@ -103,6 +104,47 @@ def test_the_built_bundle_reaches_the_attract_screen(bundle, tmp_path):
 
 def test_the_kiosk_from_source_reaches_the_attract_screen(tmp_path):
     assert_ok(self_test([sys.executable, "-m", "kiosk"], tmp_path))
+
+
+# What a lobby PC may run (kiosk.spec's allow-list): the kiosk, the shared Qt parts it uses,
+# and the drivers of its printer, ID card reader, camera and scanners.
+KIOSK_MODULES = re.compile(
+    r"kiosk(\..+)?|ui|ui\.(assets|client|i18n|isotime|scan_filter|theme|widgets)(\..+)?"
+    r"|devices|devices\.(errors|url|serialport)|devices\.(printer|idcard|scanner)(\..+)?"
+)
+TOOLING = re.compile(
+    r"(^|\.)(tools|bench|drill\w*|soak\w*|screenshots?|\w+_screens|harness|sim)(\.|$)"
+)
+
+
+def bundled_modules(executable: Path) -> list[str]:
+    """The Python modules inside the bundle's archive (what the kiosk PC can import)."""
+    from PyInstaller.archive.readers import CArchiveReader
+
+    return sorted(CArchiveReader(str(executable)).open_embedded_archive("PYZ.pyz").toc)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(BUILD_TIMEOUT_S + 2 * RUN_TIMEOUT_S)
+def test_the_bundle_holds_the_kiosk_and_no_tooling(bundle):
+    ours = [m for m in bundled_modules(bundle) if m.split(".")[0] in TOP_LEVEL]
+    print("bundled modules of ours:", *ours, sep="\n  ")
+    assert {"kiosk.app", "kiosk.flow", "ui.client.branch", "devices.printer.ticket_printer"} <= set(
+        ours
+    )
+    assert [m for m in ours if TOOLING.search(m)] == []
+    assert [m for m in ours if not KIOSK_MODULES.fullmatch(m)] == []
+
+
+def test_the_tooling_pattern_catches_what_it_names():
+    assert all(
+        TOOLING.search(m)
+        for m in ("tools", "tools.harness", "devices.printer.sim", "kiosk.drill", "ui.soak",
+                  "queue_server.bench.server", "ui.manager_screens", "tools.screenshots.kiosk")
+    )  # fmt: skip
+    assert not any(TOOLING.search(m) for m in ("kiosk.app", "kiosk.screens", "devices.serialport"))
+    assert not KIOSK_MODULES.fullmatch("ui.counter.window")
+    assert not KIOSK_MODULES.fullmatch("devices.bus.sim")
 
 
 def test_a_self_test_needs_no_server_but_a_kiosk_does(capsys):

@@ -217,10 +217,11 @@ def _wait_rated(http: Any, ticket_id: int) -> None:
 def call_by_window(server: BranchProcess, bus: CounterBus, calls: int) -> dict[str, list[float]]:
     """Click "Call next" in a CounterWindow; ms until both the window and the board show
     the number (also each side alone)."""
-    from PySide6.QtCore import QEventLoop, Qt, QTimer, qInstallMessageHandler
+    from PySide6.QtCore import Qt, qInstallMessageHandler
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 
+    from tools import qtdriver
     from ui import theme
     from ui.client import BranchClient
     from ui.counter.session import Action
@@ -238,15 +239,7 @@ def call_by_window(server: BranchProcess, bus: CounterBus, calls: int) -> dict[s
     kiosk = server.client("kiosk")
 
     def wait_until(done: Callable[[], bool], what: str, timeout_s: float = STEP_TIMEOUT_S) -> None:
-        deadline = time.monotonic() + timeout_s
-        alarm = QTimer()
-        alarm.setSingleShot(True)
-        alarm.start(int(timeout_s * 1000) + 1)  # wakes the loop at the deadline
-        while not done():
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{what} within {timeout_s:.0f} s")
-            app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents)
-        alarm.stop()
+        qtdriver.wait_until(done, what, timeout_s)
 
     def shown() -> str | None:
         panel = window.customer
@@ -267,11 +260,7 @@ def call_by_window(server: BranchProcess, bus: CounterBus, calls: int) -> dict[s
             "no connection to the queue server",
             START_TIMEOUT_S,
         )
-        page = window.sign_in
-        page.staff.setText(STAFF)
-        page.pin.setText(PIN)
-        QTest.mouseClick(page.submit, Qt.MouseButton.LeftButton)
-        wait_until(lambda: window.stack.currentWidget() is window.main, "not signed in")
+        qtdriver.sign_in_counter(window, STAFF, PIN, STEP_TIMEOUT_S)
         for _ in range(calls):
             ticket = _issue(kiosk)
             number = ticket["number"]

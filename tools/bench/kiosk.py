@@ -436,12 +436,12 @@ def _emit(message: dict[str, Any]) -> None:
 def drive_kiosk(args: argparse.Namespace) -> int:
     """Child: the KioskWindow offscreen, one customer per "next" line on stdin."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtCore import QEventLoop, QObject, QTimer, Signal
     from PySide6.QtWidgets import QApplication
 
     from kiosk.app import KioskWindow
     from kiosk.flow import PrintState, Screen, Timeouts
     from kiosk.printing import TicketPrinting
+    from tools import qtdriver
     from ui import theme
     from ui.client import BranchClient
 
@@ -461,30 +461,10 @@ def drive_kiosk(args: argparse.Namespace) -> int:
     window.show()
     client.start()
 
-    class Commands(QObject):
-        line = Signal(str)
-
-    commands: list[str] = []
-    bridge = Commands()
-    bridge.line.connect(commands.append)  # queued: emitted from the reader thread
-
-    def read_stdin() -> None:
-        for raw in sys.stdin:
-            bridge.line.emit(raw.strip())
-        bridge.line.emit("stop")
-
-    threading.Thread(target=read_stdin, name="bench-commands", daemon=True).start()
+    commands = qtdriver.stdin_commands("bench-commands")
 
     def wait_until(done: Callable[[], bool], timeout_s: float, what: str) -> None:
-        deadline = time.monotonic() + timeout_s
-        alarm = QTimer()
-        alarm.setSingleShot(True)
-        alarm.start(int(timeout_s * 1000) + 1)  # wakes the loop at the deadline
-        while not done():
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{what} within {timeout_s:.0f} s")
-            app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents)
-        alarm.stop()
+        qtdriver.wait_until(done, what, timeout_s)
 
     flow = window.flow
     try:

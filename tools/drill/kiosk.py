@@ -292,14 +292,9 @@ class Drill:
         self, done: Callable[[], bool], what: str, timeout_s: float = STEP_TIMEOUT_S
     ) -> None:
         """Run the Qt loop until `done()`; a TimeoutError names `what`."""
-        from PySide6.QtCore import QEventLoop
+        from tools import qtdriver
 
-        deadline = time.monotonic() + timeout_s
-        while not done():
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{what} within {timeout_s:.0f} s")
-            # The heartbeat wakes the loop every HEARTBEAT_MS: the deadline is checked.
-            self.app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents, 50)
+        qtdriver.wait_until(done, what, timeout_s)
 
     def pause(self, seconds: float) -> None:
         end = time.monotonic() + seconds

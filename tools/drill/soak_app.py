@@ -491,10 +491,12 @@ def drive_counter(args: argparse.Namespace) -> int:
     clicked as a teller would once the window allows it.
     """
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtCore import QEventLoop, QObject, Qt, Signal, qInstallMessageHandler
+    from PySide6.QtCore import Qt, qInstallMessageHandler
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 
+    from tools import qtdriver
+    from tools.qtdriver import sign_in_counter, stdin_commands
     from ui import theme
     from ui.client import BranchClient
     from ui.counter.session import Action
@@ -509,26 +511,10 @@ def drive_counter(args: argparse.Namespace) -> int:
     window.show()
     client.start()
 
-    class Commands(QObject):
-        line = Signal(str)
-
-    commands: list[str] = []
-    bridge = Commands()
-    bridge.line.connect(commands.append)
-
-    def read_stdin() -> None:
-        for raw in sys.stdin:
-            bridge.line.emit(raw.strip())
-        bridge.line.emit("stop")
-
-    threading.Thread(target=read_stdin, name="soak-commands", daemon=True).start()
+    commands = stdin_commands("soak-commands")
 
     def wait_until(done: Callable[[], bool], what: str, timeout_s: float = STEP_TIMEOUT_S) -> None:
-        deadline = time.monotonic() + timeout_s
-        while not done():
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{what} within {timeout_s:.0f} s")
-            app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents, 100)
+        qtdriver.wait_until(done, what, timeout_s)
 
     def click(action: Action) -> None:
         button = window.buttons[action]
@@ -549,11 +535,7 @@ def drive_counter(args: argparse.Namespace) -> int:
             "no connection to the queue server",
             START_TIMEOUT_S,
         )
-        page = window.sign_in
-        page.staff.setText(STAFF)
-        page.pin.setText(PIN)
-        QTest.mouseClick(page.submit, Qt.MouseButton.LeftButton)
-        wait_until(lambda: window.stack.currentWidget() is window.main, "not signed in")
+        sign_in_counter(window, STAFF, PIN, STEP_TIMEOUT_S)
         _emit({"ready": True})
         while True:
             wait_until(lambda: bool(commands) or work(), "work", math.inf)
