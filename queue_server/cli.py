@@ -355,7 +355,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         result: int = args.func(args)
     except KeyboardInterrupt:
         return 130
-    except (ValueError, LookupError) as exc:
+    except (KeyError, IndexError):
+        raise  # a programming error: its traceback, not a one-line message
+    except (ValueError, LookupError) as exc:  # what a command refuses, in words
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return result
