@@ -58,30 +58,6 @@ def _bench_qr(args: argparse.Namespace) -> int:
     return 0
 
 
-def _bench_kiosk(args: argparse.Namespace) -> int:
-    from tools.bench.kiosk import format_report, run
-
-    if args.cold_starts < 1 or args.tickets < 2:
-        raise SystemExit("need --cold-starts >= 1 and --tickets >= 2")
-    result = run(
-        cold_starts=args.cold_starts,
-        tickets=args.tickets,
-        baseline_tickets=args.baseline_tickets or args.tickets,
-    )
-    print(json.dumps(result, sort_keys=True) if args.json else format_report(result))
-    return 0
-
-
-def _bench_counter(args: argparse.Namespace) -> int:
-    from tools.bench.counter import format_report, run
-
-    if args.calls < 2 or (args.baseline_calls is not None and args.baseline_calls < 2):
-        raise SystemExit("need --calls >= 2 (and --baseline-calls >= 2)")
-    result = run(calls=args.calls, baseline_calls=args.baseline_calls or args.calls)
-    print(json.dumps(result, sort_keys=True) if args.json else format_report(result))
-    return 0
-
-
 def register_bench(sub: Any) -> None:
     """`branchq bench …`: figures against a baseline measured in the same run."""
     p = _command(sub, "bench", None, "Benchmarks that print figures against a same-run baseline.")
@@ -110,7 +86,7 @@ def register_bench(sub: Any) -> None:
     b = _command(
         bsub,
         "kiosk",
-        _bench_kiosk,
+        deferred("tools.bench.kiosk", "bench_main"),
         "Kiosk cold start, take-ticket-to-printer time and memory, offscreen.",
     )
     b.add_argument("--cold-starts", type=int, default=5, help="kiosk starts timed (default 5)")
@@ -122,7 +98,7 @@ def register_bench(sub: Any) -> None:
     b = _command(
         bsub,
         "counter",
-        _bench_counter,
+        deferred("tools.bench.counter", "bench_main"),
         "Counter app: Call next → number on the teller's screen and LED board.",
     )
     b.add_argument("--calls", type=int, default=300, help="calls through the app (300)")

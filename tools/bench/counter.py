@@ -67,7 +67,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
+    return bench_main(parse_args(argv))
+
+
+def bench_main(args: argparse.Namespace) -> int:
+    """`branchq bench counter`: run the benchmark and print its figures."""
     if args.calls < 2 or (args.baseline_calls is not None and args.baseline_calls < 2):
         raise SystemExit("need --calls >= 2 (and --baseline-calls >= 2)")
     result = run(calls=args.calls, baseline_calls=args.baseline_calls or args.calls)

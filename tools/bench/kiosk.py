@@ -119,6 +119,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return drive_kiosk(args)
     if args.drive == "direct":
         return drive_direct(args)
+    return bench_main(args)
+
+
+def bench_main(args: argparse.Namespace) -> int:
+    """`branchq bench kiosk`: run the benchmark and print its figures."""
     if args.cold_starts < 1 or args.tickets < 2:
         raise SystemExit("need --cold-starts >= 1 and --tickets >= 2")
     result = run(
