@@ -28,7 +28,7 @@ from .model import (
     Ticket,
     TicketState,
 )
-from .policy import (
+from .policies import (
     AccumulatingPriority,
     CallingPolicy,
     effective_priority,

@@ -46,7 +46,7 @@ from .model import (
     Ticket,
     TicketState,
 )
-from .policy import AccumulatingPriority, CallingPolicy, next_customers
+from .policies import AccumulatingPriority, CallingPolicy, next_customers
 
 RATINGS = (1, 2, 3, 4)  # 不满意 / 一般 / 满意 / 非常满意
 RATING_COMMENT_MAX = 200

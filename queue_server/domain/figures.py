@@ -8,7 +8,7 @@ from datetime import date, datetime
 
 from .branch import RATINGS
 from .model import Counter, Service, Ticket, TicketState
-from .policy import over_target
+from .policies import over_target
 
 DEFAULT_TARGET_WAIT_S = 600  # the policy's own default for a business it does not know
 

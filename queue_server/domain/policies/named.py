@@ -7,60 +7,22 @@ by arrival then ticket id, so a choice is always deterministic.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from .model import Counter, PriorityClass, Service, Ticket
-from .policy import AccumulatingPriority, CallingPolicy, effective_priority, eligible, waited_s
+from queue_server.domain.model import PriorityClass, Service, Ticket
+from queue_server.domain.policies.rules import (
+    CallingPolicy,
+    RankedPolicy,
+    RankKey,
+    effective_priority,
+    waited_s,
+)
 
 DEFAULT_GRACE = timedelta(minutes=10)
 APPOINTMENT = PriorityClass.APPOINTMENT
-
-# A rank key: smaller is called first.
-RankKey = tuple[float, ...]
-
-
-def _pick(
-    counter: Counter,
-    waiting: Sequence[Ticket],
-    now: datetime,
-    services: Mapping[str, Service],
-    key: Callable[[Ticket, float], RankKey],
-) -> Ticket | None:
-    best: Ticket | None = None
-    best_key: tuple[RankKey, datetime, int] | None = None
-    for ticket, weight in eligible(counter, waiting, now, services):
-        k = (key(ticket, weight), ticket.arrived_at, ticket.id)
-        if best_key is None or k < best_key:
-            best, best_key = ticket, k
-    return best
-
-
-class RankedPolicy:
-    """A policy given by a rank key: `choose_next` takes the smallest key among the tickets
-    the counter may call, `queue_order` sorts everyone by it (skill weight 1)."""
-
-    def _key(
-        self, now: datetime, services: Mapping[str, Service]
-    ) -> Callable[[Ticket, float], RankKey]:
-        raise NotImplementedError
-
-    def choose_next(
-        self,
-        counter: Counter,
-        waiting: Sequence[Ticket],
-        now: datetime,
-        services: Mapping[str, Service],
-    ) -> Ticket | None:
-        return _pick(counter, waiting, now, services, self._key(now, services))
-
-    def queue_order(
-        self, waiting: Sequence[Ticket], now: datetime, services: Mapping[str, Service]
-    ) -> list[Ticket]:
-        key = self._key(now, services)
-        return sorted(waiting, key=lambda t: (key(t, 1.0), t.arrived_at, t.id))
 
 
 @dataclass(frozen=True)
@@ -162,6 +124,80 @@ class SlaAware(RankedPolicy):
             return (0.0 if cls is APPOINTMENT else 1.0, slack + stretch)
 
         return key
+
+
+def _default_rates() -> dict[PriorityClass, float]:
+    # Equal rates: a class's head start is then a bounded number of minutes by which it may
+    # overtake, however busy the branch. Faster rates for priority classes would let a
+    # stream of them shut regular customers out whenever they alone fill the counters.
+    return {cls: 1.0 for cls in PriorityClass}
+
+
+def _default_head_starts() -> dict[PriorityClass, float]:
+    return {
+        PriorityClass.REGULAR: 0.0,
+        PriorityClass.CARE: 6.0,
+        PriorityClass.VIP: 6.0,
+        PriorityClass.APPOINTMENT: 20.0,
+    }
+
+
+@dataclass(frozen=True)
+class AccumulatingPriority(RankedPolicy):
+    """Accumulating (aged) priority: score = (head start + rate × minutes waited) × skill weight.
+
+    Every class accrues priority while it waits. With the default equal rates a priority
+    customer ranks as if they had arrived `head start` minutes earlier, so nobody can be
+    overtaken by anyone who arrived more than the largest head start after them: no class
+    can starve, however busy the branch. A counter's skill weight makes its first business
+    win against secondary ones without shutting them out (they wait at most 1/weight as long).
+    """
+
+    rates: Mapping[PriorityClass, float] = field(default_factory=_default_rates)
+    head_starts: Mapping[PriorityClass, float] = field(default_factory=_default_head_starts)
+    vip_tier_bonus: float = 2.0  # extra head start per VIP tier above 1
+    appointment_grace: timedelta = timedelta(minutes=10)
+    name: str = "accumulating"
+
+    def scorer(self, now: datetime) -> Callable[[Ticket], float]:
+        """`score` at a fixed time, fast: the policy ranks hundreds of tickets per call."""
+        now_ts = now.timestamp()
+        heads = {cls: self.head_starts.get(cls, 0.0) for cls in PriorityClass}
+        rates = {cls: self.rates.get(cls, 1.0) for cls in PriorityClass}
+        appointment, vip, bonus = PriorityClass.APPOINTMENT, PriorityClass.VIP, self.vip_tier_bonus
+
+        def fast(ticket: Ticket) -> float:
+            cls = ticket.priority
+            if cls is appointment:
+                return self.score(ticket, now)  # time-dependent class: the full rules
+            minutes = (now_ts - ticket.arrived_at.timestamp()) / 60.0
+            head = heads[cls]
+            if cls is vip and ticket.vip_tier > 1:
+                head += bonus * (ticket.vip_tier - 1)
+            return head + rates[cls] * (minutes if minutes > 0 else 0.0)
+
+        return fast
+
+    def score(self, ticket: Ticket, now: datetime) -> float:
+        cls = effective_priority(ticket, now, self.appointment_grace)
+        minutes = waited_s(ticket, now, self.appointment_grace) / 60.0
+        head = self.head_starts.get(cls, 0.0)
+        if cls is PriorityClass.VIP and ticket.vip_tier > 1:
+            head += self.vip_tier_bonus * (ticket.vip_tier - 1)
+        score = head + self.rates.get(cls, 1.0) * minutes
+        if cls is PriorityClass.APPOINTMENT:
+            # An early arrival's wait restarts at the slot; it must never rank lower than it
+            # did a moment before, as a regular customer.
+            as_regular = max(0.0, (now - ticket.arrived_at).total_seconds()) / 60.0
+            score = max(score, self.rates.get(PriorityClass.REGULAR, 1.0) * as_regular)
+        return score
+
+    def _key(
+        self, now: datetime, services: Mapping[str, Service]
+    ) -> Callable[[Ticket, float], RankKey]:
+        score = self.scorer(now)
+        # Higher score first (then earlier arrival, then lower id: RankedPolicy's ties).
+        return lambda ticket, weight: (-score(ticket) * weight,)
 
 
 POLICY_NAMES = ("fifo", "strict", "accumulating", "sla")

@@ -1,0 +1,44 @@
+"""Calling policies: who a counter calls next.
+
+`rules` holds the interface and what every policy shares (eligibility, appointment slots,
+the rank-key base); `named` the policies a branch can choose — FIFO, strict priority,
+accumulating (the default), SLA-aware — and their registry.
+"""
+
+from queue_server.domain.policies.named import (
+    DEFAULT_GRACE,
+    POLICY_NAMES,
+    AccumulatingPriority,
+    Fifo,
+    SlaAware,
+    StrictPriority,
+    policy_by_name,
+)
+from queue_server.domain.policies.rules import (
+    CallingPolicy,
+    RankedPolicy,
+    RankKey,
+    effective_priority,
+    eligible,
+    next_customers,
+    over_target,
+    waited_s,
+)
+
+__all__ = [
+    "DEFAULT_GRACE",
+    "POLICY_NAMES",
+    "AccumulatingPriority",
+    "CallingPolicy",
+    "Fifo",
+    "RankKey",
+    "RankedPolicy",
+    "SlaAware",
+    "StrictPriority",
+    "effective_priority",
+    "eligible",
+    "next_customers",
+    "over_target",
+    "policy_by_name",
+    "waited_s",
+]
