@@ -17,7 +17,7 @@ from ui import theme
 from ui.counter_screens import AT, DEMO_URL, _at, _ticket, demo_snapshot
 from ui.i18n import Translator
 from ui.manager.client import ManagerClient
-from ui.manager.window import ManagerWindow
+from ui.manager.window import ManagerWindow, open_console
 from ui.screenshots import Screen, demo_config, snapshot_services
 
 SMALL = (1366, 768)
@@ -319,7 +319,7 @@ def manager_window(tr: Translator, *, online: bool = True) -> ManagerWindow:
     theme.apply_theme(app, variant="staff")
     client = ManagerClient(DEMO_URL, "screenshots")  # never started: no network at all
     client.model.load_snapshot(manager_snapshot())
-    window = ManagerWindow(client, tr=tr, fetch=False, offline_grace_ms=0)
+    window = open_console(client, tr=tr, fetch=False, offline_grace_ms=0)
     window.console.clock.observe(AT.isoformat())
     window.connection_changed(online)
     if not online:

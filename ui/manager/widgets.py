@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
@@ -121,3 +122,9 @@ class Table(QTableWidget):
     def text_at(self, row: int, column: int) -> str:
         item = self.item(row, column)
         return item.text() if item is not None else ""
+
+
+def short_time(text: Any) -> str:
+    """`MM-DD HH:MM` of an ISO time as the server wrote it (the branch's offset)."""
+    s = str(text or "")
+    return f"{s[5:10]} {s[11:16]}" if len(s) >= 16 else (s or "—")
