@@ -39,7 +39,18 @@ from PySide6.QtWidgets import (
 
 from ui.client import ApiError, BranchClient, Reply
 from ui.i18n import Translator, translator
-from ui.widgets import Banner, BigButton, LanguageToggle, NumberDisplay, TextLabel
+from ui.widgets import (
+    Banner,
+    BigButton,
+    LanguageToggle,
+    NumberDisplay,
+    TextLabel,
+    card,
+    duration,
+    label,
+    minutes,
+    restyle,
+)
 
 from .dialogs import CallNumberDialog, PauseDialog, TransferDialog
 from .session import (
@@ -112,44 +123,6 @@ class ClientReads:
         self.client.ticket_history(ticket_id).then(done)
 
 
-def minutes(seconds: int) -> int:
-    return max(0, seconds) // 60
-
-
-def duration(tr: Translator, seconds: float | None) -> str:
-    if seconds is None:
-        return tr.tr("counter.today.none")
-    whole = round(seconds)
-    return tr.tr("counter.duration", minutes=whole // 60, seconds=f"{whole % 60:02d}")
-
-
-def _label(name: str = "", role: str | None = None) -> QLabel:
-    label = QLabel()
-    if name:
-        label.setObjectName(name)
-    if role:
-        label.setProperty("role", role)
-    label.setWordWrap(True)
-    return label
-
-
-def _card() -> tuple[QFrame, QVBoxLayout]:
-    frame = QFrame()
-    frame.setObjectName("counterCard")
-    column = QVBoxLayout(frame)
-    column.setContentsMargins(16, 12, 16, 12)
-    column.setSpacing(6)
-    return frame, column
-
-
-def _restyle(widget: QWidget, name: str, value: str) -> None:
-    """Set a dynamic property used by the stylesheet and re-match the rules."""
-    if widget.property(name) != value:
-        widget.setProperty(name, value)
-        widget.style().unpolish(widget)
-        widget.style().polish(widget)
-
-
 class ActionButton(BigButton):
     """A teller action with its function key shown on it ("F1  叫下一位")."""
 
@@ -192,7 +165,7 @@ class SignInPage(QWidget):
         self.status = TextLabel("counter.sign_in.connecting", "hint", centred=True, translator=tr)
         self.staff.returnPressed.connect(self.pin.setFocus)
 
-        frame, column = _card()
+        frame, column = card("counterCard", (16, 12, 16, 12), spacing=6)
         frame.setMaximumWidth(560)
         column.setContentsMargins(32, 28, 32, 28)
         column.setSpacing(12)
@@ -229,19 +202,19 @@ class CustomerPanel(QFrame):
         self.setObjectName("counterCard")
         self.tr_ = tr
         self.timezone = "Asia/Shanghai"  # the branch's, from the snapshot
-        self.state = _label("customerState", "heading")
+        self.state = label("customerState", "heading")
         self.number = NumberDisplay("")
         self.number.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        self.service = _label("customerService", "heading")
-        self.priority = _label("priorityBadge")
+        self.service = label("customerService", "heading")
+        self.priority = label("priorityBadge")
         self.priority.setWordWrap(False)
-        self.waited = _label("customerWaited")
-        self.serving = _label("customerServing")
-        self.recalls = _label("customerRecalls")
-        self.appointment = _label("customerAppointment")
-        self.bundle = _label("customerBundle")
+        self.waited = label("customerWaited")
+        self.serving = label("customerServing")
+        self.recalls = label("customerRecalls")
+        self.appointment = label("customerAppointment")
+        self.bundle = label("customerBundle")
         self.history_title = TextLabel("counter.history.title", "hint", translator=tr)
-        self.history = _label("customerHistory")
+        self.history = label("customerHistory")
         self.empty = TextLabel("counter.customer.none", "title", translator=tr)
         self.empty_hint = TextLabel("counter.customer.none_hint", "hint", translator=tr)
         self.empty.setObjectName("customerNone")
@@ -277,15 +250,15 @@ class CustomerPanel(QFrame):
         grid.setVerticalSpacing(4)
         self.eform_fields: dict[str, tuple[TextLabel, QLineEdit]] = {}
         for row, name in enumerate(EFORM_FIELDS):
-            label = TextLabel(f"counter.eform.field.{name}", "hint", translator=tr)
-            label.setWordWrap(False)
+            caption = TextLabel(f"counter.eform.field.{name}", "hint", translator=tr)
+            caption.setWordWrap(False)
             value = QLineEdit()
             value.setObjectName("eformField")
             value.setReadOnly(True)
             value.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
-            grid.addWidget(label, row, 0)
+            grid.addWidget(caption, row, 0)
             grid.addWidget(value, row, 1)
-            self.eform_fields[name] = (label, value)
+            self.eform_fields[name] = (caption, value)
         grid.setColumnStretch(1, 1)
         form.addLayout(grid)
         form.addStretch(1)
@@ -300,9 +273,9 @@ class CustomerPanel(QFrame):
         self.absent = QWidget()
         nobody = QVBoxLayout(self.absent)
         nobody.addStretch(1)
-        for label in (self.empty, self.empty_hint):
-            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            nobody.addWidget(label)
+        for caption in (self.empty, self.empty_hint):
+            caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            nobody.addWidget(caption)
         nobody.addStretch(2)
         self.pages = QStackedLayout(self)
         self.pages.addWidget(self.present)
@@ -325,7 +298,7 @@ class CustomerPanel(QFrame):
                 else "counter.customer.state_called"
             )
         )
-        _restyle(self.state, "state", customer.state)
+        restyle(self.state, "state", customer.state)
         self.number.set_number(customer.number)
         self.service.setText(f"{customer.service}  {t.pick(customer.service_names)}")
         if customer.priority == "vip" and customer.vip_tier:
@@ -333,7 +306,7 @@ class CustomerPanel(QFrame):
         else:
             priority = t.tr(customer.priority_key)
         self.priority.setText(priority)
-        _restyle(self.priority, "priority", customer.priority)
+        restyle(self.priority, "priority", customer.priority)
         self.waited.setText(t.tr("counter.customer.waited", minutes=minutes(customer.waited_s)))
         self.serving.setVisible(customer.serving)
         self.serving.setText(
@@ -362,18 +335,18 @@ class CustomerPanel(QFrame):
         self.clear_eform()
         self.eform_status.set_text("counter.eform.loading")
         self.eform_status.show()
-        for label, value in self.eform_fields.values():
-            label.hide()
+        for caption, value in self.eform_fields.values():
+            caption.hide()
             value.hide()
         self.eform.show()
 
     def show_eform(self, fields: Mapping[str, str]) -> None:
         self.eform_status.hide()
-        for name, (label, value) in self.eform_fields.items():
+        for name, (caption, value) in self.eform_fields.items():
             text = fields.get(name, "")
             value.setText(text)
             value.setCursorPosition(0)
-            label.setVisible(bool(text))
+            caption.setVisible(bool(text))
             value.setVisible(bool(text))
         self.eform.show()
 
@@ -403,10 +376,10 @@ class WaitingPanel(QFrame):
         self.grid = QGridLayout()
         self.grid.setVerticalSpacing(0)
         column.addLayout(self.grid)
-        self.targeted = _label("waitingTargeted", "hint")
+        self.targeted = label("waitingTargeted", "hint")
         column.addWidget(self.targeted)
         column.addWidget(TextLabel("counter.next_up", "hint", translator=tr))
-        self.next_up = _label("nextUp")
+        self.next_up = label("nextUp")
         column.addWidget(self.next_up)
         column.addStretch(1)
         self.rows: list[tuple[QLabel, QLabel]] = []
@@ -415,7 +388,7 @@ class WaitingPanel(QFrame):
         t = self.tr_
         # Two lines a business: its name, then the figures (narrow enough for 1366 px).
         while len(self.rows) < len(view.waiting):
-            name, figures = _label("waitingService"), _label("waitingLongest")
+            name, figures = label("waitingService"), label("waitingLongest")
             figures.setWordWrap(False)
             self.grid.addWidget(name, 2 * len(self.rows), 0)
             self.grid.addWidget(figures, 2 * len(self.rows) + 1, 0)
@@ -434,7 +407,7 @@ class WaitingPanel(QFrame):
             if w.over_target:
                 text += " · " + t.tr("counter.waiting.over_target")
             figures.setText(text)
-            _restyle(figures, "over", "yes" if w.over_target else "no")
+            restyle(figures, "over", "yes" if w.over_target else "no")
             name.show()
             figures.show()
         self.targeted.setVisible(view.targeted > 0)
@@ -468,10 +441,10 @@ class TodayPanel(QFrame):
         grid.setVerticalSpacing(2)
         self.values: dict[str, QLabel] = {}
         for index, name in enumerate(self.FIGURES):
-            label = TextLabel(f"counter.today.{name}", "hint", translator=tr)
-            value = _label(f"today_{name}")
+            caption = TextLabel(f"counter.today.{name}", "hint", translator=tr)
+            value = label(f"today_{name}")
             value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            grid.addWidget(label, index, 0)
+            grid.addWidget(caption, index, 0)
             grid.addWidget(value, index, 1)
             self.values[name] = value
         grid.setColumnStretch(1, 1)
@@ -485,7 +458,9 @@ class TodayPanel(QFrame):
                 value.setText(none)
             return
         self.values["served"].setText(str(today.get("served", 0)))
-        self.values["avg_service"].setText(duration(t, today.get("avg_service_s")))
+        self.values["avg_service"].setText(
+            duration(t, today.get("avg_service_s"), "counter.duration", none)
+        )
         self.values["no_shows"].setText(str(today.get("no_shows", 0)))
         self.values["transfers"].setText(str(today.get("transfers_out", 0)))
         ratings = today.get("ratings") or {}
@@ -582,11 +557,11 @@ class CounterWindow(QWidget):
     # ------------------------------------------------------------------ layout
     def _build(self, staff_id: str) -> None:
         t = self.tr_
-        self.title = _label("counterTitle", "title")
+        self.title = label("counterTitle", "title")
         self.title.setWordWrap(False)
-        self.state = _label("counterState")
+        self.state = label("counterState")
         self.state.setWordWrap(False)
-        self.staff = _label("counterStaff")
+        self.staff = label("counterStaff")
         self.staff.setWordWrap(False)
         self.language = LanguageToggle(translator=t)
         self.sign_out = BigButton("counter.action.sign_out", "secondary", translator=t)
@@ -616,7 +591,7 @@ class CounterWindow(QWidget):
         self.paused = Banner("counter.paused", "warning", translator=t)
         self.paused.setObjectName("pausedBanner")
         self.customer = CustomerPanel(t)
-        self.rating = _label("ratingLine")
+        self.rating = label("ratingLine")
         self.buttons: dict[Action, ActionButton] = {}
         grid = QGridLayout()
         grid.setSpacing(10)
@@ -667,7 +642,7 @@ class CounterWindow(QWidget):
             title += f"  {view.name}"
         self.title.setText(title)
         self.state.setText(t.tr(f"counter.state.{view.state.value}"))
-        _restyle(self.state, "state", view.state.value)
+        restyle(self.state, "state", view.state.value)
         self.staff.setVisible(view.signed_in)
         self.staff.setText(t.tr("counter.staff", staff=view.staff_id or ""))
         self.sign_out.setVisible(view.signed_in)

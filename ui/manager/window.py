@@ -29,8 +29,7 @@ from ui.manager.tabs.live import LiveTab
 from ui.manager.tabs.reports import ReportsTab
 from ui.manager.tabs.settings import SettingsTab
 from ui.manager.tabs.windows import WindowsTab
-from ui.manager.widgets import label, restyle
-from ui.widgets import Banner, LanguageToggle
+from ui.widgets import Banner, LanguageToggle, label, restyle
 
 
 def open_console(

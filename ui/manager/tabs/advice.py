@@ -11,8 +11,8 @@ from PySide6.QtWidgets import QHBoxLayout, QHeaderView, QPushButton, QVBoxLayout
 
 from ui.i18n import Translator
 from ui.manager.console import AdviceView
-from ui.manager.widgets import Table, label
-from ui.widgets import BigButton, TextLabel
+from ui.manager.widgets import Table
+from ui.widgets import BigButton, TextLabel, label
 
 
 class AdviceTab(QWidget):

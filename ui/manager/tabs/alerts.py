@@ -12,8 +12,8 @@ from PySide6.QtWidgets import QDateEdit, QHBoxLayout, QLineEdit, QPushButton, QV
 from ui.client import ApiError
 from ui.i18n import Translator
 from ui.manager.actions import ConsoleActions
-from ui.manager.widgets import Table, label, short_time
-from ui.widgets import BigButton, TextLabel
+from ui.manager.widgets import Table, short_time
+from ui.widgets import BigButton, TextLabel, label
 
 RATING_KEYS = {
     4: "rating.very_satisfied",

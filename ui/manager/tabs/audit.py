@@ -10,8 +10,8 @@ from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
 from ui.client import ApiError
 from ui.i18n import Translator
 from ui.manager.actions import ConsoleActions
-from ui.manager.widgets import Table, label, short_time
-from ui.widgets import BigButton, TextLabel
+from ui.manager.widgets import Table, short_time
+from ui.widgets import BigButton, TextLabel, label
 
 
 def _change(before: Any, after: Any) -> str:

@@ -8,8 +8,8 @@ from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QVBoxLayout, QWidget
 
 from ui.i18n import Translator
 from ui.manager.console import BusinessRow, CounterRow
-from ui.manager.widgets import Table, card, duration, label, minutes, restyle
-from ui.widgets import TextLabel
+from ui.manager.widgets import Table
+from ui.widgets import TextLabel, card, duration, label, minutes, restyle
 
 PAUSE_REASONS = ("lunch", "break", "meeting", "cash", "other")
 
@@ -153,6 +153,6 @@ class LiveTab(QWidget):
             self.counters.set_cell(r, 1, state, cell_state)
             self.counters.set_cell(r, 2, c.staff_id or t.tr("manager.counter.nobody"))
             self.counters.set_cell(r, 3, customer)
-            self.counters.set_cell(r, 4, duration(t, c.customer_for_s))
-            self.counters.set_cell(r, 5, duration(t, c.idle_s))
+            self.counters.set_cell(r, 4, duration(t, c.customer_for_s, "manager.duration"))
+            self.counters.set_cell(r, 5, duration(t, c.idle_s, "manager.duration"))
             self.counters.set_cell(r, 6, c.skill_text)

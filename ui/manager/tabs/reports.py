@@ -30,8 +30,8 @@ from ui import theme
 from ui.client import ApiError
 from ui.i18n import Translator
 from ui.manager.actions import ConsoleActions
-from ui.manager.widgets import Table, card, label
-from ui.widgets import BigButton, TextLabel
+from ui.manager.widgets import Table
+from ui.widgets import BigButton, TextLabel, card, label
 
 # One colour per business, in the report's order (the staff palette first).
 SERIES_COLOURS = ("#0B4F8A", "#B86E00", "#2E7D32", "#8E24AA", "#00838F", "#C62828", "#5D4037")
@@ -300,7 +300,7 @@ class ReportsTab(QWidget):
         try:
             views = self._chart_views(data)
         except ImportError:
-            frame, column = card()
+            frame, column = card("managerCard")
             column.addWidget(TextLabel("manager.reports.no_charts", "body", translator=self.tr_))
             views = [frame]
         for i, view in enumerate(views):

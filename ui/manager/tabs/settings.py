@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
 from ui.client import ApiError
 from ui.i18n import Translator
 from ui.manager.actions import ConsoleActions
-from ui.manager.widgets import Table, card, label, short_time
-from ui.widgets import BigButton, TextLabel
+from ui.manager.widgets import Table, short_time
+from ui.widgets import BigButton, TextLabel, card, label
 
 DEVICE_ROLES = ("kiosk", "counter", "display", "manager")
 
@@ -136,7 +136,7 @@ class SettingsTab(QWidget):
         }
         for key, widget in self.service_labels.items():
             self.service_form.addRow(TextLabel(key, "hint", translator=t), widget)
-        frame, column = card()
+        frame, column = card("managerCard")
         column.addWidget(TextLabel("manager.service.edit", "heading", translator=t))
         column.addLayout(self.service_form)
         column.addWidget(TextLabel("manager.service.guidance_hint", "hint", translator=t))
@@ -255,7 +255,7 @@ class SettingsTab(QWidget):
         form.addRow(TextLabel("manager.staff.id", "hint", translator=t), self.staff_id)
         form.addRow(TextLabel("manager.staff.name", "hint", translator=t), self.staff_name)
         form.addRow(TextLabel("manager.staff.pin", "hint", translator=t), self.staff_pin)
-        frame, column = card()
+        frame, column = card("managerCard")
         column.addWidget(TextLabel("manager.staff.add_title", "heading", translator=t))
         column.addWidget(TextLabel("manager.staff.pin_hint", "hint", translator=t))
         column.addLayout(form)
@@ -335,7 +335,7 @@ class SettingsTab(QWidget):
         form.addRow(TextLabel("manager.token.role", "hint", translator=t), self.role)
         form.addRow(TextLabel("manager.token.counter", "hint", translator=t), self.counter_no)
         form.addRow(TextLabel("manager.token.name", "hint", translator=t), self.device_name)
-        frame, column = card()
+        frame, column = card("managerCard")
         column.addWidget(TextLabel("manager.token.pair_title", "heading", translator=t))
         column.addLayout(form)
         column.addWidget(self.create_button)

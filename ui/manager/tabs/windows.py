@@ -19,8 +19,8 @@ from PySide6.QtWidgets import (
 from ui.i18n import Translator
 from ui.manager.console import CounterRow, SkillsDraft
 from ui.manager.tabs.live import PAUSE_REASONS
-from ui.manager.widgets import Table, card, label
-from ui.widgets import BigButton, TextLabel
+from ui.manager.widgets import Table
+from ui.widgets import BigButton, TextLabel, card, label
 
 
 class SkillsEditor(QWidget):
@@ -61,7 +61,7 @@ class SkillsEditor(QWidget):
         actions = QHBoxLayout()
         actions.addWidget(self.revert)
         actions.addWidget(self.save)
-        frame, column = card()
+        frame, column = card("managerCard")
         column.addWidget(self.title)
         column.addWidget(self.hint)
         column.addWidget(self.list, 1)
