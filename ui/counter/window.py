@@ -517,7 +517,6 @@ class CounterWindow(QWidget):
         self._want: set[str] = set()
         self._fetching: set[str] = set()
         self._offline_shown = False
-        self._view = self.session.view()
         self._build(staff_id)
 
         self._refresh = QTimer(self)
@@ -635,7 +634,7 @@ class CounterWindow(QWidget):
         """Show the session's view now (after any change, and once a second for the waits)."""
         t = self.tr_
         self.customer.timezone = str(self.client.model.branch.get("timezone") or "Asia/Shanghai")
-        view = self._view = self.session.view()
+        view = self.session.view()
         title = t.tr("common.counter", counter=self.counter)
         self.setWindowTitle(f"{t.tr('counter.app_title')} · {title}")
         if view.name and view.name.replace(" ", "") != title.replace(" ", ""):
