@@ -434,7 +434,7 @@ def drive_kiosk(args: argparse.Namespace) -> int:
     from ui import theme
     from ui.client import BranchClient
 
-    from .app import KioskWindow
+    from .app import open_kiosk
     from .flow import PrintState, Screen, Timeouts
     from .printing import TicketPrinting
 
@@ -443,7 +443,7 @@ def drive_kiosk(args: argparse.Namespace) -> int:
     client = BranchClient(args.server, args.token)
     printing = TicketPrinting(args.printer)
     never = 24 * 3600.0  # no screen may time out under the benchmark
-    window = KioskWindow(
+    window = open_kiosk(
         client,
         printing,
         device_name="bench-kiosk",

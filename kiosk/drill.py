@@ -206,7 +206,7 @@ class Drill:
         from ui import theme
         from ui.client import BranchClient
 
-        from .app import KioskWindow
+        from .app import open_kiosk
         from .flow import Timeouts
         from .peripherals import KioskPeripherals
         from .printing import TicketPrinting
@@ -238,7 +238,7 @@ class Drill:
             self.idcard.url, [f"file://{self.video}?loop=1&fps=20&retry=0.5"]
         )
         never = 24 * 3600.0
-        self.window = KioskWindow(
+        self.window = open_kiosk(
             self.client,
             self.printing,
             device_name=DEVICE_NAME,

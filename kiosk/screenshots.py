@@ -16,7 +16,7 @@ from ui.client import BranchClient
 from ui.i18n import Translator
 from ui.screenshots import Screen, demo_config, snapshot_services
 
-from .app import KioskWindow
+from .app import KioskWindow, open_kiosk
 from .flow import (
     CardReading,
     IssueDone,
@@ -131,7 +131,7 @@ class InstantPorts:
 def demo_window(tr: Translator, *, printed: bool = True) -> KioskWindow:
     client = BranchClient(DEMO_URL, "screenshots")  # never started: no network at all
     client.model.load_snapshot(demo_snapshot())
-    window = KioskWindow(
+    window = open_kiosk(
         client, TicketPrinting(None), tr=tr, printer_check_s=3600, maintenance_pin="2468"
     )
     window.flow.ports = InstantPorts(printed)

@@ -9,7 +9,8 @@ nothing is ever queued while the server is unreachable.
 Reads the model cannot answer (the server's preview of who comes next, today's figures, a
 customer's e-form and transfer history) go through `CounterReads`, refetched after this
 counter's own actions and relevant events, coalesced by a short debounce, and at most
-every `refresh_every_s` otherwise; a test or the screenshots pass other reads.
+every `refresh_every_s` otherwise; a test or the screenshots pass other reads. The window
+is given its session and reads; `open_counter` builds them for a live client.
 """
 
 from __future__ import annotations
@@ -480,17 +481,26 @@ def _hhmm(moment: datetime, timezone: str) -> str:
     return moment.strftime("%H:%M")
 
 
+def open_counter(
+    client: BranchClient, counter: int, *, reads: CounterReads | None = None, **options: Any
+) -> CounterWindow:
+    """The caller app for one counter of a live client: its session over the client's model,
+    reads through the client unless others are given; `options` go to the window."""
+    session = CounterSession(client.model, counter)
+    return CounterWindow(session, client, reads or ClientReads(client), **options)
+
+
 class CounterWindow(QWidget):
     """One counter's caller app: sign-in, then the customer, the actions, the queue."""
 
     def __init__(
         self,
+        session: CounterSession,
         client: BranchClient,
-        counter: int,
+        reads: CounterReads,
         *,
         tr: Translator | None = None,
         staff_id: str = "",
-        reads: CounterReads | None = None,
         queue_limit: int = 5,
         refresh_ms: int = 300,
         refresh_every_s: float = 30.0,
@@ -500,12 +510,12 @@ class CounterWindow(QWidget):
     ) -> None:
         super().__init__(parent)
         self.setObjectName("counterApp")
-        self.client = client
-        self.counter = counter
+        self.client = client  # the teller's actions go through it; its signals bring news
+        self.counter = session.counter
         self.tr_ = tr or translator()
-        self.reads: CounterReads = reads or ClientReads(client)
+        self.reads = reads
         self.queue_limit = queue_limit
-        self.session = CounterSession(client.model, counter)
+        self.session = session
         self.session.online = bool(client.online)
         self.busy: Action | None = None  # the action waiting for its answer
         self._signing_in = False
