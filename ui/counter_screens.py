@@ -15,7 +15,8 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from ui import theme
 from ui.client import BranchClient
-from ui.counter.window import Answer, CounterWindow, open_counter
+from ui.counter.reads import Answer
+from ui.counter.window import CounterWindow, open_counter
 from ui.i18n import Translator
 from ui.screenshots import Screen, demo_config, snapshot_services
 

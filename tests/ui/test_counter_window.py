@@ -389,8 +389,9 @@ def test_every_text_the_counter_app_names_is_in_both_catalogs():
     import ui.counter.window
     import ui.counter_screens
     from kiosk.selftest import catalog_keys_used
+    from ui.counter.panels.customer import EFORM_FIELDS
+    from ui.counter.panels.today import TodayPanel
     from ui.counter.session import ACTION_KEYS, PAUSE_REASONS, RATING_KEYS, CounterState
-    from ui.counter.window import EFORM_FIELDS, TodayPanel
     from ui.i18n import LANGUAGES, Catalog
 
     catalog = Catalog.load()
