@@ -61,6 +61,13 @@ class ConsoleActions:
     def error_text(self, error: ApiError) -> str:
         return error_text(self.tr_, error)
 
+    def service_name(self, code: str) -> str:
+        """A business's name in the console's language (its code if it has none)."""
+        return self.tr_.pick(self.client.model.services.get(code, {}).get("names", {})) or code
+
+    def counter_name(self, number: int) -> str:
+        return self.tr_.tr("common.counter", counter=number)
+
     def send(
         self,
         request: Callable[[], Any],

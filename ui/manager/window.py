@@ -17,11 +17,10 @@ from PySide6.QtCore import QDate, QTimer
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QHBoxLayout, QTabWidget, QVBoxLayout, QWidget
 
-from ui.client import ApiError
 from ui.i18n import Translator, translator
 from ui.manager.actions import ConsoleActions
 from ui.manager.client import ManagerClient
-from ui.manager.console import BranchConsole, SkillsDraft
+from ui.manager.console import BranchConsole
 from ui.manager.tabs.advice import AdviceTab
 from ui.manager.tabs.alerts import AlertsTab
 from ui.manager.tabs.audit import AuditTab
@@ -69,7 +68,6 @@ class ManagerWindow(QWidget):
         self.fetch = actions.fetch  # False: never read from the server (screenshots)
         self.console = console
         self.console.online = bool(client.online)
-        self.advice_error: str | None = None
         self._offline_shown = False
         self._business_day: QDate | None = None
         self._build()
@@ -77,7 +75,7 @@ class ManagerWindow(QWidget):
         self._advice_timer = QTimer(self)
         self._advice_timer.setSingleShot(True)
         self._advice_timer.setInterval(advice_debounce_ms)
-        self._advice_timer.timeout.connect(self.load_advice)
+        self._advice_timer.timeout.connect(self.advice.load)
         self._tick = QTimer(self)
         self._tick.setInterval(tick_ms)
         self._tick.timeout.connect(self.update_view)
@@ -122,8 +120,8 @@ class ManagerWindow(QWidget):
         self.message.hide()
 
         self.live = LiveTab(t)
-        self.windows = WindowsTab(t)
-        self.advice = AdviceTab(t)
+        self.windows = WindowsTab(t, self.console_actions, self.console)
+        self.advice = AdviceTab(t, self.console_actions, self.console)
         self.alerts = AlertsTab(t, self.console_actions)
         self.audit = AuditTab(t, self.console_actions)
         self.settings = SettingsTab(t, self.console_actions)
@@ -150,18 +148,6 @@ class ManagerWindow(QWidget):
         column.addWidget(self.offline)
         column.addWidget(self.message)
         column.addWidget(self.tabs, 1)
-
-        # Wiring: every action goes through one place that sends and reports.
-        w = self.windows
-        w.table.itemSelectionChanged.connect(self._counter_selected)
-        w.open_button.clicked.connect(lambda: self._counter_action("open"))
-        w.pause_button.clicked.connect(lambda: self._counter_action("pause"))
-        w.close_button.clicked.connect(lambda: self._counter_action("close"))
-        w.editor.save.clicked.connect(self.save_skills)
-        w.editor.revert.clicked.connect(self._counter_selected)
-        w.editor.names = self._service_name
-        self.advice.refresh.clicked.connect(self.load_advice)
-        self.advice.on_apply = self.apply_move
 
     # ------------------------------------------------------------------ render
     def update_view(self) -> None:
@@ -193,27 +179,14 @@ class ManagerWindow(QWidget):
         counters = c.counter_rows()
         self.live.show_rows(c.business_rows(), counters)
         self.windows.show_rows(counters, c.window_summary())
-        self._render_advice()
-        self.alerts.show_open(c.extras.open_alerts(), c.extras.open_followups(), self._service_name)
+        self.advice.redraw()
+        self.alerts.show_open(
+            c.extras.open_alerts(), c.extras.open_followups(), self.console_actions.service_name
+        )
         open_alerts = sum(1 for a in c.extras.alerts.values() if not a.get("acknowledged_at"))
         index = self.tabs.indexOf(self.alerts)
         text = t.tr("manager.tab.alerts").replace("&", "&&")
         self.tabs.setTabText(index, f"{text} ({open_alerts})" if open_alerts else text)
-
-    def _render_advice(self) -> None:
-        self.advice.show_advice(
-            self.console.advice_view(),
-            self._service_name,
-            self._counter_name,
-            self.console.move_done,
-            self.advice_error,
-        )
-
-    def _service_name(self, code: str) -> str:
-        return self.tr_.pick(self.client.model.services.get(code, {}).get("names", {})) or code
-
-    def _counter_name(self, number: int) -> str:
-        return self.tr_.tr("common.counter", counter=number)
 
     # ------------------------------------------------------ the server's news
     def connection_changed(self, online: bool) -> None:
@@ -240,7 +213,7 @@ class ManagerWindow(QWidget):
             self._business_day = day
             self.alerts.date.setDate(day)
             self.reports.set_day(day)
-        self._counter_selected()
+        self.windows.counter_selected()
         if self.fetch:
             self._advice_timer.start(0)
             self.settings.snapshot_loaded()
@@ -262,7 +235,7 @@ class ManagerWindow(QWidget):
         if widget is self.audit:
             self.audit.load()
         elif widget is self.advice:
-            self.load_advice()
+            self.advice.load()
         elif widget is self.alerts:
             self.alerts.load_history()
         elif widget is self.settings:
@@ -276,78 +249,12 @@ class ManagerWindow(QWidget):
         self.message.show()
         self._message_timer.start(10_000 if kind == "error" else 5_000)
 
-    # ---- window counts
-    def _counter_selected(self) -> None:
-        n = self.windows.selected()
-        counter = self.client.model.counters.get(n) if n is not None else None
-        draft = SkillsDraft.of(n, counter.get("skills", [])) if n is not None and counter else None
-        self.windows.editor.edit(draft, self.client.model.services)
-        self.windows.show_rows(self.console.counter_rows(), self.console.window_summary())
-
-    def _counter_action(self, action: str) -> None:
-        n = self.windows.selected()
-        if n is None:
-            self.console_actions.show_message("manager.windows.pick", "error")
-            return
-        c = self.client
-        requests = {
-            "open": lambda: c.open_counter(n),
-            "pause": lambda: c.pause_counter(n, str(self.windows.reason.currentData() or "")),
-            "close": lambda: c.close_counter(n),
-        }
-        self.console_actions.send(
-            requests[action],
-            success=f"manager.windows.done_{action}",
-            counter=self._counter_name(n),
-        )
-
-    def save_skills(self) -> None:
-        draft = self.windows.editor.draft
-        if draft is None:
-            return
-        if not any(not s["overflow"] for s in draft.skills):
-            self.console_actions.show_message("manager.skills.need_one", "error")
-            return
-        n = draft.counter
-        self.console_actions.send(
-            lambda: self.client.set_skills(n, draft.payload()),
-            success="manager.skills.saved",
-            counter=self._counter_name(n),
-        )
-
     # ---- advice
-    def load_advice(self) -> None:
-        if not self.fetch:
-            return
-
-        def done(data: Any) -> None:
-            self.advice_error = None
-            self.console.advice = data if isinstance(data, dict) else None
-
-        def failed(error: ApiError) -> None:
-            self.advice_error = self.console_actions.error_text(error)
-            self._render_advice()
-
-        self.console_actions.send(self.client.staffing_advice, done, failed=failed)
-
     def show_advice(self, advice: Mapping[str, Any]) -> None:
         """Show advice fetched elsewhere (tests, screenshots)."""
         self.console.advice = advice
-        self.advice_error = None
+        self.advice.error = None
         self.update_view()
-
-    def apply_move(self, move: Mapping[str, Any]) -> None:
-        skills = self.console.move_skills(move)
-        if skills is None:
-            self.console_actions.show_message("manager.error.not_available", "error")
-            return
-        n = int(move["counter"])
-        self.console_actions.send(
-            lambda: self.client.set_skills(n, skills),
-            success="manager.advice.move_done",
-            counter=self._counter_name(n),
-            service=self._service_name(str(move["to_service"])),
-        )
 
     def closeEvent(self, event: QCloseEvent) -> None:
         for timer in (self._tick, self._advice_timer, self._grace, self._message_timer):

@@ -9,8 +9,10 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QHeaderView, QPushButton, QVBoxLayout, QWidget
 
+from ui.client import ApiError
 from ui.i18n import Translator
-from ui.manager.console import AdviceView
+from ui.manager.actions import ConsoleActions
+from ui.manager.console import AdviceView, BranchConsole
 from ui.manager.widgets import Table
 from ui.widgets import BigButton, TextLabel, label
 
@@ -18,9 +20,14 @@ from ui.widgets import BigButton, TextLabel, label
 class AdviceTab(QWidget):
     """Recommended windows per business now and in the coming hours; one-click moves."""
 
-    def __init__(self, tr: Translator, hours: int = 3) -> None:
+    def __init__(
+        self, tr: Translator, actions: ConsoleActions, console: BranchConsole, hours: int = 3
+    ) -> None:
         super().__init__()
         self.tr_ = tr
+        self.console_actions = actions
+        self.console = console
+        self.error: str | None = None  # why the last read of the advice failed
         self.hours = hours
         self.basis = label("adviceBasis", "hint")
         self.refresh = BigButton("manager.advice.refresh", "secondary", translator=tr)
@@ -39,7 +46,6 @@ class AdviceTab(QWidget):
         )
         self.apply_buttons: list[QPushButton] = []
         self._moves_shown: tuple[Any, ...] | None = None
-        self.on_apply: Callable[[Mapping[str, Any]], None] = lambda move: None
         top = QHBoxLayout()
         title = TextLabel("manager.advice.title", "heading", translator=tr)
         title.setWordWrap(False)
@@ -55,6 +61,7 @@ class AdviceTab(QWidget):
         self.no_moves = TextLabel("manager.advice.no_moves", "hint", translator=tr)
         column.addWidget(self.no_moves)
         column.addWidget(self.moves, 2)
+        self.refresh.clicked.connect(self.load)
 
     def _headers(self) -> list[str]:
         return [
@@ -134,9 +141,45 @@ class AdviceTab(QWidget):
                 button.setEnabled(False)
             else:
                 button.setText(t.tr("manager.advice.apply"))
-                button.clicked.connect(lambda _=False, move=move: self.on_apply(move))
+                button.clicked.connect(lambda _=False, move=move: self.apply_move(move))
             self.moves.setCellWidget(r, 4, button)
             self.apply_buttons.append(button)
+
+    # ---- requests
+    def redraw(self) -> None:
+        """Show the console's advice as it stands (or why it could not be read)."""
+        a = self.console_actions
+        c = self.console
+        self.show_advice(c.advice_view(), a.service_name, a.counter_name, c.move_done, self.error)
+
+    def load(self) -> None:
+        a = self.console_actions
+        if not a.fetch:
+            return
+
+        def done(data: Any) -> None:
+            self.error = None
+            self.console.advice = data if isinstance(data, dict) else None
+
+        def failed(error: ApiError) -> None:
+            self.error = a.error_text(error)
+            self.redraw()
+
+        a.send(a.client.staffing_advice, done, failed=failed)
+
+    def apply_move(self, move: Mapping[str, Any]) -> None:
+        a = self.console_actions
+        skills = self.console.move_skills(move)
+        if skills is None:
+            a.show_message("manager.error.not_available", "error")
+            return
+        n = int(move["counter"])
+        a.send(
+            lambda: a.client.set_skills(n, skills),
+            success="manager.advice.move_done",
+            counter=a.counter_name(n),
+            service=a.service_name(str(move["to_service"])),
+        )
 
 
 def _clock(text: str) -> str:

@@ -17,7 +17,8 @@ from PySide6.QtWidgets import (
 )
 
 from ui.i18n import Translator
-from ui.manager.console import CounterRow, SkillsDraft
+from ui.manager.actions import ConsoleActions
+from ui.manager.console import BranchConsole, CounterRow, SkillsDraft
 from ui.manager.tabs.live import PAUSE_REASONS
 from ui.manager.widgets import Table
 from ui.widgets import BigButton, TextLabel, card, label
@@ -167,9 +168,11 @@ class WindowsTab(QWidget):
         "manager.counter.skills",
     )
 
-    def __init__(self, tr: Translator) -> None:
+    def __init__(self, tr: Translator, actions: ConsoleActions, console: BranchConsole) -> None:
         super().__init__()
         self.tr_ = tr
+        self.console_actions = actions
+        self.console = console
         self.summary = label("windowSummary")
         self.table = Table(tr, self.COLUMNS, "windowsTable")
         self.open_button = BigButton("manager.windows.open", "primary", translator=tr)
@@ -199,6 +202,13 @@ class WindowsTab(QWidget):
         column.addLayout(row, 1)
         tr.languageChanged.connect(lambda _: self._reasons())
         self._reasons()
+        self.table.itemSelectionChanged.connect(self.counter_selected)
+        self.open_button.clicked.connect(lambda: self.counter_action("open"))
+        self.pause_button.clicked.connect(lambda: self.counter_action("pause"))
+        self.close_button.clicked.connect(lambda: self.counter_action("close"))
+        self.editor.save.clicked.connect(self.save_skills)
+        self.editor.revert.clicked.connect(self.counter_selected)
+        self.editor.names = actions.service_name
 
     def _reasons(self) -> None:
         current = self.reason.currentIndex()
@@ -242,3 +252,46 @@ class WindowsTab(QWidget):
         self.open_button.setEnabled(chosen is not None and chosen.state != "open")
         self.pause_button.setEnabled(chosen is not None and chosen.state == "open")
         self.close_button.setEnabled(chosen is not None and chosen.state != "closed")
+
+    # ---- requests
+    def counter_selected(self) -> None:
+        """Edit the chosen counter's skills afresh (on a pick, a revert, a new snapshot)."""
+        n = self.selected()
+        model = self.console_actions.client.model
+        counter = model.counters.get(n) if n is not None else None
+        draft = SkillsDraft.of(n, counter.get("skills", [])) if n is not None and counter else None
+        self.editor.edit(draft, model.services)
+        self.show_rows(self.console.counter_rows(), self.console.window_summary())
+
+    def counter_action(self, action: str) -> None:
+        a = self.console_actions
+        n = self.selected()
+        if n is None:
+            a.show_message("manager.windows.pick", "error")
+            return
+        c = a.client
+        requests = {
+            "open": lambda: c.open_counter(n),
+            "pause": lambda: c.pause_counter(n, str(self.reason.currentData() or "")),
+            "close": lambda: c.close_counter(n),
+        }
+        a.send(
+            requests[action],
+            success=f"manager.windows.done_{action}",
+            counter=a.counter_name(n),
+        )
+
+    def save_skills(self) -> None:
+        a = self.console_actions
+        draft = self.editor.draft
+        if draft is None:
+            return
+        if not any(not s["overflow"] for s in draft.skills):
+            a.show_message("manager.skills.need_one", "error")
+            return
+        n = draft.counter
+        a.send(
+            lambda: a.client.set_skills(n, draft.payload()),
+            success="manager.skills.saved",
+            counter=a.counter_name(n),
+        )
