@@ -6,6 +6,7 @@ server; `TicketPrinting` prints on a worker thread; `KioskPeripherals` brings ID
 scanned QR codes in as signals, and a keyboard-wedge filter catches USB scanners that type.
 A QTimer ticks the flow once a second (idle timeouts, the clock, the ticket screen's
 countdown); any touch anywhere on the window keeps the current screen from timing out.
+The window is given its flow; `open_kiosk` builds one on a live client and printer.
 
 Lockdown (`lockdown=True`): full screen, no frame, and the window refuses to close; staff
 get out through the maintenance gesture — five taps in the top-left corner within four
@@ -15,7 +16,7 @@ seconds — and the maintenance PIN.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -131,22 +132,61 @@ class ClientPorts:
         reply.then(lambda _data, error: done(error is None))
 
 
+def branch_zone(branch: Mapping[str, Any]) -> ZoneInfo | None:
+    """The branch's time zone (its clocks, not this PC's), or None if unknown here."""
+    try:
+        return ZoneInfo(str(branch.get("timezone") or "Asia/Shanghai"))
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def local_hhmm(iso: str, zone: ZoneInfo | None) -> str:
+    """The HH:MM of an ISO time on the branch's clocks."""
+    try:
+        moment = datetime.fromisoformat(iso)
+    except ValueError:
+        return iso[11:16]
+    if zone is not None and moment.tzinfo is not None:
+        moment = moment.astimezone(zone)
+    return moment.strftime("%H:%M")
+
+
+def open_kiosk(
+    client: BranchClient,
+    printing: TicketPrinting,
+    *,
+    device_name: str = "kiosk-1",
+    live_page_base: str | None = None,
+    timeouts: Timeouts | None = None,
+    maintenance_pin: str = "",
+    **options: Any,
+) -> KioskWindow:
+    """The kiosk on a live client and printer: its flow over ports on both; `options` go to
+    the window."""
+    flow = KioskFlow(
+        ClientPorts(client, printing, device_name),
+        live_page_base=live_page_base or client.base_url,
+        timeouts=timeouts,
+        maintenance_pin=maintenance_pin,
+        local_time=lambda iso: local_hhmm(iso, branch_zone(client.model.branch)),
+    )
+    return KioskWindow(flow, client, printing, device_name=device_name, **options)
+
+
 class KioskWindow(QWidget):
     """The customer kiosk: every screen of the flow, stacked, plus devices and lockdown."""
 
     def __init__(
         self,
+        flow: KioskFlow,
         client: BranchClient,
         printing: TicketPrinting,
         *,
         tr: Translator | None = None,
         device_name: str = "kiosk-1",
-        live_page_base: str | None = None,
-        timeouts: Timeouts | None = None,
         tick_ms: int = 1000,
         printer_check_s: float = 120.0,
         peripherals: KioskPeripherals | None = None,
-        maintenance_pin: str = "",
         lockdown: bool = False,
         wedge_scanner: bool = True,
         parent: QWidget | None = None,
@@ -160,13 +200,7 @@ class KioskWindow(QWidget):
         self.lockdown = lockdown
         self._may_close = not lockdown
         self.tr_ = tr or translator()
-        self.flow = KioskFlow(
-            ClientPorts(client, printing, device_name),
-            live_page_base=live_page_base or client.base_url,
-            timeouts=timeouts,
-            maintenance_pin=maintenance_pin,
-            local_time=self._local_hhmm,
-        )
+        self.flow = flow
         self.stack = QStackedWidget()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -371,23 +405,10 @@ class KioskWindow(QWidget):
 
     # ------------------------------------------------------------------ render
     def _zone(self) -> ZoneInfo | None:
-        try:
-            return ZoneInfo(str(self.client.model.branch.get("timezone") or "Asia/Shanghai"))
-        except (ZoneInfoNotFoundError, ValueError):
-            return None
+        return branch_zone(self.client.model.branch)
 
     def _now_local(self) -> datetime:
         return datetime.now(self._zone())
-
-    def _local_hhmm(self, iso: str) -> str:
-        try:
-            moment = datetime.fromisoformat(iso)
-        except ValueError:
-            return iso[11:16]
-        zone = self._zone()
-        if zone is not None and moment.tzinfo is not None:
-            moment = moment.astimezone(zone)
-        return moment.strftime("%H:%M")
 
     def _clock_text(self) -> str:
         return self._now_local().strftime("%H:%M")

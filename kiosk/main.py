@@ -12,10 +12,10 @@ from pathlib import Path
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
+from kiosk.app import open_kiosk
 from ui import theme
 from ui.client import BranchClient
 
-from .app import KioskWindow
 from .peripherals import KioskPeripherals
 from .printing import TicketPrinting
 
@@ -85,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.warning("lockdown without a maintenance PIN: only stopping the process ends it")
     printing = TicketPrinting(args.printer)
     peripherals = KioskPeripherals(args.idcard, args.scanner)
-    window = KioskWindow(
+    window = open_kiosk(
         client,
         printing,
         device_name=args.name,

@@ -33,6 +33,7 @@ from ui.widgets import (
     NumberDisplay,
     TextLabel,
     Tile,
+    label,
 )
 
 from .flow import IssuedTicket, PrintState, ServiceChoice, guidance_for
@@ -68,14 +69,8 @@ def _card() -> tuple[QFrame, QVBoxLayout]:
 
 
 def _label(name: str = "", role: str = "", *, wrap: bool = True) -> QLabel:
-    label = QLabel()
-    if name:
-        label.setObjectName(name)
-    if role:
-        label.setProperty("role", role)
-    label.setWordWrap(wrap)
-    label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-    return label
+    """A label drawn on a tile or card: a tap on it goes to the widget beneath."""
+    return label(name, role, wrap=wrap, clicks_through=True)
 
 
 class KioskScreen(QWidget):

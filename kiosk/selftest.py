@@ -182,7 +182,7 @@ def _run(args: argparse.Namespace) -> float:
     from ui import theme
     from ui.client import BranchClient
 
-    from .app import KioskWindow
+    from .app import open_kiosk
     from .flow import Screen
     from .printing import TicketPrinting
 
@@ -191,7 +191,7 @@ def _run(args: argparse.Namespace) -> float:
     theme.apply_theme(app, args.large_text)
     client = BranchClient(args.server or UNREACHABLE_SERVER, args.token or "self-test")
     printing = TicketPrinting(args.printer)
-    window = KioskWindow(client, printing, device_name=args.name, live_page_base=args.live_url)
+    window = open_kiosk(client, printing, device_name=args.name, live_page_base=args.live_url)
 
     painted: list[float] = []
 

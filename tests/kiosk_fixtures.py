@@ -16,7 +16,7 @@ from conftest import LiveServer
 from PySide6.QtCore import Qt
 
 from devices.printer.sim import PrinterSimulator
-from kiosk.app import KioskWindow
+from kiosk.app import KioskWindow, open_kiosk
 from kiosk.flow import Screen, Timeouts
 from kiosk.printing import TicketPrinting
 from ui.client import BranchClient
@@ -48,7 +48,7 @@ def make_kiosk(qtbot, tr, printer) -> Iterator[Any]:
         printing = TicketPrinting(printer.url)
         made.append((client, printing))
         own = {k: options.pop(k) for k in WINDOW_OPTIONS if k in options}
-        window = KioskWindow(
+        window = open_kiosk(
             client,
             printing,
             tr=tr,

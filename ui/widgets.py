@@ -47,6 +47,61 @@ def _repolish(widget: QWidget) -> None:
     widget.update()
 
 
+# ---- small builders the screens share: a plain label, a card, a dynamic-property restyle,
+# and the minutes / `m:ss` texts of a duration.
+def label(
+    name: str = "", role: str | None = None, *, wrap: bool = True, clicks_through: bool = False
+) -> QLabel:
+    """A label for text set by code, with an object name and a typographic `role`.
+
+    `clicks_through`: taps go to the widget beneath (a label drawn on a kiosk tile)."""
+    widget = QLabel()
+    if name:
+        widget.setObjectName(name)
+    if role:
+        widget.setProperty("role", role)
+    widget.setWordWrap(wrap)
+    if clicks_through:
+        widget.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+    return widget
+
+
+def card(
+    name: str, margins: tuple[int, int, int, int] = (14, 10, 14, 10), spacing: int = 4
+) -> tuple[QFrame, QVBoxLayout]:
+    """A framed panel (styled by `#name`) and the column its contents go in."""
+    frame = QFrame()
+    frame.setObjectName(name)
+    column = QVBoxLayout(frame)
+    column.setContentsMargins(*margins)
+    column.setSpacing(spacing)
+    return frame, column
+
+
+def restyle(widget: QWidget, name: str, value: str) -> None:
+    """Set a dynamic property the stylesheet selects on, and re-match the rules."""
+    if widget.property(name) != value:
+        widget.setProperty(name, value)
+        widget.style().unpolish(widget)
+        widget.style().polish(widget)
+        for child in widget.findChildren(QWidget):
+            child.style().unpolish(child)
+            child.style().polish(child)
+
+
+def minutes(seconds: float | None) -> int:
+    """Whole minutes of a duration (unknown or negative: 0)."""
+    return max(0, int(seconds or 0)) // 60
+
+
+def duration(tr: Translator, seconds: float | None, key: str, unknown: str = "—") -> str:
+    """A duration in minutes and seconds as the catalog's `key` words it; `unknown` if None."""
+    if seconds is None:
+        return unknown
+    whole = max(0, round(seconds))
+    return tr.tr(key, minutes=whole // 60, seconds=f"{whole % 60:02d}")
+
+
 class TextLabel(QLabel):
     """A label showing one catalog text, in a typographic role (title, heading, body, hint)."""
 

@@ -24,7 +24,7 @@ from devices.bus.sim import BusSimulator, start_counter_bus
 from queue_server.bushub import run_hub
 from ui.client import BranchClient
 from ui.counter.session import Action
-from ui.counter.window import CounterWindow
+from ui.counter.window import CounterWindow, open_counter
 from ui.i18n import Translator
 
 WAIT_MS = 8000
@@ -100,7 +100,7 @@ def window(qtbot, tr: Translator, server: LiveServer, hub: HubOnThread, bus) -> 
     client = BranchClient(
         server.base_url, server.tokens[f"counter:{COUNTER}"], timeout_s=2.0, backoff_s=(0.1, 0.5)
     )
-    w = CounterWindow(client, COUNTER, tr=tr, refresh_ms=50, offline_grace_ms=0)
+    w = open_counter(client, COUNTER, tr=tr, refresh_ms=50, offline_grace_ms=0)
     qtbot.addWidget(w)
     w.resize(1366, 768)
     w.show()

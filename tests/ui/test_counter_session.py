@@ -19,12 +19,12 @@ from ui.counter.session import (
     Action,
     CounterSession,
     CounterState,
-    ServerClock,
     error_key,
     newer,
     transfer_targets,
     transfers,
 )
+from ui.model.clock import ServerClock
 
 NOW = datetime.fromisoformat("2026-11-27T10:20:00+08:00")
 

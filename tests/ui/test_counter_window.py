@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QApplication
 from ui import theme
 from ui.client import BranchClient
 from ui.counter.session import Action
-from ui.counter.window import CounterWindow
+from ui.counter.window import CounterWindow, open_counter
 from ui.i18n import Translator
 
 WAIT_MS = 8000
@@ -45,7 +45,7 @@ def make_counter(qtbot, tr: Translator) -> Iterator[Any]:
         client = BranchClient(base_url, token, timeout_s=2.0, backoff_s=(0.1, 0.5))
         clients.append(client)
         options.setdefault("offline_grace_ms", 0)
-        window = CounterWindow(client, counter, tr=tr, refresh_ms=50, **options)
+        window = open_counter(client, counter, tr=tr, refresh_ms=50, **options)
         qtbot.addWidget(window)
         window.resize(1366, 768)
         window.show()
@@ -388,8 +388,9 @@ def test_every_text_the_counter_app_names_is_in_both_catalogs():
     import ui.counter.session
     import ui.counter.window
     from kiosk.selftest import catalog_keys_used
+    from ui.counter.panels.customer import EFORM_FIELDS
+    from ui.counter.panels.today import TodayPanel
     from ui.counter.session import ACTION_KEYS, PAUSE_REASONS, RATING_KEYS, CounterState
-    from ui.counter.window import EFORM_FIELDS, TodayPanel
     from ui.i18n import LANGUAGES, Catalog
 
     catalog = Catalog.load()

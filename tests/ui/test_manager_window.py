@@ -17,8 +17,8 @@ from PySide6.QtCore import QModelIndex, Qt
 from ui.client import ApiError
 from ui.i18n import Translator
 from ui.manager.client import ManagerClient
-from ui.manager.reports import ExportWorker
-from ui.manager.window import ManagerWindow
+from ui.manager.tabs.reports import ExportWorker
+from ui.manager.window import ManagerWindow, open_console
 
 WAIT_MS = 8000
 LEFT = Qt.MouseButton.LeftButton
@@ -33,7 +33,7 @@ def make_manager(qtbot, tr: Translator) -> Iterator[Any]:
             server.base_url, server.tokens[role], timeout_s=2.0, backoff_s=(0.1, 0.5)
         )
         clients.append(client)
-        window = ManagerWindow(client, tr=tr, advice_debounce_ms=50, offline_grace_ms=0)
+        window = open_console(client, tr=tr, advice_debounce_ms=50, offline_grace_ms=0)
         qtbot.addWidget(window)
         window.resize(1600, 900)
         window.show()
@@ -308,7 +308,7 @@ def test_a_refused_action_is_said_in_words(qtbot, make_manager, server):
 
 def test_alert_details_are_worded_in_the_consoles_language():
     from ui.i18n import Translator
-    from ui.manager.panels import alert_detail
+    from ui.manager.tabs.alerts import alert_detail
 
     t = Translator()
     business = {

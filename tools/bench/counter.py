@@ -229,14 +229,14 @@ def call_by_window(server: BranchProcess, bus: CounterBus, calls: int) -> dict[s
     from ui import theme
     from ui.client import BranchClient
     from ui.counter.session import Action
-    from ui.counter.window import CounterWindow
+    from ui.counter.window import open_counter
 
     qInstallMessageHandler(_quiet_offscreen_noise)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     theme.apply_theme(app, variant="staff")
     client = BranchClient(server.base_url, server.tokens[f"counter:{COUNTER}"])
-    window = CounterWindow(client, COUNTER, staff_id=STAFF)
+    window = open_counter(client, COUNTER, staff_id=STAFF)
     window.resize(1366, 768)
     window.show()
     client.start()

@@ -443,7 +443,7 @@ def drive_kiosk(args: argparse.Namespace) -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
 
-    from kiosk.app import KioskWindow
+    from kiosk.app import open_kiosk
     from kiosk.flow import PrintState, Screen, Timeouts
     from kiosk.printing import TicketPrinting
     from tools import qtdriver
@@ -455,7 +455,7 @@ def drive_kiosk(args: argparse.Namespace) -> int:
     client = BranchClient(args.server, args.token)
     printing = TicketPrinting(args.printer)
     never = 24 * 3600.0  # no screen may time out under the benchmark
-    window = KioskWindow(
+    window = open_kiosk(
         client,
         printing,
         device_name="bench-kiosk",

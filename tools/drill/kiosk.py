@@ -203,7 +203,7 @@ class Drill:
 
         from devices.idcard.sim import IdCardReaderSimulator
         from devices.printer.sim import PrinterSimulator
-        from kiosk.app import KioskWindow
+        from kiosk.app import open_kiosk
         from kiosk.flow import Timeouts
         from kiosk.peripherals import KioskPeripherals
         from kiosk.printing import TicketPrinting
@@ -237,7 +237,7 @@ class Drill:
             self.idcard.url, [f"file://{self.video}?loop=1&fps=20&retry=0.5"]
         )
         never = 24 * 3600.0
-        self.window = KioskWindow(
+        self.window = open_kiosk(
             self.client,
             self.printing,
             device_name=DEVICE_NAME,

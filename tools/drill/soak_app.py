@@ -500,13 +500,13 @@ def drive_counter(args: argparse.Namespace) -> int:
     from ui import theme
     from ui.client import BranchClient
     from ui.counter.session import Action
-    from ui.counter.window import CounterWindow
+    from ui.counter.window import open_counter
 
     qInstallMessageHandler(lambda *_: None)  # the offscreen platform's size-hint noise
     app = QApplication(sys.argv[:1])
     theme.apply_theme(app, variant="staff")
     client = BranchClient(args.server, args.token)
-    window = CounterWindow(client, COUNTER, staff_id=STAFF)
+    window = open_counter(client, COUNTER, staff_id=STAFF)
     window.resize(1366, 768)
     window.show()
     client.start()

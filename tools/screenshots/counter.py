@@ -16,7 +16,8 @@ from PySide6.QtWidgets import QApplication, QWidget
 from tools.screenshots.qt import Screen, demo_config, snapshot_services
 from ui import theme
 from ui.client import BranchClient
-from ui.counter.window import Answer, CounterWindow
+from ui.counter.reads import Answer
+from ui.counter.window import CounterWindow, open_counter
 from ui.i18n import Translator
 
 DEMO_URL = "http://192.168.1.10:8470"
@@ -178,7 +179,7 @@ def counter_window(
     if at_counter is not None:
         snap["tickets"].append(at_counter)
     client.model.load_snapshot(snap)
-    window = CounterWindow(client, COUNTER, tr=tr, reads=DemoReads(), offline_grace_ms=0)
+    window = open_counter(client, COUNTER, tr=tr, reads=DemoReads(), offline_grace_ms=0)
     window.connection_changed(True)
     window.refresh_now()  # the reads answer at once
     if rating is not None:

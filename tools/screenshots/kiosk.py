@@ -12,7 +12,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QWidget
 
-from kiosk.app import KioskWindow
+from kiosk.app import KioskWindow, open_kiosk
 from kiosk.flow import (
     CardReading,
     IssueDone,
@@ -130,7 +130,7 @@ class InstantPorts:
 def demo_window(tr: Translator, *, printed: bool = True) -> KioskWindow:
     client = BranchClient(DEMO_URL, "screenshots")  # never started: no network at all
     client.model.load_snapshot(demo_snapshot())
-    window = KioskWindow(
+    window = open_kiosk(
         client, TicketPrinting(None), tr=tr, printer_check_s=3600, maintenance_pin="2468"
     )
     window.flow.ports = InstantPorts(printed)

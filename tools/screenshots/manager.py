@@ -18,7 +18,7 @@ from tools.screenshots.qt import Screen, demo_config, snapshot_services
 from ui import theme
 from ui.i18n import Translator
 from ui.manager.client import ManagerClient
-from ui.manager.window import ManagerWindow
+from ui.manager.window import ManagerWindow, open_console
 
 SMALL = (1366, 768)
 
@@ -319,7 +319,7 @@ def manager_window(tr: Translator, *, online: bool = True) -> ManagerWindow:
     theme.apply_theme(app, variant="staff")
     client = ManagerClient(DEMO_URL, "screenshots")  # never started: no network at all
     client.model.load_snapshot(manager_snapshot())
-    window = ManagerWindow(client, tr=tr, fetch=False, offline_grace_ms=0)
+    window = open_console(client, tr=tr, fetch=False, offline_grace_ms=0)
     window.console.clock.observe(AT.isoformat())
     window.connection_changed(online)
     if not online:

@@ -521,9 +521,6 @@ class BranchClient(QObject):
     def list_services(self) -> Reply:
         return self._request("GET", "/services", action="list_services", change=False)
 
-    def list_counters(self) -> Reply:
-        return self._request("GET", "/counters", action="list_counters", change=False)
-
     def fetch_snapshot(self) -> Reply:
         """The whole state over HTTP (the stream already keeps `model` current)."""
         return self._request("GET", "/snapshot", action="snapshot", change=False)

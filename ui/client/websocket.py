@@ -1,13 +1,15 @@
-"""A minimal RFC 6455 WebSocket client on QTcpSocket, for the branch event stream.
+"""A minimal RFC 6455 WebSocket client on QSslSocket, for the branch event stream.
 
-PySide6-Essentials (the project's Qt) does not ship QtWebSockets; PySide6-Addons does,
-at roughly ten times the download and bundle size. The event stream needs only a small
-part of the protocol: one text message at a time from the server, pings answered, and a
-clean close, so it is spoken here directly on Qt's asynchronous TCP socket. Nothing here
-blocks: bytes are handled as Qt reports them.
+The event stream needs only a small part of the protocol: one text message at a time from
+the server, pings answered, and a clean close, so it is spoken here directly on Qt's
+asynchronous socket (and the kiosk bundle needs no QtWebSockets). Nothing here blocks:
+bytes are handled as Qt reports them.
 
-Limits, on purpose: ws:// only (the branch LAN has no TLS), no extensions (we never offer
-permessage-deflate, so the server never uses it), and binary messages are ignored.
+`ws://` is plain TCP; `wss://` is TLS, verified against the machine's trusted
+certificates as the client's HTTPS requests are (a branch that serves HTTPS with
+`--cert/--key` installs its certificate where the PCs trust it). Limits, on purpose: no
+extensions (we never offer permessage-deflate, so the server never uses it), and binary
+messages are ignored.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import os
 import struct
 
 from PySide6.QtCore import QObject, QUrl, Signal
-from PySide6.QtNetwork import QAbstractSocket, QTcpSocket
+from PySide6.QtNetwork import QAbstractSocket, QSslSocket
 
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # fixed by RFC 6455 §1.3
 _MAX_MESSAGE = 64 * 1024 * 1024  # a snapshot of a very busy day is a few MB; this is a guard
@@ -67,8 +69,10 @@ class EventSocket(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._socket = QTcpSocket(self)
-        self._socket.connected.connect(self._send_handshake)
+        self._socket = QSslSocket(self)
+        # Plain: the handshake goes once TCP connects; TLS: once the channel is encrypted.
+        self._socket.connected.connect(self._tcp_connected)
+        self._socket.encrypted.connect(self._send_handshake)
         self._socket.readyRead.connect(self._read)
         self._socket.disconnected.connect(lambda: self._finish("connection closed"))
         self._socket.errorOccurred.connect(self._on_error)
@@ -79,6 +83,7 @@ class EventSocket(QObject):
         self._fragments: list[bytes] = []
         self._fragment_op = 0
         self._done = False
+        self._tls = False
         self.close_code: int | None = None  # what the server's close frame said, if any
 
     @property
@@ -86,11 +91,12 @@ class EventSocket(QObject):
         return self._handshaken and not self._done
 
     def open(self, url: QUrl, headers: dict[str, str] | None = None) -> None:
-        if url.scheme() not in ("ws", "http"):
-            self._finish(f"unsupported scheme {url.scheme()!r} (only ws://)")
+        if url.scheme() not in ("ws", "http", "wss", "https"):
+            self._finish(f"unsupported scheme {url.scheme()!r} (only ws:// or wss://)")
             return
+        self._tls = url.scheme() in ("wss", "https")
         host = url.host()
-        port = url.port(80)
+        port = url.port(443 if self._tls else 80)
         target = url.path(QUrl.ComponentFormattingOption.FullyEncoded) or "/"
         if url.hasQuery():
             target += "?" + url.query(QUrl.ComponentFormattingOption.FullyEncoded)
@@ -105,7 +111,10 @@ class EventSocket(QObject):
         ]
         lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
         self._request = ("\r\n".join(lines) + "\r\n\r\n").encode()
-        self._socket.connectToHost(host, port)
+        if self._tls:
+            self._socket.connectToHostEncrypted(host, port)  # verifies the name `host`
+        else:
+            self._socket.connectToHost(host, port)
 
     def send_text(self, text: str) -> None:
         if self.is_open:
@@ -127,6 +136,10 @@ class EventSocket(QObject):
         self._socket.abort()
 
     # ------------------------------------------------------------------ private
+    def _tcp_connected(self) -> None:
+        if not self._tls:
+            self._send_handshake()
+
     def _send_handshake(self) -> None:
         self._socket.write(self._request)
 

@@ -11,10 +11,9 @@ from PySide6.QtWidgets import QApplication
 
 from ui import theme
 from ui.client import BranchClient
+from ui.counter.window import open_counter
 from ui.i18n import LANGUAGES, translator
 from ui.staff_app import geometry, show_and_run
-
-from .window import CounterWindow
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -43,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     theme.apply_theme(app, variant="staff")
     translator().set_language(args.language)
     client = BranchClient(args.server, args.token)
-    window = CounterWindow(client, args.counter, staff_id=args.staff)
+    window = open_counter(client, args.counter, staff_id=args.staff)
     client.start()
     return show_and_run(
         app,

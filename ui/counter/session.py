@@ -16,14 +16,14 @@ clock's current reading.
 from __future__ import annotations
 
 import itertools
-import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
 from ui.isotime import parse_time
+from ui.model.clock import ServerClock
 
 DEFAULT_MAX_RECALLS = 3  # the server's default; a snapshot's branch may say otherwise
 FINAL_STATES = frozenset({"done", "no_show", "transferred", "cancelled"})
@@ -121,32 +121,6 @@ def error_key(code: str, *, sent_online: bool = False) -> str:
     if code == "offline" and sent_online:
         return "counter.error.no_answer"
     return ERROR_KEYS.get(code, "counter.error.other")
-
-
-class ServerClock:
-    """The server's time now, from the last `at` it sent plus the time since, locally.
-
-    Waits are measured on the server's clock (a counter PC's clock may be off, and tests
-    run the server on a fake one); between events the local monotonic clock moves it on.
-    """
-
-    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
-        self._monotonic = monotonic
-        self._text: str | None = None
-        self._at: datetime | None = None
-        self._local = 0.0
-
-    def observe(self, at: str | None) -> None:
-        if at is None or at == self._text:
-            return  # the same reading again: keep counting from when it first came
-        parsed = parse_time(at)
-        if parsed is not None:
-            self._text, self._at, self._local = at, parsed, self._monotonic()
-
-    def now(self) -> datetime | None:
-        if self._at is None:
-            return None
-        return self._at + timedelta(seconds=self._monotonic() - self._local)
 
 
 def seconds_between(start: datetime | None, end: datetime | None) -> int:

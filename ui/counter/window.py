@@ -9,40 +9,36 @@ nothing is ever queued while the server is unreachable.
 Reads the model cannot answer (the server's preview of who comes next, today's figures, a
 customer's e-form and transfer history) go through `CounterReads`, refetched after this
 counter's own actions and relevant events, coalesced by a short debounce, and at most
-every `refresh_every_s` otherwise; a test or the screenshots pass other reads.
+every `refresh_every_s` otherwise; a test or the screenshots pass other reads. The window
+is given its session and reads; `open_counter` builds them for a live client.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import Callable, Mapping
-from datetime import datetime
-from typing import Any, Protocol, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
-    QFrame,
     QGridLayout,
     QHBoxLayout,
-    QLabel,
-    QLineEdit,
     QSizePolicy,
-    QStackedLayout,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from ui.client import ApiError, BranchClient, Reply
-from ui.i18n import Translator, translator
-from ui.widgets import Banner, BigButton, LanguageToggle, NumberDisplay, TextLabel
-
-from .dialogs import CallNumberDialog, PauseDialog, TransferDialog
-from .session import (
+from ui.counter.dialogs import CallNumberDialog, PauseDialog, TransferDialog
+from ui.counter.panels.customer import CustomerPanel
+from ui.counter.panels.signin import SignInPage
+from ui.counter.panels.today import TodayPanel
+from ui.counter.panels.waiting import WaitingPanel
+from ui.counter.reads import Answer, ClientReads, CounterReads
+from ui.counter.session import (
     ACTION_KEYS,
     RATING_KEYS,
     SHORTCUTS,
@@ -55,10 +51,17 @@ from .session import (
     transfer_targets,
     transfers,
 )
+from ui.i18n import Translator, translator
+from ui.widgets import (
+    Banner,
+    BigButton,
+    LanguageToggle,
+    label,
+    restyle,
+)
 
 _D = TypeVar("_D", bound=QDialog)
 log = logging.getLogger(__name__)
-Answer = Callable[[Any, "ApiError | None"], None]
 # The eight buttons, in function-key order: two rows of four.
 BUTTONS = (
     Action.CALL_NEXT,
@@ -71,83 +74,6 @@ BUTTONS = (
     Action.CALL_NUMBER,
 )
 PRIMARY = (Action.CALL_NEXT, Action.START, Action.FINISH)
-EFORM_FIELDS = (
-    "name",
-    "gender",
-    "ethnicity",
-    "birth_date",
-    "id_number",
-    "address",
-    "issued_by",
-    "valid_from",
-    "valid_to",
-)
-
-
-class CounterReads(Protocol):
-    """The reads the window makes besides the live model."""
-
-    def queue(self, counter: int, limit: int, done: Answer) -> None: ...
-    def today(self, counter: int, done: Answer) -> None: ...
-    def eform(self, ticket_id: int, done: Answer) -> None: ...
-    def history(self, ticket_id: int, done: Answer) -> None: ...
-
-
-class ClientReads:
-    """The reads, from the queue server through the client."""
-
-    def __init__(self, client: BranchClient) -> None:
-        self.client = client
-
-    def queue(self, counter: int, limit: int, done: Answer) -> None:
-        self.client.counter_queue(counter, limit).then(done)
-
-    def today(self, counter: int, done: Answer) -> None:
-        self.client.counter_today(counter).then(done)
-
-    def eform(self, ticket_id: int, done: Answer) -> None:
-        self.client.read_eform(ticket_id).then(done)
-
-    def history(self, ticket_id: int, done: Answer) -> None:
-        self.client.ticket_history(ticket_id).then(done)
-
-
-def minutes(seconds: int) -> int:
-    return max(0, seconds) // 60
-
-
-def duration(tr: Translator, seconds: float | None) -> str:
-    if seconds is None:
-        return tr.tr("counter.today.none")
-    whole = round(seconds)
-    return tr.tr("counter.duration", minutes=whole // 60, seconds=f"{whole % 60:02d}")
-
-
-def _label(name: str = "", role: str | None = None) -> QLabel:
-    label = QLabel()
-    if name:
-        label.setObjectName(name)
-    if role:
-        label.setProperty("role", role)
-    label.setWordWrap(True)
-    return label
-
-
-def _card() -> tuple[QFrame, QVBoxLayout]:
-    frame = QFrame()
-    frame.setObjectName("counterCard")
-    column = QVBoxLayout(frame)
-    column.setContentsMargins(16, 12, 16, 12)
-    column.setSpacing(6)
-    return frame, column
-
-
-def _restyle(widget: QWidget, name: str, value: str) -> None:
-    """Set a dynamic property used by the stylesheet and re-match the rules."""
-    if widget.property(name) != value:
-        widget.setProperty(name, value)
-        widget.style().unpolish(widget)
-        widget.style().polish(widget)
 
 
 class ActionButton(BigButton):
@@ -168,341 +94,13 @@ class ActionButton(BigButton):
         self.setText(self._tr.tr("counter.key_hint", key=hint, text=text) if hint else text)
 
 
-class SignInPage(QWidget):
-    """Counter number and name; staff id and PIN; what went wrong, plainly."""
-
-    def __init__(self, tr: Translator, staff_id: str = "") -> None:
-        super().__init__()
-        self.tr_ = tr
-        self.title = TextLabel("counter.sign_in.title", "title", centred=True, translator=tr)
-        self.counter = TextLabel("common.counter", "heading", centred=True, translator=tr)
-        self.hint = TextLabel("counter.sign_in.hint", "hint", centred=True, translator=tr)
-        self.staff_label = TextLabel("counter.sign_in.staff_id", "body", translator=tr)
-        self.staff = QLineEdit(staff_id)
-        self.staff.setObjectName("formField")
-        self.staff.setMaxLength(64)
-        self.pin_label = TextLabel("counter.sign_in.pin", "body", translator=tr)
-        self.pin = QLineEdit()
-        self.pin.setObjectName("formField")
-        self.pin.setEchoMode(QLineEdit.EchoMode.Password)
-        self.pin.setMaxLength(12)
-        self.submit = BigButton("counter.action.sign_in", "primary", translator=tr)
-        self.error = Banner("counter.sign_in.failed", "error", translator=tr)
-        self.error.hide()
-        self.status = TextLabel("counter.sign_in.connecting", "hint", centred=True, translator=tr)
-        self.staff.returnPressed.connect(self.pin.setFocus)
-
-        frame, column = _card()
-        frame.setMaximumWidth(560)
-        column.setContentsMargins(32, 28, 32, 28)
-        column.setSpacing(12)
-        for widget in (self.title, self.counter, self.hint):
-            column.addWidget(widget)
-        column.addSpacing(8)
-        column.addWidget(self.staff_label)
-        column.addWidget(self.staff)
-        column.addWidget(self.pin_label)
-        column.addWidget(self.pin)
-        column.addSpacing(8)
-        column.addWidget(self.submit)
-        column.addWidget(self.error)
-        column.addWidget(self.status)
-        outer = QVBoxLayout(self)
-        outer.addStretch(1)
-        row = QHBoxLayout()
-        row.addStretch(1)
-        row.addWidget(frame, 2)
-        row.addStretch(1)
-        outer.addLayout(row)
-        outer.addStretch(2)
-
-    def show_error(self, key: str, **values: object) -> None:
-        self.error.set_message(key, "error", **values)
-        self.error.show()
-
-
-class CustomerPanel(QFrame):
-    """The customer at the counter: number, business, priority, waits; their e-form."""
-
-    def __init__(self, tr: Translator) -> None:
-        super().__init__()
-        self.setObjectName("counterCard")
-        self.tr_ = tr
-        self.timezone = "Asia/Shanghai"  # the branch's, from the snapshot
-        self.state = _label("customerState", "heading")
-        self.number = NumberDisplay("")
-        self.number.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        self.service = _label("customerService", "heading")
-        self.priority = _label("priorityBadge")
-        self.priority.setWordWrap(False)
-        self.waited = _label("customerWaited")
-        self.serving = _label("customerServing")
-        self.recalls = _label("customerRecalls")
-        self.appointment = _label("customerAppointment")
-        self.bundle = _label("customerBundle")
-        self.history_title = TextLabel("counter.history.title", "hint", translator=tr)
-        self.history = _label("customerHistory")
-        self.empty = TextLabel("counter.customer.none", "title", translator=tr)
-        self.empty_hint = TextLabel("counter.customer.none_hint", "hint", translator=tr)
-        self.empty.setObjectName("customerNone")
-        self.empty_hint.setObjectName("customerNoneHint")
-
-        badges = QHBoxLayout()
-        badges.addWidget(self.priority)
-        badges.addStretch(1)
-        details = QVBoxLayout()
-        details.setSpacing(6)
-        details.addWidget(self.state)
-        details.addWidget(self.number)
-        details.addWidget(self.service)
-        details.addLayout(badges)
-        for widget in (self.waited, self.serving, self.recalls, self.appointment, self.bundle):
-            details.addWidget(widget)
-        details.addWidget(self.history_title)
-        details.addWidget(self.history)
-        details.addStretch(1)
-
-        # The e-form: read-only fields the teller can copy from, never edit.
-        self.eform = QFrame()
-        self.eform.setObjectName("eform")
-        form = QVBoxLayout(self.eform)
-        form.setContentsMargins(12, 8, 12, 8)
-        form.setSpacing(6)
-        self.eform_title = TextLabel("counter.eform.title", "heading", translator=tr)
-        self.eform_status = TextLabel("counter.eform.loading", "hint", translator=tr)
-        form.addWidget(self.eform_title)
-        form.addWidget(self.eform_status)
-        grid = QGridLayout()
-        grid.setHorizontalSpacing(10)
-        grid.setVerticalSpacing(4)
-        self.eform_fields: dict[str, tuple[TextLabel, QLineEdit]] = {}
-        for row, name in enumerate(EFORM_FIELDS):
-            label = TextLabel(f"counter.eform.field.{name}", "hint", translator=tr)
-            label.setWordWrap(False)
-            value = QLineEdit()
-            value.setObjectName("eformField")
-            value.setReadOnly(True)
-            value.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
-            grid.addWidget(label, row, 0)
-            grid.addWidget(value, row, 1)
-            self.eform_fields[name] = (label, value)
-        grid.setColumnStretch(1, 1)
-        form.addLayout(grid)
-        form.addStretch(1)
-
-        # Two pages: the customer (details and form side by side), or "nobody here".
-        self.present = QWidget()
-        sides = QHBoxLayout(self.present)
-        sides.setContentsMargins(20, 14, 20, 14)
-        sides.setSpacing(20)
-        sides.addLayout(details, 1)
-        sides.addWidget(self.eform, 1)
-        self.absent = QWidget()
-        nobody = QVBoxLayout(self.absent)
-        nobody.addStretch(1)
-        for label in (self.empty, self.empty_hint):
-            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            nobody.addWidget(label)
-        nobody.addStretch(2)
-        self.pages = QStackedLayout(self)
-        self.pages.addWidget(self.present)
-        self.pages.addWidget(self.absent)
-        self.clear_eform()
-        self.show_history([])
-
-    def show_customer(self, customer: Customer | None, view: CounterView) -> None:
-        t = self.tr_
-        self.pages.setCurrentWidget(self.present if customer is not None else self.absent)
-        if customer is None:
-            paused = view.state is CounterState.PAUSED
-            key = "counter.customer.paused_hint" if paused else "counter.customer.none_hint"
-            self.empty_hint.set_text(key)
-            return
-        self.state.setText(
-            t.tr(
-                "counter.customer.state_serving"
-                if customer.serving
-                else "counter.customer.state_called"
-            )
-        )
-        _restyle(self.state, "state", customer.state)
-        self.number.set_number(customer.number)
-        self.service.setText(f"{customer.service}  {t.pick(customer.service_names)}")
-        if customer.priority == "vip" and customer.vip_tier:
-            priority = t.tr("counter.priority.vip_tier", tier=customer.vip_tier)
-        else:
-            priority = t.tr(customer.priority_key)
-        self.priority.setText(priority)
-        _restyle(self.priority, "priority", customer.priority)
-        self.waited.setText(t.tr("counter.customer.waited", minutes=minutes(customer.waited_s)))
-        self.serving.setVisible(customer.serving)
-        self.serving.setText(
-            t.tr("counter.customer.serving_for", minutes=minutes(customer.serving_s))
-        )
-        self.recalls.setVisible(customer.recall_count > 0)
-        self.recalls.setText(t.tr("counter.recall_count", count=customer.recall_count + 1))
-        slot = customer.appointment_slot
-        self.appointment.setVisible(slot is not None)
-        if slot is not None:
-            when = _hhmm(slot, self.timezone)
-            self.appointment.setText(t.tr("counter.customer.appointment", time=when))
-        self.bundle.setVisible(customer.bundle is not None)
-        if customer.bundle is not None:
-            name = t.pick(customer.bundle_names) or customer.bundle
-            self.bundle.setText(t.tr("counter.customer.bundle", name=name))
-
-    # ---- e-form
-    def clear_eform(self) -> None:
-        """Forget the last customer's form: it is personal data and they are gone."""
-        for _label_widget, value in self.eform_fields.values():
-            value.clear()
-        self.eform.hide()
-
-    def eform_loading(self) -> None:
-        self.clear_eform()
-        self.eform_status.set_text("counter.eform.loading")
-        self.eform_status.show()
-        for label, value in self.eform_fields.values():
-            label.hide()
-            value.hide()
-        self.eform.show()
-
-    def show_eform(self, fields: Mapping[str, str]) -> None:
-        self.eform_status.hide()
-        for name, (label, value) in self.eform_fields.items():
-            text = fields.get(name, "")
-            value.setText(text)
-            value.setCursorPosition(0)
-            label.setVisible(bool(text))
-            value.setVisible(bool(text))
-        self.eform.show()
-
-    def eform_gone(self) -> None:
-        self.eform_status.set_text("counter.eform.gone")
-        self.eform_status.show()
-        self.eform.show()
-
-    # ---- transfers that brought the customer here
-    def show_history(self, lines: list[str]) -> None:
-        self.history_title.setVisible(bool(lines))
-        self.history.setVisible(bool(lines))
-        self.history.setText("\n".join(lines))
-
-
-class WaitingPanel(QFrame):
-    """The queues of the businesses this counter serves, and who comes next."""
-
-    def __init__(self, tr: Translator) -> None:
-        super().__init__()
-        self.setObjectName("counterCard")
-        self.tr_ = tr
-        column = QVBoxLayout(self)
-        column.setContentsMargins(16, 12, 16, 12)
-        column.setSpacing(6)
-        column.addWidget(TextLabel("counter.waiting.title", "heading", translator=tr))
-        self.grid = QGridLayout()
-        self.grid.setVerticalSpacing(0)
-        column.addLayout(self.grid)
-        self.targeted = _label("waitingTargeted", "hint")
-        column.addWidget(self.targeted)
-        column.addWidget(TextLabel("counter.next_up", "hint", translator=tr))
-        self.next_up = _label("nextUp")
-        column.addWidget(self.next_up)
-        column.addStretch(1)
-        self.rows: list[tuple[QLabel, QLabel]] = []
-
-    def show_view(self, view: CounterView, service_names: Callable[[str], str]) -> None:
-        t = self.tr_
-        # Two lines a business: its name, then the figures (narrow enough for 1366 px).
-        while len(self.rows) < len(view.waiting):
-            name, figures = _label("waitingService"), _label("waitingLongest")
-            figures.setWordWrap(False)
-            self.grid.addWidget(name, 2 * len(self.rows), 0)
-            self.grid.addWidget(figures, 2 * len(self.rows) + 1, 0)
-            self.rows.append((name, figures))
-        for index, (name, figures) in enumerate(self.rows):
-            if index >= len(view.waiting):
-                name.hide()
-                figures.hide()
-                continue
-            w = view.waiting[index]
-            overflow = " " + t.tr("counter.waiting.overflow") if w.overflow else ""
-            name.setText(f"{w.service}  {t.pick(w.names)}{overflow}")
-            text = t.tr("counter.waiting.count", count=w.waiting)
-            if w.waiting:
-                text += " · " + t.tr("counter.waiting.longest", minutes=minutes(w.longest_wait_s))
-            if w.over_target:
-                text += " · " + t.tr("counter.waiting.over_target")
-            figures.setText(text)
-            _restyle(figures, "over", "yes" if w.over_target else "no")
-            name.show()
-            figures.show()
-        self.targeted.setVisible(view.targeted > 0)
-        self.targeted.setText(t.tr("counter.targeted", count=view.targeted))
-        if view.next_up:
-            lines = [
-                f"{n['number']}  {service_names(n['service'])}  ·  "
-                + t.tr(f"priority.{n.get('priority') or 'regular'}")
-                for n in view.next_up
-            ]
-            self.next_up.setText("\n".join(lines))
-        else:
-            self.next_up.setText(t.tr("counter.none_waiting"))
-
-
-class TodayPanel(QFrame):
-    """This counter's figures for the business day, from the server."""
-
-    FIGURES = ("served", "avg_service", "no_shows", "transfers", "rating")
-
-    def __init__(self, tr: Translator) -> None:
-        super().__init__()
-        self.setObjectName("counterCard")
-        self.tr_ = tr
-        column = QVBoxLayout(self)
-        column.setContentsMargins(16, 12, 16, 12)
-        column.setSpacing(6)
-        column.addWidget(TextLabel("counter.today.title", "heading", translator=tr))
-        grid = QGridLayout()
-        grid.setHorizontalSpacing(12)
-        grid.setVerticalSpacing(2)
-        self.values: dict[str, QLabel] = {}
-        for index, name in enumerate(self.FIGURES):
-            label = TextLabel(f"counter.today.{name}", "hint", translator=tr)
-            value = _label(f"today_{name}")
-            value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            grid.addWidget(label, index, 0)
-            grid.addWidget(value, index, 1)
-            self.values[name] = value
-        grid.setColumnStretch(1, 1)
-        column.addLayout(grid)
-
-    def show_today(self, today: Mapping[str, Any] | None) -> None:
-        t = self.tr_
-        none = t.tr("counter.today.none")
-        if today is None:
-            for value in self.values.values():
-                value.setText(none)
-            return
-        self.values["served"].setText(str(today.get("served", 0)))
-        self.values["avg_service"].setText(duration(t, today.get("avg_service_s")))
-        self.values["no_shows"].setText(str(today.get("no_shows", 0)))
-        self.values["transfers"].setText(str(today.get("transfers_out", 0)))
-        ratings = today.get("ratings") or {}
-        count = sum(int(n) for n in ratings.values())
-        average = today.get("rating_avg")
-        self.values["rating"].setText(
-            t.tr("counter.today.rating_value", average=f"{average:.1f}", count=count)
-            if average is not None and count
-            else none
-        )
-
-
-def _hhmm(moment: datetime, timezone: str) -> str:
-    """A time as the branch's clocks show it."""
-    with contextlib.suppress(ZoneInfoNotFoundError, ValueError):
-        moment = moment.astimezone(ZoneInfo(timezone))
-    return moment.strftime("%H:%M")
+def open_counter(
+    client: BranchClient, counter: int, *, reads: CounterReads | None = None, **options: Any
+) -> CounterWindow:
+    """The caller app for one counter of a live client: its session over the client's model,
+    reads through the client unless others are given; `options` go to the window."""
+    session = CounterSession(client.model, counter)
+    return CounterWindow(session, client, reads or ClientReads(client), **options)
 
 
 class CounterWindow(QWidget):
@@ -510,12 +108,12 @@ class CounterWindow(QWidget):
 
     def __init__(
         self,
+        session: CounterSession,
         client: BranchClient,
-        counter: int,
+        reads: CounterReads,
         *,
         tr: Translator | None = None,
         staff_id: str = "",
-        reads: CounterReads | None = None,
         queue_limit: int = 5,
         refresh_ms: int = 300,
         refresh_every_s: float = 30.0,
@@ -525,12 +123,12 @@ class CounterWindow(QWidget):
     ) -> None:
         super().__init__(parent)
         self.setObjectName("counterApp")
-        self.client = client
-        self.counter = counter
+        self.client = client  # the teller's actions go through it; its signals bring news
+        self.counter = session.counter
         self.tr_ = tr or translator()
-        self.reads: CounterReads = reads or ClientReads(client)
+        self.reads = reads
         self.queue_limit = queue_limit
-        self.session = CounterSession(client.model, counter)
+        self.session = session
         self.session.online = bool(client.online)
         self.busy: Action | None = None  # the action waiting for its answer
         self._signing_in = False
@@ -542,7 +140,6 @@ class CounterWindow(QWidget):
         self._want: set[str] = set()
         self._fetching: set[str] = set()
         self._offline_shown = False
-        self._view = self.session.view()
         self._build(staff_id)
 
         self._refresh = QTimer(self)
@@ -582,11 +179,11 @@ class CounterWindow(QWidget):
     # ------------------------------------------------------------------ layout
     def _build(self, staff_id: str) -> None:
         t = self.tr_
-        self.title = _label("counterTitle", "title")
+        self.title = label("counterTitle", "title")
         self.title.setWordWrap(False)
-        self.state = _label("counterState")
+        self.state = label("counterState")
         self.state.setWordWrap(False)
-        self.staff = _label("counterStaff")
+        self.staff = label("counterStaff")
         self.staff.setWordWrap(False)
         self.language = LanguageToggle(translator=t)
         self.sign_out = BigButton("counter.action.sign_out", "secondary", translator=t)
@@ -616,7 +213,7 @@ class CounterWindow(QWidget):
         self.paused = Banner("counter.paused", "warning", translator=t)
         self.paused.setObjectName("pausedBanner")
         self.customer = CustomerPanel(t)
-        self.rating = _label("ratingLine")
+        self.rating = label("ratingLine")
         self.buttons: dict[Action, ActionButton] = {}
         grid = QGridLayout()
         grid.setSpacing(10)
@@ -660,14 +257,14 @@ class CounterWindow(QWidget):
         """Show the session's view now (after any change, and once a second for the waits)."""
         t = self.tr_
         self.customer.timezone = str(self.client.model.branch.get("timezone") or "Asia/Shanghai")
-        view = self._view = self.session.view()
+        view = self.session.view()
         title = t.tr("common.counter", counter=self.counter)
         self.setWindowTitle(f"{t.tr('counter.app_title')} · {title}")
         if view.name and view.name.replace(" ", "") != title.replace(" ", ""):
             title += f"  {view.name}"
         self.title.setText(title)
         self.state.setText(t.tr(f"counter.state.{view.state.value}"))
-        _restyle(self.state, "state", view.state.value)
+        restyle(self.state, "state", view.state.value)
         self.staff.setVisible(view.signed_in)
         self.staff.setText(t.tr("counter.staff", staff=view.staff_id or ""))
         self.sign_out.setVisible(view.signed_in)

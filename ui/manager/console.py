@@ -12,8 +12,7 @@ rule is unit-tested without a screen or a server.
 from __future__ import annotations
 
 import contextlib
-import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -21,6 +20,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ui.isotime import parse_time
+from ui.model.clock import ServerClock
 
 AMBER_SHARE = 0.8  # a business turns amber when its longest wait reaches 80 % of target
 ALERT_KINDS = (
@@ -64,28 +64,6 @@ class ModelLike(Protocol):
     tickets: dict[int, dict[str, Any]]
     recent_calls: list[dict[str, Any]]
     waiting: dict[str, dict[str, Any]]
-
-
-class ServerClock:
-    """The server's time now: its last `at` plus the local monotonic time since."""
-
-    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
-        self._monotonic = monotonic
-        self._text: str | None = None
-        self._at: datetime | None = None
-        self._local = 0.0
-
-    def observe(self, at: str | None) -> None:
-        if at is None or at == self._text:
-            return
-        parsed = parse_time(at)
-        if parsed is not None:
-            self._text, self._at, self._local = at, parsed, self._monotonic()
-
-    def now(self) -> datetime | None:
-        if self._at is None:
-            return None
-        return self._at + timedelta(seconds=self._monotonic() - self._local)
 
 
 def seconds_between(start: datetime | None, end: datetime | None) -> int | None:

@@ -11,10 +11,9 @@ from PySide6.QtWidgets import QApplication
 
 from ui import theme
 from ui.i18n import LANGUAGES, translator
+from ui.manager.client import ManagerClient
+from ui.manager.window import open_console
 from ui.staff_app import geometry, show_and_run
-
-from .client import ManagerClient
-from .window import ManagerWindow
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -40,7 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     theme.apply_theme(app, variant="staff")
     translator().set_language(args.language)
     client = ManagerClient(args.server, args.token)
-    window = ManagerWindow(client)
+    window = open_console(client)
     client.start()
     return show_and_run(
         app, window, client, size=(1600, 900), place=args.geometry, ready_file=args.ready_file

@@ -1,68 +1,24 @@
-"""Small widgets and helpers the manager console's tabs share (tables, cards, texts)."""
+"""The manager console's own widgets: the status-coloured table and short times (the
+labels, cards and durations every staff screen uses are in `ui.widgets`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QFrame,
     QHeaderView,
-    QLabel,
     QTableWidget,
     QTableWidgetItem,
-    QVBoxLayout,
-    QWidget,
 )
 
 from ui.i18n import Translator
 
 # Table cells coloured by status (the staff palette's soft red, amber, green, grey).
 CELL_COLOURS = {"over": "#FCE8E6", "near": "#FFF3DC", "ok": "#E6F4EA", "closed": "#E4E8ED"}
-
-
-def label(name: str = "", role: str | None = None, *, wrap: bool = True) -> QLabel:
-    widget = QLabel()
-    if name:
-        widget.setObjectName(name)
-    if role:
-        widget.setProperty("role", role)
-    widget.setWordWrap(wrap)
-    return widget
-
-
-def restyle(widget: QWidget, name: str, value: str) -> None:
-    """Set a dynamic property the stylesheet selects on, and re-match the rules."""
-    if widget.property(name) != value:
-        widget.setProperty(name, value)
-        widget.style().unpolish(widget)
-        widget.style().polish(widget)
-        for child in widget.findChildren(QWidget):
-            child.style().unpolish(child)
-            child.style().polish(child)
-
-
-def card(name: str = "managerCard") -> tuple[QFrame, QVBoxLayout]:
-    frame = QFrame()
-    frame.setObjectName(name)
-    column = QVBoxLayout(frame)
-    column.setContentsMargins(14, 10, 14, 10)
-    column.setSpacing(4)
-    return frame, column
-
-
-def minutes(seconds: float | None) -> int:
-    return max(0, int(seconds or 0)) // 60
-
-
-def duration(tr: Translator, seconds: float | None) -> str:
-    """`12:05` style minutes and seconds, or a dash for unknown."""
-    if seconds is None:
-        return "—"
-    whole = max(0, round(seconds))
-    return tr.tr("manager.duration", minutes=whole // 60, seconds=f"{whole % 60:02d}")
 
 
 class Table(QTableWidget):
@@ -121,3 +77,9 @@ class Table(QTableWidget):
     def text_at(self, row: int, column: int) -> str:
         item = self.item(row, column)
         return item.text() if item is not None else ""
+
+
+def short_time(text: Any) -> str:
+    """`MM-DD HH:MM` of an ISO time as the server wrote it (the branch's offset)."""
+    s = str(text or "")
+    return f"{s[5:10]} {s[11:16]}" if len(s) >= 16 else (s or "—")

@@ -1,54 +1,35 @@
-"""The manager console's other tabs: alerts and follow-ups, the audit log, branch settings
-(reports are in `reports.py`). Each renders what it is given and hands clicks to the window
-(`attach`), which sends the request and reports the answer.
-"""
+"""The Settings tab: businesses (names, target, guidance), the hall display's notice, staff
+accounts, and device tokens with a pairing QR code."""
 
 from __future__ import annotations
 
 import io
-import json
-from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any
 
-from PySide6.QtCore import QDate, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDateEdit,
     QFormLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
-    QPushButton,
     QSpinBox,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
+from ui.client import ApiError
 from ui.i18n import Translator
-from ui.widgets import BigButton, TextLabel
+from ui.manager.actions import ConsoleActions
+from ui.manager.widgets import Table, short_time
+from ui.widgets import BigButton, TextLabel, card, label
 
-from .widgets import Table, card, label
-
-if TYPE_CHECKING:
-    from .window import ManagerWindow
-
-RATING_KEYS = {
-    4: "rating.very_satisfied",
-    3: "rating.satisfied",
-    2: "rating.average",
-    1: "rating.dissatisfied",
-}
 DEVICE_ROLES = ("kiosk", "counter", "display", "manager")
-
-
-def _time(text: Any) -> str:
-    """`MM-DD HH:MM` of an ISO time as the server wrote it (the branch's offset)."""
-    s = str(text or "")
-    return f"{s[5:10]} {s[11:16]}" if len(s) >= 16 else (s or "—")
 
 
 def _form_field(name: str = "formField") -> QLineEdit:
@@ -57,277 +38,6 @@ def _form_field(name: str = "formField") -> QLineEdit:
     return field
 
 
-# ------------------------------------------------------------ alerts, follow-ups
-class AlertsTab(QWidget):
-    """Open alerts with Acknowledge, open follow-ups of 不满意 ratings, a day's history."""
-
-    def __init__(self, tr: Translator) -> None:
-        super().__init__()
-        self.tr_ = tr
-        self.on_acknowledge: Callable[[str], None] = lambda alert_id: None
-        self.on_followup: Callable[[int, str, bool], None] = lambda i, note, done: None
-        self.on_history: Callable[[str | None], None] = lambda day: None
-        self.open_table = Table(
-            tr,
-            (
-                "manager.alerts.severity",
-                "manager.alerts.kind",
-                "manager.alerts.detail",
-                "manager.alerts.raised",
-                "manager.alerts.state",
-                "manager.alerts.action",
-            ),
-            "alertsTable",
-            stretch=2,
-        )
-        self.followups = Table(
-            tr,
-            (
-                "manager.followups.number",
-                "manager.followups.service",
-                "manager.followups.counter",
-                "manager.followups.rating",
-                "manager.followups.rated",
-                "manager.followups.note",
-                "manager.followups.action",
-            ),
-            "followupsTable",
-            stretch=5,
-        )
-        self.history = Table(
-            tr,
-            (
-                "manager.alerts.raised",
-                "manager.alerts.severity",
-                "manager.alerts.kind",
-                "manager.alerts.detail",
-                "manager.alerts.state",
-            ),
-            "historyTable",
-            stretch=3,
-        )
-        self.date = QDateEdit(QDate.currentDate())
-        self.date.setCalendarPopup(True)
-        self.date.setDisplayFormat("yyyy-MM-dd")
-        self.load = BigButton("manager.alerts.load", "secondary", translator=tr)
-        self.load.clicked.connect(lambda: self.on_history(self.day()))
-        self.history_status = label("historyStatus", "hint")
-        self.ack_buttons: dict[str, QPushButton] = {}
-        self.note_fields: dict[int, QLineEdit] = {}
-        self.followup_buttons: dict[int, tuple[QPushButton, QPushButton]] = {}
-        self.none_open = TextLabel("manager.alerts.none", "hint", translator=tr)
-        self.none_followups = TextLabel("manager.followups.none", "hint", translator=tr)
-
-        history_bar = QHBoxLayout()
-        history_bar.addWidget(TextLabel("manager.alerts.history", "heading", translator=tr))
-        history_bar.addStretch(1)
-        history_bar.addWidget(self.date)
-        history_bar.addWidget(self.load)
-        column = QVBoxLayout(self)
-        column.setContentsMargins(0, 8, 0, 0)
-        column.addWidget(TextLabel("manager.alerts.open", "heading", translator=tr))
-        column.addWidget(self.none_open)
-        column.addWidget(self.open_table, 2)
-        column.addWidget(TextLabel("manager.followups.title", "heading", translator=tr))
-        column.addWidget(self.none_followups)
-        column.addWidget(self.followups, 2)
-        column.addLayout(history_bar)
-        column.addWidget(self.history_status)
-        column.addWidget(self.history, 2)
-        self._open: list[dict[str, Any]] = []
-        self._followups: list[dict[str, Any]] = []
-        self._language = ""
-        self._names: Callable[[str], str] = str
-
-    def day(self) -> str:
-        return self.date.date().toString("yyyy-MM-dd")
-
-    def followups_ids(self) -> list[int]:
-        """The follow-ups shown, in order."""
-        return [int(f["id"]) for f in self._followups]
-
-    def _kind(self, alert: Mapping[str, Any]) -> str:
-        return self.tr_.tr(f"manager.alert_kind.{alert.get('kind', 'other')}")
-
-    def _detail(self, alert: Mapping[str, Any]) -> str:
-        return alert_detail(self.tr_, alert, self._names)
-
-    def _state(self, alert: Mapping[str, Any]) -> str:
-        t = self.tr_
-        if alert.get("acknowledged_at"):
-            state = t.tr("manager.alerts.acknowledged_by", who=alert.get("acknowledged_by") or "—")
-        else:
-            state = t.tr("manager.alerts.unacknowledged")
-        if alert.get("cleared_at"):
-            state += " · " + t.tr("manager.alerts.cleared")
-        return state
-
-    def show_open(
-        self,
-        alerts: Sequence[Mapping[str, Any]],
-        followups: Sequence[Mapping[str, Any]],
-        names: Callable[[str], str],
-    ) -> None:
-        t = self.tr_
-        self._names = names
-        self.open_table.retranslate()
-        self.followups.retranslate()
-        self.history.retranslate()
-        # Rebuilt only when something changed (a note being typed survives the 1 s redraw).
-        fresh_language = t.language != self._language
-        self._language = t.language
-        same_alerts = [dict(a) for a in alerts] == self._open and not fresh_language
-        same_followups = [dict(f) for f in followups] == self._followups and not fresh_language
-        typed = {fid: field.text() for fid, field in self.note_fields.items()}
-        self.none_open.setVisible(not alerts)
-        self.none_followups.setVisible(not followups)
-        if not same_alerts or self.open_table.rowCount() != len(alerts):
-            self._open = [dict(a) for a in alerts]
-            self.ack_buttons = {}
-            self.open_table.setRowCount(len(alerts))
-            for r, a in enumerate(alerts):
-                severity = str(a.get("severity") or "warning")
-                state = "over" if severity == "critical" else "near"
-                self.open_table.set_cell(r, 0, t.tr(f"manager.severity.{severity}"), state)
-                self.open_table.set_cell(r, 1, self._kind(a))
-                self.open_table.set_cell(r, 2, self._detail(a))
-                self.open_table.set_cell(r, 3, _time(a.get("raised_at")))
-                self.open_table.set_cell(r, 4, self._state(a))
-                acked = bool(a.get("acknowledged_at"))
-                button = QPushButton(
-                    t.tr("manager.alerts.done" if acked else "manager.alerts.acknowledge")
-                )
-                button.setObjectName("ackButton")
-                button.setEnabled(not acked)
-                alert_id = str(a["id"])
-                button.clicked.connect(lambda _=False, i=alert_id: self.on_acknowledge(i))
-                self.open_table.setCellWidget(r, 5, button)
-                self.ack_buttons[alert_id] = button
-        if not same_followups or self.followups.rowCount() != len(followups):
-            self._followups = [dict(f) for f in followups]
-            self.note_fields, self.followup_buttons = {}, {}
-            self.followups.setRowCount(len(followups))
-            for r, f in enumerate(followups):
-                fid = int(f["id"])
-                service = str(f.get("service") or "")
-                counter = f.get("counter")
-                rating = RATING_KEYS.get(int(f.get("rating") or 1), "rating.dissatisfied")
-                self.followups.set_cell(r, 0, str(f.get("number") or ""))
-                self.followups.set_cell(r, 1, f"{service}  {names(service)}")
-                self.followups.set_cell(
-                    r,
-                    2,
-                    (t.tr("common.counter", counter=counter) if counter else "—")
-                    + (f" · {f['staff_id']}" if f.get("staff_id") else ""),
-                )
-                self.followups.set_cell(r, 3, t.tr(rating), "over")
-                self.followups.set_cell(r, 4, _time(f.get("rated_at")))
-                note = QLineEdit(typed.get(fid, str(f.get("note") or "")))
-                note.setObjectName("followupNote")
-                note.setPlaceholderText(t.tr("manager.followups.note_hint"))
-                self.followups.setCellWidget(r, 5, note)
-                actions = QWidget()
-                row = QHBoxLayout(actions)
-                row.setContentsMargins(0, 0, 0, 0)
-                save = QPushButton(t.tr("manager.followups.save"))
-                resolve = QPushButton(t.tr("manager.followups.resolve"))
-                save.clicked.connect(
-                    lambda _=False, i=fid, n=note: self.on_followup(i, n.text(), False)
-                )
-                resolve.clicked.connect(
-                    lambda _=False, i=fid, n=note: self.on_followup(i, n.text(), True)
-                )
-                row.addWidget(save)
-                row.addWidget(resolve)
-                self.followups.setCellWidget(r, 6, actions)
-                self.note_fields[fid] = note
-                self.followup_buttons[fid] = (save, resolve)
-
-    def show_history(self, data: Any) -> None:
-        rows = data if isinstance(data, list) else []
-        t = self.tr_
-        self.history_status.setText(
-            t.tr("manager.alerts.history_count", count=len(rows), day=self.day())
-        )
-        self.history.setRowCount(len(rows))
-        for r, a in enumerate(rows):
-            severity = str(a.get("severity") or "warning")
-            self.history.set_cell(r, 0, _time(a.get("raised_at")))
-            self.history.set_cell(r, 1, t.tr(f"manager.severity.{severity}"))
-            self.history.set_cell(r, 2, self._kind(a))
-            self.history.set_cell(r, 3, self._detail(a))
-            self.history.set_cell(r, 4, self._state(a))
-
-    def show_history_error(self, text: str) -> None:
-        self.history_status.setText(text)
-        self.history.setRowCount(0)
-
-
-# --------------------------------------------------------------------- audit log
-def _change(before: Any, after: Any) -> str:
-    """What an audited change did, in one line: the fields that differ."""
-    if not isinstance(before, dict) or not isinstance(after, dict):
-        value = after if after is not None else before
-        return json.dumps(value, ensure_ascii=False)[:200] if value is not None else ""
-    keys = [k for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)]
-    parts = [
-        f"{k}: {json.dumps(before.get(k), ensure_ascii=False)} → "
-        f"{json.dumps(after.get(k), ensure_ascii=False)}"
-        for k in keys
-    ]
-    return "; ".join(parts)[:300]
-
-
-class AuditTab(QWidget):
-    """Who changed what, newest first (refreshed each time the tab is opened)."""
-
-    def __init__(self, tr: Translator) -> None:
-        super().__init__()
-        self.tr_ = tr
-        self.table = Table(
-            tr,
-            (
-                "manager.audit.seq",
-                "manager.audit.at",
-                "manager.audit.actor",
-                "manager.audit.action",
-                "manager.audit.target",
-                "manager.audit.change",
-            ),
-            "auditTable",
-            stretch=5,
-        )
-        self.status = label("auditStatus", "hint")
-        self.refresh = BigButton("manager.audit.refresh", "secondary", translator=tr)
-        bar = QHBoxLayout()
-        bar.addWidget(TextLabel("manager.audit.title", "heading", translator=tr))
-        bar.addStretch(1)
-        bar.addWidget(self.refresh)
-        column = QVBoxLayout(self)
-        column.setContentsMargins(0, 8, 0, 0)
-        column.addLayout(bar)
-        column.addWidget(self.status)
-        column.addWidget(self.table, 1)
-
-    def show_entries(self, data: Any) -> None:
-        rows = data if isinstance(data, list) else []
-        rows = sorted(rows, key=lambda e: int(e.get("seq") or 0), reverse=True)
-        self.status.setText(self.tr_.tr("manager.audit.count", count=len(rows)))
-        self.table.setRowCount(len(rows))
-        for r, e in enumerate(rows):
-            self.table.set_cell(r, 0, str(e.get("seq", "")))
-            self.table.set_cell(r, 1, _time(e.get("at")))
-            self.table.set_cell(r, 2, str(e.get("actor") or ""))
-            self.table.set_cell(r, 3, str(e.get("action") or ""))
-            self.table.set_cell(r, 4, str(e.get("target") or ""))
-            self.table.set_cell(r, 5, _change(e.get("before"), e.get("after")))
-
-    def show_error(self, text: str) -> None:
-        self.status.setText(text)
-        self.table.setRowCount(0)
-
-
-# --------------------------------------------------------------- branch settings
 def qr_pixmap(text: str, size: int = 220) -> QPixmap:
     """A QR code of `text` as a pixmap (the `qrcode` package draws it as a PNG)."""
     import qrcode  # a dependency; imported here so the console starts without drawing one
@@ -355,10 +65,10 @@ def pairing_url(base_url: str, role: str, token: str) -> str:
 class SettingsTab(QWidget):
     """Businesses, the hall display's notice, staff accounts, device tokens."""
 
-    def __init__(self, tr: Translator) -> None:
+    def __init__(self, tr: Translator, actions: ConsoleActions) -> None:
         super().__init__()
         self.tr_ = tr
-        self.window_: ManagerWindow | None = None
+        self.console_actions = actions
         self.inner = QTabWidget()
         self.inner.setObjectName("settingsTabs")
         self.services_page = self._build_services()
@@ -386,9 +96,6 @@ class SettingsTab(QWidget):
         self.staff.retranslate()
         self.tokens.retranslate()
         self.snapshot_loaded()
-
-    def attach(self, window: ManagerWindow) -> None:
-        self.window_ = window
 
     # ---- businesses
     def _build_services(self) -> QWidget:
@@ -429,7 +136,7 @@ class SettingsTab(QWidget):
         }
         for key, widget in self.service_labels.items():
             self.service_form.addRow(TextLabel(key, "hint", translator=t), widget)
-        frame, column = card()
+        frame, column = card("managerCard")
         column.addWidget(TextLabel("manager.service.edit", "heading", translator=t))
         column.addLayout(self.service_form)
         column.addWidget(TextLabel("manager.service.guidance_hint", "hint", translator=t))
@@ -441,10 +148,8 @@ class SettingsTab(QWidget):
         return page
 
     def snapshot_loaded(self) -> None:
-        if self.window_ is None:
-            return
         t = self.tr_
-        services = list(self.window_.client.model.services.values())
+        services = list(self.console_actions.client.model.services.values())
         self.services.setRowCount(len(services))
         for r, s in enumerate(services):
             self.services.set_cell(r, 0, str(s["code"]))
@@ -463,11 +168,9 @@ class SettingsTab(QWidget):
             self.services.selectRow(0)
 
     def _service_picked(self) -> None:
-        if self.window_ is None:
-            return
         row = self.services.currentRow()
         code = self.services.text_at(row, 0) if row >= 0 else ""
-        s = self.window_.client.model.services.get(code)
+        s = self.console_actions.client.model.services.get(code)
         if s is None:
             return
         self._service_code = code
@@ -482,8 +185,8 @@ class SettingsTab(QWidget):
 
     def service_changes(self) -> dict[str, Any]:
         """The PATCH body for the business on the form (schemas.ServiceUpdate)."""
-        assert self.window_ is not None and self._service_code is not None
-        s = self.window_.client.model.services[self._service_code]
+        assert self._service_code is not None
+        s = self.console_actions.client.model.services[self._service_code]
         guidance = dict(s.get("guidance", {}))
         for lang, edit in (("zh", self.guide_zh), ("en", self.guide_en)):
             guidance[lang] = _guidance_from(edit.toPlainText(), guidance.get(lang))
@@ -497,8 +200,8 @@ class SettingsTab(QWidget):
         }
 
     def _save_service(self) -> None:
-        w = self.window_
-        if w is None or self._service_code is None:
+        w = self.console_actions
+        if self._service_code is None:
             return
         code, body = self._service_code, self.service_changes()
         w.send(
@@ -530,9 +233,8 @@ class SettingsTab(QWidget):
         return page
 
     def _set_notice(self, text: str) -> None:
-        w = self.window_
-        if w is not None:
-            w.send(lambda: w.client.set_notice(text.strip()), success="manager.notice.saved")
+        w = self.console_actions
+        w.send(lambda: w.client.set_notice(text.strip()), success="manager.notice.saved")
 
     # ---- staff
     def _build_staff(self) -> QWidget:
@@ -553,7 +255,7 @@ class SettingsTab(QWidget):
         form.addRow(TextLabel("manager.staff.id", "hint", translator=t), self.staff_id)
         form.addRow(TextLabel("manager.staff.name", "hint", translator=t), self.staff_name)
         form.addRow(TextLabel("manager.staff.pin", "hint", translator=t), self.staff_pin)
-        frame, column = card()
+        frame, column = card("managerCard")
         column.addWidget(TextLabel("manager.staff.add_title", "heading", translator=t))
         column.addWidget(TextLabel("manager.staff.pin_hint", "hint", translator=t))
         column.addLayout(form)
@@ -578,9 +280,7 @@ class SettingsTab(QWidget):
             self.staff.set_cell(r, 2, t.tr("common.yes" if s.get("active") else "common.no"))
 
     def _add_staff(self) -> None:
-        w = self.window_
-        if w is None:
-            return
+        w = self.console_actions
         staff_id, name = self.staff_id.text().strip(), self.staff_name.text().strip()
         pin = self.staff_pin.text().strip()
         if not staff_id or not pin.isdigit() or not 4 <= len(pin) <= 12:
@@ -635,7 +335,7 @@ class SettingsTab(QWidget):
         form.addRow(TextLabel("manager.token.role", "hint", translator=t), self.role)
         form.addRow(TextLabel("manager.token.counter", "hint", translator=t), self.counter_no)
         form.addRow(TextLabel("manager.token.name", "hint", translator=t), self.device_name)
-        frame, column = card()
+        frame, column = card("managerCard")
         column.addWidget(TextLabel("manager.token.pair_title", "heading", translator=t))
         column.addLayout(form)
         column.addWidget(self.create_button)
@@ -676,7 +376,7 @@ class SettingsTab(QWidget):
             self.tokens.set_cell(r, 0, str(k.get("id", "")))
             self.tokens.set_cell(r, 1, str(k.get("role", "")))
             self.tokens.set_cell(r, 2, str(k.get("name") or ""))
-            self.tokens.set_cell(r, 3, _time(k.get("created_at")))
+            self.tokens.set_cell(r, 3, short_time(k.get("created_at")))
             revoked = bool(k.get("revoked_at"))
             self.tokens.set_cell(
                 r,
@@ -690,9 +390,7 @@ class SettingsTab(QWidget):
         self.tokens.setRowCount(0)
 
     def show_pairing(self, role: str, token: str) -> None:
-        w = self.window_
-        base = w.client.base_url if w is not None else ""
-        url = pairing_url(base, role, token)
+        url = pairing_url(self.console_actions.client.base_url, role, token)
         self.pair_url.setText(url)
         self.pair_url.setCursorPosition(0)
         self.pair_hint.setText(self.tr_.tr("manager.token.pair_hint", role=role))
@@ -700,9 +398,7 @@ class SettingsTab(QWidget):
         self.qr.show()
 
     def _create_token(self) -> None:
-        w = self.window_
-        if w is None:
-            return
+        w = self.console_actions
         role = str(self.role.currentData())
         if role == "counter":
             role = f"counter:{self.counter_no.value()}"
@@ -722,9 +418,9 @@ class SettingsTab(QWidget):
         )
 
     def _revoke_token(self) -> None:
-        w = self.window_
+        w = self.console_actions
         row = self.tokens.currentRow()
-        if w is None or row < 0:
+        if row < 0:
             return
         token_id = int(self.tokens.text_at(row, 0))
         w.send(
@@ -734,18 +430,16 @@ class SettingsTab(QWidget):
             failed=lambda error: w.show_text(self._refusal(error)),
         )
 
-    def _refusal(self, error: Any) -> str:
-        from .window import error_text
-
-        if getattr(error, "status", 0) == 403:
+    def _refusal(self, error: ApiError) -> str:
+        if error.status == 403:
             return self.tr_.tr("manager.token.admin_only")
-        return error_text(self.tr_, error)
+        return self.console_actions.error_text(error)
 
     # ---- loading
     def load(self) -> None:
         """Read the current page's lists from the server (on opening it)."""
-        w = self.window_
-        if w is None or not w.fetch:
+        w = self.console_actions
+        if not w.fetch:
             return
         page = self.inner.currentWidget()
         if page is self.staff_page:
@@ -794,53 +488,3 @@ def _guidance_from(text: str, old: Any) -> dict[str, Any]:
     out["documents"] = out["documents"][:20]
     out["steps"] = out["steps"][:20]
     return out
-
-
-def alert_detail(t: Translator, alert: Mapping[str, Any], names: Callable[[str], str]) -> str:
-    """An alert's detail in the console's language, from the figures in its subject.
-
-    The server's `detail` (English) is the fallback for a kind or subject it cannot word.
-    """
-    subject = alert.get("subject") or {}
-    kind = str(alert.get("kind") or "")
-
-    def minutes(key: str) -> int | None:
-        value = subject.get(key)
-        return None if value is None else round(float(value) / 60)
-
-    values: dict[str, object] = {}
-    if kind == "business_over_target" and minutes("longest_wait_s") is not None:
-        code = str(subject.get("service", ""))
-        values = {
-            "service": f"{code} {names(code)}".strip(),
-            "wait": minutes("longest_wait_s"),
-            "target": minutes("target_s"),
-        }
-    elif kind == "customer_over_target" and minutes("waited_s") is not None:
-        values = {
-            "number": subject.get("number", ""),
-            "wait": minutes("waited_s"),
-            "target": minutes("target_s"),
-        }
-    elif kind == "counter_paused_long" and minutes("paused_s") is not None:
-        reason = str(subject.get("reason") or "")
-        values = {
-            "name": subject.get("name", ""),
-            "paused": minutes("paused_s"),
-            "reason": t.tr("manager.alert_detail.reason", reason=reason) if reason else "",
-        }
-    elif kind == "device_fault" and subject.get("device"):
-        health = str(subject.get("health") or "")
-        values = {
-            "device": subject["device"],
-            "detail": subject.get("detail") or t.tr(f"manager.device_health.{health}"),
-        }
-    elif kind == "negative_rating" and subject.get("number"):
-        counter = subject.get("counter")
-        values = {
-            "number": subject["number"],
-            "where": t.tr("manager.alert_detail.at_counter", counter=counter) if counter else "",
-        }
-    if not values:
-        return str(alert.get("detail") or "")
-    return t.tr(f"manager.alert_detail.{kind}", **values)

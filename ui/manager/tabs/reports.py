@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PySide6.QtCore import QDate, QMargins, Qt, QThread, Signal
 from PySide6.QtGui import QColor, QFont, QPainter
@@ -27,13 +27,11 @@ from PySide6.QtWidgets import (
 )
 
 from ui import theme
+from ui.client import ApiError
 from ui.i18n import Translator
-from ui.widgets import BigButton, TextLabel
-
-from .widgets import Table, card, label
-
-if TYPE_CHECKING:
-    from .window import ManagerWindow
+from ui.manager.actions import ConsoleActions
+from ui.manager.widgets import Table
+from ui.widgets import BigButton, TextLabel, card, label
 
 # One colour per business, in the report's order (the staff palette first).
 SERIES_COLOURS = ("#0B4F8A", "#B86E00", "#2E7D32", "#8E24AA", "#00838F", "#C62828", "#5D4037")
@@ -66,7 +64,7 @@ class ExportWorker(QThread):
         self.cancel = threading.Event()
 
     def run(self) -> None:
-        from . import export
+        from ui.manager import export
 
         write = export.export_xlsx if self.kind == "xlsx" else export.export_csv
         try:
@@ -88,10 +86,10 @@ class ExportWorker(QThread):
 class ReportsTab(QWidget):
     """Date range, the branch's figures as charts and tables, and Export."""
 
-    def __init__(self, tr: Translator) -> None:
+    def __init__(self, tr: Translator, actions: ConsoleActions) -> None:
         super().__init__()
         self.tr_ = tr
-        self.window_: ManagerWindow | None = None
+        self.console_actions = actions
         self.report: dict[str, Any] | None = None
         self.worker: ExportWorker | None = None
         self.progress: QProgressDialog | None = None
@@ -192,9 +190,6 @@ class ReportsTab(QWidget):
         if self.report is not None:
             self.show_report(self.report)
 
-    def attach(self, window: ManagerWindow) -> None:
-        self.window_ = window
-
     def set_day(self, day: QDate) -> None:
         """The range ends on the branch's business day (the last seven days by default)."""
         self.start.setDate(day.addDays(-6))
@@ -202,17 +197,15 @@ class ReportsTab(QWidget):
 
     # ---- loading
     def load(self) -> None:
-        w = self.window_
-        if w is None or not w.fetch:
+        w = self.console_actions
+        if not w.fetch:
             return
         first = self.start.date().toString("yyyy-MM-dd")
         last = self.end.date().toString("yyyy-MM-dd")
         self.status.set_text("manager.reports.loading")
 
-        def failed(error: Any) -> None:
-            from .window import error_text
-
-            self.status.setText(error_text(self.tr_, error))
+        def failed(error: ApiError) -> None:
+            self.status.setText(w.error_text(error))
 
         w.send(lambda: w.client.reports(first, last), self.show_report, failed=failed)
 
@@ -307,7 +300,7 @@ class ReportsTab(QWidget):
         try:
             views = self._chart_views(data)
         except ImportError:
-            frame, column = card()
+            frame, column = card("managerCard")
             column.addWidget(TextLabel("manager.reports.no_charts", "body", translator=self.tr_))
             views = [frame]
         for i, view in enumerate(views):
@@ -476,12 +469,11 @@ class ReportsTab(QWidget):
             self.progress = None
         if self.worker is not None:
             self.worker.wait()
-        w = self.window_
-        if w is not None:
-            if done:
-                w.show_message("manager.reports.exported", "info", file=str(path))
-            elif done is False:
-                w.show_message("manager.reports.export_cancelled", "info")
-            else:
-                w.show_message("manager.reports.export_failed", "error", message=message)
+        w = self.console_actions
+        if done:
+            w.show_message("manager.reports.exported", "info", file=str(path))
+        elif done is False:
+            w.show_message("manager.reports.export_cancelled", "info")
+        else:
+            w.show_message("manager.reports.export_failed", "error", message=message)
         self.on_exported(done, message)

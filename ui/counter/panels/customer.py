@@ -1,0 +1,210 @@
+"""The customer panel: the number at the counter, business, priority, waits, e-form."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QStackedLayout,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ui.counter.session import CounterState, CounterView, Customer
+from ui.i18n import Translator
+from ui.widgets import NumberDisplay, TextLabel, label, minutes, restyle
+
+EFORM_FIELDS = (
+    "name",
+    "gender",
+    "ethnicity",
+    "birth_date",
+    "id_number",
+    "address",
+    "issued_by",
+    "valid_from",
+    "valid_to",
+)
+
+
+class CustomerPanel(QFrame):
+    """The customer at the counter: number, business, priority, waits; their e-form."""
+
+    def __init__(self, tr: Translator) -> None:
+        super().__init__()
+        self.setObjectName("counterCard")
+        self.tr_ = tr
+        self.timezone = "Asia/Shanghai"  # the branch's, from the snapshot
+        self.state = label("customerState", "heading")
+        self.number = NumberDisplay("")
+        self.number.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.service = label("customerService", "heading")
+        self.priority = label("priorityBadge")
+        self.priority.setWordWrap(False)
+        self.waited = label("customerWaited")
+        self.serving = label("customerServing")
+        self.recalls = label("customerRecalls")
+        self.appointment = label("customerAppointment")
+        self.bundle = label("customerBundle")
+        self.history_title = TextLabel("counter.history.title", "hint", translator=tr)
+        self.history = label("customerHistory")
+        self.empty = TextLabel("counter.customer.none", "title", translator=tr)
+        self.empty_hint = TextLabel("counter.customer.none_hint", "hint", translator=tr)
+        self.empty.setObjectName("customerNone")
+        self.empty_hint.setObjectName("customerNoneHint")
+
+        badges = QHBoxLayout()
+        badges.addWidget(self.priority)
+        badges.addStretch(1)
+        details = QVBoxLayout()
+        details.setSpacing(6)
+        details.addWidget(self.state)
+        details.addWidget(self.number)
+        details.addWidget(self.service)
+        details.addLayout(badges)
+        for widget in (self.waited, self.serving, self.recalls, self.appointment, self.bundle):
+            details.addWidget(widget)
+        details.addWidget(self.history_title)
+        details.addWidget(self.history)
+        details.addStretch(1)
+
+        # The e-form: read-only fields the teller can copy from, never edit.
+        self.eform = QFrame()
+        self.eform.setObjectName("eform")
+        form = QVBoxLayout(self.eform)
+        form.setContentsMargins(12, 8, 12, 8)
+        form.setSpacing(6)
+        self.eform_title = TextLabel("counter.eform.title", "heading", translator=tr)
+        self.eform_status = TextLabel("counter.eform.loading", "hint", translator=tr)
+        form.addWidget(self.eform_title)
+        form.addWidget(self.eform_status)
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(10)
+        grid.setVerticalSpacing(4)
+        self.eform_fields: dict[str, tuple[TextLabel, QLineEdit]] = {}
+        for row, name in enumerate(EFORM_FIELDS):
+            caption = TextLabel(f"counter.eform.field.{name}", "hint", translator=tr)
+            caption.setWordWrap(False)
+            value = QLineEdit()
+            value.setObjectName("eformField")
+            value.setReadOnly(True)
+            value.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+            grid.addWidget(caption, row, 0)
+            grid.addWidget(value, row, 1)
+            self.eform_fields[name] = (caption, value)
+        grid.setColumnStretch(1, 1)
+        form.addLayout(grid)
+        form.addStretch(1)
+
+        # Two pages: the customer (details and form side by side), or "nobody here".
+        self.present = QWidget()
+        sides = QHBoxLayout(self.present)
+        sides.setContentsMargins(20, 14, 20, 14)
+        sides.setSpacing(20)
+        sides.addLayout(details, 1)
+        sides.addWidget(self.eform, 1)
+        self.absent = QWidget()
+        nobody = QVBoxLayout(self.absent)
+        nobody.addStretch(1)
+        for caption in (self.empty, self.empty_hint):
+            caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            nobody.addWidget(caption)
+        nobody.addStretch(2)
+        self.pages = QStackedLayout(self)
+        self.pages.addWidget(self.present)
+        self.pages.addWidget(self.absent)
+        self.clear_eform()
+        self.show_history([])
+
+    def show_customer(self, customer: Customer | None, view: CounterView) -> None:
+        t = self.tr_
+        self.pages.setCurrentWidget(self.present if customer is not None else self.absent)
+        if customer is None:
+            paused = view.state is CounterState.PAUSED
+            key = "counter.customer.paused_hint" if paused else "counter.customer.none_hint"
+            self.empty_hint.set_text(key)
+            return
+        self.state.setText(
+            t.tr(
+                "counter.customer.state_serving"
+                if customer.serving
+                else "counter.customer.state_called"
+            )
+        )
+        restyle(self.state, "state", customer.state)
+        self.number.set_number(customer.number)
+        self.service.setText(f"{customer.service}  {t.pick(customer.service_names)}")
+        if customer.priority == "vip" and customer.vip_tier:
+            priority = t.tr("counter.priority.vip_tier", tier=customer.vip_tier)
+        else:
+            priority = t.tr(customer.priority_key)
+        self.priority.setText(priority)
+        restyle(self.priority, "priority", customer.priority)
+        self.waited.setText(t.tr("counter.customer.waited", minutes=minutes(customer.waited_s)))
+        self.serving.setVisible(customer.serving)
+        self.serving.setText(
+            t.tr("counter.customer.serving_for", minutes=minutes(customer.serving_s))
+        )
+        self.recalls.setVisible(customer.recall_count > 0)
+        self.recalls.setText(t.tr("counter.recall_count", count=customer.recall_count + 1))
+        slot = customer.appointment_slot
+        self.appointment.setVisible(slot is not None)
+        if slot is not None:
+            when = _hhmm(slot, self.timezone)
+            self.appointment.setText(t.tr("counter.customer.appointment", time=when))
+        self.bundle.setVisible(customer.bundle is not None)
+        if customer.bundle is not None:
+            name = t.pick(customer.bundle_names) or customer.bundle
+            self.bundle.setText(t.tr("counter.customer.bundle", name=name))
+
+    # ---- e-form
+    def clear_eform(self) -> None:
+        """Forget the last customer's form: it is personal data and they are gone."""
+        for _label_widget, value in self.eform_fields.values():
+            value.clear()
+        self.eform.hide()
+
+    def eform_loading(self) -> None:
+        self.clear_eform()
+        self.eform_status.set_text("counter.eform.loading")
+        self.eform_status.show()
+        for caption, value in self.eform_fields.values():
+            caption.hide()
+            value.hide()
+        self.eform.show()
+
+    def show_eform(self, fields: Mapping[str, str]) -> None:
+        self.eform_status.hide()
+        for name, (caption, value) in self.eform_fields.items():
+            text = fields.get(name, "")
+            value.setText(text)
+            value.setCursorPosition(0)
+            caption.setVisible(bool(text))
+            value.setVisible(bool(text))
+        self.eform.show()
+
+    def eform_gone(self) -> None:
+        self.eform_status.set_text("counter.eform.gone")
+        self.eform_status.show()
+        self.eform.show()
+
+    # ---- transfers that brought the customer here
+    def show_history(self, lines: list[str]) -> None:
+        self.history_title.setVisible(bool(lines))
+        self.history.setVisible(bool(lines))
+        self.history.setText("\n".join(lines))
+
+
+def _hhmm(moment: datetime, timezone: str) -> str:
+    """A time as the branch's clocks show it."""
+    with contextlib.suppress(ZoneInfoNotFoundError, ValueError):
+        moment = moment.astimezone(ZoneInfo(timezone))
+    return moment.strftime("%H:%M")

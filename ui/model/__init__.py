@@ -1,0 +1,1 @@
+"""What the Qt apps know of the branch, in plain Python (no Qt): the presenters import it."""
