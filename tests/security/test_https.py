@@ -13,9 +13,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import free_socket
 
 from queue_server.cli import build_parser
+from tools.harness import free_socket
 
 pytestmark = pytest.mark.slow
 

@@ -17,9 +17,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from conftest import free_socket
 from PySide6.QtNetwork import QSslCertificate, QSslConfiguration
 
+from tools.harness import free_socket
 from ui.client import BranchClient
 
 pytestmark = pytest.mark.slow
