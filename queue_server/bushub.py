@@ -40,6 +40,8 @@ from typing import Any, Protocol
 import httpx
 import websockets
 
+from wire import EventKind
+
 log = logging.getLogger(__name__)
 # The server sends a heartbeat every 2 s: three missed ones mean a stalled link (as the
 # Qt client and the display page judge it), whatever websockets' own pings say.
@@ -217,14 +219,14 @@ class Hub:
             return
         hardware = self.counters[number][1]
         kind = event["kind"]
-        if kind == "ticket.called":
+        if kind == EventKind.TICKET_CALLED:
             self.showing[number] = ticket["id"]
             hardware.show(ticket["number"])
-        elif kind == "ticket.recalled":
+        elif kind == EventKind.TICKET_RECALLED:
             hardware.blink()
-        elif kind in ("ticket.no_show", "ticket.transferred"):
+        elif kind in (EventKind.TICKET_NO_SHOW, EventKind.TICKET_TRANSFERRED):
             self._clear(number, ticket["id"])
-        elif kind == "ticket.done":
+        elif kind == EventKind.TICKET_DONE:
             self._clear(number, ticket["id"])
             self._spawn(self._ask_rating(number, ticket["id"]))
 

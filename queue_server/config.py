@@ -15,6 +15,8 @@ from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
 
+from wire import EventKind
+
 from .codec import guidance_from_dict
 from .domain import BranchSettings, Bundle, Change, Counter, Event, Service, Skill
 from .domain.appointments import AppointmentRules
@@ -248,7 +250,7 @@ def init_db(db_path: str | Path, config: BranchConfig) -> None:
         now = datetime.now(UTC)
         change = Change(services=list(config.services), counters=list(config.counters))
         change.events.append(
-            Event(1, now, "branch.initialised", data={"name": config.settings.name})
+            Event(1, now, EventKind.BRANCH_INITIALISED, data={"name": config.settings.name})
         )
         conn.execute("BEGIN IMMEDIATE")
         save_settings(conn, config.settings)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 import pytest
@@ -59,7 +60,12 @@ def test_the_contract_check_itself_catches_an_offender(tmp_path):
         ROOT = saved
 
 
-@pytest.mark.parametrize("package", ["queue_server", "devices", "kiosk", "ui"])
+def test_the_wire_contract_depends_on_nothing_but_the_standard_library():
+    imported = {name.split(".")[0] for _, name in imports_of(ROOT / "wire")}
+    assert imported <= set(sys.stdlib_module_names) | {"wire"}
+
+
+@pytest.mark.parametrize("package", ["queue_server", "devices", "kiosk", "ui", "wire"])
 def test_every_module_says_its_role(package):
     missing = [
         str(p.relative_to(ROOT))

@@ -18,12 +18,13 @@ from urllib.parse import urlencode
 from PySide6.QtCore import SIGNAL, Property, QByteArray, QObject, QTimer, QUrl, Signal
 from PySide6.QtNetwork import QNetworkAccessManager, QNetworkReply, QNetworkRequest
 
+from wire import CALL_KINDS
+
 from .model import BranchModel, GapError
 from .websocket import EventSocket
 
 log = logging.getLogger(__name__)
 API = "/api/v1"
-CALL_KINDS = ("ticket.called", "ticket.recalled")
 FINISHED = SIGNAL("finished(PyObject,PyObject)")  # Reply.finished, for receivers()
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from ui.isotime import parse_time
+from wire import CALL_KINDS, FINAL_STATES
 
-FINAL_STATES = frozenset({"done", "no_show", "transferred", "cancelled"})
 RECENT_CALLS = 20  # as many as the server's snapshot carries
 ETA_KEYS = ("eta_new_s", "eta_low_s", "eta_high_s")
 
@@ -103,7 +103,7 @@ class BranchModel:
             self.tickets.pop(tid, None)
         else:
             self.tickets[tid] = ticket
-        if kind in ("ticket.called", "ticket.recalled"):
+        if kind in CALL_KINDS:
             rest = [t for t in self.recent_calls if t["id"] != tid]
             self.recent_calls = [ticket, *rest][:RECENT_CALLS]
         else:
