@@ -15,9 +15,9 @@ from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
 
+from queue_server.wire_encode import guidance_from_wire
 from wire import EventKind
 
-from .codec import guidance_from_dict
 from .domain import BranchSettings, Bundle, Change, Counter, Event, Service, Skill
 from .domain.appointments import AppointmentRules
 from .domain.staffing import ArrivalPrior
@@ -101,7 +101,7 @@ def parse_config(data: dict[str, Any]) -> BranchConfig:
         services = []
         for sort, s in enumerate(data.get("services", [])):
             guidance = {
-                lang: guidance_from_dict(g) for lang, g in dict(s.get("guidance", {})).items()
+                lang: guidance_from_wire(g) for lang, g in dict(s.get("guidance", {})).items()
             }
             services.append(
                 Service(
@@ -201,7 +201,7 @@ def _appointment_rules(raw: dict[str, Any], services: list[str]) -> AppointmentR
 
 
 def _bundle(entry: dict[str, Any], sort: int) -> Bundle:
-    guidance = {lang: guidance_from_dict(g) for lang, g in dict(entry.get("guidance", {})).items()}
+    guidance = {lang: guidance_from_wire(g) for lang, g in dict(entry.get("guidance", {})).items()}
     return Bundle(
         code=str(entry["code"]),
         names=_names(entry),

@@ -47,14 +47,19 @@ class TicketView(TicketWire):
     """A ticket with its live place in the queue, as the kiosk and the phone show it.
 
     `eta_s` is the predicted wait until called (median), `eta_low_s`/`eta_high_s` its 80 %
-    interval; None when no open counter serves the business. `token` only for its issuer.
+    interval; None when no open counter serves the business.
     """
 
     position: int
     eta_s: float | None
     eta_low_s: float | None
     eta_high_s: float | None
-    token: NotRequired[str]
+
+
+class TicketIssued(TicketView):
+    """The view its issuer gets: with the token of the customer's live page (for the QR)."""
+
+    token: str
 
 
 class SkillWire(TypedDict):

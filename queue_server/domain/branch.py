@@ -117,6 +117,17 @@ class _Draft:
         self.event(kind, appointment=appointment_summary(appointment), **data)
 
 
+def naive_wait_s(ahead: int, mean_service_s: float, open_counters: int) -> float | None:
+    """The naive wait: people ahead × mean service ÷ open counters (None: none open).
+
+    The one statement of this rule: the server falls back on it when the predictor has no
+    answer; clients show what the server sent and never apply it themselves.
+    """
+    if open_counters <= 0:
+        return None
+    return ahead * mean_service_s / open_counters
+
+
 class Branch:
     """In-memory state of one branch: services, counters, and the tickets still of interest."""
 
@@ -242,14 +253,14 @@ class Branch:
     def naive_eta_s(
         self, ticket: Ticket, now: datetime, position: int | None = None
     ) -> float | None:
-        """The naive baseline: people ahead × mean service ÷ open counters (None: none open)."""
+        """The naive baseline for a ticket (`naive_wait_s`); 0 once called."""
         if ticket.state is not TicketState.WAITING:
             return 0.0
         counters = self.serving_counters(ticket.service)
         if counters == 0:
             return None
         ahead = self.position(ticket, now) if position is None else position
-        return ahead * self.service(ticket.service).mean_service_s / counters
+        return naive_wait_s(ahead, self.service(ticket.service).mean_service_s, counters)
 
     # ---------------------------------------------------------------- applying
     def apply(self, change: Change) -> None:

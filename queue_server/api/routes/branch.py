@@ -9,7 +9,8 @@ from typing import Any
 
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 
-from ...codec import dumps
+from queue_server.wire_encode import dumps
+
 from ..deps import ALL_ROLES, AnyDevice, EngineDep, Manager, manager_actor
 from ..schemas import Health, NoticePublic, NoticeUpdate
 

@@ -19,7 +19,8 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Path, Request, WebSocket, WebSocketDisconnect
 
-from ...codec import dumps, guidance_to_dict
+from queue_server.wire_encode import dumps, guidance_wire
+
 from ...domain import Change, Ticket, TicketState
 from ...domain.branch import LATE_MAX_MINUTES, LATE_MAX_TIMES
 from ...engine import Engine
@@ -130,9 +131,9 @@ def public_view(engine: Engine, ticket: Ticket) -> dict[str, Any]:
     service = b.services.get(ticket.service)
     guidance = {}
     if ticket.bundle is not None and ticket.bundle in b.bundles:
-        guidance = {k: guidance_to_dict(g) for k, g in b.bundles[ticket.bundle].guidance.items()}
+        guidance = {k: guidance_wire(g) for k, g in b.bundles[ticket.bundle].guidance.items()}
     elif service is not None:
-        guidance = {k: guidance_to_dict(g) for k, g in service.guidance.items()}
+        guidance = {k: guidance_wire(g) for k, g in service.guidance.items()}
     names = dict(service.names) if service is not None else {}
     if ticket.bundle is not None and ticket.bundle in b.bundles:
         names = dict(b.bundles[ticket.bundle].names)

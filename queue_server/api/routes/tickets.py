@@ -6,6 +6,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Response
 
+from wire import TicketView
+
 from ...auth import Principal
 from ...domain import NotFound, PriorityClass, Source, Ticket
 from ...visits import plan_visit
@@ -33,7 +35,7 @@ async def issue_ticket(
     engine: EngineDep,
     device: IssuingDevice,
     idempotency_key: IdempotencyKey = None,
-) -> dict[str, Any]:
+) -> TicketView:
     """Issue a ticket. A retry with the same Idempotency-Key returns the same ticket (200)."""
     found = identify(engine, body.identity) if body.identity is not None else None
     plan = plan_visit(
@@ -70,7 +72,7 @@ async def issue_ticket(
 
 
 @router.get("/{ticket_id}", response_model=TicketPublic)
-async def read_ticket(ticket_id: int, engine: EngineDep, _: AnyDevice) -> dict[str, Any]:
+async def read_ticket(ticket_id: int, engine: EngineDep, _: AnyDevice) -> TicketView:
     """Read a ticket with its live position and estimated wait."""
     return engine.ticket_view(engine.find_ticket(ticket_id))
 
@@ -86,7 +88,7 @@ async def ticket_history(
 
 
 @router.post("/{ticket_id}/cancel", response_model=TicketPublic)
-async def cancel_ticket(ticket_id: int, engine: EngineDep, device: IssuingDevice) -> dict[str, Any]:
+async def cancel_ticket(ticket_id: int, engine: EngineDep, device: IssuingDevice) -> TicketView:
     """Cancel a waiting ticket (the customer left)."""
     change = await engine.execute(
         lambda b, now: b.cancel_ticket(ticket_id, now), actor=manager_actor(device)
@@ -100,7 +102,7 @@ async def rate_ticket(
     body: RatingRequest,
     engine: EngineDep,
     device: Annotated[Principal, Depends(require("counter", "admin"))],
-) -> dict[str, Any]:
+) -> TicketView:
     """Store the customer's rating of a finished service (from the counter's rating pad)."""
     ticket = engine.find_ticket(ticket_id)
     if device.role == "counter" and ticket.counter != device.counter:
