@@ -113,7 +113,7 @@ class BranchClient(QObject):
     serviceChanged = Signal(dict)
     deviceChanged = Signal(dict)
     called = Signal(dict)  # the whole ticket.called / ticket.recalled event: ticket, counter
-    waitsChanged = Signal()  # the server's predicted waits per business (model.waiting) moved
+    waitsChanged = Signal()  # the server's waiting summary per business (model.waiting) moved
 
     def __init__(
         self,

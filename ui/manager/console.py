@@ -66,7 +66,9 @@ class ModelLike(Protocol):
     counters: dict[int, dict[str, Any]]
     tickets: dict[int, dict[str, Any]]
     recent_calls: list[dict[str, Any]]
-    waiting: dict[str, dict[str, Any]]
+
+    @property
+    def waiting(self) -> Mapping[str, Mapping[str, Any]]: ...  # the server's summary, by code
 
 
 class ServerClock:

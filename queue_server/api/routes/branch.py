@@ -57,9 +57,10 @@ async def events(
 
     Messages: {"type": "snapshot", "epoch": e, "seq": n, ...}, {"type": "resume", ...},
     {"type": "events", "events": [...]}, {"type": "heartbeat", "seq": n, "epoch": e}, and
-    {"type": "waits", "after_seq": n, "epoch": e, "at": t, "waits": {code: {"eta_new_s",
-    "eta_low_s", "eta_high_s"}}} — each business's predicted wait for a newcomer, sent when
-    it changes (not an event: no seq, not replayed on resume; the newest one follows).
+    {"type": "waits", "after_seq": n, "epoch": e, "at": t, "waits": {code: {"waiting",
+    "longest_wait_s", "open_counters", "eta_new_s", "eta_low_s", "eta_high_s"}}} — each
+    business's waiting summary (`wire.WaitsMessage`), sent when any of it changes (not an
+    event: no seq, not replayed on resume; the newest one follows).
     A client resumes with `since` and the `epoch` of the snapshot it holds. Without the
     epoch, or after the server restarted or reloaded (a new epoch: sequence numbers that were
     never made durable may have been reused), it gets a fresh snapshot instead.
