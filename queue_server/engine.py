@@ -24,13 +24,11 @@ from zoneinfo import ZoneInfo
 
 from queue_server.wire_encode import (
     counter_wire,
-    device_wire,
     dumps,
     event_wire,
     service_wire,
-    ticket_wire,
 )
-from wire import TicketIssued, TicketView, WaitingSummary, WaitsMessage
+from wire import WaitingSummary, WaitsMessage
 
 from .customers import CustomerDirectory
 from .domain import (
@@ -44,7 +42,6 @@ from .domain import (
     Ticket,
     TicketState,
     counter_day,
-    skill_queues,
 )
 from .domain.eta import (
     ArrivalRates,
@@ -57,14 +54,18 @@ from .domain.eta import (
     predict_waits,
     todays_volume,
 )
+from .domain.figures import CounterDay
 from .domain.staffing import (
     ArrivalPrior,
+    Forecast,
+    Move,
+    ServiceDemand,
+    StaffingPlan,
     advise_moves,
     branch_hours,
     forecast_arrivals,
     recommend,
     service_demands,
-    service_level,
 )
 from .hub import EventHub
 from .storage import (
@@ -80,7 +81,7 @@ from .storage import (
 from .storage.history import issue_records, service_samples
 from .storage.prior import load_arrival_prior
 from .storage.reports import first_call_times
-from .visits import EformStore, bundle_views
+from .visits import EformStore
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -448,14 +449,12 @@ class Engine:
         }
         self.hub.publish_waits(dumps(message))
 
-    # ------------------------------------------------------------------ views
-    def ticket_view(self, ticket: Ticket, *, with_token: bool = False) -> TicketView:
-        """A ticket with its live position and ETA, as the kiosk and phone show it.
+    # ------------------------------------------------------ answers for the views
+    def ticket_wait(self, ticket: Ticket) -> TicketWait:
+        """The ticket's place in the queue and predicted wait until called (api/views.py).
 
-        `eta_s` is the simulation predictor's median wait until called, `eta_low_s` and
-        `eta_high_s` its 80 % interval; the naive formula when the predictor has no answer.
-
-        The live-page token goes only to whoever issued the ticket (to print its QR code).
+        The simulation predictor's median and 80 % interval; the naive rule when it has no
+        answer; 0 once called, None once final.
         """
         now = self.clock()
         position = 0
@@ -473,53 +472,9 @@ class Engine:
                 eta, low, high = _rounded(est)
             else:
                 eta = low = high = self.branch.naive_eta_s(ticket, now, position)
-        view: TicketView = {
-            **ticket_wire(ticket),
-            "position": position,
-            "eta_s": eta,
-            "eta_low_s": low,
-            "eta_high_s": high,
-        }
-        if with_token:
-            issued: TicketIssued = {**view, "token": ticket.token}
-            return issued
-        return view
+        return TicketWait(position, eta, low, high)
 
-    def snapshot(self) -> dict[str, Any]:
-        """The whole live state at one sequence number: what a client rebuilds from."""
-        b = self.branch
-        now = self.clock()
-        today = b.business_day(now)
-        open_tickets = [t for t in b.tickets.values() if not t.state.is_final]
-        called_today = sorted(
-            (t for t in b.tickets.values() if t.called_at is not None and t.business_day == today),
-            key=lambda t: t.called_at or now,
-            reverse=True,
-        )[:20]
-        return {
-            "epoch": self.epoch,
-            "seq": b.last_seq,
-            "at": now.isoformat(),
-            "business_day": today.isoformat(),
-            "branch": {
-                "name": b.settings.name,
-                "id": b.settings.branch_id,
-                "timezone": b.settings.timezone,
-                "languages": list(b.settings.languages),
-                "care_age": b.settings.care_age,
-                "notice": b.settings.notice,
-            },
-            "services": [service_wire(s) for s in sorted(b.services.values(), key=_svc_key)],
-            "bundles": bundle_views(b),
-            "counters": [counter_wire(c) for c in sorted(b.counters.values(), key=_ctr_key)],
-            "tickets": [ticket_wire(t) for t in sorted(open_tickets, key=lambda t: t.id)],
-            "recent_calls": [ticket_wire(t) for t in called_today],
-            "devices": [device_wire(d) for d in sorted(b.devices.values(), key=_dev_key)],
-            "waiting": self.waiting_summary(now),
-            **{name: part() for name, part in self.snapshot_parts.items()},
-        }
-
-    def counter_today(self, number: int) -> dict[str, Any]:
+    def counter_day(self, number: int) -> CounterDay:
         """A counter's figures for the current business day (from the tickets in memory)."""
         b = self.branch
         b.counter(number)
@@ -531,54 +486,10 @@ class Engine:
             if t.counter == number and t.recall_count and t.business_day == today
         ]
         first_calls = first_call_times(self.read_conn, recalled)
-        day = counter_day(b.tickets.values(), number, today, first_calls=first_calls)
-        return {
-            "counter": day.counter,
-            "business_day": day.business_day.isoformat(),
-            "called": day.called,
-            "served": day.served,
-            "no_shows": day.no_shows,
-            "transfers_out": day.transfers_out,
-            "avg_service_s": day.avg_service_s,
-            "avg_wait_s": day.avg_wait_s,
-            "ratings": {str(r): n for r, n in day.ratings.items()},
-            "rating_avg": day.rating_avg,
-            "by_staff": {
-                staff: {"called": s.called, "served": s.served, "avg_service_s": s.avg_service_s}
-                for staff, s in day.by_staff.items()
-            },
-        }
-
-    def counter_queue(self, number: int, limit: int) -> dict[str, Any]:
-        """Who call-next would give this counter next, and the queues of its businesses."""
-        b = self.branch
-        now = self.clock()
-        counter = b.counter(number)
-        waiting = b.waiting
-        return {
-            "counter": number,
-            "at": now.isoformat(),
-            "next": [self.ticket_view(t) for t in b.next_customers(number, now, limit)],
-            "by_service": {
-                q.service: {
-                    "waiting": q.waiting,
-                    "longest_wait_s": round(q.longest_wait_s),
-                    "target_wait_s": q.target_wait_s,
-                    "overflow": q.overflow,
-                    "over_target": q.over_target,
-                }
-                for q in skill_queues(counter, waiting, now, b.services)
-            },
-            "targeted": sum(1 for t in waiting if t.target_counter == number),
-        }
-
-    def visit_history(self, ticket_id: int) -> dict[str, Any]:
-        """The ticket's whole visit: every leg with its counter, staff, times and note."""
-        legs = self.visit_legs(ticket_id)
-        return {"visit_id": legs[0].visit_id, "legs": [self.ticket_view(t) for t in legs]}
+        return counter_day(b.tickets.values(), number, today, first_calls=first_calls)
 
     # --------------------------------------------------------------- staffing
-    async def staffing_advice(self, day: date | None = None) -> dict[str, Any]:
+    async def staffing_outlook(self, day: date | None = None) -> StaffingOutlook:
         """Forecast arrivals, windows each business needs per interval, and counter moves."""
         b = self.branch
         now = self.clock()
@@ -606,65 +517,7 @@ class Engine:
         moves = advise_moves(
             plan, sorted(staffed, key=_ctr_key), after=now if day == today else None
         )
-        intervals = []
-        for interval in plan.intervals:
-            current = day == today and interval.start <= now < interval.end
-            by_service: dict[str, Any] = {}
-            for code, a in interval.by_service.items():
-                d = demands[code]
-                open_now = b.serving_counters(code) if current else None
-                by_service[code] = {
-                    "forecast_arrivals": round(a.forecast_arrivals, 2),
-                    "offered_load": round(a.offered_load, 3),
-                    "recommended_windows": a.recommended_windows,
-                    "service_level": round(a.service_level, 4),
-                    "open_windows_now": open_now,
-                    "service_level_now": None
-                    if open_now is None
-                    else round(
-                        service_level(
-                            a.offered_load, open_now, d.mean_service_s, d.target_wait_s, d.cv
-                        ),
-                        4,
-                    ),
-                }
-            intervals.append(
-                {
-                    "start": interval.start.isoformat(),
-                    "end": interval.end.isoformat(),
-                    "current": current,
-                    "by_service": by_service,
-                }
-            )
-        return {
-            "day": day.isoformat(),
-            "interval_min": forecast.interval_min,
-            "forecast_basis": forecast.basis,
-            "history_days": forecast.days_used,
-            "services": {
-                code: {
-                    "mean_service_s": round(d.mean_service_s, 1),
-                    "cv": round(d.cv, 3),
-                    "samples": d.samples,
-                    "target_wait_s": d.target_wait_s,
-                    "target_share": d.target_share,
-                }
-                for code, d in demands.items()
-            },
-            "recommended_counter_hours": round(plan.counter_hours(), 2),
-            "intervals": intervals,
-            "moves": [
-                {
-                    "counter": m.counter,
-                    "counter_name": b.counters[m.counter].name,
-                    "from_service": m.from_service,
-                    "to_service": m.to_service,
-                    "start": m.start.isoformat(),
-                    "end": m.end.isoformat(),
-                }
-                for m in moves
-            ],
-        }
+        return StaffingOutlook(day, now, day == today, forecast, demands, plan, moves)
 
     def _staffing_history(
         self, since: datetime, until: datetime
@@ -674,6 +527,29 @@ class Engine:
             return issue_records(conn, since, until), service_samples(conn, since, until)
         finally:
             conn.close()
+
+
+@dataclass(frozen=True, slots=True)
+class TicketWait:
+    """A ticket's place in the queue (0 unless waiting) and predicted wait, in seconds."""
+
+    position: int
+    eta_s: float | None  # the median; None once final (or no open counter serves it)
+    low_s: float | None  # the 80 % interval
+    high_s: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class StaffingOutlook:
+    """The staffing advice for one day, as the domain computed it."""
+
+    day: date
+    now: datetime
+    is_today: bool
+    forecast: Forecast
+    demands: dict[str, ServiceDemand]
+    plan: StaffingPlan
+    moves: list[Move]
 
 
 @dataclass(frozen=True, slots=True)

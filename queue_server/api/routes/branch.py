@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 
+from queue_server.api import views
 from queue_server.wire_encode import dumps
 
 from ..deps import ALL_ROLES, AnyDevice, EngineDep, Manager, manager_actor
@@ -33,7 +34,7 @@ async def health(engine: EngineDep) -> dict[str, Any]:
 @router.get("/snapshot")
 async def snapshot(engine: EngineDep, _: AnyDevice) -> dict[str, Any]:
     """The whole live state at one sequence number; events after `seq` bring it up to date."""
-    return engine.snapshot()
+    return views.snapshot(engine)
 
 
 @router.put("/branch/notice", response_model=NoticePublic)
@@ -81,7 +82,7 @@ async def events(
         sub = hub.subscribe_from(since)
         first = dumps({"type": "resume", "since": since, "epoch": engine.epoch})
     else:
-        snap = engine.snapshot()
+        snap = views.snapshot(engine)
         sub = hub.subscribe_after_snapshot(snap["seq"])
         first = dumps({"type": "snapshot", **snap})
     heartbeat_s: float = app.state.heartbeat_s
@@ -102,7 +103,7 @@ async def events(
             if sub.needs_snapshot or sub.overflowed:
                 sub.take()
                 sub.needs_snapshot = sub.overflowed = False
-                snap = engine.snapshot()
+                snap = views.snapshot(engine)
                 sub.after = max(sub.after, snap["seq"])
                 await websocket.send_text(dumps({"type": "snapshot", **snap}))
                 continue

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Query, Request
 
+from queue_server.api import views
 from queue_server.wire_encode import counter_wire
 from wire import CounterWire, TicketView
 
@@ -60,7 +61,7 @@ async def read_counter(number: int, engine: EngineDep, _: AnyDevice) -> CounterW
 @router.get("/{number}/today", response_model=CounterToday)
 async def counter_today(number: int, engine: EngineDep, _: OwnCounterOrManager) -> dict[str, Any]:
     """Today's figures for the counter: calls, served, no-shows, transfers, times, ratings."""
-    return engine.counter_today(number)
+    return views.counter_today(engine, number)
 
 
 @router.get("/{number}/queue", response_model=CounterQueue)
@@ -71,7 +72,7 @@ async def counter_queue(
     limit: Annotated[int, Query(ge=1, le=50)] = 5,
 ) -> dict[str, Any]:
     """The next customers call-next would give the counter, and its businesses' queues."""
-    return engine.counter_queue(number, limit)
+    return views.counter_queue(engine, number, limit)
 
 
 @router.post("/{number}/open", response_model=CounterPublic)
@@ -178,11 +179,11 @@ async def call_next(
     if idempotency_key is not None:
         earlier = engine.branch.call_keys.get((number, idempotency_key))
         if earlier is not None:
-            return {"ticket": engine.ticket_view(engine.branch.ticket(earlier))}
+            return {"ticket": views.ticket_view(engine, engine.branch.ticket(earlier))}
     change = await engine.execute(lambda b, now: b.call_next(number, now, call_key=idempotency_key))
     if change.empty:
         return {"ticket": None}
-    return {"ticket": engine.ticket_view(result_of(change, Ticket))}
+    return {"ticket": views.ticket_view(engine, result_of(change, Ticket))}
 
 
 @router.post("/{number}/call", response_model=TicketPublic)
@@ -199,7 +200,7 @@ async def call_ticket(
         return b.call_ticket(number, tid, now)
 
     change = await engine.execute(decide)
-    return engine.ticket_view(result_of(change, Ticket))
+    return views.ticket_view(engine, result_of(change, Ticket))
 
 
 async def _ticket_action(
@@ -207,7 +208,7 @@ async def _ticket_action(
 ) -> TicketView:
     tid = body.ticket_id if body else None
     change = await engine.execute(lambda b, now: getattr(b, action)(number, now, ticket_id=tid))
-    return engine.ticket_view(result_of(change, Ticket))
+    return views.ticket_view(engine, result_of(change, Ticket))
 
 
 @router.post("/{number}/recall", response_model=TicketPublic)
@@ -257,7 +258,7 @@ async def transfer(
             ticket_id=body.ticket_id,
         )
     )
-    return engine.ticket_view(result_of(change, Ticket))
+    return views.ticket_view(engine, result_of(change, Ticket))
 
 
 def _num(c: Counter) -> int:

@@ -19,6 +19,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Path, Request, WebSocket, WebSocketDisconnect
 
+from queue_server.api import views
 from queue_server.wire_encode import dumps, guidance_wire
 
 from ...domain import Change, Ticket, TicketState
@@ -127,7 +128,7 @@ def public_view(engine: Engine, ticket: Ticket) -> dict[str, Any]:
     """What the customer's phone may see of their own ticket (a whitelist, nothing else)."""
     b = engine.branch
     now = engine.clock()
-    live = engine.ticket_view(ticket)
+    live = views.ticket_view(engine, ticket)
     service = b.services.get(ticket.service)
     guidance = {}
     if ticket.bundle is not None and ticket.bundle in b.bundles:

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Response
 
+from queue_server.api import views
 from wire import TicketView
 
 from ...auth import Principal
@@ -68,13 +69,13 @@ async def issue_ticket(
     if replayed:
         response.status_code = 200
         response.headers["Idempotent-Replay"] = "true"
-    return engine.ticket_view(ticket, with_token=True)
+    return views.ticket_view(engine, ticket, with_token=True)
 
 
 @router.get("/{ticket_id}", response_model=TicketPublic)
 async def read_ticket(ticket_id: int, engine: EngineDep, _: AnyDevice) -> TicketView:
     """Read a ticket with its live position and estimated wait."""
-    return engine.ticket_view(engine.find_ticket(ticket_id))
+    return views.ticket_view(engine, engine.find_ticket(ticket_id))
 
 
 @router.get("/{ticket_id}/history", response_model=TicketHistory)
@@ -84,7 +85,7 @@ async def ticket_history(
     _: Annotated[Principal, Depends(require("counter", "manager", "admin"))],
 ) -> dict[str, Any]:
     """The ticket's whole visit, leg by leg, with each transfer's counter, staff and note."""
-    return engine.visit_history(ticket_id)
+    return views.visit_history(engine, ticket_id)
 
 
 @router.post("/{ticket_id}/cancel", response_model=TicketPublic)
@@ -93,7 +94,7 @@ async def cancel_ticket(ticket_id: int, engine: EngineDep, device: IssuingDevice
     change = await engine.execute(
         lambda b, now: b.cancel_ticket(ticket_id, now), actor=manager_actor(device)
     )
-    return engine.ticket_view(result_of(change, Ticket))
+    return views.ticket_view(engine, result_of(change, Ticket))
 
 
 @router.post("/{ticket_id}/rating", response_model=TicketPublic)
@@ -110,7 +111,7 @@ async def rate_ticket(
     change = await engine.execute(
         lambda b, now: b.rate_ticket(ticket_id, body.rating, now, comment=body.comment)
     )
-    return engine.ticket_view(result_of(change, Ticket))
+    return views.ticket_view(engine, result_of(change, Ticket))
 
 
 @router.get("/{ticket_id}/eform", response_model=Eform)
