@@ -40,7 +40,7 @@ from typing import Any, Protocol
 import httpx
 import websockets
 
-from wire import EventKind
+from wire import EventKind, MessageType
 
 log = logging.getLogger(__name__)
 # The server sends a heartbeat every 2 s: three missed ones mean a stalled link (as the
@@ -176,19 +176,19 @@ class Hub:
 
     async def handle(self, message: dict[str, Any]) -> None:
         kind = message.get("type")
-        if kind == "snapshot":
+        if kind == MessageType.SNAPSHOT:
             self._epoch = message["epoch"]
             self._seq = message["seq"]
             self._apply_snapshot(message)
             self.connected.set()
-        elif kind == "resume":
+        elif kind == MessageType.RESUME:
             self._epoch = message["epoch"]
             self.connected.set()
-        elif kind == "events":
+        elif kind == MessageType.EVENTS:
             for event in message["events"]:
                 self._seq = event["seq"]
                 self._apply_event(event)
-        elif kind == "heartbeat":
+        elif kind == MessageType.HEARTBEAT:
             self._epoch = message.get("epoch", self._epoch)
 
     def _apply_snapshot(self, snap: dict[str, Any]) -> None:

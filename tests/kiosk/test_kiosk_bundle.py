@@ -24,7 +24,7 @@ from kiosk.selftest import catalog_keys_used
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLE = ROOT / "dist" / "branchq-kiosk"
 EXECUTABLE = BUNDLE / ("branchq-kiosk.exe" if sys.platform == "win32" else "branchq-kiosk")
-BUILT_FROM = ("kiosk", "ui", "devices", "assets", "kiosk.spec", "pyproject.toml")
+BUILT_FROM = ("kiosk", "ui", "devices", "wire", "assets", "kiosk.spec", "pyproject.toml")
 OK_LINE = re.compile(r"self-test ok: attract screen in \d+\.\d\d s")
 BUILD_TIMEOUT_S = 900
 RUN_TIMEOUT_S = 60  # the self-test gives up by itself after 20 s
