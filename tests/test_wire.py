@@ -50,3 +50,18 @@ def test_a_served_customer_emits_only_known_kinds():
         wire.EventKind.TICKET_DONE,
     ]
     assert all(isinstance(k, wire.EventKind) for k in kinds)
+
+
+def test_the_wire_ticket_is_the_row_without_its_private_columns():
+    from queue_server.storage.db import TICKET_COLUMNS
+    from queue_server.storage.rows import ticket_from_row, ticket_to_row
+    from queue_server.wire_encode import ticket_wire
+
+    branch = Branch(BranchSettings(), services=[Service("A", "A", {"en": "Cash"})])
+    change = branch.issue_ticket("A", NOW, idempotency_key="k1", token="secret")
+    ticket = change.tickets[0]
+    row, sent = ticket_to_row(ticket), ticket_wire(ticket)
+    assert list(row) == TICKET_COLUMNS and ticket_from_row(row) == ticket
+    private = {"customer_ref", "idempotency_key", "call_key", "token"}
+    assert set(sent) == set(row) - private == set(wire.TicketWire.__annotations__)
+    assert "secret" not in str(sent) and "k1" not in str(sent)
