@@ -17,6 +17,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from wire import EventKind
+
 from .domain import Change, CounterState, DomainError, InvalidInput, NotFound, TicketState
 from .domain.alerts import NEGATIVE, Alert, AlertBook, AlertRules, Followup, conditions
 from .engine import Engine
@@ -83,18 +85,22 @@ class AlertDesk:
         for e in change.events:
             if e.kind.startswith(("alert.", "followup.")):
                 self.book.apply(e.kind, e.data)
-            elif e.kind == "ticket.rated" and e.ticket is not None:
+            elif e.kind == EventKind.TICKET_RATED and e.ticket is not None:
                 if e.data.get("rating") == NEGATIVE:
                     self._ratings.append((e.ticket.id, NEGATIVE))
                     wake = True
-            elif e.kind == "counter.paused" and e.counter is not None:
+            elif e.kind == EventKind.COUNTER_PAUSED and e.counter is not None:
                 self.paused_since[e.counter.number] = e.at
                 wake = True
             elif e.kind.startswith("counter.") and e.counter is not None:
                 if e.counter.state is not CounterState.PAUSED:
                     self.paused_since.pop(e.counter.number, None)
                 wake = True
-            elif e.kind in ("device.status", "ticket.called", "ticket.cancelled"):
+            elif e.kind in (
+                EventKind.DEVICE_STATUS,
+                EventKind.TICKET_CALLED,
+                EventKind.TICKET_CANCELLED,
+            ):
                 wake = True
         if wake:
             self._wake.set()
@@ -131,8 +137,8 @@ class AlertDesk:
                 if any(f.ticket_id == ticket_id for f in self.book.followups.values()):
                     continue
                 alert, followup = self.book.negative_rating(ticket, rating, now)
-                entries.append(("alert.raised", {"alert": alert.to_dict()}))
-                entries.append(("followup.opened", {"followup": followup.to_dict()}))
+                entries.append((EventKind.ALERT_RAISED, {"alert": alert.to_dict()}))
+                entries.append((EventKind.FOLLOWUP_OPENED, {"followup": followup.to_dict()}))
                 # Two ratings in one check must not share a follow-up number.
                 self.book.followups[followup.id] = followup
             if not entries:
@@ -153,7 +159,9 @@ class AlertDesk:
                 alert = self.book.acknowledge(alert_id, by, self.engine.clock())
             except KeyError:
                 raise NotFound(f"no alert {alert_id}", code="alert_unknown") from None
-            await self._record([("alert.acknowledged", {"alert": alert.to_dict()})], actor=by)
+            await self._record(
+                [(EventKind.ALERT_ACKNOWLEDGED, {"alert": alert.to_dict()})], actor=by
+            )
             return self.book.alerts[alert_id]
 
     async def update_followup(
@@ -169,10 +177,10 @@ class AlertDesk:
             except KeyError:
                 raise NotFound(f"no follow-up {followup_id}", code="followup_unknown") from None
             entries: list[tuple[str, Mapping[str, Any]]] = [
-                ("followup.updated", {"followup": followup.to_dict()})
+                (EventKind.FOLLOWUP_UPDATED, {"followup": followup.to_dict()})
             ]
             if cleared is not None:
-                entries.append(("alert.cleared", {"alert": cleared.to_dict()}))
+                entries.append((EventKind.ALERT_CLEARED, {"alert": cleared.to_dict()}))
             await self._record(entries, actor=by)
             return self.book.followups[followup_id]
 

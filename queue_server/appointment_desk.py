@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .codec import ticket_from_dict
 from .domain import Branch, Change, DomainError, InvalidState, Ticket
 from .domain.appointments import (
     Appointment,
@@ -35,7 +34,14 @@ from .domain.appointments import (
     sign_token,
 )
 from .engine import Engine
-from .storage import CommitFailed, connect, load_branch, migrate, write_change
+from .storage import (
+    CommitFailed,
+    connect,
+    load_branch,
+    load_ticket_by_key,
+    migrate,
+    write_change,
+)
 from .storage.appointments import (
     MEMORY_DAYS,
     appointment_from_row,
@@ -313,10 +319,7 @@ class AppointmentDesk:
         tid = branch.idempotency.get(key)
         if tid is not None and tid in branch.tickets:
             return branch.tickets[tid]
-        row = self.engine.read_conn.execute(
-            "SELECT * FROM tickets WHERE idempotency_key = ?", (key,)
-        ).fetchone()
-        return ticket_from_dict(dict(row)) if row is not None else None
+        return load_ticket_by_key(self.engine.read_conn, key)
 
 
 def _book(branch: Branch, now: datetime, **kwargs: Any) -> Change:

@@ -40,6 +40,8 @@ from typing import Any, Protocol
 import httpx
 import websockets
 
+from wire import EventKind, MessageType
+
 log = logging.getLogger(__name__)
 # The server sends a heartbeat every 2 s: three missed ones mean a stalled link (as the
 # Qt client and the display page judge it), whatever websockets' own pings say.
@@ -174,19 +176,19 @@ class Hub:
 
     async def handle(self, message: dict[str, Any]) -> None:
         kind = message.get("type")
-        if kind == "snapshot":
+        if kind == MessageType.SNAPSHOT:
             self._epoch = message["epoch"]
             self._seq = message["seq"]
             self._apply_snapshot(message)
             self.connected.set()
-        elif kind == "resume":
+        elif kind == MessageType.RESUME:
             self._epoch = message["epoch"]
             self.connected.set()
-        elif kind == "events":
+        elif kind == MessageType.EVENTS:
             for event in message["events"]:
                 self._seq = event["seq"]
                 self._apply_event(event)
-        elif kind == "heartbeat":
+        elif kind == MessageType.HEARTBEAT:
             self._epoch = message.get("epoch", self._epoch)
 
     def _apply_snapshot(self, snap: dict[str, Any]) -> None:
@@ -217,14 +219,14 @@ class Hub:
             return
         hardware = self.counters[number][1]
         kind = event["kind"]
-        if kind == "ticket.called":
+        if kind == EventKind.TICKET_CALLED:
             self.showing[number] = ticket["id"]
             hardware.show(ticket["number"])
-        elif kind == "ticket.recalled":
+        elif kind == EventKind.TICKET_RECALLED:
             hardware.blink()
-        elif kind in ("ticket.no_show", "ticket.transferred"):
+        elif kind in (EventKind.TICKET_NO_SHOW, EventKind.TICKET_TRANSFERRED):
             self._clear(number, ticket["id"])
-        elif kind == "ticket.done":
+        elif kind == EventKind.TICKET_DONE:
             self._clear(number, ticket["id"])
             self._spawn(self._ask_rating(number, ticket["id"]))
 

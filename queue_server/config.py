@@ -15,7 +15,9 @@ from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
 
-from .codec import guidance_from_dict
+from queue_server.wire_encode import guidance_from_wire
+from wire import EventKind
+
 from .domain import BranchSettings, Bundle, Change, Counter, Event, Service, Skill
 from .domain.appointments import AppointmentRules
 from .domain.staffing import ArrivalPrior
@@ -99,7 +101,7 @@ def parse_config(data: dict[str, Any]) -> BranchConfig:
         services = []
         for sort, s in enumerate(data.get("services", [])):
             guidance = {
-                lang: guidance_from_dict(g) for lang, g in dict(s.get("guidance", {})).items()
+                lang: guidance_from_wire(g) for lang, g in dict(s.get("guidance", {})).items()
             }
             services.append(
                 Service(
@@ -199,7 +201,7 @@ def _appointment_rules(raw: dict[str, Any], services: list[str]) -> AppointmentR
 
 
 def _bundle(entry: dict[str, Any], sort: int) -> Bundle:
-    guidance = {lang: guidance_from_dict(g) for lang, g in dict(entry.get("guidance", {})).items()}
+    guidance = {lang: guidance_from_wire(g) for lang, g in dict(entry.get("guidance", {})).items()}
     return Bundle(
         code=str(entry["code"]),
         names=_names(entry),
@@ -248,7 +250,7 @@ def init_db(db_path: str | Path, config: BranchConfig) -> None:
         now = datetime.now(UTC)
         change = Change(services=list(config.services), counters=list(config.counters))
         change.events.append(
-            Event(1, now, "branch.initialised", data={"name": config.settings.name})
+            Event(1, now, EventKind.BRANCH_INITIALISED, data={"name": config.settings.name})
         )
         conn.execute("BEGIN IMMEDIATE")
         save_settings(conn, config.settings)

@@ -22,15 +22,14 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .codec import (
-    counter_to_dict,
-    device_to_dict,
+from queue_server.wire_encode import (
+    counter_wire,
     dumps,
-    event_to_dict,
-    service_to_dict,
-    ticket_from_dict,
-    ticket_public,
+    event_wire,
+    service_wire,
 )
+from wire import WaitingSummary, WaitsMessage
+
 from .customers import CustomerDirectory
 from .domain import (
     Branch,
@@ -43,7 +42,6 @@ from .domain import (
     Ticket,
     TicketState,
     counter_day,
-    skill_queues,
 )
 from .domain.eta import (
     ArrivalRates,
@@ -52,24 +50,38 @@ from .domain.eta import (
     WaitEstimate,
     class_mix_of,
     hourly_by_local_hour,
+    naive_wait_s,
     predict_waits,
     todays_volume,
 )
+from .domain.figures import CounterDay
 from .domain.staffing import (
     ArrivalPrior,
+    Forecast,
+    Move,
+    ServiceDemand,
+    StaffingPlan,
     advise_moves,
     branch_hours,
     forecast_arrivals,
     recommend,
     service_demands,
-    service_level,
 )
 from .hub import EventHub
-from .storage import CommitFailed, Writer, connect, load_branch, load_visit, migrate
+from .storage import (
+    CommitFailed,
+    Writer,
+    connect,
+    load_branch,
+    load_ticket,
+    load_ticket_by_key,
+    load_visit,
+    migrate,
+)
 from .storage.history import issue_records, service_samples
 from .storage.prior import load_arrival_prior
 from .storage.reports import first_call_times
-from .visits import EformStore, bundle_views
+from .visits import EformStore
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -137,7 +149,7 @@ class Engine:
         self._predict_failed_logged = False
         # Per-business waits pushed to subscribers after events (see `_push_waits`).
         self.waits_push_s = WAITS_PUSH_S
-        self._waits_sent: dict[str, dict[str, float | None]] | None = None
+        self._waits_sent: dict[str, WaitingSummary] | None = None
         self._waits_timer: asyncio.TimerHandle | None = None
         self._waits_pushed_at = -math.inf  # loop time of the last computation
 
@@ -151,7 +163,7 @@ class Engine:
         if self.service_model is None:
             self.service_model = self._fit_service_model()
         self.hub = EventHub(self.branch.last_seq, history=self._history)
-        self._waits_sent = self.newcomer_waits()  # what a snapshot would say right now
+        self._waits_sent = self.waiting_summary(self.clock())  # what a snapshot would say now
         loop = asyncio.get_running_loop()
         self.writer = Writer(self.db_path, self.branch.settings.branch_id, loop, self._durable)
         self.writer.start()
@@ -196,7 +208,7 @@ class Engine:
         self.branch.apply(change)
         self.eforms.follow(change, today)
         generation = self.generation
-        encoded = [(e.seq, dumps(event_to_dict(e))) for e in change.events]  # once, for all
+        encoded = [(e.seq, dumps(event_wire(e))) for e in change.events]  # once, for all
         try:
             await self.writer.submit(change, encoded, generation)
         except CommitFailed:
@@ -213,10 +225,10 @@ class Engine:
         data: dict[str, Any] = {**event.data, "actor": actor}
         if event.counter is not None:
             old_counter = self.branch.counters.get(event.counter.number)
-            data["before"] = counter_to_dict(old_counter) if old_counter else None
+            data["before"] = counter_wire(old_counter) if old_counter else None
         elif event.service is not None:
             old_service = self.branch.services.get(event.service.code)
-            data["before"] = service_to_dict(old_service) if old_service else None
+            data["before"] = service_wire(old_service) if old_service else None
         return replace(event, data=data)
 
     async def issue_ticket(
@@ -265,18 +277,15 @@ class Engine:
         tid = self.branch.idempotency.get(key)
         if tid is not None and tid in self.branch.tickets:
             return self.branch.tickets[tid]
-        row = self.read_conn.execute(
-            "SELECT * FROM tickets WHERE idempotency_key = ?", (key,)
-        ).fetchone()
-        return ticket_from_dict(dict(row)) if row is not None else None
+        return load_ticket_by_key(self.read_conn, key)
 
     def find_ticket(self, ticket_id: int) -> Ticket:
         if ticket_id in self.branch.tickets:
             return self.branch.tickets[ticket_id]
-        row = self.read_conn.execute("SELECT * FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
-        if row is None:
+        stored = load_ticket(self.read_conn, ticket_id)
+        if stored is None:
             raise NotFound(f"unknown ticket {ticket_id}", code="unknown_ticket")
-        return ticket_from_dict(dict(row))
+        return stored
 
     def visit_legs(self, ticket_id: int) -> list[Ticket]:
         """Every leg of the ticket's visit, first leg first (memory, else the database)."""
@@ -370,31 +379,42 @@ class Engine:
         self._prediction = _Cached(key, now, waiting, pred)
         return pred
 
-    def newcomer_waits(self) -> dict[str, dict[str, float | None]]:
-        """Per business, a newcomer's predicted wait: median and 80 % interval, seconds.
+    def waiting_summary(self, now: datetime) -> dict[str, WaitingSummary]:
+        """Per business: how many wait, the longest wait, the open counters serving it, and
+        a newcomer's predicted wait (median and 80 % interval, seconds).
 
-        The simulation's figures; the naive formula (low = median = high) for a business
-        the predictor has no answer for; None for a business no open counter serves.
+        The wait is the simulation's; the naive rule (low = median = high) for a business the
+        predictor has no answer for; None for a business no open counter serves. Clients show
+        these figures as sent (the snapshot's, then every "waits" message's).
         """
         b = self.branch
         pred = self.prediction()
-        out: dict[str, dict[str, float | None]] = {}
+        queues: dict[str, list[Ticket]] = {code: [] for code in b.services}
+        for t in b.waiting:
+            queues.setdefault(t.service, []).append(t)
+        out: dict[str, WaitingSummary] = {}
         for code, svc in b.services.items():
+            queue = queues[code]
             counters = b.serving_counters(code)
+            longest = max(((now - t.arrived_at).total_seconds() for t in queue), default=0.0)
             est = pred.newcomers.get(code) if pred is not None and counters else None
             if est is None:
-                if counters:
-                    queue = sum(1 for t in b.waiting if t.service == code)
-                    naive: float | None = round(queue * svc.mean_service_s / counters, 1)
-                else:
-                    naive = None
-                out[code] = {"eta_new_s": naive, "eta_low_s": naive, "eta_high_s": naive}
+                naive = naive_wait_s(len(queue), svc.mean_service_s, counters)
+                eta = low = high = None if naive is None else round(naive, 1)
             else:
-                out[code] = _rounded(est, "eta_new_s")
+                eta, low, high = _rounded(est)
+            out[code] = {
+                "waiting": len(queue),
+                "longest_wait_s": round(longest),
+                "open_counters": counters,
+                "eta_new_s": eta,
+                "eta_low_s": low,
+                "eta_high_s": high,
+            }
         return out
 
     def _waits_soon(self) -> None:
-        """Events went out: push the newcomer waits once they settle (at most every
+        """Events went out: push the waiting summary once they settle (at most every
         `waits_push_s` of loop time, the last state of a burst always included)."""
         if self._waits_timer is not None:
             return
@@ -403,45 +423,45 @@ class Engine:
         self._waits_timer = loop.call_later(delay, self._push_waits)
 
     def _push_waits(self) -> None:
-        """Send subscribers the per-business waits when they differ from the last sent.
+        """Send subscribers the per-business waiting summary when it differs from the last
+        sent: counts, longest waits, open counters or predicted waits (clients recount
+        nothing, so any change after events must reach them).
 
         Not an event: no sequence number, not in the resume history (see `EventHub`).
         """
         self._waits_timer = None
         self._waits_pushed_at = asyncio.get_running_loop().time()
+        now = self.clock()
         try:
-            waits = self.newcomer_waits()
+            waits = self.waiting_summary(now)
         except Exception:  # a view must never take the event loop down
-            log.exception("newcomer waits could not be computed")
+            log.exception("the waiting summary could not be computed")
             return
         if waits == self._waits_sent:
             return
         self._waits_sent = waits
-        message = {
+        message: WaitsMessage = {
             "type": "waits",
             "after_seq": self.branch.last_seq,
             "epoch": self.epoch,
-            "at": self.clock().isoformat(),
+            "at": now.isoformat(),
             "waits": waits,
         }
         self.hub.publish_waits(dumps(message))
 
-    # ------------------------------------------------------------------ views
-    def ticket_view(self, ticket: Ticket, *, with_token: bool = False) -> dict[str, Any]:
-        """A ticket with its live position and ETA, as the kiosk and phone show it.
+    # ------------------------------------------------------ answers for the views
+    def ticket_wait(self, ticket: Ticket) -> TicketWait:
+        """The ticket's place in the queue and predicted wait until called (api/views.py).
 
-        `eta_s` is the simulation predictor's median wait until called, `eta_low_s` and
-        `eta_high_s` its 80 % interval; the naive formula when the predictor has no answer.
-
-        The live-page token goes only to whoever issued the ticket (to print its QR code).
+        The simulation predictor's median and 80 % interval; the naive rule when it has no
+        answer; 0 once called, None once final.
         """
-        out = ticket_public(ticket)
-        if with_token:
-            out["token"] = ticket.token
         now = self.clock()
+        position = 0
+        eta: float | None = 0.0 if not ticket.state.is_final else None
+        low = high = eta
         if ticket.state is TicketState.WAITING and ticket.id in self.branch.tickets:
             position = self.branch.position(ticket, now)
-            out["position"] = position
             pred = self.prediction()
             est = None
             if pred is not None:
@@ -449,51 +469,12 @@ class Engine:
                 if est is None and ticket.id >= pred.first_new_id:
                     est = pred.newcomers.get(ticket.service)  # issued since: as a newcomer
             if est is not None:
-                out.update(_rounded(est, "eta_s"))
+                eta, low, high = _rounded(est)
             else:
-                naive = self.branch.naive_eta_s(ticket, now, position)
-                out["eta_s"] = out["eta_low_s"] = out["eta_high_s"] = naive
-        else:
-            out["position"] = 0
-            out["eta_s"] = 0.0 if not ticket.state.is_final else None
-            out["eta_low_s"] = out["eta_high_s"] = out["eta_s"]
-        return out
+                eta = low = high = self.branch.naive_eta_s(ticket, now, position)
+        return TicketWait(position, eta, low, high)
 
-    def snapshot(self) -> dict[str, Any]:
-        """The whole live state at one sequence number: what a client rebuilds from."""
-        b = self.branch
-        now = self.clock()
-        today = b.business_day(now)
-        open_tickets = [t for t in b.tickets.values() if not t.state.is_final]
-        called_today = sorted(
-            (t for t in b.tickets.values() if t.called_at is not None and t.business_day == today),
-            key=lambda t: t.called_at or now,
-            reverse=True,
-        )[:20]
-        return {
-            "epoch": self.epoch,
-            "seq": b.last_seq,
-            "at": now.isoformat(),
-            "business_day": today.isoformat(),
-            "branch": {
-                "name": b.settings.name,
-                "id": b.settings.branch_id,
-                "timezone": b.settings.timezone,
-                "languages": list(b.settings.languages),
-                "care_age": b.settings.care_age,
-                "notice": b.settings.notice,
-            },
-            "services": [service_to_dict(s) for s in sorted(b.services.values(), key=_svc_key)],
-            "bundles": bundle_views(b),
-            "counters": [counter_to_dict(c) for c in sorted(b.counters.values(), key=_ctr_key)],
-            "tickets": [ticket_public(t) for t in sorted(open_tickets, key=lambda t: t.id)],
-            "recent_calls": [ticket_public(t) for t in called_today],
-            "devices": [device_to_dict(d) for d in sorted(b.devices.values(), key=_dev_key)],
-            "waiting": self.waiting_summary(now),
-            **{name: part() for name, part in self.snapshot_parts.items()},
-        }
-
-    def counter_today(self, number: int) -> dict[str, Any]:
+    def counter_day(self, number: int) -> CounterDay:
         """A counter's figures for the current business day (from the tickets in memory)."""
         b = self.branch
         b.counter(number)
@@ -505,71 +486,10 @@ class Engine:
             if t.counter == number and t.recall_count and t.business_day == today
         ]
         first_calls = first_call_times(self.read_conn, recalled)
-        day = counter_day(b.tickets.values(), number, today, first_calls=first_calls)
-        return {
-            "counter": day.counter,
-            "business_day": day.business_day.isoformat(),
-            "called": day.called,
-            "served": day.served,
-            "no_shows": day.no_shows,
-            "transfers_out": day.transfers_out,
-            "avg_service_s": day.avg_service_s,
-            "avg_wait_s": day.avg_wait_s,
-            "ratings": {str(r): n for r, n in day.ratings.items()},
-            "rating_avg": day.rating_avg,
-            "by_staff": {
-                staff: {"called": s.called, "served": s.served, "avg_service_s": s.avg_service_s}
-                for staff, s in day.by_staff.items()
-            },
-        }
-
-    def counter_queue(self, number: int, limit: int) -> dict[str, Any]:
-        """Who call-next would give this counter next, and the queues of its businesses."""
-        b = self.branch
-        now = self.clock()
-        counter = b.counter(number)
-        waiting = b.waiting
-        return {
-            "counter": number,
-            "at": now.isoformat(),
-            "next": [self.ticket_view(t) for t in b.next_customers(number, now, limit)],
-            "by_service": {
-                q.service: {
-                    "waiting": q.waiting,
-                    "longest_wait_s": round(q.longest_wait_s),
-                    "target_wait_s": q.target_wait_s,
-                    "overflow": q.overflow,
-                    "over_target": q.over_target,
-                }
-                for q in skill_queues(counter, waiting, now, b.services)
-            },
-            "targeted": sum(1 for t in waiting if t.target_counter == number),
-        }
-
-    def visit_history(self, ticket_id: int) -> dict[str, Any]:
-        """The ticket's whole visit: every leg with its counter, staff, times and note."""
-        legs = self.visit_legs(ticket_id)
-        return {"visit_id": legs[0].visit_id, "legs": [self.ticket_view(t) for t in legs]}
-
-    def waiting_summary(self, now: datetime) -> dict[str, dict[str, Any]]:
-        """Per business: how many wait, the longest wait, the predicted wait for a newcomer
-        with its 80 % interval (`newcomer_waits`: the simulation's, else the naive one)."""
-        b = self.branch
-        out: dict[str, dict[str, Any]] = {}
-        waits = self.newcomer_waits()
-        for code in b.services:
-            queue = [t for t in b.waiting if t.service == code]
-            longest = max(((now - t.arrived_at).total_seconds() for t in queue), default=0.0)
-            out[code] = {
-                "waiting": len(queue),
-                "longest_wait_s": round(longest),
-                "open_counters": b.serving_counters(code),
-                **waits[code],
-            }
-        return out
+        return counter_day(b.tickets.values(), number, today, first_calls=first_calls)
 
     # --------------------------------------------------------------- staffing
-    async def staffing_advice(self, day: date | None = None) -> dict[str, Any]:
+    async def staffing_outlook(self, day: date | None = None) -> StaffingOutlook:
         """Forecast arrivals, windows each business needs per interval, and counter moves."""
         b = self.branch
         now = self.clock()
@@ -597,65 +517,7 @@ class Engine:
         moves = advise_moves(
             plan, sorted(staffed, key=_ctr_key), after=now if day == today else None
         )
-        intervals = []
-        for interval in plan.intervals:
-            current = day == today and interval.start <= now < interval.end
-            by_service: dict[str, Any] = {}
-            for code, a in interval.by_service.items():
-                d = demands[code]
-                open_now = b.serving_counters(code) if current else None
-                by_service[code] = {
-                    "forecast_arrivals": round(a.forecast_arrivals, 2),
-                    "offered_load": round(a.offered_load, 3),
-                    "recommended_windows": a.recommended_windows,
-                    "service_level": round(a.service_level, 4),
-                    "open_windows_now": open_now,
-                    "service_level_now": None
-                    if open_now is None
-                    else round(
-                        service_level(
-                            a.offered_load, open_now, d.mean_service_s, d.target_wait_s, d.cv
-                        ),
-                        4,
-                    ),
-                }
-            intervals.append(
-                {
-                    "start": interval.start.isoformat(),
-                    "end": interval.end.isoformat(),
-                    "current": current,
-                    "by_service": by_service,
-                }
-            )
-        return {
-            "day": day.isoformat(),
-            "interval_min": forecast.interval_min,
-            "forecast_basis": forecast.basis,
-            "history_days": forecast.days_used,
-            "services": {
-                code: {
-                    "mean_service_s": round(d.mean_service_s, 1),
-                    "cv": round(d.cv, 3),
-                    "samples": d.samples,
-                    "target_wait_s": d.target_wait_s,
-                    "target_share": d.target_share,
-                }
-                for code, d in demands.items()
-            },
-            "recommended_counter_hours": round(plan.counter_hours(), 2),
-            "intervals": intervals,
-            "moves": [
-                {
-                    "counter": m.counter,
-                    "counter_name": b.counters[m.counter].name,
-                    "from_service": m.from_service,
-                    "to_service": m.to_service,
-                    "start": m.start.isoformat(),
-                    "end": m.end.isoformat(),
-                }
-                for m in moves
-            ],
-        }
+        return StaffingOutlook(day, now, day == today, forecast, demands, plan, moves)
 
     def _staffing_history(
         self, since: datetime, until: datetime
@@ -668,6 +530,29 @@ class Engine:
 
 
 @dataclass(frozen=True, slots=True)
+class TicketWait:
+    """A ticket's place in the queue (0 unless waiting) and predicted wait, in seconds."""
+
+    position: int
+    eta_s: float | None  # the median; None once final (or no open counter serves it)
+    low_s: float | None  # the 80 % interval
+    high_s: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class StaffingOutlook:
+    """The staffing advice for one day, as the domain computed it."""
+
+    day: date
+    now: datetime
+    is_today: bool
+    forecast: Forecast
+    demands: dict[str, ServiceDemand]
+    plan: StaffingPlan
+    moves: list[Move]
+
+
+@dataclass(frozen=True, slots=True)
 class _Cached:
     """A prediction with the state it was made for: (epoch, seq), engine time, waiting."""
 
@@ -677,13 +562,9 @@ class _Cached:
     prediction: Prediction
 
 
-def _rounded(est: WaitEstimate, median_key: str) -> dict[str, float | None]:
-    """An estimate as the API shows it: median under `median_key`, eta_low_s, eta_high_s."""
-    return {
-        median_key: round(est.median_s, 1),
-        "eta_low_s": round(est.low_s, 1),
-        "eta_high_s": round(est.high_s, 1),
-    }
+def _rounded(est: WaitEstimate) -> tuple[float, float, float]:
+    """An estimate as the API shows it: median, low and high, to a tenth of a second."""
+    return round(est.median_s, 1), round(est.low_s, 1), round(est.high_s, 1)
 
 
 def _svc_key(s: Any) -> tuple[int, str]:

@@ -1,7 +1,7 @@
 """Fan-out of durable events to WebSocket subscribers, with a short history for resume.
 
 Besides events, the hub carries one kind of message that is *not* an event: the latest
-per-business waits (`{"type": "waits", ...}`, from `Engine._push_waits`). It has no
+per-business waiting summary (`{"type": "waits", ...}`, from `Engine._push_waits`). It has no
 sequence number and is never in the resume history, so the `since=<seq>` contract is the
 events' alone: a client's position is the seq of the last *event* it applied, and a waits
 message neither advances nor fills it. Only the newest waits matter, so a subscriber holds at

@@ -17,9 +17,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
-from .codec import bundle_to_dict
+from queue_server.wire_encode import bundle_wire
+from wire import BundleWire
+
 from .domain import Branch, Change, InvalidInput, PriorityClass, Ticket, stronger_priority
 
 
@@ -73,11 +74,11 @@ class EformStore:
         self._forms.clear()
 
 
-def bundle_views(branch: Branch) -> list[dict[str, Any]]:
+def bundle_views(branch: Branch) -> list[BundleWire]:
     """The branch's bundles as the kiosk shows them, each with whether it needs a form."""
     out = []
     for b in sorted(branch.bundles.values(), key=lambda b: (b.sort, b.code)):
-        view = bundle_to_dict(b)
+        view = bundle_wire(b)
         view["needs_form"] = branch.needs_form(b.service, b.code)
         out.append(view)
     return out

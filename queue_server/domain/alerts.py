@@ -16,6 +16,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from wire import EventKind
+
 from .model import CounterState, DeviceHealth, Ticket
 
 
@@ -329,7 +331,7 @@ class AlertBook:
                 )
                 if alert.id in self.alerts:  # raised, cleared and raised again within a second
                     alert = replace(alert, id=f"{alert.id}.{len(self.alerts)}")
-                out.append(("alert.raised", alert))
+                out.append((EventKind.ALERT_RAISED, alert))
             elif _RANK[cond.severity] > _RANK[current.severity]:
                 # Worse than when it was acknowledged: it needs a look again.
                 escalated = replace(
@@ -340,13 +342,13 @@ class AlertBook:
                     acknowledged_at=None,
                     acknowledged_by=None,
                 )
-                out.append(("alert.raised", escalated))
+                out.append((EventKind.ALERT_RAISED, escalated))
         for key, alert_id in sorted(self._open.items()):
             alert = self.alerts[alert_id]
             if alert.kind is AlertKind.NEGATIVE_RATING:
                 continue  # cleared by resolving its follow-up, not by a condition
             if key not in holding:
-                out.append(("alert.cleared", replace(alert, cleared_at=now)))
+                out.append((EventKind.ALERT_CLEARED, replace(alert, cleared_at=now)))
         return out
 
     def acknowledge(self, alert_id: str, by: str, now: datetime) -> Alert:

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from wire import EventKind
+
 from .appointments import (
     Appointment,
     AppointmentRefused,
@@ -113,6 +115,17 @@ class _Draft:
         # Events say only what reports need: never the booking number, nonce or customer.
         self.change.appointments.append(appointment)
         self.event(kind, appointment=appointment_summary(appointment), **data)
+
+
+def naive_wait_s(ahead: int, mean_service_s: float, open_counters: int) -> float | None:
+    """The naive wait: people ahead × mean service ÷ open counters (None: none open).
+
+    The one statement of this rule: the server falls back on it when the predictor has no
+    answer; clients show what the server sent and never apply it themselves.
+    """
+    if open_counters <= 0:
+        return None
+    return ahead * mean_service_s / open_counters
 
 
 class Branch:
@@ -240,14 +253,14 @@ class Branch:
     def naive_eta_s(
         self, ticket: Ticket, now: datetime, position: int | None = None
     ) -> float | None:
-        """The naive baseline: people ahead × mean service ÷ open counters (None: none open)."""
+        """The naive baseline for a ticket (`naive_wait_s`); 0 once called."""
         if ticket.state is not TicketState.WAITING:
             return 0.0
         counters = self.serving_counters(ticket.service)
         if counters == 0:
             return None
         ahead = self.position(ticket, now) if position is None else position
-        return ahead * self.service(ticket.service).mean_service_s / counters
+        return naive_wait_s(ahead, self.service(ticket.service).mean_service_s, counters)
 
     # ---------------------------------------------------------------- applying
     def apply(self, change: Change) -> None:
@@ -376,7 +389,7 @@ class Branch:
         )
         draft = _Draft(self, now)
         draft.change.numbering[key] = seq
-        draft.ticket(ticket, "ticket.issued")
+        draft.ticket(ticket, EventKind.TICKET_ISSUED)
         draft.change.result = ticket
         return draft.change
 
@@ -385,7 +398,7 @@ class Branch:
         self._require(ticket, TicketState.WAITING, "cancel")
         done = replace(ticket, state=TicketState.CANCELLED, finished_at=now)
         draft = _Draft(self, now)
-        draft.ticket(done, "ticket.cancelled")
+        draft.ticket(done, EventKind.TICKET_CANCELLED)
         draft.change.result = done
         return draft.change
 
@@ -411,7 +424,7 @@ class Branch:
             ticket, held_until=now + timedelta(minutes=minutes), late_count=ticket.late_count + 1
         )
         draft = _Draft(self, now)
-        draft.ticket(held, "ticket.late", minutes=minutes, held_until=_iso(held.held_until))
+        draft.ticket(held, EventKind.TICKET_LATE, minutes=minutes, held_until=_iso(held.held_until))
         draft.change.result = held
         return draft.change
 
@@ -435,7 +448,7 @@ class Branch:
         data: dict[str, Any] = {"rating": rating}
         if comment:
             data["comment"] = comment
-        draft.ticket(rated, "ticket.rated", **data)
+        draft.ticket(rated, EventKind.TICKET_RATED, **data)
         draft.change.result = rated
         return draft.change
 
@@ -448,14 +461,14 @@ class Branch:
         chosen = self.policy.choose_next(counter, self.callable_waiting(now), now, self.services)
         if chosen is None:
             return Change()
-        return self._call(counter, chosen, now, call_key, "ticket.called")
+        return self._call(counter, chosen, now, call_key, EventKind.TICKET_CALLED)
 
     def call_ticket(self, counter_no: int, ticket_id: int, now: datetime) -> Change:
         """Call one named customer out of turn (a teller's override)."""
         counter = self._ready_counter(counter_no)
         ticket = self.ticket(ticket_id)
         self._require(ticket, TicketState.WAITING, "call")
-        return self._call(counter, ticket, now, None, "ticket.called", out_of_turn=True)
+        return self._call(counter, ticket, now, None, EventKind.TICKET_CALLED, out_of_turn=True)
 
     def _call(
         self,
@@ -489,7 +502,7 @@ class Branch:
             )
         again = replace(ticket, recall_count=ticket.recall_count + 1, called_at=now)
         draft = _Draft(self, now)
-        draft.ticket(again, "ticket.recalled", counter=counter, recall=again.recall_count)
+        draft.ticket(again, EventKind.TICKET_RECALLED, counter=counter, recall=again.recall_count)
         draft.change.result = again
         return draft.change
 
@@ -497,19 +510,21 @@ class Branch:
         self, counter_no: int, now: datetime, *, ticket_id: int | None = None
     ) -> Change:
         return self._advance(
-            counter_no, now, ticket_id, TicketState.CALLED, "start serving", "ticket.serving",
+            counter_no, now, ticket_id, TicketState.CALLED, "start serving",
+            EventKind.TICKET_SERVING,
             state=TicketState.SERVING, serving_at=now,
         )  # fmt: skip
 
     def finish(self, counter_no: int, now: datetime, *, ticket_id: int | None = None) -> Change:
         return self._advance(
-            counter_no, now, ticket_id, TicketState.SERVING, "finish", "ticket.done",
+            counter_no, now, ticket_id, TicketState.SERVING, "finish", EventKind.TICKET_DONE,
             state=TicketState.DONE, finished_at=now,
         )  # fmt: skip
 
     def no_show(self, counter_no: int, now: datetime, *, ticket_id: int | None = None) -> Change:
         return self._advance(
-            counter_no, now, ticket_id, TicketState.CALLED, "mark a no-show", "ticket.no_show",
+            counter_no, now, ticket_id, TicketState.CALLED, "mark a no-show",
+            EventKind.TICKET_NO_SHOW,
             state=TicketState.NO_SHOW, finished_at=now,
         )  # fmt: skip
 
@@ -580,8 +595,8 @@ class Branch:
             held_until=None,
         )
         draft = _Draft(self, now)
-        draft.ticket(ended, "ticket.transferred", counter=counter, to_ticket=leg.id)
-        draft.ticket(leg, "ticket.requeued", from_ticket=ticket.id)
+        draft.ticket(ended, EventKind.TICKET_TRANSFERRED, counter=counter, to_ticket=leg.id)
+        draft.ticket(leg, EventKind.TICKET_REQUEUED, from_ticket=ticket.id)
         draft.change.result = leg
         return draft.change
 
@@ -597,20 +612,20 @@ class Branch:
                     code="staff_elsewhere",
                 )
         updated = replace(counter, staff_id=staff_id, state=CounterState.OPEN, pause_reason="")
-        return self._counter_change(updated, "counter.signed_in", now, staff_id=staff_id)
+        return self._counter_change(updated, EventKind.COUNTER_SIGNED_IN, now, staff_id=staff_id)
 
     def sign_out(self, counter_no: int, now: datetime) -> Change:
         counter = self.counter(counter_no)
         self._require_idle(counter_no, "sign out")
         updated = replace(counter, staff_id=None, state=CounterState.CLOSED, pause_reason="")
-        return self._counter_change(updated, "counter.signed_out", now)
+        return self._counter_change(updated, EventKind.COUNTER_SIGNED_OUT, now)
 
     def open_counter(self, counter_no: int, now: datetime) -> Change:
         counter = self.counter(counter_no)
         if counter.state is CounterState.OPEN:
             return Change(result=counter)  # already open: nothing to record
         updated = replace(counter, state=CounterState.OPEN, pause_reason="")
-        return self._counter_change(updated, "counter.opened", now)
+        return self._counter_change(updated, EventKind.COUNTER_OPENED, now)
 
     def pause_counter(self, counter_no: int, now: datetime, reason: str = "") -> Change:
         counter = self.counter(counter_no)
@@ -619,7 +634,7 @@ class Branch:
         if len(reason) > 200:
             raise InvalidInput("pause reason is longer than 200 characters", code="reason_too_long")
         updated = replace(counter, state=CounterState.PAUSED, pause_reason=reason)
-        return self._counter_change(updated, "counter.paused", now, reason=reason)
+        return self._counter_change(updated, EventKind.COUNTER_PAUSED, now, reason=reason)
 
     def close_counter(self, counter_no: int, now: datetime) -> Change:
         counter = self.counter(counter_no)
@@ -628,7 +643,7 @@ class Branch:
             return Change(result=counter)
         # A closed window has nobody signed in: the teller may sign in elsewhere.
         updated = replace(counter, state=CounterState.CLOSED, staff_id=None, pause_reason="")
-        return self._counter_change(updated, "counter.closed", now)
+        return self._counter_change(updated, EventKind.COUNTER_CLOSED, now)
 
     def set_skills(self, counter_no: int, skills: Sequence[Skill], now: datetime) -> Change:
         """Change which businesses a counter serves; applies from its next call."""
@@ -642,7 +657,7 @@ class Branch:
                 raise InvalidInput("skill weight must be in (0, 10]", code="invalid_weight")
             seen.add(skill.service)
         updated = replace(counter, skills=tuple(skills))
-        return self._counter_change(updated, "counter.skills", now)
+        return self._counter_change(updated, EventKind.COUNTER_SKILLS, now)
 
     def update_service(self, code: str, now: datetime, **fields: Any) -> Change:
         service = self.service(code)
@@ -659,7 +674,7 @@ class Branch:
         updated = replace(service, **fields)
         draft = _Draft(self, now)
         draft.change.services.append(updated)
-        draft.event("service.updated", service=updated)
+        draft.event(EventKind.SERVICE_UPDATED, service=updated)
         draft.change.result = updated
         return draft.change
 
@@ -673,7 +688,7 @@ class Branch:
             return Change()
         draft = _Draft(self, now)
         draft.change.settings = replace(self.settings, notice=text)
-        draft.event("branch.notice", text=text)
+        draft.event(EventKind.BRANCH_NOTICE, text=text)
         return draft.change
 
     def record(self, now: datetime, entries: Iterable[tuple[str, Mapping[str, Any]]]) -> Change:
@@ -717,7 +732,9 @@ class Branch:
             return Change(result=None)
         draft = _Draft(self, now)
         draft.change.devices.append(status)
-        draft.event("device.status", device=status, previous=before.health if before else None)
+        draft.event(
+            EventKind.DEVICE_STATUS, device=status, previous=before.health if before else None
+        )
         return draft.change
 
     # ------------------------------------------------------------ appointments
@@ -814,7 +831,7 @@ class Branch:
             nonce=nonce,
             customer_ref=customer_ref,
         )
-        return self._appointment_change(appointment, "appointment.booked", now)
+        return self._appointment_change(appointment, EventKind.APPOINTMENT_BOOKED, now)
 
     def reschedule_appointment(
         self, appointment_id: int, slot_start: datetime, now: datetime, *, nonce: str
@@ -830,13 +847,16 @@ class Branch:
             changed_at=now,
         )
         return self._appointment_change(
-            moved, "appointment.changed", now, previous_slot=appointment.slot_start.isoformat()
+            moved,
+            EventKind.APPOINTMENT_CHANGED,
+            now,
+            previous_slot=appointment.slot_start.isoformat(),
         )
 
     def cancel_appointment(self, appointment_id: int, now: datetime) -> Change:
         appointment = self._booked(appointment_id)
         cancelled = replace(appointment, state=AppointmentState.CANCELLED, changed_at=now)
-        return self._appointment_change(cancelled, "appointment.cancelled", now)
+        return self._appointment_change(cancelled, EventKind.APPOINTMENT_CANCELLED, now)
 
     def check_in_appointment(
         self,
@@ -902,7 +922,7 @@ class Branch:
         draft = _Draft(self, now, after=change)
         draft.appointment(
             checked_in,
-            "appointment.checked_in",
+            EventKind.APPOINTMENT_CHECKED_IN,
             via="qr" if claims is not None else "booking_number",
             released_before=appointment.state is AppointmentState.RELEASED,
         )
@@ -915,7 +935,7 @@ class Branch:
         draft = _Draft(self, now)
         for appointment in sorted(due, key=lambda a: (a.slot_start, a.id)):
             released = replace(appointment, state=AppointmentState.RELEASED, changed_at=now)
-            draft.appointment(released, "appointment.released")
+            draft.appointment(released, EventKind.APPOINTMENT_RELEASED)
         return draft.change
 
     def forget_old_appointments(self, before: datetime) -> None:

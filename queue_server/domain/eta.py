@@ -59,6 +59,7 @@ from . import (
     TicketState,
 )
 from .appointments import AppointmentState
+from .branch import naive_wait_s as naive_wait_s  # the baseline the predictor is judged by
 
 PRIOR_CV = 0.8
 PRIOR_WEIGHT = 10.0  # the prior counts as this many observed services
@@ -214,13 +215,6 @@ class Prediction:
     newcomers: dict[str, WaitEstimate]  # business -> a new regular customer's wait
     runs: int
     first_new_id: int = 0  # tickets from this id on were issued after the prediction
-
-
-def naive_wait_s(ahead: int, mean_service_s: float, open_counters: int) -> float | None:
-    """The naive baseline: people ahead × mean service ÷ open counters (None: none open)."""
-    if open_counters <= 0:
-        return None
-    return ahead * mean_service_s / open_counters
 
 
 def _quantile(values: Sequence[float], q: float) -> float:

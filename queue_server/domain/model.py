@@ -8,6 +8,8 @@ from datetime import date, datetime, time
 from enum import StrEnum
 from typing import Any
 
+import wire
+
 
 class TicketState(StrEnum):
     WAITING = "waiting"
@@ -28,9 +30,8 @@ class TicketState(StrEnum):
         return self in (TicketState.CALLED, TicketState.SERVING)
 
 
-FINAL_STATES = frozenset(
-    {TicketState.DONE, TicketState.NO_SHOW, TicketState.TRANSFERRED, TicketState.CANCELLED}
-)
+# Which states are final is part of the wire contract, defined there once.
+FINAL_STATES = frozenset(TicketState(state) for state in wire.FINAL_STATES)
 
 
 class PriorityClass(StrEnum):

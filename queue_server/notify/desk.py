@@ -15,6 +15,8 @@ import logging
 from dataclasses import replace
 from typing import Any
 
+from wire import EventKind
+
 from ..domain import Change, InvalidState, Ticket, TicketState
 from ..engine import Engine
 from . import Channel, Notice, NoticeKind, Notifier, mask, notifier_for_url
@@ -26,8 +28,16 @@ from .texts import notice_text
 
 log = logging.getLogger(__name__)
 CHECK_S = 5.0  # positions are rechecked this often without any change
-_WAKING = ("ticket.issued", "ticket.called", "ticket.cancelled", "ticket.requeued",
-           "ticket.transferred", "ticket.no_show", "ticket.done", "counter.")  # fmt: skip
+_WAKING = (
+    EventKind.TICKET_ISSUED,
+    EventKind.TICKET_CALLED,
+    EventKind.TICKET_CANCELLED,
+    EventKind.TICKET_REQUEUED,
+    EventKind.TICKET_TRANSFERRED,
+    EventKind.TICKET_NO_SHOW,
+    EventKind.TICKET_DONE,
+    "counter.",  # every counter event
+)
 
 
 class NotificationDesk:
@@ -138,9 +148,9 @@ class NotificationDesk:
             wake = wake or e.kind.startswith(_WAKING)
             if t is None or self.book.get(t.id) is None:
                 continue
-            if e.kind in ("ticket.called", "ticket.recalled"):
+            if e.kind in (EventKind.TICKET_CALLED, EventKind.TICKET_RECALLED):
                 self._notify(t, "called", f"called:{t.recall_count}")
-            elif e.kind == "ticket.no_show":
+            elif e.kind == EventKind.TICKET_NO_SHOW:
                 self._notify(t, "no_show", "no_show")
         # After the notices: a no-show's number is needed once more, then purged.
         self.book.follow(change, self.engine.branch.business_day(self.engine.clock()))

@@ -13,20 +13,21 @@ from typing import Any, TypeVar
 
 import sqlite_utils
 
-from ..codec import (
-    bundle_from_dict,
-    bundle_to_dict,
-    counter_from_dict,
-    counter_to_dict,
-    device_from_dict,
-    device_to_dict,
-    dumps,
-    event_to_dict,
-    service_from_dict,
-    service_to_dict,
-    ticket_from_dict,
-    ticket_to_dict,
+from queue_server.storage.rows import (
+    bundle_from_row,
+    bundle_to_row,
+    counter_from_row,
+    counter_to_row,
+    device_from_row,
+    device_to_row,
+    service_from_row,
+    service_to_row,
+    ticket_from_row,
+    ticket_to_row,
+    to_json,
 )
+from queue_server.wire_encode import dumps, event_wire
+
 from ..domain import (
     Branch,
     BranchSettings,
@@ -35,6 +36,7 @@ from ..domain import (
     Change,
     Event,
     Ticket,
+    TicketState,
     business_day,
 )
 from .appointments import (
@@ -239,29 +241,14 @@ def write_change(
     """Write one change inside the caller's transaction (events as encoded, when given)."""
     bodies = dict(encoded) if encoded is not None else {}
     for t in change.tickets:
-        d = ticket_to_dict(t)
+        d = ticket_to_row(t)
         conn.execute(_TICKET_SQL, [d[c] for c in TICKET_COLUMNS])
     for c in change.counters:
-        d = counter_to_dict(c)
-        conn.execute(
-            _COUNTER_SQL,
-            (d["number"], d["name"], d["location"], d["state"], d["staff_id"],
-             dumps(d["skills"]), d["pause_reason"]),
-        )  # fmt: skip
+        conn.execute(_COUNTER_SQL, counter_to_row(c))
     for s in change.services:
-        d = service_to_dict(s)
-        conn.execute(
-            _SERVICE_SQL,
-            (d["code"], d["prefix"], dumps(d["names"]), d["target_wait_s"], d["mean_service_s"],
-             dumps(d["guidance"]), int(d["fast_lane"]), int(d["visible"]), int(d["enabled"]),
-             d["opens"], d["closes"], d["sort"], int(d["needs_form"])),
-        )  # fmt: skip
+        conn.execute(_SERVICE_SQL, service_to_row(s))
     for dev in change.devices:
-        d = device_to_dict(dev)
-        conn.execute(
-            _DEVICE_SQL,
-            (d["device"], d["kind"], d["health"], d["detail"], d["reported_at"], d["counter"]),
-        )
+        conn.execute(_DEVICE_SQL, device_to_row(dev))
     for (day, prefix), last in change.numbering.items():
         conn.execute(_NUMBERING_SQL, (day.isoformat(), prefix, last))
     write_appointments(conn, change.appointments)
@@ -273,7 +260,7 @@ def write_change(
             (e.seq, branch_id, e.at.isoformat(), e.kind,
              e.ticket.id if e.ticket else None,
              _event_counter(e),
-             bodies.get(e.seq) or dumps(event_to_dict(e))),
+             bodies.get(e.seq) or dumps(event_wire(e))),
         )  # fmt: skip
 
 
@@ -330,20 +317,20 @@ def save_settings(conn: sqlite3.Connection, settings: BranchSettings) -> None:
         "care_age": settings.care_age,
         "notice": settings.notice,
     }
-    conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('settings', ?)", (dumps(value),))
+    conn.execute(
+        "INSERT OR REPLACE INTO meta (key, value) VALUES ('settings', ?)", (to_json(value),)
+    )
 
 
 def save_bundles(conn: sqlite3.Connection, bundles: Iterable[Bundle]) -> None:
     """Replace the branch's bundles (they come from the branch config)."""
     conn.execute("DELETE FROM bundles")
     for b in bundles:
-        d = bundle_to_dict(b)
         conn.execute(
             "INSERT INTO bundles (code, names, service, includes, guidance, sort) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            (d["code"], dumps(d["names"]), d["service"], dumps(d["includes"]),
-             dumps(d["guidance"]), d["sort"]),
-        )  # fmt: skip
+            bundle_to_row(b),
+        )
 
 
 def load_settings(conn: sqlite3.Connection) -> BranchSettings | None:
@@ -367,7 +354,21 @@ def load_settings(conn: sqlite3.Connection) -> BranchSettings | None:
 def load_visit(conn: sqlite3.Connection, visit_id: int) -> list[Ticket]:
     """Every stored leg of one visit, first leg first."""
     rows = conn.execute("SELECT * FROM tickets WHERE visit_id = ? ORDER BY leg, id", (visit_id,))
-    return [ticket_from_dict(dict(r)) for r in rows]
+    return [ticket_from_row(dict(r)) for r in rows]
+
+
+def load_ticket(conn: sqlite3.Connection, ticket_id: int) -> Ticket | None:
+    """A stored ticket by id (one no longer in memory: an earlier day's)."""
+    row = conn.execute("SELECT * FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
+    return ticket_from_row(dict(row)) if row is not None else None
+
+
+def load_ticket_by_key(conn: sqlite3.Connection, idempotency_key: str) -> Ticket | None:
+    """The stored ticket issued with this Idempotency-Key, if any."""
+    row = conn.execute(
+        "SELECT * FROM tickets WHERE idempotency_key = ?", (idempotency_key,)
+    ).fetchone()
+    return ticket_from_row(dict(row)) if row is not None else None
 
 
 def load_branch(
@@ -378,14 +379,15 @@ def load_branch(
     if settings is None:
         raise LookupError("the database has no branch yet: run `branchq init` first")
     today = business_day(now, settings.timezone, settings.day_starts_at)
-    services = [service_from_dict(dict(r)) for r in conn.execute("SELECT * FROM services")]
-    counters = [counter_from_dict(dict(r)) for r in conn.execute("SELECT * FROM counters")]
-    open_states = ("waiting", "called", "serving")
+    services = [service_from_row(dict(r)) for r in conn.execute("SELECT * FROM services")]
+    counters = [counter_from_row(dict(r)) for r in conn.execute("SELECT * FROM counters")]
+    open_states = [s.value for s in TicketState if not s.is_final]
     rows = conn.execute(
-        "SELECT * FROM tickets WHERE business_day >= ? OR state IN (?, ?, ?)",
+        "SELECT * FROM tickets WHERE business_day >= ? "
+        f"OR state IN ({', '.join('?' for _ in open_states)})",
         (today.isoformat(), *open_states),
     )
-    tickets = [ticket_from_dict(dict(r)) for r in rows]
+    tickets = [ticket_from_row(dict(r)) for r in rows]
     numbering = {
         (date.fromisoformat(r["business_day"]), r["prefix"]): r["last"]
         for r in conn.execute(
@@ -393,8 +395,8 @@ def load_branch(
         )
     }
     last_seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
-    devices = [device_from_dict(dict(r)) for r in conn.execute("SELECT * FROM devices")]
-    bundles = [bundle_from_dict(dict(r)) for r in conn.execute("SELECT * FROM bundles")]
+    devices = [device_from_row(dict(r)) for r in conn.execute("SELECT * FROM devices")]
+    bundles = [bundle_from_row(dict(r)) for r in conn.execute("SELECT * FROM bundles")]
     branch = Branch(
         settings,
         services,

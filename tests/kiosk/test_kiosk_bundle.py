@@ -24,8 +24,8 @@ from kiosk.selftest import catalog_keys_used
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLE = ROOT / "dist" / "branchq-kiosk"
 EXECUTABLE = BUNDLE / ("branchq-kiosk.exe" if sys.platform == "win32" else "branchq-kiosk")
-BUILT_FROM = ("kiosk", "ui", "devices", "assets", "kiosk.spec", "pyproject.toml")
-TOP_LEVEL = ("kiosk", "ui", "devices", "tools", "queue_server", "wire")
+BUILT_FROM = ("kiosk", "ui", "devices", "wire", "assets", "kiosk.spec", "pyproject.toml")
+TOP_LEVEL = ("kiosk", "ui", "devices", "wire", "tools", "queue_server")
 OK_LINE = re.compile(r"self-test ok: attract screen in \d+\.\d\d s")
 BUILD_TIMEOUT_S = 900
 RUN_TIMEOUT_S = 60  # the self-test gives up by itself after 20 s
@@ -111,6 +111,7 @@ def test_the_kiosk_from_source_reaches_the_attract_screen(tmp_path):
 KIOSK_MODULES = re.compile(
     r"kiosk(\..+)?|ui|ui\.(assets|client|i18n|isotime|scan_filter|theme|widgets)(\..+)?"
     r"|devices|devices\.(errors|url|serialport)|devices\.(printer|idcard|scanner)(\..+)?"
+    r"|wire(\..+)?"
 )
 TOOLING = re.compile(
     r"(^|\.)(tools|bench|drill\w*|soak\w*|screenshots?|\w+_screens|harness|sim)(\.|$)"

@@ -294,13 +294,14 @@ def issue(client: httpx.Client, service: str) -> dict[str, Any]:
 
 
 def read_event(ws: Any, timeout: float = WAIT_S) -> dict[str, Any]:
-    """The next event on the stream, skipping heartbeats; fails at the deadline."""
+    """The next event on the stream, skipping heartbeats and waits summaries (not events);
+    fails at the deadline."""
     deadline = time.monotonic() + timeout
     while True:
         remaining = deadline - time.monotonic()
         assert remaining > 0, "no event within the deadline"
         msg = json.loads(ws.recv(timeout=remaining))
-        if msg["type"] == "heartbeat":
+        if msg["type"] in ("heartbeat", "waits"):
             continue
         assert msg["type"] == "events" and len(msg["events"]) == 1, msg
         event: dict[str, Any] = msg["events"][0]

@@ -352,6 +352,8 @@ def test_heartbeat_on_a_silent_connection(live: LiveServer) -> None:
         assert "at" in beat
         issue(live.client("kiosk"))
         read_events(ws, snap["seq"], snap["seq"] + 1)
+        waits = recv_json(ws, timeout=1.0)  # one more waiting: the summary moved
+        assert waits["type"] == "waits" and waits["after_seq"] == snap["seq"] + 1, waits
         beat = recv_json(ws, timeout=1.0)
         assert beat["type"] == "heartbeat" and beat["seq"] == snap["seq"] + 1, beat
 
@@ -450,7 +452,9 @@ def next_waits(ws: ClientConnection, timeout: float = WAIT_S) -> dict[str, Any]:
         return msg
 
 
-def test_predicted_waits_follow_the_events_as_a_message_without_a_seq(live: LiveServer) -> None:
+def test_the_waiting_summary_follows_the_events_as_a_message_without_a_seq(
+    live: LiveServer,
+) -> None:
     sign_in(live, 1)
     kiosk = live.client("kiosk")
     with ws_open(live) as ws:
@@ -466,10 +470,10 @@ def test_predicted_waits_follow_the_events_as_a_message_without_a_seq(live: Live
     assert "seq" not in waits and waits["after_seq"] == head and waits["epoch"] == snap["epoch"]
     now = live.client("display").get("/snapshot").json()
     assert now["seq"] == head
-    for code, w in now["waiting"].items():
-        sent = waits["waits"][code]
-        assert sent == {k: w[k] for k in ("eta_new_s", "eta_low_s", "eta_high_s")}, code
+    # The whole summary, as the snapshot says it: clients show it and recount nothing.
+    assert waits["waits"] == now["waiting"]
     a = waits["waits"]["A"]
+    assert (a["waiting"], a["open_counters"]) == (3, 1)
     assert 0 < a["eta_low_s"] <= a["eta_new_s"] <= a["eta_high_s"]
     assert waits["waits"]["C"]["eta_new_s"] is None  # no open counter serves C
 

@@ -159,12 +159,13 @@ def test_an_action_comes_back_as_an_event_and_updates_the_model(qtbot, server, m
     assert ticket["number"] == "A001" and ticket["token"]
     assert changed.args[0]["id"] == ticket["id"]
     assert kiosk.model.tickets[ticket["id"]]["state"] == "waiting"
-    assert kiosk.model.waiting["A"]["waiting"] == 1
+    # The waiting summary follows in the server's next "waits" message.
+    qtbot.waitUntil(lambda: kiosk.model.waiting["A"]["waiting"] == 1, timeout=WAIT_MS)
     assert seen[-1]["kind"] == "ticket.issued"
 
     ok(qtbot, counter.sign_in(1, "t1", PIN))
     qtbot.waitUntil(lambda: kiosk.model.counters[1]["state"] == "open", timeout=WAIT_MS)
-    assert kiosk.model.waiting["A"]["open_counters"] == 1
+    qtbot.waitUntil(lambda: kiosk.model.waiting["A"]["open_counters"] == 1, timeout=WAIT_MS)
 
     with qtbot.waitSignal(kiosk.called, timeout=WAIT_MS) as call:
         result = ok(qtbot, counter.call_next(1))
@@ -173,7 +174,7 @@ def test_an_action_comes_back_as_an_event_and_updates_the_model(qtbot, server, m
     assert call.args[0]["ticket"]["counter"] == 1
     assert kiosk.model.ticket_at(1)["id"] == ticket["id"]
     assert kiosk.model.recent_calls[0]["id"] == ticket["id"]
-    assert kiosk.model.waiting["A"]["waiting"] == 0
+    qtbot.waitUntil(lambda: kiosk.model.waiting["A"]["waiting"] == 0, timeout=WAIT_MS)
 
     with qtbot.waitSignal(kiosk.called, timeout=WAIT_MS) as recall:
         ok(qtbot, counter.recall(1, ticket["id"]))
@@ -386,9 +387,7 @@ def test_the_websocket_speaks_the_parts_of_the_protocol_a_server_may_use(qtbot):
     assert sock.close_code == 4401 and "bye" in closed.args[0]
 
 
-def test_the_models_waits_are_the_servers_predicted_figures_between_snapshots(
-    qtbot, server, make_client
-):
+def test_the_models_waiting_summary_is_the_servers_between_snapshots(qtbot, server, make_client):
     counter = make_client("counter:1")
     ok(qtbot, counter.sign_in(1, "t1", PIN))
     kiosk = make_client("kiosk")
@@ -402,13 +401,22 @@ def test_the_models_waits_are_the_servers_predicted_figures_between_snapshots(
     a = snap["waiting"]["A"]
     mine = kiosk.model.waiting["A"]
     assert kiosk.model.seq == snap["seq"]  # a waits message never moves the resume position
-    assert {k: mine[k] for k in a} == a
+    assert mine == a  # count, longest wait, open counters and predicted wait, as sent
+    assert (a["waiting"], a["open_counters"]) == (2, 1)
     assert a["eta_low_s"] <= a["eta_new_s"] <= a["eta_high_s"]
     assert a["eta_new_s"] != a["waiting"] * 4 * 60 / a["open_counters"]  # not the naive one
 
 
-def test_the_model_keeps_the_servers_waits_and_falls_back_to_naive_only_where_unsent():
+def test_the_model_shows_the_servers_summary_as_sent_and_recounts_nothing():
     model = BranchModel()
+    sent_a = {
+        "waiting": 0,
+        "longest_wait_s": 0,
+        "open_counters": 1,
+        "eta_new_s": 100.0,
+        "eta_low_s": 50.0,
+        "eta_high_s": 200.0,
+    }
     snapshot = {
         "epoch": "e1",
         "seq": 5,
@@ -418,21 +426,20 @@ def test_the_model_keeps_the_servers_waits_and_falls_back_to_naive_only_where_un
             {"number": 1, "state": "open", "skills": [{"service": "A"}, {"service": "B"}]}
         ],
         "tickets": [],
-        "waiting": {
-            "A": {"waiting": 0, "eta_new_s": 100.0, "eta_low_s": 50.0, "eta_high_s": 200.0}
-        },
+        "waiting": {"A": sent_a},
     }
     model.load_snapshot(snapshot)
+    assert model.waiting == {"A": sent_a}
+    # Events change tickets and counters, never the figures: those are the server's.
     ticket = {"id": 1, "service": "A", "state": "waiting", "arrived_at": snapshot["at"]}
     assert model.apply({"seq": 6, "kind": "ticket.issued", "ticket": ticket})
-    a, b = model.waiting["A"], model.waiting["B"]
-    assert (a["waiting"], a["eta_new_s"], a["eta_low_s"], a["eta_high_s"]) == (1, 100, 50, 200)
-    assert b["eta_new_s"] == b["eta_low_s"] == b["eta_high_s"] == 0.0  # naive: none sent
-    waits = {"A": {"eta_new_s": 300.0, "eta_low_s": 120.0, "eta_high_s": 500.0}}
-    assert not model.apply_waits({"type": "waits", "epoch": "old", "waits": waits})
-    assert model.apply_waits({"type": "waits", "epoch": "e1", "after_seq": 6, "waits": waits})
-    assert model.waiting["A"]["eta_new_s"] == 300.0 and model.seq == 6
-    # The counter closes: until the server's next figures, A is closed, not 300 s.
     closed = {"number": 1, "state": "closed", "skills": [{"service": "A"}]}
     assert model.apply({"seq": 7, "kind": "counter.signed_out", "counter": closed})
-    assert model.waiting["A"]["eta_new_s"] is None
+    assert model.waiting == {"A": sent_a}  # no recount, no naive wait for B
+    assert model.tickets[1] == ticket and model.counters[1] == closed
+    closed_now = {"open_counters": 0, "eta_new_s": None, "eta_low_s": None, "eta_high_s": None}
+    waits = {"A": {**sent_a, **closed_now, "waiting": 1}, "B": {**sent_a, **closed_now}}
+    assert not model.apply_waits({"type": "waits", "epoch": "old", "waits": waits})
+    assert model.waiting == {"A": sent_a}
+    assert model.apply_waits({"type": "waits", "epoch": "e1", "after_seq": 7, "waits": waits})
+    assert model.waiting == waits and model.seq == 7 and model.waits_after_seq == 7

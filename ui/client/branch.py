@@ -18,12 +18,13 @@ from urllib.parse import urlencode
 from PySide6.QtCore import SIGNAL, Property, QByteArray, QObject, QTimer, QUrl, Signal
 from PySide6.QtNetwork import QNetworkAccessManager, QNetworkReply, QNetworkRequest
 
+from wire import CALL_KINDS, MessageType
+
 from .model import BranchModel, GapError
 from .websocket import EventSocket
 
 log = logging.getLogger(__name__)
 API = "/api/v1"
-CALL_KINDS = ("ticket.called", "ticket.recalled")
 FINISHED = SIGNAL("finished(PyObject,PyObject)")  # Reply.finished, for receivers()
 
 
@@ -112,7 +113,7 @@ class BranchClient(QObject):
     serviceChanged = Signal(dict)
     deviceChanged = Signal(dict)
     called = Signal(dict)  # the whole ticket.called / ticket.recalled event: ticket, counter
-    waitsChanged = Signal()  # the server's predicted waits per business (model.waiting) moved
+    waitsChanged = Signal()  # the server's waiting summary per business (model.waiting) moved
 
     def __init__(
         self,
@@ -232,23 +233,23 @@ class BranchClient(QObject):
         except (ValueError, KeyError, TypeError):
             self._drop("unreadable message from the server")
             return
-        if kind == "snapshot":
+        if kind == MessageType.SNAPSHOT:
             self.model.load_snapshot(message)
             self.last_sync = "snapshot"
             self._synced()
             self.snapshotLoaded.emit()
-        elif kind == "resume":
+        elif kind == MessageType.RESUME:
             if message.get("epoch") != self.model.epoch:
                 self._drop("resumed on another epoch")
                 return
             self.last_sync = "resume"
             self._synced()
-        elif kind == "events":
+        elif kind == MessageType.EVENTS:
             self._on_events(message.get("events", []))
-        elif kind == "waits":  # not an event: no seq, the resume position stays
+        elif kind == MessageType.WAITS:  # not an event: no seq, the resume position stays
             if self.model.apply_waits(message):
                 self.waitsChanged.emit()
-        elif kind == "heartbeat" and message.get("epoch") != self.model.epoch:
+        elif kind == MessageType.HEARTBEAT and message.get("epoch") != self.model.epoch:
             self._drop("the server restarted")  # it will send a snapshot on reconnect
 
     def _synced(self) -> None:

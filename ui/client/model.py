@@ -8,11 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ui.isotime import parse_time
+from wire import CALL_KINDS, FINAL_STATES, WaitingSummary
 
-FINAL_STATES = frozenset({"done", "no_show", "transferred", "cancelled"})
 RECENT_CALLS = 20  # as many as the server's snapshot carries
-ETA_KEYS = ("eta_new_s", "eta_low_s", "eta_high_s")
 
 
 class GapError(Exception):
@@ -34,10 +32,10 @@ class BranchModel:
         self.tickets: dict[int, dict[str, Any]] = {}  # open tickets by id
         self.recent_calls: list[dict[str, Any]] = []  # newest call first
         self.devices: dict[str, dict[str, Any]] = {}  # by device name
-        self.waiting: dict[str, dict[str, Any]] = {}  # per service code, as the snapshot's
-        # The server's predicted newcomer waits per business (median and 80 % interval), from
-        # the snapshot and every "waits" message since: what `waiting` shows.
-        self.server_waits: dict[str, dict[str, float | None]] = {}
+        # Per business code, the server's waiting summary (count, longest wait, open counters,
+        # a newcomer's predicted wait): the snapshot's, then every "waits" message's. Shown
+        # as sent; the model recounts nothing and applies no wait rule of its own.
+        self.waiting: dict[str, WaitingSummary] = {}
         self.waits_after_seq: int | None = None  # the event seq the server's figures are for
 
     @property
@@ -57,24 +55,19 @@ class BranchModel:
         self.tickets = {int(t["id"]): t for t in snap.get("tickets", [])}
         self.recent_calls = list(snap.get("recent_calls", []))
         self.devices = {d["device"]: d for d in snap.get("devices", [])}
-        self.waiting = {k: dict(v) for k, v in snap.get("waiting", {}).items()}
-        self.server_waits = {
-            k: {key: v.get(key) for key in ETA_KEYS} for k, v in self.waiting.items()
-        }
+        self.waiting = dict(snap.get("waiting", {}))
         self.waits_after_seq = self.seq
 
     def apply_waits(self, message: dict[str, Any]) -> bool:
-        """Take the server's newest per-business waits (a "waits" message); False if not ours.
+        """Take the server's newest waiting summary (a "waits" message); False if not ours.
 
         Not an event: it has no seq of its own and never moves `seq` (the resume position).
         A message from another epoch (a restarted server) is ignored: a snapshot follows.
         """
         if message.get("epoch") != self.epoch or not isinstance(message.get("waits"), dict):
             return False
-        for code, w in message["waits"].items():
-            self.server_waits[code] = {key: w.get(key) for key in ETA_KEYS}
+        self.waiting.update(message["waits"])
         self.waits_after_seq = message.get("after_seq")
-        self.waiting = self.waiting_summary()
         return True
 
     def apply(self, event: dict[str, Any]) -> bool:
@@ -94,7 +87,6 @@ class BranchModel:
             self.devices[device["device"]] = device
         if (ticket := event.get("ticket")) is not None:
             self._apply_ticket(event["kind"], ticket)
-        self.waiting = self.waiting_summary()
         return True
 
     def _apply_ticket(self, kind: str, ticket: dict[str, Any]) -> None:
@@ -103,55 +95,13 @@ class BranchModel:
             self.tickets.pop(tid, None)
         else:
             self.tickets[tid] = ticket
-        if kind in ("ticket.called", "ticket.recalled"):
+        if kind in CALL_KINDS:
             rest = [t for t in self.recent_calls if t["id"] != tid]
             self.recent_calls = [ticket, *rest][:RECENT_CALLS]
         else:
             # A called customer who is later served or finished stays in the recent list,
             # with their current state.
             self.recent_calls = [ticket if t["id"] == tid else t for t in self.recent_calls]
-
-    def waiting_summary(self) -> dict[str, dict[str, Any]]:
-        """Per business: waiting count, longest wait, open counters, a newcomer's wait.
-
-        The same figures as the snapshot's "waiting", recounted from the model so they
-        follow every event; times are measured on the server's clock (the last event's).
-        The newcomer's wait (`eta_new_s`, `eta_low_s`, `eta_high_s`) is the server's
-        prediction, as last sent; the naive formula (waiting × mean ÷ open counters) only
-        for a business the server has sent nothing for, or whose counters opened or all
-        closed since (until the server's next figures).
-        """
-        now = parse_time(self.at)
-        out: dict[str, dict[str, Any]] = {}
-        for code, svc in self.services.items():
-            queue = [t for t in self.tickets.values() if t["service"] == code]
-            queue = [t for t in queue if t["state"] == "waiting"]
-            counters = sum(
-                1
-                for c in self.counters.values()
-                if c["state"] == "open"
-                and any(s["service"] == code and not s.get("overflow") for s in c["skills"])
-            )
-            longest = 0.0
-            if now is not None:
-                waits = [
-                    (now - a).total_seconds() for t in queue if (a := parse_time(t["arrived_at"]))
-                ]
-                longest = max(waits, default=0.0)
-            mean = float(svc.get("mean_service_s", 0))
-            server = self.server_waits.get(code)
-            if server is not None and (server.get("eta_new_s") is not None) == (counters > 0):
-                eta = dict(server)
-            else:
-                naive = (len(queue) * mean / counters) if counters else None
-                eta = dict.fromkeys(ETA_KEYS, naive)
-            out[code] = {
-                "waiting": len(queue),
-                "longest_wait_s": round(longest),
-                "open_counters": counters,
-                **eta,
-            }
-        return out
 
     def waiting_tickets(self, service: str | None = None) -> list[dict[str, Any]]:
         """Waiting tickets, oldest first (the calling order is the server's to decide)."""

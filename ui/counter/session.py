@@ -24,9 +24,9 @@ from typing import Any, Protocol
 
 from ui.isotime import parse_time
 from ui.model.clock import ServerClock
+from wire import EventKind
 
 DEFAULT_MAX_RECALLS = 3  # the server's default; a snapshot's branch may say otherwise
-FINAL_STATES = frozenset({"done", "no_show", "transferred", "cancelled"})
 # How far along its life a ticket is; for one ticket id the later version wins.
 _STATE_RANK = {"waiting": 0, "called": 1, "serving": 2}
 
@@ -289,7 +289,7 @@ class CounterSession:
         """An event from the stream (after the model applied it)."""
         ticket = event.get("ticket")
         if (
-            event.get("kind") == "ticket.done"
+            event.get("kind") == EventKind.TICKET_DONE
             and ticket is not None
             and ticket.get("counter") == self.counter
             and (self.rating is None or self.rating.ticket_id != ticket["id"])
@@ -298,7 +298,7 @@ class CounterSession:
             self.rating = RatingWait(int(ticket["id"]), str(ticket["number"]), ticket.get("rating"))
             return
         if (
-            event.get("kind") == "ticket.rated"
+            event.get("kind") == EventKind.TICKET_RATED
             and ticket is not None
             and self.rating is not None
             and ticket["id"] == self.rating.ticket_id
@@ -330,11 +330,11 @@ class CounterSession:
             and ticket.get("counter") == self.counter
             and event.get("kind")
             in (
-                "ticket.called",
-                "ticket.done",
-                "ticket.no_show",
-                "ticket.transferred",
-                "ticket.rated",
+                EventKind.TICKET_CALLED,
+                EventKind.TICKET_DONE,
+                EventKind.TICKET_NO_SHOW,
+                EventKind.TICKET_TRANSFERRED,
+                EventKind.TICKET_RATED,
             )
         )
 

@@ -21,7 +21,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ui.isotime import parse_time
 from ui.model.clock import ServerClock
+from wire import EventKind
 
+# A counter is free again once its customer is done, a no-show or sent elsewhere.
+_FREES_COUNTER = (EventKind.TICKET_DONE, EventKind.TICKET_NO_SHOW, EventKind.TICKET_TRANSFERRED)
 AMBER_SHARE = 0.8  # a business turns amber when its longest wait reaches 80 % of target
 ALERT_KINDS = (
     "business_over_target",
@@ -63,7 +66,9 @@ class ModelLike(Protocol):
     counters: dict[int, dict[str, Any]]
     tickets: dict[int, dict[str, Any]]
     recent_calls: list[dict[str, Any]]
-    waiting: dict[str, dict[str, Any]]
+
+    @property
+    def waiting(self) -> Mapping[str, Mapping[str, Any]]: ...  # the server's summary, by code
 
 
 def seconds_between(start: datetime | None, end: datetime | None) -> int | None:
@@ -126,7 +131,7 @@ class BranchExtras:
                 self.followups.pop(int(followup["id"]), None)
             else:
                 self.followups[int(followup["id"])] = followup
-        elif kind == "ticket.called" and (ticket := event.get("ticket")) is not None:
+        elif kind == EventKind.TICKET_CALLED and (ticket := event.get("ticket")) is not None:
             if int(ticket.get("recall_count") or 0) > 0:
                 return
             if self.business_day and ticket.get("business_day") not in (None, self.business_day):
@@ -431,12 +436,13 @@ class BranchConsole:
         if (
             ticket is not None
             and isinstance(ticket.get("counter"), int)
-            and kind in ("ticket.done", "ticket.no_show", "ticket.transferred")
+            and kind
+            in (EventKind.TICKET_DONE, EventKind.TICKET_NO_SHOW, EventKind.TICKET_TRANSFERRED)
         ):
             self.free_since[int(ticket["counter"])] = at
         if counter is not None:
             n = int(counter["number"])
-            if kind == "counter.opened":
+            if kind == EventKind.COUNTER_OPENED:
                 self.free_since[n] = at  # free from the moment it opens (or resumes)
             elif counter.get("state") != "open":
                 self.free_since.pop(n, None)

@@ -8,6 +8,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Response
 
+from wire import EventKind
+
 from ...auth import (
     Principal,
     TokenCache,
@@ -42,7 +44,7 @@ async def new_token(body: TokenCreate, engine: EngineDep, device: Manager) -> di
     await _audit(
         engine,
         device,
-        "token.created",
+        EventKind.TOKEN_CREATED,
         id=token_id,
         role=body.role,
         name=body.name,
@@ -72,7 +74,7 @@ async def delete_token(
         raise HTTPException(403, "only an admin may revoke admin tokens")
     await asyncio.to_thread(in_transaction, engine.db_path, revoke_token, token_id)
     tokens.forget()
-    await _audit(engine, device, "token.revoked", id=token_id, role=row["role"])
+    await _audit(engine, device, EventKind.TOKEN_REVOKED, id=token_id, role=row["role"])
     return Response(status_code=204)
 
 
@@ -92,7 +94,7 @@ async def new_staff(body: StaffCreate, engine: EngineDep, device: Manager) -> di
     await asyncio.to_thread(
         in_transaction, engine.db_path, add_staff, body.staff_id, body.name, body.pin
     )
-    kind = "staff.pin_reset" if known else "staff.created"
+    kind = EventKind.STAFF_PIN_RESET if known else EventKind.STAFF_CREATED
     await _audit(engine, device, kind, staff_id=body.staff_id, name=body.name)
     return {"staff_id": body.staff_id, "name": body.name, "active": True}
 

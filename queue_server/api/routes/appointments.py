@@ -8,6 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
 from pydantic import BaseModel, Field
 
+from queue_server.api import views
+
 from ...appointment_desk import AppointmentDesk
 from ...auth import Principal
 from ..deps import BusinessDay, EngineDep, require
@@ -101,7 +103,7 @@ async def check_in(
         "slot_start": view["slot_start"],
         "slot_end": view["slot_end"],
         "appointment_id": done.appointment.id,
-        "ticket": engine.ticket_view(done.ticket, with_token=True),
+        "ticket": views.ticket_view(engine, done.ticket, with_token=True),
     }
 
 

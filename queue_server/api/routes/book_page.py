@@ -26,8 +26,9 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from queue_server.wire_encode import guidance_wire
+
 from ...appointment_desk import AppointmentDesk
-from ...codec import guidance_to_dict
 from ...config import ASSETS
 from ...domain import InvalidInput, NotFound
 from ...domain.appointments import Appointment, AppointmentRefused, aware_slot
@@ -276,7 +277,7 @@ async def public_services(engine: EngineDep, _: None = ReadLimit) -> dict[str, A
     services = []
     for code in offered_services(engine):
         s = branch.service(code)
-        guidance = {lang: guidance_to_dict(g) for lang, g in s.guidance.items()}
+        guidance = {lang: guidance_wire(g) for lang, g in s.guidance.items()}
         services.append({"code": s.code, "names": dict(s.names), "guidance": guidance})
     days = offered_days(engine)
     return {

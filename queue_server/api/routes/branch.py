@@ -9,7 +9,9 @@ from typing import Any
 
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 
-from ...codec import dumps
+from queue_server.api import views
+from queue_server.wire_encode import dumps
+
 from ..deps import ALL_ROLES, AnyDevice, EngineDep, Manager, manager_actor
 from ..schemas import Health, NoticePublic, NoticeUpdate
 
@@ -32,7 +34,7 @@ async def health(engine: EngineDep) -> dict[str, Any]:
 @router.get("/snapshot")
 async def snapshot(engine: EngineDep, _: AnyDevice) -> dict[str, Any]:
     """The whole live state at one sequence number; events after `seq` bring it up to date."""
-    return engine.snapshot()
+    return views.snapshot(engine)
 
 
 @router.put("/branch/notice", response_model=NoticePublic)
@@ -56,9 +58,10 @@ async def events(
 
     Messages: {"type": "snapshot", "epoch": e, "seq": n, ...}, {"type": "resume", ...},
     {"type": "events", "events": [...]}, {"type": "heartbeat", "seq": n, "epoch": e}, and
-    {"type": "waits", "after_seq": n, "epoch": e, "at": t, "waits": {code: {"eta_new_s",
-    "eta_low_s", "eta_high_s"}}} — each business's predicted wait for a newcomer, sent when
-    it changes (not an event: no seq, not replayed on resume; the newest one follows).
+    {"type": "waits", "after_seq": n, "epoch": e, "at": t, "waits": {code: {"waiting",
+    "longest_wait_s", "open_counters", "eta_new_s", "eta_low_s", "eta_high_s"}}} — each
+    business's waiting summary (`wire.WaitsMessage`), sent when any of it changes (not an
+    event: no seq, not replayed on resume; the newest one follows).
     A client resumes with `since` and the `epoch` of the snapshot it holds. Without the
     epoch, or after the server restarted or reloaded (a new epoch: sequence numbers that were
     never made durable may have been reused), it gets a fresh snapshot instead.
@@ -79,7 +82,7 @@ async def events(
         sub = hub.subscribe_from(since)
         first = dumps({"type": "resume", "since": since, "epoch": engine.epoch})
     else:
-        snap = engine.snapshot()
+        snap = views.snapshot(engine)
         sub = hub.subscribe_after_snapshot(snap["seq"])
         first = dumps({"type": "snapshot", **snap})
     heartbeat_s: float = app.state.heartbeat_s
@@ -100,7 +103,7 @@ async def events(
             if sub.needs_snapshot or sub.overflowed:
                 sub.take()
                 sub.needs_snapshot = sub.overflowed = False
-                snap = engine.snapshot()
+                snap = views.snapshot(engine)
                 sub.after = max(sub.after, snap["seq"])
                 await websocket.send_text(dumps({"type": "snapshot", **snap}))
                 continue

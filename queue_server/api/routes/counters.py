@@ -10,8 +10,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Query, Request
 
+from queue_server.api import views
+from queue_server.wire_encode import counter_wire
+from wire import CounterWire, TicketView
+
 from ...auth import PinLockout, verify_pin
-from ...codec import counter_to_dict
 from ...domain import Branch, Change, Counter, InvalidInput, Skill, Ticket
 from ...engine import Engine
 from ...storage import connect
@@ -44,21 +47,21 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_lengt
 
 
 @router.get("", response_model=list[CounterPublic])
-async def list_counters(engine: EngineDep, _: AnyDevice) -> list[dict[str, Any]]:
+async def list_counters(engine: EngineDep, _: AnyDevice) -> list[CounterWire]:
     """List every counter with its state, staff and skills."""
-    return [counter_to_dict(c) for c in sorted(engine.branch.counters.values(), key=_num)]
+    return [counter_wire(c) for c in sorted(engine.branch.counters.values(), key=_num)]
 
 
 @router.get("/{number}", response_model=CounterPublic)
-async def read_counter(number: int, engine: EngineDep, _: AnyDevice) -> dict[str, Any]:
+async def read_counter(number: int, engine: EngineDep, _: AnyDevice) -> CounterWire:
     """Read one counter."""
-    return counter_to_dict(engine.branch.counter(number))
+    return counter_wire(engine.branch.counter(number))
 
 
 @router.get("/{number}/today", response_model=CounterToday)
 async def counter_today(number: int, engine: EngineDep, _: OwnCounterOrManager) -> dict[str, Any]:
     """Today's figures for the counter: calls, served, no-shows, transfers, times, ratings."""
-    return engine.counter_today(number)
+    return views.counter_today(engine, number)
 
 
 @router.get("/{number}/queue", response_model=CounterQueue)
@@ -69,59 +72,55 @@ async def counter_queue(
     limit: Annotated[int, Query(ge=1, le=50)] = 5,
 ) -> dict[str, Any]:
     """The next customers call-next would give the counter, and its businesses' queues."""
-    return engine.counter_queue(number, limit)
+    return views.counter_queue(engine, number, limit)
 
 
 @router.post("/{number}/open", response_model=CounterPublic)
-async def open_counter(
-    number: int, engine: EngineDep, device: OwnCounterOrManager
-) -> dict[str, Any]:
+async def open_counter(number: int, engine: EngineDep, device: OwnCounterOrManager) -> CounterWire:
     """Open the counter for calling."""
     change = await engine.execute(
         lambda b, now: b.open_counter(number, now), actor=manager_actor(device)
     )
-    return counter_to_dict(result_of(change, Counter))
+    return counter_wire(result_of(change, Counter))
 
 
 @router.post("/{number}/pause", response_model=CounterPublic)
 async def pause_counter(
     number: int, engine: EngineDep, device: OwnCounterOrManager, body: PauseRequest | None = None
-) -> dict[str, Any]:
+) -> CounterWire:
     """Pause the counter (a break), with a reason the manager sees."""
     reason = body.reason if body else ""
     change = await engine.execute(
         lambda b, now: b.pause_counter(number, now, reason), actor=manager_actor(device)
     )
-    return counter_to_dict(result_of(change, Counter))
+    return counter_wire(result_of(change, Counter))
 
 
 @router.post("/{number}/close", response_model=CounterPublic)
-async def close_counter(
-    number: int, engine: EngineDep, device: OwnCounterOrManager
-) -> dict[str, Any]:
+async def close_counter(number: int, engine: EngineDep, device: OwnCounterOrManager) -> CounterWire:
     """Close the counter; refused while a customer is at it."""
     change = await engine.execute(
         lambda b, now: b.close_counter(number, now), actor=manager_actor(device)
     )
-    return counter_to_dict(result_of(change, Counter))
+    return counter_wire(result_of(change, Counter))
 
 
 @router.put("/{number}/skills", response_model=CounterPublic)
 async def set_skills(
     number: int, body: SkillsUpdate, engine: EngineDep, device: Manager
-) -> dict[str, Any]:
+) -> CounterWire:
     """Set which businesses the counter serves, in order; applies from its next call."""
     skills = [Skill(s.service, s.weight, s.overflow) for s in body.skills]
     change = await engine.execute(
         lambda b, now: b.set_skills(number, skills, now), actor=manager_actor(device)
     )
-    return counter_to_dict(result_of(change, Counter))
+    return counter_wire(result_of(change, Counter))
 
 
 @router.post("/{number}/sign-in", response_model=CounterPublic)
 async def sign_in(
     number: int, body: SignIn, engine: EngineDep, request: Request, _: OwnCounter
-) -> dict[str, Any]:
+) -> CounterWire:
     """A teller signs in with staff id and PIN; the counter opens. Five wrong PINs in 15
     minutes lock the staff id for 15 minutes (429)."""
     lockout = _lockout(request)
@@ -136,7 +135,7 @@ async def sign_in(
         raise HTTPException(401, "wrong staff id or PIN")
     lockout.succeeded(body.staff_id)
     change = await engine.execute(lambda b, now: b.sign_in(number, body.staff_id, now))
-    return counter_to_dict(result_of(change, Counter))
+    return counter_wire(result_of(change, Counter))
 
 
 def _lockout(request: Request) -> PinLockout:
@@ -164,12 +163,12 @@ def _verify(engine: Engine, staff_id: str, pin: str) -> bool:
 
 
 @router.post("/{number}/sign-out", response_model=CounterPublic)
-async def sign_out(number: int, engine: EngineDep, device: OwnCounterOrManager) -> dict[str, Any]:
+async def sign_out(number: int, engine: EngineDep, device: OwnCounterOrManager) -> CounterWire:
     """The teller signs out; the counter closes."""
     change = await engine.execute(
         lambda b, now: b.sign_out(number, now), actor=manager_actor(device)
     )
-    return counter_to_dict(result_of(change, Counter))
+    return counter_wire(result_of(change, Counter))
 
 
 @router.post("/{number}/call-next", response_model=CallResult)
@@ -180,17 +179,17 @@ async def call_next(
     if idempotency_key is not None:
         earlier = engine.branch.call_keys.get((number, idempotency_key))
         if earlier is not None:
-            return {"ticket": engine.ticket_view(engine.branch.ticket(earlier))}
+            return {"ticket": views.ticket_view(engine, engine.branch.ticket(earlier))}
     change = await engine.execute(lambda b, now: b.call_next(number, now, call_key=idempotency_key))
     if change.empty:
         return {"ticket": None}
-    return {"ticket": engine.ticket_view(result_of(change, Ticket))}
+    return {"ticket": views.ticket_view(engine, result_of(change, Ticket))}
 
 
 @router.post("/{number}/call", response_model=TicketPublic)
 async def call_ticket(
     number: int, body: CallTicket, engine: EngineDep, _: OwnCounter
-) -> dict[str, Any]:
+) -> TicketView:
     """Call a specific customer, by ticket id or printed number, out of turn."""
     ticket_id, printed = body.ticket_id, body.number
     if ticket_id is None and printed is None:
@@ -201,21 +200,21 @@ async def call_ticket(
         return b.call_ticket(number, tid, now)
 
     change = await engine.execute(decide)
-    return engine.ticket_view(result_of(change, Ticket))
+    return views.ticket_view(engine, result_of(change, Ticket))
 
 
 async def _ticket_action(
     engine: Engine, action: str, number: int, body: TicketAction | None
-) -> dict[str, Any]:
+) -> TicketView:
     tid = body.ticket_id if body else None
     change = await engine.execute(lambda b, now: getattr(b, action)(number, now, ticket_id=tid))
-    return engine.ticket_view(result_of(change, Ticket))
+    return views.ticket_view(engine, result_of(change, Ticket))
 
 
 @router.post("/{number}/recall", response_model=TicketPublic)
 async def recall(
     number: int, engine: EngineDep, _: OwnCounter, body: TicketAction | None = None
-) -> dict[str, Any]:
+) -> TicketView:
     """Call the current customer again (up to the branch's recall limit)."""
     return await _ticket_action(engine, "recall", number, body)
 
@@ -223,7 +222,7 @@ async def recall(
 @router.post("/{number}/start", response_model=TicketPublic)
 async def start_serving(
     number: int, engine: EngineDep, _: OwnCounter, body: TicketAction | None = None
-) -> dict[str, Any]:
+) -> TicketView:
     """The called customer has arrived: start serving."""
     return await _ticket_action(engine, "start_serving", number, body)
 
@@ -231,7 +230,7 @@ async def start_serving(
 @router.post("/{number}/finish", response_model=TicketPublic)
 async def finish(
     number: int, engine: EngineDep, _: OwnCounter, body: TicketAction | None = None
-) -> dict[str, Any]:
+) -> TicketView:
     """Service is complete."""
     return await _ticket_action(engine, "finish", number, body)
 
@@ -239,7 +238,7 @@ async def finish(
 @router.post("/{number}/no-show", response_model=TicketPublic)
 async def no_show(
     number: int, engine: EngineDep, _: OwnCounter, body: TicketAction | None = None
-) -> dict[str, Any]:
+) -> TicketView:
     """The called customer did not come."""
     return await _ticket_action(engine, "no_show", number, body)
 
@@ -247,7 +246,7 @@ async def no_show(
 @router.post("/{number}/transfer", response_model=TicketPublic)
 async def transfer(
     number: int, body: TransferRequest, engine: EngineDep, _: OwnCounter
-) -> dict[str, Any]:
+) -> TicketView:
     """Send the customer to another business or counter; they keep their place in time."""
     change = await engine.execute(
         lambda b, now: b.transfer(
@@ -259,7 +258,7 @@ async def transfer(
             ticket_id=body.ticket_id,
         )
     )
-    return engine.ticket_view(result_of(change, Ticket))
+    return views.ticket_view(engine, result_of(change, Ticket))
 
 
 def _num(c: Counter) -> int:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
+from queue_server.wire_encode import device_wire
+from wire import DeviceWire
+
 from ...auth import Principal
-from ...codec import device_to_dict
 from ...domain import DeviceHealth
 from ..deps import AnyDevice, EngineDep, require
 from ..schemas import DevicePublic, DeviceReport
@@ -17,14 +19,14 @@ Reporter = Annotated[Principal, Depends(require("kiosk", "counter", "manager", "
 
 
 @router.get("", response_model=list[DevicePublic])
-async def list_devices(engine: EngineDep, _: AnyDevice) -> list[dict[str, Any]]:
+async def list_devices(engine: EngineDep, _: AnyDevice) -> list[DeviceWire]:
     """The last reported health of every device in the branch."""
     devices = sorted(engine.branch.devices.values(), key=lambda d: d.device)
-    return [device_to_dict(d) for d in devices]
+    return [device_wire(d) for d in devices]
 
 
 @router.post("/status", response_model=DevicePublic)
-async def report_status(body: DeviceReport, engine: EngineDep, _: Reporter) -> dict[str, Any]:
+async def report_status(body: DeviceReport, engine: EngineDep, _: Reporter) -> DeviceWire:
     """Report a device's health; a change of health becomes a `device.status` event."""
     await engine.execute(
         lambda b, now: b.report_device(
@@ -36,4 +38,4 @@ async def report_status(body: DeviceReport, engine: EngineDep, _: Reporter) -> d
             counter=body.counter,
         )
     )
-    return device_to_dict(engine.branch.devices[body.device])
+    return device_wire(engine.branch.devices[body.device])

@@ -19,7 +19,9 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Path, Request, WebSocket, WebSocketDisconnect
 
-from ...codec import dumps, guidance_to_dict
+from queue_server.api import views
+from queue_server.wire_encode import dumps, guidance_wire
+
 from ...domain import Change, Ticket, TicketState
 from ...domain.branch import LATE_MAX_MINUTES, LATE_MAX_TIMES
 from ...engine import Engine
@@ -126,13 +128,13 @@ def public_view(engine: Engine, ticket: Ticket) -> dict[str, Any]:
     """What the customer's phone may see of their own ticket (a whitelist, nothing else)."""
     b = engine.branch
     now = engine.clock()
-    live = engine.ticket_view(ticket)
+    live = views.ticket_view(engine, ticket)
     service = b.services.get(ticket.service)
     guidance = {}
     if ticket.bundle is not None and ticket.bundle in b.bundles:
-        guidance = {k: guidance_to_dict(g) for k, g in b.bundles[ticket.bundle].guidance.items()}
+        guidance = {k: guidance_wire(g) for k, g in b.bundles[ticket.bundle].guidance.items()}
     elif service is not None:
-        guidance = {k: guidance_to_dict(g) for k, g in service.guidance.items()}
+        guidance = {k: guidance_wire(g) for k, g in service.guidance.items()}
     names = dict(service.names) if service is not None else {}
     if ticket.bundle is not None and ticket.bundle in b.bundles:
         names = dict(b.bundles[ticket.bundle].names)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 
-from ...codec import guidance_from_dict, service_to_dict
+from queue_server.wire_encode import guidance_from_wire, service_wire
+from wire import BundleWire, ServiceWire
+
 from ...domain import Service
 from ...visits import bundle_views
 from ..deps import AnyDevice, EngineDep, Manager, manager_actor, result_of
@@ -17,33 +17,33 @@ bundles_router = APIRouter(prefix="/bundles", tags=["services"])
 
 
 @bundles_router.get("", response_model=list[BundlePublic])
-async def list_bundles(engine: EngineDep, _: AnyDevice) -> list[dict[str, Any]]:
+async def list_bundles(engine: EngineDep, _: AnyDevice) -> list[BundleWire]:
     """List the bundles (several businesses in one visit) in display order."""
     return bundle_views(engine.branch)
 
 
 @router.get("", response_model=list[ServicePublic])
-async def list_services(engine: EngineDep, _: AnyDevice) -> list[dict[str, Any]]:
+async def list_services(engine: EngineDep, _: AnyDevice) -> list[ServiceWire]:
     """List the branch's businesses in display order."""
     services = sorted(engine.branch.services.values(), key=lambda s: (s.sort, s.code))
-    return [service_to_dict(s) for s in services]
+    return [service_wire(s) for s in services]
 
 
 @router.get("/{code}", response_model=ServicePublic)
-async def read_service(code: str, engine: EngineDep, _: AnyDevice) -> dict[str, Any]:
+async def read_service(code: str, engine: EngineDep, _: AnyDevice) -> ServiceWire:
     """Read one business, with its guidance for customers."""
-    return service_to_dict(engine.branch.service(code))
+    return service_wire(engine.branch.service(code))
 
 
 @router.patch("/{code}", response_model=ServicePublic)
 async def update_service(
     code: str, body: ServiceUpdate, engine: EngineDep, device: Manager
-) -> dict[str, Any]:
+) -> ServiceWire:
     """Change a business's names, guidance, targets or availability."""
     fields = body.model_dump(exclude_none=True)
     if "guidance" in fields:
-        fields["guidance"] = {k: guidance_from_dict(v) for k, v in fields["guidance"].items()}
+        fields["guidance"] = {k: guidance_from_wire(v) for k, v in fields["guidance"].items()}
     change = await engine.execute(
         lambda b, now: b.update_service(code, now, **fields), actor=manager_actor(device)
     )
-    return service_to_dict(result_of(change, Service))
+    return service_wire(result_of(change, Service))

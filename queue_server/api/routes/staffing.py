@@ -6,6 +6,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from queue_server.api import views
+
 from ..deps import BusinessDay, EngineDep, Manager
 from ..schemas import StaffingAdvice
 
@@ -19,4 +21,4 @@ async def staffing_advice(
     day: Annotated[BusinessDay | None, Query(description="business day; default today")] = None,
 ) -> dict[str, Any]:
     """Forecast, recommended windows per business per interval (Erlang C), counter moves."""
-    return await engine.staffing_advice(day)
+    return views.staffing_advice(engine, await engine.staffing_outlook(day))

@@ -6,6 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Response
 
+from queue_server.api import views
+from wire import TicketView
+
 from ...auth import Principal
 from ...domain import NotFound, PriorityClass, Source, Ticket
 from ...visits import plan_visit
@@ -33,7 +36,7 @@ async def issue_ticket(
     engine: EngineDep,
     device: IssuingDevice,
     idempotency_key: IdempotencyKey = None,
-) -> dict[str, Any]:
+) -> TicketView:
     """Issue a ticket. A retry with the same Idempotency-Key returns the same ticket (200)."""
     found = identify(engine, body.identity) if body.identity is not None else None
     plan = plan_visit(
@@ -66,13 +69,13 @@ async def issue_ticket(
     if replayed:
         response.status_code = 200
         response.headers["Idempotent-Replay"] = "true"
-    return engine.ticket_view(ticket, with_token=True)
+    return views.ticket_view(engine, ticket, with_token=True)
 
 
 @router.get("/{ticket_id}", response_model=TicketPublic)
-async def read_ticket(ticket_id: int, engine: EngineDep, _: AnyDevice) -> dict[str, Any]:
+async def read_ticket(ticket_id: int, engine: EngineDep, _: AnyDevice) -> TicketView:
     """Read a ticket with its live position and estimated wait."""
-    return engine.ticket_view(engine.find_ticket(ticket_id))
+    return views.ticket_view(engine, engine.find_ticket(ticket_id))
 
 
 @router.get("/{ticket_id}/history", response_model=TicketHistory)
@@ -82,16 +85,16 @@ async def ticket_history(
     _: Annotated[Principal, Depends(require("counter", "manager", "admin"))],
 ) -> dict[str, Any]:
     """The ticket's whole visit, leg by leg, with each transfer's counter, staff and note."""
-    return engine.visit_history(ticket_id)
+    return views.visit_history(engine, ticket_id)
 
 
 @router.post("/{ticket_id}/cancel", response_model=TicketPublic)
-async def cancel_ticket(ticket_id: int, engine: EngineDep, device: IssuingDevice) -> dict[str, Any]:
+async def cancel_ticket(ticket_id: int, engine: EngineDep, device: IssuingDevice) -> TicketView:
     """Cancel a waiting ticket (the customer left)."""
     change = await engine.execute(
         lambda b, now: b.cancel_ticket(ticket_id, now), actor=manager_actor(device)
     )
-    return engine.ticket_view(result_of(change, Ticket))
+    return views.ticket_view(engine, result_of(change, Ticket))
 
 
 @router.post("/{ticket_id}/rating", response_model=TicketPublic)
@@ -100,7 +103,7 @@ async def rate_ticket(
     body: RatingRequest,
     engine: EngineDep,
     device: Annotated[Principal, Depends(require("counter", "admin"))],
-) -> dict[str, Any]:
+) -> TicketView:
     """Store the customer's rating of a finished service (from the counter's rating pad)."""
     ticket = engine.find_ticket(ticket_id)
     if device.role == "counter" and ticket.counter != device.counter:
@@ -108,7 +111,7 @@ async def rate_ticket(
     change = await engine.execute(
         lambda b, now: b.rate_ticket(ticket_id, body.rating, now, comment=body.comment)
     )
-    return engine.ticket_view(result_of(change, Ticket))
+    return views.ticket_view(engine, result_of(change, Ticket))
 
 
 @router.get("/{ticket_id}/eform", response_model=Eform)

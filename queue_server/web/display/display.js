@@ -37,7 +37,6 @@
   const STALE_AFTER_MS = 15000; // disconnected this long: the current call is not trusted
   const SILENT_TIMEOUT_MS = 8000; // no frame (heartbeats come every 2 s): the link is dead
   const REFUSED_RETRY_MS = 30000;
-  const OPEN_STATES = new Set(["waiting", "called", "serving"]);
 
   const $ = (id) => document.getElementById(id);
   const wallMs = () => performance.timeOrigin + performance.now();
@@ -50,12 +49,10 @@
     seq: null,
     branch: null,
     services: new Map(),
-    counters: new Map(),
-    tickets: new Map(), // open tickets by id: the waiting figures are counted from them
-    waiting: null, // the snapshot's per-business figures, until an event changes them
-    // The server's predicted newcomer waits per business ({eta_new_s, eta_low_s,
-    // eta_high_s}), from the snapshot and then every "waits" message: the figures shown.
-    serverWaits: new Map(),
+    // Per business, the server's waiting summary ({waiting, longest_wait_s, open_counters,
+    // eta_new_s, eta_low_s, eta_high_s}): the snapshot's, then every "waits" message's.
+    // Shown as sent: the page counts nothing and applies no wait rule of its own.
+    waiting: {},
     calls: new Map(), // ticket id -> {id, number, service, counter, at, recall}
     current: null,
     currentBeforeGap: null,
@@ -163,12 +160,7 @@
       state.languages = snap.branch.languages;
     }
     state.services = new Map(snap.services.map((s) => [s.code, s]));
-    state.counters = new Map(snap.counters.map((c) => [c.number, c]));
-    state.tickets = new Map(snap.tickets.map((t) => [t.id, t]));
-    state.waiting = snap.waiting || null;
-    state.serverWaits = new Map(
-      Object.entries(snap.waiting || {}).map(([code, w]) => [code, etaOf(w)]),
-    );
+    state.waiting = { ...(snap.waiting || {}) };
     const before = state.current || state.currentBeforeGap;
     state.calls = new Map();
     const calls = snap.recent_calls
@@ -198,76 +190,21 @@
   function applyEvent(ev) {
     if (state.seq !== null && ev.seq <= state.seq) return false; // already applied
     state.seq = ev.seq;
-    if (ev.ticket) {
-      const t = ev.ticket;
-      if (OPEN_STATES.has(t.state)) state.tickets.set(t.id, t);
-      else state.tickets.delete(t.id);
-      state.waiting = null; // recounted from the tickets from now on
-      if (ev.kind === "ticket.called" || ev.kind === "ticket.recalled") takeCall(t, ev.live);
+    // The waiting figures move with the "waits" message the server sends after events.
+    if (ev.ticket && (ev.kind === "ticket.called" || ev.kind === "ticket.recalled")) {
+      takeCall(ev.ticket, ev.live);
     }
-    if (ev.counter && typeof ev.counter === "object") {
-      state.counters.set(ev.counter.number, ev.counter);
-      state.waiting = null;
-    }
-    if (ev.service) {
-      state.services.set(ev.service.code, ev.service);
-      state.waiting = null;
-    }
+    if (ev.service) state.services.set(ev.service.code, ev.service);
     if (ev.kind === "branch.notice") state.notice = (ev.data && ev.data.text) || "";
     return true;
   }
 
-  function etaOf(w) {
-    return {
-      eta_new_s: w.eta_new_s ?? null,
-      eta_low_s: w.eta_low_s ?? null,
-      eta_high_s: w.eta_high_s ?? null,
-    };
-  }
-
-  // The server's newest per-business waits (a "waits" message: not an event, no seq; the
+  // The server's newest waiting summary (a "waits" message: not an event, no seq; the
   // events' sequence and the resume position are untouched by it).
   function applyWaits(msg) {
     if (msg.epoch !== state.epoch || !msg.waits) return false;
-    for (const [code, w] of Object.entries(msg.waits)) state.serverWaits.set(code, etaOf(w));
-    if (state.waiting) {
-      for (const [code, w] of Object.entries(msg.waits)) {
-        if (state.waiting[code]) Object.assign(state.waiting[code], etaOf(w));
-      }
-    }
+    Object.assign(state.waiting, msg.waits);
     return true;
-  }
-
-  // The per-business figures, as the server's snapshot computes them: waiting customers,
-  // open counters, and the wait for a newcomer: the server's predicted figures (the latest
-  // snapshot or "waits" message), counted again from the tickets after each event. Only a
-  // business the server has sent nothing for (or whose counters opened or closed since)
-  // gets the naive wait (waiting × mean service ÷ open counters serving it).
-  function waitingFigures() {
-    if (state.waiting) return state.waiting;
-    const out = {};
-    for (const code of state.services.keys()) {
-      const svc = state.services.get(code);
-      let waiting = 0;
-      for (const t of state.tickets.values()) {
-        if (t.state === "waiting" && t.service === code) waiting += 1;
-      }
-      let open = 0;
-      for (const c of state.counters.values()) {
-        if (c.state !== "open") continue;
-        const skill = (c.skills || []).find((s) => s.service === code);
-        if (skill && !skill.overflow) open += 1;
-      }
-      const server = state.serverWaits.get(code);
-      const naive = open ? (waiting * svc.mean_service_s) / open : null;
-      if (server && (server.eta_new_s !== null) === open > 0) {
-        out[code] = { waiting, open_counters: open, ...server, source: "server" };
-      } else {
-        const eta = { eta_new_s: naive, eta_low_s: naive, eta_high_s: naive };
-        out[code] = { waiting, open_counters: open, ...eta, source: "naive" };
-      }
-    }
-    return out;
   }
 
   // ------------------------------------------------------------------ render
@@ -359,7 +296,7 @@
 
   function renderWaiting() {
     const box = $("waiting-list");
-    const figures = waitingFigures();
+    const figures = state.waiting;
     const services = [...state.services.values()]
       .filter((s) => inZone(s.code))
       .filter((s) => (s.enabled && s.visible) || (figures[s.code] && figures[s.code].waiting > 0))
@@ -731,11 +668,11 @@
     },
     get calls() { return [...state.calls.values()].map((c) => c.number); },
     get seq() { return state.seq; },
-    get waits() { return waitingFigures(); },
+    get waits() { return state.waiting; },
     get epoch() { return state.epoch; },
     get notice() { return state.notice; },
     get frames() { return state.frames.slice(); },
-    get waiting() { return waitingFigures(); },
+    get waiting() { return state.waiting; },
     get queueLength() { return queue.length; },
     get soundLocked() { return soundLocked(); },
     announcements,

@@ -1,18 +1,19 @@
-"""One JSON shape per entity, shared by the database rows, the API and the event stream."""
+"""The branch's values as database rows and back: the columns of each table, JSON columns
+as text. Only storage uses this: a column can change without changing what clients see."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import date, datetime, time
 from typing import Any
 
-from .domain import (
+from queue_server.domain import (
     Bundle,
     Counter,
     CounterState,
     DeviceHealth,
     DeviceStatus,
-    Event,
     Guidance,
     PriorityClass,
     Service,
@@ -21,6 +22,17 @@ from .domain import (
     Ticket,
     TicketState,
 )
+
+Row = Mapping[str, Any]
+
+
+def to_json(value: Any) -> str:
+    """A JSON column's text (compact, Chinese kept readable)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _json_value(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def _dt(value: datetime | None) -> str | None:
@@ -39,7 +51,9 @@ def _parse_tm(value: str | None) -> time | None:
     return None if not value else time.fromisoformat(value)
 
 
-def ticket_to_dict(t: Ticket) -> dict[str, Any]:
+# -------------------------------------------------------------------- tickets
+def ticket_to_row(t: Ticket) -> dict[str, Any]:
+    """Every column of the tickets table (named as the `Ticket` fields, see migration m001)."""
     return {
         "id": t.id,
         "number": t.number,
@@ -77,7 +91,7 @@ def ticket_to_dict(t: Ticket) -> dict[str, Any]:
     }
 
 
-def ticket_from_dict(d: dict[str, Any]) -> Ticket:
+def ticket_from_row(d: Row) -> Ticket:
     return Ticket(
         id=d["id"],
         number=d["number"],
@@ -115,35 +129,17 @@ def ticket_from_dict(d: dict[str, Any]) -> Ticket:
     )
 
 
-def ticket_public(t: Ticket) -> dict[str, Any]:
-    """The ticket as every client may see it: no keys, no customer reference, and not the
-    token of the customer's live page (it would let a display's viewer cancel the ticket)."""
-    d = ticket_to_dict(t)
-    for private in ("customer_ref", "idempotency_key", "call_key", "token"):
-        del d[private]
-    return d
+# ------------------------------------------------------------------- counters
+def counter_to_row(c: Counter) -> tuple[Any, ...]:
+    """(number, name, location, state, staff_id, skills, pause_reason)."""
+    skills = [{"service": s.service, "weight": s.weight, "overflow": s.overflow} for s in c.skills]
+    return (
+        c.number, c.name, c.location, c.state.value, c.staff_id, to_json(skills), c.pause_reason,
+    )  # fmt: skip
 
 
-def skill_to_dict(s: Skill) -> dict[str, Any]:
-    return {"service": s.service, "weight": s.weight, "overflow": s.overflow}
-
-
-def counter_to_dict(c: Counter) -> dict[str, Any]:
-    return {
-        "number": c.number,
-        "name": c.name,
-        "location": c.location,
-        "state": c.state.value,
-        "staff_id": c.staff_id,
-        "skills": [skill_to_dict(s) for s in c.skills],
-        "pause_reason": c.pause_reason,
-    }
-
-
-def counter_from_dict(d: dict[str, Any]) -> Counter:
-    skills = d["skills"]
-    if isinstance(skills, str):
-        skills = json.loads(skills)
+def counter_from_row(d: Row) -> Counter:
+    skills = _json_value(d["skills"])
     return Counter(
         number=d["number"],
         name=d["name"],
@@ -158,56 +154,51 @@ def counter_from_dict(d: dict[str, Any]) -> Counter:
     )
 
 
-def guidance_to_dict(g: Guidance) -> dict[str, Any]:
-    return {
-        "documents": list(g.documents),
-        "steps": list(g.steps),
-        "where": g.where,
-        "alternative": g.alternative,
-    }
-
-
-def guidance_from_dict(d: dict[str, Any]) -> Guidance:
-    return Guidance(
-        documents=tuple(d.get("documents", ())),
-        steps=tuple(d.get("steps", ())),
-        where=d.get("where", ""),
-        alternative=d.get("alternative", ""),
+# ------------------------------------------------------------------- services
+def _guidance_to_json(guidance: Mapping[str, Guidance]) -> str:
+    return to_json(
+        {
+            lang: {
+                "documents": list(g.documents),
+                "steps": list(g.steps),
+                "where": g.where,
+                "alternative": g.alternative,
+            }
+            for lang, g in guidance.items()
+        }
     )
 
 
-def service_to_dict(s: Service) -> dict[str, Any]:
+def _guidance_from_json(value: Any) -> dict[str, Guidance]:
     return {
-        "code": s.code,
-        "prefix": s.prefix,
-        "names": dict(s.names),
-        "target_wait_s": s.target_wait_s,
-        "mean_service_s": s.mean_service_s,
-        "guidance": {lang: guidance_to_dict(g) for lang, g in s.guidance.items()},
-        "fast_lane": s.fast_lane,
-        "visible": s.visible,
-        "enabled": s.enabled,
-        "opens": _tm(s.opens),
-        "closes": _tm(s.closes),
-        "sort": s.sort,
-        "needs_form": s.needs_form,
+        lang: Guidance(
+            documents=tuple(g.get("documents", ())),
+            steps=tuple(g.get("steps", ())),
+            where=g.get("where", ""),
+            alternative=g.get("alternative", ""),
+        )
+        for lang, g in (_json_value(value) if value else {}).items()
     }
 
 
-def service_from_dict(d: dict[str, Any]) -> Service:
-    names = d["names"]
-    guidance = d.get("guidance") or {}
-    if isinstance(names, str):
-        names = json.loads(names)
-    if isinstance(guidance, str):
-        guidance = json.loads(guidance)
+def service_to_row(s: Service) -> tuple[Any, ...]:
+    """(code, prefix, names, target_wait_s, mean_service_s, guidance, fast_lane, visible,
+    enabled, opens, closes, sort, needs_form)."""
+    return (
+        s.code, s.prefix, to_json(dict(s.names)), s.target_wait_s, s.mean_service_s,
+        _guidance_to_json(s.guidance), int(s.fast_lane), int(s.visible), int(s.enabled),
+        _tm(s.opens), _tm(s.closes), s.sort, int(s.needs_form),
+    )  # fmt: skip
+
+
+def service_from_row(d: Row) -> Service:
     return Service(
         code=d["code"],
         prefix=d["prefix"],
-        names=dict(names),
+        names=dict(_json_value(d["names"])),
         target_wait_s=int(d.get("target_wait_s", 600)),
         mean_service_s=int(d.get("mean_service_s", 300)),
-        guidance={lang: guidance_from_dict(g) for lang, g in guidance.items()},
+        guidance=_guidance_from_json(d.get("guidance")),
         fast_lane=bool(d.get("fast_lane", False)),
         visible=bool(d.get("visible", True)),
         enabled=bool(d.get("enabled", True)),
@@ -218,44 +209,33 @@ def service_from_dict(d: dict[str, Any]) -> Service:
     )
 
 
-def bundle_to_dict(b: Bundle) -> dict[str, Any]:
-    return {
-        "code": b.code,
-        "names": dict(b.names),
-        "service": b.service,
-        "includes": list(b.includes),
-        "guidance": {lang: guidance_to_dict(g) for lang, g in b.guidance.items()},
-        "sort": b.sort,
-    }
+# -------------------------------------------------------------------- bundles
+def bundle_to_row(b: Bundle) -> tuple[Any, ...]:
+    """(code, names, service, includes, guidance, sort)."""
+    return (
+        b.code, to_json(dict(b.names)), b.service, to_json(list(b.includes)),
+        _guidance_to_json(b.guidance), b.sort,
+    )  # fmt: skip
 
 
-def bundle_from_dict(d: dict[str, Any]) -> Bundle:
-    names, includes, guidance = d["names"], d["includes"], d.get("guidance") or {}
-    names, includes, guidance = (
-        json.loads(v) if isinstance(v, str) else v for v in (names, includes, guidance)
-    )
+def bundle_from_row(d: Row) -> Bundle:
     return Bundle(
         code=d["code"],
-        names=dict(names),
+        names=dict(_json_value(d["names"])),
         service=d["service"],
-        includes=tuple(includes),
-        guidance={lang: guidance_from_dict(g) for lang, g in guidance.items()},
+        includes=tuple(_json_value(d["includes"])),
+        guidance=_guidance_from_json(d.get("guidance")),
         sort=int(d.get("sort", 0)),
     )
 
 
-def device_to_dict(d: DeviceStatus) -> dict[str, Any]:
-    return {
-        "device": d.device,
-        "kind": d.kind,
-        "health": d.health.value,
-        "detail": d.detail,
-        "reported_at": d.reported_at.isoformat(),
-        "counter": d.counter,
-    }
+# -------------------------------------------------------------------- devices
+def device_to_row(d: DeviceStatus) -> tuple[Any, ...]:
+    """(device, kind, health, detail, reported_at, counter)."""
+    return (d.device, d.kind, d.health.value, d.detail, d.reported_at.isoformat(), d.counter)
 
 
-def device_from_dict(d: dict[str, Any]) -> DeviceStatus:
+def device_from_row(d: Row) -> DeviceStatus:
     return DeviceStatus(
         device=d["device"],
         kind=d["kind"],
@@ -264,22 +244,3 @@ def device_from_dict(d: dict[str, Any]) -> DeviceStatus:
         reported_at=datetime.fromisoformat(d["reported_at"]),
         counter=d["counter"],
     )
-
-
-def event_to_dict(e: Event) -> dict[str, Any]:
-    out: dict[str, Any] = {"seq": e.seq, "at": e.at.isoformat(), "kind": e.kind}
-    if e.ticket is not None:
-        out["ticket"] = ticket_public(e.ticket)
-    if e.counter is not None:
-        out["counter"] = counter_to_dict(e.counter)
-    if e.service is not None:
-        out["service"] = service_to_dict(e.service)
-    if e.device is not None:
-        out["device"] = device_to_dict(e.device)
-    if e.data:
-        out["data"] = dict(e.data)
-    return out
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

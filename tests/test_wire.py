@@ -1,0 +1,67 @@
+"""The wire contract: one list of final states, and event kinds the server really emits."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import wire
+from queue_server.domain import (
+    Branch,
+    BranchSettings,
+    Counter,
+    CounterState,
+    Service,
+    Skill,
+    TicketState,
+)
+from queue_server.domain.model import FINAL_STATES
+
+NOW = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)  # 10:00 in the branch's time zone
+
+
+def test_the_domain_final_states_are_the_wire_ones():
+    assert {s.value for s in FINAL_STATES} == wire.FINAL_STATES
+    assert all(TicketState(s).is_final for s in wire.FINAL_STATES)
+    assert not TicketState.WAITING.is_final and not TicketState.SERVING.is_final
+
+
+def test_a_served_customer_emits_only_known_kinds():
+    branch = Branch(
+        BranchSettings(),
+        services=[Service("A", "A", {"en": "Cash"})],
+        counters=[Counter(1, "Window 1", state=CounterState.CLOSED, skills=(Skill("A"),))],
+    )
+    kinds: list[str] = []
+    for decide in (
+        lambda: branch.sign_in(1, "s1", NOW),
+        lambda: branch.issue_ticket("A", NOW),
+        lambda: branch.call_next(1, NOW),
+        lambda: branch.start_serving(1, NOW),
+        lambda: branch.finish(1, NOW),
+    ):
+        change = decide()
+        branch.apply(change)
+        kinds += [e.kind for e in change.events]
+    assert kinds == [
+        wire.EventKind.COUNTER_SIGNED_IN,
+        wire.EventKind.TICKET_ISSUED,
+        wire.EventKind.TICKET_CALLED,
+        wire.EventKind.TICKET_SERVING,
+        wire.EventKind.TICKET_DONE,
+    ]
+    assert all(isinstance(k, wire.EventKind) for k in kinds)
+
+
+def test_the_wire_ticket_is_the_row_without_its_private_columns():
+    from queue_server.storage.db import TICKET_COLUMNS
+    from queue_server.storage.rows import ticket_from_row, ticket_to_row
+    from queue_server.wire_encode import ticket_wire
+
+    branch = Branch(BranchSettings(), services=[Service("A", "A", {"en": "Cash"})])
+    change = branch.issue_ticket("A", NOW, idempotency_key="k1", token="secret")
+    ticket = change.tickets[0]
+    row, sent = ticket_to_row(ticket), ticket_wire(ticket)
+    assert list(row) == TICKET_COLUMNS and ticket_from_row(row) == ticket
+    private = {"customer_ref", "idempotency_key", "call_key", "token"}
+    assert set(sent) == set(row) - private == set(wire.TicketWire.__annotations__)
+    assert "secret" not in str(sent) and "k1" not in str(sent)

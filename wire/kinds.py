@@ -1,0 +1,75 @@
+"""The names on the wire: event kinds, stream message types, and which ticket states are final."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class EventKind(StrEnum):
+    """Every kind of event the server records and streams (the `kind` of an event).
+
+    A member is its string, so it compares equal to the kind in a decoded message.
+    """
+
+    BRANCH_INITIALISED = "branch.initialised"
+    BRANCH_NOTICE = "branch.notice"
+
+    TICKET_ISSUED = "ticket.issued"
+    TICKET_CANCELLED = "ticket.cancelled"
+    TICKET_LATE = "ticket.late"
+    TICKET_RATED = "ticket.rated"
+    TICKET_CALLED = "ticket.called"
+    TICKET_RECALLED = "ticket.recalled"
+    TICKET_SERVING = "ticket.serving"
+    TICKET_DONE = "ticket.done"
+    TICKET_NO_SHOW = "ticket.no_show"
+    TICKET_TRANSFERRED = "ticket.transferred"
+    TICKET_REQUEUED = "ticket.requeued"
+
+    COUNTER_SIGNED_IN = "counter.signed_in"
+    COUNTER_SIGNED_OUT = "counter.signed_out"
+    COUNTER_OPENED = "counter.opened"
+    COUNTER_PAUSED = "counter.paused"
+    COUNTER_CLOSED = "counter.closed"
+    COUNTER_SKILLS = "counter.skills"
+
+    SERVICE_UPDATED = "service.updated"
+    DEVICE_STATUS = "device.status"
+
+    APPOINTMENT_BOOKED = "appointment.booked"
+    APPOINTMENT_CHANGED = "appointment.changed"
+    APPOINTMENT_CANCELLED = "appointment.cancelled"
+    APPOINTMENT_CHECKED_IN = "appointment.checked_in"
+    APPOINTMENT_RELEASED = "appointment.released"
+
+    ALERT_RAISED = "alert.raised"
+    ALERT_ACKNOWLEDGED = "alert.acknowledged"
+    ALERT_CLEARED = "alert.cleared"
+    FOLLOWUP_OPENED = "followup.opened"
+    FOLLOWUP_UPDATED = "followup.updated"
+
+    # Provisioning, for the audit log.
+    TOKEN_CREATED = "token.created"
+    TOKEN_REVOKED = "token.revoked"
+    STAFF_CREATED = "staff.created"
+    STAFF_PIN_RESET = "staff.pin_reset"
+
+
+# A call puts a ticket on the hall display: the first call and every recall.
+CALL_KINDS = frozenset({EventKind.TICKET_CALLED, EventKind.TICKET_RECALLED})
+
+
+class MessageType(StrEnum):
+    """The `type` of a message on a live stream (the branch's or one ticket's)."""
+
+    SNAPSHOT = "snapshot"
+    RESUME = "resume"
+    EVENTS = "events"
+    WAITS = "waits"
+    HEARTBEAT = "heartbeat"
+    TICKET = "ticket"
+
+
+# A ticket in one of these states has left the queue for good. The one definition: the
+# server's domain builds its TicketState set from it, clients drop such tickets.
+FINAL_STATES: frozenset[str] = frozenset({"done", "no_show", "transferred", "cancelled"})
