@@ -127,24 +127,29 @@ def skill_queues(
     now: datetime,
     services: Mapping[str, Service],
 ) -> list[SkillQueue]:
-    """The queues of the counter's businesses, in the counter's skill order."""
+    """The queues of the counter's businesses, in the counter's skill order, then those of
+    the businesses it does not serve whose customers were sent to it by name."""
+    served = [(skill.service, skill.overflow) for skill in counter.skills]
+    codes = {code for code, _ in served}
+    sent_here = {t.service for t in waiting if t.target_counter == counter.number} - codes
     out = []
-    for skill in counter.skills:
+    for code, overflow in served + [(code, False) for code in sorted(sent_here)]:
         queue = [
             t
             for t in waiting
-            if t.service == skill.service and t.target_counter in (None, counter.number)
+            if t.service == code
+            and (t.target_counter == counter.number or (t.target_counter is None and code in codes))
         ]
-        svc = services.get(skill.service)
+        svc = services.get(code)
         longest = max(((now - t.arrived_at).total_seconds() for t in queue), default=0.0)
         out.append(
             SkillQueue(
-                service=skill.service,
-                overflow=skill.overflow,
+                service=code,
+                overflow=overflow,
                 waiting=len(queue),
                 longest_wait_s=max(0.0, longest),
                 target_wait_s=svc.target_wait_s if svc is not None else DEFAULT_TARGET_WAIT_S,
-                over_target=over_target(skill.service, waiting, now, services),
+                over_target=over_target(code, waiting, now, services),
             )
         )
     return out

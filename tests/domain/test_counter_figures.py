@@ -5,6 +5,7 @@ Fixture counters: 1 = cash; 2 = account + cash as overflow; 3 = wealth; 4 = clos
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 from queue_server.domain import StaffDay, counter_day, skill_queues
@@ -84,3 +85,12 @@ def test_the_queues_a_counter_serves(branch, desk, at):
     # The leg sent to counter 4 is not counter 2's to call, but it is late all the same.
     assert (cash.waiting, cash.longest_wait_s, cash.target_wait_s) == (1, 540, 600)
     assert cash.over_target
+    # An account customer sent by name to counter 1, which serves cash only: counter 1 sees
+    # them after its own businesses, and counter 2 no longer counts them.
+    sent = [replace(t, target_counter=1) if t.service == "account" else t for t in branch.waiting]
+    at_1 = skill_queues(branch.counters[1], sent, at(12), branch.services)
+    assert [(q.service, q.overflow, q.waiting) for q in at_1] == [
+        ("cash", False, 1),
+        ("account", False, 2),
+    ]
+    assert skill_queues(branch.counters[2], sent, at(12), branch.services)[0].waiting == 0

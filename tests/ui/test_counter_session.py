@@ -182,17 +182,24 @@ def test_busy_counter_refuses_a_second_call_and_sign_out(session, model):
     assert session.refusal(Action.SIGN_OUT, view) == "counter.busy"
 
 
-def test_waiting_rows_follow_the_counter_skills_and_transfers_by_name(session, model):
-    rows = {r.service: r for r in session.view(NOW).waiting}
-    assert list(rows) == ["A", "B", "C"]
-    assert (rows["A"].waiting, rows["A"].longest_wait_s) == (2, 12 * 60)
-    assert rows["A"].over_target  # 12 min > 10 min target
-    assert rows["B"].waiting == 0 and not rows["B"].over_target  # B001 is for counter 2
-    assert rows["C"].overflow and rows["C"].waiting == 2 and rows["C"].over_target  # 20 > 15
-    # Another counter takes A001: the count follows the model at once.
-    model.tickets[1] = {**model.tickets[1], "state": "called", "counter": 2}
-    rows = {r.service: r for r in session.view(NOW).waiting}
-    assert (rows["A"].waiting, rows["A"].longest_wait_s) == (1, 3 * 60)
+def test_waiting_rows_are_the_servers_counts_aged_until_the_next_answer(session, model):
+    assert session.view(NOW).waiting == ()  # no queue answer yet: nothing invented
+    session.queue = {
+        "at": (NOW - timedelta(minutes=1)).isoformat(),
+        "next": [],
+        "targeted": 0,
+        "by_service": {
+            "A": {"waiting": 2, "longest_wait_s": 11 * 60, "target_wait_s": 600, "overflow": False},
+            "C": {"waiting": 0, "longest_wait_s": 0, "target_wait_s": 900, "overflow": True},
+            "B": {"waiting": 1, "longest_wait_s": 60, "target_wait_s": 600, "overflow": False},
+        },
+    }
+    rows = session.view(NOW).waiting
+    assert [r.service for r in rows] == ["A", "C", "B"]  # the server's order
+    a, c, b = rows
+    assert (a.waiting, a.longest_wait_s, a.names["en"]) == (2, 12 * 60, "Cash")  # aged 1 min
+    assert a.over_target and not b.over_target
+    assert c.overflow and (c.waiting, c.longest_wait_s) == (0, 0) and not c.over_target
 
 
 def test_the_servers_preview_drops_customers_no_longer_waiting(session, model):

@@ -51,18 +51,39 @@ class Model:
         self.tickets: dict[int, dict[str, Any]] = {}
         self.recent_calls: list[dict[str, Any]] = []
         self.waiting: dict[str, dict[str, Any]] = {"A": {"eta_new_s": 300.0}}
+        self.waiting_at = AT.isoformat()
 
     def add(self, tid: int, service: str, minutes_ago: float, **fields: Any) -> None:
         ticket = {"id": tid, "number": f"{service}{tid:03d}", "service": service,
                   "state": "waiting", "arrived_at": at(minutes_ago), "counter": None}  # fmt: skip
         ticket.update(fields)
         self.tickets[tid] = ticket
+        # The server's waiting summary, as it would count it at AT.
+        queue = [
+            t for t in self.tickets.values() if t["service"] == service and t["state"] == "waiting"
+        ]
+        longest = (
+            max((AT - datetime.fromisoformat(t["arrived_at"])).total_seconds() for t in queue)
+            if queue
+            else 0
+        )
+        summary = self.waiting.setdefault(service, {"eta_new_s": None})
+        summary.update(waiting=len(queue), longest_wait_s=int(longest))
 
 
 def console(model: Model) -> BranchConsole:
     c = BranchConsole(model)
     c.snapshot_loaded()
     return c
+
+
+def test_the_longest_wait_ages_between_the_servers_counts():
+    model = Model()
+    model.add(1, "A", 7)
+    rows = {r.code: r for r in console(model).business_rows(AT + timedelta(minutes=2))}
+    assert (rows["A"].waiting, rows["A"].longest_wait_s) == (1, 9 * 60)
+    assert rows["A"].status is Status.NEAR  # 9 of 10 minutes, though counted at 7
+    assert (rows["C"].waiting, rows["C"].longest_wait_s) == (0, 0)
 
 
 def test_a_business_is_green_amber_then_red_against_its_target():

@@ -37,6 +37,7 @@ class BranchModel:
         # as sent; the model recounts nothing and applies no wait rule of its own.
         self.waiting: dict[str, WaitingSummary] = {}
         self.waits_after_seq: int | None = None  # the event seq the server's figures are for
+        self.waiting_at: str | None = None  # the server time the figures were counted at
 
     @property
     def loaded(self) -> bool:
@@ -57,6 +58,7 @@ class BranchModel:
         self.devices = {d["device"]: d for d in snap.get("devices", [])}
         self.waiting = dict(snap.get("waiting", {}))
         self.waits_after_seq = self.seq
+        self.waiting_at = self.at
 
     def apply_waits(self, message: dict[str, Any]) -> bool:
         """Take the server's newest waiting summary (a "waits" message); False if not ours.
@@ -68,6 +70,7 @@ class BranchModel:
             return False
         self.waiting.update(message["waits"])
         self.waits_after_seq = message.get("after_seq")
+        self.waiting_at = message.get("at", self.waiting_at)
         return True
 
     def apply(self, event: dict[str, Any]) -> bool:

@@ -401,43 +401,24 @@ class CounterSession:
         )
 
     def waiting_rows(self, now: datetime | None) -> tuple[WaitingRow, ...]:
-        """Per business this counter serves, in its order: waiting count, longest wait.
-
-        Counted from the live model, so a customer taken by another counter leaves the
-        count at once; customers sent to another counter by name are not counted here,
-        and those sent to this one are.
-        """
-        skills = list(self.counter_dict().get("skills", []))
-        codes = [s["service"] for s in skills]
-        waiting = [
-            t
-            for t in self.model.tickets.values()
-            if t["state"] == "waiting" and t.get("target_counter") in (None, self.counter)
-        ]
-        extra = sorted(
-            {t["service"] for t in waiting if t.get("target_counter") == self.counter} - set(codes)
-        )
+        """Per business this counter serves, in its order (then businesses whose customers
+        were sent here by name): waiting count and longest wait, as the server counted them
+        in its queue answer (refetched on every event that can change them); between two
+        answers the longest wait only ages."""
+        if not self.queue:
+            return ()
+        since = max(0, seconds_between(parse_time(self.queue.get("at")), now) or 0)
         rows = []
-        for code, overflow in [(s["service"], bool(s.get("overflow"))) for s in skills] + [
-            (c, False) for c in extra
-        ]:
-            service = self.model.services.get(code, {})
-            queue = [
-                t
-                for t in waiting
-                if t["service"] == code
-                and (code in codes or t.get("target_counter") == self.counter)
-            ]
-            waits = [seconds_between(parse_time(t["arrived_at"]), now) for t in queue]
-            longest = max(waits, default=0)
+        for code, q in dict(self.queue.get("by_service") or {}).items():
+            waiting = int(q.get("waiting") or 0)
             rows.append(
                 WaitingRow(
                     service=code,
-                    names=service.get("names", {}),
-                    waiting=len(queue),
-                    longest_wait_s=longest,
-                    target_wait_s=int(service.get("target_wait_s") or 0),
-                    overflow=overflow,
+                    names=self.model.services.get(code, {}).get("names", {}),
+                    waiting=waiting,
+                    longest_wait_s=int(q.get("longest_wait_s") or 0) + since if waiting else 0,
+                    target_wait_s=int(q.get("target_wait_s") or 0),
+                    overflow=bool(q.get("overflow")),
                 )
             )
         return tuple(rows)

@@ -66,6 +66,7 @@ class ModelLike(Protocol):
     counters: dict[int, dict[str, Any]]
     tickets: dict[int, dict[str, Any]]
     recent_calls: list[dict[str, Any]]
+    waiting_at: str | None  # the server time the waiting summary was counted at
 
     @property
     def waiting(self) -> Mapping[str, Mapping[str, Any]]: ...  # the server's summary, by code
@@ -460,30 +461,29 @@ class BranchConsole:
         now = now or self.now()
         counts = dict(window_counts(self.model.counters.values(), self.model.services))
         rows = []
+        counted_at = parse_time(self.model.waiting_at)
+        # The server counts the queue; between its pushes the longest wait only ages.
+        since = max(0, seconds_between(counted_at, now) or 0)
         for code, svc in self.model.services.items():
-            queue = [
-                t
-                for t in self.model.tickets.values()
-                if t["state"] == "waiting" and t["service"] == code
-            ]
-            waits = [seconds_between(parse_time(t.get("arrived_at")), now) or 0 for t in queue]
-            longest = max(waits, default=0)
+            summary = self.model.waiting.get(code) or {}
+            waiting = int(summary.get("waiting") or 0)
+            longest = int(summary.get("longest_wait_s") or 0) + since if waiting else 0
             target = int(svc.get("target_wait_s") or 0)
-            eta = (self.model.waiting.get(code) or {}).get("eta_new_s")
+            eta = summary.get("eta_new_s")
             day = self.extras.today.get(code, {"called": 0, "within": 0})
             rows.append(
                 BusinessRow(
                     code=code,
                     names=svc.get("names", {}),
                     enabled=bool(svc.get("enabled", True)),
-                    waiting=len(queue),
+                    waiting=waiting,
                     longest_wait_s=longest,
                     eta_new_s=float(eta) if eta is not None else None,
                     target_wait_s=target,
                     open_windows=counts.get(code, 0),
                     called_today=day["called"],
                     within_today=day["within"],
-                    status=status_of(longest, target, len(queue)),
+                    status=status_of(longest, target, waiting),
                 )
             )
         return rows
