@@ -13,11 +13,14 @@ ServiceCode = Field(pattern=r"^[A-Za-z0-9_-]{1,16}$")
 
 
 class ErrorDetail(BaseModel):
-    code: str
-    message: str
+    model_config = ConfigDict(extra="allow")
+    code: str = Field(description="stable, for programs: e.g. invalid_state, ticket_expired")
+    message: str = Field(description="for people")
 
 
 class ErrorBody(BaseModel):
+    """Every error answer; some codes add fields (an appointment's slot_start, say)."""
+
     error: ErrorDetail
 
 

@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from ...alert_desk import AlertDesk
-from ..deps import EngineDep, Manager, manager_actor
+from queue_server.api.deps import AlertDeskDep, AuditLogDep, EngineDep, Manager, actor_of
 
 router = APIRouter(tags=["manager"])
-
-
-async def get_alert_desk(request: Request) -> AlertDesk:
-    desk: AlertDesk = request.app.state.alerts
-    return desk
 
 
 class AlertPublic(BaseModel):
@@ -68,96 +61,52 @@ class AuditEntry(BaseModel):
     after: dict[str, Any] | None
 
 
-def _actor(device: Any) -> str:
-    return manager_actor(device) or device.label
-
-
 @router.get("/alerts", response_model=list[AlertPublic])
 async def list_alerts(
-    request: Request,
+    desk: AlertDeskDep,
     engine: EngineDep,
     _: Manager,
     day: Annotated[date | None, Query(description="business day (default today)")] = None,
 ) -> list[dict[str, Any]]:
     """Every alert raised on a business day, newest first, with its acknowledgement."""
-    desk = await get_alert_desk(request)
     await desk.check()  # up to the moment, not up to the last periodic check
     day = day or engine.branch.business_day(engine.clock())
     return [a.to_dict() for a in desk.history(day)]
 
 
 @router.post("/alerts/{alert_id}/acknowledge", response_model=AlertPublic)
-async def acknowledge_alert(alert_id: str, request: Request, device: Manager) -> dict[str, Any]:
+async def acknowledge_alert(alert_id: str, desk: AlertDeskDep, device: Manager) -> dict[str, Any]:
     """Acknowledge an alert (it stays open while its condition holds)."""
-    desk = await get_alert_desk(request)
-    return (await desk.acknowledge(alert_id, _actor(device))).to_dict()
+    return (await desk.acknowledge(alert_id, actor_of(device))).to_dict()
 
 
 @router.get("/followups", response_model=list[FollowupPublic])
 async def list_followups(
-    request: Request,
+    desk: AlertDeskDep,
     _: Manager,
     state: Annotated[str, Query(pattern="^(open|all)$")] = "open",
 ) -> list[dict[str, Any]]:
     """Follow-ups of 不满意 ratings: the open ones (default) or all, newest first."""
-    desk = await get_alert_desk(request)
     return [f.to_dict() for f in desk.followups(open_only=state == "open")]
 
 
 @router.patch("/followups/{followup_id}", response_model=FollowupPublic)
 async def update_followup(
-    followup_id: int, body: FollowupUpdate, request: Request, device: Manager
+    followup_id: int, body: FollowupUpdate, desk: AlertDeskDep, device: Manager
 ) -> dict[str, Any]:
     """Write the follow-up's note and/or mark it resolved (which clears its alert)."""
-    desk = await get_alert_desk(request)
     followup = await desk.update_followup(
-        followup_id, _actor(device), note=body.note, resolved=body.resolved
+        followup_id, actor_of(device), note=body.note, resolved=body.resolved
     )
     return followup.to_dict()
 
 
 @router.get("/audit", response_model=list[AuditEntry])
 async def audit_log(
-    engine: EngineDep,
+    audit: AuditLogDep,
     _: Manager,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     before_seq: Annotated[int | None, Query(ge=1)] = None,
 ) -> list[dict[str, Any]]:
     """Manager and admin actions, newest first: who, what, and the state before and after."""
-    rows = engine.read_conn.execute(
-        "SELECT seq, at, kind, body FROM events"
-        " WHERE json_extract(body, '$.data.actor') IS NOT NULL AND seq < ?"
-        " ORDER BY seq DESC LIMIT ?",
-        (before_seq or 2**62, limit),
-    )
-    return [_audit_entry(seq, at, kind, json.loads(body)) for seq, at, kind, body in rows]
-
-
-def _audit_entry(seq: int, at: str, kind: str, event: dict[str, Any]) -> dict[str, Any]:
-    data = dict(event.get("data") or {})
-    actor = str(data.pop("actor", ""))
-    before = data.pop("before", None)
-    after: dict[str, Any] | None
-    if "counter" in event:
-        target, after = f"counter {event['counter']['number']}", event["counter"]
-    elif "service" in event:
-        target, after = f"business {event['service']['code']}", event["service"]
-    elif "alert" in data:
-        target, after = f"alert {data['alert']['id']}", data["alert"]
-    elif "followup" in data:
-        target, after = f"follow-up {data['followup']['id']}", data["followup"]
-    elif kind.startswith("staff."):
-        target, after = f"staff {data.get('staff_id')}", data
-    elif kind.startswith("token."):
-        target, after = f"token {data.get('id')}", data
-    else:
-        target, after = kind.split(".")[0], data or None
-    return {
-        "seq": seq,
-        "at": at,
-        "actor": actor,
-        "action": kind,
-        "target": target,
-        "before": before,
-        "after": after,
-    }
+    return audit.entries(limit=limit, before_seq=before_seq)

@@ -5,13 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
 from pydantic import BaseModel, Field
 
-from ...appointment_desk import AppointmentDesk
-from ...auth import Principal
-from ..deps import BusinessDay, EngineDep, require
-from ..schemas import (
+from queue_server.api.deps import AppointmentDeskDep as DeskDep
+from queue_server.api.deps import BusinessDay, EngineDep, require
+from queue_server.api.schemas import (
     AppointmentBooked,
     AppointmentChange,
     AppointmentCreate,
@@ -19,6 +18,7 @@ from ..schemas import (
     CheckInRequest,
     CheckInResult,
 )
+from queue_server.auth import Principal
 
 router = APIRouter(prefix="/appointments", tags=["appointments"])
 ServiceQuery = Annotated[str, Query(pattern=r"^[A-Za-z0-9_-]{1,16}$", description="business code")]
@@ -33,12 +33,6 @@ class SlotPublic(BaseModel):
     bookable: bool = Field(description="not started yet and within the booking horizon")
 
 
-async def get_desk(request: Request) -> AppointmentDesk:
-    desk: AppointmentDesk = request.app.state.appointments
-    return desk
-
-
-DeskDep = Annotated[AppointmentDesk, Depends(get_desk)]
 BookingChannel = Annotated[Principal, Depends(require("booking", "manager", "admin"))]
 CheckInDevice = Annotated[Principal, Depends(require("kiosk", "counter", "manager", "admin"))]
 IdempotencyKey = Annotated[

@@ -12,28 +12,25 @@ from __future__ import annotations
 
 import io
 import json
-import math
 import re
-from collections import deque
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ...appointment_desk import AppointmentDesk
-from ...codec import guidance_to_dict
-from ...config import ASSETS
-from ...domain import InvalidInput, NotFound
-from ...domain.appointments import Appointment, AppointmentRefused, aware_slot
-from ...engine import Engine
-from ..deps import EngineDep
-from .appointments import DeskDep
+from queue_server.api.deps import AppointmentDeskDep as DeskDep
+from queue_server.api.deps import ClientAddress, EngineDep, PublicGateDep
+from queue_server.codec import guidance_to_dict
+from queue_server.config import ASSETS
+from queue_server.desks.appointments import AppointmentDesk
+from queue_server.domain import InvalidInput, NotFound
+from queue_server.domain.appointments import Appointment, AppointmentRefused, aware_slot
+from queue_server.engine import Engine
 
 PAGE_DIR = Path(__file__).resolve().parents[2] / "web" / "book"
 CATALOG_DIR = ASSETS / "i18n"
@@ -76,92 +73,12 @@ def book_catalog() -> dict[str, dict[str, Any]]:
 
 
 # ------------------------------------------------------------------- limits
-@dataclass(frozen=True)
-class PublicLimits:
-    """What one client address may do on the public endpoints."""
-
-    reads_per_minute: int = 120  # services and slots: a page refreshes them as it is used
-    writes_per_window: int = 10  # bookings and cancellations, failed ones included
-    write_window_s: int = 600
-    bookings_per_day: int = 3  # bookings made per business day (a cancellation gives none back)
+async def read_limit(gate: PublicGateDep, address: ClientAddress, engine: EngineDep) -> None:
+    gate.read(address, engine.clock())
 
 
-@dataclass
-class PublicGate:
-    """Per-address counters in memory; everything runs on the event loop, so no locks."""
-
-    limits: PublicLimits = field(default_factory=PublicLimits)
-    _reads: dict[str, deque[datetime]] = field(default_factory=dict)
-    _writes: dict[str, deque[datetime]] = field(default_factory=dict)
-    _booked: dict[str, int] = field(default_factory=dict)
-    _booked_day: date | None = None
-
-    def read(self, address: str, now: datetime) -> None:
-        self._admit(self._reads, address, now, timedelta(minutes=1), self.limits.reads_per_minute)
-
-    def write(self, address: str, now: datetime) -> None:
-        window = timedelta(seconds=self.limits.write_window_s)
-        self._admit(self._writes, address, now, window, self.limits.writes_per_window)
-
-    def reserve_booking(self, address: str, day: date) -> None:
-        """Count a booking before it is made (released if it fails), so racing requests
-        from one address cannot all pass the check before any of them is counted."""
-        if self._booked_day != day:
-            self._booked, self._booked_day = {}, day
-        if self._booked.get(address, 0) >= self.limits.bookings_per_day:
-            raise _too_many(
-                f"at most {self.limits.bookings_per_day} bookings a day from one connection",
-                None,
-            )
-        self._booked[address] = self._booked.get(address, 0) + 1
-
-    def release_booking(self, address: str, day: date) -> None:
-        if self._booked_day == day and self._booked.get(address, 0) > 0:
-            self._booked[address] -= 1
-
-    @staticmethod
-    def _admit(
-        seen: dict[str, deque[datetime]],
-        address: str,
-        now: datetime,
-        window: timedelta,
-        limit: int,
-    ) -> None:
-        if len(seen) > 10_000:  # forget idle addresses rather than grow without bound
-            for key in [k for k, times in seen.items() if not times or times[-1] <= now - window]:
-                del seen[key]
-        times = seen.setdefault(address, deque())
-        while times and times[0] <= now - window:
-            times.popleft()
-        if len(times) >= limit:
-            retry = max(1, math.ceil((times[0] + window - now).total_seconds()))
-            raise _too_many("too many requests; please try again shortly", retry)
-        times.append(now)
-
-
-def _too_many(message: str, retry_after_s: int | None) -> HTTPException:
-    headers = {"Retry-After": str(retry_after_s)} if retry_after_s is not None else None
-    return HTTPException(429, message, headers=headers)
-
-
-def gate_of(request: Request) -> PublicGate:
-    """The app's gate, made on first use (tests may replace it with other limits)."""
-    gate: PublicGate | None = getattr(request.app.state, "public_booking_gate", None)
-    if gate is None:
-        gate = request.app.state.public_booking_gate = PublicGate()
-    return gate
-
-
-def address_of(request: Request) -> str:
-    return request.client.host if request.client is not None else "unknown"
-
-
-async def read_limit(request: Request, engine: EngineDep) -> None:
-    gate_of(request).read(address_of(request), engine.clock())
-
-
-async def write_limit(request: Request, engine: EngineDep) -> None:
-    gate_of(request).write(address_of(request), engine.clock())
+async def write_limit(gate: PublicGateDep, address: ClientAddress, engine: EngineDep) -> None:
+    gate.write(address, engine.clock())
 
 
 ReadLimit = Depends(read_limit)
@@ -317,9 +234,10 @@ async def public_slots(
 @router.post(API, response_model=PublicBooking, status_code=201, tags=["public booking"])
 async def public_book(
     body: PublicBookingCreate,
-    request: Request,
     engine: EngineDep,
     desk: DeskDep,
+    gate: PublicGateDep,
+    address: ClientAddress,
     _: None = WriteLimit,
 ) -> dict[str, Any]:
     """Book a free slot; the answer has the booking number, cancel code and QR code."""
@@ -331,8 +249,6 @@ async def public_book(
     offers = engine.branch.slots_of_day(service, day, engine.clock())
     if all(offer.start != slot for offer in offers):  # out of the offered hours, or misaligned
         raise InvalidInput("this time is not offered for booking", code="slot_not_offered")
-    gate = gate_of(request)
-    address = address_of(request)
     today = engine.branch.business_day(engine.clock())
     gate.reserve_booking(address, today)
     try:

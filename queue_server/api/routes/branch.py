@@ -9,6 +9,8 @@ from typing import Any
 
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 
+from queue_server.api.websockets import stream_broke
+
 from ...codec import dumps
 from ..deps import ALL_ROLES, AnyDevice, EngineDep, Manager, manager_actor
 from ..schemas import Health, NoticePublic, NoticeUpdate
@@ -115,8 +117,10 @@ async def events(
                     "at": engine.clock().isoformat(),
                 }
                 await websocket.send_text(dumps(beat))
-    except (WebSocketDisconnect, RuntimeError):
+    except WebSocketDisconnect:
         pass
+    except RuntimeError as exc:
+        stream_broke(websocket, exc, "event stream")
     finally:
         receiver.cancel()
         hub.unsubscribe(sub)

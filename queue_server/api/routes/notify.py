@@ -5,26 +5,19 @@ The phone number is held in memory only (see notify/optins.py) and answered mask
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ...domain import DomainError, NotFound, Ticket
-from ...notify import normalise_phone
-from ...notify.desk import NotificationDesk
-from ...notify.optins import TooManyChanges
-from ..deps import EngineDep, Manager
+from queue_server.api.deps import EngineDep, Manager
+from queue_server.api.deps import NotificationDeskDep as NoticeDesk
+from queue_server.desks.notifications import TooOften
+from queue_server.domain import DomainError, NotFound, Ticket
+from queue_server.notify import normalise_phone
+from queue_server.notify.optins import TooManyChanges
 
 router = APIRouter(tags=["notifications"])
-
-
-async def get_notification_desk(request: Request) -> NotificationDesk:
-    desk: NotificationDesk = request.app.state.notices
-    return desk
-
-
-NoticeDesk = Annotated[NotificationDesk, Depends(get_notification_desk)]
 
 
 class NotifyRequest(BaseModel):
@@ -103,11 +96,6 @@ async def opt_out(token: str, engine: EngineDep, desk: NoticeDesk) -> dict[str, 
 async def notifier_status(desk: NoticeDesk, device: Manager) -> dict[str, Any]:
     """The notifier in use and its counts since start-up: sent, failed, dropped."""
     return desk.status()
-
-
-class TooOften(DomainError):
-    code = "too_many_changes"
-    status = 429
 
 
 def _too_many() -> DomainError:

@@ -17,10 +17,17 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .domain import Change, CounterState, DomainError, InvalidInput, NotFound, TicketState
-from .domain.alerts import NEGATIVE, Alert, AlertBook, AlertRules, Followup, conditions
-from .engine import Engine
-from .storage import CommitFailed
+from queue_server.domain import (
+    Change,
+    CounterState,
+    DomainError,
+    InvalidInput,
+    NotFound,
+    TicketState,
+)
+from queue_server.domain.alerts import NEGATIVE, Alert, AlertBook, AlertRules, Followup, conditions
+from queue_server.engine import Engine
+from queue_server.storage import CommitFailed
 
 log = logging.getLogger(__name__)
 CHECK_S = 5.0  # time-based conditions (a wait growing past target) are checked this often

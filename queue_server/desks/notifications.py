@@ -15,19 +15,25 @@ import logging
 from dataclasses import replace
 from typing import Any
 
-from ..domain import Change, InvalidState, Ticket, TicketState
-from ..engine import Engine
-from . import Channel, Notice, NoticeKind, Notifier, mask, notifier_for_url
-from .log import LoggingNotifier
-from .optins import OptIn, OptInBook
-from .outbox import NoticeOutbox, OutboxStats
-from .settings import NotificationSettings, load_notification_settings
-from .texts import notice_text
+from queue_server.domain import Change, DomainError, InvalidState, Ticket, TicketState
+from queue_server.engine import Engine
+from queue_server.notify import Channel, Notice, NoticeKind, Notifier, mask, notifier_for_url
+from queue_server.notify.log import LoggingNotifier
+from queue_server.notify.optins import OptIn, OptInBook
+from queue_server.notify.outbox import NoticeOutbox, OutboxStats
+from queue_server.notify.settings import NotificationSettings, load_notification_settings
+from queue_server.notify.texts import notice_text
 
 log = logging.getLogger(__name__)
 CHECK_S = 5.0  # positions are rechecked this often without any change
 _WAKING = ("ticket.issued", "ticket.called", "ticket.cancelled", "ticket.requeued",
            "ticket.transferred", "ticket.no_show", "ticket.done", "counter.")  # fmt: skip
+
+
+class TooOften(DomainError):
+    """A ticket's notices were switched on and off more often than a customer would."""
+
+    code = "too_many_changes"
 
 
 class NotificationDesk:

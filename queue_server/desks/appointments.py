@@ -20,11 +20,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .codec import ticket_from_dict
-from .domain import Branch, Change, DomainError, InvalidState, Ticket
-from .domain.appointments import (
+from queue_server.codec import ticket_from_dict
+from queue_server.domain import Branch, Change, DomainError, InvalidState, Ticket
+from queue_server.domain.appointments import (
     Appointment,
     AppointmentRefused,
+    AppointmentUnknown,
     CheckInOutcome,
     SlotOffer,
     TokenClaims,
@@ -34,9 +35,9 @@ from .domain.appointments import (
     read_token,
     sign_token,
 )
-from .engine import Engine
-from .storage import CommitFailed, connect, load_branch, migrate, write_change
-from .storage.appointments import (
+from queue_server.engine import Engine
+from queue_server.storage import CommitFailed, connect, load_branch, migrate, write_change
+from queue_server.storage.appointments import (
     MEMORY_DAYS,
     appointment_from_row,
     branch_secret,
@@ -209,8 +210,8 @@ class AppointmentDesk:
                         "this appointment was changed: please use the code of the new booking",
                     )
                 return branch.cancel_appointment(appointment.id, now)
-            not_found = AppointmentRefused(
-                "booking_not_found", "no booking with this number and cancel code", status=404
+            not_found = AppointmentUnknown(
+                "booking_not_found", "no booking with this number and cancel code"
             )
             try:
                 appointment = branch.appointment_by_number(booking_number or "")
