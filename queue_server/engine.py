@@ -28,7 +28,6 @@ from .codec import (
     dumps,
     event_to_dict,
     service_to_dict,
-    ticket_from_dict,
     ticket_public,
 )
 from .customers import CustomerDirectory
@@ -69,6 +68,7 @@ from .storage import CommitFailed, Writer, connect, load_branch, load_visit, mig
 from .storage.history import issue_records, service_samples
 from .storage.prior import load_arrival_prior
 from .storage.reports import first_call_times
+from .storage.tickets import ticket_by_id, ticket_by_idempotency_key
 from .visits import EformStore, bundle_views
 
 log = logging.getLogger(__name__)
@@ -265,18 +265,15 @@ class Engine:
         tid = self.branch.idempotency.get(key)
         if tid is not None and tid in self.branch.tickets:
             return self.branch.tickets[tid]
-        row = self.read_conn.execute(
-            "SELECT * FROM tickets WHERE idempotency_key = ?", (key,)
-        ).fetchone()
-        return ticket_from_dict(dict(row)) if row is not None else None
+        return ticket_by_idempotency_key(self.read_conn, key)
 
     def find_ticket(self, ticket_id: int) -> Ticket:
         if ticket_id in self.branch.tickets:
             return self.branch.tickets[ticket_id]
-        row = self.read_conn.execute("SELECT * FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
-        if row is None:
+        ticket = ticket_by_id(self.read_conn, ticket_id)
+        if ticket is None:
             raise NotFound(f"unknown ticket {ticket_id}", code="unknown_ticket")
-        return ticket_from_dict(dict(row))
+        return ticket
 
     def visit_legs(self, ticket_id: int) -> list[Ticket]:
         """Every leg of the ticket's visit, first leg first (memory, else the database)."""
