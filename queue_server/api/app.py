@@ -15,7 +15,24 @@ from fastapi.middleware.cors import CORSMiddleware
 from queue_server import logs
 from queue_server.api.deps import PublicTicketLimits
 from queue_server.api.errors import RESPONSES, error, install
-from queue_server.api.routes.public_tickets import RATE_PER_CLIENT, RATE_PER_TOKEN
+from queue_server.api.routes import (
+    admin,
+    alerts,
+    appointments,
+    branch,
+    counters,
+    customers,
+    devices,
+    notify,
+    pages,
+    public_booking,
+    public_tickets,
+    reports,
+    services,
+    staffing,
+    tickets,
+    voice,
+)
 from queue_server.auth import TokenCache
 from queue_server.desks.alerts import AlertDesk
 from queue_server.desks.appointments import AppointmentDesk
@@ -28,25 +45,6 @@ from queue_server.domain import CallingPolicy
 from queue_server.engine import Clock, Engine, utc_now
 from queue_server.security.headers import SecurityHeaders, cors_origins
 from queue_server.security.limits import PinLockout, PublicGate, RateLimit
-
-from .routes import (
-    admin,
-    alerts,
-    appointments,
-    book_page,
-    branch,
-    counters,
-    customers,
-    devices,
-    display,
-    notify,
-    reports,
-    services,
-    staffing,
-    ticket_page,
-    tickets,
-    voice,
-)
 
 log = logging.getLogger(__name__)
 MAX_BODY = 64 * 1024  # nothing a kiosk or counter sends comes near this
@@ -133,12 +131,12 @@ def create_app(
     desk = AppointmentDesk(engine)
     alerts_desk = AlertDesk(engine)
     notices = NotificationDesk(engine)  # texts opted-in customers (phone numbers in memory)
-    public_tickets = PublicTicketDesk(engine)
+    ticket_links = PublicTicketDesk(engine)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await engine.start()
-        public_tickets.start()
+        ticket_links.start()
         desk.start()
         alerts_desk.start()
         notices.start()
@@ -148,7 +146,7 @@ def create_app(
             await notices.stop()
             await alerts_desk.stop()
             await desk.stop()
-            public_tickets.stop()
+            ticket_links.stop()
             await engine.stop()
 
     app = FastAPI(
@@ -163,14 +161,15 @@ def create_app(
     app.state.tokens = tokens
     app.state.audit = audit
     app.state.tickets = TicketDesk(engine)
-    app.state.public_tickets = public_tickets
+    app.state.public_tickets = ticket_links
     app.state.appointments = desk
     app.state.alerts = alerts_desk
     app.state.notices = notices
     app.state.provisioning = Provisioning(engine, tokens, audit)
     app.state.pin_lockout = PinLockout()
     app.state.public_ticket_limits = PublicTicketLimits(
-        per_token=RateLimit(RATE_PER_TOKEN), per_client=RateLimit(RATE_PER_CLIENT)
+        per_token=RateLimit(public_tickets.RATE_PER_TOKEN),
+        per_client=RateLimit(public_tickets.RATE_PER_CLIENT),
     )
     app.state.public_booking_gate = PublicGate()
     app.state.heartbeat_s = heartbeat_s
@@ -187,10 +186,12 @@ def create_app(
     app.include_router(reports.router, prefix=API)
     app.include_router(alerts.router, prefix=API)
     app.include_router(notify.router, prefix=API)
-    app.include_router(book_page.router)  # the public booking page and its endpoints
-    app.include_router(display.router)  # the hall display page, outside the API
+    app.include_router(pages.book)  # the public booking page
+    app.include_router(public_booking.router)  # its endpoints (/api/v1/public/book/…)
+    app.include_router(pages.display)  # the hall display page, outside the API
     app.include_router(voice.router, prefix=API)  # call announcements (WAV)
-    app.include_router(ticket_page.router)  # the phone's live ticket page and its public API
+    app.include_router(pages.ticket)  # the phone's live ticket page
+    app.include_router(public_tickets.router, prefix=API)  # and its public API
     app.add_middleware(BodyLimit)
     # Cross-origin calls only from the configured allow-list (none by default).
     app.add_middleware(

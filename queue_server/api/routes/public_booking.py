@@ -1,4 +1,5 @@
-"""The public booking page (/book) and its endpoints (/api/v1/public/book/…), for customers.
+"""The public booking page's endpoints (/api/v1/public/book/…), for customers (the page
+itself, /book, is served by `pages.book`).
 
 For banks without their own online channel: a customer at home picks a business, a day and
 a free slot, and gets a booking number, the QR code to show at the kiosk and a cancel code.
@@ -11,65 +12,27 @@ forgets them). The addresses are those uvicorn reports; behind a reverse proxy r
 from __future__ import annotations
 
 import io
-import json
 import re
 from datetime import date, datetime, timedelta
-from functools import cache
-from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, HTTPException, Query
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from queue_server.api.deps import AppointmentDeskDep as DeskDep
 from queue_server.api.deps import ClientAddress, EngineDep, PublicGateDep
 from queue_server.codec import guidance_to_dict
-from queue_server.config import ASSETS
 from queue_server.desks.appointments import AppointmentDesk
 from queue_server.domain import InvalidInput, NotFound
 from queue_server.domain.appointments import Appointment, AppointmentRefused, aware_slot
 from queue_server.engine import Engine
 
-PAGE_DIR = Path(__file__).resolve().parents[2] / "web" / "book"
-CATALOG_DIR = ASSETS / "i18n"
-FILES = {"book.css": "text/css", "book.js": "text/javascript"}
-TEXT_PREFIXES = ("book.",)
-NO_CACHE = {"Cache-Control": "no-cache"}
 API = "/api/v1/public/book"
 DAYS_SHOWN = 7  # today and the next six days (fewer when the booking horizon is shorter)
 
 router = APIRouter()
 _CODE = r"^[A-Za-z0-9_-]{1,16}$"
-
-
-# ------------------------------------------------------------------- the page
-@router.get("/book", include_in_schema=False)
-async def book_page() -> FileResponse:
-    """The booking page; it needs no token."""
-    return FileResponse(PAGE_DIR / "index.html", media_type="text/html", headers=NO_CACHE)
-
-
-@router.get("/book/text.json", include_in_schema=False)
-async def book_text() -> JSONResponse:
-    return JSONResponse(book_catalog(), headers=NO_CACHE)
-
-
-@router.get("/book/{name}", include_in_schema=False)
-async def book_file(name: str) -> FileResponse:
-    if name not in FILES:
-        raise HTTPException(404, f"no such booking page file: {name}")
-    return FileResponse(PAGE_DIR / name, media_type=FILES[name], headers=NO_CACHE)
-
-
-@cache
-def book_catalog() -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
-    for path in sorted(CATALOG_DIR.glob("*.json")):
-        texts = json.loads(path.read_text(encoding="utf-8"))
-        out[path.stem] = {k: v for k, v in texts.items() if k.startswith(TEXT_PREFIXES)}
-    return out
 
 
 # ------------------------------------------------------------------- limits
