@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from queue_server.api.schemas import ErrorBody
+from queue_server.api.schemas.errors import ErrorBody
 from queue_server.desks.notifications import TooOften
 from queue_server.domain import (
     DomainError,

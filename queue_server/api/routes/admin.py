@@ -7,7 +7,13 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from queue_server.api.deps import CurrentDevice, Manager, ProvisioningDep, actor_of
-from queue_server.api.schemas import StaffCreate, StaffPublic, TokenCreate, TokenCreated, TokenInfo
+from queue_server.api.schemas.admin import (
+    StaffCreate,
+    StaffPublic,
+    TokenCreate,
+    TokenCreated,
+    TokenInfo,
+)
 
 router = APIRouter(tags=["admin"])
 

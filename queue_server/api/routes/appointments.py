@@ -2,35 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
-from pydantic import BaseModel, Field
 
 from queue_server.api.deps import AppointmentDeskDep as DeskDep
 from queue_server.api.deps import BusinessDay, EngineDep, require
-from queue_server.api.schemas import (
+from queue_server.api.schemas.appointments import (
     AppointmentBooked,
     AppointmentChange,
     AppointmentCreate,
     AppointmentPublic,
     CheckInRequest,
     CheckInResult,
+    SlotPublic,
 )
 from queue_server.auth import Principal
 
 router = APIRouter(prefix="/appointments", tags=["appointments"])
 ServiceQuery = Annotated[str, Query(pattern=r"^[A-Za-z0-9_-]{1,16}$", description="business code")]
-
-
-class SlotPublic(BaseModel):
-    slot_start: datetime = Field(description="in the branch's local time")
-    slot_end: datetime
-    capacity: int = Field(description="bookings the slot takes")
-    booked: int = Field(description="bookings holding a place (booked or checked in)")
-    free: int
-    bookable: bool = Field(description="not started yet and within the booking horizon")
 
 
 BookingChannel = Annotated[Principal, Depends(require("booking", "manager", "admin"))]

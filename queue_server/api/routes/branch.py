@@ -9,11 +9,11 @@ from typing import Any
 
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 
+from queue_server.api.schemas.branch import Health, NoticePublic, NoticeUpdate
 from queue_server.api.websockets import stream_broke
 
 from ...codec import dumps
 from ..deps import ALL_ROLES, AnyDevice, EngineDep, Manager, manager_actor
-from ..schemas import Health, NoticePublic, NoticeUpdate
 
 router = APIRouter(tags=["branch"])
 FLOOD_WINDOW_S = 10.0

@@ -20,7 +20,7 @@ from queue_server.api.deps import (
     manager_actor,
     result_of,
 )
-from queue_server.api.schemas import (
+from queue_server.api.schemas.counters import (
     CallResult,
     CallTicket,
     CounterPublic,
@@ -30,9 +30,9 @@ from queue_server.api.schemas import (
     SignIn,
     SkillsUpdate,
     TicketAction,
-    TicketPublic,
     TransferRequest,
 )
+from queue_server.api.schemas.tickets import TicketPublic
 from queue_server.codec import counter_to_dict
 from queue_server.domain import Branch, Change, Counter, InvalidInput, Skill, Ticket
 from queue_server.engine import Engine

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 
 from queue_server.api.deps import TicketDeskDep, require
-from queue_server.api.schemas import CustomerIdentified, IdentityIn
+from queue_server.api.schemas.customers import CustomerIdentified, IdentityIn
 from queue_server.auth import Principal
 from queue_server.desks.tickets import Identity
 

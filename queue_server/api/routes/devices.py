@@ -6,11 +6,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 
+from queue_server.api.schemas.devices import DevicePublic, DeviceReport
+
 from ...auth import Principal
 from ...codec import device_to_dict
 from ...domain import DeviceHealth
 from ..deps import AnyDevice, EngineDep, require
-from ..schemas import DevicePublic, DeviceReport
 
 router = APIRouter(prefix="/devices", tags=["devices"])
 Reporter = Annotated[Principal, Depends(require("kiosk", "counter", "manager", "admin"))]

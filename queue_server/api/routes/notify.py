@@ -5,53 +5,18 @@ The phone number is held in memory only (see notify/optins.py) and answered mask
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from queue_server.api.deps import EngineDep, Manager
 from queue_server.api.deps import NotificationDeskDep as NoticeDesk
+from queue_server.api.schemas.notify import NotifierStatus, NotifyRequest, NotifyStatus
 from queue_server.desks.notifications import TooOften
 from queue_server.domain import DomainError, NotFound, Ticket
-from queue_server.notify import normalise_phone
 from queue_server.notify.optins import TooManyChanges
 
 router = APIRouter(tags=["notifications"])
-
-
-class NotifyRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    phone: str = Field(
-        max_length=32, description="mainland China mobile number, 1[3-9]xxxxxxxxx, +86 optional"
-    )
-    language: Literal["zh", "en"] | None = Field(
-        default=None, description="language of the messages (default: the branch's first)"
-    )
-
-    @field_validator("phone")
-    @classmethod
-    def mobile(cls, value: str) -> str:
-        return normalise_phone(value)  # its ValueError never quotes the number
-
-
-class NotifyStatus(BaseModel):
-    ticket: str
-    opted_in: bool
-    channel: str | None = Field(description="sms")
-    destination: str | None = Field(description="masked, e.g. 138****5678")
-    language: str | None
-    near: int = Field(description="a message when this many or fewer are ahead")
-
-
-class NotifierStatus(BaseModel):
-    notifier: str = Field(description="the notifier URL's scheme: log, sms+https …")
-    near: int
-    opted_in: int
-    queued: int
-    sent: int
-    failed: int = Field(description="given up after retries")
-    dropped: int = Field(description="not queued: the outbox was full")
 
 
 def ticket_for_token(engine: EngineDep, token: str) -> Ticket:

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Path, WebSocket, WebSocketDisconnect
 
 from queue_server.api.deps import ClientAddress, PublicTicketDeskDep, PublicTicketLimitsDep
 from queue_server.api.errors import status_of
-from queue_server.api.schemas import LateRequest, RatingRequest
+from queue_server.api.schemas.tickets import LateRequest, RatingRequest
 from queue_server.api.websockets import stream_broke
 from queue_server.codec import dumps
 from queue_server.desks.public_tickets import PublicTicketDesk

@@ -8,11 +8,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from queue_server.api.schemas.reports import BranchReport
+
 from ...domain import InvalidInput
 from ...domain.reports import MAX_REPORT_DAYS
 from ...storage.reports import read_report
 from ..deps import EngineDep, Manager
-from ..report_schemas import BranchReport
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 EARLIEST = date(2000, 1, 1)

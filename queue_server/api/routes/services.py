@@ -6,11 +6,12 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from queue_server.api.schemas.services import BundlePublic, ServicePublic, ServiceUpdate
+
 from ...codec import guidance_from_dict, service_to_dict
 from ...domain import Service
 from ...visits import bundle_views
 from ..deps import AnyDevice, EngineDep, Manager, manager_actor, result_of
-from ..schemas import BundlePublic, ServicePublic, ServiceUpdate
 
 router = APIRouter(prefix="/services", tags=["services"])
 bundles_router = APIRouter(prefix="/bundles", tags=["services"])

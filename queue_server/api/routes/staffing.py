@@ -6,8 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from queue_server.api.schemas.staffing import StaffingAdvice
+
 from ..deps import BusinessDay, EngineDep, Manager
-from ..schemas import StaffingAdvice
 
 router = APIRouter(prefix="/staffing", tags=["staffing"])
 

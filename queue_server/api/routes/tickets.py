@@ -14,7 +14,7 @@ from queue_server.api.deps import (
     manager_actor,
     require,
 )
-from queue_server.api.schemas import (
+from queue_server.api.schemas.tickets import (
     Eform,
     RatingRequest,
     TicketCreate,
