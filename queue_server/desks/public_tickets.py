@@ -42,6 +42,11 @@ class TicketTokens:
         if len(self._ids) > 2 * len(self.engine.branch.tickets) + 1000:
             self._rebuild()  # days have passed: forget their tokens (the database keeps them)
 
+    def close(self) -> None:
+        """Stop following the engine."""
+        if self._follow in self.engine.listeners:
+            self.engine.listeners.remove(self._follow)
+
     def find(self, token: str) -> Ticket:
         """The ticket's current leg; NotFound unknown, Expired past its business day."""
         engine = self.engine
@@ -72,13 +77,12 @@ class PublicTicketDesk:
         self.tokens = TicketTokens(self.engine)
 
     def stop(self) -> None:
-        if self.tokens is not None and self.tokens._follow in self.engine.listeners:
-            self.engine.listeners.remove(self.tokens._follow)
+        if self.tokens is not None:
+            self.tokens.close()
 
     def find(self, token: str) -> Ticket:
         if self.tokens is None:
-            self.start()
-        assert self.tokens is not None
+            raise RuntimeError("the public ticket desk was not started")
         return self.tokens.find(token)
 
     def view(self, token: str) -> dict[str, Any]:

@@ -15,7 +15,12 @@ from typing import Any
 
 from fastapi import APIRouter, Path, WebSocket, WebSocketDisconnect
 
-from queue_server.api.deps import ClientAddress, PublicTicketDeskDep, PublicTicketLimitsDep
+from queue_server.api.deps import (
+    ClientAddress,
+    PublicTicketDeskDep,
+    PublicTicketLimits,
+    PublicTicketLimitsDep,
+)
 from queue_server.api.errors import status_of
 from queue_server.api.schemas.tickets import LateRequest, RatingRequest
 from queue_server.api.websockets import stream_broke
@@ -32,7 +37,7 @@ RATE_PER_CLIENT = 30  # POSTs a minute from one address (a branch's guest Wi-Fi 
 PUSH_MIN_INTERVAL_S = 0.5  # a phone gets a changed view at most this often
 
 
-def _limit(limits: Any, client: str, token: str) -> None:
+def _limit(limits: PublicTicketLimits, client: str, token: str) -> None:
     if not limits.per_client.hit(client) or not limits.per_token.hit(token):
         raise TooManyRequests("too many requests: wait a minute and try again", 60)
 
