@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 import httpx
 import pytest
+from starlette.websockets import WebSocket, WebSocketState
 
 from queue_server.api.errors import HTTP_CODES, status_of
+from queue_server.api.websockets import stream_broke
 from queue_server.desks.notifications import TooOften
 from queue_server.domain import (
     DomainError,
@@ -83,3 +87,30 @@ def test_wrong_answers_keep_their_shape_on_the_wire(server):
     unauthorised = server.client(None).get("/tickets/1")
     assert unauthorised.status_code == 401
     assert unauthorised.json()["error"]["code"] == "unauthorized"
+
+
+def _socket(closed: bool) -> WebSocket:
+    async def receive() -> dict:
+        return {"type": "websocket.disconnect"}
+
+    async def send(message: dict) -> None:
+        return None
+
+    socket = WebSocket({"type": "websocket", "path": "/", "headers": []}, receive, send)
+    if closed:
+        socket.application_state = WebSocketState.DISCONNECTED
+    return socket
+
+
+def test_a_send_after_close_ends_a_stream_quietly(caplog):
+    with caplog.at_level(logging.DEBUG, logger="queue_server.api.websockets"):
+        stream_broke(_socket(closed=True), RuntimeError("send after close"), "event stream")
+    assert [r.levelno for r in caplog.records] == [logging.DEBUG]
+
+
+def test_any_other_runtime_error_in_a_stream_is_logged_with_its_traceback(caplog):
+    with caplog.at_level(logging.DEBUG, logger="queue_server.api.websockets"):
+        stream_broke(_socket(closed=False), RuntimeError("snapshot failed"), "event stream")
+    (record,) = caplog.records
+    assert record.levelno == logging.ERROR and record.exc_info is not None
+    assert "event stream stopped" in record.getMessage()
