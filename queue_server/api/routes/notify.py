@@ -13,18 +13,10 @@ from queue_server.api.deps import EngineDep, Manager
 from queue_server.api.deps import NotificationDeskDep as NoticeDesk
 from queue_server.api.schemas.notify import NotifierStatus, NotifyRequest, NotifyStatus
 from queue_server.desks.notifications import TooOften
-from queue_server.domain import DomainError, NotFound, Ticket
+from queue_server.domain import DomainError
 from queue_server.notify.optins import TooManyChanges
 
 router = APIRouter(tags=["notifications"])
-
-
-def ticket_for_token(engine: EngineDep, token: str) -> Ticket:
-    """The open leg of the visit whose live-page token this is (else its last leg)."""
-    found = [t for t in engine.branch.tickets.values() if t.token == token] if token else []
-    if not found:
-        raise NotFound("no ticket with this link", code="unknown_ticket")
-    return max(found, key=lambda t: (not t.state.is_final, t.leg, t.id))
 
 
 @router.post("/public/tickets/{token}/notify", response_model=NotifyStatus)
@@ -32,7 +24,7 @@ async def opt_in(
     token: str, body: NotifyRequest, engine: EngineDep, desk: NoticeDesk
 ) -> dict[str, Any]:
     """Text this phone when the ticket is near, called or passed (the ticket's link is the key)."""
-    ticket = ticket_for_token(engine, token)
+    ticket = desk.ticket_for_token(token)
     language = body.language or engine.branch.settings.languages[0]
     try:
         return desk.opt_in(ticket, body.phone, language)
@@ -41,15 +33,15 @@ async def opt_in(
 
 
 @router.get("/public/tickets/{token}/notify", response_model=NotifyStatus)
-async def notify_status(token: str, engine: EngineDep, desk: NoticeDesk) -> dict[str, Any]:
+async def notify_status(token: str, desk: NoticeDesk) -> dict[str, Any]:
     """Whether this ticket's customer is opted in, with the number masked."""
-    return desk.view(ticket_for_token(engine, token))
+    return desk.view(desk.ticket_for_token(token))
 
 
 @router.delete("/public/tickets/{token}/notify", response_model=NotifyStatus)
-async def opt_out(token: str, engine: EngineDep, desk: NoticeDesk) -> dict[str, Any]:
+async def opt_out(token: str, desk: NoticeDesk) -> dict[str, Any]:
     """Stop the messages for this ticket and forget the number."""
-    ticket = ticket_for_token(engine, token)
+    ticket = desk.ticket_for_token(token)
     try:
         desk.opt_out(ticket)
     except TooManyChanges:
