@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from queue_server.storage.tickets import ticket_by_id, ticket_by_idempotency_key
+
 from .codec import (
     counter_to_dict,
     device_to_dict,
@@ -68,7 +70,6 @@ from .storage import CommitFailed, Writer, connect, load_branch, load_visit, mig
 from .storage.history import issue_records, service_samples
 from .storage.prior import load_arrival_prior
 from .storage.reports import first_call_times
-from .storage.tickets import ticket_by_id, ticket_by_idempotency_key
 from .visits import EformStore, bundle_views
 
 log = logging.getLogger(__name__)

@@ -9,11 +9,10 @@ from typing import Any
 
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 
+from queue_server.api.deps import ALL_ROLES, AnyDevice, EngineDep, Manager, manager_actor
 from queue_server.api.schemas.branch import Health, NoticePublic, NoticeUpdate
 from queue_server.api.websockets import stream_broke
-
-from ...codec import dumps
-from ..deps import ALL_ROLES, AnyDevice, EngineDep, Manager, manager_actor
+from queue_server.codec import dumps
 
 router = APIRouter(tags=["branch"])
 FLOOD_WINDOW_S = 10.0

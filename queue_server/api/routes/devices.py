@@ -6,12 +6,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 
+from queue_server.api.deps import AnyDevice, EngineDep, require
 from queue_server.api.schemas.devices import DevicePublic, DeviceReport
-
-from ...auth import Principal
-from ...codec import device_to_dict
-from ...domain import DeviceHealth
-from ..deps import AnyDevice, EngineDep, require
+from queue_server.auth import Principal
+from queue_server.codec import device_to_dict
+from queue_server.domain import DeviceHealth
 
 router = APIRouter(prefix="/devices", tags=["devices"])
 Reporter = Annotated[Principal, Depends(require("kiosk", "counter", "manager", "admin"))]

@@ -6,12 +6,11 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from queue_server.api.deps import AnyDevice, EngineDep, Manager, manager_actor, result_of
 from queue_server.api.schemas.services import BundlePublic, ServicePublic, ServiceUpdate
-
-from ...codec import guidance_from_dict, service_to_dict
-from ...domain import Service
-from ...visits import bundle_views
-from ..deps import AnyDevice, EngineDep, Manager, manager_actor, result_of
+from queue_server.codec import guidance_from_dict, service_to_dict
+from queue_server.domain import Service
+from queue_server.visits import bundle_views
 
 router = APIRouter(prefix="/services", tags=["services"])
 bundles_router = APIRouter(prefix="/bundles", tags=["services"])

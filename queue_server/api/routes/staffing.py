@@ -6,9 +6,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from queue_server.api.deps import BusinessDay, EngineDep, Manager
 from queue_server.api.schemas.staffing import StaffingAdvice
-
-from ..deps import BusinessDay, EngineDep, Manager
 
 router = APIRouter(prefix="/staffing", tags=["staffing"])
 
