@@ -81,7 +81,7 @@ def _token_create(args: argparse.Namespace) -> int:
 
 
 def _token_list(args: argparse.Namespace) -> int:
-    from .auth import list_tokens
+    from queue_server.storage.provisioning import list_tokens
 
     rows = _with_db(args, list_tokens)
     assert isinstance(rows, list)
@@ -138,7 +138,8 @@ def _customers_count(args: argparse.Namespace) -> int:
 def _appointment_book(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    from .appointment_desk import book_offline
+    from queue_server.desks.appointments import book_offline
+
     from .config import init_db, load_config
     from .domain import DomainError
 

@@ -8,13 +8,14 @@ are numbered by their order.
 from __future__ import annotations
 
 import re
-import secrets
+import sqlite3
 import tomllib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
 
+from queue_server.storage.meta import new_branch_secret
 from queue_server.wire_encode import guidance_from_wire
 from wire import EventKind
 
@@ -22,7 +23,14 @@ from .domain import BranchSettings, Bundle, Change, Counter, Event, Service, Ski
 from .domain.appointments import AppointmentRules
 from .domain.staffing import ArrivalPrior
 from .notify.settings import NotificationSettings, parse_notifications, save_notification_settings
-from .storage import connect, load_settings, migrate, save_bundles, save_settings, write_change
+from .storage import (
+    in_transaction,
+    load_settings,
+    migrate,
+    save_bundles,
+    save_settings,
+    write_change,
+)
 from .storage.appointments import save_rules
 from .storage.prior import save_arrival_prior
 
@@ -243,27 +251,22 @@ def init_db(db_path: str | Path, config: BranchConfig) -> None:
     """Create the database and seed the branch; refuses a database that already has one."""
     Path(db_path).parent.mkdir(parents=True, exist_ok=True)
     migrate(db_path)
-    conn = connect(db_path)
-    try:
-        if load_settings(conn) is not None:
-            raise ConfigError(f"{db_path} already holds a branch; use a new file")
-        now = datetime.now(UTC)
-        change = Change(services=list(config.services), counters=list(config.counters))
-        change.events.append(
-            Event(1, now, EventKind.BRANCH_INITIALISED, data={"name": config.settings.name})
-        )
-        conn.execute("BEGIN IMMEDIATE")
-        save_settings(conn, config.settings)
-        save_bundles(conn, config.bundles)
-        save_rules(conn, config.appointments)
-        if config.arrival_prior is not None:
-            save_arrival_prior(conn, config.arrival_prior)
-        save_notification_settings(conn, config.notifications)
-        conn.execute(
-            "INSERT OR REPLACE INTO meta (key, value) VALUES ('salt', ?)",
-            (secrets.token_hex(32),),
-        )
-        write_change(conn, change, config.settings.branch_id)
-        conn.execute("COMMIT")
-    finally:
-        conn.close()
+    in_transaction(db_path, _seed, str(db_path), config)
+
+
+def _seed(conn: sqlite3.Connection, db_path: str, config: BranchConfig) -> None:
+    if load_settings(conn) is not None:
+        raise ConfigError(f"{db_path} already holds a branch; use a new file")
+    now = datetime.now(UTC)
+    change = Change(services=list(config.services), counters=list(config.counters))
+    change.events.append(
+        Event(1, now, EventKind.BRANCH_INITIALISED, data={"name": config.settings.name})
+    )
+    save_settings(conn, config.settings)
+    save_bundles(conn, config.bundles)
+    save_rules(conn, config.appointments)
+    if config.arrival_prior is not None:
+        save_arrival_prior(conn, config.arrival_prior)
+    save_notification_settings(conn, config.notifications)
+    new_branch_secret(conn)
+    write_change(conn, change, config.settings.branch_id)

@@ -19,7 +19,15 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from .domain import Identification, InvalidInput, customer_ref, identify, normalise_id_number
+from queue_server.domain import (
+    Identification,
+    InvalidInput,
+    customer_ref,
+    identify,
+    normalise_id_number,
+)
+from queue_server.storage.customers import count_by_tier, replace_vip_list, vip_tier_of
+from queue_server.storage.meta import branch_salt
 
 _KEY_PURPOSE = b"branchq/customer_ref/v1"
 MAX_IMPORT_BYTES = 200 * 1024 * 1024
@@ -27,15 +35,10 @@ MAX_IMPORT_BYTES = 200 * 1024 * 1024
 
 def customer_key(conn: sqlite3.Connection) -> bytes:
     """The key customer references are made with, derived from the branch secret."""
-    row = conn.execute("SELECT value FROM meta WHERE key = 'salt'").fetchone()
-    if row is None or not row[0]:
+    salt = branch_salt(conn)
+    if salt is None:
         raise LookupError("the database has no branch secret: run `branchq init` first")
-    return hmac.new(bytes.fromhex(row[0]), _KEY_PURPOSE, hashlib.sha256).digest()
-
-
-def vip_tier_of(conn: sqlite3.Connection, ref: str) -> int:
-    row = conn.execute("SELECT vip_tier FROM customers WHERE customer_ref = ?", (ref,)).fetchone()
-    return int(row[0]) if row is not None else 0
+    return hmac.new(bytes.fromhex(salt), _KEY_PURPOSE, hashlib.sha256).digest()
 
 
 class CustomerDirectory:
@@ -130,14 +133,10 @@ def import_customers(conn: sqlite3.Connection, path: str | Path) -> ImportReport
     except UnicodeDecodeError:
         raise ValueError(f"{p} is not UTF-8 text") from None
     tiers, report = read_customer_list(text, customer_key(conn))
-    conn.execute("DELETE FROM customers")
-    conn.executemany(
-        "INSERT INTO customers (customer_ref, vip_tier) VALUES (?, ?)", sorted(tiers.items())
-    )
+    replace_vip_list(conn, tiers)
     return report
 
 
 def count_customers(conn: sqlite3.Connection) -> dict[int, int]:
     """VIP customers on the list, by tier."""
-    rows = conn.execute("SELECT vip_tier, COUNT(*) FROM customers GROUP BY vip_tier")
-    return {int(tier): int(n) for tier, n in rows}
+    return count_by_tier(conn)

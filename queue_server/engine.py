@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from queue_server.storage.tickets import ticket_by_id, ticket_by_idempotency_key
 from queue_server.wire_encode import (
     counter_wire,
     dumps,
@@ -73,8 +74,6 @@ from .storage import (
     Writer,
     connect,
     load_branch,
-    load_ticket,
-    load_ticket_by_key,
     load_visit,
     migrate,
 )
@@ -277,15 +276,15 @@ class Engine:
         tid = self.branch.idempotency.get(key)
         if tid is not None and tid in self.branch.tickets:
             return self.branch.tickets[tid]
-        return load_ticket_by_key(self.read_conn, key)
+        return ticket_by_idempotency_key(self.read_conn, key)
 
     def find_ticket(self, ticket_id: int) -> Ticket:
         if ticket_id in self.branch.tickets:
             return self.branch.tickets[ticket_id]
-        stored = load_ticket(self.read_conn, ticket_id)
-        if stored is None:
+        ticket = ticket_by_id(self.read_conn, ticket_id)
+        if ticket is None:
             raise NotFound(f"unknown ticket {ticket_id}", code="unknown_ticket")
-        return stored
+        return ticket
 
     def visit_legs(self, ticket_id: int) -> list[Ticket]:
         """Every leg of the ticket's visit, first leg first (memory, else the database)."""

@@ -1,5 +1,5 @@
 """HTTP and WebSocket API of the queue server."""
 
-from .app import create_app
+from queue_server.api.app import create_app
 
 __all__ = ["create_app"]

@@ -9,66 +9,53 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from .. import logs
-from ..alert_desk import AlertDesk
-from ..appointment_desk import AppointmentDesk
-from ..auth import TokenCache
-from ..domain import CallingPolicy, DomainError
-from ..engine import Clock, Engine, utc_now
-from ..notify.desk import NotificationDesk
-from ..security.headers import SecurityHeaders, cors_origins
-from ..storage import CommitFailed
-from .routes import (
+from queue_server import logs
+from queue_server.api.deps import PublicTicketLimits
+from queue_server.api.errors import RESPONSES, error, install
+from queue_server.api.routes import (
     admin,
     alerts,
     appointments,
-    book_page,
     branch,
     counters,
     customers,
     devices,
-    display,
     notify,
+    pages,
+    public_booking,
+    public_tickets,
     reports,
     services,
     staffing,
-    ticket_page,
     tickets,
     voice,
 )
+from queue_server.auth import TokenCache
+from queue_server.desks.alerts import AlertDesk
+from queue_server.desks.appointments import AppointmentDesk
+from queue_server.desks.audit import AuditLog
+from queue_server.desks.notifications import NotificationDesk
+from queue_server.desks.provisioning import Provisioning
+from queue_server.desks.public_tickets import PublicTicketDesk
+from queue_server.desks.tickets import TicketDesk
+from queue_server.domain import CallingPolicy
+from queue_server.engine import Clock, Engine, utc_now
+from queue_server.security.headers import SecurityHeaders, cors_origins
+from queue_server.security.limits import PinLockout, PublicGate, RateLimit
 
 log = logging.getLogger(__name__)
 MAX_BODY = 64 * 1024  # nothing a kiosk or counter sends comes near this
 BODY_TIMEOUT_S = 10.0  # a body still arriving after this is a stalled or trickling client
 API = "/api/v1"
-_HTTP_CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    408: "request_timeout",
-    409: "conflict",
-    413: "body_too_large",
-    422: "invalid_request",
-    429: "too_many_requests",
-}
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-
-def error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
 
 
 class BodyLimit:
@@ -139,13 +126,17 @@ def create_app(
 ) -> FastAPI:
     logs.install()
     engine = Engine(db_path, clock=clock, policy=policy)
+    tokens = TokenCache(engine.read_conn)
+    audit = AuditLog(engine)
     desk = AppointmentDesk(engine)
     alerts_desk = AlertDesk(engine)
     notices = NotificationDesk(engine)  # texts opted-in customers (phone numbers in memory)
+    ticket_links = PublicTicketDesk(engine)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await engine.start()
+        ticket_links.start()
         desk.start()
         alerts_desk.start()
         notices.start()
@@ -155,6 +146,7 @@ def create_app(
             await notices.stop()
             await alerts_desk.stop()
             await desk.stop()
+            ticket_links.stop()
             await engine.stop()
 
     app = FastAPI(
@@ -162,50 +154,27 @@ def create_app(
         version="1",
         summary="Tickets, counters and the live event stream of one bank branch.",
         lifespan=lifespan,
+        responses=RESPONSES,
     )
+    # Per-app state, built once here and reached through the aliases in deps.py.
     app.state.engine = engine
+    app.state.tokens = tokens
+    app.state.audit = audit
+    app.state.tickets = TicketDesk(engine)
+    app.state.public_tickets = ticket_links
     app.state.appointments = desk
     app.state.alerts = alerts_desk
     app.state.notices = notices
-    app.state.tokens = TokenCache(engine.read_conn)
+    app.state.provisioning = Provisioning(engine, tokens, audit)
+    app.state.pin_lockout = PinLockout()
+    app.state.public_ticket_limits = PublicTicketLimits(
+        per_token=RateLimit(public_tickets.RATE_PER_TOKEN),
+        per_client=RateLimit(public_tickets.RATE_PER_CLIENT),
+    )
+    app.state.public_booking_gate = PublicGate()
     app.state.heartbeat_s = heartbeat_s
     app.state.coalesce_s = coalesce_s
-
-    @app.exception_handler(DomainError)
-    async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
-        body = {"code": exc.code, "message": exc.message, **exc.details}
-        return JSONResponse({"error": body}, status_code=exc.status)
-
-    @app.exception_handler(CommitFailed)
-    async def commit_failed(_: Request, exc: CommitFailed) -> JSONResponse:
-        return error(503, "storage_unavailable", "the change could not be saved; try again")
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        parts = []
-        for e in exc.errors()[:5]:
-            where = ".".join(str(p) for p in e.get("loc", ()))
-            parts.append(f"{where}: {e.get('msg', 'invalid')}")
-        return error(422, "invalid_request", "; ".join(parts) or "invalid request")
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        response = error(
-            exc.status_code, _HTTP_CODES.get(exc.status_code, "error"), str(exc.detail)
-        )
-        for k, v in (exc.headers or {}).items():
-            response.headers[k] = v
-        return response
-
-    @app.exception_handler(OverflowError)
-    async def out_of_range(_: Request, exc: OverflowError) -> JSONResponse:
-        # An id, sequence number or date far outside anything stored (SQLite holds 64 bits).
-        return error(422, "invalid_request", "a number or date in the request is out of range")
-
-    @app.exception_handler(Exception)
-    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error")
-        return error(500, "internal", "internal error; the change was not made")
+    install(app)
 
     routers = (branch, services, counters, tickets, devices, admin)
     for router in (r.router for r in routers):
@@ -217,10 +186,12 @@ def create_app(
     app.include_router(reports.router, prefix=API)
     app.include_router(alerts.router, prefix=API)
     app.include_router(notify.router, prefix=API)
-    app.include_router(book_page.router)  # the public booking page and its endpoints
-    app.include_router(display.router)  # the hall display page, outside the API
+    app.include_router(pages.book)  # the public booking page
+    app.include_router(public_booking.router)  # its endpoints (/api/v1/public/book/…)
+    app.include_router(pages.display)  # the hall display page, outside the API
     app.include_router(voice.router, prefix=API)  # call announcements (WAV)
-    app.include_router(ticket_page.router)  # the phone's live ticket page and its public API
+    app.include_router(pages.ticket)  # the phone's live ticket page
+    app.include_router(public_tickets.router, prefix=API)  # and its public API
     app.add_middleware(BodyLimit)
     # Cross-origin calls only from the configured allow-list (none by default).
     app.add_middleware(

@@ -1,17 +1,28 @@
-"""Dependencies declared once: the engine, the calling device, and role checks."""
+"""Dependencies declared once: the engine, the desks, the limiters, the calling device, and
+role checks. Everything here was built once per app in `create_app` and lives on
+`app.state`; routes name what they need by these aliases."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, HTTPException, Request
 from pydantic import AfterValidator
 
-from ..auth import Principal, TokenCache
-from ..domain import Change
-from ..engine import Engine
+from queue_server.auth import Principal, TokenCache
+from queue_server.desks.alerts import AlertDesk
+from queue_server.desks.appointments import AppointmentDesk
+from queue_server.desks.audit import AuditLog
+from queue_server.desks.notifications import NotificationDesk
+from queue_server.desks.provisioning import Provisioning
+from queue_server.desks.public_tickets import PublicTicketDesk
+from queue_server.desks.tickets import TicketDesk
+from queue_server.domain import Change
+from queue_server.engine import Engine
+from queue_server.security.limits import PinLockout, PublicGate, RateLimit
 
 T = TypeVar("T")
 ALL_ROLES = ("kiosk", "counter", "display", "manager", "admin")
@@ -28,6 +39,86 @@ async def get_tokens(request: Request) -> TokenCache:
 
 
 EngineDep = Annotated[Engine, Depends(get_engine)]
+TokensDep = Annotated[TokenCache, Depends(get_tokens)]
+
+
+async def get_ticket_desk(request: Request) -> TicketDesk:
+    desk: TicketDesk = request.app.state.tickets
+    return desk
+
+
+async def get_public_ticket_desk(request: Request) -> PublicTicketDesk:
+    desk: PublicTicketDesk = request.app.state.public_tickets
+    return desk
+
+
+async def get_appointment_desk(request: Request) -> AppointmentDesk:
+    desk: AppointmentDesk = request.app.state.appointments
+    return desk
+
+
+async def get_alert_desk(request: Request) -> AlertDesk:
+    desk: AlertDesk = request.app.state.alerts
+    return desk
+
+
+async def get_notification_desk(request: Request) -> NotificationDesk:
+    desk: NotificationDesk = request.app.state.notices
+    return desk
+
+
+async def get_provisioning(request: Request) -> Provisioning:
+    desk: Provisioning = request.app.state.provisioning
+    return desk
+
+
+async def get_audit_log(request: Request) -> AuditLog:
+    audit: AuditLog = request.app.state.audit
+    return audit
+
+
+TicketDeskDep = Annotated[TicketDesk, Depends(get_ticket_desk)]
+PublicTicketDeskDep = Annotated[PublicTicketDesk, Depends(get_public_ticket_desk)]
+AppointmentDeskDep = Annotated[AppointmentDesk, Depends(get_appointment_desk)]
+AlertDeskDep = Annotated[AlertDesk, Depends(get_alert_desk)]
+NotificationDeskDep = Annotated[NotificationDesk, Depends(get_notification_desk)]
+ProvisioningDep = Annotated[Provisioning, Depends(get_provisioning)]
+AuditLogDep = Annotated[AuditLog, Depends(get_audit_log)]
+
+
+# ---------------------------------------------------------------- limiters
+@dataclass(frozen=True)
+class PublicTicketLimits:
+    """POSTs on the public ticket page: per ticket token and per client address."""
+
+    per_token: RateLimit
+    per_client: RateLimit
+
+
+async def get_pin_lockout(request: Request) -> PinLockout:
+    lockout: PinLockout = request.app.state.pin_lockout
+    return lockout
+
+
+async def get_public_ticket_limits(request: Request) -> PublicTicketLimits:
+    limits: PublicTicketLimits = request.app.state.public_ticket_limits
+    return limits
+
+
+async def get_public_gate(request: Request) -> PublicGate:
+    gate: PublicGate = request.app.state.public_booking_gate  # tests may swap in other limits
+    return gate
+
+
+async def client_address(request: Request) -> str:
+    """The client's address as uvicorn reports it (behind a proxy: see --proxy-headers)."""
+    return request.client.host if request.client is not None else "unknown"
+
+
+PinLockoutDep = Annotated[PinLockout, Depends(get_pin_lockout)]
+PublicTicketLimitsDep = Annotated[PublicTicketLimits, Depends(get_public_ticket_limits)]
+PublicGateDep = Annotated[PublicGate, Depends(get_public_gate)]
+ClientAddress = Annotated[str, Depends(client_address)]
 
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
 
@@ -52,8 +143,7 @@ async def bearer_token(request: Request) -> str:
 
 
 async def current_device(
-    token: Annotated[str, Depends(bearer_token)],
-    tokens: Annotated[TokenCache, Depends(get_tokens)],
+    token: Annotated[str, Depends(bearer_token)], tokens: TokensDep
 ) -> Principal:
     principal = tokens.lookup(token)
     if principal is None:
@@ -110,3 +200,8 @@ def manager_actor(device: Principal) -> str | None:
     if device.role not in ("manager", "admin"):
         return None
     return f"{device.role}:{device.name}" if device.name else device.role
+
+
+def actor_of(device: Principal) -> str:
+    """How the audit log names a device: managers by name, other devices by their role."""
+    return manager_actor(device) or device.label

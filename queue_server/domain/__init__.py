@@ -10,7 +10,7 @@ from .customer import (
     stronger_priority,
 )
 from .day import business_day, format_number
-from .errors import DomainError, InvalidInput, InvalidState, NotFound
+from .errors import DomainError, Expired, InvalidInput, InvalidState, NotAllowed, NotFound
 from .figures import CounterDay, SkillQueue, StaffDay, counter_day, skill_queues
 from .model import (
     BranchSettings,
@@ -51,10 +51,12 @@ __all__ = [
     "DeviceStatus",
     "DomainError",
     "Event",
+    "Expired",
     "Guidance",
     "Identification",
     "InvalidInput",
     "InvalidState",
+    "NotAllowed",
     "NotFound",
     "PriorityClass",
     "Service",

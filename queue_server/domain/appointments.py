@@ -111,22 +111,17 @@ class TokenClaims:
 class AppointmentRefused(DomainError):
     """A check-in or booking change refused for a reason the customer can be told."""
 
-    status = 409
-
     def __init__(
         self,
         code: str,
         message: str,
         *,
-        status: int | None = None,
         slot_start: datetime | None = None,
         timezone: str | None = None,
         ticket_number: str | None = None,
         opens_at: datetime | None = None,
     ) -> None:
         super().__init__(message, code=code)
-        if status is not None:
-            self.status = status
         details: dict[str, Any] = {}
         for name, moment in (("slot_start", slot_start), ("opens_at", opens_at)):
             if moment is not None:
@@ -137,8 +132,16 @@ class AppointmentRefused(DomainError):
         self.details = details
 
 
-def _refuse(code: str, message: str, status: int = 422) -> AppointmentRefused:
-    return AppointmentRefused(code, message, status=status)
+class AppointmentInvalid(AppointmentRefused):
+    """The booking request or appointment code itself is wrong (not a clash with others)."""
+
+
+class AppointmentUnknown(AppointmentRefused):
+    """No booking matches what was given."""
+
+
+def _refuse(code: str, message: str) -> AppointmentRefused:
+    return AppointmentInvalid(code, message)
 
 
 # ----------------------------------------------------------------- tokens

@@ -18,6 +18,7 @@ from .appointments import (
     AppointmentRefused,
     AppointmentRules,
     AppointmentState,
+    AppointmentUnknown,
     CheckInOutcome,
     CheckInWindow,
     SlotOffer,
@@ -742,16 +743,14 @@ class Branch:
         try:
             return self.appointments[appointment_id]
         except KeyError:
-            raise AppointmentRefused(
-                "appointment_unknown", f"no booking {appointment_id}", status=404
+            raise AppointmentUnknown(
+                "appointment_unknown", f"no booking {appointment_id}"
             ) from None
 
     def appointment_by_number(self, booking_number: str) -> Appointment:
         found = self._booking_numbers.get(normalise_booking_number(booking_number))
         if found is None:
-            raise AppointmentRefused(
-                "appointment_unknown", "no booking with this number", status=404
-            )
+            raise AppointmentUnknown("appointment_unknown", "no booking with this number")
         return self.appointments[found]
 
     def slot_capacity(self, service: str) -> int:

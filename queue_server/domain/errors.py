@@ -1,4 +1,5 @@
-"""Domain errors: every refusal has a stable code that the API turns into a 4xx answer."""
+"""Domain errors: every refusal has a stable code; the API maps each class to a 4xx answer
+(`queue_server.api.errors`), so the domain knows nothing of HTTP."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ class DomainError(Exception):
     """A command the branch's rules refuse; nothing was changed."""
 
     code = "domain_error"
-    status = 409
 
     def __init__(self, message: str, *, code: str | None = None) -> None:
         super().__init__(message)
@@ -22,16 +22,25 @@ class DomainError(Exception):
 
 class NotFound(DomainError):
     code = "not_found"
-    status = 404
 
 
 class InvalidState(DomainError):
     """The ticket or counter is not in a state that allows this action."""
 
     code = "invalid_state"
-    status = 409
 
 
 class InvalidInput(DomainError):
     code = "invalid_input"
-    status = 422
+
+
+class Expired(DomainError):
+    """Something that was valid on its business day and is no longer (a ticket's link)."""
+
+    code = "expired"
+
+
+class NotAllowed(DomainError):
+    """The caller's role may not do this (e.g. a manager creating an admin token)."""
+
+    code = "forbidden"

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from queue_server.storage.meta import read_meta, write_meta
+
 SETTINGS_KEY = "notifications"
 URL_ENV = "BRANCHQ_NOTIFY_URL"
 _SECRET_WORDS = ("token", "secret", "password", "key", "sign")
@@ -62,15 +64,13 @@ def check_url(url: str) -> None:
 
 def save_notification_settings(conn: sqlite3.Connection, settings: NotificationSettings) -> None:
     value = {"url": settings.url, "near": settings.near}
-    conn.execute(
-        "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (SETTINGS_KEY, json.dumps(value))
-    )
+    write_meta(conn, SETTINGS_KEY, json.dumps(value))
 
 
 def load_notification_settings(conn: sqlite3.Connection) -> NotificationSettings:
     """The stored settings (defaults when the branch has none), `BRANCHQ_NOTIFY_URL` first."""
-    row = conn.execute("SELECT value FROM meta WHERE key = ?", (SETTINGS_KEY,)).fetchone()
-    stored = json.loads(row[0]) if row is not None else {}
+    row = read_meta(conn, SETTINGS_KEY)
+    stored = json.loads(row) if row is not None else {}
     settings = NotificationSettings(
         url=str(stored.get("url", "log://")), near=int(stored.get("near", 3))
     )

@@ -1,15 +1,26 @@
-"""Connection limits uvicorn lacks: a deadline and a size cap for each request's head.
+"""Limits: connection limits uvicorn lacks, and the per-client limiters the app applies.
+
+Connection limits: a deadline and a size cap for each request's head.
 
 uvicorn times out only idle keep-alive connections. A client that connects and says
 nothing, or sends a request line and then a header a byte a minute (slowloris), holds its
 connection for ever, and httptools buffers however large a head it is sent. The protocol
 below closes such a connection with 408 / 431. The body has its own deadline and size
 limit in the app (`queue_server.api.app.BodyLimit`), so it holds under any server.
+
+App limiters (one of each per app, built in `create_app`): `PinLockout` for staff sign-in,
+`RateLimit` for the public ticket page's POSTs, `PublicGate` for the public booking page.
+They raise `TooManyRequests`, which the API answers with 429 and a Retry-After.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from typing import Any
 
 HEAD_TIMEOUT_S = 10.0  # from connecting (or the first byte of a later request) to its last header
@@ -133,3 +144,143 @@ def server_options() -> dict[str, Any]:
     if HttpToolsProtocol is not None:
         options["http"] = GuardedHttpProtocol
     return options
+
+
+# ------------------------------------------------------------------ app limiters
+class TooManyRequests(Exception):
+    """A client went over a limit; `retry_after_s` says when it may try again (if known)."""
+
+    def __init__(self, message: str, retry_after_s: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after_s = retry_after_s
+
+
+class RateLimit:
+    """At most `limit` hits per key in a sliding window (monotonic clock)."""
+
+    def __init__(self, limit: int, window_s: float = 60.0) -> None:
+        self.limit = limit
+        self.window_s = window_s
+        self._hits: dict[str, deque[float]] = {}
+
+    def hit(self, key: str) -> bool:
+        now = time.monotonic()
+        hits = self._hits.setdefault(key, deque())
+        while hits and hits[0] <= now - self.window_s:
+            hits.popleft()
+        if len(hits) >= self.limit:
+            return False
+        hits.append(now)
+        if len(self._hits) > 10_000:  # forget idle keys now and then
+            for k in [k for k, v in self._hits.items() if not v or v[-1] <= now - self.window_s]:
+                del self._hits[k]
+        return True
+
+
+class PinLockout:
+    """Refuses a staff id's sign-in for a while after repeated wrong PINs.
+
+    Kept in memory: a restart forgets the count, which costs an attacker a server restart
+    per handful of guesses — a restart the branch would notice. Keyed by staff id whether or
+    not it exists, so a locked answer does not tell which ids are real.
+    """
+
+    def __init__(
+        self, max_failures: int = 5, window_s: float = 15 * 60, lock_s: float = 15 * 60
+    ) -> None:
+        self.max_failures = max_failures
+        self.window_s = window_s
+        self.lock_s = lock_s
+        self._failures: dict[str, list[datetime]] = {}
+        self._locked_until: dict[str, datetime] = {}
+
+    def locked_for(self, staff_id: str, now: datetime) -> float:
+        """Seconds the staff id stays locked (0: it may try)."""
+        until = self._locked_until.get(staff_id)
+        if until is None:
+            return 0.0
+        if now >= until:
+            del self._locked_until[staff_id]
+            return 0.0
+        return (until - now).total_seconds()
+
+    def failed(self, staff_id: str, now: datetime) -> bool:
+        """Count a wrong PIN; True when this one locks the staff id."""
+        recent = [
+            t for t in self._failures.get(staff_id, []) if (now - t).total_seconds() < self.window_s
+        ]
+        recent.append(now)
+        if len(recent) >= self.max_failures:
+            self._failures.pop(staff_id, None)
+            self._locked_until[staff_id] = now + timedelta(seconds=self.lock_s)
+            return True
+        self._failures[staff_id] = recent
+        if len(self._failures) > 10_000:  # ids typed at random must not grow memory for ever
+            self._failures = {k: v for k, v in self._failures.items() if k == staff_id}
+        return False
+
+    def succeeded(self, staff_id: str) -> None:
+        self._failures.pop(staff_id, None)
+
+
+@dataclass(frozen=True)
+class PublicLimits:
+    """What one client address may do on the public booking endpoints."""
+
+    reads_per_minute: int = 120  # services and slots: a page refreshes them as it is used
+    writes_per_window: int = 10  # bookings and cancellations, failed ones included
+    write_window_s: int = 600
+    bookings_per_day: int = 3  # bookings made per business day (a cancellation gives none back)
+
+
+@dataclass
+class PublicGate:
+    """Per-address counters in memory; everything runs on the event loop, so no locks."""
+
+    limits: PublicLimits = field(default_factory=PublicLimits)
+    _reads: dict[str, deque[datetime]] = field(default_factory=dict)
+    _writes: dict[str, deque[datetime]] = field(default_factory=dict)
+    _booked: dict[str, int] = field(default_factory=dict)
+    _booked_day: date | None = None
+
+    def read(self, address: str, now: datetime) -> None:
+        self._admit(self._reads, address, now, timedelta(minutes=1), self.limits.reads_per_minute)
+
+    def write(self, address: str, now: datetime) -> None:
+        window = timedelta(seconds=self.limits.write_window_s)
+        self._admit(self._writes, address, now, window, self.limits.writes_per_window)
+
+    def reserve_booking(self, address: str, day: date) -> None:
+        """Count a booking before it is made (released if it fails), so racing requests
+        from one address cannot all pass the check before any of them is counted."""
+        if self._booked_day != day:
+            self._booked, self._booked_day = {}, day
+        if self._booked.get(address, 0) >= self.limits.bookings_per_day:
+            raise TooManyRequests(
+                f"at most {self.limits.bookings_per_day} bookings a day from one connection"
+            )
+        self._booked[address] = self._booked.get(address, 0) + 1
+
+    def release_booking(self, address: str, day: date) -> None:
+        if self._booked_day == day and self._booked.get(address, 0) > 0:
+            self._booked[address] -= 1
+
+    @staticmethod
+    def _admit(
+        seen: dict[str, deque[datetime]],
+        address: str,
+        now: datetime,
+        window: timedelta,
+        limit: int,
+    ) -> None:
+        if len(seen) > 10_000:  # forget idle addresses rather than grow without bound
+            for key in [k for k, times in seen.items() if not times or times[-1] <= now - window]:
+                del seen[key]
+        times = seen.setdefault(address, deque())
+        while times and times[0] <= now - window:
+            times.popleft()
+        if len(times) >= limit:
+            retry = max(1, math.ceil((times[0] + window - now).total_seconds()))
+            raise TooManyRequests("too many requests; please try again shortly", retry)
+        times.append(now)

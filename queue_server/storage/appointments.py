@@ -114,6 +114,11 @@ def load_appointments(conn: sqlite3.Connection, now: datetime) -> list[Appointme
     return [appointment_from_row(dict(r)) for r in rows]
 
 
+def appointment_by_id(conn: sqlite3.Connection, appointment_id: int) -> Appointment | None:
+    row = conn.execute("SELECT * FROM appointments WHERE id = ?", (appointment_id,)).fetchone()
+    return appointment_from_row(dict(row)) if row is not None else None
+
+
 def last_appointment_id(conn: sqlite3.Connection) -> int:
     return int(conn.execute("SELECT COALESCE(MAX(id), 0) FROM appointments").fetchone()[0])
 

@@ -357,20 +357,6 @@ def load_visit(conn: sqlite3.Connection, visit_id: int) -> list[Ticket]:
     return [ticket_from_row(dict(r)) for r in rows]
 
 
-def load_ticket(conn: sqlite3.Connection, ticket_id: int) -> Ticket | None:
-    """A stored ticket by id (one no longer in memory: an earlier day's)."""
-    row = conn.execute("SELECT * FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
-    return ticket_from_row(dict(row)) if row is not None else None
-
-
-def load_ticket_by_key(conn: sqlite3.Connection, idempotency_key: str) -> Ticket | None:
-    """The stored ticket issued with this Idempotency-Key, if any."""
-    row = conn.execute(
-        "SELECT * FROM tickets WHERE idempotency_key = ?", (idempotency_key,)
-    ).fetchone()
-    return ticket_from_row(dict(row)) if row is not None else None
-
-
 def load_branch(
     conn: sqlite3.Connection, now: datetime, policy: CallingPolicy | None = None
 ) -> Branch:

@@ -470,8 +470,14 @@ def test_every_state_has_an_illegal_row():
     )
 
 
-def test_error_codes_map_to_http_statuses():
-    assert (InvalidState.status, InvalidInput.status, NotFound.status) == (409, 422, 404)
+def test_errors_carry_codes_not_http_statuses():
+    # The API's table maps classes to statuses (tests/server/test_errors.py).
+    assert not any(hasattr(cls, "status") for cls in (DomainError, InvalidState, NotFound))
+    assert (InvalidState.code, InvalidInput.code, NotFound.code) == (
+        "invalid_state",
+        "invalid_input",
+        "not_found",
+    )
     assert issubclass(InvalidState, DomainError) and issubclass(NotFound, DomainError)
     assert DomainError("x", code="custom").code == "custom"
     assert InvalidState("x").code == "invalid_state"

@@ -9,8 +9,8 @@ from datetime import UTC, date, datetime, time, timedelta
 import httpx
 import pytest
 
-from queue_server.api.routes.book_page import PublicGate, PublicLimits
 from queue_server.domain.appointments import AppointmentRules, day_slots
+from queue_server.security.limits import PublicGate, PublicLimits
 from queue_server.storage import connect
 
 # The clock fixture starts at 10:00 in Shanghai on Friday 2026-11-27.

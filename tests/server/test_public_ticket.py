@@ -249,7 +249,14 @@ def test_the_link_expires_with_the_business_day(server, clock):
     clock.advance(days=1)
     gone = p.get(f"/{done['token']}")
     assert gone.status_code == 410 and "expired" in gone.json()["error"]["message"]
-    assert p.post(f"/{done['token']}/rating", json={"rating": 4}).status_code == 410
+    assert gone.json()["error"]["code"] == "ticket_expired"
+    late_rating = p.post(f"/{done['token']}/rating", json={"rating": 4})
+    assert late_rating.status_code == 410
+    assert late_rating.json()["error"]["code"] == "ticket_expired"
+    # An open ticket from an earlier day keeps its page, but ratings closed with that day.
+    closed_rating = p.post(f"/{waiting['token']}/rating", json={"rating": 4})
+    assert closed_rating.status_code == 410
+    assert closed_rating.json()["error"]["code"] == "rating_closed"
     # A ticket still open across the rollover is still served: its page still works.
     assert p.get(f"/{waiting['token']}").json()["state"] == "waiting"
     with (

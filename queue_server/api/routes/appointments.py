@@ -2,45 +2,29 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
 
 from queue_server.api import views
-
-from ...appointment_desk import AppointmentDesk
-from ...auth import Principal
-from ..deps import BusinessDay, EngineDep, require
-from ..schemas import (
+from queue_server.api.deps import AppointmentDeskDep as DeskDep
+from queue_server.api.deps import BusinessDay, EngineDep, require
+from queue_server.api.schemas.appointments import (
     AppointmentBooked,
     AppointmentChange,
     AppointmentCreate,
     AppointmentPublic,
     CheckInRequest,
     CheckInResult,
+    SlotPublic,
 )
+from queue_server.auth import Principal
 
 router = APIRouter(prefix="/appointments", tags=["appointments"])
 ServiceQuery = Annotated[str, Query(pattern=r"^[A-Za-z0-9_-]{1,16}$", description="business code")]
 
 
-class SlotPublic(BaseModel):
-    slot_start: datetime = Field(description="in the branch's local time")
-    slot_end: datetime
-    capacity: int = Field(description="bookings the slot takes")
-    booked: int = Field(description="bookings holding a place (booked or checked in)")
-    free: int
-    bookable: bool = Field(description="not started yet and within the booking horizon")
-
-
-async def get_desk(request: Request) -> AppointmentDesk:
-    desk: AppointmentDesk = request.app.state.appointments
-    return desk
-
-
-DeskDep = Annotated[AppointmentDesk, Depends(get_desk)]
 BookingChannel = Annotated[Principal, Depends(require("booking", "manager", "admin"))]
 CheckInDevice = Annotated[Principal, Depends(require("kiosk", "counter", "manager", "admin"))]
 IdempotencyKey = Annotated[

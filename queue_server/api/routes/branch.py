@@ -10,10 +10,10 @@ from typing import Any
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 
 from queue_server.api import views
+from queue_server.api.deps import ALL_ROLES, AnyDevice, EngineDep, Manager, manager_actor
+from queue_server.api.schemas.branch import Health, NoticePublic, NoticeUpdate
+from queue_server.api.websockets import stream_broke
 from queue_server.wire_encode import dumps
-
-from ..deps import ALL_ROLES, AnyDevice, EngineDep, Manager, manager_actor
-from ..schemas import Health, NoticePublic, NoticeUpdate
 
 router = APIRouter(tags=["branch"])
 FLOOD_WINDOW_S = 10.0
@@ -118,8 +118,10 @@ async def events(
                     "at": engine.clock().isoformat(),
                 }
                 await websocket.send_text(dumps(beat))
-    except (WebSocketDisconnect, RuntimeError):
+    except WebSocketDisconnect:
         pass
+    except RuntimeError as exc:
+        stream_broke(websocket, exc, "event stream")
     finally:
         receiver.cancel()
         hub.unsubscribe(sub)

@@ -2,32 +2,26 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException, Query, Request
+from fastapi import APIRouter, Header, HTTPException, Query
 
 from queue_server.api import views
-from queue_server.wire_encode import counter_wire
-from wire import CounterWire, TicketView
-
-from ...auth import PinLockout, verify_pin
-from ...domain import Branch, Change, Counter, InvalidInput, Skill, Ticket
-from ...engine import Engine
-from ...storage import connect
-from ..deps import (
+from queue_server.api.deps import (
     AnyDevice,
     EngineDep,
     Manager,
     OwnCounter,
     OwnCounterOrManager,
+    PinLockoutDep,
+    ProvisioningDep,
     manager_actor,
     result_of,
 )
-from ..schemas import (
+from queue_server.api.schemas.counters import (
     CallResult,
     CallTicket,
     CounterPublic,
@@ -37,9 +31,14 @@ from ..schemas import (
     SignIn,
     SkillsUpdate,
     TicketAction,
-    TicketPublic,
     TransferRequest,
 )
+from queue_server.api.schemas.tickets import TicketPublic
+from queue_server.domain import Branch, Change, Counter, InvalidInput, Skill, Ticket
+from queue_server.engine import Engine
+from queue_server.security.limits import TooManyRequests
+from queue_server.wire_encode import counter_wire
+from wire import CounterWire, TicketView
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/counters", tags=["counters"])
@@ -119,15 +118,19 @@ async def set_skills(
 
 @router.post("/{number}/sign-in", response_model=CounterPublic)
 async def sign_in(
-    number: int, body: SignIn, engine: EngineDep, request: Request, _: OwnCounter
+    number: int,
+    body: SignIn,
+    engine: EngineDep,
+    staff: ProvisioningDep,
+    lockout: PinLockoutDep,
+    _: OwnCounter,
 ) -> CounterWire:
     """A teller signs in with staff id and PIN; the counter opens. Five wrong PINs in 15
     minutes lock the staff id for 15 minutes (429)."""
-    lockout = _lockout(request)
     locked_s = lockout.locked_for(body.staff_id, engine.clock())
     if locked_s:
         raise _locked(locked_s)
-    ok = await asyncio.to_thread(_verify, engine, body.staff_id, body.pin)
+    ok = await staff.verify_pin(body.staff_id, body.pin)
     if not ok:
         if lockout.failed(body.staff_id, engine.clock()):
             log.warning("staff id %s locked after repeated wrong PINs", body.staff_id)
@@ -138,28 +141,11 @@ async def sign_in(
     return counter_wire(result_of(change, Counter))
 
 
-def _lockout(request: Request) -> PinLockout:
-    lockout: PinLockout | None = getattr(request.app.state, "pin_lockout", None)
-    if lockout is None:
-        lockout = request.app.state.pin_lockout = PinLockout()
-    return lockout
-
-
-def _locked(seconds: float) -> HTTPException:
+def _locked(seconds: float) -> TooManyRequests:
     minutes = max(1, math.ceil(seconds / 60))
-    return HTTPException(
-        429,
-        f"too many wrong PINs for this staff id: try again in {minutes} min",
-        headers={"Retry-After": str(math.ceil(seconds))},
+    return TooManyRequests(
+        f"too many wrong PINs for this staff id: try again in {minutes} min", math.ceil(seconds)
     )
-
-
-def _verify(engine: Engine, staff_id: str, pin: str) -> bool:
-    conn = connect(engine.db_path)  # argon2 runs in a worker thread with its own connection
-    try:
-        return verify_pin(conn, staff_id, pin)
-    finally:
-        conn.close()
 
 
 @router.post("/{number}/sign-out", response_model=CounterPublic)

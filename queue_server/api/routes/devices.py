@@ -6,13 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
+from queue_server.api.deps import AnyDevice, EngineDep, require
+from queue_server.api.schemas.devices import DevicePublic, DeviceReport
+from queue_server.auth import Principal
+from queue_server.domain import DeviceHealth
 from queue_server.wire_encode import device_wire
 from wire import DeviceWire
-
-from ...auth import Principal
-from ...domain import DeviceHealth
-from ..deps import AnyDevice, EngineDep, require
-from ..schemas import DevicePublic, DeviceReport
 
 router = APIRouter(prefix="/devices", tags=["devices"])
 Reporter = Annotated[Principal, Depends(require("kiosk", "counter", "manager", "admin"))]

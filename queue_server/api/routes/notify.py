@@ -5,68 +5,18 @@ The phone number is held in memory only (see notify/optins.py) and answered mask
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from fastapi import APIRouter
 
-from ...domain import DomainError, NotFound, Ticket
-from ...notify import normalise_phone
-from ...notify.desk import NotificationDesk
-from ...notify.optins import TooManyChanges
-from ..deps import EngineDep, Manager
+from queue_server.api.deps import EngineDep, Manager
+from queue_server.api.deps import NotificationDeskDep as NoticeDesk
+from queue_server.api.schemas.notify import NotifierStatus, NotifyRequest, NotifyStatus
+from queue_server.desks.notifications import TooOften
+from queue_server.domain import DomainError
+from queue_server.notify.optins import TooManyChanges
 
 router = APIRouter(tags=["notifications"])
-
-
-async def get_notification_desk(request: Request) -> NotificationDesk:
-    desk: NotificationDesk = request.app.state.notices
-    return desk
-
-
-NoticeDesk = Annotated[NotificationDesk, Depends(get_notification_desk)]
-
-
-class NotifyRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    phone: str = Field(
-        max_length=32, description="mainland China mobile number, 1[3-9]xxxxxxxxx, +86 optional"
-    )
-    language: Literal["zh", "en"] | None = Field(
-        default=None, description="language of the messages (default: the branch's first)"
-    )
-
-    @field_validator("phone")
-    @classmethod
-    def mobile(cls, value: str) -> str:
-        return normalise_phone(value)  # its ValueError never quotes the number
-
-
-class NotifyStatus(BaseModel):
-    ticket: str
-    opted_in: bool
-    channel: str | None = Field(description="sms")
-    destination: str | None = Field(description="masked, e.g. 138****5678")
-    language: str | None
-    near: int = Field(description="a message when this many or fewer are ahead")
-
-
-class NotifierStatus(BaseModel):
-    notifier: str = Field(description="the notifier URL's scheme: log, sms+https …")
-    near: int
-    opted_in: int
-    queued: int
-    sent: int
-    failed: int = Field(description="given up after retries")
-    dropped: int = Field(description="not queued: the outbox was full")
-
-
-def ticket_for_token(engine: EngineDep, token: str) -> Ticket:
-    """The open leg of the visit whose live-page token this is (else its last leg)."""
-    found = [t for t in engine.branch.tickets.values() if t.token == token] if token else []
-    if not found:
-        raise NotFound("no ticket with this link", code="unknown_ticket")
-    return max(found, key=lambda t: (not t.state.is_final, t.leg, t.id))
 
 
 @router.post("/public/tickets/{token}/notify", response_model=NotifyStatus)
@@ -74,7 +24,7 @@ async def opt_in(
     token: str, body: NotifyRequest, engine: EngineDep, desk: NoticeDesk
 ) -> dict[str, Any]:
     """Text this phone when the ticket is near, called or passed (the ticket's link is the key)."""
-    ticket = ticket_for_token(engine, token)
+    ticket = desk.ticket_for_token(token)
     language = body.language or engine.branch.settings.languages[0]
     try:
         return desk.opt_in(ticket, body.phone, language)
@@ -83,15 +33,15 @@ async def opt_in(
 
 
 @router.get("/public/tickets/{token}/notify", response_model=NotifyStatus)
-async def notify_status(token: str, engine: EngineDep, desk: NoticeDesk) -> dict[str, Any]:
+async def notify_status(token: str, desk: NoticeDesk) -> dict[str, Any]:
     """Whether this ticket's customer is opted in, with the number masked."""
-    return desk.view(ticket_for_token(engine, token))
+    return desk.view(desk.ticket_for_token(token))
 
 
 @router.delete("/public/tickets/{token}/notify", response_model=NotifyStatus)
-async def opt_out(token: str, engine: EngineDep, desk: NoticeDesk) -> dict[str, Any]:
+async def opt_out(token: str, desk: NoticeDesk) -> dict[str, Any]:
     """Stop the messages for this ticket and forget the number."""
-    ticket = ticket_for_token(engine, token)
+    ticket = desk.ticket_for_token(token)
     try:
         desk.opt_out(ticket)
     except TooManyChanges:
@@ -103,11 +53,6 @@ async def opt_out(token: str, engine: EngineDep, desk: NoticeDesk) -> dict[str, 
 async def notifier_status(desk: NoticeDesk, device: Manager) -> dict[str, Any]:
     """The notifier in use and its counts since start-up: sent, failed, dropped."""
     return desk.status()
-
-
-class TooOften(DomainError):
-    code = "too_many_changes"
-    status = 429
 
 
 def _too_many() -> DomainError:

@@ -8,11 +8,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from ...domain import InvalidInput
-from ...domain.reports import MAX_REPORT_DAYS
-from ...storage.reports import read_report
-from ..deps import EngineDep, Manager
-from ..report_schemas import BranchReport
+from queue_server.api.deps import EngineDep, Manager
+from queue_server.api.schemas.reports import BranchReport
+from queue_server.domain import InvalidInput
+from queue_server.domain.reports import MAX_REPORT_DAYS
+from queue_server.storage.reports import read_report
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 EARLIEST = date(2000, 1, 1)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from queue_server.api.deps import AnyDevice, EngineDep, Manager, manager_actor, result_of
+from queue_server.api.schemas.services import BundlePublic, ServicePublic, ServiceUpdate
+from queue_server.domain import Service
+from queue_server.visits import bundle_views
 from queue_server.wire_encode import guidance_from_wire, service_wire
 from wire import BundleWire, ServiceWire
-
-from ...domain import Service
-from ...visits import bundle_views
-from ..deps import AnyDevice, EngineDep, Manager, manager_actor, result_of
-from ..schemas import BundlePublic, ServicePublic, ServiceUpdate
 
 router = APIRouter(prefix="/services", tags=["services"])
 bundles_router = APIRouter(prefix="/bundles", tags=["services"])

@@ -7,9 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from queue_server.api import views
-
-from ..deps import BusinessDay, EngineDep, Manager
-from ..schemas import StaffingAdvice
+from queue_server.api.deps import BusinessDay, EngineDep, Manager
+from queue_server.api.schemas.staffing import StaffingAdvice
 
 router = APIRouter(prefix="/staffing", tags=["staffing"])
 

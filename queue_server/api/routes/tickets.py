@@ -7,13 +7,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, HTTPException, Response
 
 from queue_server.api import views
-from wire import TicketView
-
-from ...auth import Principal
-from ...domain import NotFound, PriorityClass, Source, Ticket
-from ...visits import plan_visit
-from ..deps import AnyDevice, EngineDep, IssuingDevice, manager_actor, require, result_of
-from ..schemas import (
+from queue_server.api.deps import (
+    AnyDevice,
+    EngineDep,
+    IssuingDevice,
+    TicketDeskDep,
+    manager_actor,
+    require,
+)
+from queue_server.api.schemas.tickets import (
     Eform,
     RatingRequest,
     TicketCreate,
@@ -21,12 +23,15 @@ from ..schemas import (
     TicketIssued,
     TicketPublic,
 )
-from .customers import identify
+from queue_server.auth import Principal
+from queue_server.desks.tickets import Identity
+from wire import TicketView
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
 IdempotencyKey = Annotated[
     str | None, Header(alias="Idempotency-Key", min_length=8, max_length=100)
 ]
+CounterOrAdmin = Annotated[Principal, Depends(require("counter", "admin"))]
 
 
 @router.post("", response_model=TicketIssued, status_code=201)
@@ -34,42 +39,28 @@ async def issue_ticket(
     body: TicketCreate,
     response: Response,
     engine: EngineDep,
+    desk: TicketDeskDep,
     device: IssuingDevice,
     idempotency_key: IdempotencyKey = None,
 ) -> TicketView:
     """Issue a ticket. A retry with the same Idempotency-Key returns the same ticket (200)."""
-    found = identify(engine, body.identity) if body.identity is not None else None
-    plan = plan_visit(
-        engine.branch,
+    identity = body.identity
+    issued = await desk.issue(
+        issued_by=device.role,
         service=body.service,
         bundle=body.bundle,
         priority=body.priority,
         vip_tier=body.vip_tier,
-        identified=(found.customer_ref, found.priority, found.vip_tier) if found else None,
+        identity=Identity(identity.id_number, identity.birth_date) if identity else None,
         eform=body.eform,
-    )
-    if device.role == "kiosk":
-        source = Source.APPOINTMENT if body.priority is PriorityClass.APPOINTMENT else Source.KIOSK
-    else:
-        source = Source.STAFF
-    ticket, replayed = await engine.issue_ticket(
-        plan.service,
-        idempotency_key=idempotency_key,
-        priority=plan.priority,
-        vip_tier=plan.vip_tier,
-        source=source,
         appointment_id=body.appointment_id,
         appointment_slot=body.appointment_slot,
-        customer_ref=plan.customer_ref,
-        bundle=plan.bundle,
-        has_eform=plan.eform is not None,
+        idempotency_key=idempotency_key,
     )
-    if plan.eform is not None and not replayed:
-        engine.eforms.attach(ticket.id, plan.eform, ticket.business_day)
-    if replayed:
+    if issued.replayed:
         response.status_code = 200
         response.headers["Idempotent-Replay"] = "true"
-    return views.ticket_view(engine, ticket, with_token=True)
+    return views.ticket_view(engine, issued.ticket, with_token=True)
 
 
 @router.get("/{ticket_id}", response_model=TicketPublic)
@@ -89,12 +80,12 @@ async def ticket_history(
 
 
 @router.post("/{ticket_id}/cancel", response_model=TicketPublic)
-async def cancel_ticket(ticket_id: int, engine: EngineDep, device: IssuingDevice) -> TicketView:
+async def cancel_ticket(
+    ticket_id: int, engine: EngineDep, desk: TicketDeskDep, device: IssuingDevice
+) -> TicketView:
     """Cancel a waiting ticket (the customer left)."""
-    change = await engine.execute(
-        lambda b, now: b.cancel_ticket(ticket_id, now), actor=manager_actor(device)
-    )
-    return views.ticket_view(engine, result_of(change, Ticket))
+    ticket = await desk.cancel(ticket_id, actor=manager_actor(device))
+    return views.ticket_view(engine, ticket)
 
 
 @router.post("/{ticket_id}/rating", response_model=TicketPublic)
@@ -102,31 +93,22 @@ async def rate_ticket(
     ticket_id: int,
     body: RatingRequest,
     engine: EngineDep,
-    device: Annotated[Principal, Depends(require("counter", "admin"))],
+    desk: TicketDeskDep,
+    device: CounterOrAdmin,
 ) -> TicketView:
     """Store the customer's rating of a finished service (from the counter's rating pad)."""
-    ticket = engine.find_ticket(ticket_id)
+    ticket = desk.find(ticket_id)
     if device.role == "counter" and ticket.counter != device.counter:
         raise HTTPException(403, "this ticket was served at another counter")
-    change = await engine.execute(
-        lambda b, now: b.rate_ticket(ticket_id, body.rating, now, comment=body.comment)
-    )
-    return views.ticket_view(engine, result_of(change, Ticket))
+    return views.ticket_view(engine, await desk.rate(ticket_id, body.rating, body.comment))
 
 
 @router.get("/{ticket_id}/eform", response_model=Eform)
-async def read_eform(
-    ticket_id: int,
-    engine: EngineDep,
-    device: Annotated[Principal, Depends(require("counter", "admin"))],
-) -> dict[str, Any]:
+async def read_eform(ticket_id: int, desk: TicketDeskDep, device: CounterOrAdmin) -> dict[str, Any]:
     """The pre-filled form, for the counter serving the ticket (held until the visit ends)."""
-    ticket = engine.find_ticket(ticket_id)
+    ticket = desk.find(ticket_id)
     if device.role == "counter" and not (
         ticket.state.is_active and ticket.counter == device.counter
     ):
         raise HTTPException(403, "only the counter serving this ticket may read its form")
-    fields = engine.eforms.get(ticket_id, engine.branch.business_day(engine.clock()))
-    if fields is None:
-        raise NotFound(f"no form is held for ticket {ticket_id}", code="no_eform")
-    return {"ticket_id": ticket_id, "fields": fields}
+    return {"ticket_id": ticket_id, "fields": desk.eform(ticket_id)}

@@ -8,9 +8,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from ... import voice
-from ...auth import Principal
-from ..deps import EngineDep, require
+from queue_server import voice
+from queue_server.api.deps import EngineDep, require
+from queue_server.auth import Principal
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/voice", tags=["voice"])

@@ -13,6 +13,7 @@ import hmac
 import logging
 import os
 import secrets
+import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import partial
@@ -20,10 +21,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .domain import Branch, Change, DomainError, InvalidState, Ticket
-from .domain.appointments import (
+from queue_server.domain import Branch, Change, DomainError, InvalidState, Ticket
+from queue_server.domain.appointments import (
     Appointment,
     AppointmentRefused,
+    AppointmentUnknown,
     CheckInOutcome,
     SlotOffer,
     TokenClaims,
@@ -33,21 +35,15 @@ from .domain.appointments import (
     read_token,
     sign_token,
 )
-from .engine import Engine
-from .storage import (
-    CommitFailed,
-    connect,
-    load_branch,
-    load_ticket_by_key,
-    migrate,
-    write_change,
-)
-from .storage.appointments import (
+from queue_server.engine import Engine
+from queue_server.storage import CommitFailed, in_transaction, load_branch, migrate, write_change
+from queue_server.storage.appointments import (
     MEMORY_DAYS,
-    appointment_from_row,
+    appointment_by_id,
     branch_secret,
     list_appointments,
 )
+from queue_server.storage.tickets import ticket_by_idempotency_key
 
 log = logging.getLogger(__name__)
 HOUSEKEEPING_S = 30.0  # how often no-shows are released when nothing else happens
@@ -215,8 +211,8 @@ class AppointmentDesk:
                         "this appointment was changed: please use the code of the new booking",
                     )
                 return branch.cancel_appointment(appointment.id, now)
-            not_found = AppointmentRefused(
-                "booking_not_found", "no booking with this number and cancel code", status=404
+            not_found = AppointmentUnknown(
+                "booking_not_found", "no booking with this number and cancel code"
             )
             try:
                 appointment = branch.appointment_by_number(booking_number or "")
@@ -304,10 +300,8 @@ class AppointmentDesk:
             )
         appointment = self.engine.branch.appointments.get(target)
         if appointment is None:
-            row = self.engine.read_conn.execute(
-                "SELECT * FROM appointments WHERE id = ?", (target,)
-            ).fetchone()
-            appointment = appointment_from_row(dict(row))
+            appointment = appointment_by_id(self.engine.read_conn, target)
+            assert appointment is not None  # the ticket names it
         assert appointment.outcome is not None
         return CheckIn(appointment.outcome, appointment, ticket, replayed=True)
 
@@ -319,7 +313,7 @@ class AppointmentDesk:
         tid = branch.idempotency.get(key)
         if tid is not None and tid in branch.tickets:
             return branch.tickets[tid]
-        return load_ticket_by_key(self.engine.read_conn, key)
+        return ticket_by_idempotency_key(self.engine.read_conn, key)
 
 
 def _book(branch: Branch, now: datetime, **kwargs: Any) -> Change:
@@ -341,33 +335,28 @@ def book_offline(
     the booking until it restarts, and its next event would clash with this one's number.
     """
     migrate(db_path)
-    conn = connect(db_path)
-    try:
-        conn.execute("BEGIN IMMEDIATE")
+    return in_transaction(db_path, _book_in, service, slot_start, now)
+
+
+def _book_in(
+    conn: sqlite3.Connection, service: str, slot_start: datetime, now: datetime
+) -> tuple[Appointment, str]:
+    branch = load_branch(conn, now)
+    for _ in range(10):
         try:
-            branch = load_branch(conn, now)
-            for _ in range(10):
-                try:
-                    change = branch.book_appointment(
-                        service,
-                        slot_start,
-                        now,
-                        booking_number=booking_number_from(os.urandom(8)),
-                        nonce=AppointmentDesk._nonce(),
-                    )
-                    break
-                except InvalidState as exc:
-                    if exc.code != "booking_number_taken":
-                        raise
-            else:
-                raise InvalidState("no free booking number", code="booking_number_taken")
-            write_change(conn, change, branch.settings.branch_id)
-            appointment = _result(change.result)
-            qr = sign_token(appointment, branch.settings.branch_id, branch_secret(conn))
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-    finally:
-        conn.close()
-    return appointment, qr
+            change = branch.book_appointment(
+                service,
+                slot_start,
+                now,
+                booking_number=booking_number_from(os.urandom(8)),
+                nonce=AppointmentDesk._nonce(),
+            )
+            break
+        except InvalidState as exc:
+            if exc.code != "booking_number_taken":
+                raise
+    else:
+        raise InvalidState("no free booking number", code="booking_number_taken")
+    write_change(conn, change, branch.settings.branch_id)
+    appointment = _result(change.result)
+    return appointment, sign_token(appointment, branch.settings.branch_id, branch_secret(conn))

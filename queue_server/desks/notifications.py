@@ -15,16 +15,22 @@ import logging
 from dataclasses import replace
 from typing import Any
 
+from queue_server.domain import (
+    Change,
+    DomainError,
+    InvalidState,
+    NotFound,
+    Ticket,
+    TicketState,
+)
+from queue_server.engine import Engine
+from queue_server.notify import Channel, Notice, NoticeKind, Notifier, mask, notifier_for_url
+from queue_server.notify.log import LoggingNotifier
+from queue_server.notify.optins import OptIn, OptInBook
+from queue_server.notify.outbox import NoticeOutbox, OutboxStats
+from queue_server.notify.settings import NotificationSettings, load_notification_settings
+from queue_server.notify.texts import notice_text
 from wire import EventKind
-
-from ..domain import Change, InvalidState, Ticket, TicketState
-from ..engine import Engine
-from . import Channel, Notice, NoticeKind, Notifier, mask, notifier_for_url
-from .log import LoggingNotifier
-from .optins import OptIn, OptInBook
-from .outbox import NoticeOutbox, OutboxStats
-from .settings import NotificationSettings, load_notification_settings
-from .texts import notice_text
 
 log = logging.getLogger(__name__)
 CHECK_S = 5.0  # positions are rechecked this often without any change
@@ -38,6 +44,12 @@ _WAKING = (
     EventKind.TICKET_DONE,
     "counter.",  # every counter event
 )
+
+
+class TooOften(DomainError):
+    """A ticket's notices were switched on and off more often than a customer would."""
+
+    code = "too_many_changes"
 
 
 class NotificationDesk:
@@ -95,6 +107,14 @@ class NotificationDesk:
         return self.settings.url.split(":", 1)[0]
 
     # ---------------------------------------------------------------- commands
+    def ticket_for_token(self, token: str) -> Ticket:
+        """The open leg of the visit whose live-page token this is (else its last leg)."""
+        tickets = self.engine.branch.tickets.values()
+        found = [t for t in tickets if t.token == token] if token else []
+        if not found:
+            raise NotFound("no ticket with this link", code="unknown_ticket")
+        return max(found, key=lambda t: (not t.state.is_final, t.leg, t.id))
+
     def opt_in(
         self, ticket: Ticket, destination: str, language: str, channel: Channel = "sms"
     ) -> dict[str, Any]:

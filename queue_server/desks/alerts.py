@@ -17,12 +17,23 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from queue_server.domain import (
+    Change,
+    CounterState,
+    DomainError,
+    InvalidInput,
+    NotFound,
+    TicketState,
+)
+from queue_server.domain.alerts import NEGATIVE, Alert, AlertBook, AlertRules, Followup, conditions
+from queue_server.engine import Engine
+from queue_server.storage import CommitFailed
+from queue_server.storage.events import (
+    alert_and_followup_events,
+    alert_bodies_between,
+    last_paused_at,
+)
 from wire import EventKind
-
-from .domain import Change, CounterState, DomainError, InvalidInput, NotFound, TicketState
-from .domain.alerts import NEGATIVE, Alert, AlertBook, AlertRules, Followup, conditions
-from .engine import Engine
-from .storage import CommitFailed
 
 log = logging.getLogger(__name__)
 CHECK_S = 5.0  # time-based conditions (a wait growing past target) are checked this often
@@ -62,22 +73,13 @@ class AlertDesk:
 
     def _load(self) -> None:
         conn = self.engine.read_conn
-        since = (self.engine.clock() - timedelta(days=HISTORY_DAYS)).isoformat()
-        rows = conn.execute(
-            "SELECT kind, body FROM events WHERE (kind LIKE 'alert.%' AND at >= ?)"
-            " OR kind LIKE 'followup.%' ORDER BY seq",
-            (since,),
-        )
-        self.book.apply_all((r[0], json.loads(r[1]).get("data", {})) for r in rows)
+        since = self.engine.clock() - timedelta(days=HISTORY_DAYS)
+        rows = alert_and_followup_events(conn, since)
+        self.book.apply_all((kind, json.loads(body).get("data", {})) for kind, body in rows)
         for number, counter in self.engine.branch.counters.items():
             if counter.state is not CounterState.PAUSED:
                 continue
-            row = conn.execute(
-                "SELECT MAX(at) FROM events WHERE kind = 'counter.paused' AND counter = ?",
-                (number,),
-            ).fetchone()
-            since_at = datetime.fromisoformat(row[0]) if row and row[0] else self.engine.clock()
-            self.paused_since[number] = since_at
+            self.paused_since[number] = last_paused_at(conn, number) or self.engine.clock()
 
     # ---------------------------------------------------------------- following
     def _follow(self, change: Change) -> None:
@@ -196,12 +198,8 @@ class AlertDesk:
         tz = ZoneInfo(settings.timezone)
         start = datetime.combine(day, settings.day_starts_at, tz).astimezone(UTC)
         end = start + timedelta(days=1)
-        rows = self.engine.read_conn.execute(
-            "SELECT body FROM events WHERE kind LIKE 'alert.%' AND at >= ? AND at < ? ORDER BY seq",
-            (start.isoformat(), end.isoformat()),
-        )
         latest: dict[str, Alert] = {}
-        for (body,) in rows:
+        for body in alert_bodies_between(self.engine.read_conn, start, end):
             data = json.loads(body).get("data", {})
             if "alert" in data:
                 alert = Alert.from_dict(data["alert"])

@@ -1,0 +1,138 @@
+"""Errors on the wire: one table maps each error class to its HTTP status, one shape for
+every error body (`{"error": {"code", "message", …}}`), documented in the OpenAPI document."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from queue_server.api.schemas.errors import ErrorBody
+from queue_server.desks.notifications import TooOften
+from queue_server.domain import (
+    DomainError,
+    Expired,
+    InvalidInput,
+    InvalidState,
+    NotAllowed,
+    NotFound,
+)
+from queue_server.domain.appointments import (
+    AppointmentInvalid,
+    AppointmentRefused,
+    AppointmentUnknown,
+)
+from queue_server.security.limits import TooManyRequests
+from queue_server.storage import CommitFailed
+
+log = logging.getLogger(__name__)
+
+# Error class -> HTTP status. A class not listed answers as its nearest listed base class.
+STATUS: dict[type[Exception], int] = {
+    DomainError: 409,
+    NotFound: 404,
+    InvalidState: 409,
+    InvalidInput: 422,
+    NotAllowed: 403,
+    Expired: 410,
+    AppointmentRefused: 409,
+    AppointmentInvalid: 422,
+    AppointmentUnknown: 404,
+    TooOften: 429,
+    TooManyRequests: 429,
+    CommitFailed: 503,
+}
+
+# The code of an error raised as a bare HTTP status (FastAPI's own, and route checks).
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    408: "request_timeout",
+    409: "conflict",
+    410: "gone",
+    413: "body_too_large",
+    422: "invalid_request",
+    429: "too_many_requests",
+}
+
+# Every route may answer with these; the body is always an ErrorBody.
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in (
+        (401, "missing, unknown, expired or revoked token"),
+        (403, "the token's role may not do this"),
+        (404, "no such ticket, counter, business, booking …"),
+        (409, "the branch's rules refuse the command in its present state"),
+        (410, "a ticket link or rating past its business day"),
+        (422, "the request is malformed or names something invalid"),
+        (429, "too many requests or attempts; see Retry-After"),
+        (503, "the change could not be saved; try again"),
+    )
+}
+
+
+def status_of(exc: Exception) -> int:
+    """The HTTP status for an error, from the table (by class, nearest base first)."""
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 500
+
+
+def error(status: int, code: str, message: str, **details: Any) -> JSONResponse:
+    return JSONResponse(
+        {"error": {"code": code, "message": message, **details}}, status_code=status
+    )
+
+
+def install(app: FastAPI) -> None:
+    """Answer every error as an ErrorBody with its status from the table."""
+
+    @app.exception_handler(DomainError)
+    async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
+        return error(status_of(exc), exc.code, exc.message, **exc.details)
+
+    @app.exception_handler(TooManyRequests)
+    async def too_many(_: Request, exc: TooManyRequests) -> JSONResponse:
+        response = error(status_of(exc), "too_many_requests", exc.message)
+        if exc.retry_after_s is not None:
+            response.headers["Retry-After"] = str(exc.retry_after_s)
+        return response
+
+    @app.exception_handler(CommitFailed)
+    async def commit_failed(_: Request, exc: CommitFailed) -> JSONResponse:
+        return error(
+            status_of(exc), "storage_unavailable", "the change could not be saved; try again"
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        parts = []
+        for e in exc.errors()[:5]:
+            where = ".".join(str(p) for p in e.get("loc", ()))
+            parts.append(f"{where}: {e.get('msg', 'invalid')}")
+        return error(422, "invalid_request", "; ".join(parts) or "invalid request")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        response = error(exc.status_code, HTTP_CODES.get(exc.status_code, "error"), str(exc.detail))
+        for k, v in (exc.headers or {}).items():
+            response.headers[k] = v
+        return response
+
+    @app.exception_handler(OverflowError)
+    async def out_of_range(_: Request, exc: OverflowError) -> JSONResponse:
+        # An id, sequence number or date far outside anything stored (SQLite holds 64 bits).
+        return error(422, "invalid_request", "a number or date in the request is out of range")
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error")
+        return error(500, "internal", "internal error; the change was not made")

@@ -1,0 +1,26 @@
+"""The branch as a whole: health and the notice shown on the displays."""
+
+from __future__ import annotations
+
+from pydantic import (
+    BaseModel,
+    Field,
+)
+
+
+class Health(BaseModel):
+    status: str
+    seq: int
+    business_day: str
+    subscribers: int
+
+
+class NoticeUpdate(BaseModel):
+    """The hall display's scrolling notice line."""
+
+    text: str = Field(max_length=300, description='one line; "" clears the notice')
+
+
+class NoticePublic(BaseModel):
+    text: str = Field(description="the notice as stored (whitespace collapsed to one line)")
+    seq: int = Field(description="sequence number of the branch.notice event; 0: unchanged")
