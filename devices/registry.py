@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from .url import parse_device_url
+from devices.url import parse_device_url
 
 KINDS = ("printer", "idcard", "scanner", "bus")
 

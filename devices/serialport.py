@@ -15,7 +15,7 @@ from types import TracebackType
 
 import serial
 
-from .errors import DeviceTimeout, DeviceUnavailable
+from devices.errors import DeviceTimeout, DeviceUnavailable
 
 try:  # a hung-up tty fails tcflush/tcsetattr with termios.error, which is no OSError
     from termios import error as _TermiosError

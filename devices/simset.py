@@ -42,11 +42,11 @@ def start_simulators(
     `card` is the SYNTHETIC_CARDS name lying on the ID card reader from the start (None:
     the reader starts empty, as the demo's kiosk wants it, so a card is placed on demand).
     """
-    from .bus import plan
-    from .bus.sim import start_counter_bus
-    from .idcard.sim import IdCardReaderSimulator
-    from .printer.sim import PrinterSimulator
-    from .scanner.sim import SerialScannerSimulator
+    from devices.bus import plan
+    from devices.bus.sim import start_counter_bus
+    from devices.idcard.sim import IdCardReaderSimulator
+    from devices.printer.sim import PrinterSimulator
+    from devices.scanner.sim import SerialScannerSimulator
 
     printer = PrinterSimulator(out / "tickets", transport="tcp").start()
     idcard = IdCardReaderSimulator().start()

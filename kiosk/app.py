@@ -25,12 +25,7 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication, QStackedWidget, QVBoxLayout, QWidget
 
-from ui import theme
-from ui.client import ApiError, BranchClient, new_key
-from ui.i18n import FALLBACK_LANGUAGE, Translator, translator
-from ui.scan_filter import KeyboardWedgeFilter
-
-from .flow import (
+from kiosk.flow import (
     CardReading,
     IssueDone,
     IssuedTicket,
@@ -43,7 +38,7 @@ from .flow import (
     Timeouts,
     service_choices,
 )
-from .pages import (
+from kiosk.pages import (
     AppointmentScreen,
     IdCardScreen,
     MaintenanceScreen,
@@ -51,9 +46,9 @@ from .pages import (
     PinScreen,
     PriorityScreen,
 )
-from .peripherals import KioskPeripherals
-from .printing import TicketPrinting, ticket_content
-from .screens import (
+from kiosk.peripherals import KioskPeripherals
+from kiosk.printing import TicketPrinting, ticket_content
+from kiosk.screens import (
     AttractScreen,
     GuidanceScreen,
     HomeScreen,
@@ -61,6 +56,10 @@ from .screens import (
     OfflineScreen,
     TicketScreen,
 )
+from ui import theme
+from ui.client import ApiError, BranchClient, new_key
+from ui.i18n import FALLBACK_LANGUAGE, Translator, translator
+from ui.scan_filter import KeyboardWedgeFilter
 
 log = logging.getLogger(__name__)
 TOUCH_EVENTS = (QEvent.Type.MouseButtonPress, QEvent.Type.TouchBegin)

@@ -13,11 +13,10 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from kiosk.app import open_kiosk
+from kiosk.peripherals import KioskPeripherals
+from kiosk.printing import TicketPrinting
 from ui import theme
 from ui.client import BranchClient
-
-from .peripherals import KioskPeripherals
-from .printing import TicketPrinting
 
 log = logging.getLogger("kiosk")
 
@@ -74,7 +73,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.self_test:
-        from .selftest import run
+        from kiosk.selftest import run
 
         return run(args)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")

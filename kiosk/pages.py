@@ -10,11 +10,10 @@ from collections.abc import Sequence
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QLineEdit
 
+from kiosk.flow import CARE_KINDS
+from kiosk.screens import KioskScreen, _card, _label
 from ui.i18n import Translator
 from ui.widgets import Banner, BigButton, TextLabel
-
-from .flow import CARE_KINDS
-from .screens import KioskScreen, _card, _label
 
 
 def _bottom_row(screen: KioskScreen, *buttons: BigButton) -> None:

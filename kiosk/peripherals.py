@@ -21,8 +21,7 @@ from devices.idcard.errors import CardDataError, CardExpired, ForeignerCard
 from devices.idcard.reader import IdCardReader
 from devices.idcard.watcher import CardWatcher
 from devices.scanner import Code, Scanner, scanner_for_url
-
-from .flow import CardReading
+from kiosk.flow import CardReading
 
 log = logging.getLogger(__name__)
 

@@ -26,8 +26,7 @@ from devices.printer import (
     format_wait,
     printer_for_url,
 )
-
-from .flow import IssuedTicket, PrintOutcome
+from kiosk.flow import IssuedTicket, PrintOutcome
 
 log = logging.getLogger(__name__)
 PRIORITY_LABELS = {"care": "爱心", "appointment": "预约", "vip": "VIP"}

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kiosk.flow import IssuedTicket, PrintState, ServiceChoice, guidance_for
 from ui import theme
 from ui.i18n import Translator
 from ui.widgets import (
@@ -35,8 +36,6 @@ from ui.widgets import (
     Tile,
     label,
 )
-
-from .flow import IssuedTicket, PrintState, ServiceChoice, guidance_for
 
 
 def qr_pixmap(data: str, size_px: int) -> QPixmap:

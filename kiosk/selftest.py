@@ -179,12 +179,11 @@ def _run(args: argparse.Namespace) -> float:
     from PySide6.QtCore import QEvent, QObject, QTimer
     from PySide6.QtWidgets import QApplication
 
+    from kiosk.app import open_kiosk
+    from kiosk.flow import Screen
+    from kiosk.printing import TicketPrinting
     from ui import theme
     from ui.client import BranchClient
-
-    from .app import open_kiosk
-    from .flow import Screen
-    from .printing import TicketPrinting
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)

@@ -24,9 +24,9 @@ PLUGIN_GROUP = "branchq.commands"  # entry points: register(subparsers) adds com
 def _server(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from .api import create_app
-    from .config import init_db, load_config
-    from .security.limits import server_options
+    from queue_server.api import create_app
+    from queue_server.config import init_db, load_config
+    from queue_server.security.limits import server_options
 
     db = Path(args.db)
     if not db.exists():
@@ -49,7 +49,7 @@ def _server(args: argparse.Namespace) -> int:
 
 
 def _init(args: argparse.Namespace) -> int:
-    from .config import init_db, load_config
+    from queue_server.config import init_db, load_config
 
     config = load_config(args.config)
     init_db(args.db, config)
@@ -61,7 +61,7 @@ def _init(args: argparse.Namespace) -> int:
 
 
 def _with_db(args: argparse.Namespace, fn: Callable[..., object], *a: object) -> object:
-    from .storage import in_transaction, migrate
+    from queue_server.storage import in_transaction, migrate
 
     if not Path(args.db).exists():
         raise SystemExit(f"no database at {args.db}: run `branchq init --db {args.db}` first")
@@ -70,7 +70,7 @@ def _with_db(args: argparse.Namespace, fn: Callable[..., object], *a: object) ->
 
 
 def _token_create(args: argparse.Namespace) -> int:
-    from .auth import create_token
+    from queue_server.auth import create_token
 
     result = _with_db(args, create_token, args.role, args.name)
     assert isinstance(result, tuple)
@@ -92,7 +92,7 @@ def _token_list(args: argparse.Namespace) -> int:
 
 
 def _token_revoke(args: argparse.Namespace) -> int:
-    from .auth import revoke_token
+    from queue_server.auth import revoke_token
 
     if not _with_db(args, revoke_token, args.id):
         print(f"no active token {args.id}", file=sys.stderr)
@@ -102,7 +102,7 @@ def _token_revoke(args: argparse.Namespace) -> int:
 
 
 def _staff_add(args: argparse.Namespace) -> int:
-    from .auth import add_staff
+    from queue_server.auth import add_staff
 
     pin = args.pin or os.environ.get("BRANCHQ_PIN") or getpass.getpass("PIN (4-12 digits): ")
     try:
@@ -115,7 +115,7 @@ def _staff_add(args: argparse.Namespace) -> int:
 
 
 def _customers_import(args: argparse.Namespace) -> int:
-    from .customers import ImportReport, import_customers
+    from queue_server.customers import ImportReport, import_customers
 
     if not Path(args.file).is_file():
         raise SystemExit(f"no customer list at {args.file}")
@@ -126,7 +126,7 @@ def _customers_import(args: argparse.Namespace) -> int:
 
 
 def _customers_count(args: argparse.Namespace) -> int:
-    from .customers import count_customers
+    from queue_server.customers import count_customers
 
     tiers = _with_db(args, count_customers)
     assert isinstance(tiers, dict)
@@ -138,10 +138,9 @@ def _customers_count(args: argparse.Namespace) -> int:
 def _appointment_book(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
+    from queue_server.config import init_db, load_config
     from queue_server.desks.appointments import book_offline
-
-    from .config import init_db, load_config
-    from .domain import DomainError
+    from queue_server.domain import DomainError
 
     db = Path(args.db)
     if not db.exists():
@@ -189,15 +188,15 @@ def _devices_probe(args: argparse.Namespace) -> int:
 def _devices_hub(args: argparse.Namespace) -> int:
     import asyncio
 
-    from .bushub import run_hub
+    from queue_server.bushub import run_hub
 
     asyncio.run(run_hub(args.config))
     return 0
 
 
 def _voice_generate(args: argparse.Namespace) -> int:
-    from .voice import PACK_CLIPS
-    from .voice_generate import SpeechEngineMissing, generate
+    from queue_server.voice import PACK_CLIPS
+    from queue_server.voice_generate import SpeechEngineMissing, generate
 
     languages = list(PACK_CLIPS) if args.language == "all" else [args.language]
     try:
@@ -211,7 +210,7 @@ def _voice_generate(args: argparse.Namespace) -> int:
 
 
 def _voice_check(args: argparse.Namespace) -> int:
-    from .voice import ClipPack, VoicePackError, clip_pack
+    from queue_server.voice import ClipPack, VoicePackError, clip_pack
 
     pack = ClipPack(clip_pack(args.pack).root)  # a fresh read of the files as they are now
     missing = pack.missing()

@@ -15,15 +15,15 @@ from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
 
-from queue_server.storage.meta import new_branch_secret
-from queue_server.wire_encode import guidance_from_wire
-from wire import EventKind
-
-from .domain import BranchSettings, Bundle, Change, Counter, Event, Service, Skill
-from .domain.appointments import AppointmentRules
-from .domain.staffing import ArrivalPrior
-from .notify.settings import NotificationSettings, parse_notifications, save_notification_settings
-from .storage import (
+from queue_server.domain import BranchSettings, Bundle, Change, Counter, Event, Service, Skill
+from queue_server.domain.appointments import AppointmentRules
+from queue_server.domain.staffing import ArrivalPrior
+from queue_server.notify.settings import (
+    NotificationSettings,
+    parse_notifications,
+    save_notification_settings,
+)
+from queue_server.storage import (
     in_transaction,
     load_settings,
     migrate,
@@ -31,8 +31,11 @@ from .storage import (
     save_settings,
     write_change,
 )
-from .storage.appointments import save_rules
-from .storage.prior import save_arrival_prior
+from queue_server.storage.appointments import save_rules
+from queue_server.storage.meta import new_branch_secret
+from queue_server.storage.prior import save_arrival_prior
+from queue_server.wire_encode import guidance_from_wire
+from wire import EventKind
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 DEMO_CONFIG = ASSETS / "demo_branch.toml"

@@ -22,17 +22,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from queue_server.storage.tickets import ticket_by_id, ticket_by_idempotency_key
-from queue_server.wire_encode import (
-    counter_wire,
-    dumps,
-    event_wire,
-    service_wire,
-)
-from wire import WaitingSummary, WaitsMessage
-
-from .customers import CustomerDirectory
-from .domain import (
+from queue_server.customers import CustomerDirectory
+from queue_server.domain import (
     Branch,
     CallingPolicy,
     Change,
@@ -44,7 +35,7 @@ from .domain import (
     TicketState,
     counter_day,
 )
-from .domain.eta import (
+from queue_server.domain.eta import (
     ArrivalRates,
     Prediction,
     ServiceModel,
@@ -55,8 +46,8 @@ from .domain.eta import (
     predict_waits,
     todays_volume,
 )
-from .domain.figures import CounterDay
-from .domain.staffing import (
+from queue_server.domain.figures import CounterDay
+from queue_server.domain.staffing import (
     ArrivalPrior,
     Forecast,
     Move,
@@ -68,19 +59,20 @@ from .domain.staffing import (
     recommend,
     service_demands,
 )
-from .hub import EventHub
-from .storage import (
-    CommitFailed,
-    Writer,
-    connect,
-    load_branch,
-    load_visit,
-    migrate,
+from queue_server.hub import EventHub
+from queue_server.storage import CommitFailed, Writer, connect, load_branch, load_visit, migrate
+from queue_server.storage.history import issue_records, service_samples
+from queue_server.storage.prior import load_arrival_prior
+from queue_server.storage.reports import first_call_times
+from queue_server.storage.tickets import ticket_by_id, ticket_by_idempotency_key
+from queue_server.visits import EformStore
+from queue_server.wire_encode import (
+    counter_wire,
+    dumps,
+    event_wire,
+    service_wire,
 )
-from .storage.history import issue_records, service_samples
-from .storage.prior import load_arrival_prior
-from .storage.reports import first_call_times
-from .visits import EformStore
+from wire import WaitingSummary, WaitsMessage
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]

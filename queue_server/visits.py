@@ -18,10 +18,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
+from queue_server.domain import (
+    Branch,
+    Change,
+    InvalidInput,
+    PriorityClass,
+    Ticket,
+    stronger_priority,
+)
 from queue_server.wire_encode import bundle_wire
 from wire import BundleWire
-
-from .domain import Branch, Change, InvalidInput, PriorityClass, Ticket, stronger_priority
 
 
 class EformStore:

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .voice import CHIME, PACK_CLIPS
+from queue_server.voice import CHIME, PACK_CLIPS
 
 Samples = npt.NDArray[np.float64]  # mono, -1.0 … 1.0
 

@@ -136,7 +136,9 @@ def run_demo(
     return 0
 
 
-async def _serve(db: Path, cfg: BranchConfig, tokens: dict[str, str], opts: DemoOptions) -> None:
+async def _serve(  # noqa: C901 the demo's start-up, step by step
+    db: Path, cfg: BranchConfig, tokens: dict[str, str], opts: DemoOptions
+) -> None:
     server = uvicorn.Server(
         uvicorn.Config(create_app(db), host=opts.host, port=opts.port, log_level="warning")
     )

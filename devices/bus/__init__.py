@@ -13,7 +13,7 @@ docs/rs485-protocol.md describes the wire protocols, the address plan and the wi
 
 from __future__ import annotations
 
-from .bus import (
+from devices.bus.bus import (
     Bus,
     BusSettings,
     CommandRefused,
@@ -25,9 +25,9 @@ from .bus import (
     TextBoard,
     parse_bus_url,
 )
-from .frames import Key, Rating
-from .modbus import ModbusError
-from .probe import configure_digit_board, probe
+from devices.bus.frames import Key, Rating
+from devices.bus.modbus import ModbusError
+from devices.bus.probe import configure_digit_board, probe
 
 SCHEMES: dict[str, str] = {
     "rs485+serial": (

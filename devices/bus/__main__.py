@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..errors import DeviceError
-from .probe import configure_digit_board, probe
+from devices.bus.probe import configure_digit_board, probe
+from devices.errors import DeviceError
 
 
 def _addresses(text: str) -> list[int]:

@@ -46,12 +46,12 @@ from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
-from ..errors import DeviceError, DeviceUnavailable, ProtocolError
-from ..serialport import SerialLine
-from ..url import parse_device_url, serial_target
-from . import frames, modbus
-from .frames import Command, Key, Kind, Rating, Reply
-from .link import BusLink
+from devices.bus import frames, modbus
+from devices.bus.frames import Command, Key, Kind, Rating, Reply
+from devices.bus.link import BusLink
+from devices.errors import DeviceError, DeviceUnavailable, ProtocolError
+from devices.serialport import SerialLine
+from devices.url import parse_device_url, serial_target
 
 log = logging.getLogger(__name__)
 

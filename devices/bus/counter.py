@@ -17,8 +17,8 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import Future
 
-from . import plan
-from .bus import Bus, DigitBoard, KeyEvent, TextBoard
+from devices.bus import plan
+from devices.bus.bus import Bus, DigitBoard, KeyEvent, TextBoard
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ import math
 from dataclasses import dataclass, field
 from enum import IntEnum
 
-from ..errors import ProtocolError
-from .modbus import crc16
+from devices.bus.modbus import crc16
+from devices.errors import ProtocolError
 
 START = 0xFA
 END = 0xFB

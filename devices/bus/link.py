@@ -11,10 +11,10 @@ from __future__ import annotations
 import threading
 import time
 
-from ..errors import DeviceTimeout, DeviceUnavailable, ProtocolError
-from ..serialport import SerialLine
-from .frames import Frame, FrameParser
-from .modbus import Adu, ModbusParser
+from devices.bus.frames import Frame, FrameParser
+from devices.bus.modbus import Adu, ModbusParser
+from devices.errors import DeviceTimeout, DeviceUnavailable, ProtocolError
+from devices.serialport import SerialLine
 
 READ_SLICE_S = 0.05  # longest blocking read, so closing the bus is never held up longer
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ..errors import ProtocolError
+from devices.errors import ProtocolError
 
 READ_HOLDING = 0x03
 WRITE_SINGLE = 0x06

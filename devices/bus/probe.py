@@ -11,11 +11,11 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 
-from ..errors import DeviceError, DeviceTimeout, DeviceUnavailable
-from ..serialport import SerialLine
-from . import frames, modbus, plan
-from .bus import parse_bus_url
-from .link import BusLink
+from devices.bus import frames, modbus, plan
+from devices.bus.bus import parse_bus_url
+from devices.bus.link import BusLink
+from devices.errors import DeviceError, DeviceTimeout, DeviceUnavailable
+from devices.serialport import SerialLine
 
 PROBE_TIMEOUT_S = 0.05  # a poll reply takes ~10 ms at 9600 baud; silence costs this much
 DEFAULT_COUNTERS = 20

@@ -24,9 +24,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import ClassVar
 
-from ..sim.base import PtyDevice, TcpDevice
-from . import modbus, plan
-from .frames import (
+from devices.bus import modbus, plan
+from devices.bus.frames import (
     FLAG_FRESH,
     Command,
     Frame,
@@ -37,7 +36,8 @@ from .frames import (
     Rating,
     stuff,
 )
-from .modbus import Adu, ModbusParser, crc16
+from devices.bus.modbus import Adu, ModbusParser, crc16
+from devices.sim.base import PtyDevice, TcpDevice
 
 MODBUS_GAP_S = 0.05  # silence after which a partial Modbus request is dropped (t3.5 stand-in)
 

@@ -11,9 +11,7 @@ with synthetic cards), `errors`.
 from __future__ import annotations
 
 from devices.errors import DeviceError
-from devices.url import parse_device_url
-
-from .card import (
+from devices.idcard.card import (
     ETHNICITIES,
     Gender,
     IdCard,
@@ -25,7 +23,7 @@ from .card import (
     parse_text_block,
     verify_id_number,
 )
-from .errors import (
+from devices.idcard.errors import (
     BadCheckDigit,
     BadIdNumber,
     CardDataError,
@@ -37,9 +35,17 @@ from .errors import (
     ReplyError,
     TruncatedCardData,
 )
-from .frames import Command, FrameReader, Reply, Status, build_request, describe_status
-from .reader import IdCardReader
-from .watcher import CardWatcher
+from devices.idcard.frames import (
+    Command,
+    FrameReader,
+    Reply,
+    Status,
+    build_request,
+    describe_status,
+)
+from devices.idcard.reader import IdCardReader
+from devices.idcard.watcher import CardWatcher
+from devices.url import parse_device_url
 
 SCHEMES: dict[str, str] = {
     "sdt+serial": (

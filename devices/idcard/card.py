@@ -29,7 +29,7 @@ import hmac
 import re
 from dataclasses import dataclass, field
 
-from .errors import (
+from devices.idcard.errors import (
     BadCheckDigit,
     BadIdNumber,
     ForeignerCard,

@@ -31,12 +31,18 @@ from types import TracebackType
 import serial
 
 from devices.errors import DeviceTimeout, DeviceUnavailable
+from devices.idcard.card import IdCard, parse_base_message
+from devices.idcard.errors import CardExpired, ReaderStatusError, ReplyError
+from devices.idcard.frames import (
+    Command,
+    FrameReader,
+    Reply,
+    Status,
+    build_request,
+    describe_status,
+)
 from devices.serialport import SerialLine
 from devices.url import parse_device_url, serial_target
-
-from .card import IdCard, parse_base_message
-from .errors import CardExpired, ReaderStatusError, ReplyError
-from .frames import Command, FrameReader, Reply, Status, build_request, describe_status
 
 log = logging.getLogger(__name__)
 

@@ -24,10 +24,9 @@ import sys
 import threading
 from typing import Literal
 
+from devices.idcard.card import BASE_MESSAGE_HEADER, LONG_TERM, PHOTO_LEN, TEXT_LEN, id_check_digit
+from devices.idcard.frames import Command, Request, RequestReader, Status, build_reply
 from devices.sim.base import PtyDevice
-
-from .card import BASE_MESSAGE_HEADER, LONG_TERM, PHOTO_LEN, TEXT_LEN, id_check_digit
-from .frames import Command, Request, RequestReader, Status, build_reply
 
 SAM_ID = bytes.fromhex("0500 0100 7a2d3401 39300000 d2029649")  # invented module number
 NEW_ADDRESS_LEN = 70

@@ -17,10 +17,9 @@ from collections.abc import Callable
 from types import TracebackType
 
 from devices.errors import DeviceError
-
-from .card import IdCard
-from .errors import CardDataError, CardExpired, ForeignerCard
-from .reader import DEFAULT_POLL_S, IdCardReader
+from devices.idcard.card import IdCard
+from devices.idcard.errors import CardDataError, CardExpired, ForeignerCard
+from devices.idcard.reader import DEFAULT_POLL_S, IdCardReader
 
 log = logging.getLogger(__name__)
 

@@ -19,18 +19,17 @@ from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 from devices.errors import DeviceError
+from devices.printer import _escpos_setup  # noqa: F401  (python-escpos must be imported through it)
+from devices.printer.layout import PAPER_DOTS, Paper, TicketContent, format_wait, render_ticket
+from devices.printer.status import PrinterStatus
+from devices.printer.ticket_printer import EscposTicketPrinter, Mode
+from devices.printer.transports import Transport
+from devices.printer.transports.file import open_file
+from devices.printer.transports.serial import open_serial
+from devices.printer.transports.tcp import open_tcp
+from devices.printer.transports.usb import open_usb
+from devices.printer.transports.win32 import open_win32
 from devices.url import DeviceURL, parse_device_url
-
-from . import _escpos_setup  # noqa: F401  (python-escpos must be imported through it)
-from .layout import PAPER_DOTS, Paper, TicketContent, format_wait, render_ticket
-from .status import PrinterStatus
-from .ticket_printer import EscposTicketPrinter, Mode
-from .transports import Transport
-from .transports.file import open_file
-from .transports.serial import open_serial
-from .transports.tcp import open_tcp
-from .transports.usb import open_usb
-from .transports.win32 import open_win32
 
 
 @runtime_checkable

@@ -19,7 +19,7 @@ from escpos.constants import (
 from escpos.printer import Dummy
 from PIL import Image
 
-from .layout import (
+from devices.printer.layout import (
     PAPER_DOTS,
     QR_CAPTION,
     Paper,

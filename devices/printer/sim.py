@@ -31,10 +31,9 @@ from typing import Literal
 
 from PIL import Image
 
+from devices.printer.layout import Paper
+from devices.printer.parser import Element, EscposParser, Job, compose
 from devices.sim import PtyDevice, TcpDevice
-
-from .layout import Paper
-from .parser import Element, EscposParser, Job, compose
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
 from devices.errors import DeviceTimeout
-
-from .transports import Transport, win32
+from devices.printer.transports import Transport, win32
 
 Health = Literal["ok", "warning", "error", "offline"]
 

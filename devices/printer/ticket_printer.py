@@ -6,10 +6,10 @@ import threading
 from types import TracebackType
 from typing import Literal
 
-from .commands import image_job, text_job
-from .layout import Paper, TicketContent, render_ticket
-from .status import BUDGET_S, REPLY_TIMEOUT_S, PrinterStatus, query_status
-from .transports import Transport
+from devices.printer.commands import image_job, text_job
+from devices.printer.layout import Paper, TicketContent, render_ticket
+from devices.printer.status import BUDGET_S, REPLY_TIMEOUT_S, PrinterStatus, query_status
+from devices.printer.transports import Transport
 
 Mode = Literal["image", "text"]
 

@@ -21,12 +21,12 @@ import threading
 import time
 from typing import Protocol
 
-from ..errors import DeviceError
-from ..url import parse_device_url
-from .base import OnCode, OnError, OnRecovered
-from .decode import Code, available_decoders, decode_frame, zbar_available
-from .dedup import Deduplicator
-from .wedge import WedgeDetector, WedgeStep
+from devices.errors import DeviceError
+from devices.scanner.base import OnCode, OnError, OnRecovered
+from devices.scanner.decode import Code, available_decoders, decode_frame, zbar_available
+from devices.scanner.dedup import Deduplicator
+from devices.scanner.wedge import WedgeDetector, WedgeStep
+from devices.url import parse_device_url
 
 __all__ = [
     "SCHEMES",
@@ -78,15 +78,15 @@ def scanner_for_url(url: str, on_code: OnCode, on_error: OnError | None = None) 
     malformed URL, MissingDependency when the backend's optional library is missing."""
     scheme = parse_device_url(url).scheme
     if scheme in ("camera", "file"):
-        from .camera import CameraScanner
+        from devices.scanner.camera import CameraScanner
 
         return CameraScanner(url, on_code, on_error)
     if scheme == "scanner+serial":
-        from .serial_scanner import SerialScanner
+        from devices.scanner.serial_scanner import SerialScanner
 
         return SerialScanner(url, on_code, on_error)
     if scheme == "evdev":
-        from .evdev_scanner import EvdevScanner
+        from devices.scanner.evdev_scanner import EvdevScanner
 
         return EvdevScanner(url, on_code, on_error)
     raise ValueError(f"unknown scanner URL scheme {scheme!r} in {url!r}; known: {sorted(SCHEMES)}")
@@ -114,7 +114,7 @@ def probe(url: str, seconds: float = 3.0) -> str:
         scanner = scanner_for_url(url, on_code, on_error)
     except (ValueError, DeviceError) as exc:
         return f"{url}: {exc}"
-    from .camera import CameraScanner
+    from devices.scanner.camera import CameraScanner
 
     is_camera = isinstance(scanner, CameraScanner)
     lines = [f"{url}: decoders {', '.join(available_decoders())}" if is_camera else f"{url}:"]

@@ -13,8 +13,8 @@ import threading
 from collections.abc import Callable
 from types import TracebackType
 
-from ..errors import DeviceError
-from .decode import Code
+from devices.errors import DeviceError
+from devices.scanner.decode import Code
 
 log = logging.getLogger(__name__)
 

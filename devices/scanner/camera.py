@@ -48,11 +48,11 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from ..errors import DeviceUnavailable
-from ..url import DeviceURL, parse_device_url
-from .base import OnCode, OnError, ThreadedScanner
-from .decode import DEFAULT_SYMBOLOGIES, FrameDecoder
-from .dedup import Deduplicator
+from devices.errors import DeviceUnavailable
+from devices.scanner.base import OnCode, OnError, ThreadedScanner
+from devices.scanner.decode import DEFAULT_SYMBOLOGIES, FrameDecoder
+from devices.scanner.dedup import Deduplicator
+from devices.url import DeviceURL, parse_device_url
 
 log = logging.getLogger(__name__)
 

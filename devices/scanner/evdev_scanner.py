@@ -31,11 +31,11 @@ import select
 from types import ModuleType
 from typing import Any
 
-from ..errors import DeviceUnavailable, MissingDependency
-from ..url import parse_device_url
-from .base import OnCode, OnError, ThreadedScanner
-from .decode import Code
-from .dedup import Deduplicator
+from devices.errors import DeviceUnavailable, MissingDependency
+from devices.scanner.base import OnCode, OnError, ThreadedScanner
+from devices.scanner.decode import Code
+from devices.scanner.dedup import Deduplicator
+from devices.url import parse_device_url
 
 log = logging.getLogger(__name__)
 

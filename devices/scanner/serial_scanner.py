@@ -33,12 +33,12 @@ from __future__ import annotations
 
 import logging
 
-from ..errors import DeviceError
-from ..serialport import SerialLine
-from ..url import parse_device_url, serial_target
-from .base import OnCode, OnError, ThreadedScanner
-from .decode import Code
-from .dedup import Deduplicator
+from devices.errors import DeviceError
+from devices.scanner.base import OnCode, OnError, ThreadedScanner
+from devices.scanner.decode import Code
+from devices.scanner.dedup import Deduplicator
+from devices.serialport import SerialLine
+from devices.url import parse_device_url, serial_target
 
 log = logging.getLogger(__name__)
 

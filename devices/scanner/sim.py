@@ -11,7 +11,7 @@ Usage::
 
 from __future__ import annotations
 
-from ..sim.base import PtyDevice
+from devices.sim.base import PtyDevice
 
 
 class SerialScannerSimulator(PtyDevice):

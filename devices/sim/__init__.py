@@ -1,5 +1,5 @@
 """Shared machinery for device simulators: a pty device and a TCP device on loopback."""
 
-from .base import PtyDevice, TcpDevice
+from devices.sim.base import PtyDevice, TcpDevice
 
 __all__ = ["PtyDevice", "TcpDevice"]

@@ -1,7 +1,7 @@
 """Domain core: plain Python with no Qt, HTTP, SQLite or hardware imports."""
 
-from .branch import RATINGS, Branch, Change
-from .customer import (
+from queue_server.domain.branch import RATINGS, Branch, Change
+from queue_server.domain.customer import (
     Identification,
     customer_ref,
     identify,
@@ -9,10 +9,17 @@ from .customer import (
     normalise_id_number,
     stronger_priority,
 )
-from .day import business_day, format_number
-from .errors import DomainError, Expired, InvalidInput, InvalidState, NotAllowed, NotFound
-from .figures import CounterDay, SkillQueue, StaffDay, counter_day, skill_queues
-from .model import (
+from queue_server.domain.day import business_day, format_number
+from queue_server.domain.errors import (
+    DomainError,
+    Expired,
+    InvalidInput,
+    InvalidState,
+    NotAllowed,
+    NotFound,
+)
+from queue_server.domain.figures import CounterDay, SkillQueue, StaffDay, counter_day, skill_queues
+from queue_server.domain.model import (
     BranchSettings,
     Bundle,
     Counter,
@@ -28,7 +35,7 @@ from .model import (
     Ticket,
     TicketState,
 )
-from .policies import (
+from queue_server.domain.policies import (
     AccumulatingPriority,
     CallingPolicy,
     effective_priority,

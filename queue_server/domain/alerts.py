@@ -16,9 +16,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from queue_server.domain.model import CounterState, DeviceHealth, Ticket
 from wire import EventKind
-
-from .model import CounterState, DeviceHealth, Ticket
 
 
 class AlertKind(StrEnum):
@@ -183,7 +182,7 @@ def _minutes(seconds: float) -> str:
 
 
 # ------------------------------------------------------------------ conditions
-def conditions(
+def conditions(  # noqa: C901 one check per alert rule, read top to bottom
     branch: Any,
     now: datetime,
     rules: AlertRules,

@@ -28,8 +28,8 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .day import business_day
-from .errors import DomainError
+from queue_server.domain.day import business_day
+from queue_server.domain.errors import DomainError
 
 TOKEN_VERSION = "BQA1"
 MAX_TOKEN_CHARS = 512

@@ -11,9 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from wire import EventKind
-
-from .appointments import (
+from queue_server.domain.appointments import (
     Appointment,
     AppointmentRefused,
     AppointmentRules,
@@ -32,9 +30,9 @@ from .appointments import (
     release_due,
     slot_is_taken,
 )
-from .day import business_day, format_number
-from .errors import InvalidInput, InvalidState, NotFound
-from .model import (
+from queue_server.domain.day import business_day, format_number
+from queue_server.domain.errors import InvalidInput, InvalidState, NotFound
+from queue_server.domain.model import (
     BranchSettings,
     Bundle,
     Counter,
@@ -49,7 +47,8 @@ from .model import (
     Ticket,
     TicketState,
 )
-from .policies import AccumulatingPriority, CallingPolicy, next_customers
+from queue_server.domain.policies import AccumulatingPriority, CallingPolicy, next_customers
+from wire import EventKind
 
 RATINGS = (1, 2, 3, 4)  # 不满意 / 一般 / 满意 / 非常满意
 RATING_COMMENT_MAX = 200

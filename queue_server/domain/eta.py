@@ -48,7 +48,7 @@ from datetime import datetime, timedelta
 from statistics import NormalDist
 from zoneinfo import ZoneInfo
 
-from . import (
+from queue_server.domain import (
     AccumulatingPriority,
     Branch,
     Counter,
@@ -58,8 +58,10 @@ from . import (
     Ticket,
     TicketState,
 )
-from .appointments import AppointmentState
-from .branch import naive_wait_s as naive_wait_s  # the baseline the predictor is judged by
+from queue_server.domain.appointments import AppointmentState
+from queue_server.domain.branch import (
+    naive_wait_s as naive_wait_s,  # the baseline the predictor is judged by
+)
 
 PRIOR_CV = 0.8
 PRIOR_WEIGHT = 10.0  # the prior counts as this many observed services
@@ -559,7 +561,7 @@ class _Forward:
             t, k = end, k + 1  # memoryless: draw again from the next hour's rate
         return None
 
-    def replay(self, model: ServiceModel, rng: random.Random, hour: int) -> list[float]:
+    def replay(self, model: ServiceModel, rng: random.Random, hour: int) -> list[float]:  # noqa: C901 the hot loop, kept flat for speed
         """One forward run: minutes from now until each ticket is called (inf: never)."""
         n = len(self.tickets)
         waits = [math.inf] * n

@@ -6,9 +6,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from .branch import RATINGS
-from .model import Counter, Service, Ticket, TicketState
-from .policies import over_target
+from queue_server.domain.branch import RATINGS
+from queue_server.domain.model import Counter, Service, Ticket, TicketState
+from queue_server.domain.policies import over_target
 
 DEFAULT_TARGET_WAIT_S = 600  # the policy's own default for a business it does not know
 

@@ -28,10 +28,10 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .appointments import AppointmentState, CheckInOutcome
-from .branch import RATINGS
-from .day import business_day
-from .model import TicketState
+from queue_server.domain.appointments import AppointmentState, CheckInOutcome
+from queue_server.domain.branch import RATINGS
+from queue_server.domain.day import business_day
+from queue_server.domain.model import TicketState
 
 MAX_REPORT_DAYS = 366
 DEFAULT_TARGET_WAIT_S = 600  # a business no longer configured: the policy's own default

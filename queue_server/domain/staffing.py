@@ -36,8 +36,8 @@ from datetime import date, datetime, time, timedelta
 from statistics import fmean, pstdev
 from zoneinfo import ZoneInfo
 
-from .day import business_day
-from .model import Counter, Service
+from queue_server.domain.day import business_day
+from queue_server.domain.model import Counter, Service
 
 DEFAULT_OPENS = time(9, 0)
 DEFAULT_CLOSES = time(17, 0)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from . import Notice, mask
+from queue_server.notify import Notice, mask
 
 log = logging.getLogger(__name__)
 

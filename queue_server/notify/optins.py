@@ -17,8 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
-from ..domain import Change, Ticket
-from . import Channel
+from queue_server.domain import Change, Ticket
+from queue_server.notify import Channel
 
 MAX_CHANGES = 5  # opt-ins and opt-outs per ticket: a ticket's token cannot text a whole list
 

@@ -13,7 +13,7 @@ import queue
 import threading
 from dataclasses import dataclass
 
-from . import Notice, Notifier, NotifyFailed
+from queue_server.notify import Notice, Notifier, NotifyFailed
 
 log = logging.getLogger(__name__)
 QUEUE_SIZE = 200  # a busy branch sends a few notices a minute

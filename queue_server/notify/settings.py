@@ -48,7 +48,7 @@ def parse_notifications(raw: dict[str, Any]) -> NotificationSettings:
 
 def check_url(url: str) -> None:
     """A notifier URL must name a known scheme and hold no secret (it is stored in SQLite)."""
-    from . import _SCHEMES
+    from queue_server.notify import _SCHEMES
 
     parts = urlsplit(url)
     if parts.scheme.lower() not in _SCHEMES:

@@ -29,7 +29,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 
-from . import Notice, NotifyFailed, mask
+from queue_server.notify import Notice, NotifyFailed, mask
 
 log = logging.getLogger(__name__)
 DEFAULT_TOKEN_ENV = "BRANCHQ_SMS_TOKEN"

@@ -6,7 +6,7 @@ import json
 from functools import cache
 from pathlib import Path
 
-from . import Notice
+from queue_server.notify import Notice
 
 CATALOG_DIR = Path(__file__).resolve().parents[2] / "assets" / "i18n"
 FALLBACK = "zh"

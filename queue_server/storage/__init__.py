@@ -1,6 +1,6 @@
 """Durable storage: SQLite in WAL mode with full fsync, migrations at start, group commits."""
 
-from .db import (
+from queue_server.storage.db import (
     connect,
     in_transaction,
     load_branch,
@@ -12,7 +12,7 @@ from .db import (
     write_change,
     write_changes,
 )
-from .writer import CommitFailed, Writer
+from queue_server.storage.writer import CommitFailed, Writer
 
 __all__ = [
     "CommitFailed",

@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlite_utils
 
-from ..domain.appointments import (
+from queue_server.domain.appointments import (
     Appointment,
     AppointmentRules,
     AppointmentState,

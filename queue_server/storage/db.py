@@ -13,6 +13,24 @@ from typing import Any, TypeVar
 
 import sqlite_utils
 
+from queue_server.domain import (
+    Branch,
+    BranchSettings,
+    Bundle,
+    CallingPolicy,
+    Change,
+    Event,
+    Ticket,
+    TicketState,
+    business_day,
+)
+from queue_server.storage.appointments import (
+    create_tables,
+    last_appointment_id,
+    load_appointments,
+    load_rules,
+    write_appointments,
+)
 from queue_server.storage.rows import (
     bundle_from_row,
     bundle_to_row,
@@ -27,25 +45,6 @@ from queue_server.storage.rows import (
     to_json,
 )
 from queue_server.wire_encode import dumps, event_wire
-
-from ..domain import (
-    Branch,
-    BranchSettings,
-    Bundle,
-    CallingPolicy,
-    Change,
-    Event,
-    Ticket,
-    TicketState,
-    business_day,
-)
-from .appointments import (
-    create_tables,
-    last_appointment_id,
-    load_appointments,
-    load_rules,
-    write_appointments,
-)
 
 TICKET_COLUMNS = [f.name for f in fields(Ticket)]
 

@@ -6,7 +6,7 @@ import json
 import sqlite3
 from datetime import time
 
-from ..domain.staffing import ArrivalPrior
+from queue_server.domain.staffing import ArrivalPrior
 
 PRIOR_KEY = "arrival_prior"
 

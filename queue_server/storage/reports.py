@@ -12,10 +12,16 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from ..domain import TicketState
-from ..domain.appointments import AppointmentState, CheckInOutcome
-from ..domain.reports import BookingRecord, BusinessInfo, LegRecord, ReportScope, branch_report
-from .db import load_settings
+from queue_server.domain import TicketState
+from queue_server.domain.appointments import AppointmentState, CheckInOutcome
+from queue_server.domain.reports import (
+    BookingRecord,
+    BusinessInfo,
+    LegRecord,
+    ReportScope,
+    branch_report,
+)
+from queue_server.storage.db import load_settings
 
 _LEGS_SQL = (
     "SELECT id, service, business_day, leg, state, issued_at, called_at, serving_at, "

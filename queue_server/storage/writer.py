@@ -17,8 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..domain import Change
-from .db import connect, write_changes
+from queue_server.domain import Change
+from queue_server.storage.db import connect, write_changes
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 512

@@ -348,7 +348,7 @@ class ServerProcess:
 
 
 # ------------------------------------------------------------------- the checks
-def check(
+def check(  # noqa: C901 one check per promise the server makes
     db: Path, ledger: Ledger, log: list[tuple[Any, ...]], *, final_seq: int | None = None
 ) -> list[str]:
     """Every broken promise, one line each (empty: nothing lost)."""

@@ -433,7 +433,7 @@ def run(attempts: int, *, seed: int = 1, log: Log) -> DrillResult:
         return asyncio.run(_drill(server, tokens, services, attempts, random.Random(seed), log))
 
 
-async def _drill(
+async def _drill(  # noqa: C901 the drill's script, fault by fault
     server: ServerProcess,
     tokens: dict[str, str],
     services: list[str],

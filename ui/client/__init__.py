@@ -4,9 +4,9 @@
 keeps a `BranchModel` current, and reconnects and resyncs by itself.
 """
 
-from .branch import ApiError, BranchClient, Reply, new_key
-from .model import BranchModel, GapError
-from .websocket import EventSocket
+from ui.client.branch import ApiError, BranchClient, Reply, new_key
+from ui.client.model import BranchModel, GapError
+from ui.client.websocket import EventSocket
 
 __all__ = [
     "ApiError",

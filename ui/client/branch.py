@@ -18,10 +18,9 @@ from urllib.parse import urlencode
 from PySide6.QtCore import SIGNAL, Property, QByteArray, QObject, QTimer, QUrl, Signal
 from PySide6.QtNetwork import QNetworkAccessManager, QNetworkReply, QNetworkRequest
 
+from ui.client.model import BranchModel, GapError
+from ui.client.websocket import EventSocket
 from wire import CALL_KINDS, MessageType
-
-from .model import BranchModel, GapError
-from .websocket import EventSocket
 
 log = logging.getLogger(__name__)
 API = "/api/v1"

@@ -23,10 +23,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui.counter.session import PAUSE_REASONS
 from ui.i18n import Translator
 from ui.widgets import BigButton, TextLabel
-
-from .session import PAUSE_REASONS
 
 MAX_NOTE = 500  # the server's limit
 MAX_REASON = 200

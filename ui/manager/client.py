@@ -14,8 +14,7 @@ from urllib.parse import quote, urlencode
 from PySide6.QtCore import QObject
 
 from ui.client import BranchClient, BranchModel, Reply
-
-from .console import BranchExtras
+from ui.manager.console import BranchExtras
 
 
 class ConsoleModel(BranchModel):
