@@ -109,9 +109,13 @@ class LiveServer:
         return "ws" + self.base_url[4:] + "/api/v1/events"
 
     @property
-    def engine(self):  # the in-process engine, for assertions only
+    def app(self):  # the in-process app, for assertions and test-only settings
         assert self._server is not None
-        return self._server.app.state.engine
+        return self._server.app
+
+    @property
+    def engine(self):  # the in-process engine, for assertions only
+        return self.app.state.engine
 
     def client(self, role: str | None) -> httpx.Client:
         """An HTTP client for a role ('counter:1', 'kiosk', …), or anonymous with None."""

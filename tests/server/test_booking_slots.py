@@ -46,7 +46,7 @@ def refused(response, status, code):
 
 
 def set_limits(server, **limits) -> None:
-    app = server._server.config.app
+    app = server.app
     app.state.public_booking_gate = PublicGate(PublicLimits(**limits))
 
 

@@ -84,7 +84,7 @@ def serve_next(counter: httpx.Client, number: int = 1) -> dict[str, Any]:
 
 
 def notices(server: LiveServer):
-    return server._server.config.app.state.notices  # type: ignore[union-attr]
+    return server.app.state.notices
 
 
 def test_customer_is_texted_when_near_called_recalled_and_passed(live, gateway):

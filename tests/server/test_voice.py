@@ -319,7 +319,7 @@ def test_a_chinese_only_branch_gets_only_the_chinese_sentence(tmp_path, clock):
 def test_a_broken_pack_is_a_clear_503(server, tmp_path):
     shutil.copytree(DEFAULT_PACK_DIR, tmp_path / "voice")
     (tmp_path / "voice" / "en" / "please_go_to_counter.wav").unlink()
-    server._server.config.app.state.voice_pack_dir = tmp_path / "voice"
+    server.app.state.voice_pack_dir = tmp_path / "voice"
     r = server.client("display").get("/voice/call.wav?number=A023&counter=3")
     assert r.status_code == 503
     assert r.json()["error"]["code"] == "voice_pack_incomplete"
