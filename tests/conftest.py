@@ -148,6 +148,29 @@ class LiveServer:
         return c
 
 
+def _clear_branchq_env(mp: pytest.MonkeyPatch) -> None:
+    for name in [n for n in os.environ if n.startswith("BRANCHQ_")]:
+        mp.delenv(name)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_branchq_env_for_shared_fixtures() -> Iterator[None]:
+    """Session and module fixtures (servers, children they start) see no BRANCHQ_* either."""
+    with pytest.MonkeyPatch.context() as mp:
+        _clear_branchq_env(mp)
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _no_branchq_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test sees the developer's BRANCHQ_* settings (a notify URL, CORS origins, a font):
+    a test that needs one sets it with monkeypatch. Cleared per test as well, so a test that
+    wrote os.environ directly cannot leak into the next one. Child processes inherit
+    os.environ, so they start clean too. (tests/security/test_schemathesis.py reads its
+    BRANCHQ_HOSTILE_EXAMPLES knob at import, on purpose: the long fuzz run is opt-in.)"""
+    _clear_branchq_env(monkeypatch)
+
+
 @pytest.fixture
 def clock() -> FakeClock:
     # 10:00 in Shanghai on an ordinary business day.
