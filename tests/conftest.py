@@ -14,7 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
+from argon2 import PasswordHasher
 
+from queue_server import auth
 from queue_server.api import create_app
 from queue_server.auth import add_staff, create_token
 from queue_server.config import init_db, parse_config
@@ -151,6 +153,17 @@ class LiveServer:
 def _clear_branchq_env(mp: pytest.MonkeyPatch) -> None:
     for name in [n for n in os.environ if n.startswith("BRANCHQ_")]:
         mp.delenv(name)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_pin_hashing() -> Iterator[None]:
+    """PINs hashed in this process use argon2 at its lowest cost. At the default cost each
+    hash and each sign-in's verify takes 0.1-0.8 s on a busy 2-core machine, and the suite
+    signs in hundreds of times. A hash carries its own parameters, so verifying is cheap
+    too; servers run as child processes (drills, HTTPS) keep the real cost."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+        yield
 
 
 @pytest.fixture(autouse=True, scope="session")
