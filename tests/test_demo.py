@@ -39,13 +39,20 @@ from queue_server.domain.appointments import AppointmentRules
 PULSE = re.compile(r"events: (\d+) received over WebSocket, last seq \d+, (\d+) ratings")
 
 
+def ctrl_c_as_in_a_terminal() -> None:
+    # pytest run from a background job (`cmd &`, nohup, some CI runners) ignores SIGINT,
+    # and a child inherits that: the demo then shuts down on Ctrl-C but exits 0, not 130.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class DemoProcess:
     """`branchq demo …` as a child process whose output lines are read on a thread."""
 
     def __init__(self, args: list[str], **popen) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "queue_server.cli", "demo", *args],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **popen,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            preexec_fn=ctrl_c_as_in_a_terminal, **popen,
         )  # fmt: skip
         self.lines: queue.Queue[str] = queue.Queue()
         self.out: list[str] = []
