@@ -116,6 +116,7 @@ def a_free_port() -> int:
     return port
 
 
+@pytest.mark.slow
 def test_demo_runs_the_branch_with_live_traffic(tmp_path):
     port = a_free_port()
     demo = DemoProcess(
@@ -169,6 +170,7 @@ def process_is_gone(pid: int) -> bool:
     return False
 
 
+@pytest.mark.slow
 def test_demo_opens_the_kiosk_counter_app_and_console_and_the_panel_checks_an_appointment_in(
     tmp_path,
 ):
