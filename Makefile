@@ -10,7 +10,7 @@ APT_PACKAGES := libzbar0 libpulse0 fonts-wqy-microhei libusb-1.0-0 xvfb libxkbco
 	libfontconfig1 libdbus-1-3 libglib2.0-0 \
 	chromium
 
-.PHONY: all setup system-deps demo test lint format screenshots kiosk-bundle clean
+.PHONY: all setup system-deps demo test test-fast lint format screenshots kiosk-bundle clean
 
 all: test
 
@@ -51,6 +51,11 @@ demo: setup
 
 test: setup
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
+
+# The edit loop: everything but the tests marked slow (drills, soak, fuzzing, benches, the
+# kiosk bundle build). `make test` stays the whole suite, as CI runs it.
+test-fast: setup
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -m "not slow"
 
 lint: setup
 	$(BIN)/ruff check .

@@ -159,7 +159,10 @@ class Hub:
                     backoff = 0.5
                     while True:
                         try:
-                            raw = await asyncio.wait_for(ws.recv(), STALL_S)
+                            # Not wait_for: on Python 3.11 it swallows a cancel that lands as
+                            # a message arrives, and the hub then never stops.
+                            async with asyncio.timeout(STALL_S):
+                                raw = await ws.recv()
                         except TimeoutError:
                             # Three heartbeats missed: the link is dead even if TCP says
                             # nothing. Drop it at once (a polite close would wait for an

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from argon2 import PasswordHasher
 
+from queue_server import auth
 from queue_server.api import create_app
 from queue_server.auth import add_staff, create_token
 from queue_server.config import init_db, parse_config
@@ -123,6 +125,40 @@ class LiveServer:
         c = httpx.Client(base_url=self.base_url + "/api/v1", headers=headers, timeout=10)
         self._clients.append(c)
         return c
+
+
+def _clear_branchq_env(mp: pytest.MonkeyPatch) -> None:
+    for name in [n for n in os.environ if n.startswith("BRANCHQ_")]:
+        mp.delenv(name)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_pin_hashing() -> Iterator[None]:
+    """PINs hashed in this process use argon2 at its lowest cost. At the default cost each
+    hash and each sign-in's verify takes 0.1-0.8 s on a busy 2-core machine, and the suite
+    signs in hundreds of times. A hash carries its own parameters, so verifying is cheap
+    too; servers run as child processes (drills, HTTPS) keep the real cost."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+        yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_branchq_env_for_shared_fixtures() -> Iterator[None]:
+    """Session and module fixtures (servers, children they start) see no BRANCHQ_* either."""
+    with pytest.MonkeyPatch.context() as mp:
+        _clear_branchq_env(mp)
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _no_branchq_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test sees the developer's BRANCHQ_* settings (a notify URL, CORS origins, a font):
+    a test that needs one sets it with monkeypatch. Cleared per test as well, so a test that
+    wrote os.environ directly cannot leak into the next one. Child processes inherit
+    os.environ, so they start clean too. (tests/security/test_schemathesis.py reads its
+    BRANCHQ_HOSTILE_EXAMPLES knob at import, on purpose: the long fuzz run is opt-in.)"""
+    _clear_branchq_env(monkeypatch)
 
 
 @pytest.fixture

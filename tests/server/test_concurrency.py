@@ -6,6 +6,7 @@ import threading
 from collections import Counter
 
 import httpx
+import pytest
 from conftest import PIN, LiveServer, make_db
 
 
@@ -37,6 +38,7 @@ def run_threads(n: int, work) -> list:
     return results
 
 
+@pytest.mark.slow  # 20 threads through 150 tickets: 16 s on a loaded 2-core box
 def test_twenty_counters_calling_at_once_never_share_a_customer(tmp_path, clock):
     db = tmp_path / "big.db"
     tokens = make_db(db, many_counter_branch(20))

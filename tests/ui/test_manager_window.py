@@ -81,7 +81,11 @@ def test_closing_a_counter_shows_at_once_and_it_gets_no_more_customers(qtbot, ma
     qtbot.mouseClick(window.windows.close_button, LEFT)
     qtbot.waitUntil(lambda: live_state(window, 0) == "关闭", timeout=WAIT_MS)
     assert "A:1 个窗口" in window.windows.summary.text()
-    assert window.message.message_label.text() == "1 号窗口 已关闭;正在办理的客户可继续办完"
+    # The table follows the event, the message the HTTP reply: either can come first.
+    qtbot.waitUntil(
+        lambda: window.message.message_label.text() == "1 号窗口 已关闭;正在办理的客户可继续办完",
+        timeout=WAIT_MS,
+    )
 
     refused = first.post("/counters/1/call-next")
     assert refused.status_code == 409, refused.text

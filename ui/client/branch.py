@@ -89,7 +89,7 @@ class Reply(QObject):
         # cycle through Qt that Python's collector cannot see — one leaked reply (and all
         # it captured) per request, for as long as the app runs. Counted by the signal's
         # signature: `QMetaMethod.fromSignal(self.finished)` itself keeps the reply alive
-        # for good in PySide6 6.11 (tests/drill_extra/test_reply_memory.py).
+        # for good in PySide6 6.11 (tests/ui/test_reply_memory.py).
         if self.receivers(FINISHED) > 0:
             self.finished.disconnect()
 

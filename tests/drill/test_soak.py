@@ -8,8 +8,6 @@ from tools.drill import soak as drill_soak
 from tools.drill.devices import RESULT_KEYS
 from tools.drill.soak_app import arrivals
 
-pytestmark = pytest.mark.slow
-
 
 def test_the_day_is_the_standard_profile_at_twice_the_load():
     standard = 24 + 36 + 44 + 48 + 40 + 36 + 32 + 24  # branch_day.toml, customers per day
@@ -20,6 +18,7 @@ def test_the_day_is_the_standard_profile_at_twice_the_load():
     assert arrivals(12, 2.0) == day  # a fixed seed: the same day every run
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_the_short_soak_grows_nothing_and_loses_nothing():
     result = drill_soak.run(short=True, attempts=None)

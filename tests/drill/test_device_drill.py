@@ -7,9 +7,9 @@ import pytest
 from tools.drill import devices as drill_devices
 from tools.drill.devices import RESULT_KEYS
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
-
+@pytest.mark.slow
+@pytest.mark.timeout(300)
 def test_the_short_device_drill_loses_nothing():
     result = drill_devices.run(short=True, attempts=None)
     assert tuple(result) == RESULT_KEYS
