@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from queue_server.desks import woken_or_every
 from queue_server.domain import (
     Change,
     CounterState,
@@ -109,9 +110,7 @@ class AlertDesk:
 
     async def _run(self) -> None:
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), CHECK_S)
-            self._wake.clear()
+            await woken_or_every(self._wake, CHECK_S)
             try:
                 await self.check()
             except (DomainError, CommitFailed) as exc:

@@ -15,6 +15,7 @@ import logging
 from dataclasses import replace
 from typing import Any
 
+from queue_server.desks import woken_or_every
 from queue_server.domain import (
     Change,
     DomainError,
@@ -179,9 +180,7 @@ class NotificationDesk:
 
     async def _run(self) -> None:
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), CHECK_S)
-            self._wake.clear()
+            await woken_or_every(self._wake, CHECK_S)
             try:
                 self.check_near()
             except Exception:  # a notice must never take the desk down

@@ -53,6 +53,7 @@
     // eta_new_s, eta_low_s, eta_high_s}): the snapshot's, then every "waits" message's.
     // Shown as sent: the page counts nothing and applies no wait rule of its own.
     waiting: {},
+    waitsAfterSeq: 0, // the last event the waiting figures include
     calls: new Map(), // ticket id -> {id, number, service, counter, at, recall}
     current: null,
     currentBeforeGap: null,
@@ -161,6 +162,7 @@
     }
     state.services = new Map(snap.services.map((s) => [s.code, s]));
     state.waiting = { ...(snap.waiting || {}) };
+    state.waitsAfterSeq = snap.seq;
     const before = state.current || state.currentBeforeGap;
     state.calls = new Map();
     const calls = snap.recent_calls
@@ -204,6 +206,7 @@
   function applyWaits(msg) {
     if (msg.epoch !== state.epoch || !msg.waits) return false;
     Object.assign(state.waiting, msg.waits);
+    state.waitsAfterSeq = msg.after_seq;
     return true;
   }
 
@@ -669,6 +672,7 @@
     get calls() { return [...state.calls.values()].map((c) => c.number); },
     get seq() { return state.seq; },
     get waits() { return state.waiting; },
+    get waitsAfterSeq() { return state.waitsAfterSeq; },
     get epoch() { return state.epoch; },
     get notice() { return state.notice; },
     get frames() { return state.frames.slice(); },
