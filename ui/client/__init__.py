@@ -5,8 +5,8 @@ keeps a `BranchModel` current, and reconnects and resyncs by itself.
 """
 
 from ui.client.branch import ApiError, BranchClient, Reply, new_key
-from ui.client.model import BranchModel, GapError
 from ui.client.websocket import EventSocket
+from ui.model.branch import BranchModel, GapError
 
 __all__ = [
     "ApiError",

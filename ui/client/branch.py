@@ -18,8 +18,8 @@ from urllib.parse import urlencode
 from PySide6.QtCore import SIGNAL, Property, QByteArray, QObject, QTimer, QUrl, Signal
 from PySide6.QtNetwork import QNetworkAccessManager, QNetworkReply, QNetworkRequest
 
-from ui.client.model import BranchModel, GapError
 from ui.client.websocket import EventSocket
+from ui.model.branch import BranchModel, GapError
 from wire import CALL_KINDS, MessageType
 
 log = logging.getLogger(__name__)

@@ -22,8 +22,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from ui.isotime import parse_time
 from ui.model.clock import ServerClock
+from ui.model.isotime import parse_time
 from wire import EventKind
 
 DEFAULT_MAX_RECALLS = 3  # the server's default; a snapshot's branch may say otherwise

@@ -19,8 +19,8 @@ from enum import StrEnum
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ui.isotime import parse_time
 from ui.model.clock import ServerClock
+from ui.model.isotime import parse_time
 from wire import EventKind
 
 # A counter is free again once its customer is done, a no-show or sent elsewhere.

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from ui.isotime import parse_time
+from ui.model.isotime import parse_time
 
 
 class ServerClock:
