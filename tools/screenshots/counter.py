@@ -126,11 +126,45 @@ def demo_snapshot(counter_state: str = "open", staff: str | None = "t104") -> di
     }
 
 
+def demo_queues(counter: int) -> dict[str, dict[str, Any]]:
+    """What the server's counter queue answer says of the demo's waiting customers: per
+    business the counter serves, in its order, the count and the longest wait at AT."""
+    snap = demo_snapshot()
+    skills = next(c["skills"] for c in snap["counters"] if c["number"] == counter)
+    targets = {svc["code"]: int(svc["target_wait_s"]) for svc in snap["services"]}
+    out: dict[str, dict[str, Any]] = {}
+    for skill in skills:
+        code = skill["service"]
+        waits = [
+            (AT - datetime.fromisoformat(t["arrived_at"])).total_seconds()
+            for t in WAITING
+            if t["service"] == code
+        ]
+        longest = round(max(waits, default=0.0))
+        out[code] = {
+            "waiting": len(waits),
+            "longest_wait_s": longest,
+            "target_wait_s": targets[code],
+            "overflow": bool(skill.get("overflow")),
+            "over_target": longest > targets[code],
+        }
+    return out
+
+
 class DemoReads:
     """The server's reads, answered at once from canned data."""
 
     def queue(self, counter: int, limit: int, done: Answer) -> None:
-        done({"counter": counter, "next": WAITING[:limit], "targeted": 0}, None)
+        done(
+            {
+                "counter": counter,
+                "at": AT.isoformat(),
+                "next": WAITING[:limit],
+                "by_service": demo_queues(counter),
+                "targeted": 0,
+            },
+            None,
+        )
 
     def today(self, counter: int, done: Answer) -> None:
         done(
