@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
+from typing import Any
 
 
 async def woken_or_every(wake: asyncio.Event, seconds: float) -> None:
@@ -17,3 +19,17 @@ async def woken_or_every(wake: asyncio.Event, seconds: float) -> None:
         async with asyncio.timeout(seconds):
             await wake.wait()
     wake.clear()
+
+
+async def stop_following(
+    listeners: list[Callable[[Any], None]],
+    follow: Callable[[Any], None],
+    task: asyncio.Task[None] | None,
+) -> None:
+    """A desk's stop: no more of the engine's changes, and its periodic check ended."""
+    if follow in listeners:
+        listeners.remove(follow)
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

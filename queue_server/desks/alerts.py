@@ -9,7 +9,6 @@ notes and history survive a restart, and every console sees them on the event st
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import Iterable, Mapping
@@ -17,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from queue_server.desks import woken_or_every
+from queue_server.desks import stop_following, woken_or_every
 from queue_server.domain import (
     Change,
     CounterState,
@@ -65,12 +64,7 @@ class AlertDesk:
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
-        if self._follow in self.engine.listeners:
-            self.engine.listeners.remove(self._follow)
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await stop_following(self.engine.listeners, self._follow, self._task)
 
     def _load(self) -> None:
         conn = self.engine.read_conn

@@ -10,12 +10,11 @@ thread, so a slow gateway never holds a teller's call.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import replace
 from typing import Any
 
-from queue_server.desks import woken_or_every
+from queue_server.desks import stop_following, woken_or_every
 from queue_server.domain import (
     Change,
     DomainError,
@@ -93,12 +92,7 @@ class NotificationDesk:
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
-        if self._follow in self.engine.listeners:
-            self.engine.listeners.remove(self._follow)
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await stop_following(self.engine.listeners, self._follow, self._task)
         if self.outbox is not None:
             await asyncio.to_thread(self.outbox.stop)
         self.book.clear()
