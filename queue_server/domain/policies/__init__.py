@@ -16,6 +16,7 @@ from queue_server.domain.policies.named import (
 )
 from queue_server.domain.policies.rules import (
     CallingPolicy,
+    FixedRanking,
     RankedPolicy,
     RankKey,
     effective_priority,
@@ -31,6 +32,7 @@ __all__ = [
     "AccumulatingPriority",
     "CallingPolicy",
     "Fifo",
+    "FixedRanking",
     "RankKey",
     "RankedPolicy",
     "SlaAware",

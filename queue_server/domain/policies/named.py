@@ -48,6 +48,12 @@ class Fifo(RankedPolicy):
 
         return key
 
+    def fixed_key(self, ticket: Ticket, services: Mapping[str, Service]) -> RankKey | None:
+        # Minutes waited all grow at the same rate: arrival order is the order at any time.
+        if ticket.priority is APPOINTMENT:
+            return None
+        return (1.0, ticket.arrived_at.timestamp())
+
 
 def _default_class_order() -> tuple[PriorityClass, ...]:
     return (APPOINTMENT, PriorityClass.VIP, PriorityClass.CARE, PriorityClass.REGULAR)
@@ -78,6 +84,14 @@ class StrictPriority(RankedPolicy):
             return (rank.get(cls, last), tier, -waited_s(ticket, now, grace) * weight)
 
         return key
+
+    def fixed_key(self, ticket: Ticket, services: Mapping[str, Service]) -> RankKey | None:
+        cls = ticket.priority
+        if cls is APPOINTMENT:
+            return None
+        rank = self.order.index(cls) if cls in self.order else len(self.order)
+        tier = -float(ticket.vip_tier) if cls is PriorityClass.VIP else 0.0
+        return (float(rank), tier, ticket.arrived_at.timestamp())
 
 
 def _default_class_targets() -> dict[PriorityClass, float]:
@@ -124,6 +138,14 @@ class SlaAware(RankedPolicy):
             return (0.0 if cls is APPOINTMENT else 1.0, slack + stretch)
 
         return key
+
+    def fixed_key(self, ticket: Ticket, services: Mapping[str, Service]) -> RankKey | None:
+        # slack = target − (now − arrival): the same `now` for everyone drops out.
+        cls = ticket.priority
+        if cls is APPOINTMENT:
+            return None
+        target_s = self.target_min(ticket, cls, services) * 60.0
+        return (1.0, target_s + ticket.arrived_at.timestamp())
 
 
 def _default_rates() -> dict[PriorityClass, float]:
@@ -198,6 +220,20 @@ class AccumulatingPriority(RankedPolicy):
         score = self.scorer(now)
         # Higher score first (then earlier arrival, then lower id: RankedPolicy's ties).
         return lambda ticket, weight: (-score(ticket) * weight,)
+
+    def fixed_key(self, ticket: Ticket, services: Mapping[str, Service]) -> RankKey | None:
+        # With one rate for every class, score = head start + rate × (now − arrival): the
+        # order is that of (rate × arrival − head start) at any time (here in seconds, so
+        # whole-second arrivals tie exactly). Different rates make the order itself change
+        # as time passes.
+        cls = ticket.priority
+        rate = self.rates.get(cls, 1.0)
+        if cls is APPOINTMENT or any(self.rates.get(c, 1.0) != rate for c in PriorityClass):
+            return None
+        head = self.head_starts.get(cls, 0.0)
+        if cls is PriorityClass.VIP and ticket.vip_tier > 1:
+            head += self.vip_tier_bonus * (ticket.vip_tier - 1)
+        return (rate * ticket.arrived_at.timestamp() - head * 60.0,)
 
 
 POLICY_NAMES = ("fifo", "strict", "accumulating", "sla")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from queue_server.domain.model import Counter, PriorityClass, Service, Ticket
 
@@ -103,6 +103,24 @@ class CallingPolicy(Protocol):
 RankKey = tuple[float, ...]
 
 
+@runtime_checkable
+class FixedRanking(Protocol):
+    """A policy whose queue order mostly does not depend on the time: positions are then
+    kept in a sorted index instead of sorting the whole queue for every ticket asked about.
+
+    `fixed_key` orders a ticket among its business's queue exactly as `queue_order` would
+    at every moment (up to float rounding of exact ties), or is None when its place moves
+    with the time (an appointment around its slot); `rank_key` is the full key at `now`,
+    which ranks those against everyone else.
+    """
+
+    def fixed_key(self, ticket: Ticket, services: Mapping[str, Service]) -> RankKey | None: ...
+
+    def rank_key(
+        self, now: datetime, services: Mapping[str, Service]
+    ) -> Callable[[Ticket], tuple[RankKey, datetime, int]]: ...
+
+
 def _pick(
     counter: Counter,
     waiting: Sequence[Ticket],
@@ -140,8 +158,19 @@ class RankedPolicy:
     def queue_order(
         self, waiting: Sequence[Ticket], now: datetime, services: Mapping[str, Service]
     ) -> list[Ticket]:
+        return sorted(waiting, key=self.rank_key(now, services))
+
+    def rank_key(
+        self, now: datetime, services: Mapping[str, Service]
+    ) -> Callable[[Ticket], tuple[RankKey, datetime, int]]:
+        """The full key `queue_order` sorts one business's queue by (skill weight 1)."""
         key = self._key(now, services)
-        return sorted(waiting, key=lambda t: (key(t, 1.0), t.arrived_at, t.id))
+        return lambda t: (key(t, 1.0), t.arrived_at, t.id)
+
+    def fixed_key(self, ticket: Ticket, services: Mapping[str, Service]) -> RankKey | None:
+        """See `FixedRanking`; None here: a policy's order depends on the time unless it says
+        otherwise, and positions are then counted by sorting."""
+        return None
 
 
 def next_customers(
