@@ -15,7 +15,9 @@ import math
 import os
 import random
 import secrets
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -77,9 +79,8 @@ from wire import WaitingSummary, WaitsMessage
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 STAFFING_LOOKBACK_DAYS = 56  # eight weeks of history: eight of each weekday
-PREDICT_REFRESH_S = 1.0  # a costly prediction this young (engine clock) is reused across events
+PREDICT_INTERVAL_S = 0.25  # predictions start at most this often (loop seconds)
 PREDICT_WORK = 150 * 30  # waiting tickets × runs per prediction: ~18 ms (bench predict)
-PREDICT_REUSE_WAITING = 60  # below this many waiting (a few ms), every event gets a fresh one
 PREDICT_MAX_WAITING = 400  # beyond this (> ~20 ms a prediction), the naive ETA is shown
 WAITS_PUSH_S = 0.25  # per-business waits go to subscribers at most this often (loop seconds)
 
@@ -133,11 +134,17 @@ class Engine:
         self.arrival_prior: ArrivalPrior | None = None
         # The simulation wait predictor: one prediction per event sequence number, at most.
         self.service_model: ServiceModel | None = None
-        self.predict_refresh_s = PREDICT_REFRESH_S
-        self.predict_reuse_waiting = PREDICT_REUSE_WAITING
+        self.predict_interval_s = PREDICT_INTERVAL_S
         self.predict_max_waiting = PREDICT_MAX_WAITING
-        self._prediction: _Cached | None = None
+        self._prediction: _Cached | None = None  # the latest finished
         self._predict_failed_logged = False
+        self._predictor = ThreadPoolExecutor(1, thread_name_prefix="branchq-predict")
+        self._predict_timer: asyncio.TimerHandle | None = None
+        self._predict_running: asyncio.Future[Prediction] | None = None
+        self._predict_again = False
+        self._predict_started_at = -math.inf  # loop time
+        self._loop: asyncio.AbstractEventLoop
+        self._loop_thread = 0
         # Per-business waits pushed to subscribers after events (see `_push_waits`).
         self.waits_push_s = WAITS_PUSH_S
         self._waits_sent: dict[str, WaitingSummary] | None = None
@@ -146,6 +153,8 @@ class Engine:
 
     # --------------------------------------------------------------- lifecycle
     async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
         tune_gc()
         migrate(self.db_path)
         self.branch = load_branch(self.read_conn, self.clock(), self._policy)
@@ -155,13 +164,16 @@ class Engine:
             self.service_model = self._fit_service_model()
         self.hub = EventHub(self.branch.last_seq, history=self._history)
         self._waits_sent = self.waiting_summary(self.clock())  # what a snapshot would say now
-        loop = asyncio.get_running_loop()
+        loop = self._loop
         self.writer = Writer(self.db_path, self.branch.settings.branch_id, loop, self._durable)
         self.writer.start()
 
     async def stop(self) -> None:
         if self._waits_timer is not None:
             self._waits_timer.cancel()
+        if self._predict_timer is not None:
+            self._predict_timer.cancel()
+        self._predictor.shutdown(wait=True, cancel_futures=True)
         await asyncio.to_thread(self.writer.stop)
         self.read_conn.close()
 
@@ -169,6 +181,7 @@ class Engine:
         for events in encoded:
             self.hub.publish(events)
         self._waits_soon()
+        self._predict_soon()
 
     async def _reload(self, failed_generation: int) -> None:
         if failed_generation != self.generation:
@@ -299,76 +312,110 @@ class Engine:
             self.branch.services.values(), [(code, None, s) for code, s in samples]
         )
 
-    def _arrival_rates(self, now: datetime) -> ArrivalRates | None:
-        """Future walk-ins: the branch's arrival prior with today's class mix so far, scaled
-        by how busy today has been against it (`todays_volume`)."""
-        prior = self.arrival_prior
-        if prior is None:
-            return None
-        b = self.branch
-        total = sum(prior.shares.values()) or 1.0
-        hourly = {
-            code: hourly_by_local_hour(prior.opens.hour, prior.hourly, share / total)
-            for code, share in prior.shares.items()
-        }
-        today = b.business_day(now)
-        todays = [t for t in b.tickets.values() if t.business_day == today]
-        rates = ArrivalRates(hourly, class_mix_of(todays))
-        tz = ZoneInfo(b.settings.timezone)
-        opened = datetime.combine(today, prior.opens, tz)
-        if opened < now:
-            expected = rates.expected_between(opened, now, tz)
-            observed = sum(1 for t in todays if t.leg == 0 and t.arrived_at >= opened)
-            rates = rates.scaled(todays_volume(observed, expected))
-        return rates
-
     def prediction(self) -> Prediction | None:
-        """The simulation prediction for the current state, computed lazily and cached.
+        """The latest finished simulation prediction (`_Cached` says for which state).
 
-        Computed at most once per event sequence number (of this epoch). A prediction of an
-        earlier state is reused only when both states are large (`predict_reuse_waiting`:
-        a prediction then costs over a few ms of the event loop) and it is younger than
-        `predict_refresh_s` on the engine's clock; tickets issued since then get their
-        business's newcomer estimate. A small state is always predicted afresh: a prediction
-        made while counters stood idle must never answer for the queue that formed since
-        (2c34648 reused one for 1 s, and answered 0 for every newcomer in a busy branch).
-        None: the predictor failed (logged once), or more than `predict_max_waiting` wait (a
-        prediction would hold the event loop too long; far beyond any real branch's queue):
-        callers fall back to the naive formula.
+        Never computed here: predictions run on the worker thread (`_predict_soon`), after
+        events and whenever the answer served is older than the state. None: none has
+        finished yet, the predictor failed (logged once), or more than
+        `predict_max_waiting` wait (far beyond any real branch's queue): callers then show
+        the naive formula.
         """
-        b = self.branch
-        key = (self.epoch, b.last_seq)
-        now = self.clock()
-        waiting = len(b.waiting)
-        if waiting > self.predict_max_waiting:
+        if len(self.branch.waiting) > self.predict_max_waiting:
             return None
         cached = self._prediction
-        if cached is not None:
-            if cached.key == key:
-                return cached.prediction
-            age_s = (now - cached.at).total_seconds()
-            large = min(waiting, cached.waiting) >= self.predict_reuse_waiting
-            if large and cached.key[0] == key[0] and 0 <= age_s < self.predict_refresh_s:
-                return cached.prediction
-        try:
-            model = self.service_model or self._fit_service_model()
-            self.service_model = model
-            runs = max(8, min(30, PREDICT_WORK // max(1, waiting)))
-            pred = predict_waits(
-                b,
-                now,
-                model,
-                runs=runs,
-                rng=random.Random(b.last_seq),
-                arrivals=self._arrival_rates(now),
-            )
-        except Exception:
+        if cached is None or cached.key != (self.epoch, self.branch.last_seq):
+            if threading.get_ident() == self._loop_thread:
+                self._predict_soon()
+            else:  # a test or tool asking from its own thread
+                self._loop.call_soon_threadsafe(self._predict_soon)
+        return cached.prediction if cached is not None else None
+
+    def _predict_soon(self) -> None:
+        """Start a prediction of the current state on the worker, at most one at a time and
+        one every `predict_interval_s` of loop time; a change during a run asks for another."""
+        if self._predict_timer is not None or self._predict_running is not None:
+            self._predict_again = self._predict_running is not None
+            return
+        loop = self._loop
+        delay = max(0.0, self._predict_started_at + self.predict_interval_s - loop.time())
+        self._predict_timer = loop.call_later(delay, self._start_prediction)
+
+    def _start_prediction(self) -> None:
+        self._predict_timer = None
+        b = self.branch
+        if len(b.waiting) > self.predict_max_waiting:
+            return
+        loop = asyncio.get_running_loop()
+        self._predict_started_at = loop.time()
+        self._predict_again = False
+        now = self.clock()
+        key = (self.epoch, b.last_seq)
+        frozen = b.frozen_copy()  # the worker reads this; the loop goes on changing `b`
+        model = self.service_model
+        prior = self.arrival_prior
+        job = loop.run_in_executor(
+            self._predictor, _predict_in_worker, frozen, now, model, prior, key[1]
+        )
+        self._predict_running = job
+        queued = _queued(b.waiting)
+        job.add_done_callback(lambda done: self._prediction_done(done, key, now, queued))
+
+    def _prediction_done(
+        self,
+        done: asyncio.Future[Prediction],
+        key: tuple[str, int],
+        at: datetime,
+        queued: dict[str, int],
+    ) -> None:
+        self._predict_running = None
+        if done.cancelled():
+            return
+        error = done.exception()
+        if error is not None:
+            self._prediction = None
             if not self._predict_failed_logged:
                 self._predict_failed_logged = True
-                log.exception("wait prediction failed; showing the naive ETA")
-            return None
-        self._prediction = _Cached(key, now, waiting, pred)
-        return pred
+                log.error("wait prediction failed; showing the naive ETA", exc_info=error)
+        else:
+            self._prediction = _Cached(key, at, queued, done.result())
+            self._waits_soon()  # the new answer goes out to the displays
+        if self._predict_again or (self.epoch, self.branch.last_seq) != key:
+            self._predict_again = False
+            self._predict_soon()
+
+    async def prediction_settled(self) -> Prediction | None:
+        """Wait until the prediction served is of the current state (tests, `bench`)."""
+        while True:
+            pred = self.prediction()
+            cached = self._prediction
+            running = self._predict_running
+            if cached is not None and cached.key == (self.epoch, self.branch.last_seq):
+                return pred
+            if pred is None and len(self.branch.waiting) > self.predict_max_waiting:
+                return None
+            if running is not None:
+                await asyncio.wait([running])
+                continue
+            if cached is None and self._predict_failed_logged:
+                return None
+            await asyncio.sleep(self.predict_interval_s / 4)
+
+    def _newcomer_shift_s(self, code: str, ahead_now: int, counters: int) -> float:
+        """How much later than the served prediction says a newcomer of `code` is called:
+        one mean service per counter for each customer queued since it was made (negative
+        when the queue shrank). 0 when it is of the current state. A prediction made while
+        the counters stood idle must never answer 0 for the queue that formed since."""
+        cached = self._prediction
+        if cached is None or counters <= 0:
+            return 0.0
+        if cached.key == (self.epoch, self.branch.last_seq):
+            return 0.0
+        svc = self.branch.services.get(code)
+        if svc is None:
+            return 0.0
+        grown = ahead_now - cached.queued.get(code, 0)
+        return grown * svc.mean_service_s / counters
 
     def waiting_summary(self, now: datetime) -> dict[str, WaitingSummary]:
         """Per business: how many wait, the longest wait, the open counters serving it, and
@@ -393,7 +440,7 @@ class Engine:
                 naive = naive_wait_s(len(queue), svc.mean_service_s, counters)
                 eta = low = high = None if naive is None else round(naive, 1)
             else:
-                eta, low, high = _rounded(est)
+                eta, low, high = _rounded(est, self._newcomer_shift_s(code, len(queue), counters))
             out[code] = {
                 "waiting": len(queue),
                 "longest_wait_s": round(longest),
@@ -455,12 +502,15 @@ class Engine:
             position = self.branch.position(ticket, now)
             pred = self.prediction()
             est = None
+            shift = 0.0
             if pred is not None:
                 est = pred.tickets.get(ticket.id)
                 if est is None and ticket.id >= pred.first_new_id:
                     est = pred.newcomers.get(ticket.service)  # issued since: as a newcomer
+                    counters = self.branch.serving_counters(ticket.service)
+                    shift = self._newcomer_shift_s(ticket.service, position, counters)
             if est is not None:
-                eta, low, high = _rounded(est)
+                eta, low, high = _rounded(est, shift)
             else:
                 eta = low = high = self.branch.naive_eta_s(ticket, now, position)
         return TicketWait(position, eta, low, high)
@@ -545,17 +595,69 @@ class StaffingOutlook:
 
 @dataclass(frozen=True, slots=True)
 class _Cached:
-    """A prediction with the state it was made for: (epoch, seq), engine time, waiting."""
+    """A prediction with the state it was made for: (epoch, seq), engine time, and how many
+    waited in each business."""
 
     key: tuple[str, int]
     at: datetime
-    waiting: int
+    queued: dict[str, int]
     prediction: Prediction
 
 
-def _rounded(est: WaitEstimate) -> tuple[float, float, float]:
-    """An estimate as the API shows it: median, low and high, to a tenth of a second."""
-    return round(est.median_s, 1), round(est.low_s, 1), round(est.high_s, 1)
+def _rounded(est: WaitEstimate, shift_s: float = 0.0) -> tuple[float, float, float]:
+    """An estimate as the API shows it: median, low and high, to a tenth of a second,
+    moved by `shift_s` (never below 0)."""
+
+    def at(seconds: float) -> float:
+        return round(max(0.0, seconds + shift_s), 1)
+
+    return at(est.median_s), at(est.low_s), at(est.high_s)
+
+
+def _queued(waiting: Iterable[Ticket]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for t in waiting:
+        out[t.service] = out.get(t.service, 0) + 1
+    return out
+
+
+def _predict_in_worker(
+    b: Branch,
+    now: datetime,
+    model: ServiceModel | None,
+    prior: ArrivalPrior | None,
+    seed: int,
+) -> Prediction:
+    """On the predictor thread: simulate the frozen copy of the branch forward."""
+    if model is None:
+        raise RuntimeError("no service model")
+    waiting = len(b.waiting)
+    runs = max(8, min(30, PREDICT_WORK // max(1, waiting)))
+    return predict_waits(
+        b, now, model, runs=runs, rng=random.Random(seed), arrivals=arrival_rates(b, prior, now)
+    )
+
+
+def arrival_rates(b: Branch, prior: ArrivalPrior | None, now: datetime) -> ArrivalRates | None:
+    """Future walk-ins: the branch's arrival prior with today's class mix so far, scaled
+    by how busy today has been against it (`todays_volume`)."""
+    if prior is None:
+        return None
+    total = sum(prior.shares.values()) or 1.0
+    hourly = {
+        code: hourly_by_local_hour(prior.opens.hour, prior.hourly, share / total)
+        for code, share in prior.shares.items()
+    }
+    today = b.business_day(now)
+    todays = [t for t in b.tickets.values() if t.business_day == today]
+    rates = ArrivalRates(hourly, class_mix_of(todays))
+    tz = ZoneInfo(b.settings.timezone)
+    opened = datetime.combine(today, prior.opens, tz)
+    if opened < now:
+        expected = rates.expected_between(opened, now, tz)
+        observed = sum(1 for t in todays if t.leg == 0 and t.arrived_at >= opened)
+        rates = rates.scaled(todays_volume(observed, expected))
+    return rates
 
 
 def _svc_key(s: Any) -> tuple[int, str]:

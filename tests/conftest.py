@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import os
 import shutil
 import threading
@@ -118,6 +120,13 @@ class LiveServer:
     @property
     def engine(self):  # the in-process engine, for assertions only
         return self.app.state.engine
+
+    def settled_prediction(self):
+        """Wait until the engine's wait prediction is of its current state (the worker
+        thread makes it after events); the prediction, or None if there is none."""
+        engine = self.engine
+        done = asyncio.run_coroutine_threadsafe(engine.prediction_settled(), engine._loop)
+        return done.result(timeout=15)
 
     def client(self, role: str | None) -> httpx.Client:
         """An HTTP client for a role ('counter:1', 'kiosk', …), or anonymous with None."""

@@ -190,6 +190,40 @@ class Branch:
         self._places = _Places(policy)
         self._places.rebuild(self._waiting.values(), self.services)
 
+    def frozen_copy(self) -> Branch:
+        """A copy that later changes to this branch leave alone: its own dicts of the same
+        immutable tickets, counters and services, so another thread may read it (the wait
+        predictor) while this one goes on. Positions in the copy are counted by sorting."""
+        copy = object.__new__(Branch)
+        shared = (
+            "settings",
+            "last_seq",
+            "next_ticket_id",
+            "_policy",
+            "appointment_rules",
+            "next_appointment_id",
+        )
+        for name in shared:
+            setattr(copy, name, getattr(self, name))
+        for name in (
+            "services",
+            "bundles",
+            "counters",
+            "tickets",
+            "devices",
+            "numbering",
+            "idempotency",
+            "call_keys",
+            "_waiting",
+            "_active_by_counter",
+            "_held",
+            "appointments",
+            "_booking_numbers",
+        ):
+            setattr(copy, name, dict(getattr(self, name)))
+        copy._places = _Places(None)
+        return copy
+
     # ----------------------------------------------------------------- reading
     def business_day(self, now: datetime) -> date:
         return business_day(now, self.settings.timezone, self.settings.day_starts_at)
@@ -1098,7 +1132,7 @@ class _Places:
     and `ahead` answers None (the caller sorts).
     """
 
-    def __init__(self, policy: CallingPolicy) -> None:
+    def __init__(self, policy: CallingPolicy | None) -> None:
         self._policy = policy if isinstance(policy, FixedRanking) else None
         self._sorted: dict[str, list[tuple[RankKey, datetime, int]]] = {}
         self._keys: dict[int, tuple[RankKey, datetime, int]] = {}

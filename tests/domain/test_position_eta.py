@@ -167,3 +167,15 @@ def test_a_position_does_not_sort_the_queue(make_branch, at):
     assert branch.position(tickets[-1], at(200)) == 999 - 30  # 30 regulars: under 6 minutes
     assert branch.position(tickets[0], at(200)) == 30  # the care customers of its first 6 min
     assert sorted_queues == []
+
+
+def test_a_frozen_copy_has_every_part_of_the_branch_and_is_left_alone(branch, desk, at):
+    # The wait predictor reads the copy on its own thread while the loop changes the branch.
+    desk.issue("cash", 0)
+    copy = branch.frozen_copy()
+    assert set(vars(copy)) == set(vars(branch))
+    desk.issue("cash", 1)
+    desk.call(1, 2)
+    assert len(copy.waiting) == 1 and len(branch.waiting) == 1
+    assert len(copy.tickets) == 1 and len(branch.tickets) == 2
+    assert copy.active_ticket(1) is None and branch.active_ticket(1) is not None

@@ -16,6 +16,7 @@ def test_ticket_response_has_position_and_predicted_eta(server):
     sign_in(server, 1)  # the only open counter serving A
     kiosk = server.client("kiosk")
     first = kiosk.post("/tickets", json={"service": "A"}).json()
+    server.settled_prediction()  # the worker's answer for the queue the second one joins
     second = kiosk.post("/tickets", json={"service": "A"}).json()
     assert first["position"] == 0 and second["position"] == 1
     # The simulation's median wait: one service of A (configured mean 4 min, lognormal with

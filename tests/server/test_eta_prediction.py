@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -56,6 +57,7 @@ def test_the_demo_branch_under_load_gives_nonzero_newcomer_waits(demo_server):
     # The wired-in predictor of 2c34648 answered 0 here for every business: the prediction
     # made at the first ticket (six idle counters) was reused for every later event.
     stage_under_load(demo_server)
+    demo_server.settled_prediction()
     snap = demo_server.client("display").get("/snapshot").json()
     assert all(c["state"] == "open" for c in snap["counters"])
     busy = [t for t in snap["tickets"] if t["state"] == "called"]
@@ -75,17 +77,27 @@ def test_the_demo_branch_under_load_gives_nonzero_newcomer_waits(demo_server):
     assert issued["eta_low_s"] <= issued["eta_s"] <= issued["eta_high_s"]
 
 
-def test_the_prediction_is_cached_per_seq_and_fresh_after_an_event(server):
+def test_predictions_run_on_the_worker_thread_and_follow_the_state(server, monkeypatch):
+    # c8f3adb ran each prediction (up to ~18 ms) on the event loop, in the request that
+    # asked for it: every other request and event waited.
+    threads = []
+    real = engine_module.predict_waits
+
+    def watched(*args, **kwargs):
+        threads.append(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine_module, "predict_waits", watched)
     sign_in(server, 1)
     kiosk = server.client("kiosk")
     kiosk.post("/tickets", json={"service": "A"})
-    engine = server.engine
-    first = engine.prediction()
-    assert first is not None and engine.prediction() is first
+    first = server.settled_prediction()
+    assert first is not None and len(first.tickets) == 1
     kiosk.post("/tickets", json={"service": "A"})
-    fresh = engine.prediction()
-    assert fresh is not None and fresh is not first and len(fresh.tickets) == 2
-    assert engine.prediction() is fresh
+    fresh = server.settled_prediction()
+    assert fresh is not first and len(fresh.tickets) == 2
+    assert threads and all(name.startswith("branchq-predict") for name in threads)
+    engine = server.engine
     summary = engine.waiting_summary(engine.clock())["A"]
     assert summary["eta_new_s"] == round(fresh.newcomers["A"].median_s, 1)
 
@@ -100,39 +112,53 @@ def test_a_failing_predictor_falls_back_to_the_naive_eta_and_logs_once(server, m
     kiosk = server.client("kiosk")
     with caplog.at_level(logging.ERROR, logger="queue_server.engine"):
         kiosk.post("/tickets", json={"service": "A"})
+        assert server.settled_prediction() is None
         second = kiosk.post("/tickets", json={"service": "A"}).json()
+        assert server.settled_prediction() is None
         third = kiosk.post("/tickets", json={"service": "A"}).json()
+        assert server.settled_prediction() is None
     assert second["eta_s"] == second["eta_low_s"] == second["eta_high_s"] == 1 * 4 * 60 / 1
     assert third["eta_s"] == 2 * 4 * 60 / 1
     failures = [r for r in caplog.records if "wait prediction failed" in r.getMessage()]
     assert len(failures) == 1
 
 
-def test_a_large_states_prediction_is_reused_for_a_second_of_the_engines_clock(server, clock):
+def test_until_the_worker_answers_newcomers_wait_for_the_queue_formed_since(server, monkeypatch):
+    # The latest finished prediction is served while the next one runs; a newcomer's wait
+    # is moved by one mean service per counter for each customer queued since it was made.
     sign_in(server, 1)
     kiosk = server.client("kiosk")
-    engine = server.engine
     kiosk.post("/tickets", json={"service": "A"})
-    kiosk.post("/tickets", json={"service": "A"})
-    first = engine.prediction()
-    assert first is not None and len(first.tickets) == 2
-    engine.predict_reuse_waiting = 1  # this small queue counts as large: reuse allowed
-    third = kiosk.post("/tickets", json={"service": "A"}).json()
-    # The branch clock stands still: the prediction is as young as ever, so it is reused,
-    # and the ticket issued since gets its business's newcomer estimate.
-    assert engine.prediction() is first
-    assert third["eta_s"] == round(first.newcomers["A"].median_s, 1)
-    clock.advance(seconds=1.5)  # the monotonic clock no longer decides (it moved ~0 here)
-    fresh = engine.prediction()
-    assert fresh is not None and fresh is not first and len(fresh.tickets) == 3
-    # A small state is never served an older state's prediction, however young.
-    engine.predict_reuse_waiting = 60
-    kiosk.post("/tickets", json={"service": "A"})
-    assert len(engine.prediction().tickets) == 4
+    made = server.settled_prediction()
+    assert made is not None
+    release = threading.Event()
+    real = engine_module.predict_waits
+
+    def held(*args, **kwargs):
+        release.wait(15)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine_module, "predict_waits", held)
+    try:
+        second = kiosk.post("/tickets", json={"service": "A"}).json()
+        third = kiosk.post("/tickets", json={"service": "A"}).json()
+        assert server.engine.prediction() is made  # the worker is still busy
+        newcomer = made.newcomers["A"].median_s
+        # It was made with one customer waiting: the second has the newcomer's wait, the
+        # third one more customer ahead (4 minutes at the one counter serving A).
+        assert second["eta_s"] == round(newcomer, 1)
+        assert third["eta_s"] == round(newcomer + 1 * 4 * 60, 1)
+        summary = server.engine.waiting_summary(server.engine.clock())["A"]
+        assert summary["eta_new_s"] == round(newcomer + 2 * 4 * 60, 1)
+    finally:
+        release.set()
+    fresh = server.settled_prediction()
+    assert fresh is not made and len(fresh.tickets) == 3
 
 
 def test_tickets_and_snapshot_carry_the_80_percent_interval(demo_server):
     stage_under_load(demo_server)
+    demo_server.settled_prediction()
     kiosk = demo_server.client("kiosk")
     snap = demo_server.client("display").get("/snapshot").json()
     waiting = [t for t in snap["tickets"] if t["state"] == "waiting"]

@@ -464,12 +464,13 @@ def test_the_waiting_summary_follows_the_events_as_a_message_without_a_seq(
             issue(kiosk, "A")
         head = head_seq(live)
         assert_contiguous(read_events(ws, start, head), start, head)
-        waits = next_waits(ws)  # the newest when it was sent; one for `head` follows if older
-        while waits["after_seq"] < head:
+        live.settled_prediction()  # the worker's prediction for `head` goes out when made
+        now = live.client("display").get("/snapshot").json()
+        assert now["seq"] == head
+        waits = next_waits(ws)  # the newest when it was sent; newer ones follow
+        while waits["after_seq"] < head or waits["waits"] != now["waiting"]:
             waits = next_waits(ws)
     assert "seq" not in waits and waits["after_seq"] == head and waits["epoch"] == snap["epoch"]
-    now = live.client("display").get("/snapshot").json()
-    assert now["seq"] == head
     # The whole summary, as the snapshot says it: clients show it and recount nothing.
     assert waits["waits"] == now["waiting"]
     a = waits["waits"]["A"]
