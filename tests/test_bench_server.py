@@ -23,6 +23,8 @@ KEYS = (
     "seconds",
     "events_delivered",
     "events_missed",
+    "loop_lag_p99_ms",
+    "loop_lag_max_ms",
 )
 
 
@@ -48,6 +50,9 @@ def test_short_run_prints_one_json_object(
     assert r["events_missed"] == 0 and r["resyncs"] == 0 and r["out_of_order"] == 0
     assert r["delivery_p99_ms"] is not None and r["delivery_p99_ms"] >= 0
     assert all(r["by_kind"][k]["ops"] > 0 for k in ("issue", "call", "start", "finish"))
+    # The server's loop-lag probe woke about every 10 ms of the 1.5 s measured.
+    assert r["loop_probes"] > 20
+    assert 0 < r["loop_lag_p99_ms"] <= r["loop_lag_max_ms"]
     assert r["server_exit_code"] is not None  # the server subprocess was stopped
     assert list(tmp_path.iterdir()) == []  # and its temporary folder removed
 

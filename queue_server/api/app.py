@@ -43,6 +43,7 @@ from queue_server.desks.public_tickets import PublicTicketDesk
 from queue_server.desks.tickets import TicketDesk
 from queue_server.domain import CallingPolicy
 from queue_server.engine import Clock, Engine, utc_now
+from queue_server.loopwatch import LoopWatch
 from queue_server.security.headers import SecurityHeaders, cors_origins
 from queue_server.security.limits import PinLockout, PublicGate, RateLimit
 
@@ -132,10 +133,12 @@ def create_app(
     alerts_desk = AlertDesk(engine)
     notices = NotificationDesk(engine)  # texts opted-in customers (phone numbers in memory)
     ticket_links = PublicTicketDesk(engine)
+    loopwatch = LoopWatch()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await engine.start()
+        loopwatch.start()
         ticket_links.start()
         desk.start()
         alerts_desk.start()
@@ -147,6 +150,7 @@ def create_app(
             await alerts_desk.stop()
             await desk.stop()
             ticket_links.stop()
+            await loopwatch.stop()
             await engine.stop()
 
     app = FastAPI(
@@ -158,6 +162,7 @@ def create_app(
     )
     # Per-app state, built once here and reached through the aliases in deps.py.
     app.state.engine = engine
+    app.state.loopwatch = loopwatch
     app.state.tokens = tokens
     app.state.audit = audit
     app.state.tickets = TicketDesk(engine)

@@ -77,6 +77,7 @@ import websockets
 
 from queue_server.config import BranchConfig, init_db, load_config
 from queue_server.domain import Counter, Skill
+from queue_server.loopwatch import lag_between
 from tools.demo import DEMO_PIN, provision
 from tools.harness import HOST, free_port, start_server, stop_process, wait_healthy
 
@@ -555,11 +556,13 @@ async def _drive(
             asyncio.create_task(load.worker(random.Random(seed * 1000 + i))) for i in range(clients)
         ]
         await asyncio.sleep(WARMUP_S)
+        lag0 = (await setup.json("GET", f"{API}/health"))["loop_lag"]["counts"]
         t0, cpu0, scpu0 = time.perf_counter(), time.process_time(), cpu_seconds(pid)
         mcpu0 = machine_cpu_seconds()
         await asyncio.sleep(seconds)
         t1, cpu1, scpu1 = time.perf_counter(), time.process_time(), cpu_seconds(pid)
         mcpu1 = machine_cpu_seconds()
+        lag1 = (await setup.json("GET", f"{API}/health"))["loop_lag"]["counts"]
         load.stop(clients)
         await asyncio.wait_for(asyncio.gather(*workers), 2 * TIMEOUT_S)
         health = await setup.json("GET", f"{API}/health")
@@ -570,7 +573,11 @@ async def _drive(
         await setup.close()
     window = t1 - t0
     result = _figures(load.ops, subs, t0, t1, final_seq)
+    probes, lag_p99, lag_max = lag_between(lag0, lag1)
     result.update(
+        loop_probes=probes,
+        loop_lag_p99_ms=lag_p99,
+        loop_lag_max_ms=lag_max,
         seconds=round(window, 3),
         warmup_s=WARMUP_S,
         clients=clients,
@@ -708,6 +715,9 @@ def format_report(r: dict[str, Any]) -> str:
         f"  delivery p50      {ms(r['delivery_p50_ms']):>14}   max {ms(r['delivery_max_ms'])}"
         " (ack → event at every subscriber)",
         f"  fan-out p99       {ms(r['fanout_p99_ms']):>14}   (first → last subscriber)",
+        f"  loop lag p99      {ms(r['loop_lag_p99_ms']):>14}   max {ms(r['loop_lag_max_ms'])} "
+        f"(how late the server's event loop woke a probe due every 10 ms; "
+        f"{r['loop_probes']} probes)",
         f"  events            {r['events_delivered']} ops' events at every subscriber, "
         f"{r['deliveries']} deliveries, {r['events_missed']} missed, {r['resyncs']} resyncs, "
         f"{r['delivered_before_ack']} before the ack (counted as 0 ms)",

@@ -7,7 +7,7 @@ import contextlib
 from asyncio import FIRST_COMPLETED as FIRST
 from typing import Any
 
-from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
 
 from queue_server.api import views
 from queue_server.api.deps import ALL_ROLES, AnyDevice, EngineDep, Manager, manager_actor
@@ -21,13 +21,15 @@ FLOOD_MESSAGES = 100  # a client sending more than this in the window is cut off
 
 
 @router.get("/health", response_model=Health)
-async def health(engine: EngineDep) -> dict[str, Any]:
-    """Liveness for monitors and clients; needs no token."""
+async def health(engine: EngineDep, request: Request) -> dict[str, Any]:
+    """Liveness for monitors and clients; needs no token. `loop_lag`: how late the server's
+    event loop ran what was due (a histogram since start, see queue_server/loopwatch.py)."""
     return {
         "status": "ok",
         "seq": engine.hub.last_seq,
         "business_day": engine.branch.business_day(engine.clock()).isoformat(),
         "subscribers": engine.hub.subscribers,
+        "loop_lag": request.app.state.loopwatch.reading(),
     }
 
 

@@ -8,11 +8,20 @@ from pydantic import (
 )
 
 
+class LoopLag(BaseModel):
+    interval_ms: float = Field(description="the probe asks to wake this often")
+    step_ms: float = Field(description="width of a histogram step")
+    counts: dict[str, int] = Field(
+        description="wake-ups since start by lateness step (key k: k to k+1 steps late)"
+    )
+
+
 class Health(BaseModel):
     status: str
     seq: int
     business_day: str
     subscribers: int
+    loop_lag: LoopLag
 
 
 class NoticeUpdate(BaseModel):

@@ -1,0 +1,51 @@
+"""The event-loop lag probe: how late the server's loop ran what was due."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from queue_server.loopwatch import STEP_MS, LoopWatch, lag_between
+
+
+def test_lag_between_two_readings_counts_only_the_window():
+    before = {"0": 90, "3": 10}
+    after = {"0": 190, "3": 10, "12": 1, "250": 1}  # 100 + 1 + 1 probes in between
+    probes, p99, worst = lag_between(before, after)
+    assert probes == 102
+    assert p99 == 1.3  # the 101st of 102 is in step 12: 1.2–1.3 ms
+    assert worst == 25.1
+    assert lag_between(after, after) == (0, 0.0, 0.0)
+
+
+def test_a_callback_that_holds_the_loop_shows_as_lag():
+    async def scenario() -> dict[str, int]:
+        watch = LoopWatch(interval_s=0.001)
+        watch.start()
+        loop = asyncio.get_running_loop()
+        held = loop.create_future()
+
+        def hold_the_loop() -> None:  # 30 ms of work inside one callback
+            end = time.perf_counter() + 0.03
+            while time.perf_counter() < end:
+                pass
+            held.set_result(None)
+
+        loop.call_soon(hold_the_loop)
+        await held
+        # The probe that was due during the hold wakes up next, 29 ms late or more.
+        while not any(int(k) * STEP_MS >= 25 for k in watch.reading()["counts"]):
+            await asyncio.sleep(0)
+        reading = watch.reading()
+        await watch.stop()
+        return reading["counts"]
+
+    counts = asyncio.run(asyncio.wait_for(scenario(), timeout=10))
+    probes, _, worst = lag_between({}, counts)
+    assert probes >= 1 and worst >= 25.0
+
+
+def test_health_shows_the_loop_lag_histogram(server):
+    lag = server.client(None).get("/health").json()["loop_lag"]
+    assert lag["interval_ms"] == 10.0 and lag["step_ms"] == STEP_MS
+    assert all(int(k) >= 0 and n > 0 for k, n in lag["counts"].items())
