@@ -531,43 +531,47 @@ class Engine:
 
     # --------------------------------------------------------------- staffing
     async def staffing_outlook(self, day: date | None = None) -> StaffingOutlook:
-        """Forecast arrivals, windows each business needs per interval, and counter moves."""
-        b = self.branch
-        now = self.clock()
-        today = b.business_day(now)
-        day = day or today
-        since = datetime.combine(day - timedelta(days=STAFFING_LOOKBACK_DAYS + 1), time(), UTC)
-        until = datetime.combine(day + timedelta(days=2), time(), UTC)
-        records, samples = await asyncio.to_thread(self._staffing_history, since, until)
-        services = sorted((s for s in b.services.values() if s.enabled), key=_svc_key)
-        forecast = forecast_arrivals(
-            records,
-            day,
-            [s.code for s in services],
-            timezone=b.settings.timezone,
-            day_starts_at=b.settings.day_starts_at,
-            hours=branch_hours(services),
-            prior=self.arrival_prior,
-            lookback_days=STAFFING_LOOKBACK_DAYS,
-        )
-        demands = service_demands(services, samples)
-        plan = recommend(forecast, demands)
-        staffed = [c for c in b.counters.values() if c.state is not CounterState.CLOSED]
-        if day != today or not staffed:
-            staffed = list(b.counters.values())  # planning ahead: every window may open
-        moves = advise_moves(
-            plan, sorted(staffed, key=_ctr_key), after=now if day == today else None
-        )
-        return StaffingOutlook(day, now, day == today, forecast, demands, plan, moves)
+        """Forecast arrivals, windows each business needs per interval, and counter moves.
 
-    def _staffing_history(
-        self, since: datetime, until: datetime
-    ) -> tuple[list[tuple[datetime, str]], list[tuple[str, float]]]:
-        conn = connect(self.db_path)  # a worker thread reads on its own connection
-        try:
-            return issue_records(conn, since, until), service_samples(conn, since, until)
-        finally:
-            conn.close()
+        Reading eight weeks of history and searching the plan take far longer than any
+        callback may hold the event loop: both run on a worker thread, from a frozen copy.
+        """
+        frozen = self.branch.frozen_copy()
+        return await asyncio.to_thread(
+            _staffing_outlook, frozen, self.db_path, self.clock(), self.arrival_prior, day
+        )
+
+
+def _staffing_outlook(
+    b: Branch, db_path: Path, now: datetime, prior: ArrivalPrior | None, day: date | None
+) -> StaffingOutlook:
+    today = b.business_day(now)
+    day = day or today
+    since = datetime.combine(day - timedelta(days=STAFFING_LOOKBACK_DAYS + 1), time(), UTC)
+    until = datetime.combine(day + timedelta(days=2), time(), UTC)
+    conn = connect(db_path)  # a worker thread reads on its own connection
+    try:
+        records, samples = issue_records(conn, since, until), service_samples(conn, since, until)
+    finally:
+        conn.close()
+    services = sorted((s for s in b.services.values() if s.enabled), key=_svc_key)
+    forecast = forecast_arrivals(
+        records,
+        day,
+        [s.code for s in services],
+        timezone=b.settings.timezone,
+        day_starts_at=b.settings.day_starts_at,
+        hours=branch_hours(services),
+        prior=prior,
+        lookback_days=STAFFING_LOOKBACK_DAYS,
+    )
+    demands = service_demands(services, samples)
+    plan = recommend(forecast, demands)
+    staffed = [c for c in b.counters.values() if c.state is not CounterState.CLOSED]
+    if day != today or not staffed:
+        staffed = list(b.counters.values())  # planning ahead: every window may open
+    moves = advise_moves(plan, sorted(staffed, key=_ctr_key), after=now if day == today else None)
+    return StaffingOutlook(day, now, day == today, forecast, demands, plan, moves)
 
 
 @dataclass(frozen=True, slots=True)

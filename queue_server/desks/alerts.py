@@ -37,6 +37,7 @@ from wire import EventKind
 
 log = logging.getLogger(__name__)
 CHECK_S = 5.0  # time-based conditions (a wait growing past target) are checked this often
+CHECK_GAP_S = 0.25  # a burst of events is checked once, not once per event (loop seconds)
 HISTORY_DAYS = 31  # alerts replayed at start-up; older ones stay in the event log
 
 
@@ -109,6 +110,7 @@ class AlertDesk:
                 await self.check()
             except (DomainError, CommitFailed) as exc:
                 log.warning("checking alerts failed: %s", exc)
+            await asyncio.sleep(CHECK_GAP_S)
 
     async def check(self) -> list[Alert]:
         """Raise, escalate and clear alerts to match the branch now; open rating follow-ups."""
@@ -117,8 +119,15 @@ class AlertDesk:
             now = engine.clock()
             waiting = engine.waiting_summary(now)
             etas = {code: w.get("eta_new_s") for code, w in waiting.items()}
-            holding = conditions(
-                engine.branch, now, self.rules, paused_since=self.paused_since, eta_new_s=etas
+            # The scan reads every waiting ticket: on a worker thread, from a frozen copy,
+            # so a long queue never holds the event loop.
+            holding = await asyncio.to_thread(
+                conditions,
+                engine.branch.frozen_copy(),
+                now,
+                self.rules,
+                paused_since=dict(self.paused_since),
+                eta_new_s=etas,
             )
             entries: list[tuple[str, Mapping[str, Any]]] = [
                 (kind, {"alert": alert.to_dict()})
