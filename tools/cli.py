@@ -143,6 +143,15 @@ def register_bench(sub: Any) -> None:
     _json_opt(b)
     b = _command(
         bsub,
+        "issue",
+        deferred("tools.bench.issue", "main"),
+        "Per-issue work as the queue grows from 10 to 5,000 waiting, against sorting.",
+    )
+    b.add_argument("--seed", type=int, default=7, help="the customers' random seed")
+    b.add_argument("--levels", default="10,100,1000,5000", help="queue lengths, comma-separated")
+    _json_opt(b)
+    b = _command(
+        bsub,
         "predict",
         deferred("tools.bench.predict", "bench_main"),
         "Simulation wait predictor against the naive one, at ticket issue.",

@@ -231,3 +231,12 @@ def test_todays_volume_is_shrunk_towards_the_forecast_and_the_forecast_integrate
     start = datetime(2026, 3, 2, 9, 30, tzinfo=tz)  # half an hour at 6/h, an hour at 12/h
     assert rates.expected_between(start, start + timedelta(minutes=90), tz) == pytest.approx(15)
     assert rates.scaled(2.0).per_hour("A", 10) == 24.0
+
+
+def test_bench_issue_prints_both_columns_per_queue_length(capsys):
+    assert main(["bench", "issue", "--levels", "10,300", "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert [row["waiting"] for row in r["levels"]] == [10, 300]
+    assert all(row["indexed_us"] > 0 and row["sorting_us"] > 0 for row in r["levels"])
+    assert r["growth_indexed"] > 0 and r["growth_sorting"] > 0
+    assert main(["bench", "issue", "--levels", "10"]) == 2
