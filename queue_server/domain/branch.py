@@ -648,6 +648,13 @@ class Branch:
     def set_skills(self, counter_no: int, skills: Sequence[Skill], now: datetime) -> Change:
         """Change which businesses a counter serves; applies from its next call."""
         counter = self.counter(counter_no)
+        if not skills:
+            # Calling would skip the window for ever while it shows as open: the manager
+            # closes a window that is to serve nothing.
+            raise InvalidInput(
+                f"counter {counter_no} must serve at least one business; close it instead",
+                code="no_skills",
+            )
         seen: set[str] = set()
         for skill in skills:
             self.service(skill.service)

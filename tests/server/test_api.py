@@ -196,6 +196,20 @@ def test_manager_sets_skills_and_pauses_counters(server):
     assert r.status_code == 409 and r.json()["error"]["code"] == "service_disabled"
 
 
+def test_a_counter_cannot_be_left_serving_nothing(server):
+    manager = server.client("manager")
+    seq = snapshot_state(server)["seq"]
+    for skills, status, code in (
+        ([], 422, "no_skills"),
+        ([{"service": "Q"}], 404, "unknown_service"),
+        ([{"service": "A"}, {"service": "Q"}], 404, "unknown_service"),
+    ):
+        r = manager.put("/counters/2/skills", json={"skills": skills})
+        assert (r.status_code, r.json()["error"]["code"]) == (status, code), r.text
+    assert snapshot_state(server)["seq"] == seq  # nothing changed, no event
+    assert [s["service"] for s in manager.get("/counters/2").json()["skills"]] == ["A", "B"]
+
+
 def test_call_a_specific_number(server):
     kiosk = server.client("kiosk")
     kiosk.post("/tickets", json={"service": "A"})
