@@ -196,6 +196,13 @@ def result_of(change: Change, kind: type[T]) -> T:
     return change.result
 
 
+def device_key(device: Principal, idempotency_key: str | None) -> str | None:
+    """An Idempotency-Key as stored: scoped to the device token that sent it, so another
+    kiosk whose key happens to match gets its own ticket, never this customer's ticket and
+    phone link."""
+    return None if idempotency_key is None else f"{device.token_id}:{idempotency_key}"
+
+
 def manager_actor(device: Principal) -> str | None:
     """Who to name in the audit log for this device's command: managers and admins only."""
     if device.role not in ("manager", "admin"):

@@ -195,6 +195,13 @@ def _m009_pin_lockout(db: sqlite_utils.Database) -> None:
     db.table("pin_locks").create({"staff_id": str, "until": str}, pk="staff_id", if_not_exists=True)
 
 
+@migration
+def _m010_request_hash(db: sqlite_utils.Database) -> None:
+    """What an Idempotency-Key's first request asked for, so a different one is refused."""
+    if "request_hash" not in db.table("tickets").columns_dict:  # new databases have it
+        db.table("tickets").add_column("request_hash", str)
+
+
 def migrate(path: str | Path) -> int:
     """Bring the schema up to date; returns the schema version. Safe to run at every start."""
     conn = connect(path)
