@@ -236,13 +236,20 @@ class Engine:
         return replace(event, data=data)
 
     async def issue_ticket(
-        self, service: str, *, idempotency_key: str | None = None, **kwargs: Any
+        self,
+        service: str,
+        *,
+        idempotency_key: str | None = None,
+        request_hash: str | None = None,
+        actor: str | None = None,
+        **kwargs: Any,
     ) -> tuple[Ticket, bool]:
-        """Issue a ticket; with a key already used, return that ticket (replayed=True)."""
+        """Issue a ticket; with a key already used for the same request (`request_hash`),
+        return that ticket (replayed=True); for another request, refuse."""
         if idempotency_key is not None:
             earlier = await self._ticket_for_key(idempotency_key)
             if earlier is not None:
-                if earlier.service != service:
+                if earlier.service != service or earlier.request_hash != request_hash:
                     raise InvalidState(
                         "this Idempotency-Key was used for another request",
                         code="idempotency_key_reused",
@@ -255,8 +262,14 @@ class Engine:
         try:
             change = await self.execute(
                 lambda b, now: b.issue_ticket(
-                    service, now, idempotency_key=idempotency_key, token=token, **kwargs
-                )
+                    service,
+                    now,
+                    idempotency_key=idempotency_key,
+                    request_hash=request_hash,
+                    token=token,
+                    **kwargs,
+                ),
+                actor=actor,
             )
         finally:
             if idempotency_key is not None:

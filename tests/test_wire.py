@@ -62,6 +62,6 @@ def test_the_wire_ticket_is_the_row_without_its_private_columns():
     ticket = change.tickets[0]
     row, sent = ticket_to_row(ticket), ticket_wire(ticket)
     assert list(row) == TICKET_COLUMNS and ticket_from_row(row) == ticket
-    private = {"customer_ref", "idempotency_key", "call_key", "token"}
+    private = {"customer_ref", "idempotency_key", "request_hash", "call_key", "token"}
     assert set(sent) == set(row) - private == set(wire.TicketWire.__annotations__)
     assert "secret" not in str(sent) and "k1" not in str(sent)

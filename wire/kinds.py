@@ -53,6 +53,7 @@ class EventKind(StrEnum):
     TOKEN_REVOKED = "token.revoked"
     STAFF_CREATED = "staff.created"
     STAFF_PIN_RESET = "staff.pin_reset"
+    STAFF_LOCKED = "staff.locked"  # sign-in refused for a while after repeated wrong PINs
 
 
 # A call puts a ticket on the hall display: the first call and every recall.

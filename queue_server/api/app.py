@@ -40,12 +40,13 @@ from queue_server.desks.audit import AuditLog
 from queue_server.desks.notifications import NotificationDesk
 from queue_server.desks.provisioning import Provisioning
 from queue_server.desks.public_tickets import PublicTicketDesk
+from queue_server.desks.sign_in import StaffSignIn
 from queue_server.desks.tickets import TicketDesk
 from queue_server.domain import CallingPolicy
 from queue_server.engine import Clock, Engine, utc_now
 from queue_server.loopwatch import LoopWatch
 from queue_server.security.headers import SecurityHeaders, cors_origins
-from queue_server.security.limits import PinLockout, PublicGate, RateLimit
+from queue_server.security.limits import PublicGate, RateLimit
 
 log = logging.getLogger(__name__)
 MAX_BODY = 64 * 1024  # nothing a kiosk or counter sends comes near this
@@ -134,11 +135,14 @@ def create_app(
     notices = NotificationDesk(engine)  # texts opted-in customers (phone numbers in memory)
     ticket_links = PublicTicketDesk(engine)
     loopwatch = LoopWatch()
+    provisioning = Provisioning(engine, tokens, audit)
+    sign_in_desk = StaffSignIn(engine, provisioning, audit)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await engine.start()
         loopwatch.start()
+        sign_in_desk.start()
         ticket_links.start()
         desk.start()
         alerts_desk.start()
@@ -170,8 +174,8 @@ def create_app(
     app.state.appointments = desk
     app.state.alerts = alerts_desk
     app.state.notices = notices
-    app.state.provisioning = Provisioning(engine, tokens, audit)
-    app.state.pin_lockout = PinLockout()
+    app.state.provisioning = provisioning
+    app.state.sign_in = sign_in_desk
     app.state.public_ticket_limits = PublicTicketLimits(
         per_token=RateLimit(public_tickets.RATE_PER_TOKEN),
         per_client=RateLimit(public_tickets.RATE_PER_CLIENT),

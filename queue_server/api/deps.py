@@ -19,10 +19,11 @@ from queue_server.desks.audit import AuditLog
 from queue_server.desks.notifications import NotificationDesk
 from queue_server.desks.provisioning import Provisioning
 from queue_server.desks.public_tickets import PublicTicketDesk
+from queue_server.desks.sign_in import StaffSignIn
 from queue_server.desks.tickets import TicketDesk
 from queue_server.domain import Change
 from queue_server.engine import Engine
-from queue_server.security.limits import PinLockout, PublicGate, RateLimit
+from queue_server.security.limits import PublicGate, RateLimit
 
 T = TypeVar("T")
 ALL_ROLES = ("kiosk", "counter", "display", "manager", "admin")
@@ -72,6 +73,11 @@ async def get_provisioning(request: Request) -> Provisioning:
     return desk
 
 
+async def get_staff_sign_in(request: Request) -> StaffSignIn:
+    desk: StaffSignIn = request.app.state.sign_in
+    return desk
+
+
 async def get_audit_log(request: Request) -> AuditLog:
     audit: AuditLog = request.app.state.audit
     return audit
@@ -84,6 +90,7 @@ AlertDeskDep = Annotated[AlertDesk, Depends(get_alert_desk)]
 NotificationDeskDep = Annotated[NotificationDesk, Depends(get_notification_desk)]
 ProvisioningDep = Annotated[Provisioning, Depends(get_provisioning)]
 AuditLogDep = Annotated[AuditLog, Depends(get_audit_log)]
+StaffSignInDep = Annotated[StaffSignIn, Depends(get_staff_sign_in)]
 
 
 # ---------------------------------------------------------------- limiters
@@ -93,11 +100,6 @@ class PublicTicketLimits:
 
     per_token: RateLimit
     per_client: RateLimit
-
-
-async def get_pin_lockout(request: Request) -> PinLockout:
-    lockout: PinLockout = request.app.state.pin_lockout
-    return lockout
 
 
 async def get_public_ticket_limits(request: Request) -> PublicTicketLimits:
@@ -115,7 +117,6 @@ async def client_address(request: Request) -> str:
     return request.client.host if request.client is not None else "unknown"
 
 
-PinLockoutDep = Annotated[PinLockout, Depends(get_pin_lockout)]
 PublicTicketLimitsDep = Annotated[PublicTicketLimits, Depends(get_public_ticket_limits)]
 PublicGateDep = Annotated[PublicGate, Depends(get_public_gate)]
 ClientAddress = Annotated[str, Depends(client_address)]
@@ -193,6 +194,13 @@ def result_of(change: Change, kind: type[T]) -> T:
     if not isinstance(change.result, kind):
         raise TypeError(f"expected a {kind.__name__} from the command")
     return change.result
+
+
+def device_key(device: Principal, idempotency_key: str | None) -> str | None:
+    """An Idempotency-Key as stored: scoped to the device token that sent it, so another
+    kiosk whose key happens to match gets its own ticket, never this customer's ticket and
+    phone link."""
+    return None if idempotency_key is None else f"{device.token_id}:{idempotency_key}"
 
 
 def manager_actor(device: Principal) -> str | None:

@@ -36,6 +36,8 @@ def _entry(seq: int, at: str, kind: str, event: dict[str, Any]) -> dict[str, Any
         target, after = f"counter {event['counter']['number']}", event["counter"]
     elif "service" in event:
         target, after = f"business {event['service']['code']}", event["service"]
+    elif "ticket" in event:  # a ticket a manager issued (a VIP grant, say)
+        target, after = f"ticket {event['ticket']['number']}", event["ticket"]
     elif "alert" in data:
         target, after = f"alert {data['alert']['id']}", data["alert"]
     elif "followup" in data:

@@ -10,9 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from typing import Any
 
-from queue_server.domain import Identification, NotFound, PriorityClass, Source, Ticket
+from queue_server.domain import (
+    Identification,
+    NotAllowed,
+    NotFound,
+    PriorityClass,
+    Source,
+    Ticket,
+)
 from queue_server.engine import Engine
 from queue_server.visits import plan_visit
 
@@ -31,11 +39,32 @@ class Issued:
     replayed: bool  # a retry with an Idempotency-Key already used: the first ticket
 
 
-def source_of(role: str, priority: PriorityClass) -> Source:
-    """Where a ticket came from, by the role of the device that issued it."""
-    if role == "kiosk":
-        return Source.APPOINTMENT if priority is PriorityClass.APPOINTMENT else Source.KIOSK
-    return Source.STAFF
+# The priority a device may declare, by its role. Care is the customer's to declare (at the
+# kiosk, or to the teller). A VIP tier is the bank's to grant: it comes from the server's own
+# identification of an ID card; an appointment's priority from checking its booking in.
+# A manager or admin may grant any class (and is named in the audit log when they do).
+DECLARABLE: Mapping[str, frozenset[PriorityClass]] = {
+    "kiosk": frozenset({PriorityClass.REGULAR, PriorityClass.CARE}),
+    "counter": frozenset({PriorityClass.REGULAR, PriorityClass.CARE}),
+}
+
+
+def check_declared(role: str, priority: PriorityClass, vip_tier: int) -> None:
+    """Refuse a priority the role may not declare (NotAllowed, `priority_not_declarable`):
+    a kiosk that asks for VIP is misconfigured or abused, and should be noticed."""
+    allowed = DECLARABLE.get(role)
+    if allowed is not None and (priority not in allowed or vip_tier):
+        raise NotAllowed(
+            f"a {role} may declare only {', '.join(sorted(allowed))} priority; VIP comes from"
+            " identifying the customer's ID card, appointment priority from checking in",
+            code="priority_not_declarable",
+        )
+
+
+def source_of(role: str) -> Source:
+    """Where a ticket came from, by the role of the device that issued it (a booking's
+    ticket is issued by checking it in, not here)."""
+    return Source.KIOSK if role == "kiosk" else Source.STAFF
 
 
 class TicketDesk:
@@ -66,9 +95,29 @@ class TicketDesk:
         appointment_id: str | None = None,
         appointment_slot: datetime | None = None,
         idempotency_key: str | None = None,
+        actor: str | None = None,
     ) -> Issued:
-        """Issue a ticket for the device role `issued_by`; a retried key gets the same one."""
+        """Issue a ticket for the device role `issued_by`; a retried key gets the same one,
+        as long as it asks for the same thing."""
         engine = self.engine
+        check_declared(issued_by, priority, vip_tier)
+        request_hash = None
+        if idempotency_key is not None:
+            asked: dict[str, Any] = {
+                "service": service,
+                "bundle": bundle,
+                "priority": priority.value,
+                "vip_tier": vip_tier,
+                "identity": [identity.id_number, identity.birth_date.isoformat()]
+                if identity is not None
+                else None,
+                "eform": dict(eform) if eform is not None else None,
+                "appointment_id": appointment_id,
+                "appointment_slot": appointment_slot.astimezone(UTC).isoformat()
+                if appointment_slot is not None
+                else None,
+            }
+            request_hash = engine.customers.request_hash(asked)
         found = self.identify(identity) if identity is not None else None
         plan = plan_visit(
             engine.branch,
@@ -82,9 +131,11 @@ class TicketDesk:
         ticket, replayed = await engine.issue_ticket(
             plan.service,
             idempotency_key=idempotency_key,
+            request_hash=request_hash,
+            actor=actor,
             priority=plan.priority,
             vip_tier=plan.vip_tier,
-            source=source_of(issued_by, priority),
+            source=source_of(issued_by),
             appointment_id=appointment_id,
             appointment_slot=appointment_slot,
             customer_ref=plan.customer_ref,

@@ -395,6 +395,7 @@ class Branch:
         appointment_slot: datetime | None = None,
         customer_ref: str | None = None,
         idempotency_key: str | None = None,
+        request_hash: str | None = None,
         token: str = "",
         bundle: str | None = None,
         has_eform: bool = False,
@@ -442,6 +443,7 @@ class Branch:
             appointment_slot=appointment_slot,
             customer_ref=customer_ref,
             idempotency_key=idempotency_key,
+            request_hash=request_hash,
             token=token,
             bundle=bundle,
             has_eform=has_eform,
@@ -647,6 +649,7 @@ class Branch:
             recall_count=0,
             note=note,
             idempotency_key=None,
+            request_hash=None,
             call_key=None,
             staff_id=None,
             rating=None,
@@ -707,6 +710,13 @@ class Branch:
     def set_skills(self, counter_no: int, skills: Sequence[Skill], now: datetime) -> Change:
         """Change which businesses a counter serves; applies from its next call."""
         counter = self.counter(counter_no)
+        if not skills:
+            # Calling would skip the window for ever while it shows as open: the manager
+            # closes a window that is to serve nothing.
+            raise InvalidInput(
+                f"counter {counter_no} must serve at least one business; close it instead",
+                code="no_skills",
+            )
         seen: set[str] = set()
         for skill in skills:
             self.service(skill.service)

@@ -157,6 +157,9 @@ class Ticket:
     appointment_slot: datetime | None = None
     customer_ref: str | None = None  # salted hash, never a plain ID number
     idempotency_key: str | None = None
+    # A keyed hash of the request that issued the ticket: a retry under the same
+    # Idempotency-Key is a replay only when it asked for exactly the same thing.
+    request_hash: str | None = None
     call_key: str | None = None
     staff_id: str | None = None
     rating: int | None = None

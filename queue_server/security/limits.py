@@ -181,9 +181,14 @@ class RateLimit:
 class PinLockout:
     """Refuses a staff id's sign-in for a while after repeated wrong PINs.
 
-    Kept in memory: a restart forgets the count, which costs an attacker a server restart
-    per handful of guesses — a restart the branch would notice. Keyed by staff id whether or
-    not it exists, so a locked answer does not tell which ids are real.
+    A PIN is checked only after `reserve` has counted it: the check (argon2) runs in a
+    worker thread, so without the reservation every guess fired at once would pass the
+    "locked?" test before the first of them was found wrong. Failures and reservations
+    together never exceed `max_failures`, so at most that many PINs are ever tried per lock.
+
+    Keyed by staff id whether or not it exists, so a locked answer does not tell which ids
+    are real. This is the in-memory truth; the sign-in desk stores failures and locks too,
+    and `restore`s them at start, so a restart hands a guesser no fresh tries.
     """
 
     def __init__(
@@ -194,6 +199,12 @@ class PinLockout:
         self.lock_s = lock_s
         self._failures: dict[str, list[datetime]] = {}
         self._locked_until: dict[str, datetime] = {}
+        self._checking: dict[str, int] = {}  # PINs reserved and being checked right now
+
+    def restore(self, failures: dict[str, list[datetime]], locks: dict[str, datetime]) -> None:
+        """Take up the failures and locks stored before a restart."""
+        self._failures = {k: sorted(v) for k, v in failures.items()}
+        self._locked_until = dict(locks)
 
     def locked_for(self, staff_id: str, now: datetime) -> float:
         """Seconds the staff id stays locked (0: it may try)."""
@@ -205,23 +216,57 @@ class PinLockout:
             return 0.0
         return (until - now).total_seconds()
 
-    def failed(self, staff_id: str, now: datetime) -> bool:
-        """Count a wrong PIN; True when this one locks the staff id."""
-        recent = [
-            t for t in self._failures.get(staff_id, []) if (now - t).total_seconds() < self.window_s
-        ]
+    def reserve(self, staff_id: str, now: datetime) -> None:
+        """Count a PIN before it is checked; TooManyRequests when none may be tried now."""
+        locked_s = self.locked_for(staff_id, now)
+        if locked_s:
+            raise self.locked(locked_s)
+        checking = self._checking.get(staff_id, 0)
+        if len(self._recent(staff_id, now)) + checking >= self.max_failures:
+            # The tries left are all being checked: one of them may lock the id.
+            raise TooManyRequests("sign-in attempts for this staff id are being checked", 1)
+        self._checking[staff_id] = checking + 1
+
+    def release(self, staff_id: str) -> None:
+        """Give back a reservation whose PIN was never checked."""
+        left = self._checking.get(staff_id, 0) - 1
+        if left > 0:
+            self._checking[staff_id] = left
+        else:
+            self._checking.pop(staff_id, None)
+
+    def failed(self, staff_id: str, now: datetime) -> datetime | None:
+        """Count a reserved PIN found wrong; the time the id is locked until when this one
+        locks it, else None."""
+        self.release(staff_id)
+        recent = self._recent(staff_id, now)
         recent.append(now)
         if len(recent) >= self.max_failures:
             self._failures.pop(staff_id, None)
-            self._locked_until[staff_id] = now + timedelta(seconds=self.lock_s)
-            return True
+            until = now + timedelta(seconds=self.lock_s)
+            self._locked_until[staff_id] = until
+            return until
         self._failures[staff_id] = recent
         if len(self._failures) > 10_000:  # ids typed at random must not grow memory for ever
             self._failures = {k: v for k, v in self._failures.items() if k == staff_id}
-        return False
+        return None
 
-    def succeeded(self, staff_id: str) -> None:
-        self._failures.pop(staff_id, None)
+    def succeeded(self, staff_id: str) -> bool:
+        """A reserved PIN was right; True when it wiped earlier failures."""
+        self.release(staff_id)
+        return self._failures.pop(staff_id, None) is not None
+
+    def locked(self, seconds: float) -> TooManyRequests:
+        minutes = max(1, math.ceil(seconds / 60))
+        return TooManyRequests(
+            f"too many wrong PINs for this staff id: try again in {minutes} min",
+            math.ceil(seconds),
+        )
+
+    def _recent(self, staff_id: str, now: datetime) -> list[datetime]:
+        return [
+            t for t in self._failures.get(staff_id, []) if (now - t).total_seconds() < self.window_s
+        ]
 
 
 @dataclass(frozen=True)

@@ -184,6 +184,24 @@ def _m007_phone_ticket(db: sqlite_utils.Database) -> None:
         db.table("tickets").add_column("late_count", int, not_null_default=0)
 
 
+# m008 (`_m008_unique_numbers`) comes from another branch of issue 16: the lead orders the
+# migrations at merge, and the ones below follow it.
+@migration
+def _m009_pin_lockout(db: sqlite_utils.Database) -> None:
+    """Wrong PINs and lock-outs by staff id, so a restart hands a guesser no fresh tries."""
+    db.table("pin_failures").create({"staff_id": str, "at": str}, if_not_exists=True)
+    db.table("pin_failures").create_index(["staff_id"], if_not_exists=True)
+    db.table("pin_failures").create_index(["at"], if_not_exists=True)
+    db.table("pin_locks").create({"staff_id": str, "until": str}, pk="staff_id", if_not_exists=True)
+
+
+@migration
+def _m010_request_hash(db: sqlite_utils.Database) -> None:
+    """What an Idempotency-Key's first request asked for, so a different one is refused."""
+    if "request_hash" not in db.table("tickets").columns_dict:  # new databases have it
+        db.table("tickets").add_column("request_hash", str)
+
+
 def migrate(path: str | Path) -> int:
     """Bring the schema up to date; returns the schema version. Safe to run at every start."""
     conn = connect(path)

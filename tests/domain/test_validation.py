@@ -97,6 +97,7 @@ INVALID = [
         "cash", at(2), priority=PriorityClass.APPOINTMENT, appointment_id="AP-1"),
      InvalidInput, "missing_slot"),
     # -- skills
+    ("no skills at all", lambda b, at: b.set_skills(3, [], at(2)), InvalidInput, "no_skills"),
     ("skill listed twice", lambda b, at: b.set_skills(
         3, [Skill("cash"), Skill("wealth"), Skill("cash", overflow=True)], at(2)),
      InvalidInput, "duplicate_skill"),

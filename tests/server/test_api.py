@@ -96,8 +96,9 @@ def test_refused_actions_answer_409_with_a_code_and_change_nothing(server):
         ({"service": "Z"}, 404, "unknown_service"),
         ({"service": "A", "priority": "royal"}, 422, "invalid_request"),
         ({"service": "A", "vip_tier": 9}, 422, "invalid_request"),
-        ({"service": "A", "priority": "vip"}, 422, "invalid_vip_tier"),
-        ({"service": "A", "priority": "appointment"}, 422, "missing_slot"),
+        ({"service": "A", "priority": "vip", "vip_tier": 3}, 403, "priority_not_declarable"),
+        ({"service": "A", "vip_tier": 1}, 403, "priority_not_declarable"),
+        ({"service": "A", "priority": "appointment"}, 403, "priority_not_declarable"),
         ({"service": "A", "extra": 1}, 422, "invalid_request"),
         ({"service": "A" * 500}, 422, "invalid_request"),
         ({}, 422, "invalid_request"),
@@ -195,6 +196,20 @@ def test_manager_sets_skills_and_pauses_counters(server):
     assert r.json()["target_wait_s"] == 300
     r = server.client("kiosk").post("/tickets", json={"service": "A"})
     assert r.status_code == 409 and r.json()["error"]["code"] == "service_disabled"
+
+
+def test_a_counter_cannot_be_left_serving_nothing(server):
+    manager = server.client("manager")
+    seq = snapshot_state(server)["seq"]
+    for skills, status, code in (
+        ([], 422, "no_skills"),
+        ([{"service": "Q"}], 404, "unknown_service"),
+        ([{"service": "A"}, {"service": "Q"}], 404, "unknown_service"),
+    ):
+        r = manager.put("/counters/2/skills", json={"skills": skills})
+        assert (r.status_code, r.json()["error"]["code"]) == (status, code), r.text
+    assert snapshot_state(server)["seq"] == seq  # nothing changed, no event
+    assert [s["service"] for s in manager.get("/counters/2").json()["skills"]] == ["A", "B"]
 
 
 def test_call_a_specific_number(server):

@@ -209,8 +209,9 @@ def assert_acknowledged_survived(server: ServerProcess, token: str, acked: dict)
             got = r.json()
             for field in ("number", "service", "business_day"):
                 assert got[field] == ticket[field], (key, field, got[field], ticket[field])
+    # A key is stored scoped to the token that sent it: "<token id>:<key>".
     rows = {
-        k: (i, tok)
+        k.split(":", 1)[1]: (i, tok)
         for k, i, tok in query(server.db, "SELECT idempotency_key, id, token FROM tickets")
     }
     for key, ticket in acked.items():

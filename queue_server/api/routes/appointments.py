@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
 
 from queue_server.api import views
 from queue_server.api.deps import AppointmentDeskDep as DeskDep
-from queue_server.api.deps import BusinessDay, EngineDep, require
+from queue_server.api.deps import BusinessDay, EngineDep, device_key, require
 from queue_server.api.schemas.appointments import (
     AppointmentBooked,
     AppointmentChange,
@@ -76,7 +76,9 @@ async def check_in(
     if body.booking_number is not None and device.role == "kiosk":
         raise HTTPException(403, "only staff may check a booking in by its number")
     done = await desk.check_in(
-        qr=body.qr, booking_number=body.booking_number, idempotency_key=idempotency_key
+        qr=body.qr,
+        booking_number=body.booking_number,
+        idempotency_key=device_key(device, idempotency_key),
     )
     if done.replayed:
         response.status_code = 200

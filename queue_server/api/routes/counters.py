@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import math
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -16,8 +14,7 @@ from queue_server.api.deps import (
     Manager,
     OwnCounter,
     OwnCounterOrManager,
-    PinLockoutDep,
-    ProvisioningDep,
+    StaffSignInDep,
     manager_actor,
     result_of,
 )
@@ -36,11 +33,9 @@ from queue_server.api.schemas.counters import (
 from queue_server.api.schemas.tickets import TicketPublic
 from queue_server.domain import Branch, Change, Counter, InvalidInput, Skill, Ticket
 from queue_server.engine import Engine
-from queue_server.security.limits import TooManyRequests
 from queue_server.wire_encode import counter_wire
 from wire import CounterWire, TicketView
 
-log = logging.getLogger(__name__)
 router = APIRouter(prefix="/counters", tags=["counters"])
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=100)]
 
@@ -121,31 +116,15 @@ async def sign_in(
     number: int,
     body: SignIn,
     engine: EngineDep,
-    staff: ProvisioningDep,
-    lockout: PinLockoutDep,
+    staff: StaffSignInDep,
     _: OwnCounter,
 ) -> CounterWire:
     """A teller signs in with staff id and PIN; the counter opens. Five wrong PINs in 15
-    minutes lock the staff id for 15 minutes (429)."""
-    locked_s = lockout.locked_for(body.staff_id, engine.clock())
-    if locked_s:
-        raise _locked(locked_s)
-    ok = await staff.verify_pin(body.staff_id, body.pin)
-    if not ok:
-        if lockout.failed(body.staff_id, engine.clock()):
-            log.warning("staff id %s locked after repeated wrong PINs", body.staff_id)
-            raise _locked(lockout.lock_s)
+    minutes lock the staff id for 15 minutes (429); no more than five are ever checked."""
+    if not await staff.check_pin(body.staff_id, body.pin, counter=number):
         raise HTTPException(401, "wrong staff id or PIN")
-    lockout.succeeded(body.staff_id)
     change = await engine.execute(lambda b, now: b.sign_in(number, body.staff_id, now))
     return counter_wire(result_of(change, Counter))
-
-
-def _locked(seconds: float) -> TooManyRequests:
-    minutes = max(1, math.ceil(seconds / 60))
-    return TooManyRequests(
-        f"too many wrong PINs for this staff id: try again in {minutes} min", math.ceil(seconds)
-    )
 
 
 @router.post("/{number}/sign-out", response_model=CounterPublic)

@@ -12,6 +12,7 @@ from queue_server.api.deps import (
     EngineDep,
     IssuingDevice,
     TicketDeskDep,
+    device_key,
     manager_actor,
     require,
 )
@@ -43,7 +44,9 @@ async def issue_ticket(
     device: IssuingDevice,
     idempotency_key: IdempotencyKey = None,
 ) -> TicketView:
-    """Issue a ticket. A retry with the same Idempotency-Key returns the same ticket (200)."""
+    """Issue a ticket. A retry with the same Idempotency-Key and body returns the same ticket
+    (200); the key with another body is refused (409 `idempotency_key_reused`). A kiosk or
+    counter may declare care priority only (403 `priority_not_declarable`)."""
     identity = body.identity
     issued = await desk.issue(
         issued_by=device.role,
@@ -55,7 +58,8 @@ async def issue_ticket(
         eform=body.eform,
         appointment_id=body.appointment_id,
         appointment_slot=body.appointment_slot,
-        idempotency_key=idempotency_key,
+        idempotency_key=device_key(device, idempotency_key),
+        actor=manager_actor(device),
     )
     if issued.replayed:
         response.status_code = 200
