@@ -309,14 +309,18 @@ def test_the_waits_shown_are_the_servers_summary_between_snapshots(server, page)
     # longest wait, open counters, predicted wait) comes in the server's "waits" message.
     issue(server, "A", 2)
     call_next(c1, 1)
+    server.settled_prediction()  # the worker's prediction for this state, pushed when made
     snap = server.client("display").get("/snapshot").json()
     a = snap["waiting"]["A"]
     naive = a["waiting"] * 4 * 60 / a["open_counters"]
     assert a["eta_new_s"] != naive and a["eta_low_s"] <= a["eta_new_s"] <= a["eta_high_s"]
     # The summary follows the events by up to a push interval: wait for the one that
-    # includes the snapshot's last event (an earlier push may show the same count).
+    # includes the snapshot's last event and its prediction (an earlier push may show the
+    # same count, or the previous prediction moved by the queue formed since).
     page.wait_for_function(
-        f"{HOOK}.seq === {snap['seq']} && {HOOK}.waitsAfterSeq === {snap['seq']}",
+        f"(w) => {HOOK}.seq === {snap['seq']} && {HOOK}.waitsAfterSeq === {snap['seq']}"
+        f" && JSON.stringify({HOOK}.waits) === JSON.stringify(w)",
+        arg=snap["waiting"],
         timeout=WAIT_MS,
     )
     assert page.evaluate(f"{HOOK}.waits") == snap["waiting"]  # exactly what the server sent
