@@ -60,7 +60,16 @@ from queue_server.domain.staffing import (
     service_demands,
 )
 from queue_server.hub import EventHub
-from queue_server.storage import CommitFailed, Writer, connect, load_branch, load_visit, migrate
+from queue_server.storage import (
+    CommitFailed,
+    Writer,
+    check_storable,
+    connect,
+    load_branch,
+    load_visit,
+    migrate,
+    stored_change,
+)
 from queue_server.storage.history import issue_records, service_samples
 from queue_server.storage.prior import load_arrival_prior
 from queue_server.storage.reports import first_call_times
@@ -196,12 +205,14 @@ class Engine:
             return change
         if actor is not None:
             change.events[:] = [self._audited(e, actor) for e in change.events]
+        encoded = [(e.seq, dumps(event_wire(e))) for e in change.events]  # once, for all
+        stored = stored_change(change, self.writer.branch_id, encoded)
+        check_storable(stored)  # before applying: one bad text must not fail the group commit
         self.branch.apply(change)
         self.eforms.follow(change, today)
         generation = self.generation
-        encoded = [(e.seq, dumps(event_wire(e))) for e in change.events]  # once, for all
         try:
-            await self.writer.submit(change, encoded, generation)
+            await self.writer.submit(stored, generation)
         except CommitFailed:
             await self._reload(generation)
             raise
