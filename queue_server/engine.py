@@ -71,6 +71,7 @@ from queue_server.storage import (
     stored_change,
 )
 from queue_server.storage.history import issue_records, service_samples
+from queue_server.storage.lock import ServerLock
 from queue_server.storage.prior import load_arrival_prior
 from queue_server.storage.reports import first_call_times
 from queue_server.storage.tickets import ticket_by_id, ticket_by_idempotency_key
@@ -156,8 +157,13 @@ class Engine:
     # --------------------------------------------------------------- lifecycle
     async def start(self) -> None:
         tune_gc()
-        migrate(self.db_path)
-        self.branch = load_branch(self.read_conn, self.clock(), self._policy)
+        self._lock = ServerLock.acquire(self.db_path)  # one server per database
+        try:
+            migrate(self.db_path)
+            self.branch = load_branch(self.read_conn, self.clock(), self._policy)
+        except BaseException:
+            self._lock.release()
+            raise
         if self.arrival_prior is None:  # the branch config's [arrivals], kept at init
             self.arrival_prior = load_arrival_prior(self.read_conn)
         if self.service_model is None:
@@ -173,6 +179,7 @@ class Engine:
             self._waits_timer.cancel()
         await asyncio.to_thread(self.writer.stop)
         self.read_conn.close()
+        self._lock.release()
 
     def _durable(self, encoded: list[list[tuple[int, str]]]) -> None:
         for events in encoded:

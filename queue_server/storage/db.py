@@ -185,6 +185,41 @@ def _m007_phone_ticket(db: sqlite_utils.Database) -> None:
         db.table("tickets").add_column("late_count", int, not_null_default=0)
 
 
+class DuplicateNumbers(ValueError):
+    """The database already holds a ticket number handed out twice; migration m008 stops."""
+
+
+@migration
+def _m008_unique_numbers(db: sqlite_utils.Database) -> None:
+    """A ticket number goes to one customer per business day, enforced by the database too.
+
+    A visit's later legs (transfers) keep its number and day, with the next leg number, so
+    the key is (business_day, number, leg). Rows that already break it are never dropped
+    or renumbered here: they are named, and the server does not start until someone has
+    looked at them.
+    """
+    duplicates = db.execute(
+        "SELECT business_day, number, leg, group_concat(id, ', ') FROM tickets "
+        "GROUP BY business_day, number, leg HAVING COUNT(*) > 1 "
+        "ORDER BY business_day, number, leg"
+    ).fetchall()
+    if duplicates:
+        shown = "; ".join(
+            f"{day} {number} leg {leg}: tickets {ids}" for day, number, leg, ids in duplicates[:20]
+        )
+        more = f" (and {len(duplicates) - 20} more)" if len(duplicates) > 20 else ""
+        raise DuplicateNumbers(
+            f"the tickets table holds {len(duplicates)} ticket number(s) handed out more than "
+            f"once on the same business day — {shown}{more}. The unique index on "
+            "(business_day, number, leg) cannot be created: correct or remove these rows "
+            "(a second server on the same database makes them), then start again."
+        )
+    db.execute(
+        "CREATE UNIQUE INDEX IF NOT EXISTS tickets_unique_number"
+        " ON tickets (business_day, number, leg)"
+    )
+
+
 def migrate(path: str | Path) -> int:
     """Bring the schema up to date; returns the schema version. Safe to run at every start."""
     conn = connect(path)
