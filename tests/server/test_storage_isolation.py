@@ -8,13 +8,15 @@ import json
 import sqlite3
 import threading
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from conftest import FakeClock, LiveServer
 
-from queue_server.domain import Branch, InvalidInput
+from queue_server.domain import Branch, Change, InvalidInput
 from queue_server.engine import Engine
 from queue_server.storage import (
     ChangeNotStored,
@@ -169,3 +171,41 @@ def test_a_bad_text_beside_concurrent_issues_changes_nothing_else_over_http(
     assert sorted(r.json()["number"] for r in answers.values()) == [
         f"A{i:03d}" for i in range(1, 21)
     ]
+
+
+def test_a_number_the_database_already_holds_fails_alone_in_the_writer(
+    branch_db: tuple[Path, dict[str, str]], clock: FakeClock
+) -> None:
+    """The unique number index (m008) refuses what no check before applying could see: the
+    changes before it commit, it answers unstorable_change, and the engine reloads."""
+    db, _ = branch_db
+
+    def issue_a001_again(b: Branch, now: datetime) -> Change:
+        change = b.issue_ticket("A", now)
+        change.tickets[0] = replace(change.tickets[0], number="A001")
+        return change
+
+    async def run() -> tuple[list[Any], bool, str]:
+        engine = Engine(db, clock=clock)
+        await engine.start()
+        try:
+            await engine.issue_ticket("A")
+            epoch = engine.epoch
+            answers = await asyncio.gather(
+                *(engine.issue_ticket("A") for _ in range(3)),
+                engine.execute(issue_a001_again),
+                *(engine.issue_ticket("A") for _ in range(3)),
+                return_exceptions=True,
+            )
+            ticket, _ = await engine.issue_ticket("A")  # decided again on what was stored
+            return answers, engine.epoch != epoch, ticket.number
+        finally:
+            await engine.stop()
+
+    answers, reloaded, next_number = asyncio.run(run())
+    assert [a[0].number for a in answers[:3]] == ["A002", "A003", "A004"]
+    assert type(answers[3]) is ChangeNotStored and "UNIQUE" in str(answers[3])
+    assert all(type(a) is CommitFailed for a in answers[4:]), answers[4:]
+    assert reloaded and next_number == "A005"
+    stored = rows(db, "SELECT id, number FROM tickets ORDER BY id")
+    assert [n for _, n in stored] == ["A001", "A002", "A003", "A004", "A005"]
