@@ -27,11 +27,24 @@ def _server(args: argparse.Namespace) -> int:
     from queue_server.api import create_app
     from queue_server.config import init_db, load_config
     from queue_server.security.limits import server_options
+    from queue_server.storage import migrate
+    from queue_server.storage.lock import DatabaseInUse, ServerLock
 
     db = Path(args.db)
     if not db.exists():
         init_db(db, load_config(args.config))
         print(f"created {db} from {args.config or 'the demo branch config'}")
+    # The engine takes the lock and migrates itself; done here first, a second server or a
+    # refused migration is one line of error instead of uvicorn's start-up traceback.
+    try:
+        lock = ServerLock.acquire(db)
+    except DatabaseInUse as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    try:
+        migrate(db)
+    finally:
+        lock.release()
     if bool(args.cert) != bool(args.key):
         print("give both --cert and --key to serve HTTPS", file=sys.stderr)
         return 2

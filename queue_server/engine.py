@@ -62,8 +62,18 @@ from queue_server.domain.staffing import (
     service_demands,
 )
 from queue_server.hub import EventHub
-from queue_server.storage import CommitFailed, Writer, connect, load_branch, load_visit, migrate
+from queue_server.storage import (
+    CommitFailed,
+    Writer,
+    check_storable,
+    connect,
+    load_branch,
+    load_visit,
+    migrate,
+    stored_change,
+)
 from queue_server.storage.history import issue_records, service_samples
+from queue_server.storage.lock import ServerLock
 from queue_server.storage.prior import load_arrival_prior
 from queue_server.storage.reports import first_call_times
 from queue_server.storage.tickets import ticket_by_id, ticket_by_idempotency_key
@@ -156,8 +166,13 @@ class Engine:
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
         tune_gc()
-        migrate(self.db_path)
-        self.branch = load_branch(self.read_conn, self.clock(), self._policy)
+        self._lock = ServerLock.acquire(self.db_path)  # one server per database
+        try:
+            migrate(self.db_path)
+            self.branch = load_branch(self.read_conn, self.clock(), self._policy)
+        except BaseException:
+            self._lock.release()
+            raise
         if self.arrival_prior is None:  # the branch config's [arrivals], kept at init
             self.arrival_prior = load_arrival_prior(self.read_conn)
         if self.service_model is None:
@@ -176,6 +191,7 @@ class Engine:
         self._predictor.shutdown(wait=True, cancel_futures=True)
         await asyncio.to_thread(self.writer.stop)
         self.read_conn.close()
+        self._lock.release()
 
     def _durable(self, encoded: list[list[tuple[int, str]]]) -> None:
         for events in encoded:
@@ -209,12 +225,14 @@ class Engine:
             return change
         if actor is not None:
             change.events[:] = [self._audited(e, actor) for e in change.events]
+        encoded = [(e.seq, dumps(event_wire(e))) for e in change.events]  # once, for all
+        stored = stored_change(change, self.writer.branch_id, encoded)
+        check_storable(stored)  # before applying: one bad text must not fail the group commit
         self.branch.apply(change)
         self.eforms.follow(change, today)
         generation = self.generation
-        encoded = [(e.seq, dumps(event_wire(e))) for e in change.events]  # once, for all
         try:
-            await self.writer.submit(change, encoded, generation)
+            await self.writer.submit(stored, generation)
         except CommitFailed:
             await self._reload(generation)
             raise

@@ -27,7 +27,7 @@ from queue_server.domain.appointments import (
     AppointmentUnknown,
 )
 from queue_server.security.limits import TooManyRequests
-from queue_server.storage import CommitFailed
+from queue_server.storage import ChangeNotStored, CommitFailed
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,7 @@ STATUS: dict[type[Exception], int] = {
     TooOften: 429,
     TooManyRequests: 429,
     CommitFailed: 503,
+    ChangeNotStored: 500,  # retrying the same change cannot help
 }
 
 # The code of an error raised as a bare HTTP status (FastAPI's own, and route checks).
@@ -108,9 +109,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(CommitFailed)
     async def commit_failed(_: Request, exc: CommitFailed) -> JSONResponse:
-        return error(
-            status_of(exc), "storage_unavailable", "the change could not be saved; try again"
-        )
+        return error(status_of(exc), exc.code, exc.message)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -1,6 +1,9 @@
 """Durable storage: SQLite in WAL mode with full fsync, migrations at start, group commits."""
 
 from queue_server.storage.db import (
+    StoredChange,
+    UnstorableChange,
+    check_storable,
     connect,
     in_transaction,
     load_branch,
@@ -9,14 +12,19 @@ from queue_server.storage.db import (
     migrate,
     save_bundles,
     save_settings,
+    stored_change,
     write_change,
     write_changes,
 )
-from queue_server.storage.writer import CommitFailed, Writer
+from queue_server.storage.writer import ChangeNotStored, CommitFailed, Writer
 
 __all__ = [
+    "ChangeNotStored",
     "CommitFailed",
+    "StoredChange",
+    "UnstorableChange",
     "Writer",
+    "check_storable",
     "connect",
     "in_transaction",
     "load_branch",
@@ -25,6 +33,7 @@ __all__ = [
     "migrate",
     "save_bundles",
     "save_settings",
+    "stored_change",
     "write_change",
     "write_changes",
 ]

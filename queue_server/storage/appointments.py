@@ -94,10 +94,15 @@ def appointment_from_row(r: dict[str, Any]) -> Appointment:
     )
 
 
+def appointment_statements(appointments: Iterable[Appointment]) -> list[tuple[str, list[Any]]]:
+    """The statements that store these appointments (the writer checks them first)."""
+    rows = (appointment_to_row(a) for a in appointments)
+    return [(_UPSERT, [row[c] for c in COLUMNS]) for row in rows]
+
+
 def write_appointments(conn: sqlite3.Connection, appointments: Iterable[Appointment]) -> None:
-    for a in appointments:
-        row = appointment_to_row(a)
-        conn.execute(_UPSERT, [row[c] for c in COLUMNS])
+    for sql, params in appointment_statements(appointments):
+        conn.execute(sql, params)
 
 
 def load_appointments(conn: sqlite3.Connection, now: datetime) -> list[Appointment]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
-from collections.abc import Callable, Iterable
-from dataclasses import fields
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, fields
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,16 +20,17 @@ from queue_server.domain import (
     CallingPolicy,
     Change,
     Event,
+    InvalidInput,
     Ticket,
     TicketState,
     business_day,
 )
 from queue_server.storage.appointments import (
+    appointment_statements,
     create_tables,
     last_appointment_id,
     load_appointments,
     load_rules,
-    write_appointments,
 )
 from queue_server.storage.rows import (
     bundle_from_row,
@@ -184,8 +185,41 @@ def _m007_phone_ticket(db: sqlite_utils.Database) -> None:
         db.table("tickets").add_column("late_count", int, not_null_default=0)
 
 
-# m008 (`_m008_unique_numbers`) comes from another branch of issue 16: the lead orders the
-# migrations at merge, and the ones below follow it.
+class DuplicateNumbers(ValueError):
+    """The database already holds a ticket number handed out twice; migration m008 stops."""
+
+
+@migration
+def _m008_unique_numbers(db: sqlite_utils.Database) -> None:
+    """A ticket number goes to one customer per business day, enforced by the database too.
+
+    A visit's later legs (transfers) keep its number and day, with the next leg number, so
+    the key is (business_day, number, leg). Rows that already break it are never dropped
+    or renumbered here: they are named, and the server does not start until someone has
+    looked at them.
+    """
+    duplicates = db.execute(
+        "SELECT business_day, number, leg, group_concat(id, ', ') FROM tickets "
+        "GROUP BY business_day, number, leg HAVING COUNT(*) > 1 "
+        "ORDER BY business_day, number, leg"
+    ).fetchall()
+    if duplicates:
+        shown = "; ".join(
+            f"{day} {number} leg {leg}: tickets {ids}" for day, number, leg, ids in duplicates[:20]
+        )
+        more = f" (and {len(duplicates) - 20} more)" if len(duplicates) > 20 else ""
+        raise DuplicateNumbers(
+            f"the tickets table holds {len(duplicates)} ticket number(s) handed out more than "
+            f"once on the same business day — {shown}{more}. The unique index on "
+            "(business_day, number, leg) cannot be created: correct or remove these rows "
+            "(a second server on the same database makes them), then start again."
+        )
+    db.execute(
+        "CREATE UNIQUE INDEX IF NOT EXISTS tickets_unique_number"
+        " ON tickets (business_day, number, leg)"
+    )
+
+
 @migration
 def _m009_pin_lockout(db: sqlite_utils.Database) -> None:
     """Wrong PINs and lock-outs by staff id, so a restart hands a guesser no fresh tries."""
@@ -225,9 +259,12 @@ def migrate(path: str | Path) -> int:
 
 
 # ------------------------------------------------------------------- writing
+# An upsert on the id, not INSERT OR REPLACE: a ticket that breaks another unique index
+# (a number handed out twice, a reused idempotency key) must fail, not delete the other row.
 _TICKET_SQL = (
-    f"INSERT OR REPLACE INTO tickets ({', '.join(TICKET_COLUMNS)}) "
-    f"VALUES ({', '.join('?' for _ in TICKET_COLUMNS)})"
+    f"INSERT INTO tickets ({', '.join(TICKET_COLUMNS)}) "
+    f"VALUES ({', '.join('?' for _ in TICKET_COLUMNS)}) ON CONFLICT(id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in TICKET_COLUMNS if c != "id")
 )
 _COUNTER_SQL = (
     "INSERT OR REPLACE INTO counters (number, name, location, state, staff_id, skills, "
@@ -247,6 +284,113 @@ _DEVICE_SQL = (
     "VALUES (?, ?, ?, ?, ?, ?)"
 )
 _NUMBERING_SQL = "INSERT OR REPLACE INTO numbering (business_day, prefix, last) VALUES (?, ?, ?)"
+_SETTINGS_SQL = "INSERT OR REPLACE INTO meta (key, value) VALUES ('settings', ?)"
+_INT64 = range(-(2**63), 2**63)
+
+Statement = tuple[str, Sequence[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredChange:
+    """A change as the writer stores it: its SQL statements with their values, and its
+    events' JSON texts (as stored, and as streamed once durable)."""
+
+    statements: list[Statement]
+    encoded: list[tuple[int, str]]
+
+
+class UnstorableChange(Exception):
+    """One change of a group was refused (by SQLite or by the text encoding) while the
+    others were sound; the group's transaction was rolled back."""
+
+    def __init__(self, index: int, cause: BaseException) -> None:
+        super().__init__(f"change {index} of the group could not be stored: {cause}")
+        self.index = index
+        self.cause = cause
+
+
+# What one change's values can break, as opposed to the database itself failing
+# (sqlite3.OperationalError: disk full, I/O error, locked), which fails every change.
+_CHANGE_FAULTS = (
+    sqlite3.IntegrityError,  # a unique index or constraint
+    sqlite3.InterfaceError,
+    sqlite3.ProgrammingError,  # a value of a type SQLite does not take
+    sqlite3.DataError,  # a text or blob beyond SQLite's limit
+    ValueError,  # a text that is not valid Unicode (UnicodeEncodeError)
+    OverflowError,  # an integer beyond 64 bits
+    TypeError,
+)
+
+
+def stored_change(
+    change: Change, branch_id: str, encoded: list[tuple[int, str]] | None = None
+) -> StoredChange:
+    """Everything the writer will store for a change (its events as `encoded`, when given)."""
+    if encoded is None:
+        encoded = [(e.seq, dumps(event_wire(e))) for e in change.events]
+    bodies = dict(encoded)
+    statements: list[Statement] = []
+    for t in change.tickets:
+        d = ticket_to_row(t)
+        statements.append((_TICKET_SQL, [d[c] for c in TICKET_COLUMNS]))
+    statements += [(_COUNTER_SQL, counter_to_row(c)) for c in change.counters]
+    statements += [(_SERVICE_SQL, service_to_row(s)) for s in change.services]
+    statements += [(_DEVICE_SQL, device_to_row(dev)) for dev in change.devices]
+    statements += [
+        (_NUMBERING_SQL, (day.isoformat(), prefix, last))
+        for (day, prefix), last in change.numbering.items()
+    ]
+    statements += appointment_statements(change.appointments)
+    if change.settings is not None:
+        statements.append((_SETTINGS_SQL, (_settings_json(change.settings),)))
+    for e in change.events:
+        statements.append(
+            (_EVENT_SQL,
+             (e.seq, branch_id, e.at.isoformat(), e.kind,
+              e.ticket.id if e.ticket else None,
+              _event_counter(e),
+              bodies[e.seq])),
+        )  # fmt: skip
+    return StoredChange(statements, encoded)
+
+
+def check_storable(stored: StoredChange) -> None:
+    """Refuse, before it touches the branch, a change SQLite cannot hold: a text that is not
+    valid Unicode (a lone surrogate such as a JSON "\\ud800") or an integer beyond 64 bits.
+
+    Such a value would fail the writer's whole group commit, everyone's changes in it, and
+    make the server reload. InvalidInput: the value can only have come with the request.
+    """
+    for sql, values in stored.statements:
+        for value in values:
+            if type(value) is str:
+                if value.isascii():
+                    continue
+                try:
+                    value.encode()
+                except UnicodeEncodeError:
+                    raise InvalidInput(
+                        f"a text for {_table(sql)} is not valid Unicode (a lone surrogate?) "
+                        "and cannot be stored",
+                        code="unstorable_text",
+                    ) from None
+            elif type(value) is int and value not in _INT64:
+                raise InvalidInput(
+                    f"a number for {_table(sql)} is beyond 64 bits and cannot be stored",
+                    code="unstorable_number",
+                )
+
+
+def _table(sql: str) -> str:
+    return sql.split(" INTO ", 1)[1].split(" ", 1)[0]
+
+
+def _event_counter(e: Event) -> int | None:
+    if e.counter is not None:
+        return e.counter.number
+    if e.ticket is not None:
+        return e.ticket.counter
+    return e.device.counter if e.device is not None else None
 
 
 def write_change(
@@ -256,37 +400,8 @@ def write_change(
     encoded: list[tuple[int, str]] | None = None,
 ) -> None:
     """Write one change inside the caller's transaction (events as encoded, when given)."""
-    bodies = dict(encoded) if encoded is not None else {}
-    for t in change.tickets:
-        d = ticket_to_row(t)
-        conn.execute(_TICKET_SQL, [d[c] for c in TICKET_COLUMNS])
-    for c in change.counters:
-        conn.execute(_COUNTER_SQL, counter_to_row(c))
-    for s in change.services:
-        conn.execute(_SERVICE_SQL, service_to_row(s))
-    for dev in change.devices:
-        conn.execute(_DEVICE_SQL, device_to_row(dev))
-    for (day, prefix), last in change.numbering.items():
-        conn.execute(_NUMBERING_SQL, (day.isoformat(), prefix, last))
-    write_appointments(conn, change.appointments)
-    if change.settings is not None:
-        save_settings(conn, change.settings)
-    for e in change.events:
-        conn.execute(
-            _EVENT_SQL,
-            (e.seq, branch_id, e.at.isoformat(), e.kind,
-             e.ticket.id if e.ticket else None,
-             _event_counter(e),
-             bodies.get(e.seq) or dumps(event_wire(e))),
-        )  # fmt: skip
-
-
-def _event_counter(e: Event) -> int | None:
-    if e.counter is not None:
-        return e.counter.number
-    if e.ticket is not None:
-        return e.ticket.counter
-    return e.device.counter if e.device is not None else None
+    for sql, values in stored_change(change, branch_id, encoded).statements:
+        conn.execute(sql, values)
 
 
 def in_transaction(path: str | Path, fn: Callable[..., T], *args: Any) -> T:
@@ -305,16 +420,20 @@ def in_transaction(path: str | Path, fn: Callable[..., T], *args: Any) -> T:
         conn.close()
 
 
-def write_changes(
-    conn: sqlite3.Connection,
-    changes: Iterable[tuple[Change, list[tuple[int, str]]]],
-    branch_id: str,
-) -> None:
-    """Write changes and their encoded events in one durable transaction: all or nothing."""
+def write_changes(conn: sqlite3.Connection, changes: Sequence[StoredChange]) -> None:
+    """Write changes in one durable transaction: all or nothing.
+
+    UnstorableChange names the first change whose own values were refused, so the caller
+    can commit the ones before it; any other failure is the database's and fails them all.
+    """
     conn.execute("BEGIN IMMEDIATE")
     try:
-        for change, encoded in changes:
-            write_change(conn, change, branch_id, encoded)
+        for index, change in enumerate(changes):
+            try:
+                for sql, values in change.statements:
+                    conn.execute(sql, values)
+            except _CHANGE_FAULTS as exc:
+                raise UnstorableChange(index, exc) from exc
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
@@ -323,6 +442,10 @@ def write_changes(
 
 # ------------------------------------------------------------------- loading
 def save_settings(conn: sqlite3.Connection, settings: BranchSettings) -> None:
+    conn.execute(_SETTINGS_SQL, (_settings_json(settings),))
+
+
+def _settings_json(settings: BranchSettings) -> str:
     value = {
         "name": settings.name,
         "branch_id": settings.branch_id,
@@ -334,9 +457,7 @@ def save_settings(conn: sqlite3.Connection, settings: BranchSettings) -> None:
         "care_age": settings.care_age,
         "notice": settings.notice,
     }
-    conn.execute(
-        "INSERT OR REPLACE INTO meta (key, value) VALUES ('settings', ?)", (to_json(value),)
-    )
+    return to_json(value)
 
 
 def save_bundles(conn: sqlite3.Connection, bundles: Iterable[Bundle]) -> None:

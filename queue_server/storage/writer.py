@@ -3,7 +3,8 @@
 Many changes that arrive while a commit's fsync is running go into the next transaction
 together, so throughput is not capped at one fsync per ticket; each caller is answered only
 after its own change is durable. Once a commit fails, everything decided on top of it is
-refused until the owner reloads state from the database and starts a new generation.
+refused until the owner reloads state from the database and starts a new generation. A change
+whose own values the database refuses fails alone: the changes before it still commit.
 """
 
 from __future__ import annotations
@@ -17,8 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from queue_server.domain import Change
-from queue_server.storage.db import connect, write_changes
+from queue_server.storage.db import StoredChange, UnstorableChange, connect, write_changes
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 512
@@ -27,11 +27,21 @@ MAX_BATCH = 512
 class CommitFailed(RuntimeError):
     """The change could not be made durable; the server reloads its state."""
 
+    code = "storage_unavailable"
+    message = "the change could not be saved; try again"
+
+
+class ChangeNotStored(CommitFailed):
+    """This change's own values were refused by the database (the engine's check let
+    through something it did not foresee); the changes committed beside it stand."""
+
+    code = "unstorable_change"
+    message = "this change could not be stored and was not made"
+
 
 @dataclass
 class _Item:
-    change: Change
-    encoded: list[tuple[int, str]]  # the change's events as (seq, JSON text)
+    stored: StoredChange
     generation: int
     future: asyncio.Future[None]
 
@@ -46,7 +56,7 @@ class Writer:
     ) -> None:
         self._path = path
         self._on_durable = on_durable
-        self._branch_id = branch_id
+        self.branch_id = branch_id
         self._loop = loop
         self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._failed_generation = -1
@@ -60,12 +70,10 @@ class Writer:
         self._queue.put(None)
         self._thread.join(timeout)
 
-    def submit(
-        self, change: Change, encoded: list[tuple[int, str]], generation: int
-    ) -> asyncio.Future[None]:
+    def submit(self, stored: StoredChange, generation: int) -> asyncio.Future[None]:
         """Queue a change; the returned future resolves (in the loop) once it is durable."""
         future: asyncio.Future[None] = self._loop.create_future()
-        self._queue.put(_Item(change, encoded, generation, future))
+        self._queue.put(_Item(stored, generation, future))
         return future
 
     def _run(self) -> None:
@@ -93,30 +101,49 @@ class Writer:
             conn.close()
 
     def _commit(self, conn: sqlite3.Connection, batch: list[_Item]) -> None:
+        """Commit the batch's live changes; one whose values the database refuses fails
+        alone with ChangeNotStored, the changes before it commit without it, and the ones
+        after it are refused: they were decided on a state that included it (their sequence
+        numbers follow its events, a ticket number may follow its), so only a reload from
+        the database can decide them again."""
         live = [i for i in batch if i.generation > self._failed_generation]
-        stale = [i for i in batch if i.generation <= self._failed_generation]
-        error: BaseException | None = None
+        stale = [
+            (i, CommitFailed("decided on state that failed to commit"))
+            for i in batch
+            if i.generation <= self._failed_generation
+        ]
+        durable: list[_Item] = live
+        refused: list[tuple[_Item, CommitFailed]] = []
         if live:
             try:
-                write_changes(conn, ((i.change, i.encoded) for i in live), self._branch_id)
-                self.commits += 1
+                try:
+                    write_changes(conn, [i.stored for i in live])
+                except UnstorableChange as exc:
+                    log.error("a change could not be stored: %s", exc.cause)
+                    durable = live[: exc.index]
+                    refused = [(live[exc.index], ChangeNotStored(str(exc.cause)))]
+                    refused += [
+                        (i, CommitFailed("decided on a change that could not be stored"))
+                        for i in live[exc.index + 1 :]
+                    ]
+                    if durable:
+                        write_changes(conn, [i.stored for i in durable])
+                if durable:
+                    self.commits += 1
             except Exception as exc:  # disk full, I/O error, locked too long
                 log.error("commit of %d change(s) failed: %s", len(live), exc)
+                durable, refused = [], [(i, CommitFailed(str(exc))) for i in live]
+            if refused:
                 self._failed_generation = max(i.generation for i in live)
-                error = exc
-        self._loop.call_soon_threadsafe(self._settle, live, stale, error)
+        self._loop.call_soon_threadsafe(self._settle, durable, refused + stale)
 
-    def _settle(self, live: list[_Item], stale: list[_Item], error: BaseException | None) -> None:
+    def _settle(self, durable: list[_Item], failed: list[tuple[_Item, CommitFailed]]) -> None:
         """In the loop: publish durable changes in commit order, then answer their callers."""
-        if error is None and live:
-            self._on_durable([i.encoded for i in live])
-        for item in live:
-            if item.future.done():
-                continue
-            if error is None:
-                item.future.set_result(None)
-            else:
-                item.future.set_exception(CommitFailed(str(error)))
-        for item in stale:
+        if durable:
+            self._on_durable([i.stored.encoded for i in durable])
+        for item in durable:
             if not item.future.done():
-                item.future.set_exception(CommitFailed("decided on state that failed to commit"))
+                item.future.set_result(None)
+        for item, error in failed:
+            if not item.future.done():
+                item.future.set_exception(error)

@@ -25,7 +25,7 @@ from queue_server.domain.appointments import (
     AppointmentUnknown,
 )
 from queue_server.security.limits import TooManyRequests
-from queue_server.storage import CommitFailed
+from queue_server.storage import ChangeNotStored, CommitFailed
 
 
 @pytest.mark.parametrize(
@@ -43,6 +43,7 @@ from queue_server.storage import CommitFailed
         (TooOften("x"), 429),
         (TooManyRequests("x", 60), 429),
         (CommitFailed("x"), 503),
+        (ChangeNotStored("x"), 500),
         (KeyError("x"), 500),
     ],
     ids=lambda v: type(v).__name__ if isinstance(v, Exception) else str(v),
