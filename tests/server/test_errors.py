@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import re
+from http import HTTPStatus
 
 import httpx
 import pytest
 from starlette.websockets import WebSocket, WebSocketState
 
-from queue_server.api.errors import HTTP_CODES, status_of
+from queue_server.api.errors import HTTP_CODES, http_code, status_of
 from queue_server.api.websockets import stream_broke
 from queue_server.desks.notifications import TooOften
 from queue_server.domain import (
@@ -60,6 +62,15 @@ def test_a_subclass_answers_as_its_nearest_listed_base():
 
 def test_410_has_a_stable_code():
     assert HTTP_CODES[410] == "gone"
+
+
+@pytest.mark.parametrize("status", [s for s in HTTPStatus if s >= 400], ids=str)
+def test_every_error_status_has_a_specific_code(status):
+    """A status raised without an entry in the table (a framework's 415, say) still gets a
+    code a client can act on, never a catch-all."""
+    code = http_code(status)
+    assert re.fullmatch(r"[a-z0-9]+(_[a-z0-9]+)*", code) and code not in ("error", "http")
+    assert code == HTTP_CODES.get(status, code)
 
 
 def test_the_error_body_is_documented_for_every_operation(server):
