@@ -13,12 +13,26 @@ import getpass
 import os
 import sys
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import httpx
 
 DEFAULT_DB = "var/branch.db"
 
 PLUGIN_GROUP = "branchq.commands"  # entry points: register(subparsers) adds commands
+API_TIMEOUT_S = 10.0  # a command talking to the branch's server
+
+
+class Refused(Exception):
+    """A command refuses what it was given, said in words: one line on stderr, exit 2.
+
+    Only refusals print that way (this, and the domain's and the config's own error types):
+    anything else a command raises is a fault and keeps its traceback.
+    """
 
 
 def _server(args: argparse.Namespace) -> int:
@@ -83,8 +97,12 @@ def _with_db(args: argparse.Namespace, fn: Callable[..., object], *a: object) ->
 
 
 def _token_create(args: argparse.Namespace) -> int:
-    from queue_server.auth import create_token
+    from queue_server.auth import create_token, parse_role
 
+    try:
+        parse_role(args.role)
+    except ValueError as exc:
+        raise Refused(str(exc)) from None
     result = _with_db(args, create_token, args.role, args.name)
     assert isinstance(result, tuple)
     token_id, token = result
@@ -120,19 +138,21 @@ def _staff_add(args: argparse.Namespace) -> int:
     pin = args.pin or os.environ.get("BRANCHQ_PIN") or getpass.getpass("PIN (4-12 digits): ")
     try:
         _with_db(args, add_staff, args.staff_id, args.name, pin)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except ValueError as exc:  # add_staff's refusal of the id or PIN
+        raise Refused(str(exc)) from None
     print(f"staff {args.staff_id} saved")
     return 0
 
 
 def _customers_import(args: argparse.Namespace) -> int:
-    from queue_server.customers import ImportReport, import_customers
+    from queue_server.customers import ImportReport, ListRefused, import_customers
 
     if not Path(args.file).is_file():
         raise SystemExit(f"no customer list at {args.file}")
-    report = _with_db(args, import_customers, args.file)
+    try:
+        report = _with_db(args, import_customers, args.file)
+    except ListRefused as exc:
+        raise Refused(str(exc)) from None
     assert isinstance(report, ImportReport)
     print(report.describe())
     return 0
@@ -149,23 +169,15 @@ def _customers_count(args: argparse.Namespace) -> int:
 
 
 def _appointment_book(args: argparse.Namespace) -> int:
-    from datetime import UTC, datetime
-
-    from queue_server.config import init_db, load_config
-    from queue_server.desks.appointments import book_offline
-    from queue_server.domain import DomainError
-
-    db = Path(args.db)
-    if not db.exists():
-        init_db(db, load_config(args.config))
-        print(f"created {db} from {args.config or 'the demo branch config'}")
     try:
         at = datetime.fromisoformat(args.at)
-        appointment, qr = book_offline(db, args.service, at, datetime.now(UTC))
-    except DomainError as exc:
-        print(f"error: {exc.message} ({exc.code})", file=sys.stderr)
-        return 2
-    print(f"booking {appointment.booking_number}: {appointment.service} at {args.at}")
+    except ValueError:
+        raise Refused(f"--at {args.at!r}: give a slot start such as 2026-11-28T14:30") from None
+    if args.server:
+        booking_number, qr = _book_through_server(args, at)
+    else:
+        booking_number, qr = _book_offline(args, at)
+    print(f"booking {booking_number}: {args.service} at {args.at}")
     print(qr)
     if args.png:
         import qrcode
@@ -173,6 +185,57 @@ def _appointment_book(args: argparse.Namespace) -> int:
         qrcode.make(qr, border=4).save(args.png)
         print(f"QR code written to {args.png}")
     return 0
+
+
+def _book_through_server(args: argparse.Namespace, at: datetime) -> tuple[str, str]:
+    """Book through the running server's API, as the bank's booking channel does."""
+    import httpx
+
+    token = args.token or os.environ.get("BRANCHQ_TOKEN")
+    if not token:
+        raise Refused("--server needs a manager or booking token: --token or BRANCHQ_TOKEN")
+    url = args.server.rstrip("/") + "/api/v1/appointments"
+    body = {"service": args.service, "slot_start": at.isoformat()}
+    headers = {"Authorization": f"Bearer {token}"}
+    try:
+        answer = httpx.post(url, json=body, headers=headers, timeout=API_TIMEOUT_S)
+    except httpx.HTTPError as exc:
+        raise Refused(f"cannot reach the server at {args.server}: {exc}") from None
+    if answer.status_code != 201:
+        raise Refused(_error_words(answer))
+    booked = answer.json()
+    return str(booked["booking_number"]), str(booked["qr"])
+
+
+def _error_words(answer: httpx.Response) -> str:
+    """The server's error answer in one line: its message and stable code."""
+    try:
+        error = answer.json()["error"]
+        return f"{error['message']} ({error['code']})"
+    except (ValueError, KeyError, TypeError):  # not an error body: a proxy's page, say
+        return f"the server answered {answer.status_code}"
+
+
+def _book_offline(args: argparse.Namespace, at: datetime) -> tuple[str, str]:
+    """Book straight into the database: only while no server has it open."""
+    from datetime import UTC
+
+    from queue_server.config import init_db, load_config
+    from queue_server.desks.appointments import book_offline
+    from queue_server.storage.alone import DatabaseOpenElsewhere
+
+    db = Path(args.db)
+    if not db.exists():
+        init_db(db, load_config(args.config))
+        print(f"created {db} from {args.config or 'the demo branch config'}")
+    try:
+        appointment, qr = book_offline(db, args.service, at, datetime.now(UTC))
+    except DatabaseOpenElsewhere:
+        raise Refused(
+            f"{db} is in use, most likely by the running server: book through it with "
+            "--server URL and a manager or booking token (--token or BRANCHQ_TOKEN)"
+        ) from None
+    return appointment.booking_number, qr
 
 
 def _devices_sim(args: argparse.Namespace) -> int:
@@ -192,8 +255,12 @@ def _devices_sim(args: argparse.Namespace) -> int:
 
 
 def _devices_probe(args: argparse.Namespace) -> int:
-    from devices.registry import probe
+    from devices.registry import kind_of, probe
 
+    try:
+        kind_of(args.url)
+    except ValueError as exc:  # no driver for the URL's scheme, or not a device URL
+        raise Refused(str(exc)) from None
     print(probe(args.url))
     return 0
 
@@ -315,10 +382,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("appointment", None, "Appointments booked for the branch.")
     asub = p.add_subparsers(dest="appointment_command", required=True, metavar="ACTION")
     a = asub.add_parser(
-        "book", help="Book a slot straight in the database (server stopped) and print its QR."
+        "book",
+        help="Book a slot and print its QR: through the running server with --server, "
+        "otherwise straight in the database (refused while a server has it open).",
     )
     a.set_defaults(func=_appointment_book)
     db_opt(a)
+    a.add_argument(
+        "--server",
+        default=os.environ.get("BRANCHQ_SERVER"),
+        help="URL of the running server, e.g. http://127.0.0.1:8470 (default $BRANCHQ_SERVER)",
+    )
+    a.add_argument(
+        "--token",
+        help="manager or booking token for --server (default $BRANCHQ_TOKEN, which keeps it "
+        "out of the process list)",
+    )
     a.add_argument("--service", required=True, help="business code, e.g. C")
     a.add_argument(
         "--at", required=True, help="slot start, e.g. 2026-11-28T14:30 (branch local time)"
@@ -364,14 +443,18 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from queue_server.config import ConfigError
+    from queue_server.domain import DomainError
+
     try:
         result: int = args.func(args)
     except KeyboardInterrupt:
         return 130
-    except (KeyError, IndexError):
-        raise  # a programming error: its traceback, not a one-line message
-    except (ValueError, LookupError) as exc:  # what a command refuses, in words
+    except (Refused, ConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except DomainError as exc:
+        print(f"error: {exc.message} ({exc.code})", file=sys.stderr)
         return 2
     return result
 

@@ -85,6 +85,10 @@ class CustomerDirectory:
 
 
 # -------------------------------------------------------------- list import
+class ListRefused(ValueError):
+    """The whole customer list is refused (no header, too large, not UTF-8): nothing changed."""
+
+
 @dataclass
 class ImportReport:
     imported: int = 0  # VIP customers now on the list
@@ -110,7 +114,7 @@ def read_customer_list(text: str, key: bytes) -> tuple[dict[str, int], ImportRep
     header = next(reader, None)
     columns = [c.strip().lower() for c in header or []]
     if "id_number" not in columns or "vip_tier" not in columns:
-        raise ValueError("the customer list needs a header row with id_number and vip_tier")
+        raise ListRefused("the customer list needs a header row with id_number and vip_tier")
     id_col, tier_col = columns.index("id_number"), columns.index("vip_tier")
     tiers: dict[str, int] = {}
     first_line: dict[str, int] = {}
@@ -146,11 +150,11 @@ def import_customers(conn: sqlite3.Connection, path: str | Path) -> ImportReport
     """Replace the VIP list with the one in the CSV file (inside the caller's transaction)."""
     p = Path(path)
     if p.stat().st_size > MAX_IMPORT_BYTES:
-        raise ValueError(f"{p} is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB")
+        raise ListRefused(f"{p} is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB")
     try:
         text = p.read_text(encoding="utf-8-sig")  # a BOM, as spreadsheet exports write it
     except UnicodeDecodeError:
-        raise ValueError(f"{p} is not UTF-8 text") from None
+        raise ListRefused(f"{p} is not UTF-8 text") from None
     tiers, report = read_customer_list(text, customer_key(conn))
     replace_vip_list(conn, tiers)
     return report

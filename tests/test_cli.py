@@ -94,3 +94,35 @@ def test_bench_print_prints_json(capsys):
     assert main(["bench", "print", "--samples", "5", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["p50_ms"] > 0 and result["p99_ms"] >= result["p50_ms"]
+
+
+def test_a_refusal_is_one_line_and_a_fault_keeps_its_traceback(tmp_path, capsys):
+    import subprocess
+    import sys
+
+    from tools.harness import child_env
+
+    db = tmp_path / "b.db"
+    assert main(["init", "--db", str(db)]) == 0
+    book = ["appointment", "book", "--db", str(db), "--service", "A"]
+    assert main([*book, "--at", "tomorrow at ten"]) == 2
+    assert "give a slot start such as 2026-11-28T14:30" in capsys.readouterr().err
+    # A fault, not a refusal: the stored settings damaged by hand, as a bad restore would.
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute(
+            "UPDATE meta SET value = json_set(value, '$.day_starts_at', '25:99') "
+            "WHERE key = 'settings'"
+        )
+    conn.close()
+    done = subprocess.run(
+        [sys.executable, "-m", "queue_server.cli", *book, "--at", "2030-01-02T10:00"],
+        capture_output=True,
+        text=True,
+        env=child_env(),
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert "Traceback" in done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith("ValueError: ")
+    assert "error:" not in done.stderr

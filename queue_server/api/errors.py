@@ -4,6 +4,8 @@ every error body (`{"error": {"code", "message", …}}`), documented in the Open
 from __future__ import annotations
 
 import logging
+import re
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -63,6 +65,19 @@ HTTP_CODES = {
     429: "too_many_requests",
 }
 
+
+def http_code(status: int) -> str:
+    """The stable code of a bare HTTP status: from the table, else its standard reason
+    phrase in snake_case (415: "unsupported_media_type"), never a catch-all."""
+    if status in HTTP_CODES:
+        return HTTP_CODES[status]
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:  # not a registered status
+        return f"http_{status}"
+    return re.sub(r"[^a-z0-9]+", "_", phrase.lower()).strip("_")
+
+
 # Every route may answer with these; the body is always an ErrorBody.
 RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": description}
@@ -121,7 +136,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        response = error(exc.status_code, HTTP_CODES.get(exc.status_code, "error"), str(exc.detail))
+        response = error(exc.status_code, http_code(exc.status_code), str(exc.detail))
         for k, v in (exc.headers or {}).items():
             response.headers[k] = v
         return response

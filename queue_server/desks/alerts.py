@@ -12,9 +12,8 @@ import asyncio
 import json
 import logging
 from collections.abc import Iterable, Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from queue_server.desks import stop_following, woken_or_every
 from queue_server.domain import (
@@ -26,6 +25,7 @@ from queue_server.domain import (
     TicketState,
 )
 from queue_server.domain.alerts import NEGATIVE, Alert, AlertBook, AlertRules, Followup, conditions
+from queue_server.domain.day import day_start
 from queue_server.engine import Engine
 from queue_server.storage import CommitFailed
 from queue_server.storage.events import (
@@ -51,6 +51,7 @@ class AlertDesk:
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
+        self._day: date | None = None  # the business day whose alerts the book keeps
 
     # --------------------------------------------------------------- lifecycle
     def start(self) -> None:
@@ -76,6 +77,22 @@ class AlertDesk:
             if counter.state is not CounterState.PAUSED:
                 continue
             self.paused_since[number] = last_paused_at(conn, number) or self.engine.clock()
+        self._forget_earlier_days(self.engine.clock())
+
+    def _forget_earlier_days(self, now: datetime) -> None:
+        """At the day's rollover, drop the alerts cleared on earlier days.
+
+        A branch server runs for months: without this the book would hold every alert it
+        ever cleared. They stay in the event log, where `history` reads them.
+        """
+        today = self.engine.branch.business_day(now)
+        if today != self._day:
+            self.book.forget_before(self._start_of(today))
+            self._day = today
+
+    def _start_of(self, day: date) -> datetime:
+        settings = self.engine.branch.settings
+        return day_start(day, settings.timezone, settings.day_starts_at)
 
     # ---------------------------------------------------------------- following
     def _follow(self, change: Change) -> None:
@@ -117,6 +134,7 @@ class AlertDesk:
         async with self._lock:
             engine = self.engine
             now = engine.clock()
+            self._forget_earlier_days(now)
             waiting = engine.waiting_summary(now)
             etas = {code: w.get("eta_new_s") for code, w in waiting.items()}
             # The scan reads every waiting ticket: on a worker thread, from a frozen copy,
@@ -196,9 +214,7 @@ class AlertDesk:
 
     def history(self, day: date) -> list[Alert]:
         """Every alert raised on a business day (latest state of each), newest first."""
-        settings = self.engine.branch.settings
-        tz = ZoneInfo(settings.timezone)
-        start = datetime.combine(day, settings.day_starts_at, tz).astimezone(UTC)
+        start = self._start_of(day)
         end = start + timedelta(days=1)
         latest: dict[str, Alert] = {}
         for body in alert_bodies_between(self.engine.read_conn, start, end):

@@ -36,7 +36,8 @@ from queue_server.domain.appointments import (
     sign_token,
 )
 from queue_server.engine import Engine
-from queue_server.storage import CommitFailed, in_transaction, load_branch, migrate, write_change
+from queue_server.storage import CommitFailed, load_branch, migrate, write_change
+from queue_server.storage.alone import alone_in_transaction
 from queue_server.storage.appointments import (
     MEMORY_DAYS,
     appointment_by_id,
@@ -331,11 +332,12 @@ def book_offline(
 ) -> tuple[Appointment, str]:
     """Book straight into a branch database (the CLI's way) and return the booking and its QR.
 
-    Meant for demos and for staff while the server is stopped: a running server does not see
-    the booking until it restarts, and its next event would clash with this one's number.
+    Only while no server runs: a running server would not see the booking until it restarts,
+    and its next event would clash with this one's number. So the booking is written only
+    when nothing else has the database open; otherwise DatabaseOpenElsewhere, nothing written.
     """
     migrate(db_path)
-    return in_transaction(db_path, _book_in, service, slot_start, now)
+    return alone_in_transaction(db_path, _book_in, service, slot_start, now)
 
 
 def _book_in(

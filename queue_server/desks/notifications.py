@@ -19,7 +19,6 @@ from queue_server.domain import (
     Change,
     DomainError,
     InvalidState,
-    NotFound,
     Ticket,
     TicketState,
 )
@@ -102,14 +101,6 @@ class NotificationDesk:
         return self.settings.url.split(":", 1)[0]
 
     # ---------------------------------------------------------------- commands
-    def ticket_for_token(self, token: str) -> Ticket:
-        """The open leg of the visit whose live-page token this is (else its last leg)."""
-        tickets = self.engine.branch.tickets.values()
-        found = [t for t in tickets if t.token == token] if token else []
-        if not found:
-            raise NotFound("no ticket with this link", code="unknown_ticket")
-        return max(found, key=lambda t: (not t.state.is_final, t.leg, t.id))
-
     def opt_in(
         self, ticket: Ticket, destination: str, language: str, channel: Channel = "sms"
     ) -> dict[str, Any]:

@@ -441,7 +441,11 @@ class AlertBook:
             self.apply(kind, data)
 
     def forget_before(self, day_start: datetime) -> None:
-        """Drop cleared alerts raised before `day_start` (history stays in the event log)."""
+        """Drop alerts cleared before `day_start` (history stays in the event log).
+
+        Acknowledged or not: an earlier day's cleared alert is that day's history, read
+        through the history view, not something today's console still has to answer.
+        """
         for alert_id, alert in list(self.alerts.items()):
-            if alert.cleared_at is not None and alert.raised_at < day_start:
+            if alert.cleared_at is not None and alert.cleared_at < day_start:
                 del self.alerts[alert_id]

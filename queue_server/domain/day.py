@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 
@@ -13,6 +13,11 @@ def business_day(now: datetime, timezone: str, day_starts_at: time) -> date:
     local = now.astimezone(ZoneInfo(timezone))
     start = timedelta(hours=day_starts_at.hour, minutes=day_starts_at.minute)
     return (local - start).date()
+
+
+def day_start(day: date, timezone: str, day_starts_at: time) -> datetime:
+    """The instant (in UTC) business day `day` begins: its local `day_starts_at`."""
+    return datetime.combine(day, day_starts_at, ZoneInfo(timezone)).astimezone(UTC)
 
 
 def format_number(prefix: str, sequence: int) -> str:

@@ -16,11 +16,13 @@ They raise `TooManyRequests`, which the API answers with 429 and a Retry-After.
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import time
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from http import HTTPStatus
 from typing import Any
 
 HEAD_TIMEOUT_S = 10.0  # from connecting (or the first byte of a later request) to its last header
@@ -34,11 +36,15 @@ except ImportError:  # httptools missing: uvicorn falls back to h11, without the
     HttpToolsProtocol = None  # type: ignore[assignment,misc]
 
 
-def _refuse(transport: asyncio.Transport, status: bytes, message: str) -> None:
-    body = message.encode()
+def _refuse(transport: asyncio.Transport, status: HTTPStatus, code: str, message: str) -> None:
+    """Answer before the app is reached, in the API's own error shape, and hang up."""
+    body = json.dumps({"error": {"code": code, "message": message}}).encode()
     transport.write(
-        b"HTTP/1.1 " + status + b"\r\ncontent-type: text/plain; charset=utf-8\r\n"
-        b"content-length: " + str(len(body)).encode() + b"\r\nconnection: close\r\n\r\n" + body
+        f"HTTP/1.1 {status.value} {status.phrase}\r\n".encode()
+        + b"content-type: application/json\r\ncontent-length: "
+        + str(len(body)).encode()
+        + b"\r\nconnection: close\r\n\r\n"
+        + body
     )
     transport.close()
 
@@ -113,7 +119,12 @@ if HttpToolsProtocol is not None:
             self._refused = True
             self._disarm()
             if not self.transport.is_closing():
-                _refuse(self.transport, b"431 Request Header Fields Too Large", "head too large")
+                _refuse(
+                    self.transport,
+                    HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE,
+                    "headers_too_large",
+                    "the request head is too large",
+                )
 
         def _arm(self) -> None:
             self._disarm()
@@ -129,7 +140,12 @@ if HttpToolsProtocol is not None:
             if not self._in_head or self.transport.is_closing():
                 return
             if self._head_bytes:
-                _refuse(self.transport, b"408 Request Timeout", "request head came too slowly")
+                _refuse(
+                    self.transport,
+                    HTTPStatus.REQUEST_TIMEOUT,
+                    "request_timeout",
+                    "the request head came too slowly",
+                )
             else:
                 self.transport.close()  # connected and said nothing (or only kept it alive)
 

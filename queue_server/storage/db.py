@@ -409,15 +409,21 @@ def in_transaction(path: str | Path, fn: Callable[..., T], *args: Any) -> T:
     conn = connect(path)
     try:
         conn.execute("BEGIN IMMEDIATE")
-        try:
-            result = fn(conn, *args)
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        return result
+        return commit_or_roll_back(conn, fn, *args)
     finally:
         conn.close()
+
+
+def commit_or_roll_back(conn: sqlite3.Connection, fn: Callable[..., T], *args: Any) -> T:
+    """Finish the transaction the caller began: `fn(conn, *args)`, then commit, or roll
+    back if it raised."""
+    try:
+        result = fn(conn, *args)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return result
 
 
 def write_changes(conn: sqlite3.Connection, changes: Sequence[StoredChange]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import select
 import socket
 
@@ -56,6 +57,21 @@ def read_response(sock: socket.socket) -> int:
 def test_oversized_bodies_and_heads_are_refused(branch):
     result = hostile.probe_oversized(branch.base_url, branch.tokens["kiosk"])
     assert result == {"declared": 413, "chunked": 413, "huge_head": 431}
+
+
+def test_a_refusal_before_the_app_has_the_api_error_shape(branch):
+    """The connection guard answers for the app (431 here, 408 alike): a client reads one
+    error shape with a stable code, whichever layer refused it."""
+    host, port = branch.base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"a" * 20_000)
+        data = b""
+        while chunk := sock.recv(4096):  # the server closes after its answer
+            data += chunk
+    head, body = data.split(b"\r\n\r\n", 1)
+    assert head.startswith(b"HTTP/1.1 431 ")
+    assert b"content-type: application/json" in head.lower()
+    assert json.loads(body)["error"]["code"] == "headers_too_large"
 
 
 def test_stalled_and_trickling_clients_are_cut_off(branch):

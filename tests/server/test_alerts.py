@@ -248,3 +248,29 @@ def test_the_snapshot_has_todays_share_within_target(server, clock):
     today = _ok(server.client("manager").get("/snapshot"))["today"]
     assert today["A"] == {"called": 2, "within_target": 1}
     assert today["C"] == {"called": 0, "within_target": 0}
+
+
+def test_alerts_cleared_on_an_earlier_day_are_forgotten_at_the_rollover(server, clock):
+    """A server runs for months: the console's book keeps today's alerts, not every one."""
+    kiosk, manager = server.client("kiosk"), server.client("manager")
+
+    def printer(kiosk_name: str, health: str) -> None:
+        report = {"device": f"{kiosk_name}/printer", "kind": "printer", "health": health}
+        _ok(kiosk.post("/devices/status", json={**report, "detail": ""}))
+
+    def on_console() -> list[str]:
+        _alerts(server)  # the desk checks the branch as of now before it answers
+        return [a["id"] for a in _ok(manager.get("/snapshot"))["alerts"]]
+
+    printer("kiosk-1", "error")
+    clock.advance(minutes=5)
+    printer("kiosk-1", "ok")
+    (yesterdays,) = on_console()  # cleared, never acknowledged: still the manager's to see
+    clock.advance(days=1)
+    printer("kiosk-2", "error")
+    clock.advance(minutes=5)
+    printer("kiosk-2", "ok")
+    (todays,) = on_console()
+    assert todays != yesterdays
+    # Forgotten by the console, not by the branch: the day's history still has it.
+    assert [a["id"] for a in _ok(manager.get("/alerts?day=2026-11-27"))] == [yesterdays]

@@ -373,6 +373,53 @@ def test_cli_books_in_the_database_and_the_server_honours_it(branch_db, tmp_path
         live.stop()
 
 
+def test_cli_books_through_a_running_server_and_never_writes_under_it(
+    branch_db, tmp_path, capsys, monkeypatch
+):
+    """A server on the database (a separate process, as in a branch): the CLI's offline
+    booking is refused with what to do instead, and --server books through the API."""
+    import sqlite3
+    from zoneinfo import ZoneInfo
+
+    from queue_server.cli import main
+    from tools.harness import client, free_port, start_server, stop_process, wait_healthy
+
+    db, tokens = branch_db
+    day = (datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(days=2)).date()
+    args = ["appointment", "book", "--db", str(db), "--service", "B", "--at", f"{day}T14:30"]
+
+    def events() -> int:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        try:
+            return conn.execute("SELECT count(*) FROM events").fetchone()[0]
+        finally:
+            conn.close()
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with (tmp_path / "server.log").open("wb") as log:
+        server = start_server(db, port, log)
+        try:
+            wait_healthy(base, server)
+            before = events()
+            assert main(args) == 2
+            err = capsys.readouterr().err
+            assert "in use" in err and "--server URL" in err
+            assert events() == before  # nothing written beside the server
+            monkeypatch.setenv("BRANCHQ_TOKEN", tokens["manager"])
+            assert main([*args, "--server", base]) == 0
+            said, qr = capsys.readouterr().out.splitlines()[:2]
+            assert said.startswith("booking ") and qr.startswith("BQA1.")
+            with client(base, tokens["manager"]) as http:
+                listed = http.get("/appointments", params={"day": str(day)}).json()
+            assert [a["booking_number"] for a in listed] == [said.split()[1].rstrip(":")]
+            # The server's refusal comes back in words with its code.
+            assert main([*args, "--server", base, "--token", "bq_not_a_token"]) == 2
+            assert capsys.readouterr().err.strip().endswith("(unauthorized)")
+        finally:
+            stop_process(server)
+
+
 def test_released_no_shows_are_counted_in_the_report(server, clock):
     came, gone, late = (book(server, "A") for _ in range(3))
     clock.advance(minutes=35)  # 10:35

@@ -267,6 +267,37 @@ def test_the_link_expires_with_the_business_day(server, clock):
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4410
 
 
+def test_every_route_of_an_expired_link_answers_410_with_its_code(server, clock):
+    """Walked from the API document, so a route added later is held to it too."""
+    done = issue(server)
+    serve(server)
+    clock.advance(days=1)
+    bodies = {
+        ("GET", ""): None,
+        ("POST", "/cancel"): None,
+        ("POST", "/late"): {"minutes": 5},
+        ("POST", "/rating"): {"rating": 4},
+        ("POST", "/notify"): {"phone": "13800138000"},
+        ("GET", "/notify"): None,
+        ("DELETE", "/notify"): None,
+    }
+    prefix = "/api/v1/public/tickets/{token}"
+    with httpx.Client(base_url=server.base_url, timeout=10) as web:
+        paths = web.get("/openapi.json").json()["paths"]
+    routes = [
+        (method.upper(), path[len(prefix) :])
+        for path, operations in paths.items()
+        if path.startswith(prefix)
+        for method in operations
+    ]
+    assert sorted(routes) == sorted(bodies)
+    with public(server) as p:
+        for method, tail in routes:
+            answer = p.request(method, f"/{done['token']}{tail}", json=bodies[method, tail])
+            assert answer.status_code == 410, (method, tail, answer.text)
+            assert answer.json()["error"]["code"] == "ticket_expired", (method, tail)
+
+
 def test_posts_are_rate_limited_per_token(server):
     t = issue(server)
     p = public(server)

@@ -5,18 +5,19 @@ from __future__ import annotations
 import argparse
 import json
 
+from queue_server.cli import Refused
 from tools.drill import DRILLS, DrillResult, format_table
 
 
 def main(args: argparse.Namespace) -> int:
     if args.name == "all":
         if args.attempts is not None:
-            raise ValueError("--attempts applies to one drill, not to `all`")
+            raise Refused("--attempts applies to one drill, not to `all`")
         drills = list(DRILLS.values())
     elif args.name in DRILLS:
         drills = [DRILLS[args.name]]
     else:
-        raise LookupError(f"no drill {args.name!r}; drills: {', '.join(DRILLS)}, all")
+        raise Refused(f"no drill {args.name!r}; drills: {', '.join(DRILLS)}, all")
     results: list[DrillResult] = []
     for drill in drills:
         results.append(drill.run(args.attempts, short=args.short, seed=args.seed))

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
 from queue_server.api import views
 from queue_server.api.deps import ALL_ROLES, AnyDevice, EngineDep, Manager, manager_actor
 from queue_server.api.schemas.branch import Health, NoticePublic, NoticeUpdate
-from queue_server.api.websockets import stream_broke
+from queue_server.api.websockets import stream_guard
 from queue_server.wire_encode import dumps
 
 router = APIRouter(tags=["branch"])
@@ -68,7 +68,6 @@ async def events(
     never made durable may have been reused), it gets a fresh snapshot instead.
     """
     app = websocket.app
-    engine = app.state.engine
     bearer = token or websocket.headers.get("authorization", "").partition(" ")[2]
     await websocket.accept()  # accept first: a close before accept reaches no client as 4401
     device = app.state.tokens.lookup(bearer)
@@ -78,6 +77,13 @@ async def events(
     if device.role not in ALL_ROLES:  # the online booking channel sees no live branch
         await websocket.close(code=4403, reason=f"role {device.label} may not follow the branch")
         return
+    async with stream_guard(websocket, "event stream"):
+        await _follow_branch(websocket, since, epoch)
+
+
+async def _follow_branch(websocket: WebSocket, since: int | None, epoch: str | None) -> None:
+    app = websocket.app
+    engine = app.state.engine
     hub = engine.hub
     if since is not None and epoch == engine.epoch and hub.can_resume(since):
         sub = hub.subscribe_from(since)
@@ -123,10 +129,6 @@ async def events(
                     "at": engine.clock().isoformat(),
                 }
                 await websocket.send_text(dumps(beat))
-    except WebSocketDisconnect:
-        pass
-    except RuntimeError as exc:
-        stream_broke(websocket, exc, "event stream")
     finally:
         receiver.cancel()
         hub.unsubscribe(sub)

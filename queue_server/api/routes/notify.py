@@ -11,6 +11,7 @@ from fastapi import APIRouter
 
 from queue_server.api.deps import EngineDep, Manager
 from queue_server.api.deps import NotificationDeskDep as NoticeDesk
+from queue_server.api.deps import PublicTicketDeskDep as TicketLinks
 from queue_server.api.schemas.notify import NotifierStatus, NotifyRequest, NotifyStatus
 from queue_server.desks.notifications import TooOften
 from queue_server.domain import DomainError
@@ -21,10 +22,10 @@ router = APIRouter(tags=["notifications"])
 
 @router.post("/public/tickets/{token}/notify", response_model=NotifyStatus)
 async def opt_in(
-    token: str, body: NotifyRequest, engine: EngineDep, desk: NoticeDesk
+    token: str, body: NotifyRequest, engine: EngineDep, desk: NoticeDesk, links: TicketLinks
 ) -> dict[str, Any]:
     """Text this phone when the ticket is near, called or passed (the ticket's link is the key)."""
-    ticket = desk.ticket_for_token(token)
+    ticket = links.find(token)
     language = body.language or engine.branch.settings.languages[0]
     try:
         return desk.opt_in(ticket, body.phone, language)
@@ -33,15 +34,15 @@ async def opt_in(
 
 
 @router.get("/public/tickets/{token}/notify", response_model=NotifyStatus)
-async def notify_status(token: str, desk: NoticeDesk) -> dict[str, Any]:
+async def notify_status(token: str, desk: NoticeDesk, links: TicketLinks) -> dict[str, Any]:
     """Whether this ticket's customer is opted in, with the number masked."""
-    return desk.view(desk.ticket_for_token(token))
+    return desk.view(links.find(token))
 
 
 @router.delete("/public/tickets/{token}/notify", response_model=NotifyStatus)
-async def opt_out(token: str, desk: NoticeDesk) -> dict[str, Any]:
+async def opt_out(token: str, desk: NoticeDesk, links: TicketLinks) -> dict[str, Any]:
     """Stop the messages for this ticket and forget the number."""
-    ticket = desk.ticket_for_token(token)
+    ticket = links.find(token)
     try:
         desk.opt_out(ticket)
     except TooManyChanges:

@@ -23,7 +23,7 @@ from queue_server.api.deps import (
 )
 from queue_server.api.errors import status_of
 from queue_server.api.schemas.tickets import LateRequest, RatingRequest
-from queue_server.api.websockets import stream_broke
+from queue_server.api.websockets import stream_guard
 from queue_server.desks.public_tickets import PublicTicketDesk
 from queue_server.domain import DomainError
 from queue_server.engine import Engine
@@ -90,15 +90,21 @@ async def rate_ticket(
 async def ticket_events(websocket: WebSocket, token: str) -> None:
     """This ticket's view ({"type": "ticket", "ticket": …}) now and whenever it changes, and
     {"type": "heartbeat"} every few seconds. Unknown or expired: closed with 4404 / 4410."""
-    app = websocket.app
-    engine: Engine = app.state.engine
-    desk: PublicTicketDesk = app.state.public_tickets
+    desk: PublicTicketDesk = websocket.app.state.public_tickets
     await websocket.accept()
     try:
         desk.find(token)
     except DomainError as exc:
         await websocket.close(code=4000 + status_of(exc), reason=exc.message)
         return
+    async with stream_guard(websocket, "ticket stream"):
+        await _follow_ticket(websocket, token)
+
+
+async def _follow_ticket(websocket: WebSocket, token: str) -> None:
+    app = websocket.app
+    engine: Engine = app.state.engine
+    desk: PublicTicketDesk = app.state.public_tickets
     hub = engine.hub
     sub = hub.subscribe_after_snapshot(hub.last_seq)
     heartbeat_s: float = app.state.heartbeat_s
@@ -130,10 +136,6 @@ async def ticket_events(websocket: WebSocket, token: str) -> None:
             pause = sent_at + PUSH_MIN_INTERVAL_S - time.monotonic()
             if pause > 0 and not receiver.done():
                 await asyncio.sleep(pause)  # throttled; changes meanwhile go out in one view
-    except WebSocketDisconnect:
-        pass
-    except RuntimeError as exc:
-        stream_broke(websocket, exc, "ticket stream")
     finally:
         receiver.cancel()
         hub.unsubscribe(sub)
