@@ -37,7 +37,7 @@ from wire import EventKind
 
 log = logging.getLogger(__name__)
 CHECK_S = 5.0  # time-based conditions (a wait growing past target) are checked this often
-CHECK_GAP_S = 0.25  # a burst of events is checked once, not once per event (loop seconds)
+CHECK_GAP_S = 0.25  # a burst of calls is checked once, not once per call (loop seconds)
 HISTORY_DAYS = 31  # alerts replayed at start-up; older ones stay in the event log
 
 
@@ -49,6 +49,7 @@ class AlertDesk:
         self.paused_since: dict[int, datetime] = {}
         self._ratings: list[tuple[int, int]] = []  # (ticket id, rating) still to follow up
         self._wake = asyncio.Event()
+        self._urgent = asyncio.Event()
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._day: date | None = None  # the business day whose alerts the book keeps
@@ -96,29 +97,29 @@ class AlertDesk:
 
     # ---------------------------------------------------------------- following
     def _follow(self, change: Change) -> None:
-        wake = False
+        wake = urgent = False
         for e in change.events:
             if e.kind.startswith(("alert.", "followup.")):
                 self.book.apply(e.kind, e.data)
             elif e.kind == EventKind.TICKET_RATED and e.ticket is not None:
                 if e.data.get("rating") == NEGATIVE:
                     self._ratings.append((e.ticket.id, NEGATIVE))
-                    wake = True
+                    wake = urgent = True
             elif e.kind == EventKind.COUNTER_PAUSED and e.counter is not None:
                 self.paused_since[e.counter.number] = e.at
-                wake = True
+                wake = urgent = True
             elif e.kind.startswith("counter.") and e.counter is not None:
                 if e.counter.state is not CounterState.PAUSED:
                     self.paused_since.pop(e.counter.number, None)
-                wake = True
-            elif e.kind in (
-                EventKind.DEVICE_STATUS,
-                EventKind.TICKET_CALLED,
-                EventKind.TICKET_CANCELLED,
-            ):
-                wake = True
+                wake = urgent = True
+            elif e.kind == EventKind.DEVICE_STATUS:
+                wake = urgent = True
+            elif e.kind in (EventKind.TICKET_CALLED, EventKind.TICKET_CANCELLED):
+                wake = True  # a queue shrinking: checked with the rest of the burst
         if wake:
             self._wake.set()
+        if urgent:
+            self._urgent.set()
 
     async def _run(self) -> None:
         while True:
@@ -127,7 +128,9 @@ class AlertDesk:
                 await self.check()
             except (DomainError, CommitFailed) as exc:
                 log.warning("checking alerts failed: %s", exc)
-            await asyncio.sleep(CHECK_GAP_S)
+            # Calls in a busy branch are checked once per burst; a device, counter or rating
+            # change (a fault that may last a moment) is checked at once.
+            await woken_or_every(self._urgent, CHECK_GAP_S)
 
     async def check(self) -> list[Alert]:
         """Raise, escalate and clear alerts to match the branch now; open rating follow-ups."""
