@@ -124,7 +124,7 @@ class Text:
         return out
 
 
-# The branch's texts and their limits (README "Text the API accepts" lists them).
+# The branch's texts and their limits (docs/security.md, "Text the API accepts").
 Name = Annotated[str, Text(100)]  # a business's, teller's or device token's name
 Label = Annotated[str, Text(64)]  # an opaque reference a client sends back: an appointment id
 Reason = Annotated[str, Text(200)]  # why a counter paused
