@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, TypeVar
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Path, Request
 from pydantic import AfterValidator
 
+from queue_server.api.schemas.services import SERVICE_CODE
 from queue_server.auth import Principal, TokenCache
 from queue_server.desks.alerts import AlertDesk
 from queue_server.desks.appointments import AppointmentDesk
@@ -120,6 +121,11 @@ async def client_address(request: Request) -> str:
 PublicTicketLimitsDep = Annotated[PublicTicketLimits, Depends(get_public_ticket_limits)]
 PublicGateDep = Annotated[PublicGate, Depends(get_public_gate)]
 ClientAddress = Annotated[str, Depends(client_address)]
+
+# Texts in a URL path. Each is a key the server made (an alert id, a business code), so
+# anything else is refused before it is looked up.
+AlertId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
+ServiceCodePath = Annotated[str, Path(pattern=SERVICE_CODE, description="business code")]
 
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
 

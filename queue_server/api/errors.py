@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from queue_server.api.schemas.errors import ErrorBody
+from queue_server.api.schemas.text import INVALID_UNICODE, TEXT_CODES
 from queue_server.desks.notifications import TooOften
 from queue_server.domain import (
     DomainError,
@@ -102,9 +103,34 @@ def status_of(exc: Exception) -> int:
     return 500
 
 
+# Pydantic's own refusal of a string it cannot read as Unicode, answered like ours.
+_UNICODE_ERRORS = {"string_unicode": INVALID_UNICODE}
+
+
+def validation_code(errors: Any) -> str:
+    """The code of a 422 for refused input: a text rule's own code when one refused it."""
+    for e in errors:
+        kind = _UNICODE_ERRORS.get(e.get("type", ""), e.get("type", ""))
+        if kind in TEXT_CODES:
+            return str(kind)
+    return "invalid_request"
+
+
+def _where(loc: Any) -> str:
+    # A location may hold a key the client sent (a language, an e-form field): cut short, so
+    # a megabyte key is not echoed back.
+    return ".".join(str(p)[:40] for p in loc)
+
+
+def _printable(message: str) -> str:
+    # A JSON body may carry lone surrogates ("\ud800") into a key the message names; they
+    # cannot be encoded as UTF-8, so they are shown as escapes instead of failing the answer.
+    return message.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def error(status: int, code: str, message: str, **details: Any) -> JSONResponse:
     return JSONResponse(
-        {"error": {"code": code, "message": message, **details}}, status_code=status
+        {"error": {"code": code, "message": _printable(message), **details}}, status_code=status
     )
 
 
@@ -128,11 +154,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        parts = []
-        for e in exc.errors()[:5]:
-            where = ".".join(str(p) for p in e.get("loc", ()))
-            parts.append(f"{where}: {e.get('msg', 'invalid')}")
-        return error(422, "invalid_request", "; ".join(parts) or "invalid request")
+        errors = exc.errors()
+        parts = [f"{_where(e.get('loc', ()))}: {e.get('msg', 'invalid')}" for e in errors[:5]]
+        return error(422, validation_code(errors), "; ".join(parts) or "invalid request")
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:

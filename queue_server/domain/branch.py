@@ -740,6 +740,14 @@ class Branch:
         for name in ("target_wait_s", "mean_service_s"):
             if name in fields and not 0 < fields[name] <= 86_400:
                 raise InvalidInput(f"{name} must be 1 to 86400 seconds", code="invalid_field")
+        languages = self.settings.languages
+        for name in ("names", "guidance"):
+            # The key is not quoted back: it is whatever the client sent.
+            if name in fields and not set(fields[name]) <= set(languages):
+                raise InvalidInput(
+                    f"{name}: each language must be one of the branch's: {', '.join(languages)}",
+                    code="unknown_language",
+                )
         updated = replace(service, **fields)
         draft = _Draft(self, now)
         draft.change.services.append(updated)

@@ -289,7 +289,8 @@ def test_staff_check_in_by_booking_number(server, clock):
     ],
 )
 def test_bad_check_in_bodies_are_422(server, body):
-    refused(check_in(server, role="counter:1", **body), 422, "invalid_request")
+    code = "text_too_long" if body == {"qr": "x" * 513} else "invalid_request"
+    refused(check_in(server, role="counter:1", **body), 422, code)
 
 
 def test_odd_scanned_text_is_refused_not_crashed(server):

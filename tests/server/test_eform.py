@@ -116,7 +116,7 @@ def test_a_bundle_ticket_joins_the_bundle_queue(visit_server):
         ({"service": "A", "bundle": "NEW"}, "bundle_service"),
         ({"service": "A", "eform": {"name": "x"}}, "eform_not_needed"),
         ({"service": "C", "eform": {f"f{i}": "x" for i in range(21)}}, "invalid_request"),
-        ({"service": "C", "eform": {"name": "x" * 201}}, "invalid_request"),
+        ({"service": "C", "eform": {"name": "x" * 201}}, "text_too_long"),
         ({"service": "C", "eform": {"bad key": "x"}}, "invalid_request"),
         ({"service": "C", "eform": {"name": 3}}, "invalid_request"),
         ({"bundle": "bad code!"}, "invalid_request"),

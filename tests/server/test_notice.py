@@ -59,7 +59,7 @@ def test_the_notice_survives_a_restart(branch_db, clock):
 def test_a_notice_too_long_or_from_a_display_is_refused(server):
     r = server.client("manager").put("/branch/notice", json={"text": "x" * 301})
     assert r.status_code == 422
-    assert r.json()["error"]["code"] == "invalid_request"
+    assert r.json()["error"]["code"] == "text_too_long"
     r = server.client("display").put("/branch/notice", json={"text": "hi"})
     assert r.status_code == 403
     assert server.client("display").get("/snapshot").json()["branch"]["notice"] == ""

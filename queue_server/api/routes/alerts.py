@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from queue_server.api.deps import AlertDeskDep, AuditLogDep, EngineDep, Manager, actor_of
+from queue_server.api.deps import AlertDeskDep, AlertId, AuditLogDep, EngineDep, Manager, actor_of
 from queue_server.api.schemas.alerts import AlertPublic, AuditEntry, FollowupPublic, FollowupUpdate
 
 router = APIRouter(tags=["manager"])
@@ -27,7 +27,9 @@ async def list_alerts(
 
 
 @router.post("/alerts/{alert_id}/acknowledge", response_model=AlertPublic)
-async def acknowledge_alert(alert_id: str, desk: AlertDeskDep, device: Manager) -> dict[str, Any]:
+async def acknowledge_alert(
+    alert_id: AlertId, desk: AlertDeskDep, device: Manager
+) -> dict[str, Any]:
     """Acknowledge an alert (it stays open while its condition holds)."""
     return (await desk.acknowledge(alert_id, actor_of(device))).to_dict()
 

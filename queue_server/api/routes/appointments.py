@@ -19,6 +19,7 @@ from queue_server.api.schemas.appointments import (
     CheckInResult,
     SlotPublic,
 )
+from queue_server.api.schemas.text import IDEMPOTENCY_KEY
 from queue_server.auth import Principal
 
 router = APIRouter(prefix="/appointments", tags=["appointments"])
@@ -27,9 +28,7 @@ ServiceQuery = Annotated[str, Query(pattern=r"^[A-Za-z0-9_-]{1,16}$", descriptio
 
 BookingChannel = Annotated[Principal, Depends(require("booking", "manager", "admin"))]
 CheckInDevice = Annotated[Principal, Depends(require("kiosk", "counter", "manager", "admin"))]
-IdempotencyKey = Annotated[
-    str | None, Header(alias="Idempotency-Key", min_length=8, max_length=100)
-]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", pattern=IDEMPOTENCY_KEY)]
 
 
 @router.post("", response_model=AppointmentBooked, status_code=201)

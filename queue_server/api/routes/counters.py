@@ -30,6 +30,7 @@ from queue_server.api.schemas.counters import (
     TicketAction,
     TransferRequest,
 )
+from queue_server.api.schemas.text import SHORT_IDEMPOTENCY_KEY
 from queue_server.api.schemas.tickets import TicketPublic
 from queue_server.domain import Branch, Change, Counter, InvalidInput, Skill, Ticket
 from queue_server.engine import Engine
@@ -37,7 +38,9 @@ from queue_server.wire_encode import counter_wire
 from wire import CounterWire, TicketView
 
 router = APIRouter(prefix="/counters", tags=["counters"])
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=100)]
+IdempotencyKey = Annotated[
+    str | None, Header(alias="Idempotency-Key", pattern=SHORT_IDEMPOTENCY_KEY)
+]
 
 
 @router.get("", response_model=list[CounterPublic])

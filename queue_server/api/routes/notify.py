@@ -5,9 +5,9 @@ The phone number is held in memory only (see notify/optins.py) and answered mask
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 
 from queue_server.api.deps import EngineDep, Manager
 from queue_server.api.deps import NotificationDeskDep as NoticeDesk
@@ -18,11 +18,13 @@ from queue_server.domain import DomainError
 from queue_server.notify.optins import TooManyChanges
 
 router = APIRouter(tags=["notifications"])
+# Any text that is no ticket's token is simply unknown here (404), as long as it is short.
+TicketToken = Annotated[str, Path(max_length=64, description="the live ticket page's token")]
 
 
 @router.post("/public/tickets/{token}/notify", response_model=NotifyStatus)
 async def opt_in(
-    token: str, body: NotifyRequest, engine: EngineDep, desk: NoticeDesk, links: TicketLinks
+    token: TicketToken, body: NotifyRequest, engine: EngineDep, desk: NoticeDesk, links: TicketLinks
 ) -> dict[str, Any]:
     """Text this phone when the ticket is near, called or passed (the ticket's link is the key)."""
     ticket = links.find(token)
@@ -34,13 +36,13 @@ async def opt_in(
 
 
 @router.get("/public/tickets/{token}/notify", response_model=NotifyStatus)
-async def notify_status(token: str, desk: NoticeDesk, links: TicketLinks) -> dict[str, Any]:
+async def notify_status(token: TicketToken, desk: NoticeDesk, links: TicketLinks) -> dict[str, Any]:
     """Whether this ticket's customer is opted in, with the number masked."""
     return desk.view(links.find(token))
 
 
 @router.delete("/public/tickets/{token}/notify", response_model=NotifyStatus)
-async def opt_out(token: str, desk: NoticeDesk, links: TicketLinks) -> dict[str, Any]:
+async def opt_out(token: TicketToken, desk: NoticeDesk, links: TicketLinks) -> dict[str, Any]:
     """Stop the messages for this ticket and forget the number."""
     ticket = links.find(token)
     try:

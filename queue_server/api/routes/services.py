@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from queue_server.api.deps import AnyDevice, EngineDep, Manager, manager_actor, result_of
+from queue_server.api.deps import (
+    AnyDevice,
+    EngineDep,
+    Manager,
+    ServiceCodePath,
+    manager_actor,
+    result_of,
+)
 from queue_server.api.schemas.services import BundlePublic, ServicePublic, ServiceUpdate
 from queue_server.domain import Service
 from queue_server.visits import bundle_views
@@ -29,14 +36,14 @@ async def list_services(engine: EngineDep, _: AnyDevice) -> list[ServiceWire]:
 
 
 @router.get("/{code}", response_model=ServicePublic)
-async def read_service(code: str, engine: EngineDep, _: AnyDevice) -> ServiceWire:
+async def read_service(code: ServiceCodePath, engine: EngineDep, _: AnyDevice) -> ServiceWire:
     """Read one business, with its guidance for customers."""
     return service_wire(engine.branch.service(code))
 
 
 @router.patch("/{code}", response_model=ServicePublic)
 async def update_service(
-    code: str, body: ServiceUpdate, engine: EngineDep, device: Manager
+    code: ServiceCodePath, body: ServiceUpdate, engine: EngineDep, device: Manager
 ) -> ServiceWire:
     """Change a business's names, guidance, targets or availability."""
     fields = body.model_dump(exclude_none=True)

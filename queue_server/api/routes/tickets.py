@@ -16,6 +16,7 @@ from queue_server.api.deps import (
     manager_actor,
     require,
 )
+from queue_server.api.schemas.text import IDEMPOTENCY_KEY
 from queue_server.api.schemas.tickets import (
     Eform,
     RatingRequest,
@@ -29,9 +30,7 @@ from queue_server.desks.tickets import Identity
 from wire import TicketView
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
-IdempotencyKey = Annotated[
-    str | None, Header(alias="Idempotency-Key", min_length=8, max_length=100)
-]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", pattern=IDEMPOTENCY_KEY)]
 CounterOrAdmin = Annotated[Principal, Depends(require("counter", "admin"))]
 
 

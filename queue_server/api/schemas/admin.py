@@ -8,11 +8,13 @@ from pydantic import (
     Field,
 )
 
+from queue_server.api.schemas.text import Name
+
 
 class TokenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     role: str = Field(pattern=r"^(kiosk|display|manager|admin|booking|counter:[1-9][0-9]{0,3})$")
-    name: str = Field("", max_length=100)
+    name: Name = ""
     expires_in_days: int | None = Field(
         None, ge=1, le=3650, description="the token stops working after this; none: never"
     )
@@ -37,7 +39,7 @@ class TokenInfo(BaseModel):
 class StaffCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     staff_id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
-    name: str = Field("", max_length=100)
+    name: Name = ""
     pin: str = Field(pattern=r"^[0-9]{4,12}$")
 
 

@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from queue_server.api.schemas.text import LongNote
+
 
 class AlertPublic(BaseModel):
     id: str
@@ -41,7 +43,7 @@ class FollowupPublic(BaseModel):
 
 class FollowupUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    note: str | None = Field(None, max_length=2000)
+    note: LongNote | None = None
     resolved: bool | None = None
 
 

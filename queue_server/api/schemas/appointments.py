@@ -12,6 +12,7 @@ from pydantic import (
 )
 
 from queue_server.api.schemas.services import ServiceCode
+from queue_server.api.schemas.text import QrText
 from queue_server.api.schemas.tickets import TicketIssued
 
 
@@ -53,7 +54,7 @@ class CheckInRequest(BaseModel):
     """Exactly one of: the scanned QR text, or (staff only) the booking number."""
 
     model_config = ConfigDict(extra="forbid")
-    qr: str | None = Field(None, min_length=1, max_length=512)
+    qr: QrText | None = None
     booking_number: str | None = Field(None, pattern=r"^[A-Za-z0-9 -]{4,20}$")
 
     @model_validator(mode="after")

@@ -7,6 +7,8 @@ from pydantic import (
     Field,
 )
 
+from queue_server.api.schemas.text import Notice
+
 
 class LoopLag(BaseModel):
     interval_ms: float = Field(description="the probe asks to wake this often")
@@ -27,7 +29,9 @@ class Health(BaseModel):
 class NoticeUpdate(BaseModel):
     """The hall display's scrolling notice line."""
 
-    text: str = Field(max_length=300, description='one line; "" clears the notice')
+    text: Notice = Field(
+        description='at most 300 characters, whitespace folded to one line; "" clears the notice'
+    )
 
 
 class NoticePublic(BaseModel):

@@ -11,6 +11,7 @@ from pydantic import (
 )
 
 from queue_server.api.schemas.services import ServiceCode
+from queue_server.api.schemas.text import Note, Reason
 from queue_server.api.schemas.tickets import TicketPublic
 from queue_server.domain import CounterState
 
@@ -74,13 +75,13 @@ class TransferRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     to_service: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,16}$")
     to_counter: int | None = Field(None, ge=1, le=9999)
-    note: str = Field("", max_length=500)
+    note: Note = ""
     ticket_id: int | None = Field(None, ge=1)
 
 
 class PauseRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: str = Field("", max_length=200)
+    reason: Reason = ""
 
 
 class SignIn(BaseModel):

@@ -10,6 +10,7 @@ from pydantic import (
     Field,
 )
 
+from queue_server.api.schemas.text import IdNumber
 from queue_server.domain import PriorityClass
 
 
@@ -17,7 +18,7 @@ class IdentityIn(BaseModel):
     """The customer's ID card data, as read at the kiosk: hashed at once, never kept."""
 
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
-    id_number: str = Field(min_length=1, max_length=64, description="18-character resident ID")
+    id_number: IdNumber = Field(description="18-character resident ID")
     birth_date: date = Field(description="YYYY-MM-DD, as on the card")
 
 

@@ -10,6 +10,7 @@ from pydantic import (
     Field,
 )
 
+from queue_server.api.schemas.text import Line
 from queue_server.domain import DeviceHealth
 
 
@@ -18,7 +19,7 @@ class DeviceReport(BaseModel):
     device: str = Field(pattern=r"^[A-Za-z0-9:_./-]{1,64}$", description="e.g. kiosk-1/printer")
     kind: str = Field(pattern=r"^[a-z0-9_]{1,32}$", description="printer, idcard, led, keypad…")
     health: DeviceHealth
-    detail: str = Field("", max_length=300)
+    detail: Line = ""
     counter: int | None = Field(None, ge=1, le=9999)
 
 

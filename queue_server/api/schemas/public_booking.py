@@ -6,14 +6,10 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from queue_server.api.schemas.services import GuidancePublic
+from queue_server.api.schemas.text import QrText
+
 _CODE = r"^[A-Za-z0-9_-]{1,16}$"
-
-
-class GuidancePublic(BaseModel):
-    documents: list[str]
-    steps: list[str]
-    where: str
-    alternative: str
 
 
 class BookableService(BaseModel):
@@ -62,7 +58,7 @@ class PublicCancel(BaseModel):
     model_config = ConfigDict(extra="forbid")
     booking_number: str | None = Field(None, pattern=r"^[A-Za-z0-9 -]{4,20}$")
     cancel_code: str | None = Field(None, pattern=r"^[A-Za-z0-9 -]{4,20}$")
-    qr: str | None = Field(None, min_length=1, max_length=512)
+    qr: QrText | None = None
 
     @model_validator(mode="after")
     def one_way(self) -> PublicCancel:

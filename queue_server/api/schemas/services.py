@@ -8,15 +8,33 @@ from pydantic import (
     Field,
 )
 
-ServiceCode = Field(pattern=r"^[A-Za-z0-9_-]{1,16}$")
+from queue_server.api.schemas.text import Language, Line, Name, Paragraph
+
+SERVICE_CODE = r"^[A-Za-z0-9_-]{1,16}$"
+ServiceCode = Field(pattern=SERVICE_CODE)
 
 
-class GuidanceModel(BaseModel):
+class GuidancePublic(BaseModel):
+    documents: list[str]
+    steps: list[str]
+    where: str
+    alternative: str
+
+
+class GuidanceUpdate(BaseModel):
+    """What a customer needs for the business, in one language, as the kiosk shows it."""
+
     model_config = ConfigDict(extra="forbid")
-    documents: list[str] = Field(default_factory=list, max_length=20)
-    steps: list[str] = Field(default_factory=list, max_length=20)
-    where: str = Field("", max_length=200)
-    alternative: str = Field("", max_length=500)
+    documents: list[Line] = Field(
+        default_factory=list, max_length=20, description="what to bring: ≤ 20 lines of ≤ 300"
+    )
+    steps: list[Line] = Field(
+        default_factory=list, max_length=20, description="what happens: ≤ 20 lines of ≤ 300"
+    )
+    where: Line = Field("", description="where to go: one line of ≤ 300 characters")
+    alternative: Paragraph = Field(
+        "", description="another way to do it (app, ATM): one line of ≤ 500 characters"
+    )
 
 
 class ServicePublic(BaseModel):
@@ -25,7 +43,7 @@ class ServicePublic(BaseModel):
     names: dict[str, str]
     target_wait_s: int
     mean_service_s: int
-    guidance: dict[str, GuidanceModel]
+    guidance: dict[str, GuidancePublic]
     fast_lane: bool
     visible: bool
     enabled: bool
@@ -40,17 +58,27 @@ class BundlePublic(BaseModel):
     names: dict[str, str]
     service: str = Field(description="the queue the bundle's ticket joins")
     includes: list[str] = Field(description="the businesses done during the visit")
-    guidance: dict[str, GuidanceModel]
+    guidance: dict[str, GuidancePublic]
     sort: int
     needs_form: bool = Field(description="true when any included business needs a form")
 
 
 class ServiceUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    names: dict[str, str] | None = Field(None, max_length=8)
+    names: dict[Language, Name] | None = Field(
+        None,
+        max_length=8,
+        description="the name per language (keys: the branch's configured languages), "
+        "each at most 100 characters",
+    )
     target_wait_s: int | None = Field(None, ge=1, le=86_400)
     mean_service_s: int | None = Field(None, ge=1, le=86_400)
-    guidance: dict[str, GuidanceModel] | None = Field(None, max_length=8)
+    guidance: dict[Language, GuidanceUpdate] | None = Field(
+        None,
+        max_length=8,
+        description="guidance per language (keys: the branch's configured languages); "
+        "replaces the whole guidance",
+    )
     fast_lane: bool | None = None
     visible: bool | None = None
     enabled: bool | None = None

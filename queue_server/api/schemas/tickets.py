@@ -15,10 +15,10 @@ from pydantic import (
 )
 
 from queue_server.api.schemas.customers import IdentityIn
+from queue_server.api.schemas.text import Comment, FormValue, Label
 from queue_server.domain import PriorityClass, Source, TicketState
 
 EformKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,39}$")]
-EformValue = Annotated[str, StringConstraints(max_length=200)]
 
 
 class TicketCreate(BaseModel):
@@ -28,7 +28,7 @@ class TicketCreate(BaseModel):
     )
     priority: PriorityClass = PriorityClass.REGULAR
     vip_tier: int = Field(0, ge=0, le=3)
-    appointment_id: str | None = Field(None, max_length=64)
+    appointment_id: Label | None = None
     appointment_slot: AwareDatetime | None = None
     identity: IdentityIn | None = Field(
         None, description="ID card data: sets customer_ref and any care/VIP priority it earns"
@@ -36,7 +36,7 @@ class TicketCreate(BaseModel):
     bundle: str | None = Field(
         None, pattern=r"^[A-Za-z0-9_-]{1,16}$", description="bundle code: joins its queue"
     )
-    eform: dict[EformKey, EformValue] | None = Field(
+    eform: dict[EformKey, FormValue] | None = Field(
         None,
         max_length=20,
         description="pre-filled form fields the customer agreed to share; held in memory only",
@@ -103,7 +103,7 @@ class TicketIssued(TicketPublic):
 class RatingRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     rating: int = Field(ge=1, le=4, strict=True, description="1 不满意, 2 一般, 3 满意, 4 非常满意")
-    comment: str = Field("", max_length=200, description="the customer's words (plain text)")
+    comment: Comment = Field("", description="the customer's words (plain text)")
 
 
 class LateRequest(BaseModel):
