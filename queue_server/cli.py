@@ -42,6 +42,7 @@ def _server(args: argparse.Namespace) -> int:
     from queue_server.config import init_db, load_config
     from queue_server.security.limits import server_options
     from queue_server.storage import migrate
+    from queue_server.storage.db import DuplicateNumbers
     from queue_server.storage.lock import DatabaseInUse, ServerLock
 
     db = Path(args.db)
@@ -57,6 +58,8 @@ def _server(args: argparse.Namespace) -> int:
         return 1
     try:
         migrate(db)
+    except DuplicateNumbers as exc:  # the data needs a person to look at it: say what
+        raise Refused(str(exc)) from exc
     finally:
         lock.release()
     if bool(args.cert) != bool(args.key):
