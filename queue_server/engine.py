@@ -17,9 +17,10 @@ import random
 import secrets
 import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -42,6 +43,7 @@ from queue_server.domain.eta import (
     Prediction,
     ServiceModel,
     WaitEstimate,
+    booked_appointments,
     class_mix_of,
     hourly_by_local_hour,
     naive_wait_s,
@@ -62,6 +64,7 @@ from queue_server.domain.staffing import (
     service_demands,
 )
 from queue_server.hub import EventHub
+from queue_server.predictor import predictor_pool
 from queue_server.storage import (
     CommitFailed,
     Writer,
@@ -148,7 +151,9 @@ class Engine:
         self.predict_max_waiting = PREDICT_MAX_WAITING
         self._prediction: _Cached | None = None  # the latest finished
         self._predict_failed_logged = False
-        self._predictor = ThreadPoolExecutor(1, thread_name_prefix="branchq-predict")
+        # Where predictions run: the shared predictor process by default (see predictor.py).
+        self.predictor: Executor | None = None
+        self.predict = predict_waits  # the function it runs (a test may give its own)
         self._predict_timer: asyncio.TimerHandle | None = None
         self._predict_running: asyncio.Future[Prediction] | None = None
         self._predict_again = False
@@ -188,7 +193,6 @@ class Engine:
             self._waits_timer.cancel()
         if self._predict_timer is not None:
             self._predict_timer.cancel()
-        self._predictor.shutdown(wait=True, cancel_futures=True)
         await asyncio.to_thread(self.writer.stop)
         self.read_conn.close()
         self._lock.release()
@@ -382,11 +386,24 @@ class Engine:
         self._predict_again = False
         now = self.clock()
         key = (self.epoch, b.last_seq)
-        frozen = b.frozen_copy()  # the worker reads this; the loop goes on changing `b`
+        waiting = len(b.waiting)
         model = self.service_model
-        prior = self.arrival_prior
+        if model is None:
+            return
+        # Only what the simulation reads goes to the other process: the open tickets,
+        # counters and businesses; today's arrivals and the bookings are summed up here.
         job = loop.run_in_executor(
-            self._predictor, _predict_in_worker, frozen, now, model, prior, key[1]
+            self.predictor or predictor_pool(),
+            partial(
+                self.predict,
+                b.frozen_copy(open_only=True),
+                now,
+                model,
+                runs=max(8, min(30, PREDICT_WORK // max(1, waiting))),
+                rng=random.Random(key[1]),
+                arrivals=arrival_rates(b, self.arrival_prior, now),
+                bookings=booked_appointments(b),
+            ),
         )
         self._predict_running = job
         queued = _queued(b.waiting)
@@ -654,23 +671,6 @@ def _queued(waiting: Iterable[Ticket]) -> dict[str, int]:
     for t in waiting:
         out[t.service] = out.get(t.service, 0) + 1
     return out
-
-
-def _predict_in_worker(
-    b: Branch,
-    now: datetime,
-    model: ServiceModel | None,
-    prior: ArrivalPrior | None,
-    seed: int,
-) -> Prediction:
-    """On the predictor thread: simulate the frozen copy of the branch forward."""
-    if model is None:
-        raise RuntimeError("no service model")
-    waiting = len(b.waiting)
-    runs = max(8, min(30, PREDICT_WORK // max(1, waiting)))
-    return predict_waits(
-        b, now, model, runs=runs, rng=random.Random(seed), arrivals=arrival_rates(b, prior, now)
-    )
 
 
 def arrival_rates(b: Branch, prior: ArrivalPrior | None, now: datetime) -> ArrivalRates | None:

@@ -190,10 +190,14 @@ class Branch:
         self._places = _Places(policy)
         self._places.rebuild(self._waiting.values(), self.services)
 
-    def frozen_copy(self) -> Branch:
+    def frozen_copy(self, *, open_only: bool = False) -> Branch:
         """A copy that later changes to this branch leave alone: its own dicts of the same
-        immutable tickets, counters and services, so another thread may read it (the wait
-        predictor) while this one goes on. Positions in the copy are counted by sorting."""
+        immutable tickets, counters and services, so another thread may read it while this
+        one goes on. Positions in the copy are counted by sorting.
+
+        `open_only`: only the waiting and active tickets, and no appointments or keys — the
+        small part a wait prediction reads, cheap to send to another process.
+        """
         copy = object.__new__(Branch)
         shared = (
             "settings",
@@ -205,22 +209,18 @@ class Branch:
         )
         for name in shared:
             setattr(copy, name, getattr(self, name))
-        for name in (
-            "services",
-            "bundles",
-            "counters",
-            "tickets",
-            "devices",
-            "numbering",
-            "idempotency",
-            "call_keys",
-            "_waiting",
-            "_active_by_counter",
-            "_held",
-            "appointments",
-            "_booking_numbers",
-        ):
+        copied = ["services", "bundles", "counters", "devices", "numbering"]
+        copied += ["_waiting", "_active_by_counter"]
+        for name in copied:
             setattr(copy, name, dict(getattr(self, name)))
+        if open_only:
+            copy.tickets = {**self._waiting, **{t.id: t for t in self._active_by_counter.values()}}
+            for name in ("idempotency", "call_keys", "_held", "appointments", "_booking_numbers"):
+                setattr(copy, name, {})
+        else:
+            copy.tickets = dict(self.tickets)
+            for name in ("idempotency", "call_keys", "_held", "appointments", "_booking_numbers"):
+                setattr(copy, name, dict(getattr(self, name)))
         copy._places = _Places(None)
         return copy
 

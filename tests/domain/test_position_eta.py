@@ -179,3 +179,18 @@ def test_a_frozen_copy_has_every_part_of_the_branch_and_is_left_alone(branch, de
     assert len(copy.waiting) == 1 and len(branch.waiting) == 1
     assert len(copy.tickets) == 1 and len(branch.tickets) == 2
     assert copy.active_ticket(1) is None and branch.active_ticket(1) is not None
+
+
+def test_the_open_only_copy_holds_just_what_a_prediction_reads(branch, desk, at):
+    waiting = desk.issue("cash", 0)
+    desk.issue("cash", 1)
+    called = desk.call(1, 2)
+    done = desk.issue("account", 3)
+    desk.call(2, 4)
+    desk.serve(2, 5)
+    finished = desk.finish(2, 6)
+    assert finished.id == done.id
+    copy = branch.frozen_copy(open_only=True)
+    assert set(vars(copy)) == set(vars(branch))
+    assert set(copy.tickets) == {called.id, waiting.id + 1}  # at counter 1, and waiting
+    assert copy.appointments == {} and copy.idempotency == {}

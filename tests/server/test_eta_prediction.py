@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
-import threading
+import multiprocessing
+import os
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
+import predictor_probes
 import pytest
 from conftest import FakeClock, LiveServer, sign_in
 
-from queue_server import engine as engine_module
 from queue_server.config import init_db, load_config
+from queue_server.domain.eta import predict_waits
 from tools.demo import DEMO_PIN, provision
 
 
@@ -77,17 +80,11 @@ def test_the_demo_branch_under_load_gives_nonzero_newcomer_waits(demo_server):
     assert issued["eta_low_s"] <= issued["eta_s"] <= issued["eta_high_s"]
 
 
-def test_predictions_run_on_the_worker_thread_and_follow_the_state(server, monkeypatch):
+def test_predictions_run_in_the_predictor_process_and_follow_the_state(server, tmp_path):
     # c8f3adb ran each prediction (up to ~18 ms) on the event loop, in the request that
     # asked for it: every other request and event waited.
-    threads = []
-    real = engine_module.predict_waits
-
-    def watched(*args, **kwargs):
-        threads.append(threading.current_thread().name)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(engine_module, "predict_waits", watched)
+    pids = tmp_path / "pids"
+    server.engine.predict = partial(predictor_probes.noting_pid, str(pids))
     sign_in(server, 1)
     kiosk = server.client("kiosk")
     kiosk.post("/tickets", json={"service": "A"})
@@ -96,19 +93,16 @@ def test_predictions_run_on_the_worker_thread_and_follow_the_state(server, monke
     kiosk.post("/tickets", json={"service": "A"})
     fresh = server.settled_prediction()
     assert fresh is not first and len(fresh.tickets) == 2
-    assert threads and all(name.startswith("branchq-predict") for name in threads)
+    ran_in = {int(line) for line in pids.read_text().split()}
+    assert ran_in and os.getpid() not in ran_in
     engine = server.engine
     summary = engine.waiting_summary(engine.clock())["A"]
     assert summary["eta_new_s"] == round(fresh.newcomers["A"].median_s, 1)
 
 
-def test_a_failing_predictor_falls_back_to_the_naive_eta_and_logs_once(server, monkeypatch, caplog):
+def test_a_failing_predictor_falls_back_to_the_naive_eta_and_logs_once(server, caplog):
     sign_in(server, 1)
-
-    def boom(*args, **kwargs):
-        raise RuntimeError("predictor broke")
-
-    monkeypatch.setattr(engine_module, "predict_waits", boom)
+    server.engine.predict = predictor_probes.failing
     kiosk = server.client("kiosk")
     with caplog.at_level(logging.ERROR, logger="queue_server.engine"):
         kiosk.post("/tickets", json={"service": "A"})
@@ -123,7 +117,7 @@ def test_a_failing_predictor_falls_back_to_the_naive_eta_and_logs_once(server, m
     assert len(failures) == 1
 
 
-def test_until_the_worker_answers_newcomers_wait_for_the_queue_formed_since(server, monkeypatch):
+def test_until_the_worker_answers_newcomers_wait_for_the_queue_formed_since(server):
     # The latest finished prediction is served while the next one runs; a newcomer's wait
     # is moved by one mean service per counter for each customer queued since it was made.
     sign_in(server, 1)
@@ -131,28 +125,24 @@ def test_until_the_worker_answers_newcomers_wait_for_the_queue_formed_since(serv
     kiosk.post("/tickets", json={"service": "A"})
     made = server.settled_prediction()
     assert made is not None
-    release = threading.Event()
-    real = engine_module.predict_waits
-
-    def held(*args, **kwargs):
-        release.wait(15)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(engine_module, "predict_waits", held)
-    try:
-        second = kiosk.post("/tickets", json={"service": "A"}).json()
-        third = kiosk.post("/tickets", json={"service": "A"}).json()
-        assert server.engine.prediction() is made  # the worker is still busy
-        newcomer = made.newcomers["A"].median_s
-        # It was made with one customer waiting: the second has the newcomer's wait, the
-        # third one more customer ahead (4 minutes at the one counter serving A).
-        assert second["eta_s"] == round(newcomer, 1)
-        assert third["eta_s"] == round(newcomer + 1 * 4 * 60, 1)
-        summary = server.engine.waiting_summary(server.engine.clock())["A"]
-        assert summary["eta_new_s"] == round(newcomer + 2 * 4 * 60, 1)
-    finally:
-        release.set()
-    fresh = server.settled_prediction()
+    with multiprocessing.get_context("spawn").Manager() as manager:
+        go = manager.Event()
+        server.engine.predict = partial(predictor_probes.after, go)
+        try:
+            second = kiosk.post("/tickets", json={"service": "A"}).json()
+            third = kiosk.post("/tickets", json={"service": "A"}).json()
+            assert server.engine.prediction() is made  # the predictor waits for `go`
+            newcomer = made.newcomers["A"].median_s
+            # It was made with one customer waiting: the second has the newcomer's wait,
+            # the third one more customer ahead (4 minutes at the one counter serving A).
+            assert second["eta_s"] == round(newcomer, 1)
+            assert third["eta_s"] == round(newcomer + 1 * 4 * 60, 1)
+            summary = server.engine.waiting_summary(server.engine.clock())["A"]
+            assert summary["eta_new_s"] == round(newcomer + 2 * 4 * 60, 1)
+        finally:
+            go.set()
+            server.engine.predict = predict_waits
+        fresh = server.settled_prediction()  # before the manager (and `go`) goes away
     assert fresh is not made and len(fresh.tickets) == 3
 
 
