@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import httpx
@@ -66,14 +66,21 @@ def _server(args: argparse.Namespace) -> int:
         print("give both --cert and --key to serve HTTPS", file=sys.stderr)
         return 2
     tls = {"ssl_certfile": args.cert, "ssl_keyfile": args.key} if args.cert else {}
+    watch: dict[str, Any] = {}
+    if args.watch_callbacks:
+        watch = {"loop": "asyncio"}
+        app = create_app(db, watch_callbacks=True)
+    else:
+        app = create_app(db)
     uvicorn.run(
-        create_app(db),
+        app,
         host=args.host,
         port=args.port,
         log_level=args.log_level,
         ws_ping_interval=5,
         **server_options(),
         **tls,
+        **watch,
     )
     return 0
 
@@ -337,6 +344,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--key", help="the certificate's private key (PEM)")
     p.add_argument("--config", help="branch config TOML used when creating the database")
     p.add_argument("--log-level", default="info", help="uvicorn log level")
+    p.add_argument(
+        "--watch-callbacks",
+        action="store_true",
+        help="time every event-loop callback, shown in /health (for bench server; runs on "
+        "the slower pure-Python asyncio loop instead of uvloop)",
+    )
 
     p = add("init", _init, "Create a database and seed the branch from a TOML config.")
     db_opt(p)

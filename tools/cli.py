@@ -74,6 +74,11 @@ def register_bench(sub: Any) -> None:
     b.add_argument(
         "--counters", type=int, default=12, help="counters serving every business (default 12)"
     )
+    b.add_argument(
+        "--watch-callbacks",
+        action="store_true",
+        help="also time every event-loop callback (the server then runs on asyncio, not uvloop)",
+    )
     _json_opt(b)
     b = _command(
         bsub, "print", _bench_print, "Issue-to-last-byte time of tickets to a simulated printer."

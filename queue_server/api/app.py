@@ -44,7 +44,7 @@ from queue_server.desks.sign_in import StaffSignIn
 from queue_server.desks.tickets import TicketDesk
 from queue_server.domain import CallingPolicy
 from queue_server.engine import Clock, Engine, utc_now
-from queue_server.loopwatch import LoopWatch
+from queue_server.loopwatch import CallbackWatch, LoopWatch
 from queue_server.security.headers import SecurityHeaders, cors_origins
 from queue_server.security.limits import PublicGate, RateLimit
 
@@ -125,6 +125,7 @@ def create_app(
     policy: CallingPolicy | None = None,
     heartbeat_s: float = 2.0,
     coalesce_s: float = 0.002,
+    watch_callbacks: bool = False,
 ) -> FastAPI:
     logs.install()
     engine = Engine(db_path, clock=clock, policy=policy)
@@ -135,6 +136,9 @@ def create_app(
     notices = NotificationDesk(engine)  # texts opted-in customers (phone numbers in memory)
     ticket_links = PublicTicketDesk(engine)
     loopwatch = LoopWatch()
+    callbacks = CallbackWatch() if watch_callbacks else None
+    if callbacks is not None:
+        callbacks.install()
     provisioning = Provisioning(engine, tokens, audit)
     sign_in_desk = StaffSignIn(engine, provisioning, audit)
 
@@ -167,6 +171,7 @@ def create_app(
     # Per-app state, built once here and reached through the aliases in deps.py.
     app.state.engine = engine
     app.state.loopwatch = loopwatch
+    app.state.callbacks = callbacks
     app.state.tokens = tokens
     app.state.audit = audit
     app.state.tickets = TicketDesk(engine)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from queue_server.loopwatch import STEP_MS, LoopWatch, lag_between
+from queue_server.loopwatch import STEP_MS, CallbackWatch, LoopWatch, lag_between
 
 
 def test_lag_between_two_readings_counts_only_the_window():
@@ -49,3 +49,35 @@ def test_health_shows_the_loop_lag_histogram(server):
     lag = server.client(None).get("/health").json()["loop_lag"]
     assert lag["interval_ms"] == 10.0 and lag["step_ms"] == STEP_MS
     assert all(int(k) >= 0 and n > 0 for k, n in lag["counts"].items())
+
+
+def test_the_callback_watch_times_each_callback_with_its_own_cpu():
+    watch = CallbackWatch()
+
+    def busy_for_3_ms() -> None:
+        end = time.perf_counter() + 0.003
+        while time.perf_counter() < end:
+            pass
+
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+        loop.call_soon(busy_for_3_ms)
+        loop.call_soon(done.set_result, None)
+        await done
+
+    watch.install()
+    try:
+        asyncio.run(scenario(), debug=False)
+    finally:
+        watch.uninstall()
+    reading = watch.reading()
+    _, _, worst = lag_between({}, reading["counts"])
+    _, _, worst_cpu = lag_between({}, reading["cpu_counts"])
+    assert 3.0 <= worst_cpu <= worst
+    names = [c["callback"] for c in reading["slowest"]]
+    assert any(
+        name.startswith("test_the_callback_watch") and "busy_for_3_ms" in name for name in names
+    )
+    asyncio.run(scenario())  # uninstalled: nothing more is counted
+    assert watch.reading()["counts"] == reading["counts"]

@@ -75,6 +75,7 @@ from typing import Any
 
 import websockets
 
+from queue_server.cli import Refused
 from queue_server.config import BranchConfig, init_db, load_config
 from queue_server.domain import Counter, Skill
 from queue_server.loopwatch import lag_between
@@ -106,14 +107,15 @@ _FIRST_ID = re.compile(rb'"id":(\d+)')  # a ticket's first field; {"ticket": nul
 
 def main(args: argparse.Namespace) -> int:
     if args.seconds <= 0 or args.subscribers < 0 or args.clients < 1:
-        raise ValueError("need --seconds > 0, --subscribers >= 0 and --clients >= 1")
+        raise Refused("need --seconds > 0, --subscribers >= 0 and --clients >= 1")
     if args.counters < 1:
-        raise ValueError("need --counters >= 1")
+        raise Refused("need --counters >= 1")
     result = run(
         seconds=args.seconds,
         subscribers=args.subscribers,
         clients=args.clients,
         counters=args.counters,
+        watch_callbacks=args.watch_callbacks,
     )
     if args.json:
         print(json.dumps(result, sort_keys=True))
@@ -134,7 +136,13 @@ def bench_config(counters: int) -> BranchConfig:
 
 
 def run(
-    *, seconds: float, subscribers: int, clients: int, counters: int = 6, seed: int = 1
+    *,
+    seconds: float,
+    subscribers: int,
+    clients: int,
+    counters: int = 6,
+    seed: int = 1,
+    watch_callbacks: bool = False,
 ) -> dict[str, Any]:
     """One benchmark run in a fresh temporary folder; returns the figures."""
     with tempfile.TemporaryDirectory(prefix="branchq-bench-") as tmp:
@@ -148,7 +156,8 @@ def run(
         port = free_port()
         log_path = folder / "server.log"
         with log_path.open("wb") as log:
-            server = start_server(db, port, log)
+            extra = ("--watch-callbacks",) if watch_callbacks else ()
+            server = start_server(db, port, log, *extra)
             wait_healthy(f"http://{HOST}:{port}", server)
             try:
                 result = asyncio.run(
@@ -556,13 +565,13 @@ async def _drive(
             asyncio.create_task(load.worker(random.Random(seed * 1000 + i))) for i in range(clients)
         ]
         await asyncio.sleep(WARMUP_S)
-        lag0 = (await setup.json("GET", f"{API}/health"))["loop_lag"]["counts"]
+        health0 = await setup.json("GET", f"{API}/health")
         t0, cpu0, scpu0 = time.perf_counter(), time.process_time(), cpu_seconds(pid)
         mcpu0 = machine_cpu_seconds()
         await asyncio.sleep(seconds)
         t1, cpu1, scpu1 = time.perf_counter(), time.process_time(), cpu_seconds(pid)
         mcpu1 = machine_cpu_seconds()
-        lag1 = (await setup.json("GET", f"{API}/health"))["loop_lag"]["counts"]
+        health1 = await setup.json("GET", f"{API}/health")
         load.stop(clients)
         await asyncio.wait_for(asyncio.gather(*workers), 2 * TIMEOUT_S)
         health = await setup.json("GET", f"{API}/health")
@@ -573,7 +582,22 @@ async def _drive(
         await setup.close()
     window = t1 - t0
     result = _figures(load.ops, subs, t0, t1, final_seq)
-    probes, lag_p99, lag_max = lag_between(lag0, lag1)
+    probes, lag_p99, lag_max = lag_between(
+        health0["loop_lag"]["counts"], health1["loop_lag"]["counts"]
+    )
+    if health1.get("callbacks"):  # --watch-callbacks: every callback's own time
+        before, after = health0["callbacks"], health1["callbacks"]
+        _, cb_p99, cb_max = lag_between(before["counts"], after["counts"])
+        _, cpu_p99, cpu_max = lag_between(before["cpu_counts"], after["cpu_counts"])
+        inside = [c for c in after["slowest"] if before["now_s"] < c["second"] <= after["now_s"]]
+        result.update(
+            callback_p99_ms=cb_p99,
+            callback_max_ms=cb_max,
+            callback_cpu_p99_ms=cpu_p99,
+            callback_cpu_max_ms=cpu_max,
+            slowest_callbacks=sorted(inside, key=lambda c: -c["ms"])[:8],
+            gc_max_ms=after["gc_max_ms"],
+        )
     result.update(
         loop_probes=probes,
         loop_lag_p99_ms=lag_p99,
@@ -718,6 +742,7 @@ def format_report(r: dict[str, Any]) -> str:
         f"  loop lag p99      {ms(r['loop_lag_p99_ms']):>14}   max {ms(r['loop_lag_max_ms'])} "
         f"(how late the server's event loop woke a probe due every 10 ms; "
         f"{r['loop_probes']} probes)",
+        *_callback_lines(r),
         f"  events            {r['events_delivered']} ops' events at every subscriber, "
         f"{r['deliveries']} deliveries, {r['events_missed']} missed, {r['resyncs']} resyncs, "
         f"{r['delivered_before_ack']} before the ack (counted as 0 ms)",
@@ -738,6 +763,20 @@ def format_report(r: dict[str, Any]) -> str:
         "  all targets met" if r["all_targets_met"] else "  targets NOT all met",
     ]
     return "\n".join(lines)
+
+
+def _callback_lines(r: dict[str, Any]) -> list[str]:
+    if "callback_max_ms" not in r:
+        return []
+    slowest = ", ".join(f"{c['callback']} {c['ms']:.1f} ms" for c in r["slowest_callbacks"][:4])
+    return [
+        f"  one callback      p99 {r['callback_p99_ms']:.1f} ms, max {r['callback_max_ms']:.1f} ms"
+        f"; its own CPU p99 {r['callback_cpu_p99_ms']:.1f} ms, max "
+        f"{r['callback_cpu_max_ms']:.1f} ms (asyncio loop, every callback timed)",
+        f"                    slowest in the window: {slowest}",
+        f"                    longest garbage collection since start, by generation: "
+        f"{' / '.join(f'{ms:.1f}' for ms in r['gc_max_ms'])} ms",
+    ]
 
 
 def _pct_text(v: float | None) -> str:

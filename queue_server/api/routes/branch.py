@@ -29,6 +29,7 @@ async def health(engine: EngineDep, request: Request) -> dict[str, Any]:
         "business_day": engine.branch.business_day(engine.clock()).isoformat(),
         "subscribers": engine.hub.subscribers,
         "loop_lag": request.app.state.loopwatch.reading(),
+        "callbacks": callbacks.reading() if (callbacks := request.app.state.callbacks) else None,
     }
 
 

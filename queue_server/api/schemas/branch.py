@@ -18,12 +18,30 @@ class LoopLag(BaseModel):
     )
 
 
+class SlowCallback(BaseModel):
+    second: int = Field(description="the server's monotonic clock, whole seconds")
+    ms: float
+    callback: str = Field(description="the callback's or coroutine's qualified name")
+
+
+class CallbackTimes(BaseModel):
+    step_ms: float
+    now_s: int = Field(description="the server's monotonic clock when read, whole seconds")
+    gc_max_ms: list[float] = Field(description="the longest garbage collection per generation")
+    counts: dict[str, int] = Field(description="callbacks by duration step since start")
+    cpu_counts: dict[str, int] = Field(description="the same by the loop thread's CPU time")
+    slowest: list[SlowCallback]
+
+
 class Health(BaseModel):
     status: str
     seq: int
     business_day: str
     subscribers: int
     loop_lag: LoopLag
+    callbacks: CallbackTimes | None = Field(
+        None, description="every callback's time, only under `branchq server --watch-callbacks`"
+    )
 
 
 class NoticeUpdate(BaseModel):
