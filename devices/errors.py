@@ -7,11 +7,19 @@ class DeviceError(Exception):
     """Anything a device did wrong or could not do."""
 
 
-class DeviceUnavailable(DeviceError):
+class DeviceFault(DeviceError):
+    """The device or the line to it failed: this belongs in the branch's device health.
+
+    Its opposite is a problem with what the device was handed (a card it cannot read, a
+    code it cannot decode): the customer is told, and the device is still healthy.
+    """
+
+
+class DeviceUnavailable(DeviceFault):
     """Not connected, unplugged, or the port cannot be opened (it will be retried)."""
 
 
-class DeviceTimeout(DeviceError):
+class DeviceTimeout(DeviceFault):
     """The device did not answer in time."""
 
 

@@ -179,6 +179,20 @@ class _FrameScanner:
         """Bytes held back waiting for the rest of a frame."""
         return len(self._buf)
 
+    def partial_frame(self) -> tuple[int, int] | None:
+        """(announced, received) bytes of a frame that has begun but not ended, else None.
+
+        Only a header that passes the same length check as a whole frame counts, so noise
+        that happens to contain a preamble is not taken for a reply cut short.
+        """
+        buf = self._buf
+        if len(buf) < HEADER_LEN or not buf.startswith(PREAMBLE):
+            return None
+        total = HEADER_LEN + ((buf[5] << 8) | buf[6])
+        if total - HEADER_LEN < self.min_body + 1 or total > self.max_frame:
+            return None
+        return total, len(buf)
+
     def reset(self) -> None:
         """Forget a half-received frame (e.g. before a new request)."""
         self.skipped_bytes += len(self._buf)

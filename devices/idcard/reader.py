@@ -32,7 +32,15 @@ import serial
 
 from devices.errors import DeviceTimeout, DeviceUnavailable
 from devices.idcard.card import IdCard, parse_base_message
-from devices.idcard.errors import CardExpired, ReaderStatusError, ReplyError
+from devices.idcard.errors import (
+    CardExpired,
+    CardNotRead,
+    ReaderStatusError,
+    ReplyChecksumError,
+    ReplyError,
+    TruncatedReply,
+    WrongCardType,
+)
 from devices.idcard.frames import (
     Command,
     FrameReader,
@@ -65,8 +73,19 @@ DEFAULT_POLL_S = 0.3
 # Reads are sliced so a cancel request is noticed quickly even while waiting on a silent line.
 _SLICE_S = 0.05
 SAM_ID_LEN = 16
-# Statuses with which "read new address" says the card is no longer in the field.
-_GONE = {Status.READ_FAILED, Status.NO_CARD, Status.SELECT_FAILED}
+# Statuses that are about the card in the field, not the reader: the radio exchange
+# failed or the card left. Placing the card again is the cure, so they are the customer's.
+_CARD_STATUSES: dict[Status, str] = {
+    Status.CARD_AUTH_FAILED: "auth_failed",
+    Status.SAM_AUTH_FAILED: "auth_failed",
+    Status.DATA_CHECK_FAILED: "data_check_failed",
+    Status.READ_FAILED: "read_failed",
+    Status.RANDOM_FAILED: "random_failed",
+    Status.NO_CARD: "no_card",
+    Status.SELECT_FAILED: "select_failed",
+}
+# Commands that talk to a card already found; the others are the reader's own business.
+_CARD_COMMANDS = {Command.SELECT_CARD, Command.READ_BASE_MESSAGE, Command.READ_NEW_ADDRESS}
 
 
 class IdCardReader:
@@ -79,13 +98,14 @@ class IdCardReader:
         timeout_s: float = DEFAULT_TIMEOUT_S,
         read_timeout_s: float = DEFAULT_READ_TIMEOUT_S,
         min_poll_s: float = DEFAULT_POLL_S,
-        reject_expired: bool = False,
+        reject_expired: bool = True,
         today: Callable[[], dt.date] = dt.date.today,
     ) -> None:
         self.line = line
         self.timeout_s = timeout_s
         self.read_timeout_s = read_timeout_s
         self.min_poll_s = min_poll_s
+        # A bank takes no expired ID: refused unless a caller (a field probe) says otherwise.
         self.reject_expired = reject_expired
         self.today = today
         self._frames = FrameReader()
@@ -145,7 +165,7 @@ class IdCardReader:
 
     # ------------------------------------------------------------------ exchange
     def _exchange(self, command: Command, timeout_s: float) -> Reply:
-        """Send one request, return its reply; DeviceTimeout / ReplyError otherwise."""
+        """Send one request, return its reply; DeviceTimeout / a ReplyError otherwise."""
         with self._lock:
             try:
                 return self._exchange_locked(command, timeout_s)
@@ -163,6 +183,7 @@ class IdCardReader:
         self.line.read_available()
         self._frames.reset()
         errors_before = self._frames.error_count
+        checksums_before = self._frames.bad_checksums
         skipped_before = self._frames.skipped_bytes
         self.line.write(build_request(command))
         deadline = time.monotonic() + timeout_s
@@ -185,10 +206,24 @@ class IdCardReader:
                 return reply
             if self._frames.error_count > errors_before:
                 # A corrupted reply is not resent; waiting longer would only time out.
-                raise ReplyError(
+                damaged = (
+                    ReplyChecksumError
+                    if self._frames.bad_checksums > checksums_before
+                    else ReplyError
+                )
+                raise damaged(
                     f"{command.name.lower()}: invalid reply from {self.line.url} "
                     f"({self._frames.errors[-1]})"
                 )
+        partial = self._frames.partial_frame()
+        if partial is not None:
+            announced, got = partial
+            raise TruncatedReply(
+                f"{command.name.lower()}: reply from {self.line.url} cut short: "
+                f"{got} of the {announced} bytes it announced in {timeout_s:g} s",
+                announced,
+                got,
+            )
         if received:
             skipped = self._frames.skipped_bytes - skipped_before + self._frames.pending
             raise ReplyError(
@@ -207,10 +242,31 @@ class IdCardReader:
         self._last_poll = time.monotonic()
 
     @staticmethod
-    def _fail(command: Command, reply: Reply) -> ReaderStatusError:
-        return ReaderStatusError(
-            f"{command.name.lower()}: reader answered {describe_status(reply.sw3)}", reply.sw3
-        )
+    def _fail(command: Command, reply: Reply) -> ReaderStatusError | CardNotRead | WrongCardType:
+        """The error for a failure status: the card's (the customer is told) or the reader's."""
+        message = f"{command.name.lower()}: reader answered {describe_status(reply.sw3)}"
+        status = reply.status
+        if command not in _CARD_COMMANDS:
+            return ReaderStatusError(message, reply.sw3)
+        if status is Status.WRONG_CARD_TYPE:
+            return WrongCardType(message)
+        if status in _CARD_STATUSES:
+            return CardNotRead(message, _CARD_STATUSES[status], reply.sw3)
+        return ReaderStatusError(message, reply.sw3)
+
+    def _card_exchange(self, command: Command, timeout_s: float) -> Reply:
+        """An exchange about the found card: a damaged reply means this read failed.
+
+        A card moved during the radio exchange is the usual cause, and placing it again
+        the cure, so it is the customer's moment rather than a reader fault. The damage
+        (checksum or cut short) stays readable in `reason` and `__cause__`.
+        """
+        try:
+            return self._exchange(command, timeout_s)
+        except ReplyError as exc:
+            raise CardNotRead(
+                f"{command.name.lower()}: the card's reply was damaged ({exc})", exc.code
+            ) from exc
 
     # ----------------------------------------------------------------- SAM
     def reset_sam(self) -> None:
@@ -251,7 +307,7 @@ class IdCardReader:
 
     def select_card(self) -> bool:
         """True when the found card answered; False when it left or could not be selected."""
-        reply = self._exchange(Command.SELECT_CARD, self.timeout_s)
+        reply = self._card_exchange(Command.SELECT_CARD, self.timeout_s)
         if reply.sw3 == Status.SUCCESS:
             return True
         if reply.sw3 in (Status.SELECT_FAILED, Status.NO_CARD):
@@ -259,8 +315,8 @@ class IdCardReader:
         raise self._fail(Command.SELECT_CARD, reply)
 
     def read_card(self) -> IdCard:
-        """Read and check the selected card (raises CardDataError, ForeignerCard, …)."""
-        reply = self._exchange(Command.READ_BASE_MESSAGE, self.read_timeout_s)
+        """Read and check the selected card; a CardProblem when it cannot be used."""
+        reply = self._card_exchange(Command.READ_BASE_MESSAGE, self.read_timeout_s)
         if reply.sw3 != Status.SUCCESS:
             raise self._fail(Command.READ_BASE_MESSAGE, reply)
         card = parse_base_message(reply.data)
@@ -287,8 +343,8 @@ class IdCardReader:
         reply = self._exchange(Command.READ_NEW_ADDRESS, self.timeout_s)
         if reply.sw3 in (Status.SUCCESS, Status.NO_SUCH_ITEM):
             return True
-        if reply.sw3 in _GONE:
-            return False
+        if reply.status in _CARD_STATUSES:
+            return False  # the card no longer answers as it did: it has left the field
         raise self._fail(Command.READ_NEW_ADDRESS, reply)
 
     def read_once(self) -> IdCard | None:

@@ -3,12 +3,13 @@
 It answers the SDT commands byte for byte as PROTOCOLS.md describes them (reset SAM, SAM
 status, SAM id, find, select, read base message, read new address); `place(card)` and
 `lift()` move a card on and off; `fault` switches to a broken reader at run time (silent,
-garbage, corrupt checksum). Like a real reader, a card that has been read is not found
-again until it is lifted and placed again, while "read new address" keeps answering as
-long as it lies on the reader.
+garbage, corrupt checksum) or breaks only the card read's reply (corrupt, cut short), and
+`read_status` makes the card fail its read with a status (0x41 read failed, 0x80 lifted).
+Like a real reader, a card that has been read is not found again until it is lifted and
+placed again, while "read new address" keeps answering as long as it lies on the reader.
 
 Run it by hand: `python -m devices.idcard.sim [CARD]` prints its `sdt+serial://` URL and
-takes commands on stdin: `place NAME`, `lift`, `fault silent|garbage|corrupt|none`, `quit`.
+takes commands on stdin: `place NAME`, `lift`, `fault KIND` (a `Fault` value), `quit`.
 
 Every card here is synthetic: invented names and addresses; ID numbers are well-formed
 (valid check digits, except where a card is broken on purpose) but belong to nobody.
@@ -37,6 +38,9 @@ class Fault(enum.Enum):
     SILENT = "silent"  # unplugged data wire / dead reader: no answer at all
     GARBAGE = "garbage"  # wrong baud rate or a noisy line: random bytes
     CORRUPT = "corrupt"  # well-formed replies with a wrong checksum
+    # Only "read base message" breaks, as when a card moves during the radio exchange.
+    CORRUPT_READ = "corrupt-read"  # its reply has a wrong checksum
+    SHORT_READ = "short-read"  # its reply stops halfway
 
 
 # --------------------------------------------------------------- synthetic cards
@@ -202,6 +206,8 @@ class IdCardReaderSimulator(PtyDevice):
         self._rng = random.Random(seed)
         self.fault = Fault.NONE
         self.sam_ok = True
+        # The status a placed card's read answers with instead of success (None: it reads).
+        self.read_status: Status | None = None
         self.card: bytes | None = None
         self.photo = b""
         self.new_address = ""
@@ -242,7 +248,10 @@ class IdCardReaderSimulator(PtyDevice):
         with self.lock:  # also called directly by tests, outside the serving thread
             # Requests are heard (and recorded) in every fault mode; only the answer breaks.
             errors_before = self._requests.error_count
-            replies = [self._answer(request) for request in self._requests.feed(data)]
+            replies = [
+                self._damaged(request, self._answer(request))
+                for request in self._requests.feed(data)
+            ]
             if self._requests.error_count > errors_before:
                 replies.append(build_reply(Status.CHECKSUM_ERROR))
             if self.fault is Fault.SILENT:
@@ -253,6 +262,15 @@ class IdCardReaderSimulator(PtyDevice):
             if self.fault is Fault.CORRUPT and out:
                 out = out[:-1] + bytes([out[-1] ^ 0x5A])
             return out
+
+    def _damaged(self, request: Request, reply: bytes) -> bytes:
+        if request.command is not Command.READ_BASE_MESSAGE:
+            return reply
+        if self.fault is Fault.CORRUPT_READ:
+            return reply[:-1] + bytes([reply[-1] ^ 0x5A])
+        if self.fault is Fault.SHORT_READ:
+            return reply[: len(reply) // 2]
+        return reply
 
     def _answer(self, request: Request) -> bytes:
         command = request.command
@@ -281,6 +299,8 @@ class IdCardReaderSimulator(PtyDevice):
         if command is Command.READ_BASE_MESSAGE:
             if self.card is None or not self._selected:
                 return build_reply(Status.READ_FAILED)
+            if self.read_status is not None:
+                return build_reply(self.read_status)  # not read, so still found next time
             self._used = True
             photo = self.photo.ljust(PHOTO_LEN, b"\x00")[:PHOTO_LEN]
             return build_reply(Status.SUCCESS, BASE_MESSAGE_HEADER + self.card + photo)
@@ -312,7 +332,8 @@ def main(argv: list[str] | None = None) -> int:
             elif verb == "quit":
                 break
             elif verb:
-                print("commands: place NAME | lift | fault silent|garbage|corrupt|none | quit")
+                faults = "|".join(f.value for f in Fault)
+                print(f"commands: place NAME | lift | fault {faults} | quit")
     except KeyboardInterrupt:
         pass
     finally:

@@ -1,9 +1,10 @@
 """A background thread that watches the reader and reports each card placement once.
 
 `on_card(card)` runs once per placement, `on_lifted()` when that card leaves the reader,
-`on_error(exc)` when the reader fails (unplugged, silent, garbage) or a card cannot be
-accepted (bad data, foreigner card, expired), and `on_recovered()` when a failed reader
-answers again. The thread never dies of a reader error:
+`on_error(exc)` when the reader fails (a `DeviceFault`: unplugged, silent, garbage) or a
+card cannot be used (a `CardProblem`: not read, bad data, foreigner card, expired), and
+`on_recovered()` when a failed reader answers again. A card problem is once per placement
+and never counts as a reader failure. The thread never dies of a reader error:
 it reports it and keeps polling, and the serial line reopens itself when the reader comes
 back. Callbacks run on the watcher's thread — a GUI must hand them over to its own
 thread (a queued signal), and a slow callback only delays the next poll.
@@ -18,14 +19,14 @@ from types import TracebackType
 
 from devices.errors import DeviceError
 from devices.idcard.card import IdCard
-from devices.idcard.errors import CardDataError, CardExpired, ForeignerCard
+from devices.idcard.errors import CardDataError, CardExpired, CardProblem, ForeignerCard
 from devices.idcard.reader import DEFAULT_POLL_S, IdCardReader
 
 log = logging.getLogger(__name__)
 
-# Errors that belong to the card on the reader, not to the reader: reported once per
-# placement, then the watcher waits for that card to be lifted like after a good read.
-_CARD_ERRORS = (CardDataError, ForeignerCard, CardExpired)
+# Refusals after a read that worked: the reader now counts the card as used and ignores it
+# in "find card", so whether it still lies there is asked the way it is after a good read.
+_READ_BUT_REFUSED = (CardDataError, ForeignerCard, CardExpired)
 
 
 class CardWatcher:
@@ -45,6 +46,9 @@ class CardWatcher:
         self.on_recovered = on_recovered  # the reader answers again after a fault
         self.interval_s = interval_s
         self.card_on_reader = False  # a card was read (or refused) and is not lifted yet
+        # How to tell it has gone: a read card answers "read new address"; a card that
+        # was not read is still found by "find card" until it is lifted.
+        self._card_was_read = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_error: type[DeviceError] | None = None
@@ -91,20 +95,23 @@ class CardWatcher:
         """One step of the loop (public so a caller can drive it without a thread)."""
         try:
             if self.card_on_reader:
-                if not self.reader.card_present():
+                present = self.reader.card_present if self._card_was_read else self.reader.find_card
+                if not present():
                     self.card_on_reader = False
                     self._call("on_lifted", self.on_lifted)
-            elif self.reader.find_card() and self.reader.select_card():
+            elif self.reader.find_card():
                 try:
-                    card = self.reader.read_card()
-                except _CARD_ERRORS:
-                    # A refused card was still read: wait for it to be lifted, too.
+                    card = self.reader.read_card() if self.reader.select_card() else None
+                except CardProblem as exc:
+                    # Told once: the same card is not tried again until it is lifted.
                     self.card_on_reader = True
+                    self._card_was_read = isinstance(exc, _READ_BUT_REFUSED)
                     raise
-                self.card_on_reader = True
-                self._call("on_card", self.on_card, card)
+                if card is not None:
+                    self.card_on_reader = self._card_was_read = True
+                    self._call("on_card", self.on_card, card)
             self._answered()
-        except _CARD_ERRORS as exc:
+        except CardProblem as exc:
             self._answered()  # the card is at fault, not the reader
             self._call("on_error", self.on_error, exc)
         except DeviceError as exc:

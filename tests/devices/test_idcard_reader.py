@@ -11,18 +11,23 @@ from pathlib import Path
 
 import pytest
 
-from devices.errors import DeviceError, DeviceTimeout, DeviceUnavailable, ProtocolError
+from devices.errors import DeviceError, DeviceFault, DeviceTimeout, DeviceUnavailable, ProtocolError
 from devices.idcard import (
     SCHEMES,
     BadCheckDigit,
     CardExpired,
+    CardNotRead,
+    CardProblem,
     CardWatcher,
     ForeignerCard,
     IdCard,
     IdCardReader,
+    ReaderFault,
     ReaderStatusError,
+    ReplyChecksumError,
     ReplyError,
     Status,
+    TruncatedReply,
     build_request,
     probe,
     reader_for_url,
@@ -125,9 +130,10 @@ def test_a_card_must_be_lifted_before_it_is_found_again(sim, reader):
 def test_no_card(sim, reader):
     assert reader.find_card() is False
     assert reader.select_card() is False
-    with pytest.raises(ReaderStatusError) as info:
+    with pytest.raises(CardNotRead) as info:
         reader.read_card()
     assert info.value.status == Status.READ_FAILED and "read failed" in str(info.value)
+    assert info.value.retryable and not isinstance(info.value, DeviceFault)
 
 
 def test_sam_commands(sim, reader):
@@ -168,18 +174,97 @@ def test_refused_cards_raise_typed_errors(sim, reader):
             reader.read_once()
 
 
-def test_expired_cards_are_refused_only_when_asked(sim):
+def test_expired_cards_are_refused_by_default(sim):
     line = SerialLine(sim.path, baudrate=115200, timeout_s=0.3)
-    strict = IdCardReader(line, reject_expired=True, today=lambda: dt.date(2026, 11, 27))
+    strict = IdCardReader(line, today=lambda: dt.date(2026, 11, 27))
     sim.place("expired")
     with pytest.raises(CardExpired) as info:
         strict.read_once()
     assert info.value.valid_to == dt.date(2020, 1, 1)
+    assert isinstance(info.value, CardProblem) and not info.value.retryable
+    assert info.value.code == "card_expired"
+    # The whole base message came over the wire intact: refused for its date, not the read.
+    assert sim.commands[-1] is Command.READ_BASE_MESSAGE
     sim.place("expired")
-    strict.reject_expired = False
+    strict.reject_expired = False  # e.g. a field probe that only shows what is on the card
     card = strict.read_once()
     assert card is not None and card.expired(dt.date(2026, 11, 27))
     strict.close()
+
+
+def test_the_url_reader_refuses_expired_cards_too(sim, reader):
+    sim.place("expired")
+    with pytest.raises(CardExpired):
+        reader.read_once()
+
+
+# ------------------------------------------------ card problems vs reader faults
+def test_a_damaged_reply_while_reading_a_card_is_a_card_problem(sim, reader):
+    sim.place("adult")
+    sim.fault = Fault.CORRUPT_READ
+    started = time.monotonic()
+    with pytest.raises(CardNotRead) as info:
+        reader.read_once()
+    assert time.monotonic() - started < 0.5  # a bad checksum is known at once
+    assert info.value.retryable and info.value.reason == "reply_checksum"
+    assert isinstance(info.value.__cause__, ReplyChecksumError)
+    assert not isinstance(info.value, DeviceFault)
+    # The reader itself is fine: the next placement reads.
+    sim.fault = Fault.NONE
+    sim.place("adult")
+    assert reader.read_once() is not None
+
+
+def test_a_reply_cut_short_is_truncated_not_a_checksum_error(sim, reader):
+    sim.place("adult")
+    sim.fault = Fault.SHORT_READ
+    with pytest.raises(CardNotRead) as info:
+        reader.read_once()
+    assert info.value.reason == "reply_truncated" and info.value.retryable
+    cut = info.value.__cause__
+    assert isinstance(cut, TruncatedReply) and not isinstance(cut, ReplyChecksumError)
+    # 1295 bytes announced by LEN (0x0508 after the 7-byte header); half of them came.
+    assert (cut.announced, cut.received) == (1295, 1295 // 2)
+    assert "647 of the 1295 bytes" in str(cut)
+
+
+def test_the_parser_knows_how_much_of_a_frame_is_missing():
+    frames = FrameReader()
+    # A header announcing 12 more bytes, and only 3 of them: 10 of 19 bytes arrived.
+    assert frames.feed(bytes.fromhex("aa aa aa 96 69 00 0c 00 00 90")) == []
+    assert frames.partial_frame() == (19, 10)
+    # Noise that contains a preamble with an absurd length is not a frame cut short.
+    noise = FrameReader()
+    assert noise.feed(bytes.fromhex("aa aa aa 96 69 ff ff 01")) == []
+    assert noise.partial_frame() is None and noise.bad_lengths == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "reason"),
+    [(Status.READ_FAILED, "read_failed"), (Status.NO_CARD, "no_card")],
+)
+def test_a_card_that_fails_its_read_is_retryable(sim, reader, status, reason):
+    sim.place("elderly")
+    sim.read_status = status
+    with pytest.raises(CardNotRead) as info:
+        reader.read_once()
+    assert (info.value.status, info.value.reason, info.value.retryable) == (status, reason, True)
+    assert reader.find_card() is True  # not read, so the reader still sees it
+    sim.read_status = None
+    assert reader.select_card() and reader.read_card().name == "测试一"
+
+
+def test_the_readers_own_failures_are_faults(sim, reader):
+    sim.sam_ok = False
+    with pytest.raises(ReaderStatusError) as info:
+        reader.reset_sam()
+    assert isinstance(info.value, ReaderFault) and isinstance(info.value, DeviceFault)
+    assert not isinstance(info.value, CardProblem)
+    sim.sam_ok = True
+    sim.fault = Fault.CORRUPT  # every reply, even to "find card": the line, not a card
+    with pytest.raises(ReplyChecksumError) as checksum:
+        reader.find_card()
+    assert isinstance(checksum.value, DeviceFault) and checksum.value.code == "reply_checksum"
 
 
 # ------------------------------------------------------------------ faults
@@ -205,7 +290,7 @@ def test_a_corrupt_checksum_fails_fast_and_the_reader_recovers(sim, reader):
     sim.place("adult")
     sim.fault = Fault.CORRUPT
     started = time.monotonic()
-    with pytest.raises(ReplyError, match="checksum"):
+    with pytest.raises(ReplyChecksumError, match="checksum"):
         reader.find_card()
     assert time.monotonic() - started < 0.25
     sim.fault = Fault.NONE
@@ -319,6 +404,42 @@ def test_the_watcher_reports_errors_and_keeps_going(sim, reader):
         sim.place("adult")
         assert seen.wait(lambda: len(seen.cards) == 1)
         assert watcher.running
+
+
+def test_the_watcher_tells_a_card_problem_once_per_placement_and_no_fault(sim, reader):
+    seen = Events()
+    recovered: list[bool] = []
+    watcher = CardWatcher(
+        reader,
+        seen.on_card,
+        seen.on_lifted,
+        seen.on_error,
+        interval_s=0.05,
+        on_recovered=lambda: recovered.append(True),
+    )
+    with watcher:
+        sim.read_status = Status.READ_FAILED  # a card the radio cannot read, left lying
+        sim.place("adult")
+        assert seen.wait(lambda: len(seen.errors) == 1)
+        assert isinstance(seen.errors[0], CardNotRead) and seen.errors[0].reason == "read_failed"
+        finds = sim.commands.count(Command.FIND_CARD)
+        assert sim.wait_for(Command.FIND_CARD, finds + 3)  # "is it still there?"
+        assert len(seen.errors) == 1 and sim.commands.count(Command.READ_BASE_MESSAGE) == 1
+        sim.lift()
+        assert seen.wait(lambda: seen.lifted == 1)
+        sim.read_status = None
+        sim.fault = Fault.SHORT_READ
+        sim.place("adult")
+        assert seen.wait(lambda: len(seen.errors) == 2)
+        assert isinstance(seen.errors[1], CardNotRead)
+        assert seen.errors[1].reason == "reply_truncated"
+        sim.fault = Fault.NONE
+        sim.lift()
+        assert seen.wait(lambda: seen.lifted == 2)
+        sim.place("adult")
+        assert seen.wait(lambda: len(seen.cards) == 1)
+    assert all(isinstance(e, CardProblem) for e in seen.errors)
+    assert recovered == []  # never counted as a reader fault, so never "back"
 
 
 def test_callback_failures_do_not_kill_the_watcher(sim, reader):

@@ -20,7 +20,8 @@ from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QApplication
 from server.visit_helpers import VISIT_CONFIG, write_vip_list
 
-from devices.idcard.sim import IdCardReaderSimulator
+from devices.idcard.frames import Command, Status
+from devices.idcard.sim import Fault, IdCardReaderSimulator
 from devices.printer.sim import PrinterSimulator
 from kiosk.app import KioskWindow
 from kiosk.flow import Screen
@@ -146,7 +147,125 @@ def test_an_expired_card_is_refused_kindly(qtbot, make_kiosk, branch, reader, de
     reader.place(expired)
     qtbot.waitUntil(lambda: window.home.customer.isVisible(), timeout=WAIT_MS)
     assert window.flow.card is None
-    assert window.home.customer.message_label.text() == "该身份证已过有效期,请直接取号"
+    assert (
+        window.home.customer.message_label.text()
+        == "该身份证已过有效期，请联系工作人员或直接取号。"
+    )
+    assert peripherals.health["idcard"] == ("ok", "")
+
+
+# ------------------------------------------- a card problem is not a reader fault
+def reader_health_on_server(branch: LiveServer) -> str | None:
+    devices = branch.client("manager").get("/devices").json()
+    return next((d["health"] for d in devices if d["device"] == "kiosk-7/idcard"), None)
+
+
+def watch_reader_reports(window: KioskWindow) -> list[str]:
+    """The idcard health changes the server streams back, in order."""
+    seen: list[str] = []
+
+    def heard(event: dict) -> None:
+        device = event.get("device") or {}
+        if event.get("kind") == "device.status" and device.get("device") == "kiosk-7/idcard":
+            seen.append(device["health"])
+
+    window.client.eventReceived.connect(heard)
+    return seen
+
+
+def kiosk_with_reader(qtbot, make_kiosk, branch, reader, devices):
+    peripherals = with_devices(devices, idcard=f"{reader.url}?poll=0.05&read_timeout=0.5")
+    window = make_kiosk(branch.base_url, branch.tokens["kiosk"], peripherals=peripherals)
+    peripherals.start()
+    qtbot.waitUntil(lambda: reader_health_on_server(branch) == "ok", timeout=WAIT_MS)
+    return window, peripherals
+
+
+def customer_text(window: KioskWindow) -> str:
+    return window.home.customer.message_label.text()
+
+
+PLACE_AGAIN = (
+    "未能读取，请重新放置身份证。",
+    "We couldn't read the card. Please place your ID card again.",
+)
+ASK_STAFF = (
+    "此证件无法读取，请联系工作人员。",
+    "This card can't be read. Please ask a member of staff.",
+)
+
+
+@pytest.mark.parametrize(
+    "trouble",
+    [Fault.CORRUPT_READ, Fault.SHORT_READ, Status.READ_FAILED, Status.NO_CARD],
+    ids=["bad-checksum", "truncated", "read-failed", "no-card"],
+)
+def test_a_card_that_does_not_read_asks_the_customer_and_the_reader_stays_healthy(
+    qtbot, make_kiosk, branch, reader, devices, trouble
+):
+    window, peripherals = kiosk_with_reader(qtbot, make_kiosk, branch, reader, devices)
+    reports = watch_reader_reports(window)
+    qtbot.mouseClick(window.attract, LEFT)
+    if isinstance(trouble, Fault):
+        reader.fault = trouble
+    else:
+        reader.read_status = trouble
+    reader.place("adult")
+    qtbot.waitUntil(lambda: window.home.customer.isVisible(), timeout=WAIT_MS)
+    assert customer_text(window) == PLACE_AGAIN[0]
+    qtbot.mouseClick(window.home.language.buttons["en"], LEFT)
+    assert customer_text(window) == PLACE_AGAIN[1]
+    assert window.flow.card is None
+
+    # Placed again on a reader that reads: the customer is identified by the server ...
+    reader.fault, reader.read_status = Fault.NONE, None
+    reader.lift()
+    reads = reader.commands.count(Command.FIND_CARD)
+    assert reader.wait_for(Command.FIND_CARD, reads + 2)  # the watcher saw it go
+    reader.place("adult")
+    qtbot.waitUntil(lambda: window.flow.identified is not None, timeout=WAIT_MS)
+    assert "测*二" in customer_text(window)
+    # ... and the reader was never reported as anything but healthy.
+    assert peripherals.health["idcard"] == ("ok", "")
+    assert reader_health_on_server(branch) == "ok"
+    assert [health for health in reports if health != "ok"] == []  # "ok" may be the start-up one
+
+
+def test_a_card_that_keeps_failing_sends_the_customer_to_staff(
+    qtbot, make_kiosk, branch, reader, devices
+):
+    window, peripherals = kiosk_with_reader(qtbot, make_kiosk, branch, reader, devices)
+    qtbot.mouseClick(window.attract, LEFT)
+    reader.read_status = Status.READ_FAILED
+    for attempt in range(1, 4):
+        reader.place("adult")
+        assert reader.wait_for(Command.READ_BASE_MESSAGE, attempt)
+        if attempt < 3:
+            qtbot.waitUntil(lambda: customer_text(window) == PLACE_AGAIN[0], timeout=WAIT_MS)
+            reader.lift()
+            finds = reader.commands.count(Command.FIND_CARD)
+            assert reader.wait_for(Command.FIND_CARD, finds + 2)
+    qtbot.waitUntil(lambda: customer_text(window) == ASK_STAFF[0], timeout=WAIT_MS)
+    qtbot.mouseClick(window.home.language.buttons["en"], LEFT)
+    assert customer_text(window) == ASK_STAFF[1]
+    assert peripherals.health["idcard"] == ("ok", "")
+
+
+def test_a_silent_reader_is_reported_offline_and_the_customer_is_not_blamed(
+    qtbot, make_kiosk, branch, reader, devices
+):
+    window, peripherals = kiosk_with_reader(qtbot, make_kiosk, branch, reader, devices)
+    reports = watch_reader_reports(window)
+    qtbot.mouseClick(window.attract, LEFT)
+    reader.fault = Fault.SILENT  # no bytes at all: the line or the reader is gone
+    reader.place("adult")
+    qtbot.waitUntil(lambda: reader_health_on_server(branch) == "offline", timeout=WAIT_MS)
+    assert peripherals.health["idcard"] == ("offline", "DeviceTimeout")
+    assert window.flow.card_error_key is None and not window.home.customer.isVisible()
+    reader.fault = Fault.NONE
+    qtbot.waitUntil(lambda: reader_health_on_server(branch) == "ok", timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: reports[-2:] == ["offline", "ok"], timeout=WAIT_MS)
+    assert "error" not in reports
 
 
 def test_priority_declared_by_touch_goes_with_the_ticket(qtbot, make_kiosk, branch):

@@ -100,6 +100,10 @@ class BranchClient(QObject):
     Call `start()` once; the client connects, loads a snapshot into `model`, follows the
     event stream and reconnects by itself (backoff 0.5 s doubling to 3 s), resuming from
     the last event it holds or reloading a snapshot when the server cannot resume.
+
+    A server certificate this PC does not trust is the exception: trying again cannot
+    change it, so the client stops, says why in `stream_error`, sets `stream_refused` and
+    emits `streamRefused`; `reconnect()` tries again once the certificate is installed.
     """
 
     connectedChanged = Signal(bool)
@@ -113,6 +117,7 @@ class BranchClient(QObject):
     deviceChanged = Signal(dict)
     called = Signal(dict)  # the whole ticket.called / ticket.recalled event: ticket, counter
     waitsChanged = Signal()  # the server's waiting summary per business (model.waiting) moved
+    streamRefused = Signal(str)  # the server's certificate was refused: why (no more retries)
 
     def __init__(
         self,
@@ -134,6 +139,7 @@ class BranchClient(QObject):
         self.model = BranchModel()
         self.last_sync: str | None = None  # "snapshot" or "resume": how the link came up
         self.stream_error: str | None = None  # why the stream last went down
+        self.stream_refused = False  # stopped on an untrusted certificate until reconnect()
         self._online = False
         self._running = False
         self._socket: EventSocket | None = None
@@ -157,6 +163,11 @@ class BranchClient(QObject):
 
     online = Property(bool, _get_online, notify=connectedChanged)
 
+    @property
+    def reconnect_scheduled(self) -> bool:
+        """A new connection attempt is waiting for its backoff to pass."""
+        return self._retry.isActive()
+
     def start(self) -> None:
         """Connect the live stream; from here on the client keeps itself connected."""
         if not self._running:
@@ -176,6 +187,7 @@ class BranchClient(QObject):
 
     def reconnect(self) -> None:
         """Drop the link now and come back at once, resuming from the last event held."""
+        self.stream_refused = False
         self._backoff = 0.0
         if self._socket is None and self._running:
             self._retry.start(0)  # skip the rest of a backoff wait
@@ -213,8 +225,14 @@ class BranchClient(QObject):
         if sock.close_code == 4401:
             reason = "the server refused this device's token"
         self.stream_error = reason
-        log.info("event stream down: %s", reason)
         self._set_online(False)
+        if sock.certificate_errors:
+            # Retrying would fail the same way forever, unseen: stop and say so once.
+            self.stream_refused = True
+            log.error("event stream refused, not retrying: %s", reason)
+            self.streamRefused.emit(reason)
+            return
+        log.info("event stream down: %s", reason)
         if self._running:
             self._schedule_reconnect()
 

@@ -7,7 +7,9 @@ bytes are handled as Qt reports them.
 
 `ws://` is plain TCP; `wss://` is TLS, verified against the machine's trusted
 certificates as the client's HTTPS requests are (a branch that serves HTTPS with
-`--cert/--key` installs its certificate where the PCs trust it). Limits, on purpose: no
+`--cert/--key` installs its certificate where the PCs trust it). A certificate that fails
+verification is never ignored: the connection closes with `certificate_errors` saying
+why. Limits, on purpose: no
 extensions (we never offer permessage-deflate, so the server never uses it), and binary
 messages are ignored.
 """
@@ -20,7 +22,7 @@ import os
 import struct
 
 from PySide6.QtCore import QObject, QUrl, Signal
-from PySide6.QtNetwork import QAbstractSocket, QSslSocket
+from PySide6.QtNetwork import QAbstractSocket, QSslError, QSslSocket
 
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # fixed by RFC 6455 §1.3
 _MAX_MESSAGE = 64 * 1024 * 1024  # a snapshot of a very busy day is a few MB; this is a guard
@@ -76,6 +78,7 @@ class EventSocket(QObject):
         self._socket.readyRead.connect(self._read)
         self._socket.disconnected.connect(lambda: self._finish("connection closed"))
         self._socket.errorOccurred.connect(self._on_error)
+        self._socket.sslErrors.connect(self._on_certificate_errors)
         self._buffer = bytearray()
         self._handshaken = False
         self._key = b""
@@ -85,6 +88,8 @@ class EventSocket(QObject):
         self._done = False
         self._tls = False
         self.close_code: int | None = None  # what the server's close frame said, if any
+        # Why TLS refused the server's certificate (untrusted, wrong name, expired), if it did.
+        self.certificate_errors: list[str] = []
 
     @property
     def is_open(self) -> bool:
@@ -143,7 +148,15 @@ class EventSocket(QObject):
     def _send_handshake(self) -> None:
         self._socket.write(self._request)
 
+    def _on_certificate_errors(self, errors: list[QSslError]) -> None:
+        # Not ignored, so the handshake fails next and errorOccurred closes the socket.
+        self.certificate_errors = [e.errorString() for e in errors]
+
     def _on_error(self, error: QAbstractSocket.SocketError) -> None:
+        if self.certificate_errors:
+            reason = "; ".join(self.certificate_errors)
+            self._finish(f"the server's TLS certificate was refused: {reason}")
+            return
         self._finish(self._socket.errorString() or str(error))
 
     def _finish(self, reason: str) -> None:
