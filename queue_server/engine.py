@@ -64,7 +64,7 @@ from queue_server.domain.staffing import (
     service_demands,
 )
 from queue_server.hub import EventHub
-from queue_server.predictor import predictor_pool
+from queue_server.predictor import run_in_predictor
 from queue_server.storage import (
     CommitFailed,
     Writer,
@@ -350,13 +350,13 @@ class Engine:
     def prediction(self) -> Prediction | None:
         """The latest finished simulation prediction (`_Cached` says for which state).
 
-        Never computed here: predictions run on the worker thread (`_predict_soon`), after
-        events and whenever the answer served is older than the state. None: none has
+        Never computed here: predictions run in the predictor process (`_predict_soon`),
+        after events and whenever the answer served is older than the state. None: none has
         finished yet, the predictor failed (logged once), or more than
         `predict_max_waiting` wait (far beyond any real branch's queue): callers then show
         the naive formula.
         """
-        if len(self.branch.waiting) > self.predict_max_waiting:
+        if self.branch.waiting_count > self.predict_max_waiting:
             return None
         cached = self._prediction
         if cached is None or cached.key != (self.epoch, self.branch.last_seq):
@@ -367,8 +367,9 @@ class Engine:
         return cached.prediction if cached is not None else None
 
     def _predict_soon(self) -> None:
-        """Start a prediction of the current state on the worker, at most one at a time and
-        one every `predict_interval_s` of loop time; a change during a run asks for another."""
+        """Start a prediction of the current state in the predictor process, at most one at
+        a time and one every `predict_interval_s` of loop time; a change during a run asks
+        for another."""
         if self._predict_timer is not None or self._predict_running is not None:
             self._predict_again = self._predict_running is not None
             return
@@ -379,32 +380,33 @@ class Engine:
     def _start_prediction(self) -> None:
         self._predict_timer = None
         b = self.branch
-        if len(b.waiting) > self.predict_max_waiting:
+        if b.waiting_count > self.predict_max_waiting:
             return
         loop = asyncio.get_running_loop()
         self._predict_started_at = loop.time()
         self._predict_again = False
         now = self.clock()
         key = (self.epoch, b.last_seq)
-        waiting = len(b.waiting)
+        waiting = b.waiting_count
         model = self.service_model
         if model is None:
             return
         # Only what the simulation reads goes to the other process: the open tickets,
         # counters and businesses; today's arrivals and the bookings are summed up here.
-        job = loop.run_in_executor(
-            self.predictor or predictor_pool(),
-            partial(
-                self.predict,
-                b.frozen_copy(open_only=True),
-                now,
-                model,
-                runs=max(8, min(30, PREDICT_WORK // max(1, waiting))),
-                rng=random.Random(key[1]),
-                arrivals=arrival_rates(b, self.arrival_prior, now),
-                bookings=booked_appointments(b),
-            ),
+        predict = partial(
+            self.predict,
+            b.frozen_copy(open_only=True),
+            now,
+            model,
+            runs=max(8, min(30, PREDICT_WORK // max(1, waiting))),
+            rng=random.Random(key[1]),
+            arrivals=arrival_rates(b, self.arrival_prior, now),
+            bookings=booked_appointments(b),
         )
+        if self.predictor is not None:
+            job = loop.run_in_executor(self.predictor, predict)
+        else:
+            job = run_in_predictor(loop, predict)
         self._predict_running = job
         queued = _queued(b.waiting)
         job.add_done_callback(lambda done: self._prediction_done(done, key, now, queued))
@@ -440,7 +442,7 @@ class Engine:
             running = self._predict_running
             if cached is not None and cached.key == (self.epoch, self.branch.last_seq):
                 return pred
-            if pred is None and len(self.branch.waiting) > self.predict_max_waiting:
+            if pred is None and self.branch.waiting_count > self.predict_max_waiting:
                 return None
             if running is not None:
                 await asyncio.wait([running])

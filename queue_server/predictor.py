@@ -5,35 +5,45 @@ lock up for a socket call, the simulation kept it for a switch interval, and `be
 lost two fifths of its throughput with the loop late by tens of milliseconds. One process
 (started with `spawn`, so it inherits no open file, lock or socket of the server) serves every
 engine in this interpreter; the engine sends it a small copy of the open part of the branch.
+A process that died (killed, out of memory) is replaced at the next prediction.
 """
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import multiprocessing
 import threading
-from concurrent.futures import Executor, ProcessPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from typing import TypeVar
 
+T = TypeVar("T")
 _lock = threading.Lock()
 _pool: ProcessPoolExecutor | None = None
 
 
-def predictor_pool() -> Executor:
-    """The shared prediction process, started on first use (and again if it died)."""
+def predictor_pool() -> ProcessPoolExecutor:
+    """The shared prediction process, started on first use."""
     global _pool
     with _lock:
-        if _pool is None or _broken(_pool):
+        if _pool is None:
             _pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
         return _pool
 
 
-def _broken(pool: ProcessPoolExecutor) -> bool:
+def run_in_predictor(loop: asyncio.AbstractEventLoop, job: Callable[[], T]) -> asyncio.Future[T]:
+    """`job()` in the predictor process; a new process if the last one died."""
+    global _pool
+    pool = predictor_pool()
     try:
-        pool.submit(int).cancel()  # a dead child makes the pool refuse new work
-    except (BrokenProcessPool, RuntimeError):
-        return True
-    return False
+        return loop.run_in_executor(pool, job)
+    except BrokenProcessPool:
+        with _lock:
+            if _pool is pool:
+                _pool = None
+        return loop.run_in_executor(predictor_pool(), job)
 
 
 @atexit.register

@@ -232,6 +232,10 @@ class Branch:
     def waiting(self) -> list[Ticket]:
         return list(self._waiting.values())
 
+    @property
+    def waiting_count(self) -> int:
+        return len(self._waiting)
+
     def callable_waiting(self, now: datetime) -> list[Ticket]:
         """Waiting tickets call-next may choose now: not held by "I'm running late"."""
         return [t for t in self._waiting.values() if t.held_until is None or t.held_until <= now]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
@@ -13,6 +14,7 @@ import predictor_probes
 import pytest
 from conftest import FakeClock, LiveServer, sign_in
 
+from queue_server import predictor
 from queue_server.config import init_db, load_config
 from queue_server.domain.eta import predict_waits
 from tools.demo import DEMO_PIN, provision
@@ -173,3 +175,22 @@ def test_beyond_the_live_limit_the_naive_eta_is_shown(server):
     assert third["eta_s"] == third["eta_low_s"] == third["eta_high_s"] == 2 * 4 * 60 / 1
     summary = engine.waiting_summary(engine.clock())["A"]
     assert summary["eta_new_s"] == summary["eta_high_s"] == 3 * 4 * 60 / 1
+
+
+def test_a_predictor_process_that_dies_is_replaced_and_the_branch_goes_on(server, caplog):
+    sign_in(server, 1)
+    kiosk = server.client("kiosk")
+    kiosk.post("/tickets", json={"service": "A"})
+    assert server.settled_prediction() is not None
+    for child in predictor.predictor_pool()._processes.values():  # the OS kills it (OOM)
+        os.kill(child.pid, signal.SIGKILL)
+        child.join(timeout=10)
+    with caplog.at_level(logging.ERROR, logger="queue_server.engine"):
+        # Predictions fail until the next one finds the pool broken and starts a process;
+        # tickets are issued and answered all along (with the naive wait meanwhile).
+        for _ in range(3):
+            assert kiosk.post("/tickets", json={"service": "A"}).status_code == 201
+            fresh = server.settled_prediction()
+            if fresh is not None:
+                break
+    assert fresh is not None and len(fresh.tickets) == server.engine.branch.waiting_count
