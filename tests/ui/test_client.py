@@ -395,10 +395,15 @@ def test_the_models_waiting_summary_is_the_servers_between_snapshots(qtbot, serv
         ok(qtbot, kiosk.issue_ticket("A"))
     with qtbot.waitSignal(kiosk.waitsChanged, timeout=WAIT_MS):
         ok(qtbot, counter.call_next(1))
+    server.settled_prediction()  # the predictor's answer for this state, pushed when made
     snap = server_snapshot(server)
-    # The waits message for the last event may follow an earlier one: wait for its seq.
-    qtbot.waitUntil(lambda: kiosk.model.waits_after_seq == snap["seq"], timeout=WAIT_MS)
     a = snap["waiting"]["A"]
+    # The waits message for the last event may follow an earlier one, and the one with the
+    # new prediction may follow a first one for the same seq: wait for the snapshot's.
+    qtbot.waitUntil(
+        lambda: kiosk.model.waits_after_seq == snap["seq"] and kiosk.model.waiting["A"] == a,
+        timeout=WAIT_MS,
+    )
     mine = kiosk.model.waiting["A"]
     assert kiosk.model.seq == snap["seq"]  # a waits message never moves the resume position
     assert mine == a  # count, longest wait, open counters and predicted wait, as sent
