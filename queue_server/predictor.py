@@ -5,7 +5,8 @@ lock up for a socket call, the simulation kept it for a switch interval, and `be
 lost two fifths of its throughput with the loop late by tens of milliseconds. One process
 (started with `spawn`, so it inherits no open file, lock or socket of the server) serves every
 engine in this interpreter; the engine sends it a small copy of the open part of the branch.
-A process that died (killed, out of memory) is replaced at the next prediction.
+A process that died (killed, out of memory) is replaced at the next prediction, and the
+process leaves when the server does, however it ended (kill -9 included).
 """
 
 from __future__ import annotations
@@ -13,13 +14,16 @@ from __future__ import annotations
 import asyncio
 import atexit
 import multiprocessing
+import os
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TypeVar
 
 T = TypeVar("T")
+PARENT_CHECK_S = 1.0  # how soon a predictor process notices its server is gone
 _lock = threading.Lock()
 _pool: ProcessPoolExecutor | None = None
 
@@ -29,8 +33,25 @@ def predictor_pool() -> ProcessPoolExecutor:
     global _pool
     with _lock:
         if _pool is None:
-            _pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+            _pool = ProcessPoolExecutor(
+                1,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_leave_with,
+                initargs=(os.getpid(),),
+            )
         return _pool
+
+
+def _leave_with(server_pid: int) -> None:
+    """In the predictor process: exit once the server is gone. Its pool never tells a worker
+    whose server was killed: the worker would wait for work for ever (one orphan per crash)."""
+
+    def watch() -> None:
+        while os.getppid() == server_pid:
+            time.sleep(PARENT_CHECK_S)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="branchq-leave-with-server", daemon=True).start()
 
 
 def run_in_predictor(loop: asyncio.AbstractEventLoop, job: Callable[[], T]) -> asyncio.Future[T]:
