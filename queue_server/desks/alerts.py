@@ -144,7 +144,7 @@ class AlertDesk:
             # so a long queue never holds the event loop.
             holding = await asyncio.to_thread(
                 conditions,
-                engine.branch.frozen_copy(),
+                engine.branch.frozen_copy(open_only=True),  # waiting, counters, devices
                 now,
                 self.rules,
                 paused_since=dict(self.paused_since),

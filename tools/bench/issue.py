@@ -15,12 +15,12 @@ import argparse
 import json
 import random
 import statistics
-import sys
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from queue_server.cli import Refused
 from queue_server.config import load_config
 from queue_server.domain import (
     Branch,
@@ -129,8 +129,7 @@ def format_report(r: dict[str, Any]) -> str:
 def main(args: argparse.Namespace) -> int:
     levels = tuple(int(x) for x in args.levels.split(","))
     if len(levels) < 2 or any(n < 1 for n in levels):
-        print("error: --levels needs two or more queue lengths ≥ 1, e.g. 10,5000", file=sys.stderr)
-        return 2
+        raise Refused("--levels needs two or more queue lengths ≥ 1, e.g. 10,5000")
     report = run(args.seed, levels)
     print(json.dumps(report) if args.json else format_report(report))
     return 0
