@@ -26,12 +26,12 @@ from PySide6.QtCore import (
     QEvent,
     QMessageLogContext,
     QSize,
-    Qt,
     QtMsgType,
     qInstallMessageHandler,
 )
 from PySide6.QtWidgets import QApplication, QGridLayout, QHBoxLayout, QVBoxLayout, QWidget
 
+from tools.screenshots.fit import Overflow, assert_fits, lay_out
 from ui import theme
 from ui.assets import ASSETS
 from ui.i18n import LANGUAGES, Catalog, Translator
@@ -68,17 +68,18 @@ class Screen:
 
 
 def render(widget: QWidget, path: Path | str, size: tuple[int, int] = (1920, 1080)) -> Path:
-    """Lay `widget` out at `size` offscreen and save what it shows as a PNG."""
+    """Lay `widget` out at `size` offscreen and save exactly what it shows as a PNG.
+
+    A screen that does not fit `size` raises `Overflow` and writes nothing: a picture must
+    show what the screen shows, never a squashed copy of a bigger window."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    widget.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
-    widget.resize(QSize(*size))
-    widget.show()  # a shown widget has its layouts activated and its stylesheet applied
-    QApplication.processEvents()
+    lay_out(widget, size)
+    assert_fits(widget, size, path.stem)
     pixmap = widget.grab()
-    # A HiDPI screen would give a bigger pixmap; the picture must be exactly `size`.
+    pixmap.setDevicePixelRatio(1.0)
     if pixmap.size() != QSize(*size):
-        pixmap = pixmap.scaled(QSize(*size))
+        raise Overflow(f"{path.stem}: grabbed {pixmap.width()}×{pixmap.height()}, not {size}")
     if not pixmap.save(str(path), "PNG"):
         raise OSError(f"could not write {path}")
     widget.hide()
