@@ -25,14 +25,21 @@ import pytest
 from PIL import Image
 from websockets.sync.client import connect
 
+from queue_server.config import load_config
 from queue_server.domain.appointments import AppointmentRules
 from tools.demo import (
+    BUSY_MIN,
+    CALM_MIN,
     Booking,
     CounterAppProcess,
     DevicePanel,
     KioskProcess,
     ManagerConsoleProcess,
+    arrivals_per_s,
+    busy_spell,
     next_slot,
+    parse_screen,
+    plan_windows,
 )
 from tools.harness import free_socket
 
@@ -140,6 +147,7 @@ def test_demo_runs_the_branch_with_live_traffic(tmp_path):
     assert "kiosk        not started" in text and "xvfb-run" in text
     assert "counter app  opens with the kiosk" in text
     assert "device panel" not in text
+    assert "sms          the phone page (/t/<token>) offers texts" in text
     conn = sqlite3.connect(tmp_path / "demo.db")
     kinds = {k for (k,) in conn.execute("SELECT kind FROM events")}
     assert {"ticket.issued", "counter.signed_in", "ticket.called", "ticket.rated"} <= kinds
@@ -352,3 +360,50 @@ def test_a_kiosk_that_ignores_terminate_is_killed(tmp_path):
         return proc.returncode
 
     assert asyncio.run(scenario()) == -signal.SIGKILL
+
+
+def rectangle(geometry: str) -> tuple[int, int, int, int]:
+    size, x, y = geometry.split("+")
+    width, height = size.split("x")
+    return int(x), int(y), int(x) + int(width), int(y) + int(height)
+
+
+def test_a_wide_screen_gets_the_three_windows_side_by_side_a_small_one_is_told():
+    kiosk = (0, 0, 1920, 1080)
+    wide = plan_windows(parse_screen("3300x1500"))
+    assert not wide.overlap
+    boxes = [kiosk, rectangle(wide.manager), rectangle(wide.counter)]
+    for i, a in enumerate(boxes):
+        assert a[2] <= 3300 and a[3] <= 1500, a
+        for b in boxes[i + 1 :]:  # no two overlap
+            assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)
+    assert plan_windows((1920, 1080)).overlap and plan_windows((3286, 1200)).overlap
+    from ui.counter.main import parse_args as counter_args
+    from ui.manager.main import parse_args as manager_args
+
+    cmd = CounterAppProcess.command("http://h", "bq_c", Path("r"), wide.counter)
+    assert counter_args(cmd[3:]).geometry == (1024, 720, 1920, 768)
+    cmd = ManagerConsoleProcess.command("http://h", "bq_m", Path("r"), wide.manager)
+    assert manager_args(cmd[3:]).geometry == (1366, 768, 1920, 0)
+    with pytest.raises(ValueError, match="WIDTHxHEIGHT"):
+        parse_screen("wide")
+
+
+def test_demo_traffic_keeps_the_tellers_busy_but_not_swamped_except_in_a_busy_spell():
+    cfg = load_config()
+    speed, tellers = 30.0, 5  # counter 1 is the person's
+    means = {s.code: s.mean_service_s for s in cfg.services}
+    calm = arrivals_per_s(cfg, speed, tellers, 0.85)
+    busy = arrivals_per_s(cfg, speed, tellers, 1.5)
+    # Cash customers alone, served in cash's mean time, must not outrun the tellers.
+    assert calm * (means["A"] / speed) < tellers
+    assert 0.1 < calm < 0.3 and busy / calm == pytest.approx(1.5 / 0.85)
+    cycle = (CALM_MIN + BUSY_MIN) * 60 / speed
+    assert not busy_spell(0, speed) and not busy_spell(CALM_MIN * 60 / speed - 1, speed)
+    assert busy_spell(CALM_MIN * 60 / speed + 1, speed) and not busy_spell(cycle + 1, speed)
+
+
+def test_the_demo_branch_forecasts_arrivals_for_the_staffing_advice():
+    prior = load_config().arrival_prior
+    assert prior is not None and sum(prior.hourly) > 0
+    assert prior.shares["A"] == max(prior.shares.values())

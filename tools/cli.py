@@ -219,6 +219,7 @@ def _demo(args: argparse.Namespace) -> int:
         kiosk=args.kiosk,
         counter_app=not args.no_counter,
         manager_console=not args.no_manager,
+        screen=args.screen,
     )
 
 
@@ -255,6 +256,21 @@ def register_demo(sub: Any) -> None:
         action="store_true",
         help="with the kiosk, do not open the branch manager's console",
     )
+    p.add_argument(
+        "--screen",
+        type=_screen_size,
+        help="the screen's size, WIDTHxHEIGHT (default: asked of the X server with xdpyinfo); "
+        "from 3286x1488 the kiosk, console and counter app open side by side",
+    )
+
+
+def _screen_size(text: str) -> tuple[int, int]:
+    from tools.demo import parse_screen
+
+    try:
+        return parse_screen(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 # ------------------------------------------------------------------------ screenshots

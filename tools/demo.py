@@ -19,6 +19,7 @@ import json
 import math
 import os
 import random
+import re
 import stat
 import subprocess
 import sys
@@ -42,7 +43,9 @@ from queue_server.auth import add_staff, create_token
 from queue_server.bushub import run_hub
 from queue_server.config import BranchConfig, init_db, load_config
 from queue_server.domain.appointments import AppointmentRules
+from queue_server.notify.settings import NotificationSettings, save_notification_settings
 from queue_server.storage import connect
+from tools.sms_gateway import SmsGateway, TextMessage
 
 DEMO_PIN = "1234"
 KIOSK_PIN = "2468"  # the demo kiosk's maintenance PIN
@@ -55,6 +58,12 @@ COUNTER_APP_GEOMETRY = "1024x720+896+360"
 # app, over the kiosk's right half); a window manager lets the person bring it forward.
 MANAGER_GEOMETRY = "1366x768+554+0"
 XVFB_SCREEN = "1920x1080x24"
+KIOSK_SIZE = (1920, 1080)
+MANAGER_SIZE = (1366, 768)
+COUNTER_SIZE = (1024, 720)
+# A virtual screen with room for all three: the kiosk at the left, the console and the
+# counter app stacked at its right.
+WIDE_SCREEN = "3300x1500"
 SPEED = 30.0  # by default demo time runs this many times faster than branch time
 
 
@@ -75,6 +84,47 @@ def provision(db: Path, config: BranchConfig) -> dict[str, str]:
         conn.close()
 
 
+@dataclass(frozen=True)
+class WindowPlan:
+    """Where the console and the counter app open (the kiosk takes the top left)."""
+
+    manager: str
+    counter: str
+    overlap: bool
+
+
+def plan_windows(screen: tuple[int, int]) -> WindowPlan:
+    """Side by side when the screen has room for all three, else over the kiosk's right."""
+    width, height = screen
+    (kw, kh), (mw, mh), (cw, ch) = KIOSK_SIZE, MANAGER_SIZE, COUNTER_SIZE
+    if width >= kw + max(mw, cw) and height >= max(kh, mh + ch):
+        return WindowPlan(f"{mw}x{mh}+{kw}+0", f"{cw}x{ch}+{kw}+{mh}", overlap=False)
+    return WindowPlan(MANAGER_GEOMETRY, COUNTER_APP_GEOMETRY, overlap=True)
+
+
+def screen_size(env: Mapping[str, str] | None = None) -> tuple[int, int] | None:
+    """The X screen's size from `xdpyinfo` (x11-utils), or None when it cannot be told."""
+    env = os.environ if env is None else env
+    if not env.get("DISPLAY"):
+        return None
+    try:
+        out = subprocess.run(
+            ["xdpyinfo"], env=dict(env), capture_output=True, text=True, timeout=5, check=True
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    found = re.search(r"dimensions:\s+(\d+)x(\d+) pixels", out)
+    return (int(found.group(1)), int(found.group(2))) if found else None
+
+
+def parse_screen(text: str) -> tuple[int, int]:
+    """`3300x1500` as (3300, 1500); ValueError otherwise."""
+    found = re.fullmatch(r"(\d{3,5})x(\d{3,5})", text.strip())
+    if not found:
+        raise ValueError(f"screen size must be WIDTHxHEIGHT, e.g. {WIDE_SCREEN}: {text!r}")
+    return int(found.group(1)), int(found.group(2))
+
+
 def display_available(env: Mapping[str, str] | None = None) -> bool:
     """Whether a window can be shown here (an X11 or Wayland display is set)."""
     env = os.environ if env is None else env
@@ -93,6 +143,7 @@ class DemoOptions:
     kiosk: bool
     counter_app: bool = False
     manager_console: bool = False
+    screen: tuple[int, int] | None = None  # None: asked of the X server
 
 
 def run_demo(
@@ -108,6 +159,7 @@ def run_demo(
     kiosk: bool | None = None,
     counter_app: bool = True,
     manager_console: bool = True,
+    screen: tuple[int, int] | None = None,
 ) -> int:
     """Run the demo branch until Ctrl-C (or `duration`). `kiosk`: start the customer kiosk
     (None: when there is a display); `counter_app`: with the kiosk, also the counter app
@@ -131,9 +183,24 @@ def run_demo(
         with_kiosk,
         with_kiosk and counter_app,
         with_kiosk and manager_console,
+        screen,
     )
-    asyncio.run(_serve(db, cfg, tokens, options))
+    # Texts to customers go to a stand-in gateway on loopback, so the phone page offers them.
+    gateway = SmsGateway(on_message=_texted).start()
+    conn = connect(db)
+    try:
+        save_notification_settings(conn, NotificationSettings(url=gateway.url))
+    finally:
+        conn.close()
+    try:
+        asyncio.run(_serve(db, cfg, tokens, options))
+    finally:
+        gateway.stop()
     return 0
+
+
+def _texted(message: TextMessage) -> None:
+    print(f"  sms          to {message.to}: {message.text}", flush=True)
 
 
 async def _serve(  # noqa: C901 the demo's start-up, step by step
@@ -169,16 +236,19 @@ async def _serve(  # noqa: C901 the demo's start-up, step by step
             hub = asyncio.create_task(run_hub(hub_config, stop=stop_hub))
         booking = await book_demo_appointment(base, cfg, tokens["manager"], opts.var)
         if opts.kiosk:
+            plan = _windows_banner(opts.screen or screen_size())
             kiosk = await KioskProcess.start(base, tokens["kiosk"], sims, opts.var)
             # The others after the kiosk is up, so that without a window manager (a virtual
             # screen) the smaller windows are drawn over the kiosk, not under it.
             await kiosk.wait_ready(KIOSK_READY_S)
             if opts.manager_console:
-                console = await ManagerConsoleProcess.start(base, tokens["manager"], opts.var)
+                console = await ManagerConsoleProcess.start(
+                    base, tokens["manager"], opts.var, plan.manager
+                )
                 await console.wait_ready(KIOSK_READY_S)
             if opts.counter_app:
                 token = tokens[f"counter:{HUMAN_COUNTER}"]
-                counter_app = await CounterAppProcess.start(base, token, opts.var)
+                counter_app = await CounterAppProcess.start(base, token, opts.var, plan.counter)
         else:
             _no_kiosk_banner()
         tasks.append(asyncio.create_task(_watch(base, tokens["display"], sims)))
@@ -237,7 +307,34 @@ def _banner(
         f"  try          curl -H 'Authorization: Bearer {tokens['display']}' {base}/api/v1/snapshot"
     )
     if traffic:
-        print(f"  traffic      simulated customers and tellers, {speed:.0f}× branch speed")
+        print(f"  traffic      simulated customers and tellers, {speed:.0f}× branch speed;")
+        print(f"               arrivals keep the tellers {CALM_LOAD:.0%} busy, and every")
+        print(f"               {CALM_MIN + BUSY_MIN} branch minutes a busy spell of cash customers")
+    print("  sms          the phone page (/t/<token>) offers texts; they go to a stand-in")
+    print("               gateway on loopback and are printed here, the number masked")
+
+
+def _windows_banner(screen: tuple[int, int] | None) -> WindowPlan:
+    """Say where the three windows go, and how to look at this (maybe virtual) screen."""
+    plan = plan_windows(screen or KIOSK_SIZE)
+    size = f"{screen[0]}×{screen[1]}" if screen else "of unknown size"
+    if plan.overlap:
+        print(f"  windows      this screen ({size}) is too small for the kiosk, the console and")
+        print("               the counter app side by side: the two open over the kiosk's right")
+        print("               half. Move them with your window manager, or run on a wide virtual")
+        print(f"               screen: xvfb-run -a -s '-screen 0 {WIDE_SCREEN}x24' make demo")
+        print(f"               (or say the size: --screen {WIDE_SCREEN})")
+    else:
+        print(f"  windows      side by side on this {size} screen: the kiosk at the left, the")
+        print("               manager's console at the top right, the counter app under it")
+    display = os.environ.get("DISPLAY")
+    if display:
+        auth = os.environ.get("XAUTHORITY")
+        env = f"DISPLAY={display}" + (f" XAUTHORITY={auth}" if auth else "")
+        print("  look         from another terminal (see README-demo.md):")
+        print(f"               {env} xwd -root | convert xwd:- screen.png")
+        print(f"               {env} x11vnc -localhost -forever -shared   # then vncviewer :0")
+    return plan
 
 
 def _no_kiosk_banner() -> None:
@@ -423,15 +520,17 @@ class CounterAppProcess(AppProcess):
     ready_words = "on the sign-in screen"
 
     @staticmethod
-    def command(base: str, token: str, ready: Path) -> list[str]:
+    def command(
+        base: str, token: str, ready: Path, geometry: str = COUNTER_APP_GEOMETRY
+    ) -> list[str]:
         args = [sys.executable, "-m", "ui.counter", "--server", base, "--token", token]
         args += ["--counter", str(HUMAN_COUNTER), "--staff", f"t{HUMAN_COUNTER:02d}"]
-        return [*args, "--geometry", COUNTER_APP_GEOMETRY, "--ready-file", str(ready)]
+        return [*args, "--geometry", geometry, "--ready-file", str(ready)]
 
     @classmethod
-    async def start(cls, base: str, token: str, var: Path) -> Self:
+    async def start(cls, base: str, token: str, var: Path, geometry: str) -> Self:
         ready, log = var / "counter.ready", var / "counter.log"
-        app = await cls._spawn(cls.command(base, token, ready), ready, log)
+        app = await cls._spawn(cls.command(base, token, ready, geometry), ready, log)
         n = HUMAN_COUNTER
         print(f"  counter app  counter {n} (process {app.proc.pid}, log {log}): sign in as")
         print(f"               t{n:02d} with PIN {DEMO_PIN}; the simulated tellers leave counter")
@@ -446,14 +545,14 @@ class ManagerConsoleProcess(AppProcess):
     ready_words = "console on screen"
 
     @staticmethod
-    def command(base: str, token: str, ready: Path) -> list[str]:
+    def command(base: str, token: str, ready: Path, geometry: str = MANAGER_GEOMETRY) -> list[str]:
         args = [sys.executable, "-m", "ui.manager", "--server", base, "--token", token]
-        return [*args, "--geometry", MANAGER_GEOMETRY, "--ready-file", str(ready)]
+        return [*args, "--geometry", geometry, "--ready-file", str(ready)]
 
     @classmethod
-    async def start(cls, base: str, token: str, var: Path) -> Self:
+    async def start(cls, base: str, token: str, var: Path, geometry: str) -> Self:
         ready, log = var / "manager.ready", var / "manager.log"
-        app = await cls._spawn(cls.command(base, token, ready), ready, log)
+        app = await cls._spawn(cls.command(base, token, ready, geometry), ready, log)
         print(f"  manager      console (process {app.proc.pid}, log {log}): live branch,")
         print("               window counts, advice, alerts; a 不满意 at counter 1 (r 1) opens")
         print("               a follow-up there")
@@ -624,25 +723,74 @@ async def _traffic(
     No simulated teller signs in at the counters in `human`: a person runs those."""
     rng = random.Random()
     async with httpx.AsyncClient(base_url=base + "/api/v1", timeout=5) as http:
+        means = {s.code: s.mean_service_s for s in cfg.services}
         workers = [
-            _teller(http, c.number, tokens, rng, rate, speed)
+            _teller(http, c.number, tokens, rng, rate, speed, means)
             for c in cfg.counters
             if c.number not in human
         ]
-        await asyncio.gather(_arrivals(http, cfg, tokens["kiosk"], rng), *workers)
+        arrivals = _arrivals(http, cfg, tokens["kiosk"], rng, speed, len(workers))
+        await asyncio.gather(arrivals, *workers)
 
 
-async def _arrivals(http: httpx.AsyncClient, cfg: BranchConfig, token: str, rng: Any) -> None:
-    codes = [s.code for s in cfg.services]
-    weights = [5, 2, 1, 1, 1][: len(codes)] + [1] * max(0, len(codes) - 5)
+CALL_WALK_S = 1.25  # branch-independent: the mean of the simulated call-to-start delay
+CALM_LOAD = 0.85  # arrivals as a share of what the simulated tellers can serve
+BUSY_LOAD = 1.5  # during a busy spell, mostly cash customers
+CALM_MIN, BUSY_MIN = 60, 30  # a cycle of the demo's traffic, in branch minutes
+BUSY_SERVICE = "A"  # the business that gets crowded in a busy spell
+
+
+def traffic_mix(cfg: BranchConfig) -> tuple[list[str], list[float]]:
+    """Businesses customers pick at the kiosk, and how often (cash the most)."""
+    codes = [s.code for s in cfg.services if s.visible]
+    weights = [5.0, 2.0, 1.0, 1.0, 1.0][: len(codes)] + [1.0] * max(0, len(codes) - 5)
+    return codes, weights
+
+
+def arrivals_per_s(cfg: BranchConfig, speed: float, tellers: int, load: float) -> float:
+    """Customers a real second so that `tellers` simulated tellers are `load` busy: each
+    serves a customer in the business's mean time (sped up) plus the walk to the counter."""
+    codes, weights = traffic_mix(cfg)
+    means = {s.code: s.mean_service_s for s in cfg.services}
+    mean_s = sum(w * means[c] for c, w in zip(codes, weights, strict=True)) / sum(weights)
+    return load * max(tellers, 1) / (mean_s / speed + CALL_WALK_S)
+
+
+def busy_spell(elapsed_s: float, speed: float) -> bool:
+    """Whether the demo is in a busy spell `elapsed_s` real seconds after it began."""
+    cycle_s = (CALM_MIN + BUSY_MIN) * 60 / speed
+    return elapsed_s % cycle_s >= CALM_MIN * 60 / speed
+
+
+async def _arrivals(
+    http: httpx.AsyncClient, cfg: BranchConfig, token: str, rng: Any, speed: float, tellers: int
+) -> None:
+    codes, weights = traffic_mix(cfg)
+    busy_weights = [w * 4 if c == BUSY_SERVICE else w for c, w in zip(codes, weights, strict=True)]
+    calm = arrivals_per_s(cfg, speed, tellers, CALM_LOAD)
+    busy = arrivals_per_s(cfg, speed, tellers, BUSY_LOAD)
     auth = {"Authorization": f"Bearer {token}"}
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    was_busy = False
     while True:
-        body: dict[str, Any] = {"service": rng.choices(codes, weights)[0]}
+        crowded = busy_spell(loop.time() - began, speed)
+        if crowded and not was_busy and BUSY_SERVICE in codes:
+            print(
+                f"  traffic      busy spell: {BUSY_SERVICE} customers crowd in for {BUSY_MIN} "
+                f"branch minutes ({BUSY_MIN * 60 / speed:.0f} s); in the console give "
+                f"{BUSY_SERVICE} another window and watch its wait fall",
+                flush=True,
+            )
+        was_busy = crowded
+        body: dict[str, Any] = {
+            "service": rng.choices(codes, busy_weights if crowded else weights)[0]
+        }
         if rng.random() < 0.1:
             body["priority"] = "care"
         with contextlib.suppress(httpx.HTTPError):
             await http.post("/tickets", json=body, headers=auth)
-        await asyncio.sleep(rng.expovariate(1 / 1.2))
+        await asyncio.sleep(rng.expovariate(busy if crowded else calm))
 
 
 async def _teller(
@@ -652,6 +800,7 @@ async def _teller(
     rng: Any,
     rate: bool,
     speed: float,
+    means: Mapping[str, float],
 ) -> None:
     auth = {"Authorization": f"Bearer {tokens[f'counter:{counter}']}"}
     url = f"/counters/{counter}"
@@ -665,12 +814,14 @@ async def _teller(
             if ticket is None:
                 await asyncio.sleep(2)
                 continue
-            await asyncio.sleep(rng.uniform(0.5, 2))
+            await asyncio.sleep(rng.uniform(0.5, 2))  # the walk to the counter: CALL_WALK_S
             if rng.random() < 0.05:
                 await http.post(f"{url}/no-show", headers=auth)
                 continue
             await http.post(f"{url}/start", headers=auth)
-            await asyncio.sleep(rng.expovariate(1 / (240 / speed)))  # 4-minute services
+            # The business's own mean, sped up: what the predictor expects from the config.
+            mean_s = means.get(ticket.get("service", ""), 240.0) / speed
+            await asyncio.sleep(rng.expovariate(1 / mean_s))
             await http.post(f"{url}/finish", headers=auth)
             if rate and rng.random() < 0.7:
                 rating = {"rating": rng.choices([4, 3, 2, 1], [60, 30, 7, 3])[0]}

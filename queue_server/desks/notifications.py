@@ -66,6 +66,7 @@ class NotificationDesk:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._generation = engine.generation
+        self.offered = False  # whether customers may opt in: known once started
 
     @property
     def settings(self) -> NotificationSettings:
@@ -85,6 +86,8 @@ class NotificationDesk:
                 log.error("notifier %s unusable (%s): notices only logged", self.scheme, exc)
                 notifier = LoggingNotifier()
         self._notifier = notifier
+        # log:// only writes what would be sent: offering it would promise a text never sent.
+        self.offered = not isinstance(notifier, LoggingNotifier)
         self.outbox = NoticeOutbox(notifier)
         self.outbox.start()
         self.engine.listeners.append(self._follow)
@@ -122,6 +125,7 @@ class NotificationDesk:
         optin = self.book.get(ticket.id)
         return {
             "ticket": ticket.number,
+            "offered": self.offered,
             "opted_in": optin is not None,
             "channel": optin.channel if optin else None,
             "destination": mask(optin.destination, optin.channel) if optin else None,

@@ -8,7 +8,7 @@ the ticket is still open after it); afterwards the ticket is `Expired`.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from queue_server.domain import Change, Expired, NotFound, Ticket, TicketState
@@ -141,6 +141,9 @@ def public_view(engine: Engine, ticket: Ticket) -> dict[str, Any]:
         eta = [None if v is None else max(v, rest) for v in eta]
     today = b.business_day(now)
     waiting = ticket.state is TicketState.WAITING
+    slot_end = None
+    if ticket.appointment_slot is not None:
+        slot_end = ticket.appointment_slot + timedelta(minutes=b.appointment_rules.slot_min)
     return {
         "number": ticket.number,
         "service": ticket.service,
@@ -160,6 +163,9 @@ def public_view(engine: Engine, ticket: Ticket) -> dict[str, Any]:
         "recall_count": ticket.recall_count,
         "called_at": _iso(ticket.called_at),
         "held_until": _iso(held),
+        # The booked slot, so an appointment customer sees why they are called out of turn.
+        "appointment_slot_start": _iso(ticket.appointment_slot),
+        "appointment_slot_end": _iso(slot_end),
         "late_left": max(0, LATE_MAX_TIMES - ticket.late_count) if waiting else 0,
         "late_max_minutes": LATE_MAX_MINUTES,
         "can_cancel": waiting,

@@ -94,7 +94,8 @@ def test_customer_is_texted_when_near_called_recalled_and_passed(live, gateway):
     r = opt_in(live, mine["token"])
     assert r.status_code == 200, r.text
     assert r.json() == {
-        "ticket": "A005", "opted_in": True, "channel": "sms", "destination": MASKED,
+        "ticket": "A005", "offered": True, "opted_in": True, "channel": "sms",
+        "destination": MASKED,
         "language": "zh", "near": 2,
     }  # fmt: skip
 

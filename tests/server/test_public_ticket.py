@@ -26,7 +26,8 @@ WAIT_S = 10
 VIEW_KEYS = {
     "number", "service", "service_names", "state", "position", "eta_s", "eta_low_s",
     "eta_high_s", "counter", "counter_name", "counter_location", "recall_count", "called_at",
-    "held_until", "late_left", "late_max_minutes", "can_cancel", "rated", "rating", "can_rate",
+    "held_until", "appointment_slot_start", "appointment_slot_end",
+    "late_left", "late_max_minutes", "can_cancel", "rated", "rating", "can_rate",
     "guidance", "branch", "timezone", "at",
 }  # fmt: skip
 

@@ -10,6 +10,8 @@ import pytest
 from conftest import LiveServer, sign_in
 from playwright.sync_api import expect
 
+from tools.sms_gateway import SmsGateway
+
 CHROMIUM = Path("/usr/bin/chromium")
 PHONE = {"width": 390, "height": 844}
 WAIT_MS = 10_000
@@ -226,5 +228,124 @@ def test_nothing_is_cut_off_at_360_px(browser, server, lang):
         page.wait_for_selector("#rate:not([hidden])")
         page.click(".rate-btn.r4")
         assert page.evaluate(NO_OVERFLOW) == []
+    finally:
+        page.context.close()
+
+
+# ------------------------------------------------------------------ SMS opt-in
+@pytest.fixture
+def sms_gateway() -> Iterator[SmsGateway]:
+    gateway = SmsGateway().start()
+    try:
+        yield gateway
+    finally:
+        gateway.stop()
+
+
+@pytest.fixture
+def sms_server(sms_gateway, monkeypatch, request) -> LiveServer:
+    """The test branch texting through the loopback gateway the demo uses."""
+    monkeypatch.setenv("BRANCHQ_NOTIFY_URL", sms_gateway.url)
+    server: LiveServer = request.getfixturevalue("server")  # started after the setting
+    return server
+
+
+def notify_status(server: LiveServer, token: str) -> dict:
+    r = server.client(None).get(f"/public/tickets/{token}/notify")
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_sms_opt_in_refuses_a_bad_number_keeps_a_good_one_masked_and_cancels(
+    browser, sms_server, sms_gateway
+):
+    for _ in range(5):
+        issue(sms_server)
+    mine = issue(sms_server)  # five ahead: not near yet, nothing is texted at once
+    page = open_page(browser, sms_server, mine["token"])
+    try:
+        page.wait_for_selector("#sms:not([hidden])")
+        assert text(page, "#sms-title") == "留下手机号，快到时短信提醒"
+        assert text(page, "#sms-when") == "前面还剩 3 人时短信提醒您，叫到您时再提醒一次。"
+        assert "办理结束或取消后即删除" in text(page, "#sms-consent")
+
+        page.fill("#sms-phone", "12345678901")  # no mainland mobile starts 12
+        page.click("#sms-submit")
+        expect(page.locator("#sms-error")).to_have_text("请输入正确的 11 位手机号码（以 1 开头）。")
+        assert page.locator("#sms-phone").get_attribute("aria-invalid") == "true"
+        assert notify_status(sms_server, mine["token"])["opted_in"] is False
+        assert len(sms_server.app.state.notices.book) == 0  # never reached the server
+
+        page.fill("#sms-phone", "139 8765 4321")
+        assert page.locator("#sms-error").is_hidden()  # typing clears the refusal
+        page.click("#sms-submit")
+        expect(page.locator("#sms-on-text")).to_have_text("已开启短信提醒：139****4321")
+        assert page.locator("#sms-form").is_hidden()
+        assert "13987654321" not in page.content()
+        status = notify_status(sms_server, mine["token"])
+        assert (status["opted_in"], status["destination"]) == (True, "139****4321")
+
+        page.click("#lang")
+        assert text(page, "#sms-on-text") == "Texts will go to 139****4321"
+        assert text(page, "#sms-cancel") == "Stop the texts"
+        page.click("#lang")
+
+        page.click("#sms-cancel")
+        page.wait_for_selector("#sms-form:not([hidden])")
+        assert page.locator("#sms-on").is_hidden()
+        expect(page.locator("#message")).to_have_text("已取消短信提醒，您的手机号已删除。")
+        assert page.locator("#sms-phone").input_value() == ""
+        assert notify_status(sms_server, mine["token"])["opted_in"] is False
+        assert sms_gateway.messages == []
+    finally:
+        page.context.close()
+
+
+def test_sms_opt_in_shows_the_servers_refusal(browser, sms_server):
+    mine = issue(sms_server)
+    public = sms_server.client(None)
+    url = f"/public/tickets/{mine['token']}/notify"
+    # The five changes a ticket may make, ending opted out (a new number is a change too).
+    for change in ("13987654321", "13987654322", None, "13987654321", None):
+        r = public.delete(url) if change is None else public.post(url, json={"phone": change})
+        assert r.status_code == 200, r.text
+    page = open_page(browser, sms_server, mine["token"])
+    try:
+        page.wait_for_selector("#sms-form:not([hidden])")
+        page.fill("#sms-phone", "13812345678")
+        page.click("#sms-submit")
+        expect(page.locator("#sms-error")).to_have_text("短信提醒已修改多次，不能再更改。")
+        assert notify_status(sms_server, mine["token"])["opted_in"] is False
+    finally:
+        page.context.close()
+
+
+def test_sms_opt_in_is_hidden_without_an_sms_gateway(browser, server):
+    mine = issue(server)  # the test branch's notifier is log://: nothing would be sent
+    page = open_page(browser, server, mine["token"])
+    try:
+        page.wait_for_selector("#sms[data-offered='false']", state="attached")
+        assert page.locator("#sms").is_hidden()
+        assert page.locator("#waiting").is_visible()
+        assert notify_status(server, mine["token"])["offered"] is False
+    finally:
+        page.context.close()
+
+
+def test_an_appointment_ticket_shows_its_slot(browser, server, clock):
+    booked = server.client("booking").post(
+        "/appointments", json={"service": "C", "slot_start": "2026-11-27T10:30:00+08:00"}
+    )
+    assert booked.status_code == 201, booked.text
+    clock.advance(minutes=25)
+    r = server.client("kiosk").post("/appointments/check-in", json={"qr": booked.json()["qr"]})
+    assert r.status_code == 201, r.text
+    mine = r.json()["ticket"]
+    page = open_page(browser, server, mine["token"])
+    try:
+        page.wait_for_selector("#appointment:not([hidden])")
+        assert text(page, "#appointment") == "您预约的时段：10:30–11:00"
+        page.click("#lang")
+        assert text(page, "#appointment") == "Your booked slot: 10:30–11:00"
     finally:
         page.context.close()

@@ -8,10 +8,13 @@ display-*.png once the page shows the last call.
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import Any
 
+from queue_server.notify.settings import URL_ENV
 from tools.bench.display import ServedBranch, launch_chromium, served_demo_branch
+from tools.sms_gateway import SmsGateway
 
 NOTICE = "温馨提示:今日 15:00 后暂停外币兑换业务 · Foreign exchange closes at 15:00 today"
 # (file name, query, viewport)
@@ -109,7 +112,7 @@ def shoot_phone(browser: Any, branch: ServedBranch, out: Path) -> list[Path]:
     with branch.client("kiosk") as kiosk:
         tickets = {
             name: kiosk.post("/tickets", json={"service": code}).raise_for_status().json()
-            for name, code in (("waiting", "A"), ("called", "B"), ("done", "K"))
+            for name, code in (("waiting", "A"), ("sms", "A"), ("called", "B"), ("done", "K"))
         }
     with branch.client("counter:2") as teller:
         teller.post("/counters/2/no-show")  # free the counter if it had a call
@@ -124,6 +127,7 @@ def shoot_phone(browser: Any, branch: ServedBranch, out: Path) -> list[Path]:
         ("phone-waiting-zh", "waiting", "zh", "#waiting:not([hidden])", None),
         ("phone-waiting-en", "waiting", "en", "#waiting:not([hidden])", None),
         ("phone-late-zh", "waiting", "zh", "#actions:not([hidden])", "late"),
+        ("phone-sms-on-zh", "sms", "zh", "#sms-form:not([hidden])", "sms"),
         ("phone-called-zh", "called", "zh", "#called:not([hidden])", None),
         ("phone-called-en", "called", "en", "#called:not([hidden])", None),
         ("phone-done-rating-zh", "done", "zh", "#rate:not([hidden])", "rate"),
@@ -143,14 +147,20 @@ def shoot_phone(browser: Any, branch: ServedBranch, out: Path) -> list[Path]:
             if action == "late":
                 page.click("#late-open")
                 page.wait_for_selector("#late-dialog:not([hidden])", timeout=WAIT_MS)
+            elif action == "sms":
+                page.fill("#sms-phone", "13912345678")
+                page.click("#sms-submit")
+                page.wait_for_selector("#sms-on:not([hidden])", timeout=WAIT_MS)
             elif action == "rate":
                 page.click(".rate-btn.r4")
                 page.fill("#comment", "柜员很耐心，讲解清楚，谢谢！")
                 page.dispatch_event("#comment", "input")
             # The call's flash is for the customer's eye, not for the picture; no sound bar.
+            # A click scrolls its button into view: back to the top, so the header shows.
             page.evaluate(
                 "document.getElementById('called').classList.remove('flash');"
-                "document.getElementById('sound').hidden = true"
+                "document.getElementById('sound').hidden = true;"
+                "window.scrollTo(0, 0)"
             )
             saved.append(out / f"{name}.png")
             page.screenshot(path=str(saved[-1]), full_page=action is None)
@@ -166,6 +176,9 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     from playwright.sync_api import sync_playwright
 
+    # The phone page offers texts only where a gateway is set: the stand-in one, on loopback.
+    gateway = SmsGateway().start()
+    os.environ[URL_ENV] = gateway.url  # read by the branch server this starts
     with served_demo_branch(prefix="branchq-shots-") as branch, sync_playwright() as pw:
         last = stage(branch)
         browser = launch_chromium(pw)
@@ -178,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {path}")
         finally:
             browser.close()
+            gateway.stop()
     return 0
 
 

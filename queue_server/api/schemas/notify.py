@@ -26,6 +26,9 @@ class NotifyRequest(BaseModel):
 
 class NotifyStatus(BaseModel):
     ticket: str
+    offered: bool = Field(
+        description="the branch texts customers (an SMS gateway is set); the page offers it"
+    )
     opted_in: bool
     channel: str | None = Field(description="sms")
     destination: str | None = Field(description="masked, e.g. 138****5678")

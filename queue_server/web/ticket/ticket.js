@@ -6,6 +6,9 @@
 // (closed, or silent for SILENT_TIMEOUT_MS) is reopened after 0.5 s doubling to 15 s; while
 // it is down the view is polled now and then. 4404 / 4410 (unknown / expired) are final.
 //
+// SMS: GET/POST/DELETE <API>/notify. The section shows only while the ticket waits and the
+// branch has an SMS gateway (`offered`); the number is sent once, then only shown masked.
+//
 // Alerts: when the ticket is called (or called again) the phone vibrates and beeps
 // (WebAudio, generated here) once per call, where the browser allows; a browser that
 // blocks sound until a tap shows "tap to turn on the alert sound".
@@ -17,6 +20,14 @@
   const SILENT_TIMEOUT_MS = 10000; // heartbeats come every 2 s
   const POLL_MS = 15000; // while the live link is down
   const LATE_CHOICES = [5, 10, 15, 20, 30];
+  const NOTIFY = API + "/notify";
+  // A mainland mobile number, as the server takes it (notify/__init__.py normalise_phone).
+  const MOBILE = /^1[3-9]\d{9}$/;
+  const SMS_ERRORS = {
+    invalid_request: "phone.sms_error_invalid",
+    too_many_changes: "phone.sms_error_too_often",
+    ticket_closed: "phone.sms_error_closed",
+  };
   const FINAL = new Set(["no_show", "cancelled", "transferred", "expired", "not_found"]);
 
   const $ = (id) => document.getElementById(id);
@@ -33,6 +44,8 @@
     pollTimer: null,
     audio: null,
     live: false,
+    sms: null, // the server's notify status for this ticket
+    smsError: null, // the catalogue key of the last refusal
   };
 
   function pickLanguage() {
@@ -165,6 +178,78 @@
     return null;
   }
 
+  async function fetchSms() {
+    try {
+      const r = await fetch(NOTIFY, { cache: "no-store" });
+      if (r.ok) state.sms = await r.json();
+    } catch (e) {
+      /* offline: the section stays as it was */
+    }
+    render();
+  }
+
+  function compactPhone(raw) {
+    let p = raw.replace(/[\s-]/g, "");
+    if (p.startsWith("+86")) p = p.slice(3);
+    else if (p.startsWith("0086")) p = p.slice(4);
+    else if (p.length === 13 && p.startsWith("86")) p = p.slice(2);
+    return p;
+  }
+
+  async function changeSms(method, body) {
+    let r;
+    try {
+      r = await fetch(NOTIFY, {
+        method: method,
+        headers: { "Content-Type": "application/json" },
+        body: body ? JSON.stringify(body) : undefined,
+      });
+    } catch (e) {
+      state.smsError = "phone.error_generic";
+      render();
+      return false;
+    }
+    if (r.ok) {
+      state.sms = await r.json();
+      state.smsError = null;
+      render();
+      return true;
+    }
+    let code = null;
+    try {
+      code = (await r.json()).error.code;
+    } catch (e) {
+      /* not JSON */
+    }
+    if (r.status === 404 || r.status === 410) {
+      setFinal(r.status === 404 ? "not_found" : "expired");
+      return false;
+    }
+    state.smsError = SMS_ERRORS[code] || (r.status === 429 ? "phone.error_rate_limited" : "phone.error_generic");
+    render();
+    fetchSms();
+    return false;
+  }
+
+  async function optIn() {
+    const phone = compactPhone($("sms-phone").value);
+    if (!MOBILE.test(phone)) {
+      state.smsError = "phone.sms_error_invalid"; // not sent: the server never sees it
+      render();
+      $("sms-phone").focus();
+      return;
+    }
+    $("sms-submit").disabled = true;
+    if (await changeSms("POST", { phone: phone, language: state.lang })) $("sms-phone").value = "";
+    $("sms-submit").disabled = false;
+  }
+
+  async function optOut() {
+    $("sms-cancel").disabled = true;
+    if (await changeSms("DELETE")) message(t("phone.sms_cancelled"));
+    $("sms-cancel").disabled = false;
+  }
+
   // ------------------------------------------------------------------ alerts
   function ensureAudio() {
     const Ctx = window.AudioContext || window.webkitAudioContext;
@@ -293,6 +378,7 @@
     if (waiting) {
       setText("ahead-label", t("phone.ahead"));
       setText("ahead", v.position > 0 ? t("phone.ahead_count", { n: v.position }) : t("phone.ahead_none"));
+      $("ahead").classList.toggle("long", v.position <= 0); // a phrase, not a count: one line
       setText("eta-label", t("phone.eta"));
       if (v.eta_s == null) {
         setText("eta", "—");
@@ -306,10 +392,19 @@
         const high = Math.max(low, minutes(v.eta_high_s ?? v.eta_s, Math.ceil));
         setText("eta-range", low === high ? "" : t("phone.eta_range", { low: low, high: high }));
       }
+      const slot = v.appointment_slot_start && v.appointment_slot_end;
+      show("appointment", !!slot);
+      if (slot)
+        setText("appointment", t("phone.appointment_slot", {
+          start: clockTime(v.appointment_slot_start),
+          end: clockTime(v.appointment_slot_end),
+        }));
       show("held", !!v.held_until);
       if (v.held_until) setText("held", t("phone.held_until", { time: clockTime(v.held_until) }));
       setText("waiting-hint", t("phone.waiting_hint"));
     }
+
+    renderSms(waiting);
 
     // called, recalled, serving
     const active = known && (kind === "called" || kind === "serving");
@@ -376,6 +471,27 @@
     setText("cancel-yes", t("phone.cancel_yes"));
     setText("cancel-no", t("phone.cancel_no"));
     renderLateChoices();
+  }
+
+  function renderSms(waiting) {
+    const s = state.sms;
+    const on = !!(waiting && s && s.offered);
+    if (s) $("sms").dataset.offered = String(!!s.offered); // the server has answered
+    show("sms", on);
+    if (!on) return;
+    setText("sms-title", t("phone.sms_title"));
+    setText("sms-when", s.near > 0 ? t("phone.sms_when_near", { n: s.near }) : t("phone.sms_when_called"));
+    show("sms-form", !s.opted_in);
+    show("sms-on", s.opted_in);
+    setText("sms-label", t("phone.sms_label"));
+    $("sms-phone").placeholder = t("phone.sms_placeholder");
+    setText("sms-submit", t("phone.sms_submit"));
+    setText("sms-consent", t("phone.sms_consent"));
+    show("sms-error", !!state.smsError);
+    setText("sms-error", state.smsError ? t(state.smsError) : "");
+    $("sms-phone").setAttribute("aria-invalid", String(!!state.smsError && !s.opted_in));
+    setText("sms-on-text", s.opted_in ? t("phone.sms_on", { phone: s.destination }) : "");
+    setText("sms-cancel", t("phone.sms_cancel"));
   }
 
   function renderGuidance(v) {
@@ -476,6 +592,18 @@
       if (view && view.held_until) message(t("phone.late_done", { time: clockTime(view.held_until) }));
     });
 
+    $("sms-form").addEventListener("submit", (e) => {
+      e.preventDefault();
+      optIn();
+    });
+    $("sms-phone").addEventListener("input", () => {
+      if (state.smsError) {
+        state.smsError = null;
+        render();
+      }
+    });
+    $("sms-cancel").addEventListener("click", optOut);
+
     $("cancel-open").addEventListener("click", () => show("cancel-dialog", true));
     $("cancel-no").addEventListener("click", () => show("cancel-dialog", false));
     $("cancel-yes").addEventListener("click", async () => {
@@ -517,6 +645,7 @@
     if (!TOKEN) return setFinal("not_found");
     await fetchView();
     connect();
+    if (!state.final) fetchSms();
   }
 
   start();
