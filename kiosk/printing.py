@@ -9,6 +9,7 @@ a printer that is plugged back in works again without restarting the kiosk.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import threading
 from collections.abc import Callable, Mapping
@@ -23,14 +24,20 @@ from devices.printer import (
     EscposTicketPrinter,
     PrinterStatus,
     TicketContent,
-    format_wait,
     printer_for_url,
 )
-from kiosk.flow import IssuedTicket, PrintOutcome
+from kiosk.flow import IssuedTicket, PrintOutcome, guidance_for
+from ui.i18n import Catalog, wait_text
 
 log = logging.getLogger(__name__)
-PRIORITY_LABELS = {"care": "爱心", "appointment": "预约", "vip": "VIP"}
-FOOTER = "请留意大厅屏幕和语音叫号\nPlease watch the screens for your number"
+# Priority classes that get a badge on paper (regular gets none); names from the catalog.
+BADGED_PRIORITIES = ("care", "appointment", "vip")
+
+
+@functools.cache
+def paper_catalog() -> Catalog:
+    """The catalogs the paper is worded from: both languages, whatever the screen shows."""
+    return Catalog.load()
 
 
 def problem_key(status: PrinterStatus) -> str:
@@ -45,9 +52,17 @@ def problem_key(status: PrinterStatus) -> str:
 
 
 def ticket_content(
-    ticket: IssuedTicket, branch: Mapping[str, Any], service: Mapping[str, Any]
+    ticket: IssuedTicket,
+    branch: Mapping[str, Any],
+    service: Mapping[str, Any],
+    catalog: Catalog | None = None,
 ) -> TicketContent:
-    """What the paper ticket says: both languages, no personal data."""
+    """What the paper ticket says: the screen's words in both languages, no personal data."""
+    texts = catalog if catalog is not None else paper_catalog()
+
+    def both(key: str, /, **values: object) -> str:
+        return f"{texts.tr_in('zh', key, **values)} / {texts.tr_in('en', key, **values)}"
+
     names = service.get("names") or {}
     zone: ZoneInfo | None
     try:
@@ -59,17 +74,44 @@ def ticket_content(
         issued = issued.astimezone(zone) if zone is not None else issued
     except ValueError:
         issued = datetime.now(zone)
+    if ticket.people_ahead > 0:
+        ahead_key, ahead_values = "kiosk.ticket.people_ahead", {"count": ticket.people_ahead}
+    else:
+        ahead_key, ahead_values = "kiosk.ticket.none_ahead", {}
+    # The screen hides the wait when nobody is ahead ("please listen for your number"
+    # says it all); the paper does the same.
+    wait_key, wait_values = wait_text(ticket.eta_minutes, issued=True)
+    show_wait = ticket.people_ahead > 0 or ticket.eta_minutes is None
+    where = {lang: guidance_for(service, lang)["where"] for lang in ("zh", "en")}
+    where_text = ""
+    if where["zh"]:
+        where_text = (
+            f"{texts.tr_in('zh', 'kiosk.ticket.where', where=where['zh'])} / "
+            f"{texts.tr_in('en', 'kiosk.ticket.where', where=where['en'] or where['zh'])}"
+        )
+    badge = ""
+    if ticket.priority in BADGED_PRIORITIES:
+        key = f"priority.{ticket.priority}"
+        zh, en = texts.tr_in("zh", key), texts.tr_in("en", key)
+        badge = zh if zh == en else f"{zh} {en}"
+    appointment = ""
+    if ticket.appointment_note:
+        appointment = both(ticket.appointment_note, time=ticket.appointment_time)
+    tip = f"{texts.tr_in('zh', 'kiosk.paper.tip')}\n{texts.tr_in('en', 'kiosk.paper.tip')}"
     return TicketContent(
         branch_name=str(branch.get("name") or ""),
         service_zh=str(names.get("zh") or names.get("en") or ticket.service),
         service_en=str(names.get("en") or ""),
         number=ticket.number,
-        people_ahead=ticket.people_ahead,
-        wait_text=format_wait(ticket.eta_minutes),
+        ahead_zh=texts.tr_in("zh", ahead_key, **ahead_values),
+        ahead_en=texts.tr_in("en", ahead_key, **ahead_values),
+        wait_text=both(wait_key, **wait_values) if show_wait else "",
         issued_at=issued.replace(tzinfo=None),
         url=ticket.url,
-        footer=FOOTER,
-        priority_label=PRIORITY_LABELS.get(ticket.priority, ""),
+        footer=tip,
+        priority_label=badge,
+        where_text=where_text,
+        appointment_text=appointment,
     )
 
 

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from kiosk.flow import IssuedTicket, PrintState, ServiceChoice, guidance_for
 from ui import theme
-from ui.i18n import Translator
+from ui.i18n import Translator, wait_text
 from ui.widgets import (
     Banner,
     BigButton,
@@ -374,11 +374,12 @@ class GuidanceScreen(KioskScreen):
         self.alternative.setVisible(bool(g["alternative"]))
         self.alternative_title.setVisible(bool(g["alternative"]))
         long_wait = self._wait is not None and self._wait >= self.FASTER_ELSEWHERE_MIN
+        wait_key, wait_values = wait_text(self._wait, issued=False)
         if g["alternative"] and long_wait:
             self.faster.set_message(
                 "kiosk.guidance.faster_elsewhere",
                 "info",
-                minutes=self._wait,
+                wait=self.tr_.tr(wait_key, **wait_values),
                 alternative=g["alternative"],
             )
         self.faster.setVisible(bool(g["alternative"]) and long_wait)
@@ -388,12 +389,7 @@ class GuidanceScreen(KioskScreen):
             self.tr_.tr("kiosk.guidance.bundle_includes", services=joiner.join(names))
         )
         self.includes.setVisible(bool(names))
-        if self._wait is None:
-            self.wait.setText(self.tr_.tr("kiosk.home.wait_unknown"))
-        elif self._wait <= 0:
-            self.wait.setText(self.tr_.tr("kiosk.home.wait_none"))
-        else:
-            self.wait.setText(self.tr_.tr("kiosk.home.wait_minutes", minutes=self._wait))
+        self.wait.setText(self.tr_.tr(wait_key, **wait_values))
 
 
 class IssuingScreen(KioskScreen):
@@ -520,6 +516,11 @@ class TicketScreen(KioskScreen):
         ticket = self.ticket
         if ticket is None:
             return
+        if self.title is not None:
+            checked_in = bool(ticket.appointment_note)
+            self.title.set_text(
+                "kiosk.ticket.title_checked_in" if checked_in else "kiosk.ticket.title"
+            )
         self.service.setText(self.tr_.pick(self._service.get("names") or {}) or ticket.service)
         where = guidance_for(self._service, self.tr_.language)["where"]
         self.where.setText(self.tr_.tr("kiosk.ticket.where", where=where))
@@ -529,12 +530,8 @@ class TicketScreen(KioskScreen):
         else:
             self.ahead.setText(self.tr_.tr("kiosk.ticket.none_ahead"))
         minutes = ticket.eta_minutes
-        if minutes is None:
-            self.eta.setText(self.tr_.tr("kiosk.ticket.eta_unknown"))
-        elif minutes <= 1:
-            self.eta.setText(self.tr_.tr("kiosk.ticket.eta_soon"))
-        else:
-            self.eta.setText(self.tr_.tr("kiosk.ticket.eta", minutes=minutes))
+        eta_key, eta_values = wait_text(minutes, issued=True)
+        self.eta.setText(self.tr_.tr(eta_key, **eta_values))
         self.eta.setVisible(ticket.people_ahead > 0 or minutes is None)
         if ticket.appointment_note:
             note = self.tr_.tr(ticket.appointment_note, time=ticket.appointment_time)

@@ -191,3 +191,65 @@ def set_language(language: str) -> None:
 def pick(names: Mapping[str, str]) -> str:
     """A server-supplied per-language name in the app's current language."""
     return translator().pick(names)
+
+
+# Waits a customer reads are rounded the way people plan: minutes up to an hour, then to ten
+# minutes, and from two hours on only "over two hours" with the advice to book — a four-digit
+# minute count is noise, and a promise nobody can keep.
+LONG_WAIT_MIN = 60
+CAPPED_WAIT_MIN = 120
+
+
+def wait_text(
+    minutes: int | None, *, issued: bool, brief: bool = False
+) -> tuple[str, dict[str, int]]:
+    """The wait line as a catalog key and its values, for every screen and the paper.
+
+    `issued`: the customer's own ticket (screen and paper); otherwise a newcomer's wait on a
+    business tile or its guidance. `brief`: a tile, which leaves the advice to book for the
+    guidance screen.
+    """
+    if minutes is None:
+        return ("kiosk.ticket.eta_unknown" if issued else "kiosk.home.wait_unknown"), {}
+    if issued and minutes <= 1:
+        return "kiosk.ticket.eta_soon", {}
+    if minutes <= 0:
+        return "kiosk.home.wait_none", {}
+    if minutes < LONG_WAIT_MIN:
+        return "wait.minutes", {"minutes": minutes}
+    if minutes < CAPPED_WAIT_MIN:
+        hours, rest = divmod(round(minutes / 10) * 10, 60)
+        if rest == 0:
+            return "wait.hours", {"hours": hours}
+        return "wait.hours_minutes", {"hours": hours, "minutes": rest}
+    return ("wait.over_two_hours_brief" if brief else "wait.over_two_hours"), {}
+
+
+# The phrases devices report their trouble in (devices/printer/status.py, kiosk/printing.py)
+# and the catalog key each one is shown as; a phrase not listed is shown as the device sent it.
+DEVICE_DETAIL_KEYS = {
+    "paper out": "device.printer.paper_out",
+    "cover open": "device.printer.cover_open",
+    "paper near end": "device.printer.paper_low",
+    "offline": "device.detail.offline",
+    "error": "device.detail.error",
+    "auto-cutter error": "device.detail.auto_cutter_error",
+    "unrecoverable error": "device.detail.unrecoverable_error",
+    "error (recovers by itself)": "device.detail.recovering_error",
+    "feed button pressed": "device.detail.feed_button",
+    "no printer configured": "device.detail.no_printer",
+}
+_SPOOLER_PREFIX = "print queue: "
+_NO_ANSWER_PREFIX = "no answer to status request"
+
+
+def device_detail(catalog: Catalog, detail: str) -> str:
+    """A device's fault detail ("paper out, cover open") in the catalog's language."""
+    text = detail.removeprefix(_SPOOLER_PREFIX).strip()
+    if text.startswith(_NO_ANSWER_PREFIX):
+        return catalog.tr("device.detail.no_answer")
+    parts = [part.strip() for part in text.split(", ") if part.strip()]
+    if not parts or not all(part in DEVICE_DETAIL_KEYS for part in parts):
+        return detail  # free text from a driver: better as sent than half translated
+    joiner = "，" if catalog.language == "zh" else ", "
+    return joiner.join(catalog.tr(DEVICE_DETAIL_KEYS[part]) for part in parts)

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui import theme
-from ui.i18n import LANGUAGES, Translator, translator
+from ui.i18n import LANGUAGES, Translator, translator, wait_text
 
 _W = TypeVar("_W", bound=QWidget)
 
@@ -169,8 +169,8 @@ class Tile(QPushButton):
     """One business on the kiosk's home screen: icon, name, and a line such as the wait.
 
     The name comes from the server per language (`names={"zh": "开户", "en": "Account
-    opening"}`); the line below it is a catalog key (`set_wait(8)` → 约等 8 分钟 /
-    About 8 min wait). `set_available(False)` greys the tile out and says why.
+    opening"}`); the line below it is a catalog key (`set_wait(8)` → 预计等候约 8 分钟 /
+    Estimated wait: about 8 min). `set_available(False)` greys the tile out and says why.
     """
 
     def __init__(
@@ -225,12 +225,8 @@ class Tile(QPushButton):
 
     def set_wait(self, minutes: int | None) -> None:
         """Show the estimated wait; `None` while the server has not said yet."""
-        if minutes is None:
-            self.set_subtitle("kiosk.home.wait_unknown")
-        elif minutes <= 0:
-            self.set_subtitle("kiosk.home.wait_none")
-        else:
-            self.set_subtitle("kiosk.home.wait_minutes", minutes=minutes)
+        key, values = wait_text(minutes, issued=False, brief=True)
+        self.set_subtitle(key, **values)
 
     def set_available(
         self, available: bool, reason: str = "kiosk.home.closed", **values: object

@@ -163,7 +163,7 @@ class IdCard:
 
     @property
     def ethnicity(self) -> str:
-        return ETHNICITIES.get(self.ethnicity_code, f"未知({self.ethnicity_code:02d})")
+        return ETHNICITIES.get(self.ethnicity_code, f"未知（{self.ethnicity_code:02d}）")
 
     @property
     def masked_id(self) -> str:

@@ -20,7 +20,7 @@ from typing import Protocol, runtime_checkable
 
 from devices.errors import DeviceError
 from devices.printer import _escpos_setup  # noqa: F401  (python-escpos must be imported through it)
-from devices.printer.layout import PAPER_DOTS, Paper, TicketContent, format_wait, render_ticket
+from devices.printer.layout import PAPER_DOTS, Paper, TicketContent, render_ticket
 from devices.printer.status import PrinterStatus
 from devices.printer.ticket_printer import EscposTicketPrinter, Mode
 from devices.printer.transports import Transport
@@ -182,7 +182,6 @@ __all__ = [
     "PrinterStatus",
     "TicketContent",
     "TicketPrinter",
-    "format_wait",
     "printer_for_url",
     "probe",
     "render_ticket",

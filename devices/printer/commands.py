@@ -10,8 +10,6 @@ from __future__ import annotations
 from escpos.constants import (
     CTL_LF,
     HW_INIT,
-    PAPER_FULL_CUT,
-    PAPER_PART_CUT,
     QR_ECLEVEL_M,
     TXT_SIZE,
     TXT_STYLE,
@@ -32,14 +30,14 @@ from devices.printer.layout import (
 #: Rows per GS v 0 command. Cheap printers garble one raster taller than their receive
 #: buffer; 256-row bands stay well inside it and cost 8 bytes of header each.
 RASTER_BAND_ROWS = 256
-#: Lines fed before the cut so the last printed line clears the cutter (about 17 mm).
-FEED_LINES_BEFORE_CUT = 4
+#: Dots fed beyond the cutting position before the cut. GS V 65/66 (function B) lets the
+#: printer feed by its own head-to-cutter distance; a fixed ESC d guessed it (4 lines, about
+#: 17 mm) and left a blank tail on every ticket.
+FEED_PAST_CUTTER_DOTS = 0
 
 ESC, FS, GS = b"\x1b", b"\x1c", b"\x1d"
 # Typed copies of python-escpos's constants (the package ships no type information).
 INIT: bytes = bytes(HW_INIT)
-CUT_FULL: bytes = bytes(PAPER_FULL_CUT)  # GS V 0
-CUT_PARTIAL: bytes = bytes(PAPER_PART_CUT)  # GS V 1
 LINE_FEED: bytes = bytes(CTL_LF)
 SIZE: bytes = bytes(TXT_SIZE)  # GS !
 FS_CHINESE_ON = FS + b"&"
@@ -73,8 +71,8 @@ def raster(image: Image.Image, band_rows: int = RASTER_BAND_ROWS) -> bytes:
 
 
 def feed_and_cut(partial: bool = False) -> bytes:
-    """Feed the last line past the cutter, then GS V 0 (full) or GS V 1 (partial)."""
-    return ESC + b"d" + bytes((FEED_LINES_BEFORE_CUT,)) + (CUT_PARTIAL if partial else CUT_FULL)
+    """GS V 65 n (full) or GS V 66 n (partial): feed the last line just past the cutter, cut."""
+    return GS + b"V" + (b"B" if partial else b"A") + bytes((FEED_PAST_CUTTER_DOTS,))
 
 
 def image_job(image: Image.Image, *, partial_cut: bool = False) -> bytes:
@@ -136,6 +134,13 @@ class _TextJob:
         if size > 1:
             self.out += SIZE + b"\x00"
 
+    def bilingual(self, text: str) -> None:
+        """ "中文 / English": the Chinese in bold, the English plain on the next line."""
+        first, _, second = text.partition(" / ")
+        self.line(first, bold=True)
+        if second:
+            self.line(second)
+
     def rule(self) -> None:
         self.out += b"-" * self.columns + LINE_FEED
 
@@ -155,11 +160,15 @@ def text_job(content: TicketContent, paper: Paper = "80mm", *, partial_cut: bool
     if content.service_en:
         job.line(content.service_en)
     job.rule()
-    ahead_zh, ahead_en = content.ahead_lines()
-    job.line(ahead_zh, bold=True)
-    job.line(ahead_en)
+    if content.appointment_text:
+        job.bilingual(content.appointment_text)
+    job.line(content.ahead_zh, bold=True)
+    if content.ahead_en:
+        job.line(content.ahead_en)
     if content.wait_text:
         job.line(content.wait_text)
+    if content.where_text:
+        job.bilingual(content.where_text)
     if content.url:
         job.raw(LINE_FEED + native_qr(content.url, 6 if paper == "80mm" else 5) + LINE_FEED)
         for caption in QR_CAPTION:

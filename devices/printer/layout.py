@@ -41,47 +41,37 @@ FONT_CANDIDATES = (
     "/System/Library/Fonts/PingFang.ttc",
 )
 
-PRIORITY_ENGLISH = {"爱心": "Priority", "预约": "Appointment", "VIP": "", "军人": "Military"}
 QR_CAPTION = ("扫码查看排队进度", "Scan to follow your turn")
 
 
 @dataclass(frozen=True)
 class TicketContent:
-    """Everything printed on one queue ticket (no personal data: no name, no ID number)."""
+    """Everything printed on one queue ticket (no personal data: no name, no ID number).
+
+    The wording comes from the kiosk's catalogs (kiosk/printing.py), so the paper says
+    what the screen says; a text with " / " between its languages prints on two lines when
+    one does not fit.
+    """
 
     branch_name: str
     service_zh: str
     service_en: str
     number: str  # "A023"
-    people_ahead: int
-    wait_text: str  # e.g. format_wait(12)
+    ahead_zh: str  # "前面还有 12 人"
+    ahead_en: str
+    wait_text: str  # "预计等候约 12 分钟 / Estimated wait: about 12 min"
     issued_at: datetime  # already in the branch's local time
     url: str  # the customer's live ticket page, printed as a QR code
-    footer: str = ""
-    priority_label: str = ""  # 爱心 / VIP / 预约, empty for an ordinary ticket
-
-    def ahead_lines(self) -> tuple[str, str]:
-        n = self.people_ahead
-        if n <= 0:
-            return "您是下一位", "You are next"
-        return f"前面还有 {n} 人", f"{n} {'person' if n == 1 else 'people'} ahead"
+    footer: str = ""  # the 温馨提示, both languages
+    priority_label: str = ""  # the badge as printed ("优先服务 Priority"); empty: none
+    where_text: str = ""  # where the business is served, both languages
+    appointment_text: str = ""  # a checked-in appointment: its slot, as the screen says it
 
     def issued_text(self) -> str:
         return f"取号时间 Issued {self.issued_at:%Y-%m-%d %H:%M}"
 
     def priority_text(self) -> str:
-        label = self.priority_label.strip()
-        english = PRIORITY_ENGLISH.get(label, "")
-        return f"{label} {english}" if english else label
-
-
-def format_wait(minutes: int | None) -> str:
-    """The estimated-wait line in both languages."""
-    if minutes is None:
-        return "等候时间以叫号为准 / Please wait for your call"
-    if minutes <= 1:
-        return "预计很快叫到您 / You will be called shortly"
-    return f"预计等待约 {minutes} 分钟 / Est. wait about {minutes} min"
+        return self.priority_label.strip()
 
 
 # ------------------------------------------------------------------------------- fonts
@@ -227,6 +217,14 @@ class _Sheet:
             )
             self.y += step
 
+    def bilingual(self, text: str, size: int, second_size: int) -> None:
+        """ "中文 / English": the Chinese in bold on its own line, the English smaller below
+        (bold Latin at these sizes smudges on a thermal head)."""
+        first, _, second = text.partition(" / ")
+        self.text(first, size, bold=True)
+        if second:
+            self.text(second, second_size)
+
     def big(self, text: str, size: int) -> None:
         """One line as large as fits (the ticket number), placed by its real ink box."""
         while size > 24 and load_font(size).getlength(text) + 4 > self.inner:
@@ -315,12 +313,18 @@ def render_ticket(content: TicketContent, paper: Paper = "80mm") -> Image.Image:
     sheet.gap(px(10, 6))
     sheet.rule()
     sheet.gap(px(14, 10))
-    ahead_zh, ahead_en = content.ahead_lines()
-    sheet.text(ahead_zh, px(36, 26), bold=True)
-    sheet.text(ahead_en, px(26, 20))
+    if content.appointment_text:
+        sheet.bilingual(content.appointment_text, px(26, 20), px(22, 18))
+        sheet.gap(px(8, 6))
+    sheet.text(content.ahead_zh, px(36, 26), bold=True)
+    if content.ahead_en:
+        sheet.text(content.ahead_en, px(26, 20))
     if content.wait_text:
         sheet.gap(px(4, 2))
         sheet.text(content.wait_text, px(24, 19))
+    if content.where_text:
+        sheet.gap(px(10, 6))
+        sheet.bilingual(content.where_text, px(30, 22), px(24, 19))
     if content.url:
         sheet.gap(px(18, 12))
         sheet.paste(qr_image(content.url, target_dots=px(210, 150), min_module=4))
@@ -349,7 +353,6 @@ __all__ = [
     "Paper",
     "TicketContent",
     "find_cjk_font",
-    "format_wait",
     "load_font",
     "qr_image",
     "render_line",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -87,6 +88,8 @@ def test_the_text_block_offsets_match_protocols_md():
 def test_the_ethnicity_table_has_all_56_groups():
     assert [ETHNICITIES[i] for i in (1, 5, 56)] == ["汉", "维吾尔", "基诺"]
     assert all(i in ETHNICITIES for i in range(1, 57))
+    # A code outside the table reads in Chinese punctuation too.
+    assert dataclasses.replace(card("elderly"), ethnicity_code=77).ethnicity == "未知（77）"
 
 
 def test_base_message_with_lengths_text_and_photo():

@@ -8,7 +8,7 @@ import pytest
 from escpos.printer import Dummy
 from PIL import Image
 
-from devices.printer import TicketContent, format_wait
+from devices.printer import TicketContent
 from devices.printer.commands import (
     chinese_text,
     feed_and_cut,
@@ -26,17 +26,20 @@ CONTENT = TicketContent(
     service_zh="个人现金业务",
     service_en="Personal Cash",
     number="A023",
-    people_ahead=3,
-    wait_text=format_wait(8),
+    ahead_zh="前面还有 3 人",
+    ahead_en="People ahead of you: 3",
+    wait_text="预计等候约 8 分钟 / Estimated wait: about 8 min",
     issued_at=datetime(2026, 11, 27, 10, 5),
     url="http://127.0.0.1:8000/t/abc123",
     footer="请留意叫号",
 )
 
 
-def test_cut_is_feed_then_gs_v():
-    assert feed_and_cut() == b"\x1bd\x04" + b"\x1dV\x00"
-    assert feed_and_cut(partial=True) == b"\x1bd\x04" + b"\x1dV\x01"
+def test_cut_feeds_only_to_the_cutter_then_cuts():
+    # GS V 65/66 n: the printer feeds by its own head-to-cutter distance (plus n = 0), so
+    # no fixed ESC d feed leaves a blank tail on the ticket.
+    assert feed_and_cut() == b"\x1dVA\x00"
+    assert feed_and_cut(partial=True) == b"\x1dVB\x00"
 
 
 def test_status_requests_are_dle_eot_n():
@@ -84,9 +87,9 @@ def test_an_image_job_is_init_raster_feed_cut():
     image = render_ticket(CONTENT, "80mm")
     job = image_job(image)
     assert job.startswith(b"\x1b@" + b"\x1dv0\x00" + bytes((72, 0)))  # 576 dots = 72 bytes
-    assert job.endswith(b"\x1bd\x04\x1dV\x00")
+    assert job.endswith(b"\x1dVA\x00")
     bands = -(-image.height // 256)
-    assert len(job) == 2 + 8 * bands + 72 * image.height + 6
+    assert len(job) == 2 + 8 * bands + 72 * image.height + 4  # GS V A 0
 
 
 def test_chinese_text_is_framed_by_fs_and_and_fs_dot():
@@ -117,7 +120,7 @@ def test_a_text_job_uses_chinese_mode_native_qr_and_big_number():
     assert b"\x1d(k\x03\x001Q0" in job
     assert b"1P0" + CONTENT.url.encode() in job
     assert b"\x1dv0" not in job  # nothing drawn as an image
-    assert job.endswith(b"\x1bd\x04\x1dV\x00")
+    assert job.endswith(b"\x1dVA\x00")
 
 
 def test_rare_characters_in_text_mode_go_as_an_image_line():

@@ -10,7 +10,7 @@ from PIL import Image, ImageFont
 from pyzbar import pyzbar
 
 from devices.errors import MissingDependency
-from devices.printer import TicketContent, format_wait, layout, render_ticket
+from devices.printer import TicketContent, layout, render_ticket
 from devices.printer.layout import wrap_text
 
 CONTENT = TicketContent(
@@ -18,12 +18,17 @@ CONTENT = TicketContent(
     service_zh="个人外汇及跨境汇款业务",
     service_en="Personal Foreign Exchange and Cross-border Remittance",
     number="A023",
-    people_ahead=12,
-    wait_text=format_wait(35),
+    ahead_zh="前面还有 12 人",
+    ahead_en="People ahead of you: 12",
+    wait_text="预计等候约 1 小时 20 分钟 / Estimated wait: about 1 h 20 min",
     issued_at=datetime(2026, 11, 27, 10, 5),
     url="http://192.168.1.10:8000/t/k3J9xQ2mPa7LwZ",
-    footer="请留意叫号，过号请重新取号。Please listen for your number, missed ones need a new one.",
-    priority_label="爱心",
+    footer=(
+        "温馨提示：请留意叫号，过号请重新取号，当日有效。\n"
+        "Please listen for your number; if you miss it, take a new ticket. Valid today only."
+    ),
+    priority_label="优先服务 Priority",
+    where_text="请到6号窗口（贵宾室旁）办理 / Served at Counter 6 (by the VIP room)",
 )
 
 
@@ -59,16 +64,19 @@ def test_the_number_is_the_biggest_thing_on_the_ticket():
 def test_a_priority_ticket_shows_its_label():
     plain = render_ticket(TicketContent(**{**vars(CONTENT), "priority_label": ""}), "80mm")
     assert render_ticket(CONTENT, "80mm").height > plain.height
-    assert CONTENT.priority_text() == "爱心 Priority"
+    assert CONTENT.priority_text() == "优先服务 Priority"
 
 
-def test_people_ahead_wording():
-    one = TicketContent(**{**vars(CONTENT), "people_ahead": 1})
-    none = TicketContent(**{**vars(CONTENT), "people_ahead": 0})
-    assert CONTENT.ahead_lines() == ("前面还有 12 人", "12 people ahead")
-    assert one.ahead_lines()[1] == "1 person ahead"
-    assert none.ahead_lines() == ("您是下一位", "You are next")
-    assert "35" in format_wait(35) and "分钟" in format_wait(35)
+@pytest.mark.parametrize("field", ["where_text", "appointment_text"])
+def test_where_to_go_and_the_booked_slot_take_their_own_lines(field):
+    plain = render_ticket(CONTENT, "80mm")
+    more = render_ticket(
+        TicketContent(**{**vars(CONTENT), field: "您预约的时间是 09:00 / Appointment 09:00"}),
+        "80mm",
+    )
+    if field == "where_text":  # CONTENT has one: taking it away makes the ticket shorter
+        plain, more = render_ticket(TicketContent(**{**vars(CONTENT), field: ""}), "80mm"), plain
+    assert more.height > plain.height
 
 
 def test_wrapping_breaks_between_words_and_chinese_characters():

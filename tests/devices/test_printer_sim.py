@@ -13,7 +13,7 @@ from PIL import Image
 from pyzbar import pyzbar
 
 from devices.errors import DeviceUnavailable
-from devices.printer import TicketContent, TicketPrinter, format_wait, printer_for_url, probe
+from devices.printer import TicketContent, TicketPrinter, printer_for_url, probe
 from devices.printer.parser import EscposParser, compose
 from devices.printer.sim import PrinterSimulator
 
@@ -22,12 +22,14 @@ CONTENT = TicketContent(
     service_zh="对公开户",
     service_en="Business Accounts",
     number="C007",
-    people_ahead=2,
-    wait_text=format_wait(25),
+    ahead_zh="前面还有 2 人",
+    ahead_en="People ahead of you: 2",
+    wait_text="预计等候约 25 分钟 / Estimated wait: about 25 min",
     issued_at=datetime(2026, 11, 27, 10, 5),
     url="http://192.168.1.10:8000/t/Zq81mK2x",
     footer="请留意叫号\nPlease listen for your number",
-    priority_label="预约",
+    priority_label="预约 Appointment",
+    appointment_text="您预约的时间是 10:30，届时将为您优先叫号",
 )
 
 
@@ -66,9 +68,26 @@ def test_a_text_mode_ticket_carries_chinese_text_and_a_native_qr(sim):
     text = sim.texts[0]
     assert "对公开户" in text and "C007" in text and "前面还有 2 人" in text
     assert "【预约 Appointment】" in text
+    assert "您预约的时间是 10:30" in text
     assert sim.qr_data[0] == [CONTENT.url]
     assert qr_codes(sim.tickets[0]) == [CONTENT.url]
     assert sim.printed[0].cut == "partial"
+
+
+@pytest.mark.parametrize("mode", ["image", "text"])
+def test_the_paper_is_cut_right_after_the_last_line(sim, mode):
+    """A fixed feed before the cut left about 15 mm of blank paper on every ticket; now the
+    printer feeds only to its cutter, so the last line is followed by the margin alone."""
+    with printer_for_url(f"{sim.url}?mode={mode}") as printer:
+        printer.print_ticket(CONTENT)
+        assert sim.wait_for_tickets(1, timeout=10)
+    image = Image.open(sim.tickets[0]).convert("L")
+    inked_rows = [
+        y
+        for y in range(image.height)
+        if image.crop((0, y, image.width, y + 1)).getextrema()[0] < 128
+    ]
+    assert image.height - 1 - inked_rows[-1] <= 32  # 4 mm at 203 dpi
 
 
 def test_several_tickets_in_a_row(sim):

@@ -275,7 +275,7 @@ def test_priority_declared_by_touch_goes_with_the_ticket(qtbot, make_kiosk, bran
     assert window.stack.currentWidget() is window.priority
     qtbot.mouseClick(window.priority.choices["pregnant"], LEFT)
     assert window.stack.currentWidget() is window.home
-    assert window.home.customer.message_label.text() == "优先服务:孕妇"
+    assert window.home.customer.message_label.text() == "优先服务：孕妇"
     taken = take(qtbot, window, "A")
     assert on_server(branch, taken["id"])["priority"] == "care"
 
@@ -285,8 +285,8 @@ def test_a_bundle_is_one_ticket_for_the_whole_visit(qtbot, make_kiosk, branch):
     qtbot.mouseClick(window.attract, LEFT)
     assert list(window.home.tiles)[-1] == "NEW"
     qtbot.mouseClick(window.home.tiles["NEW"], LEFT)
-    assert window.guidance.title.text() == "办理「一站式开户」前请准备"
-    assert window.guidance.includes.text() == "一次办理:开户、银行卡、手机银行"
+    assert window.guidance.title.text() == "办理“一站式开户”前请准备"
+    assert window.guidance.includes.text() == "一次办理：开户、银行卡、手机银行"
     qtbot.mouseClick(window.guidance.take, LEFT)
     qtbot.waitUntil(lambda: window.flow.screen is Screen.TICKET, timeout=WAIT_MS)
     ticket = on_server(branch, window.flow.ticket.id)
@@ -321,6 +321,7 @@ def test_an_appointment_qr_shown_to_the_camera_checks_in_and_prints(
     ticket = window.flow.ticket
     assert ticket.appointment_note == "kiosk.qr.early_checked_in"
     assert "10:30" in window.ticket.note.text()
+    assert window.ticket.title.text() == "签到成功"  # a check-in, not a new ticket
     assert on_server(branch, ticket.id)["priority"] == "appointment"
     assert printer.wait_for_tickets(1, timeout=5)
 
@@ -351,7 +352,7 @@ def test_a_typed_scan_of_a_forged_code_says_so_and_leads_to_a_ticket(qtbot, make
     forged = qr[:-3] + ("AAA" if not qr.endswith("AAA") else "BBB")
     type_scan(window, forged)
     qtbot.waitUntil(lambda: window.flow.screen is Screen.NOTICE, timeout=WAIT_MS)
-    assert window.notice.message.text() == "该二维码无法验证,请咨询大堂工作人员"
+    assert window.notice.message.text() == "该二维码无法验证，请咨询大堂工作人员"
     qtbot.mouseClick(window.notice.ok_button, LEFT)
     assert window.flow.screen is Screen.HOME  # on to a regular ticket
 

@@ -58,7 +58,7 @@ def test_out_of_paper_the_screen_becomes_the_ticket_and_the_staff_are_told(
     assert kiosk.ticket.number.text() == number
     assert kiosk.ticket.fallback.isVisible()
     assert number in kiosk.ticket.fallback.text() and "拍下" in kiosk.ticket.fallback.text()
-    assert kiosk.ticket.status.message_label.text() == "打印纸已用完,已通知工作人员处理"
+    assert kiosk.ticket.status.message_label.text() == "打印纸已用完，已通知工作人员处理"
     assert screen_qr(kiosk) == [kiosk.flow.ticket.url]
     assert printer.printed == [] and printer.lost_jobs == 0  # the job was never sent
 
@@ -117,7 +117,7 @@ def test_switching_language_mid_flow_re_translates_and_the_next_customer_gets_ch
 ):
     qtbot.mouseClick(kiosk.attract, LEFT)
     qtbot.mouseClick(kiosk.home.tiles["A"], LEFT)
-    assert kiosk.guidance.title.text() == "办理「现金」前请准备"
+    assert kiosk.guidance.title.text() == "办理“现金”前请准备"
     assert kiosk.guidance.take.text() == "取号"
     qtbot.mouseClick(kiosk.guidance.language.buttons["en"], LEFT)
     assert tr.language == "en"
@@ -131,7 +131,7 @@ def test_switching_language_mid_flow_re_translates_and_the_next_customer_gets_ch
     assert kiosk.ticket.ahead.text() == "Nobody is ahead of you – please listen for your number"
     qtbot.mouseClick(kiosk.ticket.language.buttons["zh"], LEFT)
     assert kiosk.ticket.service.text() == "现金"
-    assert kiosk.ticket.ahead.text() == "前面没有人等候,请留意叫号"
+    assert kiosk.ticket.ahead.text() == "前面没有人等候，请留意叫号"
     qtbot.mouseClick(kiosk.ticket.language.buttons["en"], LEFT)
     qtbot.mouseClick(kiosk.ticket.finish, LEFT)
     assert kiosk.flow.screen is Screen.ATTRACT and tr.language == "zh"

@@ -160,7 +160,7 @@ def test_the_app_the_led_board_the_keypad_and_the_rating_pad_work_as_one_counter
     qtbot.waitUntil(lambda: pad.showing is not None, timeout=WAIT_MS)
     bus.answer(PAD, 3)
     qtbot.waitUntil(
-        lambda: window.rating.text() == f"{first['number']} 的评价:满意", timeout=WAIT_MS
+        lambda: window.rating.text() == f"{first['number']} 的评价：满意", timeout=WAIT_MS
     )
     rated = server.client("manager").get(f"/tickets/{first['id']}").json()
     assert (rated["state"], rated["rating"]) == ("done", 3)
@@ -188,7 +188,7 @@ def test_the_app_the_led_board_the_keypad_and_the_rating_pad_work_as_one_counter
     bus.answer(PAD, 4)
     qtbot.waitUntil(lambda: "ticket.rated" in kinds_for(events, second["id"]), timeout=WAIT_MS)
     qtbot.waitUntil(
-        lambda: window.rating.text() == f"{second['number']} 的评价:非常满意", timeout=WAIT_MS
+        lambda: window.rating.text() == f"{second['number']} 的评价：非常满意", timeout=WAIT_MS
     )
     assert kinds_for(events, second["id"]) == kinds_for(events, first["id"]) == [
         "ticket.issued", "ticket.called", "ticket.recalled", "ticket.serving", "ticket.done",

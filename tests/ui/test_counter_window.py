@@ -101,7 +101,7 @@ def test_the_tellers_day(qtbot, make_counter, server):
     qtbot.keyClicks(page.pin, "1111")
     qtbot.mouseClick(page.submit, LEFT)
     qtbot.waitUntil(lambda: page.error.isVisible(), timeout=WAIT_MS)
-    assert page.error.message_label.text() == "工号或密码不正确,请重新输入"
+    assert page.error.message_label.text() == "工号或密码不正确，请重新输入"
     assert page.pin.text() == ""
     qtbot.keyClicks(page.pin, PIN)
     qtbot.keyClick(page.pin, Qt.Key.Key_Return)
@@ -113,7 +113,7 @@ def test_the_tellers_day(qtbot, make_counter, server):
     first = issue(server)
     click(qtbot, window, Action.CALL_NEXT)
     qtbot.waitUntil(lambda: shown(window) == first["number"], timeout=WAIT_MS)
-    assert window.customer.state.text() == "已叫号,等待客户到窗口"
+    assert window.customer.state.text() == "已叫号，等待客户到窗口"
     for times in (1, 2):
         settle(qtbot, window)
         click(qtbot, window, Action.RECALL)
@@ -132,7 +132,7 @@ def test_the_tellers_day(qtbot, make_counter, server):
     settle(qtbot, window)
     click(qtbot, window, Action.CALL_NEXT)
     qtbot.waitUntil(lambda: shown(window) == second["number"], timeout=WAIT_MS)
-    assert window.customer.priority.text() == "关爱"
+    assert window.customer.priority.text() == "优先服务"
     settle(qtbot, window)
     click(qtbot, window, Action.START)
     qtbot.waitUntil(lambda: window.buttons[Action.FINISH].isEnabled(), timeout=WAIT_MS)
@@ -169,7 +169,7 @@ def test_the_tellers_day(qtbot, make_counter, server):
     r = server.client("counter:1").post(f"/tickets/{third['id']}/rating", json={"rating": 4})
     assert r.status_code == 200, r.text
     qtbot.waitUntil(
-        lambda: window.rating.text() == f"{third['number']} 的评价:非常满意", timeout=WAIT_MS
+        lambda: window.rating.text() == f"{third['number']} 的评价：非常满意", timeout=WAIT_MS
     )
     qtbot.waitUntil(lambda: window.today.values["served"].text() == "1", timeout=WAIT_MS)
     assert window.today.values["no_shows"].text() == "1"
@@ -183,7 +183,7 @@ def test_the_tellers_day(qtbot, make_counter, server):
     pause.choose("lunch")
     qtbot.mouseClick(pause.confirm, LEFT)
     qtbot.waitUntil(lambda: window.paused.isVisible(), timeout=WAIT_MS)
-    assert window.paused.message_label.text() == "本窗口暂停服务:午餐"
+    assert window.paused.message_label.text() == "本窗口暂停服务：午餐"
     assert counter_on_server(server, 1)["pause_reason"] == "lunch"
     assert not window.buttons[Action.CALL_NEXT].isEnabled()
     assert window.buttons[Action.PAUSE].text() == "F7  恢复服务"
@@ -280,7 +280,7 @@ def test_server_restarted_mid_shift(qtbot, make_counter, branch_db, clock: FakeC
         # Pressed while down: refused at once and in words, never queued.
         qtbot.mouseClick(window.buttons[Action.START], LEFT)
         assert window.message.isVisible() and window.message.kind == "error"
-        assert window.message.message_label.text().startswith("未连接排队服务器,操作未执行")
+        assert window.message.message_label.text().startswith("未连接排队服务器，操作未执行")
         assert window.busy is None
 
         second = LiveServer(db, tokens, clock, port=first.port).start()
@@ -346,7 +346,7 @@ def test_a_care_customer_with_a_form_is_shown_and_the_form_goes_when_they_do(
         assert fields["id_number"][1].text() == "11010519550307002X"
         assert fields["id_number"][1].isReadOnly()
         assert window.customer.eform.isVisible() and not fields["gender"][1].isVisible()
-        assert window.customer.priority.text() == "关爱"
+        assert window.customer.priority.text() == "优先服务"
         settle(qtbot, window)
         click(qtbot, window, Action.START)
         qtbot.waitUntil(lambda: window.buttons[Action.FINISH].isEnabled(), timeout=WAIT_MS)

@@ -72,7 +72,7 @@ def test_closing_a_counter_shows_at_once_and_it_gets_no_more_customers(qtbot, ma
     first, second = sign_in(server, 1), sign_in(server, 2)
     window = make_manager(server)
     qtbot.waitUntil(lambda: live_state(window, 0) == "开放", timeout=WAIT_MS)
-    assert "A:2 个窗口" in window.windows.summary.text()
+    assert "A：2 个窗口" in window.windows.summary.text()
     ticket = issue(server, "A")
     qtbot.waitUntil(lambda: window.live.cards["A"].waiting.text() == "1 人等候", timeout=WAIT_MS)
 
@@ -80,10 +80,10 @@ def test_closing_a_counter_shows_at_once_and_it_gets_no_more_customers(qtbot, ma
     assert window.windows.close_button.isEnabled()
     qtbot.mouseClick(window.windows.close_button, LEFT)
     qtbot.waitUntil(lambda: live_state(window, 0) == "关闭", timeout=WAIT_MS)
-    assert "A:1 个窗口" in window.windows.summary.text()
+    assert "A：1 个窗口" in window.windows.summary.text()
     # The table follows the event, the message the HTTP reply: either can come first.
     qtbot.waitUntil(
-        lambda: window.message.message_label.text() == "1 号窗口 已关闭;正在办理的客户可继续办完",
+        lambda: window.message.message_label.text() == "1 号窗口 已关闭；正在办理的客户可继续办完",
         timeout=WAIT_MS,
     )
 
@@ -106,7 +106,7 @@ def test_moving_a_counter_from_cash_to_accounts_changes_who_it_calls(qtbot, make
     window = make_manager(server)
     cash, accounts = issue(server, "A"), issue(server, "C")
     qtbot.waitUntil(lambda: window.live.cards["C"].waiting.text() == "1 人等候", timeout=WAIT_MS)
-    qtbot.waitUntil(lambda: "C:0 个窗口" in window.windows.summary.text(), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: "C：0 个窗口" in window.windows.summary.text(), timeout=WAIT_MS)
 
     choose_counter(qtbot, window, 1)
     editor = window.windows.editor
@@ -122,8 +122,8 @@ def test_moving_a_counter_from_cash_to_accounts_changes_who_it_calls(qtbot, make
     qtbot.waitUntil(lambda: editor.draft is not None and editor.draft.skills[1]["overflow"])
     qtbot.mouseClick(editor.save, LEFT)
 
-    qtbot.waitUntil(lambda: "C:1 个窗口" in window.windows.summary.text(), timeout=WAIT_MS)
-    assert "A:0 个窗口" in window.windows.summary.text()
+    qtbot.waitUntil(lambda: "C：1 个窗口" in window.windows.summary.text(), timeout=WAIT_MS)
+    assert "A：0 个窗口" in window.windows.summary.text()
     skills = server.client("manager").get("/counters/1").json()["skills"]
     assert [(s["service"], s["overflow"]) for s in skills] == [
         ("C", False), ("A", True), ("B", False)
@@ -290,7 +290,7 @@ def test_pausing_with_a_reason_and_reordering_by_drag(qtbot, make_manager, serve
     w = window.windows
     w.reason.setCurrentIndex(w.reason.findData("meeting"))
     qtbot.mouseClick(w.pause_button, LEFT)
-    qtbot.waitUntil(lambda: live_state(window, 2) == "暂停(会议)", timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: live_state(window, 2) == "暂停（会议）", timeout=WAIT_MS)
     assert server.client("manager").get("/counters/3").json()["pause_reason"] == "meeting"
 
     # Dragging a row (Qt moves it in the list's model) reorders the draft the same way.

@@ -30,14 +30,14 @@ def tile(qtbot, tr):
 
 def test_a_tile_shows_the_name_and_the_wait_and_re_translates_live(qtbot, tr, tile):
     tile.set_wait(8)
-    assert (tile.title_label.text(), tile.subtitle_label.text()) == ("开户", "约等 8 分钟")
+    assert (tile.title_label.text(), tile.subtitle_label.text()) == ("开户", "预计等候约 8 分钟")
     with qtbot.waitSignal(tr.languageChanged):
         tr.set_language("en")
     assert (tile.title_label.text(), tile.subtitle_label.text()) == (
         "Account opening",
-        "About 8 min wait",
+        "Estimated wait: about 8 min",
     )
-    assert tile.accessibleName() == "Account opening, About 8 min wait"
+    assert tile.accessibleName() == "Account opening, Estimated wait: about 8 min"
 
 
 def test_a_tile_says_when_there_is_no_wait_or_no_estimate_yet(tile):
@@ -62,7 +62,7 @@ def test_a_closed_tile_says_why_and_ignores_taps(qtbot, tr, tile):
     tr.set_language("en")
     assert tile.subtitle_label.text() == "Opens at 13:30"
     tile.set_available(True)
-    assert tile.subtitle_label.text() == "About 5 min wait"
+    assert tile.subtitle_label.text() == "Estimated wait: about 5 min"
     assert tile.icon_widget.graphicsEffect() is None
 
 
@@ -73,7 +73,7 @@ def test_buttons_labels_and_banners_follow_the_language(qtbot, tr):
     for widget in (button, label, banner):
         qtbot.addWidget(widget)
     assert (button.text(), label.text()) == ("叫下一位", "前面还有 5 人")
-    assert banner.message_label.text() == "请记住您的号码 A023,或用手机拍下本页"
+    assert banner.message_label.text() == "请记住您的号码 A023，或用手机拍下本页"
     tr.set_language("en")
     assert (button.text(), label.text()) == ("Call next", "People ahead of you: 5")
     assert banner.message_label.text().startswith("Please remember your number, A023")
