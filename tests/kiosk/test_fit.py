@@ -171,3 +171,19 @@ def test_kiosk_buttons_take_no_keyboard_focus(qapp: QApplication, qtbot: Any) ->
         ]
         assert focusable == [], page
     assert not isinstance(QApplication.focusWidget(), QAbstractButton)
+
+
+def test_a_tap_on_the_attract_screens_scrolling_body_still_starts(
+    qapp: QApplication, qtbot: Any
+) -> None:
+    """The body of every screen now sits in a scroll area; on the attract screen a tap on
+    it must still reach the screen, which starts on any tap."""
+    window = kiosk_screens.demo_window(Translator(Catalog.load()))
+    qtbot.addWidget(window)
+    lay_out(window, (1080, 1920))
+    assert window.flow.screen.value == "attract"
+    welcome = window.attract.welcome
+    where = welcome.mapTo(window.attract.body.content, welcome.rect().center())
+    with qtbot.waitSignal(window.attract.started):
+        qtbot.mouseClick(window.attract.body.content, LEFT, pos=where)
+    assert window.flow.screen.value == "home"
