@@ -198,6 +198,7 @@ class KioskWindow(QWidget):
         self.device_name = device_name
         self.lockdown = lockdown
         self._may_close = not lockdown
+        self._fills_screen = False
         self.tr_ = tr or translator()
         self.flow = flow
         self.stack = QStackedWidget()
@@ -341,11 +342,27 @@ class KioskWindow(QWidget):
             self.close()
 
     def show_kiosk(self, fullscreen: bool) -> None:
-        if fullscreen or self.lockdown:
+        """Show the kiosk; full screen (always in lockdown) covers the whole screen.
+
+        showFullScreen() alone needs a window manager; a bare X session (a common kiosk
+        set-up) leaves the window at its own size in a corner. So the geometry is set to
+        the screen's first, and showFullScreen still tells a window manager that there is
+        one. The window can never grow past the screen: its screens wrap and scroll, and
+        in full screen its largest size is the screen's."""
+        self._fills_screen = fullscreen or self.lockdown
+        if self._fills_screen:
+            self.fill_screen()
             self.showFullScreen()
         else:
-            self.resize(1920, 1080)
+            screen = self.screen().availableGeometry()
+            self.resize(min(1920, screen.width()), min(1080, screen.height()))
             self.show()
+
+    def fill_screen(self) -> None:
+        """Take exactly the geometry of the screen the window is on."""
+        geometry = self.screen().geometry()
+        self.setMaximumSize(geometry.size())
+        self.setGeometry(geometry)
 
     # ----------------------------------------------------------------- devices
     def check_printer(self) -> None:
@@ -438,6 +455,9 @@ class KioskWindow(QWidget):
 
     def _large_text_changed(self, _large: bool) -> None:
         self.flow.touch()
+        if self._fills_screen:
+            # Nothing should have moved it; a window manager that did is overruled.
+            self.fill_screen()
 
     def _language_changed(self) -> None:
         self.flow.touch()

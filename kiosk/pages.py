@@ -8,24 +8,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QLineEdit
+from PySide6.QtWidgets import QGridLayout, QLabel, QLineEdit
 
 from kiosk.flow import CARE_KINDS
 from kiosk.screens import KioskScreen, _card, _label
+from ui import theme
 from ui.i18n import Translator
+from ui.reflow import ReflowLayout
 from ui.widgets import Banner, BigButton, TextLabel
-
-
-def _bottom_row(screen: KioskScreen, *buttons: BigButton) -> None:
-    row = QHBoxLayout()
-    row.setSpacing(24)
-    for index, button in enumerate(buttons):
-        if index == 1:
-            row.addStretch(1)
-        row.addWidget(button)
-    if len(buttons) == 1:
-        row.addStretch(1)
-    screen.column.addLayout(row)
 
 
 class PriorityScreen(KioskScreen):
@@ -37,22 +27,22 @@ class PriorityScreen(KioskScreen):
     def __init__(self, tr: Translator) -> None:
         super().__init__(tr, "kiosk.priority.title")
         self.column.addWidget(TextLabel("kiosk.priority.explain", "heading", translator=tr))
-        grid = QGridLayout()
-        grid.setSpacing(24)
+        # Two by two, or one above the other where two do not fit side by side.
+        grid = ReflowLayout(cell_width=theme.pixels(False, "card_min_w"), max_columns=2)
         self.choices: dict[str | None, BigButton] = {}
-        for index, kind in enumerate((*CARE_KINDS, None)):
+        for kind in (*CARE_KINDS, None):
             key = f"kiosk.priority.{kind or 'none'}"
             button = BigButton(key, "primary" if kind else "secondary", translator=tr)
             button.setObjectName("choice")
             button.clicked.connect(lambda _=False, k=kind: self.declared.emit(k))
-            grid.addWidget(button, index // 2, index % 2)
+            grid.addWidget(button)
             self.choices[kind] = button
         self.column.addLayout(grid)
         self.column.addWidget(TextLabel("kiosk.priority.verify_age", "hint", translator=tr))
         self.column.addStretch(1)
         self.back = BigButton("common.back", "secondary", translator=tr)
         self.back.clicked.connect(self.back_requested)
-        _bottom_row(self, self.back)
+        self.action_bar.add(self.back, "start")
 
 
 class InstructionScreen(KioskScreen):
@@ -73,7 +63,7 @@ class InstructionScreen(KioskScreen):
         self.column.addStretch(2)
         self.back = BigButton("common.back", "secondary", translator=tr)
         self.back.clicked.connect(self.back_requested)
-        _bottom_row(self, self.back)
+        self.action_bar.add(self.back, "start")
 
     def show_problem(self, key: str | None) -> None:
         if key:
@@ -116,7 +106,7 @@ class NoticeScreen(KioskScreen):
         self.column.addStretch(2)
         self.ok_button = BigButton("kiosk.qr.take_regular", "primary", translator=tr)
         self.ok_button.clicked.connect(self.ok)
-        _bottom_row(self, self.ok_button)
+        self.action_bar.add(self.ok_button, "end", fill_when_wrapped=True)
 
     def show_notice(self, key: str, values: dict[str, object]) -> None:
         self.message.set_text(key, **values)
@@ -156,7 +146,7 @@ class PinScreen(KioskScreen):
         self.column.addStretch(1)
         self.cancel = BigButton("common.cancel", "secondary", translator=tr)
         self.cancel.clicked.connect(self.cancelled)
-        _bottom_row(self, self.cancel)
+        self.action_bar.add(self.cancel, "start")
 
     def _add_key(self, pad: QGridLayout, digit: str, row: int, column: int) -> None:
         button = BigButton("kiosk.maintenance.digit", "secondary", translator=self.tr_, d=digit)
@@ -198,21 +188,18 @@ class MaintenanceScreen(KioskScreen):
         self.result.hide()
         self.column.addWidget(self.result)
         self.column.addStretch(1)
-        actions = QHBoxLayout()
-        actions.setSpacing(24)
         self.print_button = BigButton("kiosk.maintenance.test_print", "primary", translator=tr)
         self.print_button.clicked.connect(self.test_print)
         self.paper_button = BigButton("kiosk.maintenance.check_paper", "secondary", translator=tr)
         self.paper_button.clicked.connect(self.check_paper)
-        actions.addWidget(self.print_button)
-        actions.addWidget(self.paper_button)
-        actions.addStretch(1)
-        self.column.addLayout(actions)
         self.leave_button = BigButton("kiosk.maintenance.leave", "primary", translator=tr)
         self.leave_button.clicked.connect(self.leave)
         self.exit_button = BigButton("kiosk.maintenance.exit", "secondary", translator=tr)
         self.exit_button.clicked.connect(self.exit_requested)
-        _bottom_row(self, self.leave_button, self.exit_button)
+        self.action_bar.add(self.leave_button, "start")
+        self.action_bar.add(self.print_button, "middle")
+        self.action_bar.add(self.paper_button, "middle")
+        self.action_bar.add(self.exit_button, "end")
         self._rows: list[tuple[str, str, str]] = []
 
     def show_status(self, rows: Sequence[tuple[str, str, str]]) -> None:

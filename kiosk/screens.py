@@ -13,11 +13,18 @@ from typing import Any
 
 import qrcode
 from PySide6.QtCore import QRect, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPixmap
+from PySide6.QtGui import (
+    QColor,
+    QImage,
+    QMouseEvent,
+    QPainter,
+    QPixmap,
+    QResizeEvent,
+    QShowEvent,
+)
 from PySide6.QtWidgets import (
+    QAbstractButton,
     QFrame,
-    QGridLayout,
-    QHBoxLayout,
     QLabel,
     QVBoxLayout,
     QWidget,
@@ -26,6 +33,7 @@ from PySide6.QtWidgets import (
 from kiosk.flow import IssuedTicket, PrintState, ServiceChoice, guidance_for
 from ui import theme
 from ui.i18n import Translator, wait_text
+from ui.reflow import BarLayout, ReflowLayout, ScrollBody
 from ui.widgets import (
     Banner,
     BigButton,
@@ -35,6 +43,7 @@ from ui.widgets import (
     TextLabel,
     Tile,
     label,
+    restyle,
 )
 
 
@@ -73,36 +82,54 @@ def _label(name: str = "", role: str = "", *, wrap: bool = True) -> QLabel:
 
 
 class KioskScreen(QWidget):
-    """A full-screen page with the title bar every kiosk screen has (title + switches)."""
+    """A full-screen page: a fixed title bar (title, language, text size), a body that
+    scrolls when it does not fit, and a fixed action bar that is always on screen.
+
+    Subclasses put their contents in `column` (the scrolling body) and their buttons in
+    `action_bar`: `start` (返回), `middle` (side ways such as 优先服务) and `end` (the main
+    action, 取号). Both bars wrap into more rows on a narrow screen instead of pushing the
+    window wider than the screen, so no screen size or text size can hide a button."""
 
     def __init__(self, tr: Translator, title_key: str = "", **values: object) -> None:
         super().__init__()
         self.tr_ = tr
         self.setObjectName("screen")
-        self.column = QVBoxLayout(self)
-        self.column.setContentsMargins(56, 36, 56, 40)
-        self.column.setSpacing(24)
-        self.bar = QHBoxLayout()
-        self.bar.setSpacing(16)
+        self.outer = QVBoxLayout(self)
+        self.outer.setContentsMargins(48, 28, 48, 28)
+        self.outer.setSpacing(20)
+        self.bar = BarLayout(spacing=16, gap=16)
+        self.outer.addLayout(self.bar)
         self.title: TextLabel | None = None
         if title_key:
             self.title = TextLabel(title_key, "title", translator=tr)
             self.title.set_text(title_key, **values)
-            self.bar.addWidget(self.title, 1)
-        else:
-            self.bar.addStretch(1)
+            # Two fifths of the bar at least, or a row of its own above the switches.
+            self.bar.add(self.title, "start", expand=True, share=0.4)
         self.language = LanguageToggle(translator=tr)
         self.large_text = LargeTextToggle(translator=tr)
-        self.bar_end = QHBoxLayout()
-        self.bar_end.setSpacing(16)
-        self.bar_end.addWidget(self.language)
-        self.bar_end.addWidget(self.large_text)
-        self.bar.addLayout(self.bar_end)
-        self.column.addLayout(self.bar)
+        self.bar.add(self.language, "end")
+        self.bar.add(self.large_text, "end")
+        self.body = ScrollBody()
+        self.column = self.body.column
+        self.column.setSpacing(24)
+        self.outer.addWidget(self.body, 1)
+        self.action_bar = BarLayout(spacing=24, gap=48)
+        self.outer.addLayout(self.action_bar)
         tr.languageChanged.connect(lambda _: self.retranslate())
+
+    def showEvent(self, event: QShowEvent) -> None:
+        untouchable_focus(self)
+        super().showEvent(event)
 
     def retranslate(self) -> None:
         """Texts the screen builds itself (catalog widgets follow the language alone)."""
+
+
+def untouchable_focus(widget: QWidget) -> None:
+    """No keyboard focus for the buttons of a touch screen: on a kiosk the focus ring only
+    looks like a choice already made for the customer."""
+    for button in widget.findChildren(QAbstractButton):
+        button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
 
 
 class AttractScreen(KioskScreen):
@@ -113,19 +140,19 @@ class AttractScreen(KioskScreen):
     def __init__(self, tr: Translator) -> None:
         super().__init__(tr)
         self.clock = _label("clock", wrap=False)
-        self.bar.insertWidget(0, self.clock, 1)
+        self.bar.add(self.clock, "start", expand=True, index=0)
         self.column.addStretch(2)
         self.welcome = TextLabel("kiosk.attract.welcome", "title", centred=True, translator=tr)
         self.welcome.setObjectName("welcome")
         self.welcome.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.column.addWidget(self.welcome)
         self.column.addSpacing(24)
-        self.call = TextLabel("kiosk.attract.touch_to_start", translator=tr)
+        # Wraps, across the whole width: one line of large English is wider than a
+        # portrait screen.
+        self.call = TextLabel("kiosk.attract.touch_to_start", centred=True, translator=tr)
         self.call.setObjectName("attractCall")
-        self.call.setWordWrap(False)
-        self.call.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.call.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        self.column.addWidget(self.call, 0, Qt.AlignmentFlag.AlignHCenter)
+        self.column.addWidget(self.call)
         self.column.addSpacing(24)
         for key in ("kiosk.attract.appointment_hint", "kiosk.attract.id_hint"):
             hint = TextLabel(key, "heading", centred=True, translator=tr)
@@ -135,8 +162,8 @@ class AttractScreen(KioskScreen):
         self.waiting_title = TextLabel("kiosk.attract.waiting_now", "heading", translator=tr)
         self.waiting_title.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.column.addWidget(self.waiting_title)
-        self.counts = QHBoxLayout()
-        self.counts.setSpacing(20)
+        # As many counts side by side as fit; each count on one line ("6 人等候").
+        self.counts = ReflowLayout(cell_width=200, max_columns=8, spacing=20)
         self.column.addLayout(self.counts)
         self._choices: list[ServiceChoice] = []
 
@@ -160,12 +187,12 @@ class AttractScreen(KioskScreen):
             column.setContentsMargins(20, 20, 20, 20)  # six or more side by side
             card.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
             name = _label(role="item")
-            count = _label(role="sub")
+            count = _label(role="sub", wrap=False)
             name.setProperty("names", dict(choice.names))
             count.setProperty("count", choice.waiting)
             column.addWidget(name)
             column.addWidget(count)
-            self.counts.addWidget(card, 1)
+            self.counts.addWidget(card)
         self.waiting_title.setVisible(bool(self._choices))
         self.retranslate()
 
@@ -210,18 +237,17 @@ class HomeScreen(KioskScreen):
         super().__init__(tr, "kiosk.home.title")
         self.customer = CustomerBanner(tr)
         self.column.addWidget(self.customer)
-        self.grid = QGridLayout()
-        self.grid.setSpacing(24)
+        # Three tiles a row on a wide screen, two in portrait or in large text, one on
+        # anything narrower: the width of a tile comes from the theme.
+        self.grid = ReflowLayout(cell_width=self._tile_width(), max_columns=3)
         self.column.addLayout(self.grid)
         self.column.addStretch(1)
         self.hint = TextLabel("kiosk.home.subtitle", "hint", translator=tr)
         self.column.addWidget(self.hint)
-        buttons = QHBoxLayout()
-        buttons.setSpacing(20)
         self.back = BigButton("common.back", "secondary", translator=tr)
         self.back.clicked.connect(self.back_requested)
-        buttons.addWidget(self.back)
-        buttons.addStretch(1)
+        self.action_bar.add(self.back, "start")
+        theme.theme_state().largeTextChanged.connect(self._follow_text_size)
         self.side_buttons: dict[str, BigButton] = {}
         for screen, key in (
             ("priority", "kiosk.home.priority"),
@@ -230,10 +256,16 @@ class HomeScreen(KioskScreen):
         ):
             button = BigButton(key, "secondary", translator=tr)
             button.clicked.connect(lambda _=False, s=screen: self.side_requested.emit(s))
-            buttons.addWidget(button)
+            self.action_bar.add(button, "middle")
             self.side_buttons[screen] = button
-        self.column.addLayout(buttons)
         self.tiles: dict[str, Tile] = {}
+
+    @staticmethod
+    def _tile_width() -> int:
+        return theme.pixels(theme.is_large_text(), "tile_min_w")
+
+    def _follow_text_size(self, _large: bool) -> None:
+        self.grid.set_cell_width(self._tile_width())
 
     def show_services(self, choices: Sequence[ServiceChoice]) -> None:
         codes = [c.code for c in choices]
@@ -242,12 +274,14 @@ class HomeScreen(KioskScreen):
                 self.grid.removeWidget(tile)
                 tile.deleteLater()
             self.tiles = {}
-            columns = 3 if len(choices) > 4 else 2
-            for index, choice in enumerate(choices):
+            # Four or fewer businesses read better two by two than three and one.
+            self.grid.max_columns = 3 if len(choices) > 4 else 2
+            for choice in choices:
                 icon = theme.icon_path("bundle") if choice.bundle else None
                 tile = Tile(choice.names, icon, code=choice.code, translator=self.tr_)
+                tile.setFocusPolicy(Qt.FocusPolicy.NoFocus)
                 tile.clicked.connect(lambda _=False, code=choice.code: self.chosen.emit(code))
-                self.grid.addWidget(tile, index // columns, index % columns)
+                self.grid.addWidget(tile)
                 self.tiles[choice.code] = tile
         for choice in choices:
             tile = self.tiles[choice.code]
@@ -270,8 +304,23 @@ class GuidanceScreen(KioskScreen):
 
     def __init__(self, tr: Translator) -> None:
         super().__init__(tr, "kiosk.guidance.title", service="")
-        body = QHBoxLayout()
-        body.setSpacing(28)
+        self.customer = CustomerBanner(tr)
+        self.column.addWidget(self.customer)
+        # Consent to pre-fill the teller's form: off until the customer turns it on. First
+        # in the body, so it is seen before 取号 without scrolling.
+        self.consent = BigButton("kiosk.consent.share", "secondary", translator=tr)
+        self.consent.setObjectName("consent")
+        self.consent.setCheckable(True)
+        self.consent.toggled.connect(self.consent_changed)
+        self.consent_hint = TextLabel("kiosk.consent.explain", "hint", translator=tr)
+        consent_row = BarLayout(spacing=20, gap=20)
+        self.column.addLayout(consent_row)
+        consent_row.add(self.consent, "start")
+        consent_row.add(self.consent_hint, "middle", expand=True)
+        self.consent.hide()
+        self.consent_hint.hide()
+        self.includes = _label(role="item")
+        self.column.addWidget(self.includes)
         left, left_col = _card()
         right, right_col = _card()
         self.documents = self._section(left_col, "kiosk.guidance.documents")
@@ -282,39 +331,24 @@ class GuidanceScreen(KioskScreen):
         right_col.addSpacing(12)
         self.alternative_title = TextLabel("kiosk.guidance.alternative", "heading", translator=tr)
         right_col.addWidget(self.alternative_title)
-        self.alternative = _label(role="item")
+        # Stands out when the wait here is long: the card says it once, no banner repeats it.
+        self.alternative = _label("alternative", role="item")
         right_col.addWidget(self.alternative)
         right_col.addStretch(1)
         self.wait = _label(role="sub")
         right_col.addWidget(self.wait)
-        self.includes = _label(role="item")
-        left_col.insertWidget(0, self.includes)
-        body.addWidget(left, 3)
-        body.addWidget(right, 2)
-        self.customer = CustomerBanner(tr)
-        self.column.addWidget(self.customer)
-        self.column.addLayout(body, 1)
-        # Sent away from the queue when another way is quicker for them.
-        self.faster = Banner("kiosk.guidance.faster_elsewhere", "info", translator=tr)
-        self.faster.hide()
-        self.column.addWidget(self.faster)
+        # Side by side on a wide screen (what to bring wider), stacked in portrait.
+        self.cards = ReflowLayout(cell_width=self._card_width(), max_columns=2, stretches=(3, 2))
+        theme.theme_state().largeTextChanged.connect(self._follow_text_size)
+        self.column.addLayout(self.cards)
+        self.cards.addWidget(left)
+        self.cards.addWidget(right)
         self.error = Banner("kiosk.error.generic", "error", translator=tr)
         self.error.hide()
         self.column.addWidget(self.error)
-        # Consent to pre-fill the teller's form: off until the customer turns it on.
-        self.consent = BigButton("kiosk.consent.share", "secondary", translator=tr)
-        self.consent.setObjectName("consent")
-        self.consent.setCheckable(True)
-        self.consent.toggled.connect(self.consent_changed)
-        self.consent_hint = TextLabel("kiosk.consent.explain", "hint", translator=tr)
-        consent_row = QHBoxLayout()
-        consent_row.setSpacing(20)
-        consent_row.addWidget(self.consent)
-        consent_row.addWidget(self.consent_hint, 1)
-        self.column.addLayout(consent_row)
-        self.consent.hide()
-        self.consent_hint.hide()
-        buttons = QHBoxLayout()
+        self.column.addStretch(1)
+        # 返回 left, 优先服务 apart from it, 取号 big on the right: a tap meant for 取号
+        # never lands on 优先服务.
         self.back = BigButton("common.back", "secondary", translator=tr)
         self.back.clicked.connect(self.back_requested)
         self.priority = BigButton("kiosk.home.priority", "secondary", translator=tr)
@@ -322,15 +356,19 @@ class GuidanceScreen(KioskScreen):
         self.take = BigButton("kiosk.guidance.take_ticket", "primary", translator=tr)
         self.take.setObjectName("takeTicket")
         self.take.clicked.connect(self.take_ticket)
-        buttons.addWidget(self.back, 0, Qt.AlignmentFlag.AlignBottom)
-        buttons.addStretch(1)
-        buttons.addWidget(self.priority, 0, Qt.AlignmentFlag.AlignBottom)
-        buttons.addSpacing(24)
-        buttons.addWidget(self.take)
-        self.column.addLayout(buttons)
+        self.action_bar.add(self.back, "start")
+        self.action_bar.add(self.priority, "middle")
+        self.action_bar.add(self.take, "end", fill_when_wrapped=True)
         self._service: Mapping[str, Any] = {}
         self._wait: int | None = None
         self._included: list[Mapping[str, str]] = []
+
+    @staticmethod
+    def _card_width() -> int:
+        return theme.pixels(theme.is_large_text(), "card_min_w")
+
+    def _follow_text_size(self, _large: bool) -> None:
+        self.cards.set_cell_width(self._card_width())
 
     def _section(self, column: QVBoxLayout, key: str) -> QLabel:
         column.addWidget(TextLabel(key, "heading", translator=self.tr_))
@@ -374,15 +412,8 @@ class GuidanceScreen(KioskScreen):
         self.alternative.setVisible(bool(g["alternative"]))
         self.alternative_title.setVisible(bool(g["alternative"]))
         long_wait = self._wait is not None and self._wait >= self.FASTER_ELSEWHERE_MIN
+        restyle(self.alternative, "long", "yes" if long_wait else "no")
         wait_key, wait_values = wait_text(self._wait, issued=False)
-        if g["alternative"] and long_wait:
-            self.faster.set_message(
-                "kiosk.guidance.faster_elsewhere",
-                "info",
-                wait=self.tr_.tr(wait_key, **wait_values),
-                alternative=g["alternative"],
-            )
-        self.faster.setVisible(bool(g["alternative"]) and long_wait)
         names = [self.tr_.pick(n) for n in self._included]
         joiner = "、" if self.tr_.language == "zh" else ", "
         self.includes.setText(
@@ -417,9 +448,9 @@ class TicketScreen(KioskScreen):
 
     def __init__(self, tr: Translator) -> None:
         super().__init__(tr, "kiosk.ticket.title")
-        body = QHBoxLayout()
-        body.setSpacing(40)
-        left = QVBoxLayout()
+        number_column = QWidget()
+        left = QVBoxLayout(number_column)
+        left.setContentsMargins(0, 0, 0, 0)
         left.setSpacing(8)
         left.addStretch(1)
         left.addWidget(
@@ -444,13 +475,22 @@ class TicketScreen(KioskScreen):
         self.note.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
         left.addWidget(self.note)
         left.addStretch(1)
-        # A fixed-width column: a wrapping label given a centred *place* gets too little
-        # height, so the hint fills this column's width and centres its own text.
+        # What the customer must act on (take the ID card back, the printer failed) heads
+        # the second column: beside the number on a wide screen, so a short one does not
+        # hide it below the fold; the QR code, which can wait, comes last.
         qr_column = QWidget()
-        qr_column.setFixedWidth(self.QR_PX + 160)
         right = QVBoxLayout(qr_column)
         right.setContentsMargins(0, 0, 0, 0)
         right.setSpacing(12)
+        self.card_reminder = Banner("kiosk.idcard.remove", "warning", translator=tr)
+        self.card_reminder.hide()
+        right.addWidget(self.card_reminder)
+        self.status = Banner("kiosk.ticket.printing", "info", translator=tr)
+        right.addWidget(self.status)
+        self.fallback = _label("fallback")
+        self.fallback.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.fallback.hide()
+        right.addWidget(self.fallback)
         right.addStretch(1)
         self.qr = _label("qr", wrap=False)
         self.qr.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -458,28 +498,28 @@ class TicketScreen(KioskScreen):
         self.qr_hint = TextLabel("kiosk.ticket.scan_screen", "hint", centred=True, translator=tr)
         right.addWidget(self.qr_hint)
         right.addStretch(1)
-        body.addLayout(left, 1)
+        # The QR beside the number on a wide screen, below it in portrait; the whole in
+        # the middle of a tall screen, where the eye is.
+        body = ReflowLayout(cell_width=self.QR_PX + 160, max_columns=2, stretches=(3, 2))
+        self.column.addStretch(1)
+        self.column.addLayout(body)
+        body.addWidget(number_column)
         body.addWidget(qr_column)
-        self.column.addLayout(body, 1)
-        self.fallback = _label("fallback")
-        self.fallback.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.fallback.hide()
-        self.column.addWidget(self.fallback)
-        self.status = Banner("kiosk.ticket.printing", "info", translator=tr)
-        self.column.addWidget(self.status)
-        self.card_reminder = Banner("kiosk.idcard.remove", "warning", translator=tr)
-        self.card_reminder.hide()
-        self.column.addWidget(self.card_reminder)
-        buttons = QHBoxLayout()
+        self.column.addStretch(1)
         self.countdown = _label(role="hint")
         self.finish = BigButton("common.done", "primary", translator=tr)
         self.finish.clicked.connect(self.done)
-        buttons.addWidget(self.countdown, 1)
-        buttons.addWidget(self.finish)
-        self.column.addLayout(buttons)
+        self.action_bar.add(self.countdown, "start", expand=True)
+        self.action_bar.add(self.finish, "end", fill_when_wrapped=True)
         self.ticket: IssuedTicket | None = None
         self._service: Mapping[str, Any] = {}
         self._seconds: int | None = None
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        # A short screen (1366×768) shows a smaller number, so what follows it (people
+        # ahead, the wait) is still seen without scrolling.
+        restyle(self.number, "compact", "yes" if event.size().height() < 900 else "no")
+        super().resizeEvent(event)
 
     def show_ticket(
         self, ticket: IssuedTicket, service: Mapping[str, Any], *, card_used: bool = False

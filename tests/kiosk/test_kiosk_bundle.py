@@ -109,7 +109,7 @@ def test_the_kiosk_from_source_reaches_the_attract_screen(tmp_path):
 # What a lobby PC may run (kiosk.spec's allow-list): the kiosk, the shared Qt parts it uses,
 # and the drivers of its printer, ID card reader, camera and scanners.
 KIOSK_MODULES = re.compile(
-    r"kiosk(\..+)?|ui|ui\.(assets|client|i18n|model|scan_filter|theme|widgets)(\..+)?"
+    r"kiosk(\..+)?|ui|ui\.(assets|client|i18n|model|reflow|scan_filter|theme|widgets)(\..+)?"
     r"|devices|devices\.(errors|url|serialport)|devices\.(printer|idcard|scanner)(\..+)?"
     r"|wire(\..+)?"
 )

@@ -126,6 +126,8 @@ def test_the_screenshot_command_renders_both_languages_and_sizes(qapp, tmp_path)
         qapp.setStyleSheet("")
         qapp.setProperty("branchqLargeText", None)
     assert sorted(p.name for p in written) == [
-        f"widgets-ticket-{lang}-{size}.png" for lang in ("en", "zh") for size in ("large", "normal")
+        f"widgets-ticket-{lang}-{size}-1920x1080.png"
+        for lang in ("en", "zh")
+        for size in ("large", "normal")
     ]
     assert all(QImage(str(p)).size().toTuple() == (1920, 1080) for p in written)

@@ -283,18 +283,18 @@ def transfer(tr: Translator) -> QWidget:
 def _both(name: str, build: Callable[[Translator], QWidget]) -> list[Screen]:
     return [
         Screen(name, build, large_variants=(False,)),
-        Screen(f"{name}-1366", build, size=SMALL, large_variants=(False,)),
+        Screen(f"{name}-1366", build, sizes=(SMALL,), large_variants=(False,)),
     ]
 
 
 def screens() -> list[Screen]:
     """Every counter screen, for `python -m tools.screenshots.qt --only counter`."""
     return [
-        Screen("counter-sign-in", sign_in, size=SMALL, large_variants=(False,)),
+        Screen("counter-sign-in", sign_in, sizes=(SMALL,), large_variants=(False,)),
         *_both("counter-idle", idle),
         *_both("counter-called", called),
         *_both("counter-serving", serving),
-        Screen("counter-paused", paused, size=SMALL, large_variants=(False,)),
-        Screen("counter-offline", offline, size=SMALL, large_variants=(False,)),
-        Screen("counter-transfer", transfer, size=(720, 480), large_variants=(False,)),
+        Screen("counter-paused", paused, sizes=(SMALL,), large_variants=(False,)),
+        Screen("counter-offline", offline, sizes=(SMALL,), large_variants=(False,)),
+        Screen("counter-transfer", transfer, sizes=((720, 480),), large_variants=(False,)),
     ]

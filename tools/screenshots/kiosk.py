@@ -23,7 +23,7 @@ from kiosk.flow import (
 )
 from kiosk.flow import Screen as KioskScreen
 from kiosk.printing import TicketPrinting
-from tools.screenshots.qt import Screen, demo_config, snapshot_services
+from tools.screenshots.qt import KIOSK_PICTURE_SIZES, Screen, demo_config, snapshot_services
 from ui.client import BranchClient
 from ui.i18n import Translator
 
@@ -89,15 +89,20 @@ DEMO_CARD = CardReading(
 
 
 class InstantPorts:
-    """Ports that issue C007 and print (or fail to print) at once, for pictures."""
+    """Ports that issue C007 and print (or fail to print) at once, for pictures;
+    `refuse`: the server turns the ticket down (the guidance's error banner)."""
 
-    def __init__(self, printed: bool) -> None:
+    def __init__(self, printed: bool, refuse: bool = False) -> None:
         self.printed = printed
+        self.refuse = refuse
 
     def new_key(self) -> str:
         return "screenshot"
 
     def issue_ticket(self, request: TicketRequest, idempotency_key: str, done: IssueDone) -> None:
+        if self.refuse:
+            done(None, IssueFailure(False, "service_closed", {}))
+            return
         done(_issued(request.service, request.priority), None)
 
     def check_in(self, qr: str, idempotency_key: str, done: IssueDone) -> None:
@@ -127,11 +132,17 @@ class InstantPorts:
         done(True)
 
 
-def demo_window(tr: Translator, *, printed: bool = True) -> KioskWindow:
+def demo_window(tr: Translator, *, printed: bool = True, **options: Any) -> KioskWindow:
+    """The kiosk on the demo branch, offline; `options` go to the window (`lockdown`)."""
     client = BranchClient(DEMO_URL, "screenshots")  # never started: no network at all
     client.model.load_snapshot(demo_snapshot())
     window = open_kiosk(
-        client, TicketPrinting(None), tr=tr, printer_check_s=3600, maintenance_pin="2468"
+        client,
+        TicketPrinting(None),
+        tr=tr,
+        printer_check_s=3600,
+        maintenance_pin="2468",
+        **options,
     )
     window.flow.ports = InstantPorts(printed)
     window.flow.set_online(True)
@@ -149,10 +160,38 @@ def home(tr: Translator) -> QWidget:
     return window
 
 
-def guidance(tr: Translator) -> QWidget:
+def _guidance(tr: Translator, code: str) -> KioskWindow:
     window = home(tr)
     assert isinstance(window, KioskWindow)
-    window.flow.choose_service("C")
+    window.flow.choose_service(code)
+    return window
+
+
+def guidance(tr: Translator) -> QWidget:
+    """A short wait (8 min): the quicker way is mentioned, not pressed."""
+    return _guidance(tr, "A")
+
+
+def long_wait(tr: Translator) -> QWidget:
+    """A 30-minute wait: the quicker way stands out."""
+    return _guidance(tr, "C")
+
+
+def guidance_priority(tr: Translator) -> QWidget:
+    """An older customer who asked for priority: the customer banner above the guidance."""
+    window = home(tr)
+    assert isinstance(window, KioskWindow)
+    window.flow.open_side(KioskScreen.PRIORITY)
+    window.flow.declare_priority("elderly")
+    window.flow.choose_service("K", needs_form=True)
+    return window
+
+
+def guidance_error(tr: Translator) -> QWidget:
+    """The server refused the ticket: back on the guidance with the error banner."""
+    window = _guidance(tr, "C")
+    window.flow.ports = InstantPorts(True, refuse=True)
+    window.flow.take_ticket()
     return window
 
 
@@ -170,6 +209,16 @@ def ticket(tr: Translator) -> QWidget:
 
 def ticket_without_printer(tr: Translator) -> QWidget:
     return _ticket(tr, False)
+
+
+def ticket_identified(tr: Translator) -> QWidget:
+    """A priority ticket taken with an ID card whose printer failed: every ticket banner."""
+    window = demo_window(tr, printed=False)
+    window.flow.start()
+    window.flow.card_placed(DEMO_CARD)
+    window._choose("C")
+    window.flow.take_ticket()
+    return window
 
 
 def offline(tr: Translator) -> QWidget:
@@ -247,23 +296,39 @@ def maintenance(tr: Translator) -> QWidget:
     return window
 
 
+def idcard_failed(tr: Translator) -> QWidget:
+    window = _side(tr, KioskScreen.IDCARD)
+    assert isinstance(window, KioskWindow)
+    window.flow.card_failed("kiosk.idcard.failed")
+    return window
+
+
+# Every kiosk screen, and each banner that changes a screen's layout as a screen of its own.
+KIOSK_SCREENS: tuple[tuple[str, Callable[[Translator], QWidget]], ...] = (
+    ("kiosk-attract", attract),
+    ("kiosk-home", home),
+    ("kiosk-home-identified", identified_home),
+    ("kiosk-guidance", guidance),
+    ("kiosk-guidance-long-wait", long_wait),
+    ("kiosk-guidance-consent", consent),
+    ("kiosk-guidance-priority", guidance_priority),
+    ("kiosk-guidance-error", guidance_error),
+    ("kiosk-guidance-bundle", bundle),
+    ("kiosk-ticket", ticket),
+    ("kiosk-ticket-without-printer", ticket_without_printer),
+    ("kiosk-ticket-identified", ticket_identified),
+    ("kiosk-offline", offline),
+    ("kiosk-priority", priority),
+    ("kiosk-idcard", idcard),
+    ("kiosk-idcard-failed", idcard_failed),
+    ("kiosk-appointment", appointment),
+    ("kiosk-ticket-appointment", checked_in),
+    ("kiosk-notice-too-early", too_early),
+    ("kiosk-pin", pin),
+    ("kiosk-maintenance", maintenance),
+)
+
+
 def screens() -> list[Screen]:
     """Every kiosk screen, for `python -m tools.screenshots.qt --only kiosk`."""
-    return [
-        Screen("kiosk-attract", attract),
-        Screen("kiosk-home", home),
-        Screen("kiosk-guidance", guidance),
-        Screen("kiosk-ticket", ticket),
-        Screen("kiosk-ticket-without-printer", ticket_without_printer),
-        Screen("kiosk-offline", offline),
-        Screen("kiosk-home-identified", identified_home),
-        Screen("kiosk-guidance-consent", consent),
-        Screen("kiosk-guidance-bundle", bundle),
-        Screen("kiosk-priority", priority),
-        Screen("kiosk-idcard", idcard),
-        Screen("kiosk-appointment", appointment),
-        Screen("kiosk-ticket-appointment", checked_in),
-        Screen("kiosk-notice-too-early", too_early),
-        Screen("kiosk-pin", pin),
-        Screen("kiosk-maintenance", maintenance),
-    ]
+    return [Screen(name, build, sizes=KIOSK_PICTURE_SIZES) for name, build in KIOSK_SCREENS]

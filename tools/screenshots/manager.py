@@ -415,7 +415,7 @@ def offline(tr: Translator) -> QWidget:
 def _sizes(name: str, build: Callable[[Translator], QWidget]) -> list[Screen]:
     return [
         Screen(name, build, large_variants=(False,)),
-        Screen(f"{name}-1366", build, size=SMALL, large_variants=(False,)),
+        Screen(f"{name}-1366", build, sizes=(SMALL,), large_variants=(False,)),
     ]
 
 
@@ -431,5 +431,5 @@ def screens() -> list[Screen]:
         Screen("manager-devices", devices, large_variants=(False,)),
         *_sizes("manager-reports", reports),
         Screen("manager-reports-table", report_table, large_variants=(False,)),
-        Screen("manager-offline", offline, size=SMALL, large_variants=(False,)),
+        Screen("manager-offline", offline, sizes=(SMALL,), large_variants=(False,)),
     ]

@@ -1,10 +1,11 @@
 """Renders BranchQ's screens offscreen to PNG files, to be looked at (`make screenshots`).
 
 `render(widget, path)` grabs one widget at kiosk resolution. `main()` renders every
-registered screen in both languages and both text sizes to `docs/screenshots/`, named
-`<screen>-<zh|en>-<normal|large>.png`. This module registers the shared-widget gallery
-(`widgets-*`); the kiosk, counter and manager apps add their screens by providing a module
-listed in `SCREEN_MODULES` with a function `screens()` that returns `Screen` entries.
+registered screen in both languages, both text sizes and at each of its screen sizes to
+`docs/screenshots/`, named `<screen>-<zh|en>-<normal|large>-<W>x<H>.png`. This module
+registers the shared-widget gallery (`widgets-*`); the kiosk, counter and manager apps add
+their screens by providing a module listed in `SCREEN_MODULES` with a function `screens()`
+that returns `Screen` entries.
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python -m tools.screenshots.qt [--out DIR] [--only NAME]
 """
@@ -29,12 +30,13 @@ from PySide6.QtCore import (
     QtMsgType,
     qInstallMessageHandler,
 )
-from PySide6.QtWidgets import QApplication, QGridLayout, QHBoxLayout, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
 
 from tools.screenshots.fit import Overflow, assert_fits, lay_out
 from ui import theme
 from ui.assets import ASSETS
 from ui.i18n import LANGUAGES, Catalog, Translator
+from ui.reflow import BarLayout, ReflowLayout, ScrollBody
 from ui.widgets import (
     Banner,
     BigButton,
@@ -56,15 +58,31 @@ SCREEN_MODULES = (
 )
 
 
+FULL_HD = (1920, 1080)
+LAPTOP = (1366, 768)
+PORTRAIT = (1080, 1920)  # the usual standing Chinese 取号机
+SQUARE_ISH = (1280, 1024)
+# The screens a kiosk is sold with; the fit test lays every kiosk screen out on all of them.
+KIOSK_SIZES = (FULL_HD, PORTRAIT, LAPTOP, SQUARE_ISH)
+# The ones `make screenshots` draws (1280×1024 is left to the fit test).
+KIOSK_PICTURE_SIZES = (FULL_HD, PORTRAIT, LAPTOP)
+
+
 @dataclass(frozen=True)
 class Screen:
-    """One picture to render: `build(translator)` returns the widget, ready to grab."""
+    """One screen to render: `build(translator)` returns the widget, ready to grab, and it
+    is drawn at each of `sizes`."""
 
     name: str
     build: Callable[[Translator], QWidget]
-    size: tuple[int, int] = (1920, 1080)
+    sizes: Sequence[tuple[int, int]] = (FULL_HD,)
     languages: Sequence[str] = LANGUAGES
     large_variants: Sequence[bool] = (False, True)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """The first of `sizes` (the one a tool that knows a single size uses)."""
+        return self.sizes[0]
 
 
 def render(widget: QWidget, path: Path | str, size: tuple[int, int] = (1920, 1080)) -> Path:
@@ -123,31 +141,33 @@ def snapshot_services(config: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def _top_bar(tr: Translator, title: str) -> QHBoxLayout:
-    bar = QHBoxLayout()
-    bar.addWidget(TextLabel(title, "title", translator=tr), 1)
-    bar.addWidget(LanguageToggle(translator=tr))
-    bar.addSpacing(16)
-    bar.addWidget(LargeTextToggle(translator=tr))
-    return bar
-
-
-def _screen(tr: Translator, title: str) -> tuple[QWidget, QVBoxLayout]:
+def _screen(tr: Translator, title: str) -> tuple[QWidget, QVBoxLayout, BarLayout]:
+    """A page as the kiosk builds one: fixed title bar, scrolling body, fixed action bar;
+    returns the page, the body's column and the action bar."""
     page = QWidget()
     page.setObjectName("screen")
-    column = QVBoxLayout(page)
-    column.setContentsMargins(48, 36, 48, 36)
-    column.setSpacing(24)
-    column.addLayout(_top_bar(tr, title))
-    return page, column
+    outer = QVBoxLayout(page)
+    outer.setContentsMargins(48, 28, 48, 28)
+    outer.setSpacing(20)
+    bar = BarLayout(spacing=16, gap=16)
+    outer.addLayout(bar)
+    bar.add(TextLabel(title, "title", translator=tr), "start", expand=True, share=0.4)
+    bar.add(LanguageToggle(translator=tr), "end")
+    bar.add(LargeTextToggle(translator=tr), "end")
+    body = ScrollBody()
+    body.column.setSpacing(24)
+    outer.addWidget(body, 1)
+    actions = BarLayout(spacing=24, gap=48)
+    outer.addLayout(actions)
+    return page, body.column, actions
 
 
 def gallery_home(tr: Translator) -> QWidget:
     """Tiles (one closed), banners and the switches, as the home screen will use them."""
-    page, column = _screen(tr, "kiosk.home.title")
+    page, column, actions = _screen(tr, "kiosk.home.title")
     column.addWidget(Banner("kiosk.offline.title", "warning", translator=tr))
-    grid = QGridLayout()
-    grid.setSpacing(24)
+    grid = ReflowLayout(cell_width=theme.pixels(theme.is_large_text(), "tile_min_w"))
+    column.addLayout(grid)
     services = demo_services()
     waits = [8, 3, 25, 0, None]
     for index, service in enumerate(services):
@@ -155,25 +175,21 @@ def gallery_home(tr: Translator) -> QWidget:
         assert isinstance(names, dict)
         tile = Tile(names, code=str(service["code"]), translator=tr)
         tile.set_wait(waits[index % len(waits)])
-        grid.addWidget(tile, index // 3, index % 3)
+        grid.addWidget(tile)
     closed = Tile({"zh": "外汇业务", "en": "Foreign exchange"}, code="X", translator=tr)
     closed.set_available(False, "kiosk.home.opens_at", time="13:30")
-    grid.addWidget(closed, len(services) // 3, len(services) % 3)
-    column.addLayout(grid)
+    grid.addWidget(closed)
     column.addWidget(TextLabel("kiosk.home.subtitle", "hint", translator=tr))
     column.addStretch(1)
-    buttons = QHBoxLayout()
-    buttons.addWidget(BigButton("kiosk.home.appointment", "secondary", translator=tr))
-    buttons.addWidget(BigButton("kiosk.home.priority", "secondary", translator=tr))
-    buttons.addStretch(1)
-    buttons.addWidget(BigButton("common.help", "secondary", translator=tr))
-    column.addLayout(buttons)
+    actions.add(BigButton("kiosk.home.appointment", "secondary", translator=tr), "middle")
+    actions.add(BigButton("kiosk.home.priority", "secondary", translator=tr), "middle")
+    actions.add(BigButton("common.help", "secondary", translator=tr), "end")
     return page
 
 
 def gallery_ticket(tr: Translator) -> QWidget:
     """The ticket number, text roles, every banner kind and the button roles."""
-    page, column = _screen(tr, "kiosk.ticket.title")
+    page, column, actions = _screen(tr, "kiosk.ticket.title")
     column.addWidget(TextLabel("kiosk.ticket.your_number", "heading", centred=True, translator=tr))
     column.addWidget(NumberDisplay("A023"))
     column.addWidget(
@@ -183,11 +199,8 @@ def gallery_ticket(tr: Translator) -> QWidget:
     column.addStretch(1)
     column.addWidget(Banner("kiosk.ticket.take_ticket", "info", translator=tr))
     column.addWidget(Banner("kiosk.printer.fallback", "error", translator=tr, number="A023"))
-    buttons = QHBoxLayout()
-    buttons.addWidget(BigButton("common.home", "secondary", translator=tr))
-    buttons.addStretch(1)
-    buttons.addWidget(BigButton("common.done", "primary", translator=tr))
-    column.addLayout(buttons)
+    actions.add(BigButton("common.home", "secondary", translator=tr), "start")
+    actions.add(BigButton("common.done", "primary", translator=tr), "end")
     return page
 
 
@@ -213,7 +226,7 @@ def all_screens(modules: Iterable[str] = SCREEN_MODULES) -> list[Screen]:
 
 
 def render_all(out: Path, only: str | None = None) -> list[Path]:
-    """Render every screen × language × text size; return the files written."""
+    """Render every screen × language × text size × screen size; return the files written."""
     app = QApplication.instance()
     assert isinstance(app, QApplication), "create the QApplication first"
     written = []
@@ -224,11 +237,13 @@ def render_all(out: Path, only: str | None = None) -> list[Path]:
             theme.apply_theme(app, large)
             for lang in screen.languages:
                 tr = Translator(Catalog.load(language=lang))
+                # Built once and laid out at every size, as a window is when the screen
+                # it is on changes: the layout must follow, not only start right.
                 widget = screen.build(tr)
                 variant = "large" if large else "normal"
-                written.append(
-                    render(widget, out / f"{screen.name}-{lang}-{variant}.png", screen.size)
-                )
+                for width, height in screen.sizes:
+                    name = f"{screen.name}-{lang}-{variant}-{width}x{height}.png"
+                    written.append(render(widget, out / name, (width, height)))
                 widget.close()
                 widget.deleteLater()
                 # processEvents() never runs deferred deletes: without this every screen
