@@ -123,7 +123,8 @@ class ClientPorts:
 
     def print_ticket(self, ticket: IssuedTicket, done: Callable[[PrintOutcome], None]) -> None:
         model = self.client.model
-        content = ticket_content(ticket, model.branch, model.services.get(ticket.service, {}))
+        business = model.business_of(ticket.service, ticket.bundle)
+        content = ticket_content(ticket, model.branch, business)
         self.printing.print_ticket(content, done)
 
     def report_printer(self, health: str, detail: str, done: Callable[[bool], None]) -> None:
@@ -543,9 +544,7 @@ class KioskWindow(QWidget):
             self._show_guidance()
         elif screen is Screen.TICKET and flow.ticket is not None:
             model = self.client.model
-            service = model.services.get(flow.ticket.service, {})
-            if flow.ticket.bundle:
-                service = model.bundles.get(flow.ticket.bundle) or service
+            service = model.business_of(flow.ticket.service, flow.ticket.bundle)
             self.ticket.show_ticket(flow.ticket, service, card_used=flow.card is not None)
             left = flow.seconds_left()
             self.ticket.set_countdown(None if left is None else max(0, round(left)))

@@ -2,7 +2,8 @@
 
 `make_kiosk(base_url, token, **options)` builds a KioskWindow with a real BranchClient and
 TicketPrinting on the simulator, shows it, and waits until the home tiles are loaded;
-options other than KioskWindow's own keyword arguments are idle timeouts (`home_s=0.3`).
+options other than KioskWindow's own keyword arguments and `printer_query` are idle
+timeouts (`home_s=0.3`).
 """
 
 from __future__ import annotations
@@ -45,7 +46,9 @@ def make_kiosk(qtbot, tr, printer) -> Iterator[Any]:
 
     def make(base_url: str, token: str, **options: Any) -> KioskWindow:
         client = BranchClient(base_url, token, timeout_s=2.0, backoff_s=(0.1, 0.5))
-        printing = TicketPrinting(printer.url)
+        # `printer_query="?mode=text"` prints with the printer's own font, so the simulator
+        # can read the ticket's text back.
+        printing = TicketPrinting(printer.url + options.pop("printer_query", ""))
         made.append((client, printing))
         own = {k: options.pop(k) for k in WINDOW_OPTIONS if k in options}
         window = open_kiosk(

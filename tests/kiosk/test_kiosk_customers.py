@@ -280,8 +280,10 @@ def test_priority_declared_by_touch_goes_with_the_ticket(qtbot, make_kiosk, bran
     assert on_server(branch, taken["id"])["priority"] == "care"
 
 
-def test_a_bundle_is_one_ticket_for_the_whole_visit(qtbot, make_kiosk, branch):
-    window = make_kiosk(branch.base_url, branch.tokens["kiosk"])
+def test_a_bundle_is_one_ticket_for_the_whole_visit(
+    qtbot, make_kiosk, branch, printer: PrinterSimulator
+):
+    window = make_kiosk(branch.base_url, branch.tokens["kiosk"], printer_query="?mode=text")
     qtbot.mouseClick(window.attract, LEFT)
     assert list(window.home.tiles)[-1] == "NEW"
     qtbot.mouseClick(window.home.tiles["NEW"], LEFT)
@@ -293,6 +295,8 @@ def test_a_bundle_is_one_ticket_for_the_whole_visit(qtbot, make_kiosk, branch):
     assert (ticket["bundle"], ticket["service"]) == ("NEW", "C")
     assert window.ticket.service.text() == "一站式开户"
     assert window.ticket.where.text() == "请到3 号窗口办理"
+    assert printer.wait_for_tickets(1, timeout=5)
+    assert "一站式开户" in printer.texts[0]  # the paper names the visit as the screen does
 
 
 def qr_video(path: Path, text: str) -> Path:

@@ -106,6 +106,12 @@ class BranchModel:
             # with their current state.
             self.recent_calls = [ticket if t["id"] == tid else t for t in self.recent_calls]
 
+    def business_of(self, service: str, bundle: str | None = None) -> dict[str, Any]:
+        """What a ticket is for, as the customer was told: its one-stop bundle if it has one,
+        else its business ({} when neither is known)."""
+        found = self.bundles.get(bundle) if bundle else None
+        return found or self.services.get(service, {})
+
     def waiting_tickets(self, service: str | None = None) -> list[dict[str, Any]]:
         """Waiting tickets, oldest first (the calling order is the server's to decide)."""
         found = [t for t in self.tickets.values() if t["state"] == "waiting"]
