@@ -15,6 +15,8 @@ from kiosk.screens import KioskScreen, _card, _label
 from ui.i18n import Translator
 from ui.widgets import Banner, BigButton, TextLabel
 
+VOLUME_STEP = 10
+
 
 def _bottom_row(screen: KioskScreen, *buttons: BigButton) -> None:
     row = QHBoxLayout()
@@ -179,10 +181,13 @@ class PinScreen(KioskScreen):
 
 
 class MaintenanceScreen(KioskScreen):
-    """Staff only: how the kiosk's server link and devices are, a test print, the way out."""
+    """Staff only: how the kiosk's server link and devices are, a test print, the speaker's
+    volume and a test sound, the way out."""
 
     test_print = Signal()
     check_paper = Signal()
+    test_sound = Signal()
+    volume_step = Signal(int)  # + or - VOLUME_STEP
     leave = Signal()
     exit_requested = Signal()
 
@@ -208,6 +213,21 @@ class MaintenanceScreen(KioskScreen):
         actions.addWidget(self.paper_button)
         actions.addStretch(1)
         self.column.addLayout(actions)
+        # The voice prompts' speaker: shown only when the kiosk has one.
+        sound = QHBoxLayout()
+        sound.setSpacing(24)
+        self.volume_down = BigButton("kiosk.maintenance.volume_down", "secondary", translator=tr)
+        self.volume_down.clicked.connect(lambda: self.volume_step.emit(-VOLUME_STEP))
+        self.volume = TextLabel("kiosk.maintenance.volume", "heading", translator=tr, level=0)
+        self.volume_up = BigButton("kiosk.maintenance.volume_up", "secondary", translator=tr)
+        self.volume_up.clicked.connect(lambda: self.volume_step.emit(VOLUME_STEP))
+        self.sound_button = BigButton("kiosk.maintenance.test_sound", "secondary", translator=tr)
+        self.sound_button.clicked.connect(self.test_sound)
+        for widget in (self.volume_down, self.volume, self.volume_up, self.sound_button):
+            sound.addWidget(widget)
+        sound.addStretch(1)
+        self.column.addLayout(sound)
+        self.show_volume(None)
         self.leave_button = BigButton("kiosk.maintenance.leave", "primary", translator=tr)
         self.leave_button.clicked.connect(self.leave)
         self.exit_button = BigButton("kiosk.maintenance.exit", "secondary", translator=tr)
@@ -236,6 +256,15 @@ class MaintenanceScreen(KioskScreen):
         if key:
             self.result.set_message(key, kind)
         self.result.setVisible(bool(key))
+
+    def show_volume(self, level: int | None) -> None:
+        """The speaker's volume (0-100); None: the kiosk has no speaker, no controls."""
+        for widget in (self.volume_down, self.volume, self.volume_up, self.sound_button):
+            widget.setVisible(level is not None)
+        if level is not None:
+            self.volume.set_text("kiosk.maintenance.volume", level=level)
+            self.volume_down.setEnabled(level > 0)
+            self.volume_up.setEnabled(level < 100)
 
     def rows(self) -> list[tuple[str, str, str]]:
         return list(self._rows)

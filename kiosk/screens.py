@@ -106,9 +106,11 @@ class KioskScreen(QWidget):
 
 
 class AttractScreen(KioskScreen):
-    """Shown between customers: the branch, the time, how busy it is, "touch to start"."""
+    """Shown between customers: the branch, the time, how busy it is, "touch to start",
+    and the senior-mode (长辈模式) button."""
 
     started = Signal()
+    elder_requested = Signal()
 
     def __init__(self, tr: Translator) -> None:
         super().__init__(tr)
@@ -127,6 +129,15 @@ class AttractScreen(KioskScreen):
         self.call.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.column.addWidget(self.call, 0, Qt.AlignmentFlag.AlignHCenter)
         self.column.addSpacing(24)
+        # Senior mode is its own button: a tap on it must not also "touch to start".
+        self.elder = BigButton("kiosk.attract.elder_mode", "primary", translator=tr)
+        self.elder.setObjectName("elderMode")
+        self.elder.clicked.connect(self.elder_requested)
+        self.column.addWidget(self.elder, 0, Qt.AlignmentFlag.AlignHCenter)
+        elder_hint = TextLabel("kiosk.attract.elder_mode_hint", "body", centred=True, translator=tr)
+        elder_hint.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.column.addWidget(elder_hint)
+        self.column.addSpacing(16)
         for key in ("kiosk.attract.appointment_hint", "kiosk.attract.id_hint"):
             hint = TextLabel(key, "heading", centred=True, translator=tr)
             hint.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)

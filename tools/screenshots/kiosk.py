@@ -12,6 +12,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QWidget
 
+from devices.audio.sim import SimulatedSpeaker
 from kiosk.app import KioskWindow, open_kiosk
 from kiosk.flow import (
     CardReading,
@@ -127,11 +128,18 @@ class InstantPorts:
         done(True)
 
 
-def demo_window(tr: Translator, *, printed: bool = True) -> KioskWindow:
+def demo_window(
+    tr: Translator, *, printed: bool = True, audio: SimulatedSpeaker | None = None
+) -> KioskWindow:
     client = BranchClient(DEMO_URL, "screenshots")  # never started: no network at all
     client.model.load_snapshot(demo_snapshot())
     window = open_kiosk(
-        client, TicketPrinting(None), tr=tr, printer_check_s=3600, maintenance_pin="2468"
+        client,
+        TicketPrinting(None),
+        tr=tr,
+        printer_check_s=3600,
+        maintenance_pin="2468",
+        audio=audio,
     )
     window.flow.ports = InstantPorts(printed)
     window.flow.set_online(True)
@@ -240,10 +248,34 @@ def pin(tr: Translator) -> QWidget:
     return window
 
 
-def maintenance(tr: Translator) -> QWidget:
-    window = demo_window(tr)
+def maintenance(tr: Translator, audio: SimulatedSpeaker | None = None) -> QWidget:
+    window = demo_window(tr, audio=audio)
     window.flow.maintenance_gesture()
     window.flow.enter_pin("2468")
+    return window
+
+
+def elder_home(tr: Translator) -> QWidget:
+    window = demo_window(tr)
+    window.flow.start_elder()
+    return window
+
+
+def elder_ticket_card(tr: Translator) -> QWidget:
+    """Senior mode, a ticket taken with the ID card still on the reader."""
+    window = demo_window(tr)
+    window.flow.start_elder()
+    window.flow.card_placed(DEMO_CARD)
+    window._choose_elder(window.elder_tiles()[0].code)
+    return window
+
+
+def maintenance_speaker(tr: Translator) -> QWidget:
+    """The maintenance screen of a kiosk with a speaker: its health, volume, test sound."""
+    speaker = SimulatedSpeaker(volume=70)
+    speaker._health = ("ok", "")  # as after its first sound, without playing one here
+    window = maintenance(tr, audio=speaker)
+    speaker.close()
     return window
 
 
@@ -266,4 +298,8 @@ def screens() -> list[Screen]:
         Screen("kiosk-notice-too-early", too_early),
         Screen("kiosk-pin", pin),
         Screen("kiosk-maintenance", maintenance),
+        Screen("kiosk-maintenance-speaker", maintenance_speaker),
+        # Senior mode is always large, high-contrast text.
+        Screen("kiosk-elder-home", elder_home, large_variants=(True,)),
+        Screen("kiosk-elder-ticket-idcard", elder_ticket_card, large_variants=(True,)),
     ]
