@@ -8,7 +8,7 @@ APT_PACKAGES := libzbar0 libpulse0 fonts-wqy-microhei libusb-1.0-0 xvfb libxkbco
 	libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-randr0 \
 	libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libegl1 libgl1 \
 	libfontconfig1 libdbus-1-3 libglib2.0-0 \
-	chromium
+	chromium alsa-utils
 
 .PHONY: all setup system-deps demo test test-fast lint format screenshots kiosk-bundle clean
 

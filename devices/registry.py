@@ -7,7 +7,7 @@ from types import ModuleType
 
 from devices.url import parse_device_url
 
-KINDS = ("printer", "idcard", "scanner", "bus")
+KINDS = ("printer", "idcard", "scanner", "bus", "audio")
 
 
 def _package(kind: str) -> ModuleType:

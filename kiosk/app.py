@@ -16,15 +16,18 @@ seconds — and the maintenance PIN.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication, QStackedWidget, QVBoxLayout, QWidget
 
+from devices.audio import QueuedPlayer, Utterance
+from devices.audio.pack import CHIME, ClipPack, Part, Silence, VoicePackError, clips_used
+from kiosk.elder import ElderHomeScreen
 from kiosk.flow import (
     CardReading,
     IssueDone,
@@ -36,6 +39,7 @@ from kiosk.flow import (
     ServiceChoice,
     TicketRequest,
     Timeouts,
+    elder_choices,
     service_choices,
 )
 from kiosk.pages import (
@@ -56,7 +60,9 @@ from kiosk.screens import (
     OfflineScreen,
     TicketScreen,
 )
+from kiosk.voice import KioskVoice, Prompt, VoiceMode, prompt
 from ui import theme
+from ui.assets import ASSETS
 from ui.client import ApiError, BranchClient, new_key
 from ui.i18n import FALLBACK_LANGUAGE, Translator, translator
 from ui.scan_filter import KeyboardWedgeFilter
@@ -176,6 +182,9 @@ def open_kiosk(
 class KioskWindow(QWidget):
     """The customer kiosk: every screen of the flow, stacked, plus devices and lockdown."""
 
+    # The speaker's (health, detail), from its worker thread to this one.
+    audioHealth = Signal(str, str)
+
     def __init__(
         self,
         flow: KioskFlow,
@@ -189,6 +198,10 @@ class KioskWindow(QWidget):
         peripherals: KioskPeripherals | None = None,
         lockdown: bool = False,
         wedge_scanner: bool = True,
+        audio: QueuedPlayer | None = None,
+        voice_mode: VoiceMode = VoiceMode.ELDER,
+        voice_reminder_s: float = 8.0,
+        elder_services: Sequence[str] = (),
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -209,6 +222,7 @@ class KioskWindow(QWidget):
         t = self.tr_
         self.attract = AttractScreen(t)
         self.home = HomeScreen(t)
+        self.elder_home = ElderHomeScreen(t)
         self.guidance = GuidanceScreen(t)
         self.priority = PriorityScreen(t)
         self.idcard = IdCardScreen(t)
@@ -222,6 +236,7 @@ class KioskWindow(QWidget):
         self.pages: dict[Screen, QWidget] = {
             Screen.ATTRACT: self.attract,
             Screen.HOME: self.home,
+            Screen.ELDER_HOME: self.elder_home,
             Screen.GUIDANCE: self.guidance,
             Screen.PRIORITY: self.priority,
             Screen.IDCARD: self.idcard,
@@ -238,6 +253,10 @@ class KioskWindow(QWidget):
 
         flow = self.flow
         self.attract.started.connect(flow.start)
+        self.attract.elder_requested.connect(flow.start_elder)
+        self.elder_home.chosen.connect(self._choose_elder)
+        self.elder_home.others_requested.connect(flow.other_services)
+        self.elder_home.back_requested.connect(flow.back)
         self.home.chosen.connect(self._choose)
         self.home.back_requested.connect(flow.back)
         self.home.side_requested.connect(lambda name: flow.open_side(Screen(name)))
@@ -256,9 +275,12 @@ class KioskWindow(QWidget):
         self.maintenance.exit_requested.connect(self.exit_kiosk)
         self.maintenance.test_print.connect(self.test_print)
         self.maintenance.check_paper.connect(self._check_paper_now)
+        self.maintenance.test_sound.connect(self.test_sound)
+        self.maintenance.volume_step.connect(self._volume_step)
         flow.subscribe(self._render)
 
         client.connectedChanged.connect(flow.set_online)
+        client.connectedChanged.connect(self._report_devices)
         client.snapshotLoaded.connect(self._model_changed)
         client.eventReceived.connect(lambda _ev: self._model_changed())
         client.waitsChanged.connect(lambda *_: self._model_changed())  # the server's ETAs
@@ -268,6 +290,7 @@ class KioskWindow(QWidget):
         if peripherals is not None:
             peripherals.cardPlaced.connect(flow.card_placed)
             peripherals.cardRefused.connect(flow.card_failed)
+            peripherals.cardLifted.connect(flow.card_lifted)
             peripherals.codeScanned.connect(flow.scanned)
             peripherals.healthChanged.connect(self._device_health)
         self.wedge: KeyboardWedgeFilter | None = None
@@ -275,7 +298,25 @@ class KioskWindow(QWidget):
             self.wedge = KeyboardWedgeFilter(scope=self)
             self.wedge.scanned.connect(flow.scanned)
 
+        self.elder_services = list(elder_services)
+        self.audio = audio if audio is not None and audio.configured else None
+        self.pack = ClipPack(ASSETS / "voice")
+        self.voice = KioskVoice(
+            flow,
+            self._say,
+            language=lambda: self.tr_.language,
+            mode=voice_mode,
+            reminder_every_s=voice_reminder_s,
+            hush=self._hush,
+        )
+        self.audioHealth.connect(self._audio_health)
+        if self.audio is not None:
+            self.audio.on_health = self.audioHealth.emit
+            self._load_voice_pack()
+            self.audio.check()  # a moment of silence: is the speaker there?
+
         self._sessions_seen = 0
+        self._elder_styled = False
         self._corner_taps: list[float] = []
         self._timer = QTimer(self)
         self._timer.setInterval(tick_ms)
@@ -407,6 +448,53 @@ class KioskWindow(QWidget):
         self.maintenance.show_result("kiosk.ticket.printing", "info")
         self.printing.print_ticket(content, printed)
 
+    # ------------------------------------------------------------------- voice
+    def _load_voice_pack(self) -> None:
+        try:
+            self.pack.load_all()  # once, at start: a missing clip shows now, not mid-customer
+        except VoicePackError as exc:
+            self._device_health("audio", "error", str(exc)[:300])
+
+    def _say(self, parts: Sequence[Part]) -> None:
+        """Play clips of the voice pack on the speaker (queued: never waits for it)."""
+        if self.audio is None:
+            return
+        try:
+            pcm = self.pack.pcm(parts)
+        except VoicePackError as exc:
+            log.warning("voice prompt not played: %s", exc)
+            self._device_health("audio", "error", str(exc)[:300])
+            return
+        assert self.pack.rate is not None
+        self.audio.play(Utterance(tuple(clips_used(parts)), pcm, self.pack.rate))
+
+    def _hush(self) -> None:
+        if self.audio is not None:
+            self.audio.drop_pending()
+
+    def test_sound(self) -> None:
+        """Maintenance: the chime and a prompt, at the current volume."""
+        self._say([CHIME, Silence(300), *prompt(self.tr_.language, Prompt.CHOOSE_BUSINESS)])
+
+    def _volume_step(self, step: int) -> None:
+        if self.audio is None:
+            return
+        self.maintenance.show_volume(self.audio.set_volume(self.audio.volume + step))
+        self._say([CHIME])  # so the staff hear the new level
+
+    def _audio_health(self, health: str, detail: str) -> None:
+        self._device_health("audio", health, detail)
+
+    def _report_devices(self, online: bool) -> None:
+        """The link is (back) up: tell the server how the kiosk's devices were meanwhile."""
+        if not online:
+            return
+        found = dict(self.peripherals.health) if self.peripherals is not None else {}
+        if self.audio is not None and self.audio.health is not None:
+            found["audio"] = self.audio.health
+        for part, (health, detail) in found.items():
+            self.client.report_device(f"{self.device_name}/{part}", part, health, detail)
+
     def _device_health(self, part: str, health: str, detail: str) -> None:
         if self.client.online:
             self.client.report_device(f"{self.device_name}/{part}", part, health, detail)
@@ -415,6 +503,7 @@ class KioskWindow(QWidget):
 
     def _tick(self) -> None:
         self.flow.tick()
+        self.voice.tick()
         self.attract.set_clock(self._clock_text())
         if self.flow.screen is Screen.TICKET:
             left = self.flow.seconds_left()
@@ -444,6 +533,14 @@ class KioskWindow(QWidget):
             needs_form=choice.needs_form,
         )
 
+    def elder_tiles(self) -> list[ServiceChoice]:
+        return elder_choices(self.choices(), self.elder_services)
+
+    def _choose_elder(self, code: str) -> None:
+        choice = next((c for c in self.elder_tiles() if c.code == code), None)
+        if choice is not None and choice.available:
+            self.flow.take_ticket_for(choice.code, needs_form=choice.needs_form)
+
     def _model_changed(self) -> None:
         choices = self.choices()
         name = str(self.client.model.branch.get("name") or "")
@@ -451,6 +548,7 @@ class KioskWindow(QWidget):
         singles = [c for c in choices if not c.bundle]
         self.attract.show_branch(name, self._clock_text(), singles)
         self.home.show_services(choices)
+        self.elder_home.show_services(elder_choices(choices, self.elder_services))
         if self.flow.screen is Screen.GUIDANCE:
             self._show_guidance()
 
@@ -529,7 +627,18 @@ class KioskWindow(QWidget):
                 )
             else:
                 rows.append((f"kiosk.maintenance.{part}", "kiosk.maintenance.not_configured", ""))
+        rows.append(self._audio_row())
         self.maintenance.show_status(rows)
+        self.maintenance.show_volume(self.audio.volume if self.audio is not None else None)
+
+    def _audio_row(self) -> tuple[str, str, str]:
+        if self.audio is None:
+            return ("kiosk.maintenance.audio", "kiosk.maintenance.not_configured", "")
+        health = self.audio.health
+        if health is None:
+            return ("kiosk.maintenance.audio", "kiosk.maintenance.unknown", self.audio.url)
+        state, detail = health
+        return ("kiosk.maintenance.audio", f"kiosk.maintenance.health.{state}", detail)
 
     def _render(self) -> None:
         flow = self.flow
@@ -538,14 +647,24 @@ class KioskWindow(QWidget):
             self._reset_for_next_customer()
         line = self.customer_line()
         self.home.customer.show_line(line)
+        self.elder_home.customer.show_line(line)
         self.guidance.customer.show_line(line)
         screen = flow.screen
-        if screen is Screen.GUIDANCE:
+        if flow.elder and not self._elder_styled:
+            # Senior mode starts in large, high-contrast text (the toggle still works).
+            self._elder_styled = True
+            app = QApplication.instance()
+            if isinstance(app, QApplication) and not theme.is_large_text(app):
+                theme.apply_theme(app, True)
+        if screen is Screen.ELDER_HOME:
+            self.elder_home.show_services(self.elder_tiles())
+            self.elder_home.show_error(flow.error_key)
+        elif screen is Screen.GUIDANCE:
             self._show_guidance()
         elif screen is Screen.TICKET and flow.ticket is not None:
             model = self.client.model
             service = model.business_of(flow.ticket.service, flow.ticket.bundle)
-            self.ticket.show_ticket(flow.ticket, service, card_used=flow.card is not None)
+            self.ticket.show_ticket(flow.ticket, service, card_used=flow.card_present)
             left = flow.seconds_left()
             self.ticket.set_countdown(None if left is None else max(0, round(left)))
         elif screen is Screen.HOME:
@@ -565,6 +684,7 @@ class KioskWindow(QWidget):
 
     def _reset_for_next_customer(self) -> None:
         # The next customer starts in the branch's language with normal text.
+        self._elder_styled = False
         self.tr_.set_language(FALLBACK_LANGUAGE)
         app = QApplication.instance()
         if isinstance(app, QApplication) and theme.is_large_text(app):

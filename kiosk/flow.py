@@ -1,12 +1,20 @@
 """The kiosk's customer flow as a plain-Python state machine (no Qt): the view renders it.
 
     ATTRACT ─touch / ID card─▶ HOME ─tile─▶ GUIDANCE ─take a ticket─▶ ISSUING ─▶ TICKET ─▶ ATTRACT
-                                 │ ▲          │ ▲                        │ refused: an error
-                                 ▼ │          ▼ │                        ▼ line on GUIDANCE
-                     PRIORITY / IDCARD / APPOINTMENT (side screens: back where they came from)
+       │                       │ ▲          │ ▲                        │ refused: an error
+       │                       ▼ │          ▼ │                        ▼ line where it was asked
+       │            PRIORITY / IDCARD / APPOINTMENT (side screens: back where they came from)
+       └─senior mode─▶ ELDER_HOME ─huge tile─▶ ISSUING;  ELDER_HOME ◀─other businesses / back─▶ HOME
     a QR scanned on ATTRACT, HOME, GUIDANCE or a side screen ─▶ ISSUING ─▶ TICKET or NOTICE
     any screen but ISSUING/TICKET ─server unreachable─▶ OFFLINE ─back─▶ ATTRACT
     the maintenance gesture ─▶ PIN ─right PIN─▶ MAINTENANCE ─leave─▶ ATTRACT
+
+Senior mode (长辈模式) is a session of its own kind: a few huge tiles that take a ticket in
+one tap, large high-contrast text, every idle timeout `Timeouts.elder_factor` times longer,
+and voice prompts (kiosk/voice.py decides what is said; the flow only says what happened).
+
+An ID card left on the reader holds the ticket screen (up to `card_left_s`): the customer
+is reminded on screen until they lift it, and "done" does not send the kiosk away from it.
 
 One customer's session lasts from leaving ATTRACT to coming back to it. What the customer
 told the kiosk in it — a declared priority, the ID card they placed, their consent to share
@@ -28,7 +36,7 @@ import logging
 import math
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from datetime import time as clock_time
@@ -41,6 +49,7 @@ log = logging.getLogger(__name__)
 class Screen(StrEnum):
     ATTRACT = "attract"
     HOME = "home"
+    ELDER_HOME = "elder_home"  # senior mode: a few huge tiles
     GUIDANCE = "guidance"
     PRIORITY = "priority"  # declare care priority
     IDCARD = "idcard"  # "place your ID card on the reader"
@@ -56,9 +65,16 @@ class Screen(StrEnum):
 # Screens a customer opens from HOME or GUIDANCE and leaves back to where they came from.
 SIDE_SCREENS = (Screen.PRIORITY, Screen.IDCARD, Screen.APPOINTMENT)
 # Where a scanned appointment QR is taken up (not while a ticket is being made or shown).
-SCAN_SCREENS = (Screen.ATTRACT, Screen.HOME, Screen.GUIDANCE, Screen.NOTICE, *SIDE_SCREENS)
+SCAN_SCREENS = (
+    Screen.ATTRACT,
+    Screen.HOME,
+    Screen.ELDER_HOME,
+    Screen.GUIDANCE,
+    Screen.NOTICE,
+    *SIDE_SCREENS,
+)
 # Where an ID card placed on the reader is taken up.
-CARD_SCREENS = (Screen.ATTRACT, Screen.HOME, Screen.GUIDANCE, *SIDE_SCREENS)
+CARD_SCREENS = (Screen.ATTRACT, Screen.HOME, Screen.ELDER_HOME, Screen.GUIDANCE, *SIDE_SCREENS)
 CARE_KINDS = ("elderly", "disabled", "pregnant")
 
 # A refused check-in's code → the catalog key that explains it to the customer.
@@ -102,6 +118,10 @@ class Timeouts:
     notice_s: float = 30.0
     pin_s: float = 30.0
     maintenance_s: float = 300.0
+    # A card still on the reader keeps the ticket screen (and its reminder) up this long.
+    card_left_s: float = 180.0
+    # Senior mode: every customer screen waits this many times longer for a touch.
+    elder_factor: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -263,6 +283,11 @@ class KioskFlow:
         self.consent = False  # share the card's data with the teller's form
         self.notice: tuple[str, dict[str, object]] | None = None  # on NOTICE
         self.pin_error_key: str | None = None
+        self.elder = False  # senior mode, for this session
+        # Whether an ID card lies on the reader now: the reader says, not the session.
+        self.card_present = False
+        self.card_nudges = 0  # "done" tapped with the card still on the reader
+        self._issue_from = Screen.GUIDANCE  # where a refused ticket goes back to
         self._checkin_keys: dict[str, str] = {}  # QR text → its Idempotency-Key
         self._return_to = Screen.HOME  # where a side screen goes back to
         self.online = False
@@ -314,6 +339,7 @@ class KioskFlow:
         self.card_error_key = None
         self.consent = False
         self.notice = None
+        self.elder = False
         self._checkin_keys.clear()
 
     # -------------------------------------------------------------- customer
@@ -325,6 +351,33 @@ class KioskFlow:
         """A touch on the attract screen."""
         if self.screen is Screen.ATTRACT:
             self._go(Screen.HOME)
+
+    def start_elder(self) -> None:
+        """The senior-mode button on the attract screen."""
+        if self.screen is Screen.ATTRACT:
+            self.elder = True
+            self._to_elder_home()
+
+    def _to_elder_home(self) -> None:
+        self.service = self.bundle = None
+        self.needs_form = False
+        self._issue_key = None
+        self.error_key = None
+        self._go(Screen.ELDER_HOME)
+
+    def other_services(self) -> None:
+        """ELDER_HOME's "other businesses": the full menu, still in senior mode."""
+        if self.screen is Screen.ELDER_HOME:
+            self._go(Screen.HOME)
+
+    def take_ticket_for(self, code: str, *, needs_form: bool = False) -> None:
+        """A huge tile on ELDER_HOME: a ticket for that business at once, no guidance."""
+        if self.screen is not Screen.ELDER_HOME:
+            return
+        if code != self.service:
+            self._issue_key = None  # a key belongs to one decision: this business
+        self.service, self.bundle, self.needs_form = code, None, needs_form
+        self._issue(Screen.ELDER_HOME)
 
     def choose_service(
         self, code: str, *, bundle: str | None = None, needs_form: bool = False
@@ -340,7 +393,9 @@ class KioskFlow:
     def back(self) -> None:
         if self.screen is Screen.GUIDANCE:
             self._go(Screen.HOME)
-        elif self.screen is Screen.HOME:
+        elif self.screen is Screen.HOME and self.elder:
+            self._to_elder_home()
+        elif self.screen in (Screen.HOME, Screen.ELDER_HOME):
             self._go(Screen.ATTRACT)
         elif self.screen in SIDE_SCREENS:
             self._go(self._return_to)
@@ -384,6 +439,11 @@ class KioskFlow:
         """The big button on GUIDANCE: ask the server for a ticket."""
         if self.screen is not Screen.GUIDANCE or self.service is None:
             return
+        self._issue(Screen.GUIDANCE)
+
+    def _issue(self, came_from: Screen) -> None:
+        assert self.service is not None
+        self._issue_from = came_from
         card = self.card
         request = TicketRequest(
             service=self.service,
@@ -409,7 +469,9 @@ class KioskFlow:
     # ----------------------------------------------------- ID card and QR codes
     def card_placed(self, card: CardReading) -> None:
         """The reader read a card: ask the server who the holder is to the bank."""
+        self.card_present = True
         if self.screen not in CARD_SCREENS:
+            self._changed()  # a ticket screen now reminds them to take it back
             return
         self.card, self.identified = card, None
         self.identifying, self.card_error_key, self.consent = True, None, False
@@ -443,8 +505,18 @@ class KioskFlow:
             )
         self._changed()
 
+    def card_lifted(self) -> None:
+        """The card left the reader: the reminder ends, the ticket screen counts down again."""
+        if not self.card_present:
+            return
+        self.card_present = False
+        if self.screen is Screen.TICKET:
+            self._last_touch = self.clock()
+        self._changed()
+
     def card_failed(self, key: str) -> None:
         """The reader could not use a card (unreadable, expired, a foreigner's card)."""
+        self.card_present = True  # refused, but it lies there and must be taken back
         if self.screen in CARD_SCREENS:
             self.card_error_key = key
             if self.screen is Screen.ATTRACT:
@@ -517,9 +589,16 @@ class KioskFlow:
         self._changed()
 
     def done(self) -> None:
-        """The customer is finished with the ticket screen."""
-        if self.screen is Screen.TICKET:
-            self._go_idle()
+        """The customer is finished with the ticket screen (not while their card lies on
+        the reader: they are reminded again instead)."""
+        if self.screen is not Screen.TICKET:
+            return
+        if self.card_present:
+            self.card_nudges += 1
+            self._last_touch = self.clock()
+            self._changed()
+            return
+        self._go_idle()
 
     # ------------------------------------------------------------- the world
     def set_online(self, online: bool) -> None:
@@ -543,7 +622,8 @@ class KioskFlow:
             not self.online
             and self._offline_since is not None
             and now - self._offline_since >= self.timeouts.offline_grace_s
-            and self.screen in (Screen.ATTRACT, Screen.HOME, Screen.GUIDANCE, *SIDE_SCREENS)
+            and self.screen
+            in (Screen.ATTRACT, Screen.HOME, Screen.ELDER_HOME, Screen.GUIDANCE, *SIDE_SCREENS)
         ):
             self._go(Screen.OFFLINE)
             return
@@ -553,12 +633,23 @@ class KioskFlow:
 
     def idle_limit(self) -> float | None:
         """How long the current screen waits for a touch; None: it waits for ever."""
+        limit = self._customer_limit()
+        if limit is not None and self.elder:
+            return limit * self.timeouts.elder_factor
+        if limit is not None:
+            return limit
         t = self.timeouts
-        if self.screen is Screen.HOME:
+        return {Screen.PIN: t.pin_s, Screen.MAINTENANCE: t.maintenance_s}.get(self.screen)
+
+    def _customer_limit(self) -> float | None:
+        t = self.timeouts
+        if self.screen in (Screen.HOME, Screen.ELDER_HOME):
             return t.home_s
         if self.screen is Screen.GUIDANCE:
             return t.guidance_s
         if self.screen is Screen.TICKET:
+            if self.card_present:
+                return t.card_left_s
             on_screen = self.ticket is not None and self.ticket.print_state is PrintState.FAILED
             return t.ticket_on_screen_s if on_screen else t.ticket_s
         return {
@@ -566,8 +657,6 @@ class KioskFlow:
             Screen.IDCARD: t.side_s,
             Screen.APPOINTMENT: t.side_s,
             Screen.NOTICE: t.notice_s,
-            Screen.PIN: t.pin_s,
-            Screen.MAINTENANCE: t.maintenance_s,
         }.get(self.screen)
 
     def seconds_left(self) -> float | None:
@@ -596,7 +685,7 @@ class KioskFlow:
             # but could not tell us about is handed back rather than duplicated.
             if failure is not None and not failure.offline:
                 self._issue_key = None  # refused outright: nothing was made with it
-            self._go(Screen.GUIDANCE)
+            self._go(self._issue_from)
             return
         self._show_ticket(data)
 
@@ -706,6 +795,22 @@ def service_choices(
             )
         )
     return found
+
+
+ELDER_TILES = 4  # more would no longer be huge
+
+
+def elder_choices(
+    choices: Sequence[ServiceChoice], codes: Sequence[str] = (), limit: int = ELDER_TILES
+) -> list[ServiceChoice]:
+    """The senior-mode tiles: the businesses named in `codes` (this kiosk's setting) in that
+    order, else the first businesses of the branch's own order; never a bundle, at most
+    `limit`. A named business the kiosk does not offer is left out."""
+    singles = [c for c in choices if not c.bundle]
+    if codes:
+        by_code = {c.code: c for c in singles}
+        singles = [by_code[code] for code in codes if code in by_code]
+    return singles[:limit]
 
 
 def _single_choices(

@@ -12,13 +12,25 @@ from pathlib import Path
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
+from devices.audio import audio_for_url
 from kiosk.app import open_kiosk
 from kiosk.peripherals import KioskPeripherals
 from kiosk.printing import TicketPrinting
+from kiosk.voice import VoiceMode
 from ui import theme
 from ui.client import BranchClient
 
 log = logging.getLogger("kiosk")
+
+
+def _volume(text: str) -> int:
+    try:
+        level = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 0 <= level <= 100:
+        raise argparse.ArgumentTypeError(f"{level} is not 0 to 100")
+    return level
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -40,6 +52,32 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=[],
         help="QR scanner URL, repeatable: camera://0, file://qr.avi?loop=1, "
         "scanner+serial:///dev/ttyACM0 (USB scanners that type are caught without one)",
+    )
+    parser.add_argument(
+        "--audio",
+        default="none://",
+        help="speaker for voice prompts: alsa://default, alsa://plughw:1,0, sim://?dir=/tmp/voice"
+        " (default none://: silent)",
+    )
+    parser.add_argument(
+        "--volume",
+        type=_volume,
+        default=None,
+        help="speaker volume 0-100 (default 80; staff change it on the maintenance screen)",
+    )
+    parser.add_argument(
+        "--voice",
+        choices=[m.value for m in VoiceMode],
+        default=VoiceMode.ELDER.value,
+        help="elder: prompts in senior mode, the ID-card reminder for everyone (default); "
+        "always: every prompt for every customer",
+    )
+    parser.add_argument(
+        "--elder-services",
+        type=lambda text: [c.strip() for c in text.split(",") if c.strip()],
+        default=[],
+        help="business codes of the senior-mode tiles in order, e.g. A,B,D "
+        "(default: the branch's first four)",
     )
     parser.add_argument(
         "--maintenance-pin",
@@ -64,6 +102,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "exit 0 or 1; needs no --server or --token",
     )
     args = parser.parse_args(argv)
+    if not args.self_test:
+        try:
+            audio_for_url(args.audio).close()  # a malformed URL is a start-up error
+        except ValueError as exc:
+            parser.error(f"--audio: {exc}")
     missing = [f"--{name}" for name in ("server", "token") if not getattr(args, name)]
     if missing and not args.self_test:
         parser.error(f"the following arguments are required: {', '.join(missing)}")
@@ -84,6 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.warning("lockdown without a maintenance PIN: only stopping the process ends it")
     printing = TicketPrinting(args.printer)
     peripherals = KioskPeripherals(args.idcard, args.scanner)
+    audio = audio_for_url(args.audio, volume=args.volume)
     window = open_kiosk(
         client,
         printing,
@@ -92,6 +136,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         peripherals=peripherals,
         maintenance_pin=args.maintenance_pin,
         lockdown=args.lockdown,
+        audio=audio,
+        voice_mode=VoiceMode(args.voice),
+        elder_services=args.elder_services,
     )
     client.start()
     peripherals.start()
@@ -104,4 +151,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     peripherals.stop()
     client.stop()
     printing.close()
+    audio.close()
     return code

@@ -14,8 +14,10 @@ from kiosk.flow import CARE_KINDS
 from kiosk.screens import KioskScreen, _card, _label
 from ui import theme
 from ui.i18n import Translator
-from ui.reflow import ReflowLayout
+from ui.reflow import BarLayout, ReflowLayout
 from ui.widgets import Banner, BigButton, TextLabel
+
+VOLUME_STEP = 10
 
 
 class PriorityScreen(KioskScreen):
@@ -169,10 +171,13 @@ class PinScreen(KioskScreen):
 
 
 class MaintenanceScreen(KioskScreen):
-    """Staff only: how the kiosk's server link and devices are, a test print, the way out."""
+    """Staff only: how the kiosk's server link and devices are, a test print, the speaker's
+    volume and a test sound, the way out."""
 
     test_print = Signal()
     check_paper = Signal()
+    test_sound = Signal()
+    volume_step = Signal(int)  # + or - VOLUME_STEP
     leave = Signal()
     exit_requested = Signal()
 
@@ -187,11 +192,24 @@ class MaintenanceScreen(KioskScreen):
         self.result = Banner("kiosk.maintenance.test_print_sent", "info", translator=tr)
         self.result.hide()
         self.column.addWidget(self.result)
-        self.column.addStretch(1)
         self.print_button = BigButton("kiosk.maintenance.test_print", "primary", translator=tr)
         self.print_button.clicked.connect(self.test_print)
         self.paper_button = BigButton("kiosk.maintenance.check_paper", "secondary", translator=tr)
         self.paper_button.clicked.connect(self.check_paper)
+        # The voice prompts' speaker: shown only when the kiosk has one.
+        sound = BarLayout(spacing=24)
+        self.volume_down = BigButton("kiosk.maintenance.volume_down", "secondary", translator=tr)
+        self.volume_down.clicked.connect(lambda: self.volume_step.emit(-VOLUME_STEP))
+        self.volume = TextLabel("kiosk.maintenance.volume", "heading", translator=tr, level=0)
+        self.volume_up = BigButton("kiosk.maintenance.volume_up", "secondary", translator=tr)
+        self.volume_up.clicked.connect(lambda: self.volume_step.emit(VOLUME_STEP))
+        self.sound_button = BigButton("kiosk.maintenance.test_sound", "secondary", translator=tr)
+        self.sound_button.clicked.connect(self.test_sound)
+        for widget in (self.volume_down, self.volume, self.volume_up, self.sound_button):
+            sound.add(widget, "middle")
+        self.column.addLayout(sound)
+        self.column.addStretch(1)
+        self.show_volume(None)
         self.leave_button = BigButton("kiosk.maintenance.leave", "primary", translator=tr)
         self.leave_button.clicked.connect(self.leave)
         self.exit_button = BigButton("kiosk.maintenance.exit", "secondary", translator=tr)
@@ -223,6 +241,15 @@ class MaintenanceScreen(KioskScreen):
         if key:
             self.result.set_message(key, kind)
         self.result.setVisible(bool(key))
+
+    def show_volume(self, level: int | None) -> None:
+        """The speaker's volume (0-100); None: the kiosk has no speaker, no controls."""
+        for widget in (self.volume_down, self.volume, self.volume_up, self.sound_button):
+            widget.setVisible(level is not None)
+        if level is not None:
+            self.volume.set_text("kiosk.maintenance.volume", level=level)
+            self.volume_down.setEnabled(level > 0)
+            self.volume_up.setEnabled(level < 100)
 
     def rows(self) -> list[tuple[str, str, str]]:
         return list(self._rows)

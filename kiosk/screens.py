@@ -133,9 +133,11 @@ def untouchable_focus(widget: QWidget) -> None:
 
 
 class AttractScreen(KioskScreen):
-    """Shown between customers: the branch, the time, how busy it is, "touch to start"."""
+    """Shown between customers: the branch, the time, how busy it is, "touch to start",
+    and the senior-mode (长辈模式) button."""
 
     started = Signal()
+    elder_requested = Signal()
 
     def __init__(self, tr: Translator) -> None:
         super().__init__(tr)
@@ -154,6 +156,15 @@ class AttractScreen(KioskScreen):
         self.call.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.column.addWidget(self.call)
         self.column.addSpacing(24)
+        # Senior mode is its own button: a tap on it must not also "touch to start".
+        self.elder = BigButton("kiosk.attract.elder_mode", "primary", translator=tr)
+        self.elder.setObjectName("elderMode")
+        self.elder.clicked.connect(self.elder_requested)
+        self.column.addWidget(self.elder, 0, Qt.AlignmentFlag.AlignHCenter)
+        elder_hint = TextLabel("kiosk.attract.elder_mode_hint", "body", centred=True, translator=tr)
+        elder_hint.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.column.addWidget(elder_hint)
+        self.column.addSpacing(16)
         for key in ("kiosk.attract.appointment_hint", "kiosk.attract.id_hint"):
             hint = TextLabel(key, "heading", centred=True, translator=tr)
             hint.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
@@ -225,11 +236,56 @@ class CustomerBanner(Banner):
         self.setVisible(line is not None)
 
 
-class HomeScreen(KioskScreen):
+class MenuScreen(KioskScreen):
+    """A screen of business tiles in a grid that reflows with the width; a tap emits the
+    business's code. The tiles are rebuilt only when the businesses offered change."""
+
+    chosen = Signal(str)
+
+    def __init__(self, tr: Translator, title_key: str, tile_name: str = "") -> None:
+        super().__init__(tr, title_key)
+        self._tile_name = tile_name
+        self.grid = ReflowLayout(cell_width=self._tile_width(), max_columns=3)
+        self.tiles: dict[str, Tile] = {}
+        theme.theme_state().largeTextChanged.connect(self._follow_text_size)
+
+    @staticmethod
+    def _tile_width() -> int:
+        return theme.pixels(theme.is_large_text(), "tile_min_w")
+
+    def _follow_text_size(self, _large: bool) -> None:
+        self.grid.set_cell_width(self._tile_width())
+
+    def place_tiles(self, choices: Sequence[ServiceChoice], max_columns: int) -> None:
+        """One tile per choice, named and open or closed as the choice says."""
+        codes = [c.code for c in choices]
+        if codes != list(self.tiles):
+            for tile in self.tiles.values():
+                self.grid.removeWidget(tile)
+                tile.deleteLater()
+            self.tiles = {}
+            self.grid.max_columns = max_columns
+            for choice in choices:
+                icon = theme.icon_path("bundle") if choice.bundle else None
+                tile = Tile(choice.names, icon, code=choice.code, translator=self.tr_)
+                if self._tile_name:
+                    tile.setObjectName(self._tile_name)
+                tile.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+                tile.clicked.connect(lambda _=False, code=choice.code: self.chosen.emit(code))
+                self.grid.addWidget(tile)
+                self.tiles[choice.code] = tile
+        for choice in choices:
+            tile = self.tiles[choice.code]
+            tile.set_names(choice.names)
+            if choice.available != tile.isEnabled() or not choice.available:
+                key, values = choice.reason
+                tile.set_available(choice.available, key, **values)
+
+
+class HomeScreen(MenuScreen):
     """One tile per business (and per one-stop bundle) with its live wait, and the ways to
     ask for priority, identify with an ID card or check in an appointment."""
 
-    chosen = Signal(str)
     back_requested = Signal()
     side_requested = Signal(str)  # a Screen value: priority / idcard / appointment
 
@@ -239,7 +295,6 @@ class HomeScreen(KioskScreen):
         self.column.addWidget(self.customer)
         # Three tiles a row on a wide screen, two in portrait or in large text, one on
         # anything narrower: the width of a tile comes from the theme.
-        self.grid = ReflowLayout(cell_width=self._tile_width(), max_columns=3)
         self.column.addLayout(self.grid)
         self.column.addStretch(1)
         self.hint = TextLabel("kiosk.home.subtitle", "hint", translator=tr)
@@ -247,7 +302,6 @@ class HomeScreen(KioskScreen):
         self.back = BigButton("common.back", "secondary", translator=tr)
         self.back.clicked.connect(self.back_requested)
         self.action_bar.add(self.back, "start")
-        theme.theme_state().largeTextChanged.connect(self._follow_text_size)
         self.side_buttons: dict[str, BigButton] = {}
         for screen, key in (
             ("priority", "kiosk.home.priority"),
@@ -258,38 +312,12 @@ class HomeScreen(KioskScreen):
             button.clicked.connect(lambda _=False, s=screen: self.side_requested.emit(s))
             self.action_bar.add(button, "middle")
             self.side_buttons[screen] = button
-        self.tiles: dict[str, Tile] = {}
-
-    @staticmethod
-    def _tile_width() -> int:
-        return theme.pixels(theme.is_large_text(), "tile_min_w")
-
-    def _follow_text_size(self, _large: bool) -> None:
-        self.grid.set_cell_width(self._tile_width())
 
     def show_services(self, choices: Sequence[ServiceChoice]) -> None:
-        codes = [c.code for c in choices]
-        if codes != list(self.tiles):
-            for tile in self.tiles.values():
-                self.grid.removeWidget(tile)
-                tile.deleteLater()
-            self.tiles = {}
-            # Four or fewer businesses read better two by two than three and one.
-            self.grid.max_columns = 3 if len(choices) > 4 else 2
-            for choice in choices:
-                icon = theme.icon_path("bundle") if choice.bundle else None
-                tile = Tile(choice.names, icon, code=choice.code, translator=self.tr_)
-                tile.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-                tile.clicked.connect(lambda _=False, code=choice.code: self.chosen.emit(code))
-                self.grid.addWidget(tile)
-                self.tiles[choice.code] = tile
+        # Four or fewer businesses read better two by two than three and one.
+        self.place_tiles(choices, 3 if len(choices) > 4 else 2)
         for choice in choices:
-            tile = self.tiles[choice.code]
-            tile.set_names(choice.names)
-            tile.set_wait(choice.wait_minutes)
-            if choice.available != tile.isEnabled() or not choice.available:
-                key, values = choice.reason
-                tile.set_available(choice.available, key, **values)
+            self.tiles[choice.code].set_wait(choice.wait_minutes)
 
 
 class GuidanceScreen(KioskScreen):

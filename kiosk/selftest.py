@@ -4,8 +4,9 @@ It proves a build (the PyInstaller bundle or a fresh checkout) has everything th
 needs at run time. The kiosk starts as `main()` starts it (theme, catalogs, client,
 printer, window) against a server that does not answer, so the first screen stays the
 attract screen. Once that screen has painted, it checks what the start-up did not
-necessarily touch: every catalog key the kiosk's screens name resolves, every icon renders
-and the device libraries import. Success is one line on stdout,
+necessarily touch: every catalog key the kiosk's screens name resolves, every icon renders,
+the device libraries import and the voice prompts' clips are all there. Success is one line
+on stdout,
 `self-test ok: attract screen in 0.84 s` (seconds since the process started), exit 0;
 any failure is one `self-test FAILED: …` line on stderr and exit 1, within TIME_LIMIT_S.
 """
@@ -159,6 +160,20 @@ def check_device_libraries() -> None:
         )
 
 
+def check_voice_pack() -> None:
+    """Every clip of the voice prompts is there and in the pack's format (and the audio
+    backends import), so senior mode can speak from this build."""
+    from devices.audio import audio_for_url
+    from devices.audio.pack import ClipPack, VoicePackError
+    from ui.assets import ASSETS
+
+    try:
+        ClipPack(ASSETS / "voice").load_all()
+    except VoicePackError as exc:
+        raise SelfTestFailed(f"voice prompts: {exc}") from None
+    audio_for_url("alsa://default").close()
+
+
 def run(args: argparse.Namespace) -> int:
     """The self-test as `python -m kiosk --self-test [--printer URL] …` runs it."""
     try:
@@ -226,6 +241,7 @@ def _run(args: argparse.Namespace) -> float:
         check_catalogs(window.tr_.catalog)
         check_icons()
         check_device_libraries()
+        check_voice_pack()
     finally:
         client.stop()
         printing.close()

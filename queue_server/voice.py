@@ -1,10 +1,7 @@
 """Call announcements composed offline from clip packs: a chime, then the call per language.
 
-A pack is a folder of WAV clips (`assets/voice/`): `chime.wav` at its root and one folder
-per language (`zh/`, `en/`) with one clip per word, named as in `PACK_CLIPS`. Every clip is
-mono 16-bit PCM at one sample rate shared by the whole pack, so composing a call is only
-joining bytes. The default packs are made by `branchq voice generate` (espeak-ng, offline);
-a branch may replace any clip with a studio recording of the same name and format.
+The packs themselves (their clips, how they are read and joined) are `devices.audio.pack`,
+shared with the kiosk's voice prompts; this module only says which clips a call is.
 
 How a call is read:
 
@@ -19,17 +16,27 @@ Ticket numbers are 0-3 prefix letters and 1-5 digits (`A023`, `VIP1024`; what
 
 from __future__ import annotations
 
-import io
 import re
-import string
 import threading
-import wave
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 
+from devices.audio.pack import (
+    CHIME,
+    LANGUAGES,
+    PACK_CLIPS,
+    ClipPack,
+    Part,
+    Silence,
+    VoiceError,
+    VoicePackError,
+    all_clips,
+    clips_used,
+    spaced,
+    wav_bytes,
+)
+
 DEFAULT_PACK_DIR = Path(__file__).resolve().parent.parent / "assets" / "voice"
-CHIME = "chime"
 MAX_COUNTER = 999
 TICKET_NUMBER = re.compile(r"[A-Z]{0,3}[0-9]{1,5}")
 
@@ -41,70 +48,29 @@ COMMA_MS = 220
 SENTENCE_GAP_MS = 600
 TAIL_MS = 300  # players may cut the last few ms of a buffer
 
-_DIGITS_ZH = "零一二三四五六七八九"
-_DIGITS_EN = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
-_TEENS_EN = (
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-)
-_TENS_EN = ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
-_LETTERS = {c: c for c in string.ascii_uppercase}
 
-# Clip name → what it says, per language. The generator speaks these texts; the composer asks
-# only for these names; a studio recording replaces `<language>/<name>.wav`.
-PACK_CLIPS: dict[str, dict[str, str]] = {
-    "zh": {
-        **{str(d): ch for d, ch in enumerate(_DIGITS_ZH)},
-        **_LETTERS,
-        "ten": "十",
-        "hundred": "百",
-        "qing": "请",
-        "hao": "号",
-        "dao": "到",
-        "chuangkou": "窗口",
-        "banli": "办理",
-    },
-    "en": {
-        **{str(d): word for d, word in enumerate(_DIGITS_EN)},
-        **{str(10 + i): word for i, word in enumerate(_TEENS_EN)},
-        **{str(20 + 10 * i): word for i, word in enumerate(_TENS_EN)},
-        **_LETTERS,
-        "hundred": "hundred",
-        "number": "Number,",
-        "please_go_to_counter": "please go to counter,",
-    },
-}
-LANGUAGES = tuple(PACK_CLIPS)
-
-
-class VoiceError(Exception):
-    """A call that cannot be announced."""
+__all__ = [
+    "CHIME",
+    "LANGUAGES",
+    "PACK_CLIPS",
+    "ClipPack",
+    "InvalidCall",
+    "Part",
+    "Silence",
+    "VoiceError",
+    "VoicePackError",
+    "all_clips",
+    "call_sequence",
+    "chime_wav",
+    "clip_pack",
+    "clips_used",
+    "compose_call",
+    "wav_bytes",
+]
 
 
 class InvalidCall(VoiceError, ValueError):
     """The ticket number or counter cannot be read out (bad input: HTTP 422)."""
-
-
-class VoicePackError(VoiceError):
-    """A clip pack is incomplete or has a clip in the wrong format (the branch's to fix)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Silence:
-    """A pause of `ms` milliseconds between clips."""
-
-    ms: int
-
-
-Part = str | Silence  # a clip name ("chime", "zh/qing") or a pause
 
 
 def check_call(number: str, counter: int) -> None:
@@ -150,25 +116,16 @@ def en_counter(n: int) -> list[str]:
     return words
 
 
-def _spaced(language: str, names: Iterable[str], gap_ms: int) -> list[Part]:
-    parts: list[Part] = []
-    for name in names:
-        if parts:
-            parts.append(Silence(gap_ms))
-        parts.append(f"{language}/{name}")
-    return parts
-
-
 def sentence(language: str, number: str, counter: int) -> list[Part]:
     """One language's call, as clips and pauses (no chime)."""
     ticket = list(number)
     word = Silence(WORD_GAP_MS)
     if language == "zh":
-        seat = _spaced("zh", zh_counter(counter), CHAR_GAP_MS)
+        seat = spaced("zh", zh_counter(counter), CHAR_GAP_MS)
         return [
             "zh/qing",
             word,
-            *_spaced("zh", ticket, CHAR_GAP_MS),
+            *spaced("zh", ticket, CHAR_GAP_MS),
             word,
             "zh/hao",
             word,
@@ -186,11 +143,11 @@ def sentence(language: str, number: str, counter: int) -> list[Part]:
         return [
             "en/number",
             word,
-            *_spaced("en", ticket, CHAR_GAP_MS),
+            *spaced("en", ticket, CHAR_GAP_MS),
             Silence(COMMA_MS),
             "en/please_go_to_counter",
             word,
-            *_spaced("en", en_counter(counter), CHAR_GAP_MS),
+            *spaced("en", en_counter(counter), CHAR_GAP_MS),
         ]
     raise VoicePackError(f"no voice pack for language {language!r} (have {', '.join(LANGUAGES)})")
 
@@ -207,104 +164,6 @@ def call_sequence(number: str, counter: int, languages: Sequence[str]) -> list[P
         parts += sentence(language, number, counter)
     parts.append(Silence(TAIL_MS))
     return parts
-
-
-def clips_used(parts: Iterable[Part]) -> list[str]:
-    return [p for p in parts if isinstance(p, str)]
-
-
-class ClipPack:
-    """The clips of one pack folder, read from disk once each and kept in memory."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.rate: int | None = None  # set by the first clip read; every other must match
-        self._rate_from = ""
-        self._frames: dict[str, bytes] = {}
-        self._silence: dict[int, bytes] = {}
-        self._lock = threading.Lock()
-
-    def path(self, name: str) -> Path:
-        return self.root / f"{name}.wav"
-
-    def frames(self, name: str) -> bytes:
-        """The PCM frames of a clip ("zh/qing"), from memory after the first read."""
-        cached = self._frames.get(name)
-        if cached is not None:
-            return cached
-        with self._lock:
-            if name not in self._frames:
-                self._frames[name] = self._read(name)
-            return self._frames[name]
-
-    def _read(self, name: str) -> bytes:
-        path = self.path(name)
-        try:
-            with wave.open(str(path), "rb") as w:
-                channels, width, rate = w.getnchannels(), w.getsampwidth(), w.getframerate()
-                data = w.readframes(w.getnframes())
-        except FileNotFoundError:
-            raise VoicePackError(
-                f"voice clip {name}.wav is missing from {self.root} "
-                f"(make it with `branchq voice generate`, or record it)"
-            ) from None
-        except (wave.Error, EOFError) as exc:
-            raise VoicePackError(f"voice clip {path} is not a PCM WAV file: {exc}") from None
-        if channels != 1 or width != 2:
-            raise VoicePackError(
-                f"voice clip {path} is {channels}-channel {8 * width}-bit; "
-                "clips must be mono 16-bit PCM"
-            )
-        if self.rate is None:
-            self.rate, self._rate_from = rate, name
-        elif rate != self.rate:
-            raise VoicePackError(
-                f"voice clip {path} is {rate} Hz but {self._rate_from}.wav is {self.rate} Hz; "
-                "every clip of a pack must have one sample rate"
-            )
-        return data
-
-    def silence(self, ms: int) -> bytes:
-        assert self.rate is not None, "read a clip first"
-        cached = self._silence.get(ms)
-        if cached is None:
-            cached = self._silence[ms] = bytes(2 * (self.rate * ms // 1000))
-        return cached
-
-    def pcm(self, parts: Iterable[Part]) -> bytes:
-        parts = list(parts)
-        clips = {p: self.frames(p) for p in parts if isinstance(p, str)}  # sets the rate first
-        return b"".join(clips[p] if isinstance(p, str) else self.silence(p.ms) for p in parts)
-
-    def wav(self, parts: Iterable[Part]) -> bytes:
-        """The parts joined into one WAV file (mono, 16-bit, the pack's rate)."""
-        pcm = self.pcm(parts)
-        assert self.rate is not None
-        return wav_bytes(pcm, self.rate)
-
-    def missing(self, languages: Iterable[str] = LANGUAGES) -> list[str]:
-        """Names of the clips the composer may ask for that are not in the folder."""
-        return [n for n in all_clips(languages) if not self.path(n).is_file()]
-
-    def load_all(self, languages: Iterable[str] = LANGUAGES) -> None:
-        """Read every clip now: a missing clip or one in another format raises here."""
-        for name in all_clips(languages):
-            self.frames(name)
-
-
-def all_clips(languages: Iterable[str] = LANGUAGES) -> list[str]:
-    """Every clip the composer may ask for: the chime and each language's words."""
-    return [CHIME] + [f"{lang}/{name}" for lang in languages for name in PACK_CLIPS[lang]]
-
-
-def wav_bytes(pcm: bytes, rate: int) -> bytes:
-    out = io.BytesIO()
-    with wave.open(out, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(pcm)
-    return out.getvalue()
 
 
 _packs: dict[Path, ClipPack] = {}

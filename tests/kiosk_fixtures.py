@@ -1,4 +1,5 @@
-"""What the kiosk's window tests share: a simulated printer, a kiosk on a live server.
+"""What the kiosk's window tests share: simulated printer, ID card reader and speaker, and a
+kiosk on a live server.
 
 `make_kiosk(base_url, token, **options)` builds a KioskWindow with a real BranchClient and
 TicketPrinting on the simulator, shows it, and waits until the home tiles are loaded;
@@ -16,15 +17,27 @@ import pytest
 from conftest import LiveServer
 from PySide6.QtCore import Qt
 
+from devices.audio import audio_for_url
+from devices.audio.sim import SimulatedSpeaker
+from devices.idcard.sim import IdCardReaderSimulator
 from devices.printer.sim import PrinterSimulator
 from kiosk.app import KioskWindow, open_kiosk
 from kiosk.flow import Screen, Timeouts
+from kiosk.peripherals import KioskPeripherals
 from kiosk.printing import TicketPrinting
 from ui.client import BranchClient
 from ui.i18n import Catalog, Translator
 
 WAIT_MS = 8000
-WINDOW_OPTIONS = ("peripherals", "maintenance_pin", "lockdown")
+WINDOW_OPTIONS = (
+    "peripherals",
+    "maintenance_pin",
+    "lockdown",
+    "audio",
+    "voice_mode",
+    "voice_reminder_s",
+    "elder_services",
+)
 LEFT = Qt.MouseButton.LeftButton
 
 
@@ -32,6 +45,38 @@ LEFT = Qt.MouseButton.LeftButton
 def printer(tmp_path: Path) -> Iterator[PrinterSimulator]:
     with PrinterSimulator(tmp_path / "printed") as sim:
         yield sim
+
+
+@pytest.fixture
+def reader() -> Iterator[IdCardReaderSimulator]:
+    sim = IdCardReaderSimulator().start()
+    try:
+        yield sim
+    finally:
+        sim.stop()
+
+
+@pytest.fixture
+def devices(qtbot) -> Iterator[list[KioskPeripherals]]:
+    started: list[KioskPeripherals] = []
+    yield started
+    for peripherals in started:
+        peripherals.stop()
+
+
+def with_devices(devices: list[KioskPeripherals], **urls: Any) -> KioskPeripherals:
+    peripherals = KioskPeripherals(urls.get("idcard"), urls.get("scanners", ()))
+    devices.append(peripherals)
+    return peripherals
+
+
+@pytest.fixture
+def speaker() -> Iterator[SimulatedSpeaker]:
+    """The kiosk's speaker as a simulator: it records every clip it was given to play."""
+    sim = audio_for_url("sim://", volume=80)
+    assert isinstance(sim, SimulatedSpeaker)
+    yield sim
+    sim.close()
 
 
 @pytest.fixture

@@ -96,6 +96,7 @@ def test_the_built_bundle_reaches_the_attract_screen(bundle, tmp_path):
     assert (internal / "assets" / "i18n" / "zh.json").is_file()
     assert (internal / "assets" / "theme" / "kiosk.qss").is_file()
     assert (internal / "assets" / "demo_branch.toml").is_file()
+    assert (internal / "assets" / "voice" / "zh" / "take_id_card.wav").is_file()  # it speaks
     # Lean: none of Qt's web, QML or 3D parts, and no queue server.
     bundled = {p.name for p in internal.rglob("*")}
     assert not {n for n in bundled if re.match(r"(lib)?Qt6?(WebEngine|Qml|Quick|3D)", n)}
@@ -107,10 +108,10 @@ def test_the_kiosk_from_source_reaches_the_attract_screen(tmp_path):
 
 
 # What a lobby PC may run (kiosk.spec's allow-list): the kiosk, the shared Qt parts it uses,
-# and the drivers of its printer, ID card reader, camera and scanners.
+# and the drivers of its printer, ID card reader, camera, scanners and speaker.
 KIOSK_MODULES = re.compile(
     r"kiosk(\..+)?|ui|ui\.(assets|client|i18n|model|reflow|scan_filter|theme|widgets)(\..+)?"
-    r"|devices|devices\.(errors|url|serialport)|devices\.(printer|idcard|scanner)(\..+)?"
+    r"|devices|devices\.(errors|url|serialport)|devices\.(printer|idcard|scanner|audio)(\..+)?"
     r"|wire(\..+)?"
 )
 TOOLING = re.compile(
@@ -130,9 +131,16 @@ def bundled_modules(executable: Path) -> list[str]:
 def test_the_bundle_holds_the_kiosk_and_no_tooling(bundle):
     ours = [m for m in bundled_modules(bundle) if m.split(".")[0] in TOP_LEVEL]
     print("bundled modules of ours:", *ours, sep="\n  ")
-    assert {"kiosk.app", "kiosk.flow", "ui.client.branch", "devices.printer.ticket_printer"} <= set(
-        ours
-    )
+    assert {
+        "kiosk.app",
+        "kiosk.flow",
+        "kiosk.elder",
+        "kiosk.voice",
+        "ui.client.branch",
+        "devices.printer.ticket_printer",
+        "devices.audio.alsa",
+        "devices.audio.pack",
+    } <= set(ours)
     assert [m for m in ours if TOOLING.search(m)] == []
     assert [m for m in ours if not KIOSK_MODULES.fullmatch(m)] == []
 

@@ -14,18 +14,17 @@ import cv2
 import numpy as np
 import pytest
 from conftest import FakeClock, LiveServer, make_db, sign_in
-from kiosk_fixtures import LEFT, WAIT_MS
+from kiosk_fixtures import LEFT, WAIT_MS, with_devices
 from PySide6.QtCore import QEvent, QPoint, Qt
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QApplication
 from server.visit_helpers import VISIT_CONFIG, write_vip_list
 
 from devices.idcard.frames import Command, Status
-from devices.idcard.sim import Fault, IdCardReaderSimulator
+from devices.idcard.sim import Fault
 from devices.printer.sim import PrinterSimulator
 from kiosk.app import KioskWindow
 from kiosk.flow import Screen
-from kiosk.peripherals import KioskPeripherals
 from queue_server.cli import main as branchq
 from tools.fixtures.qrframes import place_on_canvas, render_qr
 
@@ -41,29 +40,6 @@ def branch(tmp_path: Path, clock: FakeClock) -> Iterator[LiveServer]:
         yield live
     finally:
         live.stop()
-
-
-@pytest.fixture
-def reader() -> Iterator[IdCardReaderSimulator]:
-    sim = IdCardReaderSimulator().start()
-    try:
-        yield sim
-    finally:
-        sim.stop()
-
-
-@pytest.fixture
-def devices(qtbot) -> Iterator[list[KioskPeripherals]]:
-    started: list[KioskPeripherals] = []
-    yield started
-    for peripherals in started:
-        peripherals.stop()
-
-
-def with_devices(devices, **urls) -> KioskPeripherals:
-    peripherals = KioskPeripherals(urls.get("idcard"), urls.get("scanners", ()))
-    devices.append(peripherals)
-    return peripherals
 
 
 def on_server(branch: LiveServer, ticket_id: int) -> dict:
@@ -107,6 +83,12 @@ def test_an_elderly_customers_card_gives_priority_and_fills_the_form_with_consen
     form = counter.get(f"/tickets/{ticket['id']}/eform").json()["fields"]
     assert form["name"] == "测试一" and form["birth_date"] == "1950-03-15"
     assert form["valid_to"] == "长期"
+
+    # "Done" with the card still on the reader reminds them instead of leaving.
+    qtbot.mouseClick(window.ticket.finish, LEFT)
+    assert window.flow.screen is Screen.TICKET and window.ticket.card_reminder.isVisible()
+    reader.lift()
+    qtbot.waitUntil(lambda: not window.ticket.card_reminder.isVisible(), timeout=WAIT_MS)
 
     # The next customer starts fresh: nothing of this one is left on the kiosk.
     qtbot.mouseClick(window.ticket.finish, LEFT)

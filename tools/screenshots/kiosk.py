@@ -12,6 +12,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QWidget
 
+from devices.audio.sim import SimulatedSpeaker
 from kiosk.app import KioskWindow, open_kiosk
 from kiosk.flow import (
     CardReading,
@@ -132,7 +133,9 @@ class InstantPorts:
         done(True)
 
 
-def demo_window(tr: Translator, *, printed: bool = True, **options: Any) -> KioskWindow:
+def demo_window(
+    tr: Translator, *, printed: bool = True, audio: SimulatedSpeaker | None = None, **options: Any
+) -> KioskWindow:
     """The kiosk on the demo branch, offline; `options` go to the window (`lockdown`)."""
     client = BranchClient(DEMO_URL, "screenshots")  # never started: no network at all
     client.model.load_snapshot(demo_snapshot())
@@ -142,6 +145,7 @@ def demo_window(tr: Translator, *, printed: bool = True, **options: Any) -> Kios
         tr=tr,
         printer_check_s=3600,
         maintenance_pin="2468",
+        audio=audio,
         **options,
     )
     window.flow.ports = InstantPorts(printed)
@@ -289,10 +293,34 @@ def pin(tr: Translator) -> QWidget:
     return window
 
 
-def maintenance(tr: Translator) -> QWidget:
-    window = demo_window(tr)
+def maintenance(tr: Translator, audio: SimulatedSpeaker | None = None) -> QWidget:
+    window = demo_window(tr, audio=audio)
     window.flow.maintenance_gesture()
     window.flow.enter_pin("2468")
+    return window
+
+
+def elder_home(tr: Translator) -> QWidget:
+    window = demo_window(tr)
+    window.flow.start_elder()
+    return window
+
+
+def elder_ticket_card(tr: Translator) -> QWidget:
+    """Senior mode, a ticket taken with the ID card still on the reader."""
+    window = demo_window(tr)
+    window.flow.start_elder()
+    window.flow.card_placed(DEMO_CARD)
+    window._choose_elder(window.elder_tiles()[0].code)
+    return window
+
+
+def maintenance_speaker(tr: Translator) -> QWidget:
+    """The maintenance screen of a kiosk with a speaker: its health, volume, test sound."""
+    speaker = SimulatedSpeaker(volume=70)
+    speaker._health = ("ok", "")  # as after its first sound, without playing one here
+    window = maintenance(tr, audio=speaker)
+    speaker.close()
     return window
 
 
@@ -326,9 +354,18 @@ KIOSK_SCREENS: tuple[tuple[str, Callable[[Translator], QWidget]], ...] = (
     ("kiosk-notice-too-early", too_early),
     ("kiosk-pin", pin),
     ("kiosk-maintenance", maintenance),
+    ("kiosk-maintenance-speaker", maintenance_speaker),
+)
+# Senior mode is always large, high-contrast text.
+ELDER_SCREENS: tuple[tuple[str, Callable[[Translator], QWidget]], ...] = (
+    ("kiosk-elder-home", elder_home),
+    ("kiosk-elder-ticket-idcard", elder_ticket_card),
 )
 
 
 def screens() -> list[Screen]:
     """Every kiosk screen, for `python -m tools.screenshots.qt --only kiosk`."""
-    return [Screen(name, build, sizes=KIOSK_PICTURE_SIZES) for name, build in KIOSK_SCREENS]
+    return [Screen(name, build, sizes=KIOSK_PICTURE_SIZES) for name, build in KIOSK_SCREENS] + [
+        Screen(name, build, sizes=KIOSK_PICTURE_SIZES, large_variants=(True,))
+        for name, build in ELDER_SCREENS
+    ]
