@@ -14,7 +14,7 @@ from kiosk.flow import CARE_KINDS
 from kiosk.screens import KioskScreen, _card, _label
 from ui import theme
 from ui.i18n import Translator
-from ui.reflow import BarLayout, ReflowLayout
+from ui.reflow import ReflowLayout
 from ui.widgets import Banner, BigButton, TextLabel
 
 VOLUME_STEP = 10
@@ -197,7 +197,8 @@ class MaintenanceScreen(KioskScreen):
         self.paper_button = BigButton("kiosk.maintenance.check_paper", "secondary", translator=tr)
         self.paper_button.clicked.connect(self.check_paper)
         # The voice prompts' speaker: shown only when the kiosk has one.
-        sound = BarLayout(spacing=24)
+        # Four side by side, or two by two on a narrow screen.
+        sound = ReflowLayout(cell_width=theme.pixels(False, "button_min_w"), max_columns=4)
         self.volume_down = BigButton("kiosk.maintenance.volume_down", "secondary", translator=tr)
         self.volume_down.clicked.connect(lambda: self.volume_step.emit(-VOLUME_STEP))
         self.volume = TextLabel("kiosk.maintenance.volume", "heading", translator=tr, level=0)
@@ -206,7 +207,7 @@ class MaintenanceScreen(KioskScreen):
         self.sound_button = BigButton("kiosk.maintenance.test_sound", "secondary", translator=tr)
         self.sound_button.clicked.connect(self.test_sound)
         for widget in (self.volume_down, self.volume, self.volume_up, self.sound_button):
-            sound.add(widget, "middle")
+            sound.addWidget(widget)
         self.column.addLayout(sound)
         self.column.addStretch(1)
         self.show_volume(None)
