@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QGridLayout,
     QHBoxLayout,
+    QLayout,
     QSizePolicy,
     QStackedWidget,
     QVBoxLayout,
@@ -56,6 +57,7 @@ from ui.widgets import (
     Banner,
     BigButton,
     LanguageToggle,
+    counter_title,
     label,
     restyle,
 )
@@ -258,10 +260,8 @@ class CounterWindow(QWidget):
         t = self.tr_
         self.customer.timezone = str(self.client.model.branch.get("timezone") or "Asia/Shanghai")
         view = self.session.view()
-        title = t.tr("common.counter", counter=self.counter)
+        title = counter_title(t, self.counter, view.name)
         self.setWindowTitle(f"{t.tr('counter.app_title')} · {title}")
-        if view.name and view.name.replace(" ", "") != title.replace(" ", ""):
-            title += f"  {view.name}"
         self.title.setText(title)
         self.state.setText(t.tr(f"counter.state.{view.state.value}"))
         restyle(self.state, "state", view.state.value)
@@ -277,9 +277,7 @@ class CounterWindow(QWidget):
 
     def _render_sign_in(self, view: CounterView) -> None:
         page = self.sign_in
-        page.counter.set_text("common.counter", counter=self.counter)
-        if view.name:
-            page.counter.setText(f"{page.counter.text()} · {view.name}")
+        page.counter.setText(counter_title(self.tr_, self.counter, view.name))
         if not view.online:
             page.status.set_text("counter.sign_in.connecting")
         elif view.known:
@@ -625,6 +623,15 @@ class CounterWindow(QWidget):
         self.message.set_message(key, kind, **values)
         self.message.show()
         self._message_timer.start(10_000 if kind == "error" else 4_000)
+
+    def setVisible(self, visible: bool) -> None:
+        if visible and not self.isVisible():
+            # Parts hidden before the window was ever shown leave their layouts' cached
+            # sizes stale (Qt is not told of them); the window would take its minimum from
+            # those, and open taller than a 1366×768 screen.
+            for layout in self.findChildren(QLayout):
+                layout.invalidate()
+        super().setVisible(visible)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         for timer in (self._tick, self._slow, self._refresh, self._grace):
