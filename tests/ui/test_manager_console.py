@@ -93,6 +93,12 @@ def test_a_business_is_green_amber_then_red_against_its_target():
     assert status_of(600, 600, 2) is Status.NEAR
     assert status_of(601, 600, 2) is Status.OVER
     assert status_of(9999, 600, 0) is Status.OK  # nobody waits: nothing to worry about
+    # The head of the queue is young but a newcomer is predicted to wait far too long:
+    # the card must not be green beside "new ~800 min".
+    assert status_of(60, 600, 11, eta_new_s=48_000) is Status.OVER
+    assert status_of(60, 600, 2, eta_new_s=500) is Status.NEAR
+    assert status_of(60, 600, 2, eta_new_s=100) is Status.OK
+    assert status_of(60, 600, 0, eta_new_s=48_000) is Status.OK
 
     model = Model()
     model.add(1, "A", 9)  # 9 of 10 minutes: amber

@@ -46,12 +46,17 @@ class Status(StrEnum):
     OVER = "over"  # red: longest wait over target
 
 
-def status_of(longest_wait_s: float, target_wait_s: float, waiting: int) -> Status:
+def status_of(
+    longest_wait_s: float, target_wait_s: float, waiting: int, eta_new_s: float | None = None
+) -> Status:
+    """The worse of the longest wait so far and the wait predicted for a newcomer: a queue
+    whose head is still young but will make the next customer wait an hour is not green."""
     if waiting <= 0 or target_wait_s <= 0:
         return Status.OK
-    if longest_wait_s > target_wait_s:
+    worst = max(longest_wait_s, eta_new_s or 0.0)
+    if worst > target_wait_s:
         return Status.OVER
-    if longest_wait_s >= AMBER_SHARE * target_wait_s:
+    if worst >= AMBER_SHARE * target_wait_s:
         return Status.NEAR
     return Status.OK
 
@@ -483,7 +488,9 @@ class BranchConsole:
                     open_windows=counts.get(code, 0),
                     called_today=day["called"],
                     within_today=day["within"],
-                    status=status_of(longest, target, waiting),
+                    status=status_of(
+                        longest, target, waiting, float(eta) if eta is not None else None
+                    ),
                 )
             )
         return rows
