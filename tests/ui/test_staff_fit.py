@@ -17,6 +17,7 @@ from pytestqt.qtbot import QtBot
 
 from tools.screenshots import counter, manager
 from tools.screenshots.fit import fit_problems, lay_out
+from ui.counter.compact import COMPACT_SIZE
 from ui.i18n import LANGUAGES, Catalog, Translator
 
 SIZES = ((1366, 768), (1920, 1080))
@@ -68,3 +69,11 @@ def test_transfer_dialog_fits(qtbot: QtBot, lang: str) -> None:
 @pytest.mark.parametrize("tab", MANAGER_TABS)
 def test_manager_fits(qtbot: QtBot, tab: str, lang: str, size: tuple[int, int]) -> None:
     assert _check(qtbot, MANAGER_TABS[tab], lang, size) == []
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("state", ["called", "offline"])
+def test_the_compact_bar_fits_its_small_size(qtbot: QtBot, state: str, lang: str) -> None:
+    build = counter.compact if state == "called" else counter.compact_offline
+    assert COMPACT_SIZE[0] <= 480 and COMPACT_SIZE[1] <= 160
+    assert _check(qtbot, build, lang, COMPACT_SIZE) == []
