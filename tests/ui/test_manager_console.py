@@ -202,6 +202,15 @@ def test_advice_shows_now_and_the_coming_hours_next_to_the_open_windows():
     assert advice_view(None, model, AT).rows == ()
 
 
+def test_advice_columns_start_on_the_hour_of_the_branchs_clock():
+    model = Model()
+    hourly = {**advice_dict(), "interval_min": 60, "intervals": []}
+    # A clock read a minute early, and a time the server wrote in UTC (00:59Z is 08:59 here).
+    early = datetime.fromisoformat("2026-11-27T00:59:10+00:00")
+    assert advice_view(hourly, model, early, hours=2).hours == ("09:00", "10:00")
+    assert advice_view(hourly, model, early + timedelta(minutes=2), hours=1).hours == ("09:00",)
+
+
 ALERT = {
     "id": "a1", "kind": "business_over_target", "severity": "warning", "subject": {"service": "A"},
     "detail": "A over", "raised_at": at(5), "acknowledged_at": None, "acknowledged_by": None,
