@@ -94,12 +94,36 @@ def minutes(seconds: float | None) -> int:
     return max(0, int(seconds or 0)) // 60
 
 
-def duration(tr: Translator, seconds: float | None, key: str, unknown: str = "—") -> str:
-    """A duration in minutes and seconds as the catalog's `key` words it; `unknown` if None."""
+def duration(
+    tr: Translator,
+    seconds: float | None,
+    key: str,
+    unknown: str = "—",
+    *,
+    short_key: str | None = None,
+) -> str:
+    """A duration in minutes and seconds as the catalog's `key` words it; `unknown` if None.
+
+    `short_key` words one under a minute in seconds alone: "0 分 02 秒" reads as a glitch."""
     if seconds is None:
         return unknown
     whole = max(0, round(seconds))
+    if short_key is not None and whole < 60:
+        return tr.tr(short_key, seconds=whole)
     return tr.tr(key, minutes=whole // 60, seconds=f"{whole % 60:02d}")
+
+
+def counter_title(tr: Translator, number: int, name: str) -> str:
+    """ "1 号窗口", plus the counter's own name when it says more than its number (a counter
+    named "1号窗口" is not shown as "1 号窗口 1号窗口")."""
+    text = tr.tr("common.counter", counter=number)
+    plain = {
+        tr.catalog.tr_in(lang, "common.counter", counter=number).replace(" ", "")
+        for lang in LANGUAGES
+    }
+    if name and name.replace(" ", "") not in plain:
+        text += f" {name}"
+    return text
 
 
 class TextLabel(QLabel):

@@ -75,7 +75,13 @@ def model() -> FakeModel:
         "B": {"code": "B", "names": {"zh": "其他", "en": "Other"}, "target_wait_s": 600},
         "C": {"code": "C", "names": {"zh": "开户", "en": "Accounts"}, "target_wait_s": 900},
     }
-    m.bundles = {"NEW": {"code": "NEW", "names": {"zh": "一站式开户", "en": "One stop"}}}
+    m.bundles = {
+        "NEW": {
+            "code": "NEW",
+            "names": {"zh": "一站式开户", "en": "One stop"},
+            "includes": ["C", "A"],
+        }
+    }
     m.counters = {
         1: {"number": 1, "name": "1号窗口", "state": "open", "staff_id": "t1",
             "skills": [skill("A"), skill("B"), skill("C", overflow=True)], "pause_reason": ""},
@@ -130,6 +136,8 @@ def test_a_called_customer_is_shown_with_everything_the_teller_needs(session, mo
         "C001", "C", "called", "care", 1,
     )  # fmt: skip
     assert c.service_names["zh"] == "开户" and c.bundle_names["en"] == "One stop"
+    # What the bundle covers, in its order: the teller does all of it in this visit.
+    assert [names["zh"] for names in c.bundle_includes] == ["开户", "现金"]
     assert c.waited_s == 20 * 60 and c.has_eform and c.appointment_slot is not None
     assert view.allowed == {Action.RECALL, Action.START, Action.NO_SHOW, Action.TRANSFER}
 
@@ -289,3 +297,14 @@ def test_transfer_targets_and_history(model):
         {"number": "B008", "from_service": "B", "from_counter": 2, "to_service": "C",
          "to_counter": None, "note": "开二类户"},
     ]  # fmt: skip
+
+
+def test_the_last_customers_rating_goes_when_the_next_customer_is_called(session, model):
+    session.action_answered({"id": 9, "number": "A009", "state": "done", "counter": 1})
+    session.event({"kind": "ticket.rated", "ticket": {"id": 9}, "rating": 4})
+    assert session.view(NOW).rating is not None  # shown while nobody is at the counter
+    call(model, 1)
+    view = session.view(NOW)
+    assert view.customer is not None and view.customer.number == "A001"
+    assert view.rating is None
+    assert session.view(NOW).rating is None  # and it does not come back

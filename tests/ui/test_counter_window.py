@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from conftest import PIN, TEST_CONFIG, FakeClock, LiveServer, make_db, sign_in
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QApplication
 
 from ui import theme
@@ -423,3 +423,41 @@ def test_every_text_the_counter_app_names_is_in_both_catalogs():
         for lang in LANGUAGES
     }
     assert missing == {lang: [] for lang in LANGUAGES}
+
+
+def test_the_compact_bar_calls_starts_and_finishes_and_is_remembered(
+    qtbot, make_counter, server, tmp_path
+):
+    settings = QSettings(str(tmp_path / "counter.ini"), QSettings.Format.IniFormat)
+    window = make_counter(server.base_url, server.tokens["counter:1"], 1, settings=settings)
+    sign_in(server, 1)
+    qtbot.waitUntil(lambda: window.stack.currentWidget() is window.main, timeout=WAIT_MS)
+    qtbot.mouseClick(window.compact_button, LEFT)
+    bar = window.compact
+    assert bar is not None and bar.isVisible() and not window.isVisible()
+    assert bar.windowFlags() & Qt.WindowType.WindowStaysOnTopHint
+    assert bar.width() <= 480 and bar.height() <= 160
+    assert bar.staff.text() == "柜员 t1"
+
+    first = issue(server)
+    qtbot.mouseClick(bar.keys[Action.CALL_NEXT], LEFT)
+    qtbot.waitUntil(lambda: bar.number.text() == first["number"], timeout=WAIT_MS)
+    assert on_server(server, first["id"])["state"] == "called"
+    assert not bar.keys[Action.CALL_NEXT].isEnabled() and bar.keys[Action.START].isEnabled()
+    settle(qtbot, window)
+    qtbot.keyClick(bar, Qt.Key.Key_F3)  # the function keys work on the bar as on the window
+    qtbot.waitUntil(lambda: on_server(server, first["id"])["state"] == "serving", timeout=WAIT_MS)
+    settle(qtbot, window)
+    qtbot.mouseClick(bar.keys[Action.FINISH], LEFT)
+    qtbot.waitUntil(lambda: on_server(server, first["id"])["state"] == "done", timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: bar.number.text() == "—", timeout=WAIT_MS)
+
+    # The choice outlives the app: a new window over the same settings opens as the bar.
+    again = make_counter(server.base_url, server.tokens["counter:1"], 1, settings=settings)
+    again.restore_mode()
+    assert again.compact is not None and again.compact.isVisible()
+    qtbot.mouseClick(again.compact.leave, LEFT)
+    assert again.isVisible() and not again.compact.isVisible()
+    assert QSettings(str(tmp_path / "counter.ini"), QSettings.Format.IniFormat).value(
+        "counter/compact"
+    ) in (False, "false")

@@ -93,6 +93,12 @@ def test_a_business_is_green_amber_then_red_against_its_target():
     assert status_of(600, 600, 2) is Status.NEAR
     assert status_of(601, 600, 2) is Status.OVER
     assert status_of(9999, 600, 0) is Status.OK  # nobody waits: nothing to worry about
+    # The head of the queue is young but a newcomer is predicted to wait far too long:
+    # the card must not be green beside "new ~800 min".
+    assert status_of(60, 600, 11, eta_new_s=48_000) is Status.OVER
+    assert status_of(60, 600, 2, eta_new_s=500) is Status.NEAR
+    assert status_of(60, 600, 2, eta_new_s=100) is Status.OK
+    assert status_of(60, 600, 0, eta_new_s=48_000) is Status.OK
 
     model = Model()
     model.add(1, "A", 9)  # 9 of 10 minutes: amber
@@ -194,6 +200,15 @@ def test_advice_shows_now_and_the_coming_hours_next_to_the_open_windows():
     assert (rows["C"].open_now, rows["C"].recommended_now, rows["C"].coming) == (1, 1, (3, 2))
     assert view.moves[0]["to_service"] == "A" and view.basis == "weekday"
     assert advice_view(None, model, AT).rows == ()
+
+
+def test_advice_columns_start_on_the_hour_of_the_branchs_clock():
+    model = Model()
+    hourly = {**advice_dict(), "interval_min": 60, "intervals": []}
+    # A clock read a minute early, and a time the server wrote in UTC (00:59Z is 08:59 here).
+    early = datetime.fromisoformat("2026-11-27T00:59:10+00:00")
+    assert advice_view(hourly, model, early, hours=2).hours == ("09:00", "10:00")
+    assert advice_view(hourly, model, early + timedelta(minutes=2), hours=1).hours == ("09:00",)
 
 
 ALERT = {

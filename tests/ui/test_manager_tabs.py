@@ -11,12 +11,14 @@ from typing import Any
 import pytest
 from PySide6.QtCore import Qt
 
+from tools.screenshots import manager
 from ui.i18n import Translator
 from ui.manager.actions import ConsoleActions
 from ui.manager.client import ManagerClient
 from ui.manager.console import BranchConsole
 from ui.manager.tabs.settings import SettingsTab
 from ui.manager.tabs.windows import WindowsTab
+from ui.manager.widgets import short_time
 
 LEFT = Qt.MouseButton.LeftButton
 
@@ -116,3 +118,18 @@ def test_the_settings_tab_refuses_a_short_pin_without_asking_the_server(qtbot, t
     qtbot.keyClicks(tab.staff_pin, "34")  # four digits now
     qtbot.mouseClick(tab.add_staff, LEFT)
     assert actions.sent == [("manager.staff.saved", {"staff": "t9"})]
+
+
+def test_alert_and_history_times_are_on_the_branchs_clock_not_this_pcs():
+    # The server wrote 00:56 UTC; the branch in Shanghai saw 08:56.
+    assert short_time("2026-11-27T00:56:00+00:00", "Asia/Shanghai") == "11-27 08:56"
+    assert short_time("2026-11-27T08:56:00+08:00", "Asia/Shanghai") == "11-27 08:56"
+    assert short_time("2026-11-27T08:56:00+08:00") == "11-27 08:56"  # no zone known: as written
+    assert short_time(None, "Asia/Shanghai") == "—"
+
+
+def test_the_alert_history_shows_a_utc_time_on_the_branchs_clock(qtbot, tr):
+    window = manager.alerts(tr)
+    qtbot.addWidget(window)
+    window.alerts.show_history([{**manager.ALERTS[0], "raised_at": "2026-11-27T02:16:00+00:00"}])
+    assert window.alerts.history.item(0, 0).text() == "11-27 10:16"

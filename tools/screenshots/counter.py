@@ -16,7 +16,9 @@ from PySide6.QtWidgets import QApplication, QWidget
 from tools.screenshots.qt import Screen, demo_config, snapshot_services
 from ui import theme
 from ui.client import BranchClient
+from ui.counter.compact import COMPACT_SIZE
 from ui.counter.reads import Answer
+from ui.counter.session import Action
 from ui.counter.window import CounterWindow, open_counter
 from ui.i18n import Translator
 
@@ -280,6 +282,23 @@ def transfer(tr: Translator) -> QWidget:
     return dialog
 
 
+def compact(tr: Translator) -> QWidget:
+    """The always-on-top bar with a customer called (the full window hidden behind it)."""
+    window = counter_window(tr, at_counter=dict(CALLED))
+    bar = window.enter_compact()
+    bar._owner = window  # type: ignore[attr-defined]  # keeps the window alive with it
+    return bar
+
+
+def compact_offline(tr: Translator) -> QWidget:
+    """The bar offline, after a key was refused: the reason shows in the bar itself."""
+    window = counter_window(tr, online=False)
+    bar = window.enter_compact()
+    window.press(Action.CALL_NEXT)
+    bar._owner = window  # type: ignore[attr-defined]
+    return bar
+
+
 def _both(name: str, build: Callable[[Translator], QWidget]) -> list[Screen]:
     return [
         Screen(name, build, large_variants=(False,)),
@@ -297,4 +316,11 @@ def screens() -> list[Screen]:
         Screen("counter-paused", paused, sizes=(SMALL,), large_variants=(False,)),
         Screen("counter-offline", offline, sizes=(SMALL,), large_variants=(False,)),
         Screen("counter-transfer", transfer, sizes=((720, 480),), large_variants=(False,)),
+        Screen("counter-compact", compact, sizes=(COMPACT_SIZE,), large_variants=(False,)),
+        Screen(
+            "counter-compact-offline",
+            compact_offline,
+            sizes=(COMPACT_SIZE,),
+            large_variants=(False,),
+        ),
     ]

@@ -133,7 +133,7 @@ class TransferDialog(CounterDialog):
             self.counter_box.addItem(text, number)
         self.service_box.setCurrentIndex(max(service_at, 0))
         self.counter_box.setCurrentIndex(max(counter_at, 0))
-        self.note.setPlaceholderText(t.tr("counter.transfer.note"))
+        self.note.setPlaceholderText(t.tr("counter.transfer.note_example"))
 
     def choose_service(self, code: str) -> None:
         self.to_service.setChecked(True)

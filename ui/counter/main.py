@@ -7,6 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
 from ui import theme
@@ -42,8 +43,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     theme.apply_theme(app, variant="staff")
     translator().set_language(args.language)
     client = BranchClient(args.server, args.token)
-    window = open_counter(client, args.counter, staff_id=args.staff)
+    settings = QSettings("BranchQ", f"counter-{args.counter}")
+    window = open_counter(client, args.counter, staff_id=args.staff, settings=settings)
     client.start()
+    QTimer.singleShot(0, window.restore_mode)  # once the window is up: as the teller left it
     return show_and_run(
         app,
         window,

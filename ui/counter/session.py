@@ -146,6 +146,8 @@ class Customer:
     appointment_slot: datetime | None
     bundle: str | None
     bundle_names: Mapping[str, str]
+    # The names of the businesses the bundle covers, in its order: what the teller does.
+    bundle_includes: tuple[Mapping[str, str], ...]
     has_eform: bool
     leg: int
     note: str
@@ -378,6 +380,7 @@ class CounterSession:
             return None
         service = self.model.services.get(t["service"], {})
         bundle = t.get("bundle")
+        bundle_info = self.model.bundles.get(bundle, {}) if bundle else {}
         arrived = parse_time(t.get("arrived_at"))
         serving_at = parse_time(t.get("serving_at"))
         waited_until = serving_at if t["state"] == "serving" else now
@@ -394,7 +397,11 @@ class CounterSession:
             recall_count=int(t.get("recall_count") or 0),
             appointment_slot=parse_time(t.get("appointment_slot")),
             bundle=bundle,
-            bundle_names=self.model.bundles.get(bundle, {}).get("names", {}) if bundle else {},
+            bundle_names=bundle_info.get("names", {}),
+            bundle_includes=tuple(
+                self.model.services.get(code, {}).get("names", {"zh": code, "en": code})
+                for code in bundle_info.get("includes", [])
+            ),
             has_eform=bool(t.get("has_eform")),
             leg=int(t.get("leg") or 1),
             note=str(t.get("note") or ""),
@@ -445,6 +452,9 @@ class CounterSession:
             state = CounterState.CLOSED
         staff = c.get("staff_id")
         customer = self.customer(now)
+        if customer is not None and self.rating is not None:
+            # The next customer is here: the last one's rating is no longer news.
+            self.rating = None
         return CounterView(
             number=self.counter,
             name=str(c.get("name") or ""),

@@ -19,20 +19,22 @@ import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
     QGridLayout,
     QHBoxLayout,
-    QSizePolicy,
+    QLayout,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from ui.client import ApiError, BranchClient, Reply
+from ui.counter.compact import CompactBar
 from ui.counter.dialogs import CallNumberDialog, PauseDialog, TransferDialog
+from ui.counter.keys import ActionButton
 from ui.counter.panels.customer import CustomerPanel
 from ui.counter.panels.signin import SignInPage
 from ui.counter.panels.today import TodayPanel
@@ -56,6 +58,7 @@ from ui.widgets import (
     Banner,
     BigButton,
     LanguageToggle,
+    counter_title,
     label,
     restyle,
 )
@@ -73,25 +76,7 @@ BUTTONS = (
     Action.PAUSE,
     Action.CALL_NUMBER,
 )
-PRIMARY = (Action.CALL_NEXT, Action.START, Action.FINISH)
-
-
-class ActionButton(BigButton):
-    """A teller action with its function key shown on it ("F1  叫下一位")."""
-
-    def __init__(self, action: Action, tr: Translator) -> None:
-        self.action = action
-        self.hint = SHORTCUTS.get(action, "")
-        role = "primary" if action in PRIMARY else "secondary"
-        super().__init__(ACTION_KEYS[action], role, translator=tr)
-        self.setObjectName(f"action_{action.value}")
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Enter from a scanner must not press it
-
-    def retranslate(self) -> None:
-        text = self._tr.tr(self.key, **self.values)
-        hint = getattr(self, "hint", "")
-        self.setText(self._tr.tr("counter.key_hint", key=hint, text=text) if hint else text)
+COMPACT_SETTING = "counter/compact"
 
 
 def open_counter(
@@ -119,10 +104,14 @@ class CounterWindow(QWidget):
         refresh_every_s: float = 30.0,
         offline_grace_ms: int = 1000,
         tick_ms: int = 1000,
+        settings: QSettings | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("counterApp")
+        # Where the teller's choice of the compact bar is remembered (None: not at all).
+        self.settings = settings
+        self.compact: CompactBar | None = None
         self.client = client  # the teller's actions go through it; its signals bring news
         self.counter = session.counter
         self.tr_ = tr or translator()
@@ -186,6 +175,10 @@ class CounterWindow(QWidget):
         self.staff = label("counterStaff")
         self.staff.setWordWrap(False)
         self.language = LanguageToggle(translator=t)
+        self.compact_button = BigButton("counter.compact.enter", "secondary", translator=t)
+        self.compact_button.setObjectName("enterCompact")
+        self.compact_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.compact_button.clicked.connect(self.enter_compact)
         self.sign_out = BigButton("counter.action.sign_out", "secondary", translator=t)
         self.sign_out.setObjectName("action_sign_out")
         self.sign_out.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -197,6 +190,7 @@ class CounterWindow(QWidget):
         bar.addWidget(self.staff)
         bar.addStretch(1)
         bar.addWidget(self.language)
+        bar.addWidget(self.compact_button)
         bar.addWidget(self.sign_out)
 
         self.offline = Banner("counter.offline", "warning", translator=t)
@@ -258,15 +252,13 @@ class CounterWindow(QWidget):
         t = self.tr_
         self.customer.timezone = str(self.client.model.branch.get("timezone") or "Asia/Shanghai")
         view = self.session.view()
-        title = t.tr("common.counter", counter=self.counter)
+        title = counter_title(t, self.counter, view.name)
         self.setWindowTitle(f"{t.tr('counter.app_title')} · {title}")
-        if view.name and view.name.replace(" ", "") != title.replace(" ", ""):
-            title += f"  {view.name}"
         self.title.setText(title)
         self.state.setText(t.tr(f"counter.state.{view.state.value}"))
         restyle(self.state, "state", view.state.value)
         self.staff.setVisible(view.signed_in)
-        self.staff.setText(t.tr("counter.staff", staff=view.staff_id or ""))
+        self.staff.setText(t.tr("counter.staff", staff=self.staff_name(view)))
         self.sign_out.setVisible(view.signed_in)
         self.sign_out.setEnabled(view.can(Action.SIGN_OUT))
         self.stack.setCurrentWidget(self.main if view.signed_in else self.sign_in)
@@ -274,12 +266,17 @@ class CounterWindow(QWidget):
         if view.signed_in:
             self._render_main(view)
         self._follow_customer(view.customer)
+        if self.compact is not None and self.compact.isVisible():
+            self.compact.show_view(view, self.staff_name(view))
+
+    def staff_name(self, view: CounterView) -> str:
+        """The teller's name where the counter record carries it, else their staff id."""
+        name = self.session.counter_dict().get("staff_name")
+        return str(name or view.staff_id or "")
 
     def _render_sign_in(self, view: CounterView) -> None:
         page = self.sign_in
-        page.counter.set_text("common.counter", counter=self.counter)
-        if view.name:
-            page.counter.setText(f"{page.counter.text()} · {view.name}")
+        page.counter.setText(counter_title(self.tr_, self.counter, view.name))
         if not view.online:
             page.status.set_text("counter.sign_in.connecting")
         elif view.known:
@@ -624,9 +621,60 @@ class CounterWindow(QWidget):
         """One line under the bar: why an action was refused, or what just happened."""
         self.message.set_message(key, kind, **values)
         self.message.show()
+        if self.compact is not None and self.compact.isVisible():
+            self.compact.show_note(self.tr_.tr(key, **values))
         self._message_timer.start(10_000 if kind == "error" else 4_000)
+
+    # ---------------------------------------------------------- compact bar
+    def enter_compact(self) -> CompactBar:
+        """Swap this window for the small always-on-top bar (remembered for next time)."""
+        if self.compact is None:
+            self.compact = CompactBar(self)
+            self._message_timer.timeout.connect(self.compact.note.hide)
+        self.compact.note.hide()
+        self.compact.show()
+        self.update_view()
+        self.hide()
+        self._remember(compact=True)
+        return self.compact
+
+    def leave_compact(self) -> None:
+        """Back to the full window."""
+        self.show()
+        if self.compact is not None:
+            self.compact.hide()
+        self.activateWindow()
+        self._remember(compact=False)
+
+    def _remember(self, *, compact: bool) -> None:
+        if self.settings is not None:
+            self.settings.setValue(COMPACT_SETTING, compact)
+            self.settings.sync()
+
+    def restore_mode(self) -> None:
+        """Open as the teller left it: as the compact bar if that was their choice."""
+        if self.settings is not None and _truthy(self.settings.value(COMPACT_SETTING, False)):
+            self.enter_compact()
+
+    def setVisible(self, visible: bool) -> None:
+        if visible and not self.isVisible():
+            # Parts hidden before the window was ever shown leave their layouts' cached
+            # sizes stale (Qt is not told of them); the window would take its minimum from
+            # those, and open taller than a 1366×768 screen.
+            for layout in self.findChildren(QLayout):
+                layout.invalidate()
+        super().setVisible(visible)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         for timer in (self._tick, self._slow, self._refresh, self._grace):
             timer.stop()
+        if self.compact is not None:
+            self.compact.close()
+            self.compact.deleteLater()
+            self.compact = None
         super().closeEvent(event)
+
+
+def _truthy(value: object) -> bool:
+    # QSettings gives back "true"/"false" strings from an INI file, a bool from the registry.
+    return value is True or str(value).lower() == "true"

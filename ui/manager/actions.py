@@ -101,3 +101,8 @@ class ConsoleActions:
 
     def show_text(self, text: str, kind: str = "error") -> None:
         self.show_message("manager.text", kind, text=text)
+
+    def branch_timezone(self) -> str | None:
+        """The branch's time zone from the snapshot: times show on the branch's clock."""
+        zone = self.client.model.branch.get("timezone")
+        return str(zone) if zone else None

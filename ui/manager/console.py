@@ -12,7 +12,7 @@ rule is unit-tested without a screen or a server.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -46,12 +46,17 @@ class Status(StrEnum):
     OVER = "over"  # red: longest wait over target
 
 
-def status_of(longest_wait_s: float, target_wait_s: float, waiting: int) -> Status:
+def status_of(
+    longest_wait_s: float, target_wait_s: float, waiting: int, eta_new_s: float | None = None
+) -> Status:
+    """The worse of the longest wait so far and the wait predicted for a newcomer: a queue
+    whose head is still young but will make the next customer wait an hour is not green."""
     if waiting <= 0 or target_wait_s <= 0:
         return Status.OK
-    if longest_wait_s > target_wait_s:
+    worst = max(longest_wait_s, eta_new_s or 0.0)
+    if worst > target_wait_s:
         return Status.OVER
-    if longest_wait_s >= AMBER_SHARE * target_wait_s:
+    if worst >= AMBER_SHARE * target_wait_s:
         return Status.NEAR
     return Status.OK
 
@@ -330,6 +335,29 @@ def hhmm(moment: datetime | None, timezone: str | None = None) -> str:
     return moment.strftime("%H:%M")
 
 
+def on_the_step(moment: datetime, step_min: int = 60, timezone: str | None = None) -> datetime:
+    """The nearest boundary of the advice's intervals on the branch's clock (whole hours for
+    hourly advice): columns read "09:00 起", not "08:59 起" from a clock read a moment early."""
+    if timezone:
+        with contextlib.suppress(ZoneInfoNotFoundError, ValueError):
+            moment = moment.astimezone(ZoneInfo(timezone))
+    step = timedelta(minutes=max(1, step_min))
+    day = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    steps = round((moment - day) / step)
+    return day + steps * step
+
+
+def _interval_min(advice: Mapping[str, Any], intervals: Sequence[Mapping[str, Any]]) -> int:
+    """The advice's interval length: as it says, else as its first interval spans."""
+    if advice.get("interval_min"):
+        return int(advice["interval_min"])
+    if intervals:
+        a, b = parse_time(intervals[0].get("start")), parse_time(intervals[0].get("end"))
+        if a is not None and b is not None and b > a:
+            return round((b - a).total_seconds() / 60)
+    return 60
+
+
 def advice_view(
     advice: Mapping[str, Any] | None,
     model: ModelLike,
@@ -359,6 +387,7 @@ def advice_view(
         start = now or (parse_time(intervals[0]["start"]) if intervals else None)
     slots: list[tuple[datetime, datetime]] = []
     if start is not None:
+        start = on_the_step(start, _interval_min(advice, intervals), tz)
         for h in range(hours):
             slots.append((start + timedelta(hours=h), start + timedelta(hours=h + 1)))
     counts = dict(window_counts(model.counters.values(), model.services))
@@ -483,7 +512,9 @@ class BranchConsole:
                     open_windows=counts.get(code, 0),
                     called_today=day["called"],
                     within_today=day["within"],
-                    status=status_of(longest, target, waiting),
+                    status=status_of(
+                        longest, target, waiting, float(eta) if eta is not None else None
+                    ),
                 )
             )
         return rows

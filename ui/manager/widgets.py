@@ -3,8 +3,10 @@ labels, cards and durations every staff screen uses are in `ui.widgets`)."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
@@ -16,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui.i18n import Translator
+from ui.model.isotime import parse_time
 
 # Table cells coloured by status (the staff palette's soft red, amber, green, grey).
 CELL_COLOURS = {"over": "#FCE8E6", "near": "#FFF3DC", "ok": "#E6F4EA", "closed": "#E4E8ED"}
@@ -79,7 +82,12 @@ class Table(QTableWidget):
         return item.text() if item is not None else ""
 
 
-def short_time(text: Any) -> str:
-    """`MM-DD HH:MM` of an ISO time as the server wrote it (the branch's offset)."""
+def short_time(text: Any, timezone: str | None = None) -> str:
+    """`MM-DD HH:MM` of an ISO time on the branch's clock (`timezone`, from the snapshot):
+    the server may write a time in UTC, and this PC's own zone says nothing of the branch."""
     s = str(text or "")
+    moment = parse_time(s) if timezone else None
+    if moment is not None and timezone:
+        with contextlib.suppress(ZoneInfoNotFoundError, ValueError):
+            return moment.astimezone(ZoneInfo(timezone)).strftime("%m-%d %H:%M")
     return f"{s[5:10]} {s[11:16]}" if len(s) >= 16 else (s or "—")

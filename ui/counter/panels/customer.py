@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLineEdit,
+    QScrollArea,
     QStackedLayout,
     QVBoxLayout,
     QWidget,
@@ -86,7 +87,12 @@ class CustomerPanel(QFrame):
         self.eform_status = TextLabel("counter.eform.loading", "hint", translator=tr)
         form.addWidget(self.eform_title)
         form.addWidget(self.eform_status)
-        grid = QGridLayout()
+        # The fields scroll inside the form: on a 1366×768 desk with a banner or two
+        # showing, nine rows would otherwise push the window past the screen.
+        fields = QWidget()
+        fields.setObjectName("eformFields")
+        grid = QGridLayout(fields)
+        grid.setContentsMargins(0, 0, 0, 0)
         grid.setHorizontalSpacing(10)
         grid.setVerticalSpacing(4)
         self.eform_fields: dict[str, tuple[TextLabel, QLineEdit]] = {}
@@ -101,8 +107,14 @@ class CustomerPanel(QFrame):
             grid.addWidget(value, row, 1)
             self.eform_fields[name] = (caption, value)
         grid.setColumnStretch(1, 1)
-        form.addLayout(grid)
-        form.addStretch(1)
+        grid.setRowStretch(len(EFORM_FIELDS), 1)
+        scroll = QScrollArea()
+        scroll.setObjectName("eformScroll")
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(fields)
+        form.addWidget(scroll, 1)
 
         # Two pages: the customer (details and form side by side), or "nobody here".
         self.present = QWidget()
@@ -163,7 +175,13 @@ class CustomerPanel(QFrame):
         self.bundle.setVisible(customer.bundle is not None)
         if customer.bundle is not None:
             name = t.pick(customer.bundle_names) or customer.bundle
-            self.bundle.setText(t.tr("counter.customer.bundle", name=name))
+            if customer.bundle_includes:
+                # What the teller does in this one visit: "一站式开户：开户 + 借记卡 + 手机银行".
+                services = " + ".join(t.pick(names) for names in customer.bundle_includes)
+                text = t.tr("counter.customer.bundle_of", name=name, services=services)
+            else:
+                text = t.tr("counter.customer.bundle", name=name)
+            self.bundle.setText(text)
 
     # ---- e-form
     def clear_eform(self) -> None:

@@ -48,7 +48,9 @@ class TodayPanel(QFrame):
             return
         self.values["served"].setText(str(today.get("served", 0)))
         self.values["avg_service"].setText(
-            duration(t, today.get("avg_service_s"), "counter.duration", none)
+            duration(
+                t, today.get("avg_service_s"), "counter.duration", none, short_key="counter.seconds"
+            )
         )
         self.values["no_shows"].setText(str(today.get("no_shows", 0)))
         self.values["transfers"].setText(str(today.get("transfers_out", 0)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QVBoxLayout
+from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from ui.counter.session import CounterView
 from ui.i18n import Translator
@@ -22,15 +22,28 @@ class WaitingPanel(QFrame):
         column.setContentsMargins(16, 12, 16, 12)
         column.setSpacing(6)
         column.addWidget(TextLabel("counter.waiting.title", "heading", translator=tr))
+        # A counter serving many businesses lists them all: they scroll rather than push
+        # the window past a 1366×768 screen when a banner or two is showing.
+        body = QWidget()
+        body.setObjectName("waitingBody")
+        rows = QVBoxLayout(body)
+        rows.setContentsMargins(0, 0, 0, 0)
+        rows.setSpacing(6)
         self.grid = QGridLayout()
         self.grid.setVerticalSpacing(0)
-        column.addLayout(self.grid)
+        rows.addLayout(self.grid)
         self.targeted = label("waitingTargeted", "hint")
-        column.addWidget(self.targeted)
-        column.addWidget(TextLabel("counter.next_up", "hint", translator=tr))
+        rows.addWidget(self.targeted)
+        rows.addWidget(TextLabel("counter.next_up", "hint", translator=tr))
         self.next_up = label("nextUp")
-        column.addWidget(self.next_up)
-        column.addStretch(1)
+        rows.addWidget(self.next_up)
+        rows.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setObjectName("waitingScroll")
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(body)
+        column.addWidget(scroll, 1)
         self.rows: list[tuple[QLabel, QLabel]] = []
 
     def show_view(self, view: CounterView, service_names: Callable[[str], str]) -> None:

@@ -154,7 +154,9 @@ class AlertsTab(QWidget):
                 self.open_table.set_cell(r, 0, t.tr(f"manager.severity.{severity}"), state)
                 self.open_table.set_cell(r, 1, self._kind(a))
                 self.open_table.set_cell(r, 2, self._detail(a))
-                self.open_table.set_cell(r, 3, short_time(a.get("raised_at")))
+                self.open_table.set_cell(
+                    r, 3, short_time(a.get("raised_at"), self.console_actions.branch_timezone())
+                )
                 self.open_table.set_cell(r, 4, self._state(a))
                 acked = bool(a.get("acknowledged_at"))
                 button = QPushButton(
@@ -184,7 +186,9 @@ class AlertsTab(QWidget):
                     + (f" · {f['staff_id']}" if f.get("staff_id") else ""),
                 )
                 self.followups.set_cell(r, 3, t.tr(rating), "over")
-                self.followups.set_cell(r, 4, short_time(f.get("rated_at")))
+                self.followups.set_cell(
+                    r, 4, short_time(f.get("rated_at"), self.console_actions.branch_timezone())
+                )
                 note = QLineEdit(typed.get(fid, str(f.get("note") or "")))
                 note.setObjectName("followupNote")
                 note.setPlaceholderText(t.tr("manager.followups.note_hint"))
@@ -215,7 +219,9 @@ class AlertsTab(QWidget):
         self.history.setRowCount(len(rows))
         for r, a in enumerate(rows):
             severity = str(a.get("severity") or "warning")
-            self.history.set_cell(r, 0, short_time(a.get("raised_at")))
+            self.history.set_cell(
+                r, 0, short_time(a.get("raised_at"), self.console_actions.branch_timezone())
+            )
             self.history.set_cell(r, 1, t.tr(f"manager.severity.{severity}"))
             self.history.set_cell(r, 2, self._kind(a))
             self.history.set_cell(r, 3, self._detail(a))

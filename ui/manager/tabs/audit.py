@@ -68,7 +68,9 @@ class AuditTab(QWidget):
         self.table.setRowCount(len(rows))
         for r, e in enumerate(rows):
             self.table.set_cell(r, 0, str(e.get("seq", "")))
-            self.table.set_cell(r, 1, short_time(e.get("at")))
+            self.table.set_cell(
+                r, 1, short_time(e.get("at"), self.console_actions.branch_timezone())
+            )
             self.table.set_cell(r, 2, str(e.get("actor") or ""))
             self.table.set_cell(r, 3, str(e.get("action") or ""))
             self.table.set_cell(r, 4, str(e.get("target") or ""))

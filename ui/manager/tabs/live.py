@@ -9,21 +9,9 @@ from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QVBoxLayout, QWidget
 from ui.i18n import Translator
 from ui.manager.console import BusinessRow, CounterRow
 from ui.manager.widgets import Table
-from ui.widgets import TextLabel, card, duration, label, minutes, restyle
+from ui.widgets import TextLabel, card, counter_title, duration, label, minutes, restyle
 
 PAUSE_REASONS = ("lunch", "break", "meeting", "cash", "other")
-
-
-def counter_label(tr: Translator, number: int, name: str) -> str:
-    """ "1 号窗口", plus the counter's own name when it says more than its number."""
-    text = tr.tr("common.counter", counter=number)
-    plain = {
-        tr.catalog.tr_in(lang, "common.counter", counter=number).replace(" ", "")
-        for lang in ("zh", "en")
-    }
-    if name and name.replace(" ", "") not in plain:
-        text += f" {name}"
-    return text
 
 
 # ------------------------------------------------------------------- live branch
@@ -114,31 +102,46 @@ class LiveTab(QWidget):
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
-        if self._last is not None and (7 if self.width() >= 1700 else 4) != self.per_row:
-            self.show_rows(*self._last)
+        if self.cards and self._per_row() != self.per_row:
+            self._place_cards()
+
+    def _per_row(self) -> int:
+        """As many cards a row as fit whole (their text is longer in English), and rows
+        of equal length: 7 → one row of 7, or 4 + 3, or 3 + 3 + 1 …"""
+        if not self.isVisible():
+            # Not laid out yet, so its width says nothing: two rows, which fit a 1366 px
+            # screen, until the first resize tells.
+            return -(-len(self.cards) // 2)
+        need = max(each.minimumSizeHint().width() for each in self.cards.values())
+        spacing = self.grid.horizontalSpacing()
+        fits = max(1, (self.width() + spacing) // (need + spacing))
+        rows = -(-len(self.cards) // fits)
+        return -(-len(self.cards) // rows)
+
+    def _place_cards(self) -> None:
+        self.per_row = per_row = self._per_row()
+        for business in self.cards.values():
+            self.grid.removeWidget(business)
+        for i, business in enumerate(self.cards.values()):
+            self.grid.addWidget(business, i // per_row, i % per_row)
 
     def show_rows(self, businesses: list[BusinessRow], counters: list[CounterRow]) -> None:
         t = self.tr_
         self._last = (businesses, counters)
-        # One row of cards on a wide screen, two on a 1366 px one.
-        per_row = 7 if self.width() >= 1700 else 4
         codes = [b.code for b in businesses]
-        if list(self.cards) != codes or per_row != self.per_row:
-            self.per_row = per_row
+        if list(self.cards) != codes:
             for old in self.cards.values():
                 old.setParent(None)
                 old.deleteLater()
-            self.cards = {}
-            for i, code in enumerate(codes):
-                widget = BusinessCard(t)
-                self.cards[code] = widget
-                self.grid.addWidget(widget, i // per_row, i % per_row)
+            self.cards = {code: BusinessCard(t) for code in codes}
         for row in businesses:
             self.cards[row.code].show_row(row)
+        if self.cards and (self.per_row == 0 or self._per_row() != self.per_row):
+            self._place_cards()
         self.counters.retranslate()
         self.counters.setRowCount(len(counters))
         for r, c in enumerate(counters):
-            name = counter_label(t, c.number, c.name)
+            name = counter_title(t, c.number, c.name)
             state = t.tr(f"manager.state.{c.state}")
             if c.state == "paused" and c.pause_reason:
                 reason = c.pause_reason

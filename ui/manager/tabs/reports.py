@@ -14,13 +14,15 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QDate, QMargins, Qt, QThread, Signal
-from PySide6.QtGui import QColor, QFont, QPainter
+from PySide6.QtGui import QColor, QFont, QPainter, QResizeEvent
 from PySide6.QtWidgets import (
     QDateEdit,
     QFileDialog,
+    QFrame,
     QGridLayout,
     QHBoxLayout,
     QProgressDialog,
+    QScrollArea,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -34,6 +36,8 @@ from ui.manager.widgets import Table
 from ui.widgets import BigButton, TextLabel, card, label
 
 # One colour per business, in the report's order (the staff palette first).
+# The smallest a chart is drawn: its title, legend and axis labels whole at the staff font.
+CHART_MIN_W, CHART_MIN_H = 520, 230
 SERIES_COLOURS = ("#0B4F8A", "#B86E00", "#2E7D32", "#8E24AA", "#00838F", "#C62828", "#5D4037")
 RATING_COLOURS = {"4": "#2E7D32", "3": "#7CB342", "2": "#F2A900", "1": "#B3261E"}
 RATING_KEYS = {
@@ -123,9 +127,19 @@ class ReportsTab(QWidget):
 
         self.inner = QTabWidget()
         self.inner.setObjectName("settingsTabs")
+        # The charts scroll: two side by side when there is room, one under another on a
+        # narrow screen, never squeezed below a size their titles and legends read at.
         self.charts_page = QWidget()
+        self.charts_page.setObjectName("chartsPage")
         self.chart_grid = QGridLayout(self.charts_page)
         self.chart_grid.setSpacing(8)
+        self.charts_scroll = QScrollArea()
+        self.charts_scroll.setObjectName("chartsScroll")
+        self.charts_scroll.setWidgetResizable(True)
+        self.charts_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.charts_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.charts_scroll.setWidget(self.charts_page)
+        self.chart_columns = 2
         self.business_table = Table(
             tr,
             (
@@ -168,7 +182,7 @@ class ReportsTab(QWidget):
             stretch=0,
         )
         self.pages = [
-            (self.charts_page, "manager.reports.charts"),
+            (self.charts_scroll, "manager.reports.charts"),
             (self.business_table, "manager.reports.by_business"),
             (self.desk_table, "manager.reports.by_desk"),
             (self.day_table, "manager.reports.by_day"),
@@ -303,9 +317,24 @@ class ReportsTab(QWidget):
             frame, column = card("managerCard")
             column.addWidget(TextLabel("manager.reports.no_charts", "body", translator=self.tr_))
             views = [frame]
-        for i, view in enumerate(views):
-            self.chart_grid.addWidget(view, i // 2, i % 2)
-            self.charts.append(view)
+        self.charts = views
+        self._place_charts()
+
+    def _place_charts(self) -> None:
+        room = self.charts_scroll.viewport().width()
+        columns = 2 if room >= 2 * CHART_MIN_W + self.chart_grid.spacing() else 1
+        self.chart_columns = columns
+        for view in self.charts:
+            self.chart_grid.removeWidget(view)
+        for i, view in enumerate(self.charts):
+            self.chart_grid.addWidget(view, i // columns, i % columns)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        room = self.charts_scroll.viewport().width()
+        wanted = 2 if room >= 2 * CHART_MIN_W + self.chart_grid.spacing() else 1
+        if self.charts and wanted != self.chart_columns:
+            self._place_charts()
 
     def _chart_views(self, data: Mapping[str, Any]) -> list[QWidget]:
         from PySide6.QtCharts import (
@@ -358,7 +387,7 @@ class ReportsTab(QWidget):
             v = QChartView(c)
             v.setObjectName("reportChart")
             v.setRenderHint(QPainter.RenderHint.Antialiasing)
-            v.setMinimumHeight(200)
+            v.setMinimumSize(CHART_MIN_W, CHART_MIN_H)
             return v
 
         business = list(data.get("by_business") or [])
