@@ -234,6 +234,8 @@ def test_demo_opens_the_kiosk_counter_app_and_console_and_the_panel_checks_an_ap
         # Counter 1's rating pad answers what the panel says.
         demo.send("r 2")
         demo.expect(r"rating pad\s+counter 1's customers now rate 2")
+        # The kiosk said "please take your ticket" after printing it, into a WAV to hear.
+        assert list((tmp_path / "sim" / "voice").glob("*.wav")), demo.text
         for name in ("kiosk.log", "counter.log", "manager.log"):
             log = (tmp_path / name).read_text(encoding="utf-8", errors="replace")
             assert "Traceback" not in log, log

@@ -367,6 +367,7 @@ def _start_devices(
     print(sims.describe(indent="    "))
     print(f"  hub config   {hub_config}")
     print(f"  tickets      printed tickets are written as PNGs to {sims.printer.out_dir}")
+    print(f"  voice        the kiosk's spoken prompts are written as WAVs to {voice_dir(sims)}")
     return sims, hub_config
 
 
@@ -490,6 +491,11 @@ class AppProcess:
             await self.proc.wait()
 
 
+def voice_dir(sims: SimSet) -> Path:
+    """Where the demo kiosk's simulated speaker writes what it says, beside the tickets."""
+    return Path(sims.printer.out_dir).parent / "voice"
+
+
 class KioskProcess(AppProcess):
     """The customer kiosk (`python -m kiosk`), on the simulated devices."""
 
@@ -502,6 +508,9 @@ class KioskProcess(AppProcess):
         if sims is not None:
             args += ["--printer", sims.printer.url, "--idcard", sims.idcard.url]
             args += ["--scanner", f"scanner+serial://{sims.scanner.path}"]
+            # Every prompt, senior mode or not, written as a WAV to listen to afterwards:
+            # a demo machine may have no sound card (xvfb, a server).
+            args += ["--audio", f"sim://?dir={voice_dir(sims)}", "--voice", "always"]
         return [*args, "--maintenance-pin", KIOSK_PIN, "--ready-file", str(ready)]
 
     @classmethod
