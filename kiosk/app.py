@@ -650,6 +650,7 @@ class KioskWindow(QWidget):
         self.elder_home.customer.show_line(line)
         self.guidance.customer.show_line(line)
         screen = flow.screen
+        self.attract.show_printer_problem(flow.printer_problem)
         if flow.elder and not self._elder_styled:
             # Senior mode starts in large, high-contrast text (the toggle still works).
             self._elder_styled = True

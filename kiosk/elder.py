@@ -17,8 +17,11 @@ from PySide6.QtCore import Signal
 
 from kiosk.flow import ServiceChoice
 from kiosk.screens import CustomerBanner, MenuScreen
+from ui import theme
 from ui.i18n import Translator
 from ui.widgets import Banner, BigButton, TextLabel
+
+ELDER_TILE_MIN_W = 560
 
 
 class ElderHomeScreen(MenuScreen):
@@ -27,6 +30,8 @@ class ElderHomeScreen(MenuScreen):
 
     def __init__(self, tr: Translator) -> None:
         super().__init__(tr, "kiosk.elder.title", tile_name="elderTile")
+        # The tiles fill the screen: the few businesses a senior needs, as big as they go.
+        self.grid.fill_height = True
         self.customer = CustomerBanner(tr)
         self.column.addWidget(self.customer)
         self.error = Banner("kiosk.error.generic", "error", translator=tr)
@@ -42,6 +47,12 @@ class ElderHomeScreen(MenuScreen):
         self.others.clicked.connect(self.others_requested)
         self.action_bar.add(self.back, "start")
         self.action_bar.add(self.others, "end")
+
+    @staticmethod
+    def _tile_width() -> int:
+        # One tile a row in portrait (a name at senior size does not fit half of 1080 px),
+        # two side by side on a landscape screen.
+        return max(ELDER_TILE_MIN_W, theme.pixels(theme.is_large_text(), "tile_min_w"))
 
     def show_services(self, choices: Sequence[ServiceChoice]) -> None:
         # Two huge tiles stack; three or four go two by two.

@@ -300,6 +300,8 @@ class KioskFlow:
         self._attempt = 0  # which tap an answer belongs to
         self._waiting_for: int | None = None
         self._printer: tuple[str, str] | None = None  # latest known (health, detail)
+        # Why the printer cannot print now (a catalog key), None while it can.
+        self._printer_problem: str | None = None
         self._reported: tuple[str, str] | None = None  # as the server last acknowledged
         self._reporting = False
         self._listeners: list[Callable[[], None]] = []
@@ -710,6 +712,7 @@ class KioskFlow:
     def _printed(self, ticket_id: int, outcome: PrintOutcome) -> None:
         self._printer = (outcome.health, outcome.detail)
         self._report_printer()
+        self._note_printer_problem(outcome)
         if self.ticket is None or self.ticket.id != ticket_id or self.screen is not Screen.TICKET:
             return
         state = PrintState.PRINTED if outcome.printed else PrintState.FAILED
@@ -722,10 +725,25 @@ class KioskFlow:
         """The printer's latest known (health, detail); None before the first check."""
         return self._printer
 
+    @property
+    def printer_problem(self) -> str | None:
+        """Why the printer cannot print a ticket now (a catalog key); None while it can."""
+        return self._printer_problem
+
     def printer_checked(self, outcome: PrintOutcome) -> None:
-        """A status check while idle: the manager hears of paper out before a customer."""
+        """A status check while idle: the manager hears of paper out before a customer,
+        and the attract screen tells the next customer their number will be on screen."""
         self._printer = (outcome.health, outcome.detail)
         self._report_printer()
+        if self._note_printer_problem(outcome):
+            self._changed()
+
+    def _note_printer_problem(self, outcome: PrintOutcome) -> bool:
+        """Remember whether the printer can print; True when that changed."""
+        problem = None if outcome.printed else outcome.problem_key or "kiosk.printer.problem"
+        changed = problem != self._printer_problem
+        self._printer_problem = problem
+        return changed
 
     def _report_printer(self) -> None:
         if self._printer is None or self._printer == self._reported or self._reporting:

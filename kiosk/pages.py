@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QGridLayout, QLabel, QLineEdit
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen, QPolygonF
+from PySide6.QtWidgets import QGridLayout, QLabel, QLineEdit, QSizePolicy, QWidget
 
 from kiosk.flow import CARE_KINDS
 from kiosk.screens import KioskScreen, _card, _label
@@ -48,17 +49,32 @@ class PriorityScreen(KioskScreen):
 
 
 class InstructionScreen(KioskScreen):
-    """A picture-less instruction in big type and a way back: ID card, appointment QR."""
+    """An instruction in big type (with a `picture` of what to do, if any) and a way back:
+    ID card, appointment QR."""
 
     back_requested = Signal()
 
-    def __init__(self, tr: Translator, title_key: str, lines: Sequence[tuple[str, str]]) -> None:
+    def __init__(
+        self,
+        tr: Translator,
+        title_key: str,
+        lines: Sequence[tuple[str, str]],
+        picture: QWidget | None = None,
+    ) -> None:
         super().__init__(tr, title_key)
         card, column = _card()
         for key, role in lines:
             column.addWidget(TextLabel(key, role, translator=tr))
         self.column.addStretch(1)
-        self.column.addWidget(card)
+        if picture is None:
+            self.column.addWidget(card)
+        else:
+            # Beside the words on a wide screen, above them in portrait.
+            self.picture = picture
+            row = ReflowLayout(cell_width=theme.pixels(False, "card_min_w"), max_columns=2)
+            row.addWidget(picture)
+            row.addWidget(card)
+            self.column.addLayout(row)
         self.status = Banner("kiosk.idcard.failed", "error", translator=tr)
         self.status.hide()
         self.column.addWidget(self.status)
@@ -73,12 +89,97 @@ class InstructionScreen(KioskScreen):
         self.status.setVisible(bool(key))
 
 
+def _pen(colour: QColor, width: float) -> QPen:
+    pen = QPen(colour, width)
+    pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+    return pen
+
+
+class CardOnReader(QWidget):
+    """A drawing of an ID card laid flat on the reader, photo side up: where the card goes
+    says more to someone who has never used the kiosk than a sentence does. Drawn in the
+    theme's colours, so it follows the large, high-contrast text."""
+
+    CARD_RATIO = 85.6 / 54.0  # an ID card, ISO/IEC 7810 ID-1
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setObjectName("cardOnReader")
+        self.setMinimumSize(320, 240)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        theme.theme_state().largeTextChanged.connect(self._follow_text_size)
+
+    def _follow_text_size(self, _large: bool) -> None:
+        self.update()
+
+    def sizeHint(self) -> QSize:
+        return QSize(560, 360)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        colours = theme.variables(theme.is_large_text())
+        accent, text = QColor(colours["accent"]), QColor(colours["text"])
+        surface, soft = QColor(colours["surface"]), QColor(colours["accent_soft"])
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        # The reader: a pad at the bottom, wider than the card.
+        h = min(float(self.height()), self.width() / 1.6)
+        w = h * 1.6
+        left, top = (self.width() - w) / 2, (self.height() - h) / 2
+        pad = QRectF(left, top + h * 0.52, w, h * 0.46)
+        painter.setPen(QPen(text, 4))
+        painter.setBrush(soft)
+        painter.drawRoundedRect(pad, 24, 24)
+        # Contact-less waves on the pad's right, where the card does not cover them.
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.setPen(_pen(accent, 5))
+        centre = QPointF(pad.right() - pad.width() * 0.1, pad.center().y())
+        for radius in (0.1, 0.18, 0.26):
+            r = pad.height() * radius
+            painter.drawArc(
+                QRectF(centre.x() - r, centre.y() - r, 2 * r, 2 * r), 120 * 16, 120 * 16
+            )
+        # The card, about to land on the pad.
+        card_h = h * 0.5
+        card = QRectF(left + w * 0.12, top + h * 0.06, card_h * self.CARD_RATIO, card_h)
+        painter.setPen(QPen(accent, 5))
+        painter.setBrush(surface)
+        painter.drawRoundedRect(card, 14, 14)
+        photo = QRectF(
+            card.right() - card.width() * 0.32,
+            card.top() + card.height() * 0.16,
+            card.width() * 0.24,
+            card.height() * 0.62,
+        )
+        painter.setPen(QPen(accent, 3))
+        painter.setBrush(soft)
+        painter.drawRect(photo)
+        painter.setPen(_pen(text, 6))
+        for i, length in enumerate((0.42, 0.34, 0.46, 0.3)):
+            y = card.top() + card.height() * (0.24 + 0.17 * i)
+            x = card.left() + card.width() * 0.08
+            painter.drawLine(QPointF(x, y), QPointF(x + card.width() * length, y))
+        # Down onto the pad.
+        tip = QPointF(card.center().x(), pad.top() + pad.height() * 0.45)
+        tail = QPointF(tip.x(), card.bottom() + h * 0.04)
+        painter.setPen(_pen(accent, 8))
+        painter.drawLine(tail, QPointF(tip.x(), tip.y() - h * 0.05))
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(accent)
+        a = h * 0.06
+        painter.drawPolygon(
+            QPolygonF([tip, QPointF(tip.x() - a, tip.y() - a), QPointF(tip.x() + a, tip.y() - a)])
+        )
+        painter.end()
+
+
 class IdCardScreen(InstructionScreen):
     def __init__(self, tr: Translator) -> None:
         super().__init__(
             tr,
             "kiosk.idcard.title",
             [("kiosk.idcard.why", "title"), ("kiosk.idcard.privacy", "heading")],
+            picture=CardOnReader(),
         )
         self.back.set_text("kiosk.idcard.skip")
 
@@ -106,7 +207,9 @@ class NoticeScreen(KioskScreen):
         column.addWidget(self.message)
         self.column.addWidget(card)
         self.column.addStretch(2)
+        # The screen's one way on: as big as 取号, not a small button in a corner.
         self.ok_button = BigButton("kiosk.qr.take_regular", "primary", translator=tr)
+        self.ok_button.setObjectName("noticeOk")
         self.ok_button.clicked.connect(self.ok)
         self.action_bar.add(self.ok_button, "end", fill_when_wrapped=True)
 

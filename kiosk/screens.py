@@ -157,11 +157,15 @@ class AttractScreen(KioskScreen):
         self.column.addWidget(self.call)
         self.column.addSpacing(24)
         # Senior mode is its own button: a tap on it must not also "touch to start".
+        # Its own warm colour, not the blue of "touch to start": an older customer looking
+        # for it must not take the two for one button.
         self.elder = BigButton("kiosk.attract.elder_mode", "primary", translator=tr)
         self.elder.setObjectName("elderMode")
         self.elder.clicked.connect(self.elder_requested)
         self.column.addWidget(self.elder, 0, Qt.AlignmentFlag.AlignHCenter)
+        # Read by the customers it is for: as big as a heading, not body text.
         elder_hint = TextLabel("kiosk.attract.elder_mode_hint", "body", centred=True, translator=tr)
+        elder_hint.setObjectName("elderHint")
         elder_hint.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.column.addWidget(elder_hint)
         self.column.addSpacing(16)
@@ -169,6 +173,11 @@ class AttractScreen(KioskScreen):
             hint = TextLabel(key, "heading", centred=True, translator=tr)
             hint.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
             self.column.addWidget(hint)
+        # Said before the customer starts: the ticket will be on screen, not on paper.
+        self.printer_note = Banner("kiosk.attract.no_paper", "info", translator=tr)
+        self.printer_note.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.printer_note.hide()
+        self.column.addWidget(self.printer_note)
         self.column.addStretch(3)
         self.waiting_title = TextLabel("kiosk.attract.waiting_now", "heading", translator=tr)
         self.waiting_title.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
@@ -187,6 +196,14 @@ class AttractScreen(KioskScreen):
 
     def set_clock(self, text: str) -> None:
         self.clock.setText(text)
+
+    def show_printer_problem(self, problem_key: str | None) -> None:
+        """The printer cannot print (`problem_key` says why); None once it can again."""
+        if problem_key:
+            out_of_paper = problem_key == "device.printer.paper_out"
+            key = "kiosk.attract.no_paper" if out_of_paper else "kiosk.attract.no_printer"
+            self.printer_note.set_message(key, "info")
+        self.printer_note.setVisible(bool(problem_key))
 
     def _fill_counts(self) -> None:
         while self.counts.count():
@@ -245,7 +262,7 @@ class MenuScreen(KioskScreen):
     def __init__(self, tr: Translator, title_key: str, tile_name: str = "") -> None:
         super().__init__(tr, title_key)
         self._tile_name = tile_name
-        self.grid = ReflowLayout(cell_width=self._tile_width(), max_columns=3)
+        self.grid = ReflowLayout(cell_width=self._tile_width(), max_columns=3, fill_last_row=True)
         self.tiles: dict[str, Tile] = {}
         theme.theme_state().largeTextChanged.connect(self._follow_text_size)
 
@@ -481,9 +498,11 @@ class TicketScreen(KioskScreen):
         left.setContentsMargins(0, 0, 0, 0)
         left.setSpacing(8)
         left.addStretch(1)
-        left.addWidget(
-            TextLabel("kiosk.ticket.your_number", "heading", centred=True, translator=tr)
+        self.your_number = TextLabel(
+            "kiosk.ticket.your_number", "heading", centred=True, translator=tr
         )
+        left.addWidget(self.your_number)
+        self.number_column = left
         self.number = NumberDisplay()
         left.addWidget(self.number)
         self.service = _label(role="sub")
@@ -546,7 +565,12 @@ class TicketScreen(KioskScreen):
     def resizeEvent(self, event: QResizeEvent) -> None:
         # A short screen (1366×768) shows a smaller number, so what follows it (people
         # ahead, the wait) is still seen without scrolling.
-        restyle(self.number, "compact", "yes" if event.size().height() < 900 else "no")
+        # It also starts at the top of its column, under the title that already says
+        # 取号成功, so the banners beside it cannot push it down out of sight.
+        compact = event.size().height() < 900
+        restyle(self.number, "compact", "yes" if compact else "no")
+        self.your_number.setVisible(not compact)
+        self.number_column.setStretch(0, 0 if compact else 1)
         super().resizeEvent(event)
 
     def show_ticket(

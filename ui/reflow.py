@@ -264,6 +264,10 @@ class ReflowLayout(_Reflowing):
     `stretches`: when every cell fits on one row, their widths in these proportions (the
     guidance's documents card wider than its where-to-go card); otherwise cells are equal.
     A cell with a maximum width (a fixed QR column) is centred in its place.
+    `fill_last_row`: the cells of a last, shorter row share its whole width, so a seventh
+    tile under two rows of three is one wide tile, not one lonely tile beside a gap.
+    `fill_height`: rows grow (up to `row_max_height` each) into height the layout is given
+    beyond what it needs, so a few huge tiles fill the screen instead of its top.
     """
 
     def __init__(
@@ -274,12 +278,18 @@ class ReflowLayout(_Reflowing):
         max_columns: int = 3,
         spacing: int = 24,
         stretches: Sequence[int] = (),
+        fill_last_row: bool = False,
+        fill_height: bool = False,
+        row_max_height: int = 420,
     ) -> None:
         super().__init__(parent)
         self._items: list[QLayoutItem] = []
         self.cell_width = cell_width
         self.max_columns = max_columns
         self.stretches = list(stretches)
+        self.fill_last_row = fill_last_row
+        self.fill_height = fill_height
+        self.row_max_height = row_max_height
         self.setSpacing(spacing)
         self.setContentsMargins(0, 0, 0, 0)
 
@@ -322,10 +332,17 @@ class ReflowLayout(_Reflowing):
         else:
             widths = [free // columns] * columns
         cells = []
+        last_row = (len(shown) - 1) // columns
+        left_over = len(shown) % columns
         for index, item in enumerate(shown):
             column = index % columns
+            row = index // columns
+            if self.fill_last_row and left_over and row == last_row and row > 0:
+                share = (width - self.spacing() * (left_over - 1)) // left_over
+                cells.append((item, column * (share + self.spacing()), share, row))
+                continue
             x = sum(widths[:column]) + self.spacing() * column
-            cells.append((item, x, widths[column], index // columns))
+            cells.append((item, x, widths[column], row))
         return cells
 
     def _row_heights(self, cells: Sequence[tuple[QLayoutItem, int, int, int]]) -> list[int]:
@@ -352,6 +369,10 @@ class ReflowLayout(_Reflowing):
         area = _inner(self, rect)
         cells = self._cells(area.width())
         heights = self._row_heights(cells)
+        if self.fill_height and heights:
+            needed = sum(heights) + self.spacing() * (len(heights) - 1)
+            extra = max(0, area.height() - needed) // len(heights)
+            heights = [max(h, min(h + extra, self.row_max_height)) for h in heights]
         tops = [area.top() + sum(heights[:r]) + self.spacing() * r for r in range(len(heights))]
         for item, x, w, row in cells:
             width = min(w, _max_w(item))

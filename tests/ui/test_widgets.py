@@ -131,3 +131,26 @@ def test_the_screenshot_command_renders_both_languages_and_sizes(qapp, tmp_path)
         for size in ("large", "normal")
     ]
     assert all(QImage(str(p)).size().toTuple() == (1920, 1080) for p in written)
+
+
+def test_the_screenshot_command_removes_the_pictures_of_its_screens_it_no_longer_draws(
+    qapp, tmp_path
+):
+    stale = [
+        "widgets-ticket-zh-normal.png",  # the naming before the size was in it
+        "widgets-ticket-en-large-1366x768.png",  # a size the screen is no longer drawn at
+    ]
+    others = [
+        "widgets-home-zh-normal-1920x1080.png",  # a screen this run did not select
+        "display-landscape.png",  # the browser pages' picture
+        "floor-plan.png",  # put there by hand
+    ]
+    for name in stale + others:
+        (tmp_path / name).write_bytes(b"old")
+    try:
+        written = render_all(tmp_path, only="widgets-ticket")
+    finally:
+        qapp.setStyleSheet("")
+        qapp.setProperty("branchqLargeText", None)
+    left = sorted(p.name for p in tmp_path.glob("*.png"))
+    assert left == sorted(others + [p.name for p in written])

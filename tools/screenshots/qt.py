@@ -33,6 +33,7 @@ from PySide6.QtCore import (
 from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
 
 from tools.screenshots.fit import Overflow, assert_fits, lay_out
+from tools.screenshots.stale import QT_NAME, qt_screen_name, remove_stale
 from ui import theme
 from ui.assets import ASSETS
 from ui.i18n import LANGUAGES, Catalog, Translator
@@ -226,13 +227,16 @@ def all_screens(modules: Iterable[str] = SCREEN_MODULES) -> list[Screen]:
 
 
 def render_all(out: Path, only: str | None = None) -> list[Path]:
-    """Render every screen × language × text size × screen size; return the files written."""
+    """Render every screen × language × text size × screen size; return the files written.
+
+    Once all are drawn, the pictures of these screens that the run did not draw (a size or
+    screen dropped, an old name) are removed; a whole run removes every Qt-named picture it
+    did not draw, so `out` never shows a screen the code no longer has."""
     app = QApplication.instance()
     assert isinstance(app, QApplication), "create the QApplication first"
     written = []
-    for screen in all_screens():
-        if only and only not in screen.name:
-            continue
+    chosen = [screen for screen in all_screens() if not only or only in screen.name]
+    for screen in chosen:
         for large in screen.large_variants:
             theme.apply_theme(app, large)
             for lang in screen.languages:
@@ -250,6 +254,9 @@ def render_all(out: Path, only: str | None = None) -> list[Path]:
                 # stays alive, and each theme switch restyles all of them.
                 QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     theme.apply_theme(app, False)
+    owned = [qt_screen_name(screen.name) for screen in chosen] if only else [QT_NAME]
+    for path in remove_stale(out, written, owned):
+        print(f"removed {path.name} (no longer drawn)")
     return written
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from queue_server.notify.settings import URL_ENV
 from tools.bench.display import ServedBranch, launch_chromium, served_demo_branch
+from tools.screenshots.stale import WEB_NAME, remove_stale
 from tools.sms_gateway import SmsGateway
 
 NOTICE = "温馨提示:今日 15:00 后暂停外币兑换业务 · Foreign exchange closes at 15:00 today"
@@ -182,16 +183,18 @@ def main(argv: list[str] | None = None) -> int:
     with served_demo_branch(prefix="branchq-shots-") as branch, sync_playwright() as pw:
         last = stage(branch)
         browser = launch_chromium(pw)
+        written: list[Path] = []
         try:
-            for path in shoot(browser, branch, args.out, last):
-                print(f"  {path}")
-            for path in shoot_book(browser, branch, args.out):
-                print(f"  {path}")
-            for path in shoot_phone(browser, branch, args.out):
-                print(f"  {path}")
+            written += shoot(browser, branch, args.out, last)
+            written += shoot_book(browser, branch, args.out)
+            written += shoot_phone(browser, branch, args.out)
         finally:
             browser.close()
             gateway.stop()
+    for path in written:
+        print(f"  {path}")
+    for path in remove_stale(args.out, written, [WEB_NAME]):
+        print(f"  removed {path.name} (no longer drawn)")
     return 0
 
 
