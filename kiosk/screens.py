@@ -103,8 +103,9 @@ class KioskScreen(QWidget):
         if title_key:
             self.title = TextLabel(title_key, "title", translator=tr)
             self.title.set_text(title_key, **values)
-            # Two fifths of the bar at least, or a row of its own above the switches.
-            self.bar.add(self.title, "start", expand=True, share=0.4)
+            # Beside the switches only when it fits there whole; otherwise a row of its own
+            # above them (a title broken mid-word, 现金及转/账, reads badly).
+            self.bar.add(self.title, "start", expand=True, share=1.0)
         self.language = LanguageToggle(translator=tr)
         self.large_text = LargeTextToggle(translator=tr)
         self.bar.add(self.language, "end")

@@ -122,3 +122,11 @@ def test_the_id_card_page_shows_where_the_card_goes(build):
         image.pixel(x, y) for x in range(0, image.width(), 8) for y in range(0, image.height(), 8)
     }
     assert len(colours) > 3  # something is drawn, not an empty box
+
+
+def test_a_title_too_long_for_the_switches_row_takes_its_own_row_unbroken(build):
+    # Portrait: beside the switches "办理“现金及转账”前请准备" broke as 现金及转/账.
+    window = build(shots.guidance, size=(1080, 1920))
+    title = window.guidance.title
+    assert title.width() >= title.sizeHint().width(), title.text()
+    assert title.height() < 2 * title.fontMetrics().lineSpacing()
