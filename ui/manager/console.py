@@ -240,10 +240,13 @@ class SkillsDraft:
 
     counter: int
     skills: list[dict[str, Any]] = field(default_factory=list)
+    # What the server holds (as loaded, or as last saved): the draft has changes when it
+    # differs, and only then is there anything to save or undo.
+    saved: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     def of(cls, counter: int, skills: Iterable[Mapping[str, Any]]) -> SkillsDraft:
-        return cls(
+        draft = cls(
             counter,
             [
                 {
@@ -254,6 +257,16 @@ class SkillsDraft:
                 for s in skills
             ],
         )
+        draft.saved = draft.payload()
+        return draft
+
+    @property
+    def changed(self) -> bool:
+        return self.skills != self.saved
+
+    def mark_saved(self, payload: list[dict[str, Any]]) -> None:
+        """The server accepted `payload` (the draft as it was sent, perhaps edited since)."""
+        self.saved = [dict(s) for s in payload]
 
     def codes(self) -> list[str]:
         return [s["service"] for s in self.skills]
