@@ -94,3 +94,15 @@ def test_the_compact_bar_goes_with_its_window(qtbot: QtBot) -> None:
     bar = window.enter_compact()
     with qtbot.waitSignal(bar.destroyed):
         window.deleteLater()  # deleted without being closed first
+
+
+def test_the_teller_is_greeted_by_name_in_the_window_and_the_bar(qtbot: QtBot) -> None:
+    window = counter.called(_tr("zh"))  # counter 4, signed in as t104, 王丽 on the staff list
+    qtbot.addWidget(window)
+    assert window.staff.text() == "柜员 王丽"
+    bar = window.enter_compact()
+    assert bar.staff.text() == "柜员 王丽"
+    # A record without a name (a server from before names were sent): the staff id.
+    window.client.model.counters[counter.COUNTER].pop("staff_name")
+    window.update_view()
+    assert window.staff.text() == bar.staff.text() == "柜员 t104"

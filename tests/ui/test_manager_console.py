@@ -285,3 +285,12 @@ def test_a_skills_draft_knows_when_it_differs_from_what_the_server_holds():
     draft.add("A")
     draft.move(draft.move(2, -1), -1)
     assert draft.payload() == sent and not draft.changed
+
+
+def test_a_counter_names_its_teller_where_the_server_sends_the_name():
+    model = Model()
+    model.counters[1]["staff_name"] = "王丽"
+    rows = {r.number: r for r in console(model).counter_rows(AT)}
+    assert rows[1].teller == "王丽"
+    assert rows[2].teller == "t2"  # an older server sends no name: the staff id
+    assert rows[3].teller is None

@@ -264,7 +264,7 @@ class WindowsTab(QWidget):
             item.setData(Qt.ItemDataRole.UserRole, c.number)
             cell_state = {"open": "ok", "paused": "near", "closed": "closed"}.get(c.state)
             self.table.set_cell(r, 1, t.tr(f"manager.state.{c.state}"), cell_state)
-            self.table.set_cell(r, 2, c.staff_id or t.tr("manager.counter.nobody"))
+            self.table.set_cell(r, 2, c.teller or t.tr("manager.counter.nobody"))
             self.table.set_cell(r, 3, c.skill_text)
         chosen = next((c for c in counters if c.number == self.selected()), None)
         self.open_button.setEnabled(chosen is not None and chosen.state != "open")
