@@ -85,6 +85,7 @@ def counter_wire(c: Counter) -> CounterWire:
         "location": c.location,
         "state": c.state.value,
         "staff_id": c.staff_id,
+        "staff_name": c.staff_name,
         "skills": [skill_wire(s) for s in c.skills],
         "pause_reason": c.pause_reason,
     }

@@ -74,6 +74,7 @@ class CounterWire(TypedDict):
     location: str
     state: str
     staff_id: str | None
+    staff_name: NotRequired[str]  # the teller's name; servers before it sent none
     skills: list[SkillWire]
     pause_reason: str
 

@@ -22,6 +22,7 @@ from queue_server.storage.pin_lockout import (
     record_pin_failure,
     record_pin_lock,
 )
+from queue_server.storage.provisioning import staff_name
 from wire import EventKind
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,10 @@ class StaffSignIn:
         now = self.engine.clock()
         since = now - timedelta(seconds=self.lockout.window_s)
         self.lockout.restore(*load_pin_state(self.engine.read_conn, since, now))
+
+    def name_of(self, staff_id: str) -> str:
+        """The teller's name from the staff list, for the counter they sign in at."""
+        return staff_name(self.engine.read_conn, staff_id)
 
     async def check_pin(self, staff_id: str, pin: str, *, counter: int) -> bool:
         """True for the right PIN; False for a wrong one; TooManyRequests while locked,

@@ -667,7 +667,9 @@ class Branch:
         return draft.change
 
     # ------------------------------------------------------- counter management
-    def sign_in(self, counter_no: int, staff_id: str, now: datetime) -> Change:
+    def sign_in(
+        self, counter_no: int, staff_id: str, now: datetime, staff_name: str = ""
+    ) -> Change:
         counter = self.counter(counter_no)
         if not staff_id or len(staff_id) > 64:
             raise InvalidInput("staff id must be 1 to 64 characters", code="invalid_staff_id")
@@ -677,13 +679,21 @@ class Branch:
                     f"staff {staff_id} is signed in at counter {other.number}",
                     code="staff_elsewhere",
                 )
-        updated = replace(counter, staff_id=staff_id, state=CounterState.OPEN, pause_reason="")
+        updated = replace(
+            counter,
+            staff_id=staff_id,
+            staff_name=staff_name[:100],
+            state=CounterState.OPEN,
+            pause_reason="",
+        )
         return self._counter_change(updated, EventKind.COUNTER_SIGNED_IN, now, staff_id=staff_id)
 
     def sign_out(self, counter_no: int, now: datetime) -> Change:
         counter = self.counter(counter_no)
         self._require_idle(counter_no, "sign out")
-        updated = replace(counter, staff_id=None, state=CounterState.CLOSED, pause_reason="")
+        updated = replace(
+            counter, staff_id=None, staff_name="", state=CounterState.CLOSED, pause_reason=""
+        )
         return self._counter_change(updated, EventKind.COUNTER_SIGNED_OUT, now)
 
     def open_counter(self, counter_no: int, now: datetime) -> Change:
@@ -708,7 +718,9 @@ class Branch:
         if counter.state is CounterState.CLOSED and counter.staff_id is None:
             return Change(result=counter)
         # A closed window has nobody signed in: the teller may sign in elsewhere.
-        updated = replace(counter, state=CounterState.CLOSED, staff_id=None, pause_reason="")
+        updated = replace(
+            counter, state=CounterState.CLOSED, staff_id=None, staff_name="", pause_reason=""
+        )
         return self._counter_change(updated, EventKind.COUNTER_CLOSED, now)
 
     def set_skills(self, counter_no: int, skills: Sequence[Skill], now: datetime) -> Change:

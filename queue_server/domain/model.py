@@ -121,6 +121,9 @@ class Counter:
     staff_id: str | None = None
     skills: tuple[Skill, ...] = ()
     pause_reason: str = ""
+    # The signed-in teller's name as the staff list had it at sign-in, for the screens
+    # that greet them ("柜员 王丽"); "" with nobody signed in or no name on file.
+    staff_name: str = ""
 
     def skill_for(self, service: str) -> Skill | None:
         for skill in self.skills:

@@ -236,6 +236,13 @@ def _m010_request_hash(db: sqlite_utils.Database) -> None:
         db.table("tickets").add_column("request_hash", str)
 
 
+@migration
+def _m011_counter_staff_name(db: sqlite_utils.Database) -> None:
+    """The signed-in teller's name on the counter, kept across a restart as the id is."""
+    if "staff_name" not in db.table("counters").columns_dict:
+        db.table("counters").add_column("staff_name", str)
+
+
 def migrate(path: str | Path) -> int:
     """Bring the schema up to date; returns the schema version. Safe to run at every start."""
     conn = connect(path)
@@ -268,7 +275,7 @@ _TICKET_SQL = (
 )
 _COUNTER_SQL = (
     "INSERT OR REPLACE INTO counters (number, name, location, state, staff_id, skills, "
-    "pause_reason) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    "pause_reason, staff_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _SERVICE_SQL = (
     "INSERT OR REPLACE INTO services (code, prefix, names, target_wait_s, mean_service_s, "

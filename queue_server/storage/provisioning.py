@@ -74,6 +74,12 @@ def staff_exists(conn: sqlite3.Connection, staff_id: str) -> bool:
     )
 
 
+def staff_name(conn: sqlite3.Connection, staff_id: str) -> str:
+    """The staff member's name as the staff list has it ("" when none is on file)."""
+    row = conn.execute("SELECT name FROM staff WHERE staff_id = ?", (staff_id,)).fetchone()
+    return str(row[0] or "") if row is not None else ""
+
+
 def list_staff(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     rows = conn.execute("SELECT staff_id, name, active FROM staff ORDER BY staff_id")
     return [{"staff_id": r[0], "name": r[1] or "", "active": bool(r[2])} for r in rows]

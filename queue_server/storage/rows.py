@@ -133,10 +133,11 @@ def ticket_from_row(d: Row) -> Ticket:
 
 # ------------------------------------------------------------------- counters
 def counter_to_row(c: Counter) -> tuple[Any, ...]:
-    """(number, name, location, state, staff_id, skills, pause_reason)."""
+    """(number, name, location, state, staff_id, skills, pause_reason, staff_name)."""
     skills = [{"service": s.service, "weight": s.weight, "overflow": s.overflow} for s in c.skills]
     return (
         c.number, c.name, c.location, c.state.value, c.staff_id, to_json(skills), c.pause_reason,
+        c.staff_name,
     )  # fmt: skip
 
 
@@ -153,6 +154,7 @@ def counter_from_row(d: Row) -> Counter:
             for s in skills
         ),
         pause_reason=d.get("pause_reason") or "",
+        staff_name=d.get("staff_name") or "",
     )
 
 

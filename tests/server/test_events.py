@@ -538,3 +538,56 @@ def test_the_resume_history_is_capped_by_bytes_too() -> None:
     assert hub.can_resume(20) and not hub.can_resume(19)  # the last 10 (1,000 bytes) stay
     sub = hub.subscribe_from(25)
     assert [seq for seq, _ in sub.take()] == [26, 27, 28, 29, 30]
+
+
+# ------------------------------------------------------------- the teller's name
+
+
+def _counter(message: dict[str, Any], number: int) -> dict[str, Any]:
+    return next(c for c in message["counters"] if c["number"] == number)
+
+
+def _fresh_snapshot(server: LiveServer) -> dict[str, Any]:
+    with ws_open(server) as ws:
+        return first_message(ws)
+
+
+def _counter_events(ws: ClientConnection, server: LiveServer, after: int) -> list[dict[str, Any]]:
+    events = read_events(ws, after, head_seq(server))
+    return [e for e in events if not e["kind"].startswith("alert.")]
+
+
+def test_the_counter_carries_the_signed_in_tellers_name_until_sign_out(
+    branch_db: tuple[Path, dict[str, str]], clock: FakeClock
+) -> None:
+    """The counter app greets the teller by name ("柜员 王丽"), and the counter device may
+    not read the staff list: the name comes with the counter, in events and snapshots,
+    and survives a restart as the staff id does."""
+    db, tokens = branch_db
+    first = LiveServer(db, tokens, clock, heartbeat_s=0.25).start()
+    try:
+        with ws_open(first) as ws:
+            start = first_message(ws)["seq"]
+            assert _counter(_fresh_snapshot(first), 1)["staff_name"] == ""
+            teller = sign_in(first, 1)
+            (signed_in,) = _counter_events(ws, first, start)
+        assert signed_in["kind"] == "counter.signed_in"
+        assert signed_in["counter"]["staff_name"] == "Teller 1"
+        assert teller.get("/counters/1").json()["staff_name"] == "Teller 1"
+    finally:
+        first.stop()
+    second = LiveServer(db, tokens, clock, heartbeat_s=0.25).start()
+    try:
+        with ws_open(second) as ws:
+            snap = first_message(ws)
+            assert _counter(snap, 1)["staff_name"] == "Teller 1"
+            assert _counter(snap, 2)["staff_name"] == ""
+            teller = second.client("counter:1")
+            assert teller.post("/counters/1/sign-out").status_code == 200
+            (signed_out,) = _counter_events(ws, second, snap["seq"])
+        assert signed_out["kind"] == "counter.signed_out"
+        assert signed_out["counter"]["staff_name"] == ""
+        assert signed_out["counter"]["staff_id"] is None
+        assert _counter(_fresh_snapshot(second), 1)["staff_name"] == ""
+    finally:
+        second.stop()

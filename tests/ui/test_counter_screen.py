@@ -74,3 +74,35 @@ def test_the_transfer_note_is_labelled_once_with_an_example_in_the_box(qtbot: Qt
         dialog.note.clear()
         label, example = dialog.note_label.text(), dialog.note.placeholderText()
         assert example and example != label
+
+
+def test_the_window_forgets_its_compact_bar_once_the_bar_is_gone(qtbot: QtBot) -> None:
+    bar = counter.compact(_tr("zh"))
+    window = bar._owner  # type: ignore[attr-defined]
+    qtbot.addWidget(window)
+    with qtbot.waitSignal(bar.destroyed):
+        bar.deleteLater()  # as pytest-qt does when a test registered only the bar
+    assert window.compact is None
+    # Its once-a-second tick and a refusal after that must not reach for the dead bar.
+    window.update_view()
+    window.show_message("counter.error.offline", "error")
+    assert window.message.isVisibleTo(window)
+
+
+def test_the_compact_bar_goes_with_its_window(qtbot: QtBot) -> None:
+    window = counter.called(_tr("zh"))
+    bar = window.enter_compact()
+    with qtbot.waitSignal(bar.destroyed):
+        window.deleteLater()  # deleted without being closed first
+
+
+def test_the_teller_is_greeted_by_name_in_the_window_and_the_bar(qtbot: QtBot) -> None:
+    window = counter.called(_tr("zh"))  # counter 4, signed in as t104, 王丽 on the staff list
+    qtbot.addWidget(window)
+    assert window.staff.text() == "柜员 王丽"
+    bar = window.enter_compact()
+    assert bar.staff.text() == "柜员 王丽"
+    # A record without a name (a server from before names were sent): the staff id.
+    window.client.model.counters[counter.COUNTER].pop("staff_name")
+    window.update_view()
+    assert window.staff.text() == bar.staff.text() == "柜员 t104"

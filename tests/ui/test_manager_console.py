@@ -268,3 +268,29 @@ def test_the_presenter_imports_no_qt():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_skills_draft_knows_when_it_differs_from_what_the_server_holds():
+    draft = SkillsDraft.of(4, [skill("A"), skill("B")])
+    assert not draft.changed
+    draft.move(1, -1)
+    assert draft.changed
+    draft.move(0, 1)
+    assert not draft.changed  # moved back: nothing to save
+    draft.add("C")
+    sent = draft.payload()
+    draft.remove(0)  # edited again while the save was on its way
+    draft.mark_saved(sent)
+    assert draft.changed
+    draft.add("A")
+    draft.move(draft.move(2, -1), -1)
+    assert draft.payload() == sent and not draft.changed
+
+
+def test_a_counter_names_its_teller_where_the_server_sends_the_name():
+    model = Model()
+    model.counters[1]["staff_name"] = "王丽"
+    rows = {r.number: r for r in console(model).counter_rows(AT)}
+    assert rows[1].teller == "王丽"
+    assert rows[2].teller == "t2"  # an older server sends no name: the staff id
+    assert rows[3].teller is None

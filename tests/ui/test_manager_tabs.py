@@ -9,13 +9,15 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 
 from tools.screenshots import manager
+from tools.screenshots.fit import lay_out
 from ui.i18n import Translator
 from ui.manager.actions import ConsoleActions
 from ui.manager.client import ManagerClient
 from ui.manager.console import BranchConsole
+from ui.manager.tabs.alerts import alert_detail
 from ui.manager.tabs.settings import SettingsTab
 from ui.manager.tabs.windows import WindowsTab
 from ui.manager.widgets import short_time
@@ -50,6 +52,7 @@ class RecordingActions(ConsoleActions):
     def __init__(self, client: ManagerClient, tr: Translator) -> None:
         super().__init__(client, tr, fetch=False)
         self.sent: list[tuple[str | None, dict[str, object]]] = []
+        self.answers: list[Any] = []  # each request's `done`, for a test to answer it
         self.messages: list[tuple[str, str]] = []
         self.subscribe(self._told, lambda: None)
 
@@ -59,6 +62,7 @@ class RecordingActions(ConsoleActions):
     def send(self, request: Any, done: Any = None, success: str | None = None,
              failed: Any = None, **values: object) -> None:  # fmt: skip
         self.sent.append((success, dict(values)))
+        self.answers.append(done)
 
 
 @pytest.fixture
@@ -69,13 +73,21 @@ def actions(tr: Translator) -> Iterator[RecordingActions]:
     client.stop()
 
 
-def test_the_windows_tab_opens_the_chosen_counter(qtbot, tr, actions) -> None:
+def windows_tab(qtbot, tr, actions, counter: int | None = None) -> WindowsTab:
+    """The Windows tab on screen with its counters listed and `counter` chosen."""
     console = BranchConsole(actions.client.model, actions.client.model.extras)
     tab = WindowsTab(tr, actions, console)
     qtbot.addWidget(tab)
+    tab.resize(1000, 600)
     tab.show()
     tab.show_rows(console.counter_rows(), console.window_summary())
+    if counter is not None:
+        tab.select(counter)
+    return tab
 
+
+def test_the_windows_tab_opens_the_chosen_counter(qtbot, tr, actions) -> None:
+    tab = windows_tab(qtbot, tr, actions)
     qtbot.mouseClick(tab.open_button, LEFT)  # nothing chosen: the button is disabled
     assert not tab.open_button.isEnabled() and actions.sent == []
 
@@ -91,14 +103,9 @@ def test_the_windows_tab_opens_the_chosen_counter(qtbot, tr, actions) -> None:
 def test_the_windows_tab_will_not_save_a_counter_that_serves_only_overflow(
     qtbot, tr, actions
 ) -> None:
-    console = BranchConsole(actions.client.model, actions.client.model.extras)
-    tab = WindowsTab(tr, actions, console)
-    qtbot.addWidget(tab)
-    tab.show()
-    tab.show_rows(console.counter_rows(), console.window_summary())
-    tab.select(1)
+    tab = windows_tab(qtbot, tr, actions, 1)
     qtbot.waitUntil(lambda: tab.editor.list.count() == 1)
-    tab.editor.list.item(0).setCheckState(Qt.CheckState.Checked)  # A becomes overflow only
+    qtbot.mouseClick(tab.editor.overflow_boxes["A"], LEFT)  # A becomes overflow only
     qtbot.mouseClick(tab.editor.save, LEFT)
     assert actions.messages == [("manager.skills.need_one", "error")]
     assert actions.sent == []
@@ -133,3 +140,74 @@ def test_the_alert_history_shows_a_utc_time_on_the_branchs_clock(qtbot, tr):
     qtbot.addWidget(window)
     window.alerts.show_history([{**manager.ALERTS[0], "raised_at": "2026-11-27T02:16:00+00:00"}])
     assert window.alerts.history.item(0, 0).text() == "11-27 10:16"
+
+
+def test_skills_are_saved_or_undone_only_once_something_changed(qtbot, tr, actions) -> None:
+    editor = windows_tab(qtbot, tr, actions, 1).editor
+    qtbot.waitUntil(lambda: editor.list.count() == 1)
+    assert not editor.save.isEnabled() and not editor.revert.isEnabled()
+
+    # The box says what it is, and a click on its word ticks it.
+    box = editor.overflow_boxes["A"]
+    assert box.text() == "支援" and box.isVisible()
+    qtbot.mouseClick(box, LEFT, pos=box.rect().center())
+    assert box.isChecked() and editor.draft is not None and editor.draft.skills[0]["overflow"]
+    assert editor.save.isEnabled() and editor.revert.isEnabled()
+    qtbot.mouseClick(box, LEFT, pos=box.rect().center())  # ticked back: nothing to save
+    assert not editor.save.isEnabled() and not editor.revert.isEnabled()
+
+    editor.add_choice.setCurrentIndex(editor.add_choice.findData("C"))
+    qtbot.mouseClick(editor.add, LEFT)
+    assert editor.save.isEnabled()
+    qtbot.mouseClick(editor.revert, LEFT)
+    assert editor.draft is not None and editor.draft.codes() == ["A"]
+    assert not editor.save.isEnabled() and not editor.revert.isEnabled()
+
+    qtbot.mouseClick(editor.add, LEFT)
+    qtbot.mouseClick(editor.save, LEFT)
+    assert actions.sent[-1][0] == "manager.skills.saved"
+    assert editor.save.isEnabled()  # not yet answered
+    actions.answers[-1]({"number": 1})
+    assert not editor.save.isEnabled() and not editor.revert.isEnabled()
+
+
+def test_a_click_beside_the_support_box_still_picks_the_row(qtbot, tr, actions) -> None:
+    editor = windows_tab(qtbot, tr, actions, 1).editor
+    editor.add_choice.setCurrentIndex(editor.add_choice.findData("C"))
+    qtbot.mouseClick(editor.add, LEFT)
+    editor.list.setCurrentRow(0)
+    # The strip carrying the box lies over the row's name; the click lands on the strip.
+    strip = editor.list.itemWidget(editor.list.item(1))
+    assert editor.list.visualItemRect(editor.list.item(1)).contains(strip.geometry())
+    where = QPoint(20, strip.height() // 2)
+    assert not editor.overflow_boxes["C"].geometry().contains(where)
+    qtbot.mouseClick(strip, LEFT, pos=where)
+    assert editor.list.currentRow() == 1
+    assert not editor.overflow_boxes["C"].isChecked()
+
+
+def test_acknowledge_buttons_are_whole_in_their_rows(qtbot, tr) -> None:
+    window = manager.alerts(tr)
+    qtbot.addWidget(window)
+    lay_out(window, (1366, 768))
+    table = window.alerts.open_table
+    assert window.alerts.ack_buttons
+    for row, button in enumerate(window.alerts.ack_buttons.values()):
+        assert button.height() >= button.minimumSizeHint().height()
+        assert table.rowHeight(row) >= button.height()
+        cell = table.visualRect(table.model().index(row, 5))
+        assert cell.contains(button.geometry()), (cell, button.geometry())
+
+
+def test_a_device_fault_reads_in_the_managers_language(tr) -> None:
+    fault = {
+        "kind": "device_fault",
+        "subject": {"device": "kiosk-1/printer", "health": "error", "detail": "paper out"},
+        "detail": "paper out",
+    }
+    assert alert_detail(tr, fault, str) == "kiosk-1/printer：打印纸已用完"
+    tr.set_language("en")
+    assert alert_detail(tr, fault, str) == "kiosk-1/printer: Out of paper"
+    # No detail from the device: its health, in words.
+    bare = {**fault, "subject": {"device": "kiosk-1/printer", "health": "offline"}}
+    assert alert_detail(tr, bare, str) == "kiosk-1/printer: offline"

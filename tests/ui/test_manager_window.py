@@ -118,7 +118,7 @@ def test_moving_a_counter_from_cash_to_accounts_changes_who_it_calls(qtbot, make
     qtbot.mouseClick(editor.up, LEFT)
     qtbot.mouseClick(editor.up, LEFT)
     editor.list.setCurrentRow(1)  # A: take it only when its queue is over target
-    editor.list.item(1).setCheckState(Qt.CheckState.Checked)
+    qtbot.mouseClick(editor.overflow_boxes["A"], LEFT)
     qtbot.waitUntil(lambda: editor.draft is not None and editor.draft.skills[1]["overflow"])
     qtbot.mouseClick(editor.save, LEFT)
 

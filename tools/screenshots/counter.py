@@ -40,6 +40,17 @@ DEMO_EFORM = {
 }
 
 
+# The demo's tellers by staff id (invented names), as the staff list would have them.
+DEMO_TELLERS = {
+    "t101": "李强",
+    "t102": "张敏",
+    "t103": "刘洋",
+    "t104": "王丽",
+    "t105": "陈静",
+    "t106": "杨帆",
+}
+
+
 def _at(minutes_ago: float) -> str:
     return (AT - timedelta(minutes=minutes_ago)).isoformat()
 
@@ -100,13 +111,15 @@ def demo_snapshot(counter_state: str = "open", staff: str | None = "t104") -> di
             for s in c["skills"]
         ]
         mine = c["number"] == COUNTER
+        staff_id = staff if mine else f"t10{c['number']}"
         counters.append(
             {
                 "number": c["number"],
                 "name": c["name"],
                 "location": c.get("location", ""),
                 "state": counter_state if mine else "open",
-                "staff_id": staff if mine else f"t10{c['number']}",
+                "staff_id": staff_id,
+                "staff_name": DEMO_TELLERS.get(staff_id or "", ""),
                 "skills": skills,
                 "pause_reason": "lunch" if mine and counter_state == "paused" else "",
             }

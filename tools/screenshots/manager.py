@@ -288,6 +288,7 @@ def manager_snapshot() -> dict[str, Any]:
             "location": "",
             "state": "closed",
             "staff_id": None,
+            "staff_name": "",
             "skills": [{"service": "A", "weight": 1.0, "overflow": False}],
             "pause_reason": "",
         }

@@ -629,14 +629,24 @@ class CounterWindow(QWidget):
     def enter_compact(self) -> CompactBar:
         """Swap this window for the small always-on-top bar (remembered for next time)."""
         if self.compact is None:
-            self.compact = CompactBar(self)
-            self._message_timer.timeout.connect(self.compact.note.hide)
+            bar = CompactBar(self)
+            # The bar is a top-level window of its own (a parent would make it a transient
+            # of this hidden window, which window managers may hide with it), so the two
+            # lifetimes are tied by hand: the bar goes with this window, and this window
+            # forgets the bar whenever it goes, however it was deleted.
+            self.destroyed.connect(bar.deleteLater)
+            bar.destroyed.connect(self._compact_gone)
+            self._message_timer.timeout.connect(bar.note.hide)
+            self.compact = bar
         self.compact.note.hide()
         self.compact.show()
         self.update_view()
         self.hide()
         self._remember(compact=True)
         return self.compact
+
+    def _compact_gone(self) -> None:
+        self.compact = None
 
     def leave_compact(self) -> None:
         """Back to the full window."""

@@ -201,12 +201,18 @@ class CounterRow:
     state: str  # open, paused, closed
     pause_reason: str
     staff_id: str | None
+    staff_name: str  # "" when the server sends none (nobody, or no name on file)
     customer: str | None  # the number called to / served at it
     customer_service: str | None
     customer_state: str | None  # called or serving
     customer_for_s: int | None  # since the call
     idle_s: int | None  # open with nobody at it: since the last customer left
     skills: tuple[Mapping[str, Any], ...]
+
+    @property
+    def teller(self) -> str | None:
+        """Who is signed in, by name where the server knows it, else by staff id."""
+        return self.staff_name or self.staff_id
 
     @property
     def skill_text(self) -> str:
@@ -240,10 +246,13 @@ class SkillsDraft:
 
     counter: int
     skills: list[dict[str, Any]] = field(default_factory=list)
+    # What the server holds (as loaded, or as last saved): the draft has changes when it
+    # differs, and only then is there anything to save or undo.
+    saved: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     def of(cls, counter: int, skills: Iterable[Mapping[str, Any]]) -> SkillsDraft:
-        return cls(
+        draft = cls(
             counter,
             [
                 {
@@ -254,6 +263,16 @@ class SkillsDraft:
                 for s in skills
             ],
         )
+        draft.saved = draft.payload()
+        return draft
+
+    @property
+    def changed(self) -> bool:
+        return self.skills != self.saved
+
+    def mark_saved(self, payload: list[dict[str, Any]]) -> None:
+        """The server accepted `payload` (the draft as it was sent, perhaps edited since)."""
+        self.saved = [dict(s) for s in payload]
 
     def codes(self) -> list[str]:
         return [s["service"] for s in self.skills]
@@ -540,6 +559,7 @@ class BranchConsole:
                     state=str(c.get("state") or "closed"),
                     pause_reason=str(c.get("pause_reason") or ""),
                     staff_id=c.get("staff_id"),
+                    staff_name=str(c.get("staff_name") or ""),
                     customer=str(t["number"]) if t else None,
                     customer_service=str(t["service"]) if t else None,
                     customer_state=str(t["state"]) if t else None,

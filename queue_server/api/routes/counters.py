@@ -126,7 +126,8 @@ async def sign_in(
     minutes lock the staff id for 15 minutes (429); no more than five are ever checked."""
     if not await staff.check_pin(body.staff_id, body.pin, counter=number):
         raise HTTPException(401, "wrong staff id or PIN")
-    change = await engine.execute(lambda b, now: b.sign_in(number, body.staff_id, now))
+    name = staff.name_of(body.staff_id)
+    change = await engine.execute(lambda b, now: b.sign_in(number, body.staff_id, now, name))
     return counter_wire(result_of(change, Counter))
 
 

@@ -108,5 +108,6 @@ class CounterPublic(BaseModel):
     location: str
     state: CounterState
     staff_id: str | None
+    staff_name: str = Field("", description="the signed-in teller's name, from the staff list")
     skills: list[SkillModel]
     pause_reason: str

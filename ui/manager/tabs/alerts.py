@@ -7,10 +7,18 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from PySide6.QtCore import QDate
-from PySide6.QtWidgets import QDateEdit, QHBoxLayout, QLineEdit, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QDateEdit,
+    QHBoxLayout,
+    QHeaderView,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ui.client import ApiError
-from ui.i18n import Translator
+from ui.i18n import Translator, device_detail
 from ui.manager.actions import ConsoleActions
 from ui.manager.widgets import Table, short_time
 from ui.widgets import BigButton, TextLabel, label
@@ -69,6 +77,9 @@ class AlertsTab(QWidget):
             "historyTable",
             stretch=3,
         )
+        # Rows with buttons and note fields are as tall as those need (a text row is not).
+        for table in (self.open_table, self.followups):
+            table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.date = QDateEdit(QDate.currentDate())
         self.date.setCalendarPopup(True)
         self.date.setDisplayFormat("yyyy-MM-dd")
@@ -288,9 +299,12 @@ def alert_detail(t: Translator, alert: Mapping[str, Any], names: Callable[[str],
         }
     elif kind == "device_fault" and subject.get("device"):
         health = str(subject.get("health") or "")
+        fault = str(subject.get("detail") or "")
         values = {
             "device": subject["device"],
-            "detail": subject.get("detail") or t.tr(f"manager.device_health.{health}"),
+            "detail": device_detail(t.catalog, fault)
+            if fault
+            else t.tr(f"manager.device_health.{health}"),
         }
     elif kind == "negative_rating" and subject.get("number"):
         counter = subject.get("counter")

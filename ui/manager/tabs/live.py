@@ -154,7 +154,7 @@ class LiveTab(QWidget):
             self.counters.set_cell(r, 0, name)
             cell_state = {"open": "ok", "paused": "near", "closed": "closed"}.get(c.state)
             self.counters.set_cell(r, 1, state, cell_state)
-            self.counters.set_cell(r, 2, c.staff_id or t.tr("manager.counter.nobody"))
+            self.counters.set_cell(r, 2, c.teller or t.tr("manager.counter.nobody"))
             self.counters.set_cell(r, 3, customer)
             self.counters.set_cell(r, 4, duration(t, c.customer_for_s, "manager.duration"))
             self.counters.set_cell(r, 5, duration(t, c.idle_s, "manager.duration"))

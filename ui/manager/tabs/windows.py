@@ -7,6 +7,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QHBoxLayout,
     QListWidget,
@@ -25,7 +26,8 @@ from ui.widgets import BigButton, TextLabel, card, label
 
 
 class SkillsEditor(QWidget):
-    """The businesses one counter serves, in order: up / down, overflow ticks, add, remove."""
+    """The businesses one counter serves, in order: up / down, a labelled 支援 (overflow)
+    box on each, add, remove; save and undo once something has changed."""
 
     def __init__(self, tr: Translator) -> None:
         super().__init__()
@@ -37,7 +39,7 @@ class SkillsEditor(QWidget):
         self.list.setObjectName("skillsList")
         self.list.setDragDropMode(QListWidget.DragDropMode.InternalMove)
         self.list.model().rowsMoved.connect(self._dragged)
-        self.list.itemChanged.connect(self._ticked)
+        self.overflow_boxes: dict[str, QCheckBox] = {}
         self.up = QPushButton()
         self.down = QPushButton()
         self.remove = QPushButton()
@@ -101,20 +103,14 @@ class SkillsEditor(QWidget):
         self.title.setText(
             t.tr("manager.skills.title", counter=t.tr("common.counter", counter=draft.counter))
         )
+        self.overflow_boxes = {}
         for i, skill in enumerate(draft.skills):
-            text = f"{i + 1}. {skill['service']}  {self.names(skill['service'])}"
-            item = QListWidgetItem(text)
-            item.setData(Qt.ItemDataRole.UserRole, skill["service"])
-            item.setFlags(
-                item.flags() | Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsDragEnabled
-            )
-            item.setCheckState(
-                Qt.CheckState.Checked if skill["overflow"] else Qt.CheckState.Unchecked
-            )
-            item.setToolTip(t.tr("manager.skills.overflow_hint"))
-            if skill["overflow"]:
-                item.setText(f"{text}  ({t.tr('manager.skills.overflow')})")
+            code = skill["service"]
+            item = QListWidgetItem(f"{i + 1}. {code}  {self.names(code)}")
+            item.setData(Qt.ItemDataRole.UserRole, code)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsDragEnabled)
             self.list.addItem(item)
+            self.list.setItemWidget(item, self._overflow_box(code, bool(skill["overflow"])))
         if select is not None and 0 <= select < self.list.count():
             self.list.setCurrentRow(select)
         self.list.blockSignals(False)
@@ -123,6 +119,30 @@ class SkillsEditor(QWidget):
             if code not in draft.codes():
                 self.add_choice.addItem(f"{code}  {self.names(code)}", code)
         self.add.setEnabled(self.add_choice.count() > 0)
+        self.show_changed()
+
+    def show_changed(self) -> None:
+        """Save and undo only when the draft differs from what the server holds."""
+        changed = self.draft is not None and self.draft.changed
+        self.save.setEnabled(changed)
+        self.revert.setEnabled(changed)
+
+    def _overflow_box(self, code: str, overflow: bool) -> QWidget:
+        # The box sits at the row's right over a see-through strip: the list still paints
+        # the row's name and selection beneath it, and takes the clicks and drags that
+        # land beside the box (a plain widget passes them on to its parent).
+        box = QCheckBox(self.tr_.tr("manager.skills.overflow"))
+        box.setObjectName("overflowBox")
+        box.setChecked(overflow)
+        box.setToolTip(self.tr_.tr("manager.skills.overflow_hint"))
+        box.toggled.connect(lambda on, code=code: self._set_overflow(code, on))
+        self.overflow_boxes[code] = box
+        strip = QWidget()
+        row = QHBoxLayout(strip)
+        row.setContentsMargins(0, 0, 8, 0)
+        row.addStretch(1)
+        row.addWidget(box)
+        return strip
 
     def _move(self, step: int) -> None:
         if self.draft is None or self.list.currentRow() < 0:
@@ -140,12 +160,10 @@ class SkillsEditor(QWidget):
             self.draft.add(str(code))
             self.redraw(len(self.draft.skills) - 1)
 
-    def _ticked(self, item: QListWidgetItem) -> None:
-        if self.draft is not None:
-            checked = item.checkState() == Qt.CheckState.Checked
-            row = self.list.row(item)
-            self.draft.set_overflow(row, checked)
-            QTimer.singleShot(0, lambda: self.redraw(row))  # the label says "overflow" too
+    def _set_overflow(self, code: str, overflow: bool) -> None:
+        if self.draft is not None and code in self.draft.codes():
+            self.draft.set_overflow(self.draft.codes().index(code), overflow)
+            self.show_changed()
 
     def _dragged(self, *_: Any) -> None:
         if self.draft is None:
@@ -246,7 +264,7 @@ class WindowsTab(QWidget):
             item.setData(Qt.ItemDataRole.UserRole, c.number)
             cell_state = {"open": "ok", "paused": "near", "closed": "closed"}.get(c.state)
             self.table.set_cell(r, 1, t.tr(f"manager.state.{c.state}"), cell_state)
-            self.table.set_cell(r, 2, c.staff_id or t.tr("manager.counter.nobody"))
+            self.table.set_cell(r, 2, c.teller or t.tr("manager.counter.nobody"))
             self.table.set_cell(r, 3, c.skill_text)
         chosen = next((c for c in counters if c.number == self.selected()), None)
         self.open_button.setEnabled(chosen is not None and chosen.state != "open")
@@ -289,9 +307,16 @@ class WindowsTab(QWidget):
         if not any(not s["overflow"] for s in draft.skills):
             a.show_message("manager.skills.need_one", "error")
             return
-        n = draft.counter
+        n, payload = draft.counter, draft.payload()
+
+        def saved(_: Any) -> None:
+            draft.mark_saved(payload)
+            if draft is self.editor.draft:
+                self.editor.show_changed()
+
         a.send(
-            lambda: a.client.set_skills(n, draft.payload()),
+            lambda: a.client.set_skills(n, payload),
+            saved,
             success="manager.skills.saved",
             counter=a.counter_name(n),
         )
