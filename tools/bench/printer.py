@@ -40,7 +40,12 @@ def run(samples: int = 200, *, paper: Paper = "80mm", timeout_s: float = 10.0) -
     sim = PrinterSimulator(render=False, paper=paper)
     with sim, printer_for_url(f"{sim.url}?paper={paper}") as printer:
         for i in range(samples):
-            content = sample_content(number=f"A{i % 1000:03d}", people_ahead=i % 40)
+            ahead = i % 40
+            content = sample_content(
+                number=f"A{i % 1000:03d}",
+                ahead_zh=f"前面还有 {ahead} 人",
+                ahead_en=f"People ahead of you: {ahead}",
+            )
             started = time.perf_counter()
             image = render_ticket(content, paper)
             rendered = time.perf_counter()
