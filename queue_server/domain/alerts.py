@@ -229,6 +229,9 @@ def conditions(  # noqa: C901 one check per alert rule, read top to bottom
         waited = (now - head.arrived_at).total_seconds() if head is not None else 0.0
         eta = (eta_new_s or {}).get(code)
         severity: Severity | None = None
+        # What the alert is about: the longest wait so far, or the wait a newcomer is
+        # predicted to have while everyone waiting is still within target.
+        reason = "longest_wait"
         if head is not None and waited >= target:
             severity = Severity.CRITICAL
             detail = f"longest wait {_minutes(waited)}, over the {_minutes(target)} target"
@@ -237,11 +240,13 @@ def conditions(  # noqa: C901 one check per alert rule, read top to bottom
             detail = f"longest wait {_minutes(waited)}, target {_minutes(target)}"
         elif head is not None and eta is not None and eta >= target:
             severity = Severity.WARNING
+            reason = "predicted_wait"
             detail = f"a newcomer would wait about {_minutes(eta)}, target {_minutes(target)}"
         if severity is not None:
             key = f"business:{code}"
             subject = {
                 "service": code,
+                "reason": reason,
                 "longest_wait_s": round(waited),
                 "target_s": round(target),
                 "eta_s": None if eta is None else round(eta),

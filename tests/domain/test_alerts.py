@@ -53,3 +53,17 @@ def test_a_cleared_alert_nobody_acknowledged_still_asks_for_attention():
     acked = book.acknowledge(raised[1].id, "manager", T0 + timedelta(minutes=2))
     book.apply("alert.acknowledged", {"alert": acked.to_dict()})
     assert book.attention() == []
+
+
+def test_a_business_alert_says_whether_the_longest_or_the_predicted_wait_fired_it(desk, at):
+    from queue_server.domain.alerts import AlertRules, conditions
+
+    desk.issue("cash", when=0)
+    rules = AlertRules()
+    # One minute in: nobody has waited long, but a newcomer is predicted at 15 min (> 10).
+    found = conditions(desk.branch, at(1), rules, paused_since={}, eta_new_s={"cash": 900})
+    assert found["business:cash"].subject["reason"] == "predicted_wait"
+    assert found["business:cash"].subject["eta_s"] == 900
+    # Nine minutes in, the longest wait itself is near the target: that is the reason now.
+    found = conditions(desk.branch, at(9), rules, paused_since={}, eta_new_s={"cash": 900})
+    assert found["business:cash"].subject["reason"] == "longest_wait"

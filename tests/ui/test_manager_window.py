@@ -335,6 +335,22 @@ def test_alert_details_are_worded_in_the_consoles_language():
     assert alert_detail(t, business, lambda code: "Accounts") == (
         "C Accounts: longest wait 19 min (target 15 min)"
     )
+    # Fired on the prediction while the longest wait is short: it says so, not "0 min".
+    predicted = {
+        "kind": "business_over_target",
+        "subject": {
+            "service": "C", "reason": "predicted_wait", "longest_wait_s": 20,
+            "target_s": 900, "eta_s": 2520,
+        },
+        "detail": "a newcomer would wait about 42 min, target 15 min",
+    }  # fmt: skip
+    assert alert_detail(t, predicted, lambda code: "Accounts") == (
+        "C Accounts: a newcomer would wait about 42 min (target 15 min)"
+    )
+    t.set_language("zh")
+    assert alert_detail(t, predicted, lambda code: "开户") == (
+        "C 开户：新来的客户预计等候 42 分钟（目标 15 分钟）"
+    )
     # A subject without figures (an older alert): the server's own words.
     assert (
         alert_detail(t, {"kind": "business_over_target", "subject": {}, "detail": "x"}, str) == "x"

@@ -279,11 +279,14 @@ def alert_detail(t: Translator, alert: Mapping[str, Any], names: Callable[[str],
     values: dict[str, object] = {}
     if kind == "business_over_target" and minutes("longest_wait_s") is not None:
         code = str(subject.get("service", ""))
+        predicted = subject.get("reason") == "predicted_wait" and minutes("eta_s") is not None
         values = {
             "service": f"{code} {names(code)}".strip(),
-            "wait": minutes("longest_wait_s"),
+            "wait": minutes("eta_s" if predicted else "longest_wait_s"),
             "target": minutes("target_s"),
         }
+        if predicted:  # nobody has waited long yet: say what the alert foresees
+            return t.tr("manager.alert_detail.business_predicted", **values)
     elif kind == "customer_over_target" and minutes("waited_s") is not None:
         values = {
             "number": subject.get("number", ""),
