@@ -7,7 +7,6 @@ loaded into its model, and reads that answer at once from canned data.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,6 +25,7 @@ DEMO_URL = "http://192.168.1.10:8470"
 COUNTER = 4
 AT = datetime.fromisoformat("2026-11-27T10:20:00+08:00")
 SMALL = (1366, 768)
+FULL = (1920, 1080)
 # A made-up customer (the name and number are invented; the check digit is valid).
 DEMO_EFORM = {
     "name": "王建华",
@@ -312,22 +312,22 @@ def compact_offline(tr: Translator) -> QWidget:
     return bar
 
 
-def _both(name: str, build: Callable[[Translator], QWidget]) -> list[Screen]:
-    return [
-        Screen(name, build, large_variants=(False,)),
-        Screen(f"{name}-1366", build, sizes=(SMALL,), large_variants=(False,)),
-    ]
-
-
 def screens() -> list[Screen]:
     """Every counter screen, for `python -m tools.screenshots.qt --only counter`."""
+    # A teller's PC: a 1366×768 laptop or a 1920×1080 monitor; the dialog and the
+    # compact bar at their own sizes.
     return [
-        Screen("counter-sign-in", sign_in, sizes=(SMALL,), large_variants=(False,)),
-        *_both("counter-idle", idle),
-        *_both("counter-called", called),
-        *_both("counter-serving", serving),
-        Screen("counter-paused", paused, sizes=(SMALL,), large_variants=(False,)),
-        Screen("counter-offline", offline, sizes=(SMALL,), large_variants=(False,)),
+        *(
+            Screen(name, build, sizes=(SMALL, FULL), large_variants=(False,))
+            for name, build in (
+                ("counter-sign-in", sign_in),
+                ("counter-idle", idle),
+                ("counter-called", called),
+                ("counter-serving", serving),
+                ("counter-paused", paused),
+                ("counter-offline", offline),
+            )
+        ),
         Screen("counter-transfer", transfer, sizes=((720, 480),), large_variants=(False,)),
         Screen("counter-compact", compact, sizes=(COMPACT_SIZE,), large_variants=(False,)),
         Screen(

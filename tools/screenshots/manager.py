@@ -8,7 +8,6 @@ staff lists shown as if they had just been read.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtWidgets import QApplication, QWidget
@@ -21,6 +20,7 @@ from ui.manager.client import ManagerClient
 from ui.manager.window import ManagerWindow, open_console
 
 SMALL = (1366, 768)
+FULL = (1920, 1080)
 
 WAITING = [
     _ticket(41, "C012", "C", 19),
@@ -413,24 +413,21 @@ def offline(tr: Translator) -> QWidget:
     return manager_window(tr, online=False)
 
 
-def _sizes(name: str, build: Callable[[Translator], QWidget]) -> list[Screen]:
-    return [
-        Screen(name, build, large_variants=(False,)),
-        Screen(f"{name}-1366", build, sizes=(SMALL,), large_variants=(False,)),
-    ]
-
-
 def screens() -> list[Screen]:
     """Every console screen, for `python -m tools.screenshots.qt --only manager`."""
+    # A manager's PC: a 1366×768 laptop or a 1920×1080 monitor, every tab on both.
     return [
-        *_sizes("manager-live", live),
-        *_sizes("manager-windows", windows),
-        Screen("manager-advice", advice, large_variants=(False,)),
-        Screen("manager-alerts", alerts, large_variants=(False,)),
-        Screen("manager-audit", audit, large_variants=(False,)),
-        Screen("manager-settings", settings, large_variants=(False,)),
-        Screen("manager-devices", devices, large_variants=(False,)),
-        *_sizes("manager-reports", reports),
-        Screen("manager-reports-table", report_table, large_variants=(False,)),
-        Screen("manager-offline", offline, sizes=(SMALL,), large_variants=(False,)),
+        Screen(name, build, sizes=(SMALL, FULL), large_variants=(False,))
+        for name, build in (
+            ("manager-live", live),
+            ("manager-windows", windows),
+            ("manager-advice", advice),
+            ("manager-alerts", alerts),
+            ("manager-audit", audit),
+            ("manager-settings", settings),
+            ("manager-devices", devices),
+            ("manager-reports", reports),
+            ("manager-reports-table", report_table),
+            ("manager-offline", offline),
+        )
     ]
