@@ -330,3 +330,43 @@ def test_the_waits_shown_are_the_servers_summary_between_snapshots(server, page)
     assert f"{minutes}" in page.inner_text(".svc[data-service='A'] .svc-eta")
     # C has no open counter: nothing to predict, and the tile says so.
     assert page.evaluate(f"{HOOK}.waits.C.eta_new_s") is None
+
+
+# The WCAG contrast ratio of two "rgb(r, g, b)" colours, in the page's own terms.
+CONTRAST_JS = """([fg, bg]) => {
+  const lum = (c) => {
+    const [r, g, b] = c.match(/\\d+(\\.\\d+)?/g).slice(0, 3).map(Number).map((v) => {
+      v /= 255;
+      return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
+  return (a + 0.05) / (b + 0.05);
+}"""
+
+
+def test_every_line_of_the_call_stays_readable_at_the_height_of_its_flash(server, page):
+    c1 = sign_in(server, 1)
+    issue(server, "A", 1)
+    open_display(page, server)
+    call_next(c1, 1)
+    wait_current(page, "A001")
+    page.wait_for_selector("#current.flash", timeout=WAIT_MS)
+    # Hold every animation at its middle (the panel gold), as a photo of the hall would, and
+    # read the colours in the same task, before the page can redraw a line.
+    colours = page.evaluate(
+        """(selectors) => {
+          document.getAnimations().forEach((a) => { a.pause(); a.currentTime = 400; });
+          const colour = (s) => getComputedStyle(document.querySelector(s)).color;
+          return {
+            background: getComputedStyle(document.getElementById("current")).backgroundColor,
+            lines: Object.fromEntries(selectors.map((s) => [s, colour(s)])),
+          };
+        }""",
+        ["#current-sentence", "#current-sentence .en", "#current-counter"],
+    )
+    background = colours["background"]
+    for selector, colour in colours["lines"].items():
+        ratio = page.evaluate(CONTRAST_JS, [colour, background])
+        assert ratio >= 4.5, (selector, colour, background, ratio)
