@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 Handler = Callable[[argparse.Namespace], int]
-SCENARIO_HELP = "scenario TOML (default: the standard branch day in tools/sim/scenarios/)"
+SCENARIO_HELP = "scenario TOML (default: queue_server/simulation/scenarios/branch_day.toml)"
 
 
 def deferred(module: str, function: str) -> Handler:

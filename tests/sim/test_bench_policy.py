@@ -52,7 +52,7 @@ def test_a_bad_scenario_is_an_error_not_a_crash(capsys, tmp_path):
 def test_the_flood_probe_finds_the_policy_that_starves_by_construction():
     from queue_server.domain import PriorityClass
     from queue_server.domain.policies import policy_by_name
-    from tools.sim.compare import flood_wait_min
+    from queue_server.simulation.compare import flood_wait_min
 
     vip, care = PriorityClass.VIP, PriorityClass.CARE
     assert flood_wait_min(policy_by_name("strict"), vip) is None
@@ -74,7 +74,7 @@ def _summary(share, starved=(), total=100.0, flood=0):
 
 
 def test_the_default_rule_in_order():
-    from tools.sim.compare import choose_default
+    from queue_server.simulation.compare import choose_default
 
     # A policy that starves under a flood is out, however good its share.
     summaries = {"a": _summary(0.99, flood=None), "b": _summary(0.90)}
@@ -93,8 +93,8 @@ def test_the_default_rule_in_order():
 
 def test_the_servers_default_policy_is_the_benchmarks_winner():
     from queue_server.domain import Branch
-    from tools.sim.compare import compare_policies
-    from tools.sim.scenario import load_scenario
+    from queue_server.simulation.compare import compare_policies
+    from queue_server.simulation.scenario import load_scenario
 
     scenario = load_scenario()  # the standard day
     branch = Branch(scenario.branch.settings, scenario.branch.services, scenario.branch.counters)

@@ -20,10 +20,10 @@ from queue_server.domain.eta import (
     predict_waits,
     todays_volume,
 )
+from queue_server.simulation.arrivals import Arrival
+from queue_server.simulation.engine import Simulation, fork_branch
+from queue_server.simulation.scenario import load_scenario
 from tools.bench.predict import live_state_150x10, scenario_arrivals
-from tools.sim.arrivals import Arrival
-from tools.sim.engine import Simulation, fork_branch
-from tools.sim.scenario import load_scenario
 
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 

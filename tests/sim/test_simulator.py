@@ -8,12 +8,12 @@ from typing import Any
 
 from queue_server.domain import PriorityClass, TicketState
 from queue_server.domain.policies import policy_by_name
-from tools.sim.arrivals import Arrival, draw_day
-from tools.sim.bound import pooled_fluid_bound, skill_pooled_bound
-from tools.sim.compare import compare_policies
-from tools.sim.engine import Simulation, day_origin, open_branch, simulate_day
-from tools.sim.metrics import mean_ci95
-from tools.sim.scenario import STANDARD_DAY, load_scenario, parse_scenario
+from queue_server.simulation.arrivals import Arrival, draw_day
+from queue_server.simulation.bound import pooled_fluid_bound, skill_pooled_bound
+from queue_server.simulation.compare import compare_policies
+from queue_server.simulation.engine import Simulation, day_origin, open_branch, simulate_day
+from queue_server.simulation.metrics import mean_ci95
+from queue_server.simulation.scenario import STANDARD_DAY, load_scenario, parse_scenario
 
 
 def one_queue(

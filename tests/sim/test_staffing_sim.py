@@ -14,11 +14,11 @@ from conftest import TEST_CONFIG, FakeClock, LiveServer, make_db
 from queue_server.cli import main
 from queue_server.config import parse_config
 from queue_server.domain import Branch, CounterState, PriorityClass, TicketState
-from tools.sim.arrivals import Arrival, draw_day
-from tools.sim.compare import scenario_policy
-from tools.sim.engine import Simulation, day_origin, simulate_day
-from tools.sim.scenario import Scenario, load_scenario, parse_scenario
-from tools.sim.staffing import (
+from queue_server.simulation.arrivals import Arrival, draw_day
+from queue_server.simulation.compare import scenario_policy
+from queue_server.simulation.engine import Simulation, day_origin, simulate_day
+from queue_server.simulation.scenario import Scenario, load_scenario, parse_scenario
+from queue_server.simulation.staffing import (
     Evaluation,
     PlanSimulator,
     check_grid,

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from queue_server.domain.policies import POLICY_NAMES
-from tools.sim.compare import Comparison, compare_policies
-from tools.sim.metrics import class_waits, percentile
-from tools.sim.scenario import CLASSES, load_scenario
+from queue_server.simulation.compare import Comparison, compare_policies
+from queue_server.simulation.metrics import class_waits, percentile
+from queue_server.simulation.scenario import CLASSES, load_scenario
 
 
 def progress_bar(label: str) -> Any:

@@ -29,9 +29,9 @@ from queue_server.domain.eta import (
     predict_waits,
     todays_volume,
 )
-from tools.sim.arrivals import Arrival, draw_day
-from tools.sim.engine import Simulation, day_origin, fork_branch, open_branch
-from tools.sim.scenario import CLASSES, Scenario, load_scenario
+from queue_server.simulation.arrivals import Arrival, draw_day
+from queue_server.simulation.engine import Simulation, day_origin, fork_branch, open_branch
+from queue_server.simulation.scenario import CLASSES, Scenario, load_scenario
 
 HISTORY_DAYS = 5
 UNDER_MIN = 5.0

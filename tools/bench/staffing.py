@@ -25,9 +25,8 @@ import json
 import time
 from typing import Any
 
-from tools.bench.policy import progress_bar
-from tools.sim.scenario import load_scenario
-from tools.sim.staffing import (
+from queue_server.simulation.scenario import load_scenario
+from queue_server.simulation.staffing import (
     CHECK_CONFIDENCE,
     PlanSimulator,
     check_in_simulator,
@@ -38,6 +37,7 @@ from tools.sim.staffing import (
     repair,
     target_share,
 )
+from tools.bench.policy import progress_bar
 
 CRITERION = (
     "a business meets its target when at least {share:.0%} of its customers, pooled over "

@@ -7,7 +7,7 @@ PrinterSimulator in this process) and the counter app (`python -m tools.drill.so
 --drive counter`: the real CounterWindow at counter 1, a teller clicking Call next, Start
 and Finish whenever
 someone is waiting). Arrivals follow the standard day's hourly rates
-(tools/sim/scenarios/branch_day.toml) stretched over `--hours` (12) at `--load` (2×),
+(queue_server/simulation/scenarios/branch_day.toml) stretched over `--hours` (12) at `--load` (2×),
 a Poisson process with a fixed seed, and the day runs `--speed` times faster than real
 time. Business A only: counter 1 serves it first, so one counter app serves the whole day.
 

@@ -31,8 +31,8 @@ from queue_server.domain import (
     Ticket,
     TicketState,
 )
-from tools.sim.arrivals import Arrival
-from tools.sim.scenario import Scenario
+from queue_server.simulation.arrivals import Arrival
+from queue_server.simulation.scenario import Scenario
 
 # Event kinds, in the order they are handled at the same moment: a counter that frees up
 # calls before a customer arriving at that instant is queued behind the others.

@@ -17,7 +17,7 @@ import heapq
 from collections.abc import Iterable, Mapping
 from itertools import combinations
 
-from tools.sim.arrivals import Arrival
+from queue_server.simulation.arrivals import Arrival
 
 
 def pooled_completions(arrivals: Iterable[Arrival], counters: int) -> list[float]:

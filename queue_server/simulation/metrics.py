@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from queue_server.domain import PriorityClass
-from tools.sim.engine import DayRun, Outcome
-from tools.sim.scenario import CLASSES, Scenario
+from queue_server.simulation.engine import DayRun, Outcome
+from queue_server.simulation.scenario import CLASSES, Scenario
 
 # Two-sided 95 % Student t quantiles by degrees of freedom (1..30); 1.96 beyond.
 _T95 = (

@@ -24,11 +24,11 @@ from queue_server.domain import (
     Ticket,
 )
 from queue_server.domain.policies import POLICY_NAMES, policy_by_name
-from tools.sim.arrivals import draw_day
-from tools.sim.bound import skill_pooled_bound
-from tools.sim.engine import DayRun, simulate_day
-from tools.sim.metrics import mean_ci95, summarise, within_share
-from tools.sim.scenario import Scenario
+from queue_server.simulation.arrivals import draw_day
+from queue_server.simulation.bound import skill_pooled_bound
+from queue_server.simulation.engine import DayRun, simulate_day
+from queue_server.simulation.metrics import mean_ci95, summarise, within_share
+from queue_server.simulation.scenario import Scenario
 
 FLOOD_CLASSES = (PriorityClass.VIP, PriorityClass.CARE)
 FLOOD_HORIZON_MIN = 480  # a whole opening day

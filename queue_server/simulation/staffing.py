@@ -36,10 +36,10 @@ from queue_server.domain.staffing import (
     primary_business,
     recommend,
 )
-from tools.sim.arrivals import Arrival, draw_day
-from tools.sim.compare import scenario_policy
-from tools.sim.engine import DayRun, WindowPlan, simulate_day
-from tools.sim.scenario import Scenario
+from queue_server.simulation.arrivals import Arrival, draw_day
+from queue_server.simulation.compare import scenario_policy
+from queue_server.simulation.engine import DayRun, WindowPlan, simulate_day
+from queue_server.simulation.scenario import Scenario
 
 Grid = list[dict[str, int]]  # windows per business, one mapping per interval
 Progress = Callable[[int, int], None]

@@ -12,7 +12,7 @@ import random
 from dataclasses import dataclass
 
 from queue_server.domain import PriorityClass
-from tools.sim.scenario import Scenario
+from queue_server.simulation.scenario import Scenario
 
 SLOT_MIN = 30.0  # appointments are booked on the half hour (AppointmentRules' default slot)
 
