@@ -52,6 +52,9 @@ from queue_server.domain.policies import (
     AccumulatingPriority,
     CallingPolicy,
     FixedRanking,
+    Forecast,
+    Hall,
+    HallAwarePolicy,
     RankKey,
     next_customers,
 )
@@ -165,6 +168,8 @@ class Branch:
         self._policy: CallingPolicy = policy or AccumulatingPriority(
             appointment_grace=timedelta(seconds=settings.appointment_grace_s)
         )
+        # What the branch expects to arrive (set by the server or a simulation; not an event).
+        self.forecast = Forecast()
         self.idempotency: dict[str, int] = {}
         self.call_keys: dict[tuple[int, str], int] = {}
         self._waiting: dict[int, Ticket] = {}
@@ -204,6 +209,7 @@ class Branch:
             "last_seq",
             "next_ticket_id",
             "_policy",
+            "forecast",
             "appointment_rules",
             "next_appointment_id",
         )
@@ -523,10 +529,21 @@ class Branch:
         if call_key is not None and (counter_no, call_key) in self.call_keys:
             raise InvalidState("this call was already made", code="duplicate_key")
         counter = self._ready_counter(counter_no)
-        chosen = self.policy.choose_next(counter, self.callable_waiting(now), now, self.services)
+        waiting = self.callable_waiting(now)
+        policy = self.policy
+        if isinstance(policy, HallAwarePolicy):
+            chosen = policy.choose_in_hall(self.hall(now), counter, waiting)
+        else:
+            chosen = policy.choose_next(counter, waiting, now, self.services)
         if chosen is None:
             return Change()
         return self._call(counter, chosen, now, call_key, EventKind.TICKET_CALLED)
+
+    def hall(self, now: datetime) -> Hall:
+        """The hall as a hall-aware policy sees it now (see `policies.hall`)."""
+        return Hall(
+            now, dict(self.counters), dict(self._active_by_counter), self.services, self.forecast
+        )
 
     def call_ticket(self, counter_no: int, ticket_id: int, now: datetime) -> Change:
         """Call one named customer out of turn (a teller's override)."""

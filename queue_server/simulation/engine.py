@@ -98,7 +98,7 @@ class DayRun:
 
 def fork_branch(branch: Branch, policy: CallingPolicy | None = None) -> Branch:
     """A copy of the branch's live state to simulate on, leaving the real one untouched."""
-    return Branch(
+    fork = Branch(
         branch.settings,
         branch.services.values(),
         branch.counters.values(),
@@ -108,6 +108,8 @@ def fork_branch(branch: Branch, policy: CallingPolicy | None = None) -> Branch:
         policy=policy or branch.policy,
         bundles=branch.bundles.values(),
     )
+    fork.forecast = branch.forecast
+    return fork
 
 
 class Simulation:

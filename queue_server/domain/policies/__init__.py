@@ -1,10 +1,12 @@
 """Calling policies: who a counter calls next.
 
 `rules` holds the interface and what every policy shares (eligibility, appointment slots,
-the rank-key base); `named` the policies a branch can choose — FIFO, strict priority,
+the rank-key base); `hall` what a policy may see beyond the queue (the other windows, the
+forecast); `named` the policies a branch can choose — FIFO, strict priority,
 accumulating (the default), SLA-aware — and their registry.
 """
 
+from queue_server.domain.policies.hall import Forecast, Hall, HallAwarePolicy
 from queue_server.domain.policies.named import (
     DEFAULT_GRACE,
     POLICY_NAMES,
@@ -33,6 +35,9 @@ __all__ = [
     "CallingPolicy",
     "Fifo",
     "FixedRanking",
+    "Forecast",
+    "Hall",
+    "HallAwarePolicy",
     "RankKey",
     "RankedPolicy",
     "SlaAware",
