@@ -183,6 +183,9 @@ class BranchClient(QObject):
             sock, self._socket = self._socket, None
             sock.close()
             sock.deleteLater()
+        # Idle keep-alive connections too: a server restarting waits for its peers to close,
+        # and over TLS for their close_notify, which a client that stopped would never send.
+        self._nam.clearConnectionCache()
         self._set_online(False)
 
     def reconnect(self) -> None:
