@@ -4,8 +4,8 @@ The day goes through the real server, kiosk and counter app, each its own proces
 memory, descriptors and threads are what is measured); the runner itself is a child too, as
 the device drill's is, so that a crash is a reported result. What is measured and the
 limits (memory growth under 10 %, no growth in descriptors or threads, nothing lost or
-crashed): the docstring of tools/drill/soak_app.py. Short: 3 simulated hours at 180× speed (about a
-minute); long: the 12-hour day at 60× (12 minutes) — `python -m tools.drill.soak_app --speed 1` is a
+crashed): the docstring of tools/drill/soak_app.py. Short: 2 simulated hours at 240× speed (about
+30 s); long: the 12-hour day at 60× (12 minutes) — `python -m tools.drill.soak_app --speed 1` is a
 real day, by hand.
 """
 

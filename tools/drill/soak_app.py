@@ -18,7 +18,7 @@ warm-up reading, descriptors and threads the highest seen during warm-up (Qt's t
 pools start and retire threads as they please). Limits: memory growth under 10 %, no more
 descriptors or threads at the end than the baseline, no process exits.
 
-`--short` is the CI version (3 simulated hours at 180×: about a minute); the default is
+`--short` is the CI version (2 simulated hours at 240×: about 30 s); the default is
 the whole 12-hour day at 60× (12 minutes); `--speed 1` is a real day, by hand.
 The result is one JSON object (`--json`) in the drill's shape: drill, attempts, faults (0:
 none injected), lost (tickets the server acknowledged that did not come out of the
@@ -45,9 +45,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from queue_server.simulation.scenario import STANDARD_DAY
 from tools.harness import (
     BRANCHQ,
-    ROOT,
     START_TIMEOUT_S,
     branchq,
     child_env,
@@ -56,7 +56,7 @@ from tools.harness import (
     wait_healthy,
 )
 
-SCENARIO = ROOT / "tools" / "sim" / "scenarios" / "branch_day.toml"
+SCENARIO = STANDARD_DAY
 COUNTER = 1
 STAFF, PIN = "t01", "2468"
 SERVICE = "A"
@@ -70,9 +70,9 @@ DRAIN_TIMEOUT_S = 60.0
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m tools.drill.soak_app", description=__doc__)
-    parser.add_argument("--short", action="store_true", help="3 simulated hours at 180×")
-    parser.add_argument("--hours", type=float, help="simulated hours (12; short: 3)")
-    parser.add_argument("--speed", type=float, help="simulated seconds per second (60; 180)")
+    parser.add_argument("--short", action="store_true", help="2 simulated hours at 240×")
+    parser.add_argument("--hours", type=float, help="simulated hours (12; short: 2)")
+    parser.add_argument("--speed", type=float, help="simulated seconds per second (60; 240)")
     parser.add_argument("--load", type=float, default=2.0, help="× the standard day (2)")
     parser.add_argument("--attempts", type=int, help="days in a row (default 1)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -304,8 +304,8 @@ def run(
 
     from devices.printer.sim import PrinterSimulator
 
-    hours = hours if hours is not None else (3.0 if short else 12.0)
-    speed = speed if speed is not None else (180.0 if short else 60.0)
+    hours = hours if hours is not None else (2.0 if short else 12.0)
+    speed = speed if speed is not None else (240.0 if short else 60.0)
     days = attempts or 1
     plan = arrivals(hours, load)
     with tempfile.TemporaryDirectory(prefix="branchq-soak-") as tmp:
