@@ -136,6 +136,14 @@ def register_bench(sub: Any) -> None:
     b.add_argument("--scenario", help=SCENARIO_HELP)
     b.add_argument("--days", type=int, help="simulated days (default: the scenario's)")
     b.add_argument("--plot", help="also draw wait box plots per class and policy to this PNG")
+    b.add_argument(
+        "--clairvoyant-budget",
+        type=int,
+        default=None,
+        metavar="MOVES",
+        help="local-search moves per day for the clairvoyant reference (default 60000, "
+        "about 1.5 s a day; 0 leaves it out)",
+    )
     _json_opt(b)
     b = _command(
         bsub,

@@ -26,9 +26,15 @@ from queue_server.domain import (
 from queue_server.domain.policies import POLICY_NAMES, policy_by_name
 from queue_server.simulation.arrivals import draw_day
 from queue_server.simulation.bound import skill_pooled_bound
+from queue_server.simulation.clairvoyant import ClairvoyantDay, OpenHours, Problem, clairvoyant_day
 from queue_server.simulation.engine import DayRun, simulate_day
-from queue_server.simulation.metrics import mean_ci95, summarise, within_share
-from queue_server.simulation.scenario import Scenario
+from queue_server.simulation.metrics import (
+    class_misses_per_day,
+    mean_ci95,
+    summarise,
+    within_share,
+)
+from queue_server.simulation.scenario import CLASSES, Scenario
 
 FLOOD_CLASSES = (PriorityClass.VIP, PriorityClass.CARE)
 FLOOD_HORIZON_MIN = 480  # a whole opening day
@@ -90,6 +96,8 @@ class Comparison:
     runs: dict[str, list[DayRun]] = field(default_factory=dict)
     bounds: list[float] = field(default_factory=list)  # one per day
     summaries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    clairvoyant: list[ClairvoyantDay] = field(default_factory=list)  # one per day, if asked
+    clairvoyant_summary: dict[str, Any] | None = None
 
     @property
     def default(self) -> str:
@@ -113,6 +121,7 @@ class Comparison:
             "default_meets_rule": not self.summaries[default]["starved_classes"],
             "lower_bound_total_wait_min": round(bound, 1),
             "lower_bound_ci95": [round(lo, 1), round(hi, 1)],
+            "clairvoyant": self.clairvoyant_summary,
             "policies": self.summaries,
         }
 
@@ -163,8 +172,15 @@ def compare_policies(
     names: Sequence[str] = POLICY_NAMES,
     days: int | None = None,
     progress: Progress | None = None,
+    clairvoyant_iterations: int = 0,
+    open_hours: OpenHours | None = None,
 ) -> Comparison:
-    """Simulate `days` days (default: the scenario's) under every policy, same customers."""
+    """Simulate `days` days (default: the scenario's) under every policy, same customers.
+
+    With `clairvoyant_iterations` > 0, each day also gets the clairvoyant reference (see
+    `clairvoyant`), seeded with that day's best policy schedule; `open_hours` are the
+    counters' open intervals when some close during the day (default: all open all day).
+    """
     days = scenario.days if days is None else days
     if days < 1:
         raise ValueError("days must be at least 1")
@@ -179,6 +195,12 @@ def compare_policies(
             result.runs[name].append(simulate_day(scenario, arrivals, policy, day))
             if progress is not None:
                 progress(day * len(names) + i + 1, steps)
+        if clairvoyant_iterations > 0:
+            problem = Problem(tuple(arrivals), skills, scenario.class_targets_min, open_hours or {})
+            day_runs = {name: runs[day] for name, runs in result.runs.items()}
+            result.clairvoyant.append(
+                clairvoyant_day(problem, day_runs, clairvoyant_iterations, rng_seed=day)
+            )
     bound_total = sum(result.bounds)
     for name in names:
         summary = summarise(scenario, result.runs[name])
@@ -188,4 +210,62 @@ def compare_policies(
             cls.value: flood_wait_min(policies[name], cls) for cls in FLOOD_CLASSES
         }
         result.summaries[name] = summary
+    if result.clairvoyant:
+        _compare_with_clairvoyant(result)
     return result
+
+
+def _compare_with_clairvoyant(result: Comparison) -> None:
+    """The clairvoyant's figures, and each policy's against them (ratios over all days)."""
+    scenario = result.scenario
+    best = [d.run for d in result.clairvoyant]
+    figures = summarise(scenario, best)
+    best_total = sum(sum(o.queue_min for o in r.outcomes) for r in best)
+    classes: dict[str, Any] = {}
+    for cls in CLASSES:
+        c = figures["classes"][cls.value]
+        classes[cls.value] = {
+            "customers": c["customers"],
+            "mean_wait_min": c["mean_wait_min"],
+            "p95_wait_min": c["p95_wait_min"],
+            "within_target_share": c["within_target_share"],
+            "misses_per_day": round(class_misses_per_day(scenario, best, cls), 2),
+        }
+    seconds = [d.seconds for d in result.clairvoyant]
+    seeded: dict[str, int] = {}
+    for d in result.clairvoyant:
+        seeded[d.seed_policy] = seeded.get(d.seed_policy, 0) + 1
+    result.clairvoyant_summary = {
+        "method": "late-acceptance local search over counter sequences, seeded with the "
+        "day's best policy schedule; arrivals, service times and patience known in advance",
+        "objective": "minutes queued + 1000 × target misses weighted by longest target ÷ "
+        "class target",
+        "iterations_per_day": result.clairvoyant[0].iterations,
+        "seconds_per_day": round(sum(seconds) / len(seconds), 2),
+        "seeded_from": seeded,
+        "cost_vs_seed": round(
+            sum(d.cost for d in result.clairvoyant) / sum(d.seed_cost for d in result.clairvoyant),
+            4,
+        )
+        if any(d.seed_cost for d in result.clairvoyant)
+        else None,
+        "total_wait_min": figures["total_wait_min"],
+        "total_wait_ci95": figures["total_wait_ci95"],
+        "within_target_share": figures["within_target_share"],
+        "within_target_ci95": figures["within_target_ci95"],
+        "starved_classes": figures["starved_classes"],
+        "classes": classes,
+    }
+    for name, summary in result.summaries.items():
+        runs = result.runs[name]
+        total = sum(sum(o.queue_min for o in r.outcomes) for r in runs)
+        summary["clairvoyant_ratio"] = round(total / best_total, 3) if best_total > 0 else None
+        for cls in CLASSES:
+            mine = class_misses_per_day(scenario, runs, cls)
+            theirs = classes[cls.value]["misses_per_day"]
+            summary["classes"][cls.value]["clairvoyant"] = {
+                "misses_per_day": round(mine, 2),
+                "clairvoyant_misses_per_day": theirs,
+                "clairvoyant_p95_wait_min": classes[cls.value]["p95_wait_min"],
+                "misses_ratio": round(mine / theirs, 3) if theirs else None,
+            }

@@ -112,6 +112,13 @@ def _within(o: Outcome, scenario: Scenario) -> bool:
     return o.left_min is None and o.wait_min <= scenario.sla[o.arrival.priority].within_min + 1e-9
 
 
+def class_misses_per_day(scenario: Scenario, runs: Sequence[DayRun], cls: PriorityClass) -> float:
+    """How many of one class's customers a day waited over target (or gave up), on average."""
+    members = [o for r in runs for o in r.outcomes if o.arrival.priority is cls]
+    late = sum(1 for o in members if not _within(o, scenario))
+    return late / len(runs) if runs else math.nan
+
+
 def within_share(scenario: Scenario, outcomes: Sequence[Outcome]) -> float:
     """The share of one day's customers who waited within their class's target."""
     return sum(_within(o, scenario) for o in outcomes) / len(outcomes) if outcomes else 0.0

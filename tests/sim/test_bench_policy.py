@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from PIL import Image
 
 from queue_server.cli import main
@@ -13,7 +14,8 @@ CLASSES = {"regular", "vip", "care", "appointment"}
 
 def test_bench_policy_json_has_the_issues_shape(capsys, tmp_path):
     plot = tmp_path / "waits.png"
-    assert main(["bench", "policy", "--days", "1", "--json", "--plot", str(plot)]) == 0
+    args = ["bench", "policy", "--days", "1", "--json", "--plot", str(plot)]
+    assert main([*args, "--clairvoyant-budget", "2000"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert set(report["policies"]) == {"fifo", "strict", "accumulating", "sla"}
     assert report["default"] in report["policies"]
@@ -26,12 +28,33 @@ def test_bench_policy_json_has_the_issues_shape(capsys, tmp_path):
             assert {"mean_wait_min", "p95_wait_min", "target_min", "within_target_share"} <= set(c)
     with Image.open(plot) as img:
         assert img.size[0] > 800
+    best = report["clairvoyant"]
+    assert best["seeded_from"] and best["cost_vs_seed"] <= 1.0
+    assert set(best["classes"]) == CLASSES
+    for figures in report["policies"].values():
+        ratio = figures["total_wait_min"] / best["total_wait_min"]
+        assert figures["clairvoyant_ratio"] == pytest.approx(ratio, abs=0.01)
+        for cls, c in figures["classes"].items():
+            block = c["clairvoyant"]
+            assert block["clairvoyant_misses_per_day"] == best["classes"][cls]["misses_per_day"]
+            assert block["clairvoyant_p95_wait_min"] == best["classes"][cls]["p95_wait_min"]
+            assert isinstance(block["misses_per_day"], float)
+
+
+def test_the_clairvoyant_may_be_left_out_and_the_budget_checked(capsys):
+    assert main(["bench", "policy", "--days", "1", "--json", "--clairvoyant-budget", "0"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["clairvoyant"] is None
+    assert all("clairvoyant_ratio" not in p for p in report["policies"].values())
+    assert main(["bench", "policy", "--days", "1", "--clairvoyant-budget", "-1"]) == 2
+    assert "clairvoyant-budget" in capsys.readouterr().err
 
 
 def test_bench_policy_prints_a_table(capsys):
-    assert main(["bench", "policy", "--days", "1"]) == 0
+    assert main(["bench", "policy", "--days", "1", "--clairvoyant-budget", "1000"]) == 0
     out = capsys.readouterr().out
     assert "| policy |" in out and "default:" in out
+    assert "| *clairvoyant* |" in out and "× clairvoyant" in out
     for name in ("fifo", "strict", "accumulating", "sla"):
         assert name in out
 

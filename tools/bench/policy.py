@@ -1,8 +1,10 @@
 """`branchq bench policy` and `branchq simulate`: calling policies on simulated branch days.
 
 Every policy replays the same customers (drawn once per day from the scenario's seed) through
-the production Branch aggregate; the pooled fluid bound on the same arrivals is the floor.
-`--plot FILE.png` draws each class's wait distribution per policy as box plots with Pillow.
+the production Branch aggregate; the pooled fluid bound on the same arrivals is the floor, and
+the clairvoyant reference (the best schedule found knowing the whole day in advance) shows
+how close any schedule gets. `--plot FILE.png` draws each class's wait distribution per
+policy, and the clairvoyant's, as box plots with Pillow.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from queue_server.domain.policies import POLICY_NAMES
+from queue_server.simulation.clairvoyant import DEFAULT_ITERATIONS
 from queue_server.simulation.compare import Comparison, compare_policies
 from queue_server.simulation.metrics import class_waits, percentile
 from queue_server.simulation.scenario import CLASSES, load_scenario
@@ -41,6 +44,12 @@ def _f(x: float | None, digits: int = 1) -> str:
     return "—" if x is None else f"{x:.{digits}f}"
 
 
+def _share(figures: dict[str, Any]) -> str:
+    lo, hi = figures["within_target_ci95"]
+    share = figures["within_target_share"]
+    return f"{share * 100:.1f} % ({_f(lo and lo * 100)}–{_f(hi and hi * 100)})"
+
+
 def format_table(report: dict[str, Any]) -> str:
     """The comparison as a Markdown table: one row per policy."""
     head = ["policy"]
@@ -50,6 +59,7 @@ def format_table(report: dict[str, Any]) -> str:
         "within target",
         "total wait/day",
         "× bound",
+        "× clairvoyant",
         "overtakes/cust.",
         "Jain",
         "regular under a VIP / care flood",
@@ -63,11 +73,11 @@ def format_table(report: dict[str, Any]) -> str:
                 f"{_f(c['mean_wait_min'])} / {_f(c['p95_wait_min'])} (≤{c['target_min']:g})"
                 + (" ✗" if cls.value in p["starved_classes"] else "")
             )
-        lo, hi = p["within_target_ci95"]
         row += [
-            f"{p['within_target_share'] * 100:.1f} % ({_f(lo and lo * 100)}–{_f(hi and hi * 100)})",
+            _share(p),
             f"{p['total_wait_min']:.0f} min",
             f"{p['bound_ratio']:.0f}×" if p["bound_ratio"] is not None else "—",
+            _f(p.get("clairvoyant_ratio"), 2) + ("×" if p.get("clairvoyant_ratio") else ""),
             _f(p["overtakes_per_customer"], 3),
             _f(p["jain_index"], 2),
             " / ".join(
@@ -75,7 +85,48 @@ def format_table(report: dict[str, Any]) -> str:
             ),
         ]
         lines.append("| " + " | ".join(row) + " |")
+    best = report.get("clairvoyant")
+    if best:
+        row = ["*clairvoyant*"]
+        for cls in CLASSES:
+            c = best["classes"][cls.value]
+            row.append(
+                f"{_f(c['mean_wait_min'])} / {_f(c['p95_wait_min'])} "
+                f"({_f(c['misses_per_day'])} late/day)"
+                + (" ✗" if cls.value in best["starved_classes"] else "")
+            )
+        row += [
+            _share(best),
+            f"{best['total_wait_min']:.0f} min",
+            "",
+            "1×",
+            "",
+            "",
+            "",
+        ]
+        lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
+
+
+def describe_clairvoyant(report: dict[str, Any]) -> str:
+    """What the clairvoyant row is, and each policy's target misses against it."""
+    best = report.get("clairvoyant")
+    if not best:
+        return "clairvoyant reference left out (--clairvoyant-budget 0)."
+    misses = "; ".join(
+        f"{name} "
+        + ", ".join(
+            f"{cls.value} {p['classes'][cls.value]['clairvoyant']['misses_per_day']:.1f}"
+            for cls in CLASSES
+        )
+        for name, p in report["policies"].items()
+    )
+    return (
+        f"clairvoyant: {best['method']} ({best['iterations_per_day']} moves, "
+        f"{best['seconds_per_day']:.1f} s a day; seeded from {best['seeded_from']}); objective "
+        f"{best['objective']}. It is the best schedule found, not a proven optimum: × "
+        f"clairvoyant = total wait ÷ its total wait. Late customers per day (policy): {misses}."
+    )
 
 
 def describe(report: dict[str, Any], seconds: float) -> str:
@@ -95,6 +146,7 @@ def describe(report: dict[str, Any], seconds: float) -> str:
             f"(pooled fluid, same arrivals): {report['lower_bound_total_wait_min']:.1f} min/day.",
             "flood: a regular customer at a counter that a VIP (care) customer reaches every "
             "minute, one-minute services.",
+            describe_clairvoyant(report),
             f"default: {report['default']} ({rule}). Rule: {report['default_rule']}.",
         ]
     )
@@ -102,13 +154,18 @@ def describe(report: dict[str, Any], seconds: float) -> str:
 
 # ------------------------------------------------------------------------ plot
 _COLOURS = [(52, 101, 164), (204, 0, 0), (78, 154, 6), (245, 121, 0), (117, 80, 123)]
+CLAIRVOYANT = "clairvoyant"
+_CLAIRVOYANT_COLOUR = (90, 90, 90)  # grey: a reference, not a policy to choose
 
 
 def plot_waits(comparison: Comparison, path: str | Path) -> None:
     """Box plots (p5, p25, median, p75, p95) of waits per class, one box per policy."""
     from PIL import Image, ImageDraw, ImageFont
 
-    names = list(comparison.runs)
+    runs = dict(comparison.runs)
+    if comparison.clairvoyant:
+        runs[CLAIRVOYANT] = [d.run for d in comparison.clairvoyant]
+    names = list(runs)
     panel_w, panel_h, top, left, bottom = 260, 360, 60, 50, 40
     width = left + panel_w * len(CLASSES) + 20
     height = top + panel_h + bottom + 30
@@ -119,7 +176,7 @@ def plot_waits(comparison: Comparison, path: str | Path) -> None:
     ymax = 1.0
     for cls in CLASSES:
         for name in names:
-            waits = sorted(class_waits(comparison.runs[name], cls))
+            waits = sorted(class_waits(runs[name], cls))
             if waits:
                 qs = [percentile(waits, q) for q in (5, 25, 50, 75, 95)]
                 stats[(cls.value, name)] = qs
@@ -148,7 +205,7 @@ def plot_waits(comparison: Comparison, path: str | Path) -> None:
             qs = found
             cx = x0 + 10 + slot * (j + 0.5)
             half = slot * 0.3
-            colour = _COLOURS[j % len(_COLOURS)]
+            colour = _colour(j, name)
             draw.line([(cx, y(qs[0])), (cx, y(qs[4]))], fill=colour, width=2)
             draw.rectangle([(cx - half, y(qs[3])), (cx + half, y(qs[1]))], outline=colour, width=2)
             draw.line([(cx - half, y(qs[2])), (cx + half, y(qs[2]))], fill=colour, width=3)
@@ -156,7 +213,7 @@ def plot_waits(comparison: Comparison, path: str | Path) -> None:
                 draw.line([(cx - half / 2, y(q)), (cx + half / 2, y(q))], fill=colour, width=2)
     lx = left
     for j, name in enumerate(names):
-        colour = _COLOURS[j % len(_COLOURS)]
+        colour = _colour(j, name)
         draw.rectangle([(lx, 34), (lx + 12, 46)], fill=colour)
         draw.text((lx + 16, 34), name, "black", font)
         lx += 110
@@ -169,16 +226,34 @@ def plot_waits(comparison: Comparison, path: str | Path) -> None:
     img.save(str(path))
 
 
+def _colour(j: int, name: str) -> tuple[int, int, int]:
+    return _CLAIRVOYANT_COLOUR if name == CLAIRVOYANT else _COLOURS[j % len(_COLOURS)]
+
+
 # ------------------------------------------------------------------ commands
-def run_comparison(args: argparse.Namespace, names: Sequence[str]) -> tuple[Comparison, float]:
+def run_comparison(
+    args: argparse.Namespace, names: Sequence[str], clairvoyant_iterations: int = 0
+) -> tuple[Comparison, float]:
     scenario = load_scenario(args.scenario)
     started = time.perf_counter()
-    comparison = compare_policies(scenario, names, args.days, progress=progress_bar("simulating"))
+    comparison = compare_policies(
+        scenario,
+        names,
+        args.days,
+        progress=progress_bar("simulating"),
+        clairvoyant_iterations=clairvoyant_iterations,
+    )
     return comparison, time.perf_counter() - started
 
 
 def bench_main(args: argparse.Namespace) -> int:
-    comparison, seconds = run_comparison(args, POLICY_NAMES)
+    budget = args.clairvoyant_budget
+    if budget is None:
+        budget = DEFAULT_ITERATIONS
+    if budget < 0:
+        print("error: --clairvoyant-budget must be 0 or more", file=sys.stderr)
+        return 2
+    comparison, seconds = run_comparison(args, POLICY_NAMES, budget)
     report = comparison.as_json()
     report["seconds"] = round(seconds, 2)
     if args.plot:
