@@ -18,7 +18,7 @@ import secrets
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
 from pathlib import Path
@@ -62,6 +62,7 @@ from queue_server.domain.staffing import (
     forecast_arrivals,
     recommend,
     service_demands,
+    with_live_queue,
 )
 from queue_server.hub import EventHub
 from queue_server.predictor import run_in_predictor
@@ -615,13 +616,17 @@ def _staffing_outlook(
         prior=prior,
         lookback_days=STAFFING_LOOKBACK_DAYS,
     )
+    waiting: dict[str, int] = {}
+    if day == today:
+        waiting = _queued(b.waiting)
+        forecast = with_live_queue(forecast, now, waiting)
     demands = service_demands(services, samples)
     plan = recommend(forecast, demands)
     staffed = [c for c in b.counters.values() if c.state is not CounterState.CLOSED]
     if day != today or not staffed:
         staffed = list(b.counters.values())  # planning ahead: every window may open
     moves = advise_moves(plan, sorted(staffed, key=_ctr_key), after=now if day == today else None)
-    return StaffingOutlook(day, now, day == today, forecast, demands, plan, moves)
+    return StaffingOutlook(day, now, day == today, forecast, demands, plan, moves, waiting)
 
 
 @dataclass(frozen=True, slots=True)
@@ -645,6 +650,7 @@ class StaffingOutlook:
     demands: dict[str, ServiceDemand]
     plan: StaffingPlan
     moves: list[Move]
+    waiting: dict[str, int] = field(default_factory=dict)  # the live queue, today only
 
 
 @dataclass(frozen=True, slots=True)

@@ -139,6 +139,7 @@ def staffing_advice(engine: Engine, outlook: StaffingOutlook) -> dict[str, Any]:
             d = demands[code]
             open_now = b.serving_counters(code) if current else None
             by_service[code] = {
+                "waiting_now": outlook.waiting.get(code, 0) if current else None,
                 "forecast_arrivals": round(a.forecast_arrivals, 2),
                 "offered_load": round(a.offered_load, 3),
                 "recommended_windows": a.recommended_windows,

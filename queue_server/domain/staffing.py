@@ -374,6 +374,37 @@ def forecast_arrivals(
     return Forecast(day, tuple(starts), interval_min, out, basis, len(chosen))
 
 
+def with_live_queue(forecast: Forecast, now: datetime, waiting: Mapping[str, int]) -> Forecast:
+    """The forecast with the customers waiting now added to the interval the branch is in.
+
+    A forecast (history or the config's prior) knows nothing of the queue in the hall: 63
+    cash customers waiting is work the windows must do on top of what is still to come, and
+    advice that ignores it says one window where nine are needed. Those waiting arrived
+    earlier, so adding them counts twice only the few of this interval's forecast still
+    waiting, an overstatement on the side of opening a window. Outside the planned day (no
+    interval holds `now`) the forecast is returned as it was.
+    """
+    step = timedelta(minutes=forecast.interval_min)
+    current = next((i for i, s in enumerate(forecast.starts) if s <= now < s + step), None)
+    if current is None or not any(n > 0 for n in waiting.values()):
+        return forecast
+    arrivals = dict(forecast.arrivals)
+    for code, count in waiting.items():
+        if count <= 0 or code not in arrivals:
+            continue
+        series = list(arrivals[code])
+        series[current] += count
+        arrivals[code] = tuple(series)
+    return Forecast(
+        forecast.day,
+        forecast.starts,
+        forecast.interval_min,
+        arrivals,
+        forecast.basis,
+        forecast.days_used,
+    )
+
+
 # ------------------------------------------------------------- service times
 @dataclass(frozen=True, slots=True)
 class ServiceDemand:

@@ -33,6 +33,7 @@ from queue_server.domain.staffing import (
     service_demands,
     service_level,
     waiting_factor,
+    with_live_queue,
 )
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -229,6 +230,21 @@ def test_the_prior_when_history_is_short():
     # Without a prior, what little history there is beats nothing.
     assert _forecast(one_day).arrivals["A"] == (1.0, 0.0, 0.0, 0.0)
     assert _forecast([]).basis == "none"
+
+
+def test_the_queue_waiting_now_is_work_for_the_interval_the_branch_is_in():
+    empty = _forecast([])  # no history and no prior: nothing forecast
+    now = _local(FRIDAY, 10, 10)
+    live = with_live_queue(empty, now, {"A": 20, "C": 0, "X": 5})
+    assert live.arrivals["A"] == (0.0, 0.0, 20.0, 0.0) and live.arrivals["C"] == (0.0,) * 4
+    assert live.basis == "none" and "X" not in live.arrivals
+    demands = {"A": ServiceDemand("A", 240.0, 600.0)}
+    plan = recommend(live, demands)
+    # 20 customers × 4 min in the half hour: 2.7 Erlangs, so three windows at least, now.
+    assert plan.windows_at(now)["A"] >= 3
+    assert recommend(empty, demands).windows_at(now)["A"] == 0
+    # Before opening or after closing there is no interval to carry the queue.
+    assert with_live_queue(empty, _local(FRIDAY, 11, 0), {"A": 20}) is empty
 
 
 def test_observed_service_times_replace_the_config_when_there_are_enough():

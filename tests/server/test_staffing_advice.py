@@ -51,7 +51,7 @@ def test_advice_from_three_days_of_history(server, clock):
     assert clock().isoformat() == "2026-11-27T02:00:00+00:00"  # Friday 10:00 in Shanghai
     for counter in (1, 2, 3):
         sign_in(server, counter)
-    _issue(server, "A")  # today's tickets are not history
+    _issue(server, "A")  # today's tickets are not history: the one waiting is the live queue
 
     advice = _advice(server)
     assert advice["day"] == "2026-11-27"
@@ -73,8 +73,10 @@ def test_advice_from_three_days_of_history(server, clock):
     ten = intervals[2]
     assert ten["start"] == "2026-11-27T10:00:00+08:00"
     a, b, c = (ten["by_service"][code] for code in "ABC")
-    assert a["forecast_arrivals"] == 15.0 and c["forecast_arrivals"] == 0.0
-    load = modified_offered_loads([0, 0, 15], 1800, 240)[2]
+    # The 15 expected and the one waiting now.
+    assert a["forecast_arrivals"] == 16.0 and a["waiting_now"] == 1
+    assert c["forecast_arrivals"] == 0.0 and c["waiting_now"] == 0
+    load = modified_offered_loads([0, 0, 16], 1800, 240)[2]
     assert a["offered_load"] == pytest.approx(load, abs=1e-3)
     assert a["recommended_windows"] == 3
     assert a["service_level"] >= 0.8
@@ -147,3 +149,30 @@ def test_days_are_not_mixed_up_around_midnight(server, clock):
     assert advice["history_days"] == 1
     # Outside opening hours: the day counts, the ticket does not land in any interval.
     assert all(i["by_service"]["A"]["forecast_arrivals"] == 0 for i in advice["intervals"])
+
+
+def test_the_advice_counts_the_queue_in_the_hall_without_history_or_prior(server, clock):
+    clock.advance(minutes=10)  # 10:10: the 10:00-10:30 interval
+    assert server.engine.arrival_prior is None
+    for counter in (1, 2, 3):
+        sign_in(server, counter)
+    for _ in range(20):
+        _issue(server, "A")
+    advice = _advice(server)
+    assert advice["forecast_basis"] == "none"
+    current = [i for i in advice["intervals"] if i["current"]]
+    assert len(current) == 1 and current[0]["start"] == "2026-11-24T10:00:00+08:00"
+    cash = current[0]["by_service"]["A"]
+    assert cash["waiting_now"] == 20 and cash["forecast_arrivals"] == 20.0
+    assert cash["recommended_windows"] >= 3  # 20 × 4 min of work in half an hour
+    assert current[0]["by_service"]["C"]["waiting_now"] == 0
+    # The queue is today's: a later day has no current interval and no live queue.
+    later = _advice(server, day="2026-11-25")
+    assert not any(i["current"] for i in later["intervals"])
+    assert all(
+        s["waiting_now"] is None for i in later["intervals"] for s in i["by_service"].values()
+    )
+    # With the config's prior the queue comes on top of what is expected.
+    server.engine.arrival_prior = ArrivalPrior((24.0,) * 8, {"A": 0.5}, time(9, 0))
+    with_prior = next(i for i in _advice(server)["intervals"] if i["current"])["by_service"]["A"]
+    assert with_prior["forecast_arrivals"] == 26.0  # 6 expected + 20 waiting

@@ -294,3 +294,24 @@ def test_a_counter_names_its_teller_where_the_server_sends_the_name():
     assert rows[1].teller == "王丽"
     assert rows[2].teller == "t2"  # an older server sends no name: the staff id
     assert rows[3].teller is None
+
+
+def test_the_days_share_counts_customers_still_waiting_past_target_as_misses():
+    model = Model()
+    c = console(model)
+    c.extras.today = {"A": {"called": 10, "within": 10}}  # every call so far on time
+    for tid in range(1, 64):  # 63 waiting, the first 40 already past A's 10 minutes
+        model.add(tid, "A", 11 if tid <= 40 else 3)
+    model.add(70, "A", 30, leg=1)  # a transfer's leg is not a customer of the day's share
+    row = {r.code: r for r in c.business_rows(AT)}["A"]
+    assert row.overdue_waiting == 40
+    assert row.share_within == 10 / 50  # not 100 %: the 40 are misses, the 23 pending
+    assert row.status is Status.OVER
+    # An early appointment's wait counts from its slot: 20 minutes here, 5 of them waited.
+    model.tickets.clear()
+    model.add(80, "A", 20, appointment_slot=at(5))
+    assert console(model).business_rows(AT)[0].overdue_waiting == 0
+    # With nobody called yet, the first customer past target already makes it 0 %.
+    model.add(81, "A", 11)
+    fresh = {r.code: r for r in console(model).business_rows(AT)}["A"]
+    assert fresh.called_today == 0 and fresh.share_within == 0.0

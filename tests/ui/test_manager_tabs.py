@@ -211,3 +211,36 @@ def test_a_device_fault_reads_in_the_managers_language(tr) -> None:
     # No detail from the device: its health, in words.
     bare = {**fault, "subject": {"device": "kiosk-1/printer", "health": "offline"}}
     assert alert_detail(tr, bare, str) == "kiosk-1/printer: offline"
+
+
+def test_a_business_card_with_a_queue_past_target_is_red_and_not_100_percent(qtbot, tr):
+    from ui.manager.tabs.live import LiveTab
+    from ui.model.isotime import parse_time
+
+    client = ManagerClient("http://127.0.0.1:9", "no-server")  # never started
+    snap = snapshot()
+    snap["today"] = {"A": {"called": 4, "within_target": 4}}
+    # 12 waiting for cash; 6 of them have waited 12 minutes against a 10-minute target.
+    snap["tickets"] = [
+        {"id": i, "number": f"A{i:03d}", "service": "A", "state": "waiting", "leg": 0,
+         "arrived_at": "2026-11-27T09:48:00+08:00" if i <= 6 else "2026-11-27T09:58:00+08:00",
+         "counter": None}
+        for i in range(1, 13)
+    ]  # fmt: skip
+    snap["waiting"] = {"A": {"waiting": 12, "longest_wait_s": 720, "eta_new_s": 400.0}}
+    client.model.load_snapshot(snap)
+    try:
+        console = BranchConsole(client.model, client.model.extras)
+        console.snapshot_loaded()
+        tab = LiveTab(tr)
+        qtbot.addWidget(tab)
+        tab.resize(1000, 600)
+        tab.show()
+        now = parse_time(snap["at"])
+        tab.show_rows(console.business_rows(now), console.counter_rows(now))
+        card = tab.cards["A"]
+        assert card.frame.property("status") == "over"
+        assert "今日达标 40%" in card.outlook.text()  # 4 on time of 4 called + 6 overdue
+        assert "6 人超过目标" in card.toolTip()
+    finally:
+        client.stop()

@@ -84,19 +84,40 @@ def seconds_between(start: datetime | None, end: datetime | None) -> int | None:
 
 
 # ---------------------------------------------------------------- alerts and more
-def within_target(ticket: Mapping[str, Any], target_wait_s: float) -> bool | None:
-    """Whether a called ticket was called within its business's target (None: unknown).
-
-    The wait counts from arrival, or from the slot for an appointment that came early.
-    """
-    called = parse_time(ticket.get("called_at"))
+def wait_start(ticket: Mapping[str, Any]) -> datetime | None:
+    """Where a ticket's wait counts from: arrival, or the slot for an appointment that came
+    early."""
     start = parse_time(ticket.get("arrived_at"))
     slot = parse_time(ticket.get("appointment_slot"))
+    if start is not None and slot is not None and slot > start:
+        return slot
+    return start
+
+
+def within_target(ticket: Mapping[str, Any], target_wait_s: float) -> bool | None:
+    """Whether a called ticket was called within its business's target (None: unknown)."""
+    called = parse_time(ticket.get("called_at"))
+    start = wait_start(ticket)
     if called is None or start is None:
         return None
-    if slot is not None and slot > start:
-        start = slot
     return (called - start).total_seconds() <= target_wait_s
+
+
+def overdue_waiting(
+    tickets: Iterable[Mapping[str, Any]], service: str, target_wait_s: float, now: datetime | None
+) -> int:
+    """Customers of `service` still waiting (their own ticket, not a transfer's leg) who have
+    already waited past the target: whenever they are called, they are a miss."""
+    if now is None or target_wait_s <= 0:
+        return 0
+    late = 0
+    for t in tickets:
+        if t.get("service") != service or t.get("state") != "waiting" or t.get("leg"):
+            continue
+        start = wait_start(t)
+        if start is not None and (now - start).total_seconds() > target_wait_s:
+            late += 1
+    return late
 
 
 class BranchExtras:
@@ -186,10 +207,15 @@ class BusinessRow:
     called_today: int
     within_today: int
     status: Status
+    overdue_waiting: int = 0  # still waiting, already past the target
 
     @property
     def share_within(self) -> float | None:
-        return self.within_today / self.called_today if self.called_today else None
+        """Today's share within target, counting those still waiting: a customer already
+        past the target is a miss now (however soon they are called); one still within it
+        is pending and not counted yet. A card cannot read 100 % with its queue over target."""
+        decided = self.called_today + self.overdue_waiting
+        return self.within_today / decided if decided else None
 
 
 @dataclass(frozen=True)
@@ -534,6 +560,7 @@ class BranchConsole:
                     status=status_of(
                         longest, target, waiting, float(eta) if eta is not None else None
                     ),
+                    overdue_waiting=overdue_waiting(self.model.tickets.values(), code, target, now),
                 )
             )
         return rows

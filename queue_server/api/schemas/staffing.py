@@ -11,7 +11,12 @@ from pydantic import (
 
 
 class BusinessStaffing(BaseModel):
-    forecast_arrivals: float = Field(description="customers expected in the interval")
+    forecast_arrivals: float = Field(
+        description="customers expected in the interval; the current one adds those waiting now"
+    )
+    waiting_now: int | None = Field(
+        default=None, description="customers waiting now, counted in; current interval only"
+    )
     offered_load: float = Field(description="modified offered load, Erlangs")
     recommended_windows: int = Field(description="fewest windows that meet the target")
     service_level: float = Field(description="predicted share within target, recommended")

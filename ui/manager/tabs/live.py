@@ -64,7 +64,12 @@ class BusinessCard(QWidget):
         )
         self.outlook.setText(f"{eta} · {today}")
         self.setToolTip(
-            t.tr("manager.live.share_tip", count=row.called_today, within=row.within_today)
+            t.tr(
+                "manager.live.share_tip",
+                count=row.called_today,
+                within=row.within_today,
+                late=row.overdue_waiting,
+            )
         )
         restyle(self.frame, "status", row.status.value if row.enabled else "off")
 
