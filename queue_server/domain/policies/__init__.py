@@ -18,7 +18,7 @@ from queue_server.domain.policies.named import (
     StrictPriority,
     policy_by_name,
 )
-from queue_server.domain.policies.rollout import Rollout
+from queue_server.domain.policies.rollout import Advised, Rollout
 from queue_server.domain.policies.rules import (
     CallingPolicy,
     FixedRanking,
@@ -36,6 +36,7 @@ __all__ = [
     "LOOKAHEAD_NAMES",
     "POLICY_NAMES",
     "AccumulatingPriority",
+    "Advised",
     "CallingPolicy",
     "Fifo",
     "FixedRanking",

@@ -528,3 +528,35 @@ class _World:
                 heapq.heappop(heaps[q])
             heapq.heappush(events, (call(best, t), c))
         return misses, -saved
+
+
+@dataclass(frozen=True)
+class Advised:
+    """One call decided elsewhere (the rollout, in the predictor process): the advised ticket
+    if this counter may still call it now, else what `fallback` calls. Used for that call only,
+    so the call is a normal policy call, with its events and idempotency key."""
+
+    ticket_id: int | None
+    fallback: CallingPolicy
+
+    @property
+    def name(self) -> str:
+        return self.fallback.name
+
+    def choose_next(
+        self,
+        counter: Counter,
+        waiting: Sequence[Ticket],
+        now: datetime,
+        services: Mapping[str, Service],
+    ) -> Ticket | None:
+        if self.ticket_id is not None:
+            for ticket, _weight in eligible(counter, waiting, now, services):
+                if ticket.id == self.ticket_id:
+                    return ticket
+        return self.fallback.choose_next(counter, waiting, now, services)
+
+    def queue_order(
+        self, waiting: Sequence[Ticket], now: datetime, services: Mapping[str, Service]
+    ) -> list[Ticket]:
+        return self.fallback.queue_order(waiting, now, services)
