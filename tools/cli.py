@@ -136,6 +136,11 @@ def register_bench(sub: Any) -> None:
     b.add_argument("--scenario", help=SCENARIO_HELP)
     b.add_argument("--days", type=int, help="simulated days (default: the scenario's)")
     b.add_argument("--plot", help="also draw wait box plots per class and policy to this PNG")
+    b.add_argument(
+        "--policies",
+        help="comma-separated policies (default fifo,strict,accumulating,sla; add rollout: "
+        "it simulates at every call, ~Ns a simulated day)",
+    )
     _json_opt(b)
     b = _command(
         bsub,
