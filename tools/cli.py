@@ -151,7 +151,7 @@ def register_bench(sub: Any) -> None:
     b.add_argument("--scenario", help=SCENARIO_HELP)
     b.add_argument("--decisions", type=int, default=200, help="states decided (default 200)")
     b.add_argument("--base", default="sla", help="the rollout's base policy (default sla)")
-    b.add_argument("--samples", type=int, default=12, help="futures per candidate")
+    b.add_argument("--samples", type=int, default=8, help="futures per candidate")
     b.add_argument("--candidates", type=int, default=4, help="candidates at most")
     b.add_argument("--horizon", type=float, default=60.0, help="lookahead, minutes")
     _json_opt(b)

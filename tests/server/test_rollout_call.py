@@ -38,6 +38,8 @@ def test_the_lookahead_call_is_decided_in_the_predictor_process(server, tmp_path
     use_policy(server, policy_by_name("rollout", base="fifo"))
     pids = tmp_path / "pids"
     server.engine.advise = partial(predictor_probes.advise_noting_pid, str(pids))
+    # What runs where is checked here, not how fast: a loaded machine may take long.
+    server.engine.advice_timeout_s = 30.0
     regular, care = regular_then_care(server)
     server.settled_prediction()  # the predictor process is up (it starts on first use)
     key = {"Idempotency-Key": "call-1"}

@@ -89,7 +89,7 @@ class Rollout:
     base: _Ranked
     top: int = 2  # the base policy's first choices always tried
     candidates: int = 4  # at most this many, with the other (business, class) heads
-    samples: int = 12  # simulated futures per candidate (the same for all of them)
+    samples: int = 8  # simulated futures per candidate (the same for all of them)
     horizon_min: float = 60.0
     class_weights: Mapping[PriorityClass, float] = field(default_factory=_default_weights)
     class_targets: Mapping[PriorityClass, float] = field(default_factory=_default_targets)
