@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from queue_server.call_advice import ADVICE_TIMEOUT_S, advise_call, advised_policy
 from queue_server.customers import CustomerDirectory
 from queue_server.domain import (
     Branch,
@@ -155,6 +156,9 @@ class Engine:
         # Where predictions run: the shared predictor process by default (see predictor.py).
         self.predictor: Executor | None = None
         self.predict = predict_waits  # the function it runs (a test may give its own)
+        # A lookahead policy's calls are decided there too (see call_advice.py).
+        self.advise = advise_call
+        self.advice_timeout_s = ADVICE_TIMEOUT_S
         self._predict_timer: asyncio.TimerHandle | None = None
         self._predict_running: asyncio.Future[Prediction] | None = None
         self._predict_again = False
@@ -247,6 +251,25 @@ class Engine:
         for listener in self.listeners:
             listener(change)
         return change
+
+    async def call_next(self, counter_no: int, call_key: str | None = None) -> Ticket | None:
+        """Call-next; a lookahead policy decides off the event loop (see call_advice.py)."""
+        policy = await advised_policy(
+            self.branch,
+            counter_no,
+            self.clock(),
+            executor=self.predictor,
+            advise=self.advise,
+            timeout_s=self.advice_timeout_s,
+        )
+        if call_key is not None:  # the same call, retried while this one was deciding
+            earlier = self.branch.call_keys.get((counter_no, call_key))
+            if earlier is not None:
+                return self.branch.ticket(earlier)
+        change = await self.execute(
+            lambda b, now: b.call_next(counter_no, now, call_key=call_key, policy=policy)
+        )
+        return change.result if isinstance(change.result, Ticket) else None
 
     def _audited(self, event: Event, actor: str) -> Event:
         data: dict[str, Any] = {**event.data, "actor": actor}

@@ -28,3 +28,16 @@ def after(go: Any, *args: Any, **kwargs: Any) -> Prediction:
     shared predictor process longer than 30 s, whatever became of the test."""
     go.wait(30)
     return predict_waits(*args, **kwargs)
+
+
+def advise_noting_pid(path: str, *args: Any) -> int | None:
+    """Decide a lookahead call, and append this process's id to `path`."""
+    from queue_server.call_advice import advise_call
+
+    with open(path, "a") as f:
+        f.write(f"{os.getpid()}\n")
+    return advise_call(*args)
+
+
+def advise_failing(*args: Any) -> int | None:
+    raise RuntimeError("lookahead broke")

@@ -144,6 +144,24 @@ def register_bench(sub: Any) -> None:
         help="local-search moves per day for the clairvoyant reference (default 60000, "
         "about 1.5 s a day; 0 leaves it out)",
     )
+    b.add_argument(
+        "--policies",
+        help="comma-separated policies (default fifo,strict,accumulating,sla; add rollout: "
+        "it simulates at every call, about 0.7 s a simulated day)",
+    )
+    _json_opt(b)
+    b = _command(
+        bsub,
+        "rollout",
+        deferred("tools.bench.rollout", "main"),
+        "Lookahead (rollout) decision time at 150 waiting × 10 windows (p99 ≤ 50 ms).",
+    )
+    b.add_argument("--scenario", help=SCENARIO_HELP)
+    b.add_argument("--decisions", type=int, default=200, help="states decided (default 200)")
+    b.add_argument("--base", default="sla", help="the rollout's base policy (default sla)")
+    b.add_argument("--samples", type=int, default=8, help="futures per candidate")
+    b.add_argument("--candidates", type=int, default=4, help="candidates at most")
+    b.add_argument("--horizon", type=float, default=60.0, help="lookahead, minutes")
     _json_opt(b)
     b = _command(
         bsub,

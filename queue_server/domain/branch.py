@@ -524,13 +524,23 @@ class Branch:
         return draft.change
 
     # --------------------------------------------------------- counter actions
-    def call_next(self, counter_no: int, now: datetime, *, call_key: str | None = None) -> Change:
-        """Call the policy's choice for this counter; an empty change when nobody is eligible."""
+    def call_next(
+        self,
+        counter_no: int,
+        now: datetime,
+        *,
+        call_key: str | None = None,
+        policy: CallingPolicy | None = None,
+    ) -> Change:
+        """Call the policy's choice for this counter; an empty change when nobody is eligible.
+
+        `policy`: this call's own, instead of the branch's (a choice made off the event loop,
+        `policies.rollout.Advised`)."""
         if call_key is not None and (counter_no, call_key) in self.call_keys:
             raise InvalidState("this call was already made", code="duplicate_key")
         counter = self._ready_counter(counter_no)
         waiting = self.callable_waiting(now)
-        policy = self.policy
+        policy = policy or self.policy
         if isinstance(policy, HallAwarePolicy):
             chosen = policy.choose_in_hall(self.hall(now), counter, waiting)
         else:

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from queue_server.domain.policies import POLICY_NAMES
+from queue_server.domain.policies import LOOKAHEAD_NAMES, POLICY_NAMES
 from queue_server.simulation.clairvoyant import DEFAULT_ITERATIONS
 from queue_server.simulation.compare import Comparison, compare_policies
 from queue_server.simulation.metrics import class_waits, percentile
@@ -246,6 +246,19 @@ def run_comparison(
     return comparison, time.perf_counter() - started
 
 
+def policy_names(text: str | None) -> list[str]:
+    """`--policies a,b`: the named policies to compare (default: the tournament's own; the
+    lookahead ones simulate at every call and are only run when asked for)."""
+    if not text:
+        return list(POLICY_NAMES)
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in (*POLICY_NAMES, *LOOKAHEAD_NAMES)]
+    if unknown or not names:
+        known = ", ".join((*POLICY_NAMES, *LOOKAHEAD_NAMES))
+        raise SystemExit(f"unknown policy {', '.join(unknown) or '(none)'}; choose from {known}")
+    return names
+
+
 def bench_main(args: argparse.Namespace) -> int:
     budget = args.clairvoyant_budget
     if budget is None:
@@ -253,7 +266,8 @@ def bench_main(args: argparse.Namespace) -> int:
     if budget < 0:
         print("error: --clairvoyant-budget must be 0 or more", file=sys.stderr)
         return 2
-    comparison, seconds = run_comparison(args, POLICY_NAMES, budget)
+    names = policy_names(getattr(args, "policies", None))
+    comparison, seconds = run_comparison(args, names, budget)
     report = comparison.as_json()
     report["seconds"] = round(seconds, 2)
     if args.plot:

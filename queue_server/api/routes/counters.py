@@ -149,10 +149,8 @@ async def call_next(
         earlier = engine.branch.call_keys.get((number, idempotency_key))
         if earlier is not None:
             return {"ticket": views.ticket_view(engine, engine.branch.ticket(earlier))}
-    change = await engine.execute(lambda b, now: b.call_next(number, now, call_key=idempotency_key))
-    if change.empty:
-        return {"ticket": None}
-    return {"ticket": views.ticket_view(engine, result_of(change, Ticket))}
+    called = await engine.call_next(number, idempotency_key)
+    return {"ticket": None if called is None else views.ticket_view(engine, called)}
 
 
 @router.post("/{number}/call", response_model=TicketPublic)

@@ -3,12 +3,14 @@
 `rules` holds the interface and what every policy shares (eligibility, appointment slots,
 the rank-key base); `hall` what a policy may see beyond the queue (the other windows, the
 forecast); `named` the policies a branch can choose — FIFO, strict priority,
-accumulating (the default), SLA-aware — and their registry.
+accumulating (the default), SLA-aware — and their registry; `rollout` the lookahead policy
+that tries its few best candidates forward in simulated time.
 """
 
 from queue_server.domain.policies.hall import Forecast, Hall, HallAwarePolicy
 from queue_server.domain.policies.named import (
     DEFAULT_GRACE,
+    LOOKAHEAD_NAMES,
     POLICY_NAMES,
     AccumulatingPriority,
     Fifo,
@@ -16,6 +18,7 @@ from queue_server.domain.policies.named import (
     StrictPriority,
     policy_by_name,
 )
+from queue_server.domain.policies.rollout import Advised, Rollout
 from queue_server.domain.policies.rules import (
     CallingPolicy,
     FixedRanking,
@@ -30,8 +33,10 @@ from queue_server.domain.policies.rules import (
 
 __all__ = [
     "DEFAULT_GRACE",
+    "LOOKAHEAD_NAMES",
     "POLICY_NAMES",
     "AccumulatingPriority",
+    "Advised",
     "CallingPolicy",
     "Fifo",
     "FixedRanking",
@@ -40,6 +45,7 @@ __all__ = [
     "HallAwarePolicy",
     "RankKey",
     "RankedPolicy",
+    "Rollout",
     "SlaAware",
     "StrictPriority",
     "effective_priority",

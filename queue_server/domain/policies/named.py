@@ -13,10 +13,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from queue_server.domain.model import PriorityClass, Service, Ticket
+from queue_server.domain.policies.rollout import Rollout
 from queue_server.domain.policies.rules import (
     CallingPolicy,
     RankedPolicy,
     RankKey,
+    class_target_min,
     effective_priority,
     waited_s,
 )
@@ -119,11 +121,7 @@ class SlaAware(RankedPolicy):
     def target_min(
         self, ticket: Ticket, cls: PriorityClass, services: Mapping[str, Service]
     ) -> float:
-        target = self.class_targets.get(cls)
-        if target is not None:
-            return target
-        service = services.get(ticket.service)
-        return service.target_wait_s / 60.0 if service is not None else 10.0
+        return class_target_min(ticket, cls, self.class_targets, services)
 
     def _key(
         self, now: datetime, services: Mapping[str, Service]
@@ -237,6 +235,8 @@ class AccumulatingPriority(RankedPolicy):
 
 
 POLICY_NAMES = ("fifo", "strict", "accumulating", "sla")
+# Policies that simulate at every call: too slow for the default tournament (see `bench rollout`).
+LOOKAHEAD_NAMES = ("rollout",)
 
 
 def policy_by_name(
@@ -249,7 +249,8 @@ def policy_by_name(
     """A calling policy by its name; `class_targets` (minutes) tune the SLA-aware one.
 
     Extra keyword parameters go to the policy's constructor (e.g. `rates` and `head_starts`
-    of the accumulating policy, `order` of strict priority).
+    of the accumulating policy, `order` of strict priority). The rollout's `base` is a
+    policy name (default "sla"), built with the same grace and targets.
     """
     if name == "fifo":
         return Fifo(appointment_grace=appointment_grace, **params)
@@ -260,4 +261,13 @@ def policy_by_name(
     if name == "sla":
         targets = dict(_default_class_targets() if class_targets is None else class_targets)
         return SlaAware(class_targets=targets, appointment_grace=appointment_grace, **params)
-    raise ValueError(f"unknown calling policy {name!r}; choose from {', '.join(POLICY_NAMES)}")
+    if name == "rollout":
+        base = policy_by_name(
+            params.pop("base", "sla"),
+            appointment_grace=appointment_grace,
+            class_targets=class_targets,
+        )
+        targets = dict(_default_class_targets() if class_targets is None else class_targets)
+        return Rollout(base=base, class_targets=targets, **params)  # type: ignore[arg-type]
+    known = ", ".join((*POLICY_NAMES, *LOOKAHEAD_NAMES))
+    raise ValueError(f"unknown calling policy {name!r}; choose from {known}")

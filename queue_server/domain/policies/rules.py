@@ -38,6 +38,20 @@ def waited_s(ticket: Ticket, now: datetime, grace: timedelta) -> float:
     return max(0.0, (now - start).total_seconds())
 
 
+def class_target_min(
+    ticket: Ticket,
+    cls: PriorityClass,
+    class_targets: Mapping[PriorityClass, float],
+    services: Mapping[str, Service],
+) -> float:
+    """A customer's target wait in minutes: their class's, else their business's own."""
+    target = class_targets.get(cls)
+    if target is not None:
+        return target
+    service = services.get(ticket.service)
+    return service.target_wait_s / 60.0 if service is not None else 10.0
+
+
 def over_target(
     service: str,
     waiting: Iterable[Ticket],
