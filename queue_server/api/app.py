@@ -33,11 +33,13 @@ from queue_server.api.routes import (
     tickets,
     voice,
 )
+from queue_server.api.routes import policy as policy_routes
 from queue_server.auth import TokenCache
 from queue_server.desks.alerts import AlertDesk
 from queue_server.desks.appointments import AppointmentDesk
 from queue_server.desks.audit import AuditLog
 from queue_server.desks.notifications import NotificationDesk
+from queue_server.desks.policy import PolicyDesk
 from queue_server.desks.provisioning import Provisioning
 from queue_server.desks.public_tickets import PublicTicketDesk
 from queue_server.desks.sign_in import StaffSignIn
@@ -126,6 +128,7 @@ def create_app(
     heartbeat_s: float = 2.0,
     coalesce_s: float = 0.002,
     watch_callbacks: bool = False,
+    policy_schedule: bool = False,
 ) -> FastAPI:
     logs.install()
     engine = Engine(db_path, clock=clock, policy=policy)
@@ -141,6 +144,8 @@ def create_app(
         callbacks.install()
     provisioning = Provisioning(engine, tokens, audit)
     sign_in_desk = StaffSignIn(engine, provisioning, audit)
+    # Nightly tournaments are the server's (`branchq serve`); tests and benches ask for them.
+    policy_desk = PolicyDesk(engine, schedule=policy_schedule)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -151,9 +156,11 @@ def create_app(
         desk.start()
         alerts_desk.start()
         notices.start()
+        policy_desk.start()
         try:
             yield
         finally:
+            await policy_desk.stop()
             await notices.stop()
             await alerts_desk.stop()
             await desk.stop()
@@ -179,6 +186,7 @@ def create_app(
     app.state.appointments = desk
     app.state.alerts = alerts_desk
     app.state.notices = notices
+    app.state.policy = policy_desk
     app.state.provisioning = provisioning
     app.state.sign_in = sign_in_desk
     app.state.public_ticket_limits = PublicTicketLimits(
@@ -197,6 +205,7 @@ def create_app(
     app.include_router(services.bundles_router, prefix=API)
     app.include_router(appointments.router, prefix=API)
     app.include_router(staffing.router, prefix=API)
+    app.include_router(policy_routes.router, prefix=API)
     app.include_router(reports.router, prefix=API)
     app.include_router(alerts.router, prefix=API)
     app.include_router(notify.router, prefix=API)
