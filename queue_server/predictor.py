@@ -55,6 +55,11 @@ class WorkerProcess:
                     self._pool = None
             return loop.run_in_executor(self.pool(), job)
 
+    def warm(self) -> None:
+        """Start the process now, from a worker thread: spawning it blocks for tens of ms,
+        which the event loop must not wait through."""
+        self.pool().submit(int).result()
+
     def shut_down(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
@@ -92,6 +97,11 @@ def run_in_predictor(loop: asyncio.AbstractEventLoop, job: Callable[[], T]) -> a
 def run_in_tournament(loop: asyncio.AbstractEventLoop, job: Callable[[], T]) -> asyncio.Future[T]:
     """`job()` in the policy tournament's process (beside the predictor's)."""
     return _tournament.run(loop, job)
+
+
+def warm_tournament() -> None:
+    """Start the tournament's process (call from a worker thread)."""
+    _tournament.warm()
 
 
 @atexit.register

@@ -40,7 +40,7 @@ from queue_server.domain import (
 from queue_server.domain.eta import ServiceModel
 from queue_server.domain.staffing import ArrivalPrior, branch_hours, forecast_arrivals
 from queue_server.engine import STAFFING_LOOKBACK_DAYS, Engine
-from queue_server.predictor import run_in_tournament
+from queue_server.predictor import run_in_tournament, warm_tournament
 from queue_server.simulation.scenario import Scenario
 from queue_server.simulation.tournament import (
     TOURNAMENT_DAYS,
@@ -154,6 +154,7 @@ class PolicyDesk:
     run_job: Callable[[asyncio.AbstractEventLoop, Callable[[], Any]], asyncio.Future[Any]] = (
         run_in_tournament
     )
+    warm: Callable[[], None] = warm_tournament  # runs on a worker thread before each run
     job: TournamentJob | None = None
     running: dict[str, Any] | None = None  # the last policy.applied event's data
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -277,6 +278,7 @@ class PolicyDesk:
                     ),
                     actor=job.actor,
                 )
+            await asyncio.to_thread(self.warm)
             build = partial(
                 tournament_scenario,
                 self.engine.db_path,
