@@ -333,6 +333,8 @@ def _row(p: Played, winner: str, starving: Sequence[str]) -> dict[str, Any]:
         "within_target_share": s["within_target_share"],
         "within_target_ci95": s["within_target_ci95"],
         "p95_wait_min": {cls.value: s["classes"][cls.value]["p95_wait_min"] for cls in CLASSES},
+        # Beside each p95 the manager reads it against: the class's target on this day.
+        "target_min": {cls.value: s["classes"][cls.value]["target_min"] for cls in CLASSES},
         "total_wait_min": s["total_wait_min"],
         "classes_over_target": list(s["starved_classes"]),
         "starves_under_flood": p.candidate.label in starving,

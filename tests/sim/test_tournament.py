@@ -133,7 +133,7 @@ def test_candidates_are_every_registered_policy_and_head_start_variants():
 
 
 def _summary(share, total, over=(), flood_ok=True):
-    cls = {c.value: {"p95_wait_min": 1.0} for c in PriorityClass}
+    cls = {c.value: {"p95_wait_min": 1.0, "target_min": 5.0} for c in PriorityClass}
     return {
         "within_target_share": share,
         "within_target_ci95": [share - 0.01, share + 0.01],
@@ -208,5 +208,7 @@ def test_a_short_tournament_on_the_prior_day_names_a_safe_winner():
     chosen = next(r for r in verdict.table if r["chosen"])
     assert chosen["label"] == verdict.chosen.label and not chosen["starves_under_flood"]
     assert set(chosen["p95_wait_min"]) == {c.value for c in PriorityClass}
+    # Each p95 comes with the target the manager reads it against.
+    assert chosen["target_min"] == {c.value: scenario.sla[c].within_min for c in PriorityClass}
     assert verdict.reason["zh"].startswith(f"选择 {verdict.chosen.label}：")
     assert verdict.days == 2
