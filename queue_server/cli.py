@@ -71,7 +71,7 @@ def _server(args: argparse.Namespace) -> int:
         watch = {"loop": "asyncio"}
         app = create_app(db, watch_callbacks=True)
     else:
-        app = create_app(db)
+        app = create_app(db, policy_schedule=True)  # the branch picks its policy nightly
     uvicorn.run(
         app,
         host=args.host,

@@ -218,6 +218,13 @@ class Engine:
         self.hub.resync_all(self.branch.last_seq)
         log.warning("state reloaded from the database after a failed commit")
 
+    def run_policy(self, policy: CallingPolicy) -> None:
+        """From now on the branch calls by `policy` (kept across a reload after a failed
+        commit); the waits are predicted again under it."""
+        self._policy = policy
+        self.branch.policy = policy
+        self._predict_soon()
+
     # ---------------------------------------------------------------- commands
     async def execute(
         self, decide: Callable[[Branch, datetime], Change], *, actor: str | None = None

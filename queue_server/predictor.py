@@ -24,22 +24,57 @@ from typing import TypeVar
 
 T = TypeVar("T")
 PARENT_CHECK_S = 1.0  # how soon a predictor process notices its server is gone
-_lock = threading.Lock()
-_pool: ProcessPoolExecutor | None = None
+
+
+class WorkerProcess:
+    """One spawned worker process, started on first use and replaced when it died."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pool: ProcessPoolExecutor | None = None
+
+    def pool(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(
+                    1,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_leave_with,
+                    initargs=(os.getpid(),),
+                )
+            return self._pool
+
+    def run(self, loop: asyncio.AbstractEventLoop, job: Callable[[], T]) -> asyncio.Future[T]:
+        """`job()` in the process; a new process if the last one died."""
+        pool = self.pool()
+        try:
+            return loop.run_in_executor(pool, job)
+        except BrokenProcessPool:
+            with self._lock:
+                if self._pool is pool:
+                    self._pool = None
+            return loop.run_in_executor(self.pool(), job)
+
+    def warm(self) -> None:
+        """Start the process now, from a worker thread: spawning it blocks for tens of ms,
+        which the event loop must not wait through."""
+        self.pool().submit(int).result()
+
+    def shut_down(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+# Wait predictions: every few events, ~20 ms each.
+_predictor = WorkerProcess()
+# Policy tournaments: minutes of simulation a night. A process of their own, so no wait
+# prediction queues behind a tournament's candidate (seconds each).
+_tournament = WorkerProcess()
 
 
 def predictor_pool() -> ProcessPoolExecutor:
     """The shared prediction process, started on first use."""
-    global _pool
-    with _lock:
-        if _pool is None:
-            _pool = ProcessPoolExecutor(
-                1,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_leave_with,
-                initargs=(os.getpid(),),
-            )
-        return _pool
+    return _predictor.pool()
 
 
 def _leave_with(server_pid: int) -> None:
@@ -56,18 +91,20 @@ def _leave_with(server_pid: int) -> None:
 
 def run_in_predictor(loop: asyncio.AbstractEventLoop, job: Callable[[], T]) -> asyncio.Future[T]:
     """`job()` in the predictor process; a new process if the last one died."""
-    global _pool
-    pool = predictor_pool()
-    try:
-        return loop.run_in_executor(pool, job)
-    except BrokenProcessPool:
-        with _lock:
-            if _pool is pool:
-                _pool = None
-        return loop.run_in_executor(predictor_pool(), job)
+    return _predictor.run(loop, job)
+
+
+def run_in_tournament(loop: asyncio.AbstractEventLoop, job: Callable[[], T]) -> asyncio.Future[T]:
+    """`job()` in the policy tournament's process (beside the predictor's)."""
+    return _tournament.run(loop, job)
+
+
+def warm_tournament() -> None:
+    """Start the tournament's process (call from a worker thread)."""
+    _tournament.warm()
 
 
 @atexit.register
 def _shut_down() -> None:
-    if _pool is not None:
-        _pool.shutdown(wait=False, cancel_futures=True)
+    _predictor.shut_down()
+    _tournament.shut_down()

@@ -116,6 +116,10 @@ class Catalog:
                 return names[lang]
         return next((name for name in names.values() if name), "")
 
+    def has(self, key: str) -> bool:
+        """Whether any language defines `key` (a name to word, or else to show as it is)."""
+        return any(key in texts for texts in self.messages.values())
+
     def keys(self) -> set[str]:
         """Every key that any language defines."""
         return {key for texts in self.messages.values() for key in texts}
@@ -165,6 +169,9 @@ class Translator(QObject):
 
     def pick(self, names: Mapping[str, str]) -> str:
         return self.catalog.pick(names)
+
+    def has(self, key: str) -> bool:
+        return self.catalog.has(key)
 
 
 _translator: Translator | None = None

@@ -48,6 +48,10 @@ class EventKind(StrEnum):
     FOLLOWUP_OPENED = "followup.opened"
     FOLLOWUP_UPDATED = "followup.updated"
 
+    # The calling policy the branch runs from now on (data: policy, params, label, why).
+    POLICY_APPLIED = "policy.applied"
+    POLICY_TOURNAMENT = "policy.tournament"  # a manager asked for a tournament now
+
     # Provisioning, for the audit log.
     TOKEN_CREATED = "token.created"
     TOKEN_REVOKED = "token.revoked"

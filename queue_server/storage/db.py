@@ -243,6 +243,29 @@ def _m011_counter_staff_name(db: sqlite_utils.Database) -> None:
         db.table("counters").add_column("staff_name", str)
 
 
+@migration
+def _m012_policy_tournaments(db: sqlite_utils.Database) -> None:
+    """The branch's nightly policy tournaments: what ran, for which day, what it chose and why."""
+    db.table("policy_tournaments").create(
+        {
+            "id": int,
+            "started_at": str,
+            "finished_at": str,
+            "for_day": str,  # the business day the choice is for
+            "trigger": str,  # nightly, start or manager
+            "actor": str,
+            "state": str,  # done or failed
+            "chosen": str,  # the candidate as JSON: name, params, label
+            "result": str,  # the verdict as JSON: table, reason, days, scenario
+            "error": str,
+            "applied_at": str,  # when it became the running policy; null: not yet
+        },
+        pk="id",
+        if_not_exists=True,
+    )
+    db.table("policy_tournaments").create_index(["for_day"], if_not_exists=True)
+
+
 def migrate(path: str | Path) -> int:
     """Bring the schema up to date; returns the schema version. Safe to run at every start."""
     conn = connect(path)

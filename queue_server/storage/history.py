@@ -43,3 +43,22 @@ def service_samples(
 def _bounds(since: datetime, until: datetime) -> tuple[str, str]:
     # Events store `at` as UTC ISO text, so UTC bounds compare correctly as strings.
     return since.astimezone(UTC).isoformat(), until.astimezone(UTC).isoformat()
+
+
+_CLASSES_SQL = (
+    "SELECT json_extract(body, '$.ticket.service'), json_extract(body, '$.ticket.priority'), "
+    "count(*) FROM events WHERE kind = 'ticket.issued' AND at >= ? AND at < ? "
+    "GROUP BY 1, 2"
+)
+
+
+def class_counts(
+    conn: sqlite3.Connection, since: datetime, until: datetime
+) -> dict[str, dict[str, int]]:
+    """Tickets issued in [since, until) per business and priority class (first legs only:
+    a transfer keeps the customer's class, it is not a new customer)."""
+    out: dict[str, dict[str, int]] = {}
+    for service, priority, n in conn.execute(_CLASSES_SQL, _bounds(since, until)):
+        if service and priority:
+            out.setdefault(str(service), {})[str(priority)] = int(n)
+    return out

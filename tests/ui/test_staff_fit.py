@@ -38,6 +38,7 @@ MANAGER_TABS: dict[str, Build] = {
     "live": manager.live,
     "windows": manager.windows,
     "advice": manager.advice,
+    "policy": manager.policy,
     "alerts": manager.alerts,
     "audit": manager.audit,
     "settings": manager.settings,

@@ -188,6 +188,59 @@ AUDIT: list[dict[str, Any]] = [
 ]
 
 
+def _row(policy: str, label: str, share: float, p95: tuple[float, ...], total: float,
+         *, params: dict[str, Any] | None = None, over: tuple[str, ...] = (),
+         chosen: bool = False, floods: bool = False) -> dict[str, Any]:  # fmt: skip
+    classes = ("regular", "vip", "care", "appointment")
+    return {
+        "label": label, "policy": policy, "params": params or {},
+        "within_target_share": share, "within_target_ci95": [share - 0.011, share + 0.012],
+        "p95_wait_min": dict(zip(classes, p95, strict=True)),
+        "target_min": {"regular": 11.4, "vip": 5.0, "care": 5.0, "appointment": 5.0},
+        "total_wait_min": total, "classes_over_target": list(over),
+        "starves_under_flood": floods, "chosen": chosen,
+    }  # fmt: skip
+
+
+HEADS = {"regular": 0.0, "vip": 10.0, "care": 10.0, "appointment": 20.0}
+POLICY: dict[str, Any] = {
+    "running": {
+        "name": "accumulating", "label": "accumulating[appointment=20,care=10,regular=0,vip=10]",
+        "params": {"head_starts": HEADS}, "since": _at(700), "actor": "system",
+        "reason": {
+            "zh": "选择 accumulating[appointment=20,care=10,regular=0,vip=10]：等候超出目标的客户"
+            "类别最少（0 类），sla 有 1 类。（strict 会让普通客户无限等候，已排除。）",
+            "en": "Chose accumulating[appointment=20,care=10,regular=0,vip=10]: fewest customer "
+            "classes over their target (0), against 1 for sla. (strict can starve regular "
+            "customers: excluded.)",
+        },
+        "tournament": 4,
+    },
+    "job": None,
+    "last": {
+        "id": 5, "started_at": _at(30), "finished_at": _at(28), "for_day": "2026-11-28",
+        "trigger": "manager", "actor": "manager", "state": "done",
+        "chosen": {"name": "accumulating", "params": {"head_starts": HEADS},
+                   "label": "accumulating[appointment=20,care=10,regular=0,vip=10]"},
+        "error": None, "applied_at": None,
+        "result": {
+            "days": 10, "scenario": "forecast 2026-11-28 (weekday)",
+            "table": [
+                _row("fifo", "fifo", 0.871, (13.2, 12.8, 13.0, 12.5), 4630.0,
+                     over=("vip", "care", "appointment")),
+                _row("strict", "strict", 0.902, (16.8, 2.1, 2.4, 1.9), 4410.0, floods=True),
+                _row("accumulating", "accumulating", 0.889, (14.0, 6.2, 5.9, 4.1), 4520.0,
+                     over=()),
+                _row("sla", "sla", 0.893, (14.5, 4.8, 4.9, 8.1), 4480.0, over=("appointment",)),
+                _row("accumulating", "accumulating[appointment=20,care=10,regular=0,vip=10]",
+                     0.897, (14.6, 4.4, 4.6, 3.2), 4460.0, params={"head_starts": HEADS},
+                     chosen=True),
+            ],
+        },
+    },
+}  # fmt: skip
+
+
 def demo_report() -> dict[str, Any]:
     """A week of the demo branch as GET /api/v1/reports would give it (figures invented)."""
     services = {s["code"]: s for s in snapshot_services(demo_config())}
@@ -347,6 +400,13 @@ def advice(tr: Translator) -> QWidget:
     return window
 
 
+def policy(tr: Translator) -> QWidget:
+    window = manager_window(tr)
+    window.tabs.setCurrentWidget(window.policy)
+    window.policy.show_overview(POLICY)
+    return window
+
+
 def alerts(tr: Translator) -> QWidget:
     window = manager_window(tr)
     window.tabs.setCurrentWidget(window.alerts)
@@ -422,6 +482,7 @@ def screens() -> list[Screen]:
             ("manager-live", live),
             ("manager-windows", windows),
             ("manager-advice", advice),
+            ("manager-policy", policy),
             ("manager-alerts", alerts),
             ("manager-audit", audit),
             ("manager-settings", settings),

@@ -58,6 +58,10 @@ class ManagerClient(BranchClient):
         path = f"/audit?{urlencode({'limit': limit})}"
         return self._request("GET", path, action="audit", change=False)
 
+    def calling_policy(self) -> Reply:
+        """The policy running today and why, the tournament in progress, the last result."""
+        return self._request("GET", "/policy", action="policy", change=False)
+
     def list_staff(self) -> Reply:
         return self._request("GET", "/staff", action="list_staff", change=False)
 
@@ -80,6 +84,13 @@ class ManagerClient(BranchClient):
     def update_service(self, code: str, changes: dict[str, Any]) -> Reply:
         path = f"/services/{quote(code, safe='')}"
         return self._request("PATCH", path, changes, action="update_service")
+
+    def run_tournament(self) -> Reply:
+        return self._request("POST", "/policy/tournament", action="run_tournament")
+
+    def apply_policy(self, tournament_id: int | None = None) -> Reply:
+        body = {"tournament_id": tournament_id} if tournament_id is not None else None
+        return self._request("POST", "/policy/apply", body, action="apply_policy")
 
     def set_notice(self, text: str) -> Reply:
         return self._request("PUT", "/branch/notice", {"text": text}, action="notice")

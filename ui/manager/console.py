@@ -12,6 +12,8 @@ rule is unit-tested without a screen or a server.
 from __future__ import annotations
 
 import contextlib
+import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -630,3 +632,232 @@ class BranchConsole:
             return False
         regular = [s for s in c.get("skills", []) if not s.get("overflow")]
         return bool(regular) and regular[0]["service"] == move["to_service"]
+
+
+# ---------------------------------------------------------------- calling policy
+# Events after which the calling-policy tab reads `GET /policy` again.
+POLICY_EVENTS = (EventKind.POLICY_APPLIED, EventKind.POLICY_TOURNAMENT)
+POLICY_CLASSES = ("regular", "vip", "care", "appointment")
+# A policy's name inside a reason or a label: `accumulating` or `accumulating[vip=10,…]`.
+_POLICY_TOKEN = re.compile(r"\b([a-z][a-z_]*)(\[[^\]\s]*\])?")
+
+
+class Catalog(Protocol):
+    """What the presenter needs of a translator: a text by key, and whether a key exists."""
+
+    def tr(self, key: str, /, **values: object) -> str: ...
+
+    def has(self, key: str) -> bool: ...
+
+
+def _head_starts(params: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The head starts (minutes per class) a policy's parameters give, or None when they are
+    something else. A stored candidate nests them (`head_starts`); a label flattens them."""
+    heads = params.get("head_starts")
+    if set(params) == {"head_starts"} and isinstance(heads, Mapping):
+        return heads
+    if params and all(k in POLICY_CLASSES for k in params):
+        return params
+    return None
+
+
+def policy_name(name: str, params: Mapping[str, Any], label: str, catalog: Catalog) -> str:
+    """A policy as a manager reads it ("累积优先（贵宾、优先服务提前 10 分钟…）"); its raw
+    label when the catalog does not know the policy or cannot word its parameters."""
+    key = f"policy.name.{name}"
+    if not catalog.has(key):
+        return label or name
+    base = catalog.tr(key)
+    if not params:
+        return base
+    heads = _head_starts(params)
+    if heads is None:
+        return label or name
+    by_minutes: dict[float, list[str]] = {}
+    for cls in POLICY_CLASSES:
+        minutes = float(heads.get(cls) or 0.0)
+        if minutes > 0:
+            by_minutes.setdefault(minutes, []).append(catalog.tr(f"priority.{cls}"))
+    if not by_minutes:
+        return catalog.tr("policy.head_start.none", policy=base)
+    parts = [
+        catalog.tr(
+            "policy.head_start.part",
+            classes=catalog.tr("policy.head_start.and").join(classes),
+            minutes=f"{minutes:g}",
+        )
+        for minutes, classes in sorted(by_minutes.items())
+    ]
+    return catalog.tr(
+        "policy.head_start.with", policy=base, starts=catalog.tr("policy.list_sep").join(parts)
+    )
+
+
+def label_name(label: str, catalog: Catalog) -> str:
+    """`policy_name` of a label as the server writes it: `name` or `name[k=v,…]`."""
+    match = _POLICY_TOKEN.fullmatch(label)
+    if match is None:
+        return label
+    params: dict[str, Any] = {}
+    for pair in (match.group(2) or "[]")[1:-1].split(","):
+        key, _, value = pair.partition("=")
+        if key:
+            try:
+                params[key] = float(value)
+            except ValueError:
+                return label
+    return policy_name(match.group(1), params, label, catalog)
+
+
+def readable_reason(text: str, catalog: Catalog) -> str:
+    """The server's reason with every policy it names in the manager's words."""
+
+    def named(match: re.Match[str]) -> str:
+        if not catalog.has(f"policy.name.{match.group(1)}"):
+            return match.group(0)
+        return label_name(match.group(0), catalog)
+
+    return _POLICY_TOKEN.sub(named, text)
+
+
+@dataclass(frozen=True)
+class ClassWait:
+    """One class's p95 wait in a tournament row, against its target (minutes)."""
+
+    cls: str
+    p95_min: float | None  # None: the class had no customers in the simulated days
+    target_min: float | None
+    over: bool  # the server counts the class over its target (the rule's own test)
+
+    @property
+    def state(self) -> str:
+        if self.p95_min is None or self.target_min is None:
+            return ""
+        if self.over:
+            return "over"
+        return "near" if self.p95_min > self.target_min else "ok"
+
+
+@dataclass(frozen=True)
+class TournamentRow:
+    """One candidate of the last tournament."""
+
+    name: str
+    share: float | None
+    interval: tuple[float, float] | None
+    waits: tuple[ClassWait, ...]
+    total_wait_min: float | None
+    chosen: bool
+    excluded: bool  # it would let a class wait without end: never chosen
+
+
+@dataclass(frozen=True)
+class PolicyView:
+    """The calling-policy tab: what runs today and why, the last tournament, the job."""
+
+    running: str
+    reason: str
+    since: str | None  # when it was applied; None: the server's default since start
+    actor: str | None
+    last_state: str | None  # done or failed; None: no tournament yet
+    last_finished: str | None
+    last_for_day: str | None
+    last_trigger: str | None
+    last_error: str | None
+    days: int
+    basis: str  # the forecast the days were drawn from: weekday, all_days, prior, …
+    chosen: str | None
+    rows: tuple[TournamentRow, ...]
+    job_state: str | None  # running, done or failed
+    job_done: int
+    job_steps: int
+    can_apply: bool  # the last choice differs from what runs
+
+    @property
+    def running_job(self) -> bool:
+        return self.job_state == "running"
+
+
+def _float(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) else number
+
+
+def _tournament_row(row: Mapping[str, Any], catalog: Catalog) -> TournamentRow:
+    p95 = row.get("p95_wait_min") or {}
+    targets = row.get("target_min") or {}
+    over = set(row.get("classes_over_target") or ())
+    ci = row.get("within_target_ci95")
+    low, high = (
+        (_float(ci[0]), _float(ci[1])) if isinstance(ci, list) and len(ci) == 2 else (None, None)
+    )
+    return TournamentRow(
+        name=policy_name(
+            str(row.get("policy") or ""),
+            row.get("params") or {},
+            str(row.get("label") or ""),
+            catalog,
+        ),
+        share=_float(row.get("within_target_share")),
+        interval=(low, high) if low is not None and high is not None else None,
+        waits=tuple(
+            ClassWait(cls, _float(p95.get(cls)), _float(targets.get(cls)), cls in over)
+            for cls in POLICY_CLASSES
+        ),
+        total_wait_min=_float(row.get("total_wait_min")),
+        chosen=bool(row.get("chosen")),
+        excluded=bool(row.get("starves_under_flood")),
+    )
+
+
+def policy_view(overview: Mapping[str, Any] | None, language: str, catalog: Catalog) -> PolicyView:
+    """`GET /policy` as the tab shows it, in `language` (reasons come in zh and en)."""
+    overview = overview or {}
+    running = overview.get("running") or {}
+    last = overview.get("last") or {}
+    job = overview.get("job") or {}
+    result = last.get("result") or {}
+    chosen = last.get("chosen") or {}
+    reasons = running.get("reason") or {}
+    reason = str(reasons.get(language) or reasons.get("zh") or "")
+    name = str(running.get("name") or "")
+    running_name = policy_name(
+        name, running.get("params") or {}, str(running.get("label") or name), catalog
+    )
+    basis = re.search(r"\((\w+)\)\s*$", str(result.get("scenario") or ""))
+    return PolicyView(
+        running=running_name if name else "—",
+        reason=readable_reason(reason, catalog)
+        if reason
+        else catalog.tr("manager.policy.default_reason", policy=running_name),
+        since=running.get("since"),
+        actor=running.get("actor"),
+        last_state=last.get("state"),
+        last_finished=last.get("finished_at"),
+        last_for_day=last.get("for_day"),
+        last_trigger=last.get("trigger"),
+        last_error=last.get("error"),
+        days=int(result.get("days") or 0),
+        basis=basis.group(1) if basis else "",
+        chosen=policy_name(
+            str(chosen.get("name") or ""),
+            chosen.get("params") or {},
+            str(chosen.get("label") or ""),
+            catalog,
+        )
+        if chosen
+        else None,
+        rows=tuple(_tournament_row(r, catalog) for r in result.get("table") or ()),
+        job_state=job.get("state"),
+        job_done=int(job.get("steps_done") or 0),
+        job_steps=int(job.get("steps") or 0),
+        can_apply=last.get("state") == "done"
+        and bool(chosen)
+        and (
+            running.get("tournament") != last.get("id")
+            or running.get("label") != chosen.get("label")
+        ),
+    )

@@ -20,11 +20,12 @@ from PySide6.QtWidgets import QHBoxLayout, QTabWidget, QVBoxLayout, QWidget
 from ui.i18n import Translator, translator
 from ui.manager.actions import ConsoleActions
 from ui.manager.client import ManagerClient
-from ui.manager.console import BranchConsole
+from ui.manager.console import POLICY_EVENTS, BranchConsole
 from ui.manager.tabs.advice import AdviceTab
 from ui.manager.tabs.alerts import AlertsTab
 from ui.manager.tabs.audit import AuditTab
 from ui.manager.tabs.live import LiveTab
+from ui.manager.tabs.policy import PolicyTab
 from ui.manager.tabs.reports import ReportsTab
 from ui.manager.tabs.settings import SettingsTab
 from ui.manager.tabs.windows import WindowsTab
@@ -58,6 +59,7 @@ class ManagerWindow(QWidget):
         advice_debounce_ms: int = 1500,
         tick_ms: int = 1000,
         offline_grace_ms: int = 1000,
+        policy_poll_ms: int = 1000,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -67,6 +69,7 @@ class ManagerWindow(QWidget):
         self.tr_ = actions.tr_
         self.fetch = actions.fetch  # False: never read from the server (screenshots)
         self.console = console
+        self._policy_poll_ms = policy_poll_ms
         self.console.online = bool(client.online)
         self._offline_shown = False
         self._business_day: QDate | None = None
@@ -122,6 +125,7 @@ class ManagerWindow(QWidget):
         self.live = LiveTab(t)
         self.windows = WindowsTab(t, self.console_actions, self.console)
         self.advice = AdviceTab(t, self.console_actions, self.console)
+        self.policy = PolicyTab(t, self.console_actions, self._policy_poll_ms)
         self.alerts = AlertsTab(t, self.console_actions)
         self.audit = AuditTab(t, self.console_actions)
         self.settings = SettingsTab(t, self.console_actions)
@@ -132,6 +136,7 @@ class ManagerWindow(QWidget):
             (self.live, "manager.tab.live"),
             (self.windows, "manager.tab.windows"),
             (self.advice, "manager.tab.advice"),
+            (self.policy, "manager.tab.policy"),
             (self.alerts, "manager.tab.alerts"),
             (self.audit, "manager.tab.audit"),
             (self.settings, "manager.tab.settings"),
@@ -226,6 +231,8 @@ class ManagerWindow(QWidget):
         kind = str(event.get("kind", ""))
         if kind.startswith("service."):
             self.settings.snapshot_loaded()
+        if self.fetch and kind in POLICY_EVENTS:
+            self.policy.load()
         self.update_view()
 
     def _tab_opened(self, index: int) -> None:
@@ -236,6 +243,8 @@ class ManagerWindow(QWidget):
             self.audit.load()
         elif widget is self.advice:
             self.advice.load()
+        elif widget is self.policy:
+            self.policy.load()
         elif widget is self.alerts:
             self.alerts.load_history()
         elif widget is self.settings:
@@ -259,4 +268,5 @@ class ManagerWindow(QWidget):
     def closeEvent(self, event: QCloseEvent) -> None:
         for timer in (self._tick, self._advice_timer, self._grace, self._message_timer):
             timer.stop()
+        self.policy.stop()
         super().closeEvent(event)
