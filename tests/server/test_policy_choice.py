@@ -53,7 +53,9 @@ def test_run_now_returns_at_once_refuses_a_second_and_keeps_the_loop_free(server
     after = dict(server.app.state.loopwatch.reading()["counts"])
     wakeups, p99_ms, _ = lag_between(before, after)
     assert done.state == "done", done.error
-    assert wakeups > 0 and p99_ms <= 50.0  # the loop was never held by the simulations
+    # A candidate's simulation takes hundreds of ms: on the loop it would hold it that long
+    # several times. 150 ms leaves room for a 2-core machine's scheduling under load.
+    assert wakeups > 0 and p99_ms <= 150.0
     overview = manager.get("/policy").json()
     last = overview["last"]
     assert last["state"] == "done" and last["trigger"] == "manager"
