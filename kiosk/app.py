@@ -65,6 +65,7 @@ from ui import theme
 from ui.assets import ASSETS
 from ui.client import ApiError, BranchClient, new_key
 from ui.i18n import FALLBACK_LANGUAGE, Translator, translator
+from ui.model.clock import ServerClock
 from ui.scan_filter import KeyboardWedgeFilter
 
 log = logging.getLogger(__name__)
@@ -207,6 +208,9 @@ class KioskWindow(QWidget):
         super().__init__(parent)
         self.setWindowTitle("BranchQ")
         self.client = client
+        # The clock on the attract screen and the businesses' opening hours follow the
+        # server's time (a lobby PC's clock may be off; the demo's branch runs faster).
+        self.server_clock = ServerClock()
         self.printing = printing
         self.peripherals = peripherals
         self.device_name = device_name
@@ -514,7 +518,8 @@ class KioskWindow(QWidget):
         return branch_zone(self.client.model.branch)
 
     def _now_local(self) -> datetime:
-        return datetime.now(self._zone())
+        now = self.server_clock.now()
+        return datetime.now(self._zone()) if now is None else now.astimezone(self._zone())
 
     def _clock_text(self) -> str:
         return self._now_local().strftime("%H:%M")
@@ -542,6 +547,7 @@ class KioskWindow(QWidget):
             self.flow.take_ticket_for(choice.code, needs_form=choice.needs_form)
 
     def _model_changed(self) -> None:
+        self.server_clock.observe(self.client.model.at)
         choices = self.choices()
         name = str(self.client.model.branch.get("name") or "")
         # A bundle waits in its business's queue: counting it again would mislead.

@@ -28,18 +28,26 @@ from websockets.sync.client import connect
 from queue_server.config import load_config
 from queue_server.domain.appointments import AppointmentRules
 from tools.demo import (
-    BUSY_MIN,
-    CALM_MIN,
     Booking,
     CounterAppProcess,
     DevicePanel,
     KioskProcess,
     ManagerConsoleProcess,
-    arrivals_per_s,
-    busy_spell,
+    demo_slot,
     next_slot,
     parse_screen,
     plan_windows,
+)
+from tools.demo_traffic import (
+    BUSY_MIN,
+    BUSY_SERVICE,
+    CALL_WALK_S,
+    CALM_LOAD,
+    CALM_MIN,
+    DemoClock,
+    arrivals_at,
+    busy_spell,
+    opening_today,
 )
 from tools.harness import free_socket
 
@@ -393,16 +401,35 @@ def test_a_wide_screen_gets_the_three_windows_side_by_side_a_small_one_is_told()
 
 def test_demo_traffic_keeps_the_tellers_busy_but_not_swamped_except_in_a_busy_spell():
     cfg = load_config()
-    speed, tellers = 30.0, 5  # counter 1 is the person's
+    tellers = [c.number for c in cfg.counters if c.number != 1]  # counter 1 is the person's
     means = {s.code: s.mean_service_s for s in cfg.services}
-    calm = arrivals_per_s(cfg, speed, tellers, 0.85)
-    busy = arrivals_per_s(cfg, speed, tellers, 1.5)
-    # Cash customers alone, served in cash's mean time, must not outrun the tellers.
-    assert calm * (means["A"] / speed) < tellers
-    assert 0.1 < calm < 0.3 and busy / calm == pytest.approx(1.5 / 0.85)
-    cycle = (CALM_MIN + BUSY_MIN) * 60 / speed
-    assert not busy_spell(0, speed) and not busy_spell(CALM_MIN * 60 / speed - 1, speed)
-    assert busy_spell(CALM_MIN * 60 / speed + 1, speed) and not busy_spell(cycle + 1, speed)
+
+    def teller_minutes(rates: dict[str, float]) -> float:
+        """Teller time the arrivals of one branch minute bring, in minutes."""
+        return sum(r * (means[code] + CALL_WALK_S) / 60 for code, r in rates.items())
+
+    calm, busy = arrivals_at(cfg, tellers, False), arrivals_at(cfg, tellers, True)
+    assert teller_minutes(calm) == pytest.approx(CALM_LOAD * len(tellers))
+    assert teller_minutes(busy) > len(tellers)  # only in a spell do they outrun the tellers
+    assert {c for c in busy if busy[c] != calm[c]} == {BUSY_SERVICE}
+    assert not busy_spell(0) and not busy_spell(CALM_MIN - 0.1)
+    assert busy_spell(CALM_MIN + 0.1) and not busy_spell(CALM_MIN + BUSY_MIN + 0.1)
+
+
+def test_the_demo_runs_the_branch_on_branch_time_from_todays_opening():
+    cfg = load_config()
+    evening = datetime(2026, 3, 2, 12, 30, tzinfo=UTC)  # 20:30 in Shanghai
+    opening = opening_today(cfg, evening)
+    assert opening == datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
+    ticks = iter([100.0, 100.0, 107.5])
+    clock = DemoClock(opening, speed=8, monotonic=lambda: next(ticks))
+    assert clock() == opening and clock() == opening + timedelta(minutes=1)
+    with pytest.raises(ValueError, match="above zero"):
+        DemoClock(opening, speed=0)
+    # The booked slot may be checked in at once and stays valid for minutes of the demo.
+    rules = cfg.appointments
+    slot = demo_slot(opening, rules, cfg.settings.timezone)
+    assert timedelta(minutes=30) < slot - opening <= rules.early_window
 
 
 def test_the_demo_branch_forecasts_arrivals_for_the_staffing_advice():

@@ -262,7 +262,10 @@ def register_demo(sub: Any) -> None:
         "--no-devices", action="store_true", help="without simulated devices and the bus hub"
     )
     p.add_argument(
-        "--speed", type=float, default=30.0, help="how much faster than a real branch (30)"
+        "--speed",
+        type=float,
+        default=8.0,
+        help="branch time, this many times faster than real time (8: an hour is about a day)",
     )
     p.add_argument("--duration", type=float, help="stop after this many seconds")
     p.add_argument("--config", help="branch config TOML (default: the demo branch)")

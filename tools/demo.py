@@ -18,7 +18,6 @@ import contextlib
 import json
 import math
 import os
-import random
 import re
 import stat
 import subprocess
@@ -45,9 +44,21 @@ from queue_server.config import BranchConfig, init_db, load_config
 from queue_server.domain.appointments import AppointmentRules
 from queue_server.notify.settings import NotificationSettings, save_notification_settings
 from queue_server.storage import connect
+from tools.demo_traffic import (
+    BUSY_MIN,
+    BUSY_SERVICE,
+    CALM_LOAD,
+    CALM_MIN,
+    DemoClock,
+    DemoTraffic,
+    RealTimePacer,
+    opening_today,
+)
+from tools.demo_traffic import (
+    DEMO_PIN as DEMO_PIN,  # the tools that provision a demo branch find it here
+)
 from tools.sms_gateway import SmsGateway, TextMessage
 
-DEMO_PIN = "1234"
 KIOSK_PIN = "2468"  # the demo kiosk's maintenance PIN
 KIOSK_READY_S = 30.0  # the kiosk's first start may take a while on a cold disk
 HUMAN_COUNTER = 1  # the counter the person at the screen runs with the counter app
@@ -64,7 +75,12 @@ COUNTER_SIZE = (1024, 720)
 # A virtual screen with room for all three: the kiosk at the left, the console and the
 # counter app stacked at its right.
 WIDE_SCREEN = "3300x1500"
-SPEED = 30.0  # by default demo time runs this many times faster than branch time
+# By default branch time runs this many times faster than real time: an hour of demo is
+# about a branch day, a wait of ten branch minutes takes 75 s to watch, and the apps (which
+# move the server's clock on at real speed between its events, a few seconds apart) are
+# never more than a branch minute behind it.
+SPEED = 8.0
+BOOKING_AHEAD = timedelta(hours=1)  # branch time from the demo's start to its booked slot
 
 
 def provision(db: Path, config: BranchConfig) -> dict[str, str]:
@@ -206,8 +222,12 @@ def _texted(message: TextMessage) -> None:
 async def _serve(  # noqa: C901 the demo's start-up, step by step
     db: Path, cfg: BranchConfig, tokens: dict[str, str], opts: DemoOptions
 ) -> None:
+    # The server runs on branch time from today's opening: it measures the simulated
+    # tellers' minutes as branch minutes, so its predicted waits match their speed.
+    clock = DemoClock(opening_today(cfg, datetime.now(UTC)), opts.speed if opts.traffic else 1.0)
+    app = create_app(db, clock=clock)
     server = uvicorn.Server(
-        uvicorn.Config(create_app(db), host=opts.host, port=opts.port, log_level="warning")
+        uvicorn.Config(app, host=opts.host, port=opts.port, log_level="warning")
     )
     serving = asyncio.create_task(server.serve())
     while not server.started:
@@ -216,7 +236,7 @@ async def _serve(  # noqa: C901 the demo's start-up, step by step
             return
         await asyncio.sleep(0.05)
     base = f"http://{opts.host}:{opts.port}"
-    _banner(cfg, tokens, base, db, opts.traffic, opts.speed)
+    _banner(cfg, tokens, base, db, opts.traffic, clock)
     sims: SimSet | None = None
     stop_hub = asyncio.Event()
     hub: asyncio.Task[Any] | None = None
@@ -234,7 +254,7 @@ async def _serve(  # noqa: C901 the demo's start-up, step by step
             card = None if opts.kiosk else "adult"
             sims, hub_config = _start_devices(opts.var, cfg, tokens, base, card=card)
             hub = asyncio.create_task(run_hub(hub_config, stop=stop_hub))
-        booking = await book_demo_appointment(base, cfg, tokens["manager"], opts.var)
+        booking = await book_demo_appointment(base, cfg, tokens["manager"], opts.var, clock())
         if opts.kiosk:
             plan = _windows_banner(opts.screen or screen_size())
             kiosk = await KioskProcess.start(base, tokens["kiosk"], sims, opts.var)
@@ -254,9 +274,7 @@ async def _serve(  # noqa: C901 the demo's start-up, step by step
         tasks.append(asyncio.create_task(_watch(base, tokens["display"], sims)))
         if opts.traffic:
             human = {HUMAN_COUNTER} if counter_app is not None else set()
-            teller_traffic = _traffic(
-                base, cfg, tokens, rate=sims is None, speed=opts.speed, human=human
-            )
+            teller_traffic = _traffic(base, cfg, tokens, clock, rate=sims is None, human=human)
             tasks.append(asyncio.create_task(teller_traffic))
         if kiosk is not None and sims is not None and stdin_is_usable():
             panel = DevicePanel(sims, booking, quit_demo)
@@ -290,7 +308,7 @@ async def _serve(  # noqa: C901 the demo's start-up, step by step
 
 
 def _banner(
-    cfg: BranchConfig, tokens: dict[str, str], base: str, db: Path, traffic: bool, speed: float
+    cfg: BranchConfig, tokens: dict[str, str], base: str, db: Path, traffic: bool, clock: DemoClock
 ) -> None:
     print(f"\nBranchQ demo — {cfg.settings.name}")
     print(f"  database     {db}")
@@ -306,10 +324,13 @@ def _banner(
     print(
         f"  try          curl -H 'Authorization: Bearer {tokens['display']}' {base}/api/v1/snapshot"
     )
+    opened = clock.start.astimezone(ZoneInfo(cfg.settings.timezone)).strftime("%H:%M")
+    print(f"  branch time  from today's opening, {opened}, at {clock.speed:g}× real time")
     if traffic:
-        print(f"  traffic      simulated customers and tellers, {speed:.0f}× branch speed;")
+        print("  traffic      simulated customers and tellers at the config's service times;")
         print(f"               arrivals keep the tellers {CALM_LOAD:.0%} busy, and every")
-        print(f"               {CALM_MIN + BUSY_MIN} branch minutes a busy spell of cash customers")
+        every = CALM_MIN + BUSY_MIN
+        print(f"               {every} branch minutes a busy spell of {BUSY_SERVICE} customers")
     print("  sms          the phone page (/t/<token>) offers texts; they go to a stand-in")
     print("               gateway on loopback and are printed here, the number masked")
 
@@ -389,14 +410,23 @@ class Booking:
     qr_png: Path
 
 
+def demo_slot(now: datetime, rules: AppointmentRules, timezone: str) -> datetime:
+    """The demo's booked slot: about a branch hour ahead, so that at the demo's speed the
+    person at the kiosk has minutes to check it in before its grace runs out, and early
+    enough that it may be checked in at once."""
+    ahead = min(BOOKING_AHEAD, rules.early_window - rules.slot)
+    return next_slot(now + max(ahead, timedelta(0)), rules, timezone)
+
+
 async def book_demo_appointment(
-    base: str, cfg: BranchConfig, manager_token: str, var: Path
+    base: str, cfg: BranchConfig, manager_token: str, var: Path, now: datetime
 ) -> Booking | None:
-    """Book the next slot of loans ("L", else the first business) as the bank's online
-    channel would, and write its QR code to `var/appointment-qr.png`."""
+    """Book a slot of loans ("L", else the first business) as the bank's online channel
+    would, at `now` on the server's clock, and write its QR code to
+    `var/appointment-qr.png`."""
     codes = [s.code for s in cfg.services]
     service = "L" if "L" in codes else codes[0]
-    slot = next_slot(datetime.now(UTC), cfg.appointments, cfg.settings.timezone)
+    slot = demo_slot(now, cfg.appointments, cfg.settings.timezone)
     auth = {"Authorization": f"Bearer {manager_token}"}
     body = {"service": service, "slot_start": slot.isoformat()}
     try:
@@ -722,118 +752,21 @@ async def _traffic(
     base: str,
     cfg: BranchConfig,
     tokens: dict[str, str],
+    clock: DemoClock,
     *,
     rate: bool,
-    speed: float,
     human: set[int] | frozenset[int] = frozenset(),
 ) -> None:
-    """Customers arrive; tellers call, serve and finish. With simulated rating pads the
-    pads rate through the hub, so the tellers do not rate themselves (`rate=False`).
-    No simulated teller signs in at the counters in `human`: a person runs those."""
-    rng = random.Random()
+    """Customers arrive; tellers call, serve and finish, in branch time on the server's own
+    clock. With simulated rating pads the pads rate through the hub, so the tellers do not
+    rate themselves (`rate=False`). No simulated teller signs in at the counters in `human`:
+    a person runs those."""
     async with httpx.AsyncClient(base_url=base + "/api/v1", timeout=5) as http:
-        means = {s.code: s.mean_service_s for s in cfg.services}
-        workers = [
-            _teller(http, c.number, tokens, rng, rate, speed, means)
-            for c in cfg.counters
-            if c.number not in human
-        ]
-        arrivals = _arrivals(http, cfg, tokens["kiosk"], rng, speed, len(workers))
-        await asyncio.gather(arrivals, *workers)
+        traffic = DemoTraffic(
+            http, cfg, tokens, RealTimePacer(clock), rate=rate, human=frozenset(human), say=_say
+        )
+        await traffic.run()
 
 
-CALL_WALK_S = 1.25  # branch-independent: the mean of the simulated call-to-start delay
-CALM_LOAD = 0.85  # arrivals as a share of what the simulated tellers can serve
-BUSY_LOAD = 1.5  # during a busy spell, mostly cash customers
-CALM_MIN, BUSY_MIN = 60, 30  # a cycle of the demo's traffic, in branch minutes
-BUSY_SERVICE = "A"  # the business that gets crowded in a busy spell
-
-
-def traffic_mix(cfg: BranchConfig) -> tuple[list[str], list[float]]:
-    """Businesses customers pick at the kiosk, and how often (cash the most)."""
-    codes = [s.code for s in cfg.services if s.visible]
-    weights = [5.0, 2.0, 1.0, 1.0, 1.0][: len(codes)] + [1.0] * max(0, len(codes) - 5)
-    return codes, weights
-
-
-def arrivals_per_s(cfg: BranchConfig, speed: float, tellers: int, load: float) -> float:
-    """Customers a real second so that `tellers` simulated tellers are `load` busy: each
-    serves a customer in the business's mean time (sped up) plus the walk to the counter."""
-    codes, weights = traffic_mix(cfg)
-    means = {s.code: s.mean_service_s for s in cfg.services}
-    mean_s = sum(w * means[c] for c, w in zip(codes, weights, strict=True)) / sum(weights)
-    return load * max(tellers, 1) / (mean_s / speed + CALL_WALK_S)
-
-
-def busy_spell(elapsed_s: float, speed: float) -> bool:
-    """Whether the demo is in a busy spell `elapsed_s` real seconds after it began."""
-    cycle_s = (CALM_MIN + BUSY_MIN) * 60 / speed
-    return elapsed_s % cycle_s >= CALM_MIN * 60 / speed
-
-
-async def _arrivals(
-    http: httpx.AsyncClient, cfg: BranchConfig, token: str, rng: Any, speed: float, tellers: int
-) -> None:
-    codes, weights = traffic_mix(cfg)
-    busy_weights = [w * 4 if c == BUSY_SERVICE else w for c, w in zip(codes, weights, strict=True)]
-    calm = arrivals_per_s(cfg, speed, tellers, CALM_LOAD)
-    busy = arrivals_per_s(cfg, speed, tellers, BUSY_LOAD)
-    auth = {"Authorization": f"Bearer {token}"}
-    loop = asyncio.get_running_loop()
-    began = loop.time()
-    was_busy = False
-    while True:
-        crowded = busy_spell(loop.time() - began, speed)
-        if crowded and not was_busy and BUSY_SERVICE in codes:
-            print(
-                f"  traffic      busy spell: {BUSY_SERVICE} customers crowd in for {BUSY_MIN} "
-                f"branch minutes ({BUSY_MIN * 60 / speed:.0f} s); in the console give "
-                f"{BUSY_SERVICE} another window and watch its wait fall",
-                flush=True,
-            )
-        was_busy = crowded
-        body: dict[str, Any] = {
-            "service": rng.choices(codes, busy_weights if crowded else weights)[0]
-        }
-        if rng.random() < 0.1:
-            body["priority"] = "care"
-        with contextlib.suppress(httpx.HTTPError):
-            await http.post("/tickets", json=body, headers=auth)
-        await asyncio.sleep(rng.expovariate(busy if crowded else calm))
-
-
-async def _teller(
-    http: httpx.AsyncClient,
-    counter: int,
-    tokens: dict[str, str],
-    rng: Any,
-    rate: bool,
-    speed: float,
-    means: Mapping[str, float],
-) -> None:
-    auth = {"Authorization": f"Bearer {tokens[f'counter:{counter}']}"}
-    url = f"/counters/{counter}"
-    await http.post(
-        f"{url}/sign-in", json={"staff_id": f"t{counter:02d}", "pin": DEMO_PIN}, headers=auth
-    )
-    while True:
-        try:
-            r = await http.post(f"{url}/call-next", headers=auth)
-            ticket = r.json().get("ticket") if r.status_code == 200 else None
-            if ticket is None:
-                await asyncio.sleep(2)
-                continue
-            await asyncio.sleep(rng.uniform(0.5, 2))  # the walk to the counter: CALL_WALK_S
-            if rng.random() < 0.05:
-                await http.post(f"{url}/no-show", headers=auth)
-                continue
-            await http.post(f"{url}/start", headers=auth)
-            # The business's own mean, sped up: what the predictor expects from the config.
-            mean_s = means.get(ticket.get("service", ""), 240.0) / speed
-            await asyncio.sleep(rng.expovariate(1 / mean_s))
-            await http.post(f"{url}/finish", headers=auth)
-            if rate and rng.random() < 0.7:
-                rating = {"rating": rng.choices([4, 3, 2, 1], [60, 30, 7, 3])[0]}
-                await http.post(f"/tickets/{ticket['id']}/rating", json=rating, headers=auth)
-        except httpx.HTTPError:
-            await asyncio.sleep(1)
+def _say(line: str) -> None:
+    print(line, flush=True)

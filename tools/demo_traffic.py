@@ -17,14 +17,14 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import httpx
 
 from queue_server.config import BranchConfig
-from queue_server.domain.staffing import DEFAULT_OPENS
+from queue_server.domain.staffing import branch_hours
 
 DEMO_PIN = "1234"
 CALL_WALK_S = 40.0  # branch seconds from the call to the customer at the counter (mean)
@@ -33,8 +33,11 @@ POLL_S = 30.0  # an idle teller looks at the queue again after this many branch 
 NO_SHOW = 0.05
 CARE_SHARE = 0.1
 CALM_LOAD = 0.85  # arrivals as a share of what the simulated tellers can serve
-BUSY_LOAD = 1.5  # during a busy spell, mostly cash customers
-CALM_MIN, BUSY_MIN = 60, 30  # a cycle of the demo's traffic, in branch minutes
+# A busy spell brings cash customers for 2.5 times what cash's windows serve: a queue the
+# manager sees grow (about ten waiting, the longest past target, after 20 minutes) and
+# shortens by moving a window; the calm hour after it drains what is left.
+BUSY_LOAD = 2.5
+CALM_MIN, BUSY_MIN = 60, 20  # a cycle of the demo's traffic, in branch minutes
 BUSY_SERVICE = "A"  # the business that gets crowded in a busy spell
 
 
@@ -98,6 +101,15 @@ def arrivals_per_min(cfg: BranchConfig, tellers: list[int], load: float) -> dict
     return {
         code: load * windows * 60.0 / (means[code] + CALL_WALK_S) for code, windows in share.items()
     }
+
+
+def arrivals_at(cfg: BranchConfig, tellers: list[int], crowded: bool) -> dict[str, float]:
+    """Customers a branch minute per business; in a busy spell `BUSY_SERVICE` gets
+    `BUSY_LOAD` of its windows' time, more than they can serve, so its queue grows."""
+    rates = arrivals_per_min(cfg, tellers, CALM_LOAD)
+    if crowded and BUSY_SERVICE in rates:
+        rates[BUSY_SERVICE] *= BUSY_LOAD / CALM_LOAD
+    return rates
 
 
 def busy_spell(elapsed_min: float) -> bool:
@@ -187,13 +199,11 @@ class DemoTraffic:
         if crowded and not self._was_busy:
             self.say(
                 f"  traffic      busy spell: {BUSY_SERVICE} customers crowd in for {BUSY_MIN} "
-                f"branch minutes; in the console give {BUSY_SERVICE} another window and "
-                "watch its wait fall"
+                f"branch minutes; in the console give {BUSY_SERVICE} another window (窗口调配: "
+                f"counter 4 serves {BUSY_SERVICE} only) and watch its wait fall"
             )
         self._was_busy = crowded
-        rates = arrivals_per_min(self.cfg, self.tellers, CALM_LOAD)
-        if crowded and BUSY_SERVICE in rates:
-            rates[BUSY_SERVICE] *= BUSY_LOAD / CALM_LOAD
+        rates = arrivals_at(self.cfg, self.tellers, crowded)
         codes, per_min = list(rates), list(rates.values())
         self._at(moment + timedelta(minutes=self.customers.expovariate(sum(per_min))), "arrive")
         body: dict[str, Any] = {"service": self.customers.choices(codes, per_min)[0]}
@@ -236,8 +246,10 @@ class DemoTraffic:
 
 
 def opening_today(cfg: BranchConfig, now: datetime) -> datetime:
-    """Today's opening on the branch's clock (the demo's branch day starts there, so the
-    staffing advice has a current interval and the config's prior to work from)."""
-    opens = min((s.opens for s in cfg.services if s.opens is not None), default=DEFAULT_OPENS)
+    """Today's opening on the branch's clock, in UTC (the demo's branch day starts there, so
+    the staffing advice has a current interval and the config's prior to work from)."""
+    hours = branch_hours(cfg.services)
+    opens = cfg.arrival_prior.opens if cfg.arrival_prior is not None else hours.opens
     local = now.astimezone(ZoneInfo(cfg.settings.timezone))
-    return local.replace(hour=opens.hour, minute=opens.minute, second=0, microsecond=0)
+    local = local.replace(hour=opens.hour, minute=opens.minute, second=0, microsecond=0)
+    return local.astimezone(UTC)

@@ -8,6 +8,7 @@ ESC/POS job and the real status queries. Waits are qtbot.waitUntil with a deadli
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 from typing import Any
 
 from conftest import LiveServer
@@ -155,3 +156,17 @@ def test_an_idle_kiosk_returns_to_the_attract_screen(qtbot, make_kiosk, server):
     qtbot.waitUntil(lambda: window.ticket in screens, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: window.stack.currentWidget() is window.attract, timeout=WAIT_MS)
     assert screens.index(window.guidance) < screens.index(window.ticket)
+
+
+def test_the_attract_clock_and_opening_hours_follow_the_servers_time(qtbot, kiosk, server, clock):
+    # The server's day is 27 November, 10:00 in Shanghai, whatever this machine's clock says
+    # (the demo's server runs on branch time, faster than real time).
+    qtbot.waitUntil(lambda: kiosk.server_clock.now() is not None, timeout=WAIT_MS)
+    assert abs((kiosk._now_local() - clock()).total_seconds()) < 60
+    assert kiosk._now_local().utcoffset() == timedelta(hours=8)
+    clock.advance(hours=3)
+    server.client("kiosk").post("/tickets", json={"service": "A"})  # an event brings the time
+    qtbot.waitUntil(
+        lambda: abs((kiosk._now_local() - clock()).total_seconds()) < 60, timeout=WAIT_MS
+    )
+    assert kiosk._clock_text() == "13:00"
