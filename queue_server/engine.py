@@ -46,6 +46,7 @@ from queue_server.domain.eta import (
     booked_appointments,
     class_mix_of,
     hourly_by_local_hour,
+    kind_of,
     naive_wait_s,
     predict_waits,
     todays_volume,
@@ -556,9 +557,18 @@ class Engine:
             if pred is not None:
                 est = pred.tickets.get(ticket.id)
                 if est is None and ticket.id >= pred.first_new_id:
-                    est = pred.newcomers.get(ticket.service)  # issued since: as a newcomer
+                    # Issued since: as a newcomer of its own class (a care or appointment
+                    # customer is never told the regular queue's wait), moved by one mean
+                    # service per counter for each customer more ahead of it than then.
+                    kind = kind_of(ticket, now)
+                    est = pred.by_kind.get(kind) or pred.newcomers.get(ticket.service)
+                    then = pred.ahead_of_kind.get(kind)
                     counters = self.branch.serving_counters(ticket.service)
-                    shift = self._newcomer_shift_s(ticket.service, position, counters)
+                    svc = self.branch.services.get(ticket.service)
+                    if then is not None and svc is not None and counters:
+                        shift = (position - then) * svc.mean_service_s / counters
+                    else:
+                        shift = self._newcomer_shift_s(ticket.service, position, counters)
             if est is not None:
                 eta, low, high = _rounded(est, shift)
             else:

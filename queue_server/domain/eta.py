@@ -43,7 +43,7 @@ import heapq
 import math
 import random
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from statistics import NormalDist
 from zoneinfo import ZoneInfo
@@ -56,7 +56,6 @@ from queue_server.domain import (
     PriorityClass,
     Service,
     Ticket,
-    TicketState,
 )
 from queue_server.domain.appointments import AppointmentState
 from queue_server.domain.branch import (
@@ -211,12 +210,39 @@ class WaitEstimate:
     high_s: float
 
 
+Kind = tuple[str, PriorityClass, int]  # a newcomer's business, class and VIP tier (0: not VIP)
+NEWCOMER_CLASSES: tuple[tuple[PriorityClass, int], ...] = (
+    (PriorityClass.REGULAR, 0),
+    (PriorityClass.CARE, 0),
+    (PriorityClass.VIP, 1),
+    (PriorityClass.VIP, 2),
+    (PriorityClass.VIP, 3),
+    (PriorityClass.APPOINTMENT, 0),
+)
+
+
 @dataclass(frozen=True)
 class Prediction:
     tickets: dict[int, WaitEstimate]  # ticket id -> remaining wait; absent: never called
     newcomers: dict[str, WaitEstimate]  # business -> a new regular customer's wait
     runs: int
     first_new_id: int = 0  # tickets from this id on were issued after the prediction
+    # Every class's newcomer, and how many of its business the policy put ahead of it then:
+    # a ticket issued after the prediction is answered as its own class, never as a regular.
+    by_kind: dict[Kind, WaitEstimate] = field(default_factory=dict)
+    ahead_of_kind: dict[Kind, int] = field(default_factory=dict)
+
+
+def kind_of(ticket: Ticket, now: datetime) -> Kind:
+    """The newcomer a ticket is like: its business and the class it ranks as now (an
+    appointment before its slot waits as a regular until then)."""
+    cls = ticket.priority
+    if cls is PriorityClass.APPOINTMENT and (
+        ticket.appointment_slot is None or ticket.appointment_slot > now
+    ):
+        cls = PriorityClass.REGULAR
+    tier = min(3, max(1, ticket.vip_tier)) if cls is PriorityClass.VIP else 0
+    return (ticket.service, cls, tier)
 
 
 def _quantile(values: Sequence[float], q: float) -> float:
@@ -345,15 +371,18 @@ class _Forward:
         policy = branch.policy
         services = branch.services
         self.tickets: list[Ticket] = list(branch.waiting)
-        self.ghosts: dict[int, str] = {}  # ticket index -> business of a hypothetical newcomer
+        self.ghosts: dict[int, Kind] = {}  # ticket index -> who a hypothetical newcomer is
         if newcomers:
             next_id = branch.next_ticket_id
             day = branch.business_day(now)
             for code in sorted(services):
-                if services[code].enabled:
-                    self.ghosts[len(self.tickets)] = code
+                if not services[code].enabled:
+                    continue
+                for cls, tier in NEWCOMER_CLASSES:
+                    self.ghosts[len(self.tickets)] = (code, cls, tier)
+                    slot = now if cls is PriorityClass.APPOINTMENT else None
                     self.tickets.append(
-                        Ticket(next_id, "", code, day, now, now, state=TicketState.WAITING)
+                        Ticket(next_id, "", code, day, now, now, cls, tier, appointment_slot=slot)
                     )
                     next_id += 1
         self.index = {id(t): i for i, t in enumerate(self.tickets)}
@@ -366,7 +395,8 @@ class _Forward:
         for i, t in enumerate(self.tickets):
             if t.target_counter is not None:
                 self.targeted.setdefault(t.target_counter, []).append(i)
-            elif t.priority is PriorityClass.APPOINTMENT:
+            elif t.priority is PriorityClass.APPOINTMENT and i not in self.ghosts:
+                # A probe's slot is now: its rank no longer changes, so it queues in order.
                 self.floating.append(i)
             else:
                 by_service.setdefault(t.service, []).append(t)
@@ -409,6 +439,20 @@ class _Forward:
         )
         self._extra_tickets: dict[int, Ticket] = {}
         self._classes: dict[int, tuple[PriorityClass, int]] = {}  # arrivals' class and tier
+
+    def ghost_places(self) -> dict[Kind, int]:
+        """How many of its business each newcomer probe had ahead of it in the policy's order
+        (other probes left out: they take no time)."""
+        out: dict[Kind, int] = {}
+        for queue in self.queues:
+            real = 0
+            for i in queue:
+                kind = self.ghosts.get(i)
+                if kind is None:
+                    real += 1
+                else:
+                    out[kind] = real
+        return out
 
     def _setup_arrivals(
         self, arrivals: ArrivalRates | None, by_service: dict[str, list[Ticket]]
@@ -684,12 +728,18 @@ def predict_waits(
             samples[i].append(w)
     tickets: dict[int, WaitEstimate] = {}
     found: dict[str, WaitEstimate] = {}
+    by_kind: dict[Kind, WaitEstimate] = {}
     for i, t in enumerate(forward.tickets):
         est = _estimate(samples[i])
         if est is None:
             continue
-        if i in forward.ghosts:
-            found[forward.ghosts[i]] = est
-        else:
+        kind = forward.ghosts.get(i)
+        if kind is None:
             tickets[t.id] = est
-    return Prediction(tickets, found, max(1, runs), branch.next_ticket_id)
+            continue
+        by_kind[kind] = est
+        if kind[1] is PriorityClass.REGULAR:
+            found[kind[0]] = est
+    return Prediction(
+        tickets, found, max(1, runs), branch.next_ticket_id, by_kind, forward.ghost_places()
+    )
