@@ -194,3 +194,61 @@ def test_a_predictor_process_that_dies_is_replaced_and_the_branch_goes_on(server
             if fresh is not None:
                 break
     assert fresh is not None and len(fresh.tickets) == server.engine.branch.waiting_count
+
+
+@pytest.fixture
+def busy(demo_server: LiveServer, clock: FakeClock) -> LiveServer:
+    """The demo branch with 63 waiting and every counter busy (as issue 18 measured)."""
+    kiosk = demo_server.client("kiosk")
+    for service, count in (("A", 24), ("B", 14), ("C", 10), ("K", 8), ("M", 7), ("L", 6)):
+        for _ in range(count):
+            kiosk.post("/tickets", json={"service": service}).raise_for_status()
+    for number in range(1, 7):
+        teller = demo_server.client(f"counter:{number}")
+        teller.post(f"/counters/{number}/call-next").raise_for_status()
+    clock.advance(seconds=120)
+    return demo_server
+
+
+@pytest.mark.parametrize("priority", ["care", "appointment"])
+def test_a_priority_ticket_issued_right_after_another_event_gets_its_own_wait(
+    busy, clock, priority
+):
+    # Measured on main: issued within a second of another event (the cached prediction
+    # predates it), a care or appointment ticket was printed with the regular newcomer's
+    # wait (71 min) while the phone showed 1.3 min a second later.
+    kiosk = busy.client("kiosk")
+    qr = None
+    if priority == "appointment":
+        slot = "2026-11-27T10:30:00+08:00"  # the clock fixture's day
+        booked = busy.client("manager").post(
+            "/appointments", json={"service": "A", "slot_start": slot}
+        )
+        assert booked.status_code == 201, booked.text
+        qr = booked.json()["qr"]
+        clock.advance(minutes=28)  # the customer comes for the slot
+        kiosk.post("/tickets", json={"service": "B"}).raise_for_status()  # predicted at 10:30
+    busy.settled_prediction()
+    regular = kiosk.post("/tickets", json={"service": "A"}).json()  # the other event
+    if qr is None:
+        response = kiosk.post("/tickets", json={"service": "A", "priority": priority})
+        assert response.status_code == 201, response.text
+        issued = response.json()
+    else:
+        response = kiosk.post("/appointments/check-in", json={"qr": qr})
+        assert response.status_code == 201, response.text
+        issued = response.json()["ticket"]
+    assert issued["priority"] == priority
+    busy.settled_prediction()
+    later = kiosk.get(f"/tickets/{issued['id']}").json()
+    later_regular = kiosk.get(f"/tickets/{regular['id']}").json()
+    assert later["position"] < later_regular["position"]  # the policy serves it sooner
+    assert issued["position"] == later["position"]
+    # The printed wait is the ticket's own, not the regular newcomer's: within two minutes
+    # (or a fifth) of the full prediction made for it a moment later.
+    assert abs(issued["eta_s"] - later["eta_s"]) <= max(120.0, 0.2 * later["eta_s"]), (
+        issued["eta_s"],
+        later["eta_s"],
+        later_regular["eta_s"],
+    )
+    assert issued["eta_s"] < later_regular["eta_s"]
