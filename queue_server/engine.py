@@ -403,6 +403,9 @@ class Engine:
             rng=random.Random(key[1]),
             arrivals=arrival_rates(b, self.arrival_prior, now),
             bookings=booked_appointments(b),
+            # One seed all day: each prediction draws the same service times for the same
+            # tickets, so an event that puts no one ahead of a customer leaves their wait.
+            common_seed=b.business_day(now).toordinal(),
         )
         if self.predictor is not None:
             job = loop.run_in_executor(self.predictor, predict)

@@ -194,10 +194,37 @@ class ServiceModel:
         p = self.params(service, hour)
         if p.sigma <= 0 or elapsed_s <= 0:
             return max(0.0, self.draw_s(rng, service, hour) - max(elapsed_s, 0.0))
-        done = _STD_NORMAL.cdf((math.log(elapsed_s) - p.mu) / p.sigma)
-        u = done + (1.0 - done) * rng.random()
+        return self.remaining_at_s(service, hour, elapsed_s, rng.random())
+
+    def remaining_at_s(self, service: str, hour: int | None, elapsed_s: float, u: float) -> float:
+        """The `u`-quantile of the seconds left of a service already `elapsed_s` long: with
+        the same `u` it moves smoothly as the service goes on (a common random number)."""
+        p = self.params(service, hour)
+        if p.sigma <= 0:
+            return max(0.0, math.exp(p.mu) - max(elapsed_s, 0.0))
+        done = _STD_NORMAL.cdf((math.log(elapsed_s) - p.mu) / p.sigma) if elapsed_s > 0 else 0.0
+        u = done + (1.0 - done) * u
         u = min(max(u, 1e-12), 1 - 1e-12)
         return max(0.0, math.exp(p.mu + p.sigma * _STD_NORMAL.inv_cdf(u)) - elapsed_s)
+
+
+# ------------------------------------------------------------ common random numbers
+CRN_SPAN = 4096  # one deviate per ticket id modulo this: more than a branch issues a day
+_crn_tables: dict[tuple[int, int], list[float]] = {}
+
+
+def _crn_table(seed: int, run: int) -> list[float]:
+    """Run `run`'s standard normal deviates, one per ticket id (mod `CRN_SPAN`): the same
+    ticket draws the same service time in that run of every prediction, so re-predicting
+    after an event that changes nothing ahead of a customer gives them the same answer."""
+    table = _crn_tables.get((seed, run))
+    if table is None:
+        rng = random.Random(f"branchq-crn-{seed}-{run}")
+        table = [rng.gauss(0.0, 1.0) for _ in range(CRN_SPAN)]
+        if len(_crn_tables) > 4 * DEFAULT_RUNS:
+            _crn_tables.clear()  # a new seed (a new day): the old tables are dead
+        _crn_tables[(seed, run)] = table
+    return table
 
 
 # ---------------------------------------------------------------------- results
@@ -589,6 +616,32 @@ class _Forward:
         return best if best >= 0 else None
 
     # -------------------------------------------------------------------- replay
+    def _common_arrivals(self, seed: int, run: int) -> list[tuple[float, _Newcomer, float]]:
+        """Run `run`'s walk-ins after now: (minute, who, service deviate), each clock hour's
+        drawn from a stream of its own seeded by the hour, not by now. A prediction made a
+        little later sees the same customers (those not arrived yet), at the same times while
+        the forecast's rate holds (scaled in time when it moves a little)."""
+        out: list[tuple[float, _Newcomer, float]] = []
+        for k, (population, cum) in enumerate(self.arrival_hours):
+            start = self.first_boundary - 60.0 + 60.0 * k
+            end = min(start + 60.0, self.horizon_min)
+            if start >= end:
+                break
+            if not cum:
+                continue
+            hour_key = round(self.now_ts / 60.0 + start)  # the hour's start, in epoch minutes
+            rng = random.Random(f"branchq-arrivals-{seed}-{run}-{hour_key}")
+            rate, t = cum[-1], start
+            while True:
+                t += rng.expovariate(1.0) / rate
+                if t >= end:
+                    break
+                who = population[bisect.bisect_left(cum, rng.random() * rate)]
+                z = rng.gauss(0.0, 1.0)
+                if t > 0:
+                    out.append((t, who, z))
+        return out
+
     def _next_arrival(self, rng: random.Random, t: float) -> tuple[float, _Newcomer] | None:
         """The next arrival after `t` minutes: (minute, who), or None."""
         hours = self.arrival_hours
@@ -605,9 +658,22 @@ class _Forward:
             t, k = end, k + 1  # memoryless: draw again from the next hour's rate
         return None
 
-    def replay(self, model: ServiceModel, rng: random.Random, hour: int) -> list[float]:  # noqa: C901 the hot loop, kept flat for speed
-        """One forward run: minutes from now until each ticket is called (inf: never)."""
+    def replay(  # noqa: C901 the hot loop, kept flat for speed
+        self,
+        model: ServiceModel,
+        rng: random.Random,
+        hour: int,
+        run: int | None = None,
+        seed: int = 0,
+    ) -> list[float]:
+        """One forward run: minutes from now until each ticket is called (inf: never).
+
+        With `run`, every random number is a common one (`_crn_table`, `_common_arrivals`):
+        a ticket's service time in run k is the same in every prediction, so one made after
+        an event that changes nothing ahead of a customer answers them the same.
+        """
         n = len(self.tickets)
+        table = _crn_table(seed, run) if run is not None else None
         waits = [math.inf] * n
         taken = [False] * n
         ptr = [0] * len(self.queues)
@@ -634,7 +700,11 @@ class _Forward:
                 continue
             started = active.serving_at or active.called_at or now
             elapsed = (now - started).total_seconds()
-            left = model.draw_remaining_s(rng, active.service, hour, elapsed)
+            if table is None:
+                left = model.draw_remaining_s(rng, active.service, hour, elapsed)
+            else:
+                u = _STD_NORMAL.cdf(table[active.id % CRN_SPAN])
+                left = model.remaining_at_s(active.service, hour, elapsed, u)
             events.append((left / 60.0, c + len(self.counters)))  # busy ones after idle ones
         heapq.heapify(events)
         ncount = len(self.counters)
@@ -646,7 +716,17 @@ class _Forward:
             params[code] = (p.mu, p.sigma)
         remaining = n
         idle: set[int] = set()
-        nxt = self._next_arrival(rng, 0.0) if self.arrival_hours else None
+        deviates: list[float] = []
+        common: list[tuple[float, _Newcomer, float]] = []
+        nxt: tuple[float, _Newcomer] | None
+        nxt_z = 0.0
+        if table is not None:
+            deviates = [table[t.id % CRN_SPAN] for t in self.tickets]
+            common = self._common_arrivals(seed, run or 0) if self.arrival_hours else []
+            common.reverse()  # popped from the end, soonest first
+            nxt, nxt_z = (common[-1][:2], common.pop()[2]) if common else (None, 0.0)
+        else:
+            nxt = self._next_arrival(rng, 0.0) if self.arrival_hours else None
         bookings, booked = self.bookings, 0
         s0, ties = self._score0, self._tie
 
@@ -671,10 +751,16 @@ class _Forward:
                 for c in [c for c in idle if q in self.serves[c]]:
                     idle.discard(c)
                     heapq.heappush(events, (tau, c))
-                if walk_in:
+                if table is not None:
+                    # A booking's deviate is its slot's (epoch minute): the same every time.
+                    slot_z = table[round(self.now_ts / 60.0 + tau) % CRN_SPAN]
+                    deviates.append(nxt_z if walk_in else slot_z)
+                if not walk_in:
+                    booked += 1
+                elif table is None:
                     nxt = self._next_arrival(rng, tau)
                 else:
-                    booked += 1
+                    nxt, nxt_z = (common[-1][:2], common.pop()[2]) if common else (None, 0.0)
                 continue
             if not events:
                 break
@@ -695,7 +781,8 @@ class _Forward:
                 if pick in ghosts:
                     continue  # a newcomer probe takes no time: the counter calls again
                 mu, sigma = params[self._svc[pick]]
-                service_min = math.exp(mu + sigma * gauss(0.0, 1.0)) / 60.0
+                z = gauss(0.0, 1.0) if table is None else deviates[pick]
+                service_min = math.exp(mu + sigma * z) / 60.0
                 heapq.heappush(events, (tau + service_min, slot))
                 break
         return waits
@@ -711,20 +798,24 @@ def predict_waits(
     newcomers: bool = True,
     arrivals: ArrivalRates | None = None,
     bookings: Iterable[Booking] | None = None,
+    common_seed: int | None = None,
 ) -> Prediction:
     """Median and p10–p90 wait until called for every waiting ticket and for newcomers.
 
     With `arrivals`, customers arriving after `now` are simulated too (see the module doc).
     `bookings`: appointments booked and not checked in yet, as (slot start, business); by
     default the branch's own (`booked_appointments`). Each arrives at its slot.
+    `common_seed`: draw common random numbers from it instead of `rng` (see `replay`): the
+    server keeps one seed all day, so its predictions move only when the queue does.
     """
     if bookings is None:
         bookings = booked_appointments(branch)
     forward = _Forward(branch, now, newcomers, arrivals, list(bookings))
     hour = now.astimezone(ZoneInfo(branch.settings.timezone)).hour
     samples: list[list[float]] = [[] for _ in forward.tickets]
-    for _ in range(max(1, runs)):
-        for i, w in enumerate(forward.replay(service_model, rng, hour)):
+    for run in range(max(1, runs)):
+        crn = None if common_seed is None else run
+        for i, w in enumerate(forward.replay(service_model, rng, hour, crn, common_seed or 0)):
             samples[i].append(w)
     tickets: dict[int, WaitEstimate] = {}
     found: dict[str, WaitEstimate] = {}
