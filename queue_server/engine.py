@@ -89,6 +89,7 @@ from queue_server.wire_encode import (
     service_wire,
 )
 from wire import WaitingSummary, WaitsMessage
+from wire.waits import shown_wait
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -502,6 +503,7 @@ class Engine:
                 "eta_new_s": eta,
                 "eta_low_s": low,
                 "eta_high_s": high,
+                **shown_wait(eta, low, high),
             }
         return out
 

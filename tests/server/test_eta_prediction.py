@@ -14,6 +14,8 @@ import predictor_probes
 import pytest
 from conftest import FakeClock, LiveServer, sign_in
 
+from kiosk.flow import IssuedTicket
+from kiosk.printing import ticket_content
 from queue_server import predictor
 from queue_server.config import init_db, load_config
 from queue_server.domain.eta import predict_waits
@@ -291,3 +293,37 @@ def test_a_call_at_another_counter_raises_no_wait_by_more_than_a_bound(busy, clo
     )
     assert called["ticket"]["id"] not in after
     assert max(raised.values()) <= 0.5
+
+
+def test_one_ticket_reads_one_wait_on_the_kiosk_the_paper_the_phone_and_the_display(busy):
+    # The kiosk and the paper rounded the median up, the phone rounded it, the display
+    # rounded it again: one ticket read different numbers at the same moment.
+    busy.settled_prediction()
+    newcomer = busy.client("display").get("/snapshot").json()["waiting"]["A"]
+    issued = busy.client("kiosk").post("/tickets", json={"service": "A"}).json()
+    # The display's figure for a newcomer is what the kiosk shows and prints for them.
+    assert issued["wait_min"] == newcomer["wait_min"] > 1
+    busy.settled_prediction()
+    view = busy.client("kiosk").get(f"/tickets/{issued['id']}").json()
+    phone = busy.client(None).get(f"/public/tickets/{issued['token']}").json()
+    shown = ("wait_min", "wait_low_min", "wait_high_min", "wait_capped")
+    assert {k: phone[k] for k in shown} == {k: view[k] for k in shown}
+    ticket = IssuedTicket(
+        id=view["id"],
+        number=view["number"],
+        service="A",
+        people_ahead=view["position"],
+        eta_s=view["eta_s"],
+        wait_min=view["wait_min"],
+        url="http://branch/t/x",
+        issued_at=view["issued_at"],
+    )
+    assert ticket.eta_minutes == view["wait_min"]  # the kiosk's ticket screen
+    paper = ticket_content(ticket, {"name": "", "timezone": "Asia/Shanghai"}, {"names": {}})
+    hours, rest = divmod(view["wait_min"], 60)
+    expected = (
+        f"预计等候约 {view['wait_min']} 分钟"
+        if not hours
+        else f"预计等候约 {hours} 小时" + (f" {rest} 分钟" if rest else "")
+    )
+    assert paper.wait_text.startswith(expected + " / "), paper.wait_text
