@@ -22,7 +22,7 @@ from queue_server.domain.eta import (
 )
 from queue_server.simulation.arrivals import Arrival
 from queue_server.simulation.engine import Simulation, fork_branch
-from queue_server.simulation.scenario import load_scenario
+from queue_server.simulation.scenario import STANDARD_DAY, load_scenario
 from tools.bench.predict import live_state_150x10, scenario_arrivals
 
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
@@ -148,6 +148,22 @@ def test_bench_predict_json_shape(capsys):
         assert set(report[name]["classes"]) == {c.value for c in PriorityClass}
     assert report["predict_ms_150x10"] > 0
     assert report["days"] == 1
+    # Added keys: the ratio per class, and every scenario asked for (here the default one).
+    assert set(report["mae_ratio_classes"]) == {c.value for c in PriorityClass}
+    assert [r["scenario"] for r in report["scenarios"]] == [report["scenario"]]
+    assert isinstance(report["target_met_everywhere"], bool)
+
+
+def test_bench_predict_reports_every_scenario_asked_for(capsys):
+    # Variant days are added beside the standard day: 'all' takes every shipped one.
+    standard = str(STANDARD_DAY)
+    argv = ["bench", "predict", "--days", "1", "--runs", "3", "--scenario", standard]
+    assert main([*argv, "--scenario", "all"]) == 0
+    table = capsys.readouterr().out
+    shipped = sorted(STANDARD_DAY.parent.glob("*.toml"))
+    assert table.count("## ") == 1 + len(shipped)
+    assert "simulation MAE ÷ naive MAE, per class and scenario day" in table
+    assert "| appointment |" in table
 
 
 def test_priority_customers_due_to_arrive_lengthen_a_waiting_regulars_wait():
