@@ -18,6 +18,18 @@ how busy today has been so far (`todays_volume`, shrunk towards the forecast). O
 policies replay without arrivals. Newcomer probes are "ghost" tickets with no service time:
 they see the queue as a new ticket would without delaying anyone.
 
+Newcomer probes are made for every class (regular, care, VIP tiers, an appointment at its
+slot) with how many of the business each had ahead of it (`Prediction.by_kind`,
+`ahead_of_kind`): a ticket issued before the next prediction lands is answered as a newcomer
+of its own class, never with the regular queue's wait.
+
+Common random numbers (`common_seed`, as the server runs it): in run k every ticket draws
+the deviate of its id from run k's table, a service under way the matching quantile of what
+is left of it, and each clock hour's walk-ins come from a stream seeded by that hour. A
+prediction after an event that puts no one ahead of a customer replays the same futures and
+gives them the same wait; without it each event re-rolled every run (one hall-notice change
+moved 38 of 63 waits by over a minute).
+
 Service times: each business's lognormal is fitted to the log and shrunk towards its
 configured mean; an hour of day moves from the business's level towards its own only as far
 as the hours are seen to differ beyond sampling noise (empirical Bayes, `_hourly_fits`).
