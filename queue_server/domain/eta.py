@@ -541,6 +541,7 @@ class _Forward:
         """Booked appointments not checked in yet: each arrives at its slot (on average
         punctual customers do), ranked as an appointment from then on."""
         self.bookings: list[tuple[float, _Newcomer]] = []
+        self.booking_keys: list[int] = []  # each booking's place in the common random numbers
         if not bookings:
             return
         policy = self.branch.policy
@@ -548,16 +549,25 @@ class _Forward:
         head = policy.head_starts.get(PriorityClass.APPOINTMENT, 0.0)
         services = self.branch.services
         grace_min = policy.appointment_grace.total_seconds() / 60.0
-        for slot, code in bookings:
+        kept: list[tuple[float, _Newcomer, int]] = []
+        same: dict[int, int] = {}  # bookings of one slot and business so far
+        for slot, code in sorted(bookings):
             svc = services.get(code)
             if svc is None or not svc.enabled:
                 continue
             tau = (slot - self.now).total_seconds() / 60.0
             if tau < -grace_min or tau > self.horizon_min_bookings:
                 continue  # a no-show by now, or beyond the horizon
-            self.bookings.append((max(tau, 0.0), (code, PriorityClass.APPOINTMENT, 0, head)))
+            # Keyed by what stays put: the slot, the business and which of its bookings.
+            minute = round(slot.timestamp() / 60.0)
+            key = minute * 131 + sum(map(ord, code))
+            same[key] = same.get(key, -1) + 1
+            key = key * 8 + same[key] % 8
+            kept.append((max(tau, 0.0), (code, PriorityClass.APPOINTMENT, 0, head), key))
             by_service.setdefault(code, [])
-        self.bookings.sort(key=lambda b: (b[0], b[1][0]))
+        kept.sort(key=lambda b: (b[0], b[1][0]))
+        self.bookings = [(tau, who) for tau, who, _ in kept]
+        self.booking_keys = [(key * 2654435761) % CRN_SPAN for _, _, key in kept]
 
     def _ticket(self, i: int) -> Ticket:
         """A Ticket for index `i` (built on demand for arrivals, for the policy's full rules)."""
@@ -764,9 +774,8 @@ class _Forward:
                     idle.discard(c)
                     heapq.heappush(events, (tau, c))
                 if table is not None:
-                    # A booking's deviate is its slot's (epoch minute): the same every time.
-                    slot_z = table[round(self.now_ts / 60.0 + tau) % CRN_SPAN]
-                    deviates.append(nxt_z if walk_in else slot_z)
+                    # A booking's deviate is keyed by its slot: the same every time.
+                    deviates.append(nxt_z if walk_in else table[self.booking_keys[booked]])
                 if not walk_in:
                     booked += 1
                 elif table is None:
