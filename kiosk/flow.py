@@ -33,7 +33,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import math
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -42,6 +41,8 @@ from datetime import datetime
 from datetime import time as clock_time
 from enum import StrEnum
 from typing import Any, Protocol
+
+from wire.waits import shown_minutes
 
 log = logging.getLogger(__name__)
 
@@ -161,10 +162,13 @@ class IssuedTicket:
     # A checked-in appointment: the line under the number (catalog key) and the slot time.
     appointment_note: str | None = None
     appointment_time: str = ""
+    wait_min: int | None = None  # as the server shows it everywhere (wire/waits.py)
 
     @property
     def eta_minutes(self) -> int | None:
-        return None if self.eta_s is None else max(0, math.ceil(self.eta_s / 60))
+        """The minutes the screen and the paper show: the server's, so the phone and the
+        display read the same; worded from `eta_s` by the same rule if a server sent none."""
+        return self.wait_min if self.wait_min is not None else shown_minutes(self.eta_s)
 
 
 @dataclass(frozen=True)
@@ -698,6 +702,7 @@ class KioskFlow:
             service=str(data["service"]),
             people_ahead=int(data.get("position") or 0),
             eta_s=data.get("eta_s"),
+            wait_min=data.get("wait_min"),
             url=f"{self.live_page_base}/t/{data.get('token', '')}",
             issued_at=str(data.get("issued_at") or ""),
             priority=str(data.get("priority") or "regular"),
@@ -842,7 +847,9 @@ def _single_choices(
             continue
         summary = waiting.get(code, {})
         eta = summary.get("eta_new_s")
-        wait = None if eta is None else max(0, math.ceil(float(eta) / 60))
+        wait = summary.get("wait_min")
+        if wait is None and eta is not None:
+            wait = shown_minutes(float(eta))
         available = bool(svc.get("enabled", True))
         reason: tuple[str, Mapping[str, object]] = ("kiosk.home.closed", {})
         opens, closes = _hhmm(svc.get("opens")), _hhmm(svc.get("closes"))

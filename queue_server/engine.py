@@ -47,6 +47,7 @@ from queue_server.domain.eta import (
     booked_appointments,
     class_mix_of,
     hourly_by_local_hour,
+    kind_of,
     naive_wait_s,
     predict_waits,
     todays_volume,
@@ -90,6 +91,7 @@ from queue_server.wire_encode import (
     service_wire,
 )
 from wire import WaitingSummary, WaitsMessage
+from wire.waits import shown_wait
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -433,6 +435,9 @@ class Engine:
             rng=random.Random(key[1]),
             arrivals=arrival_rates(b, self.arrival_prior, now),
             bookings=booked_appointments(b),
+            # One seed all day: each prediction draws the same service times for the same
+            # tickets, so an event that puts no one ahead of a customer leaves their wait.
+            common_seed=b.business_day(now).toordinal(),
         )
         if self.predictor is not None:
             job = loop.run_in_executor(self.predictor, predict)
@@ -529,6 +534,7 @@ class Engine:
                 "eta_new_s": eta,
                 "eta_low_s": low,
                 "eta_high_s": high,
+                **shown_wait(eta, low, high),
             }
         return out
 
@@ -587,9 +593,18 @@ class Engine:
             if pred is not None:
                 est = pred.tickets.get(ticket.id)
                 if est is None and ticket.id >= pred.first_new_id:
-                    est = pred.newcomers.get(ticket.service)  # issued since: as a newcomer
+                    # Issued since: as a newcomer of its own class (a care or appointment
+                    # customer is never told the regular queue's wait), moved by one mean
+                    # service per counter for each customer more ahead of it than then.
+                    kind = kind_of(ticket, now)
+                    est = pred.by_kind.get(kind) or pred.newcomers.get(ticket.service)
+                    then = pred.ahead_of_kind.get(kind)
                     counters = self.branch.serving_counters(ticket.service)
-                    shift = self._newcomer_shift_s(ticket.service, position, counters)
+                    svc = self.branch.services.get(ticket.service)
+                    if then is not None and svc is not None and counters:
+                        shift = (position - then) * svc.mean_service_s / counters
+                    else:
+                        shift = self._newcomer_shift_s(ticket.service, position, counters)
             if est is not None:
                 eta, low, high = _rounded(est, shift)
             else:

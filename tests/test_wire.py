@@ -65,3 +65,29 @@ def test_the_wire_ticket_is_the_row_without_its_private_columns():
     private = {"customer_ref", "idempotency_key", "request_hash", "call_key", "token"}
     assert set(sent) == set(row) - private == set(wire.TicketWire.__annotations__)
     assert "secret" not in str(sent) and "k1" not in str(sent)
+
+
+def test_the_wait_shown_rounds_up_to_ten_minutes_past_an_hour_and_caps_at_two_hours():
+    from wire.waits import shown_wait
+
+    assert shown_wait(None)["wait_min"] is None
+    assert shown_wait(0.0)["wait_min"] == 0
+    assert shown_wait(61.0, 30.0, 400.0) == {
+        "wait_min": 2,
+        "wait_low_min": 0,
+        "wait_high_min": 7,
+        "wait_capped": False,
+    }
+    assert shown_wait(120.0, 120.0, 120.0)["wait_low_min"] is None  # no range to tell
+    assert shown_wait(64 * 60.0)["wait_min"] == 70
+    # Far waits: "over two hours", never "约 1063 分钟"; a range reaching past two hours
+    # is left out rather than promised.
+    assert shown_wait(1063 * 60.0) == {
+        "wait_min": 120,
+        "wait_low_min": None,
+        "wait_high_min": None,
+        "wait_capped": True,
+    }
+    assert shown_wait(115 * 60.0)["wait_capped"]  # shown as 120: over two hours
+    ranged = shown_wait(50 * 60.0, 30 * 60.0, 150 * 60.0)
+    assert ranged["wait_min"] == 50 and ranged["wait_high_min"] is None

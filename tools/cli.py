@@ -187,7 +187,11 @@ def register_bench(sub: Any) -> None:
         deferred("tools.bench.predict", "bench_main"),
         "Simulation wait predictor against the naive one, at ticket issue.",
     )
-    b.add_argument("--scenario", help=SCENARIO_HELP)
+    b.add_argument(
+        "--scenario",
+        action="append",
+        help=SCENARIO_HELP + "; repeat for several, or 'all' for every shipped scenario day",
+    )
     b.add_argument("--days", type=int, help="simulated days (default: the scenario's)")
     b.add_argument("--runs", type=int, default=30, help="forward runs per prediction")
     _json_opt(b)

@@ -29,6 +29,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from ui.assets import ASSETS
+from wire.waits import LONG_WAIT_MIN, WAIT_HORIZON_MIN
 
 LANGUAGES = ("zh", "en")
 FALLBACK_LANGUAGE = "zh"  # the branch's own language: always complete, checked by a test
@@ -203,8 +204,8 @@ def pick(names: Mapping[str, str]) -> str:
 # Waits a customer reads are rounded the way people plan: minutes up to an hour, then to ten
 # minutes, and from two hours on only "over two hours" with the advice to book — a four-digit
 # minute count is noise, and a promise nobody can keep.
-LONG_WAIT_MIN = 60
-CAPPED_WAIT_MIN = 120
+# The thresholds are the wire's (wire/waits.py), where the server rounds every wait shown.
+CAPPED_WAIT_MIN = WAIT_HORIZON_MIN
 
 
 def wait_text(

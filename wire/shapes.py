@@ -54,6 +54,11 @@ class TicketView(TicketWire):
     eta_s: float | None
     eta_low_s: float | None
     eta_high_s: float | None
+    # The wait as every screen and the paper show it (`wire.waits.shown_wait`).
+    wait_min: int | None
+    wait_low_min: int | None
+    wait_high_min: int | None
+    wait_capped: bool
 
 
 class TicketIssued(TicketView):
@@ -163,6 +168,11 @@ class WaitingSummary(TypedDict):
     eta_new_s: float | None
     eta_low_s: float | None
     eta_high_s: float | None
+    # A newcomer's wait as every screen shows it (`wire.waits.shown_wait`).
+    wait_min: int | None
+    wait_low_min: int | None
+    wait_high_min: int | None
+    wait_capped: bool
 
 
 class BranchWire(TypedDict):

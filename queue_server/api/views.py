@@ -14,6 +14,7 @@ from queue_server.engine import Engine, StaffingOutlook
 from queue_server.visits import bundle_views
 from queue_server.wire_encode import counter_wire, device_wire, service_wire, ticket_wire
 from wire import TicketIssued, TicketView
+from wire.waits import shown_wait
 
 RECENT_CALLS = 20  # today's calls a snapshot carries, newest first
 
@@ -33,6 +34,7 @@ def ticket_view(engine: Engine, ticket: Ticket, *, with_token: bool = False) -> 
         "eta_s": wait.eta_s,
         "eta_low_s": wait.low_s,
         "eta_high_s": wait.high_s,
+        **shown_wait(wait.eta_s, wait.low_s, wait.high_s),
     }
     if with_token:
         issued: TicketIssued = {**view, "token": ticket.token}

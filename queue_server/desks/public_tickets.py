@@ -16,6 +16,7 @@ from queue_server.domain.branch import LATE_MAX_MINUTES, LATE_MAX_TIMES
 from queue_server.engine import Engine
 from queue_server.storage.tickets import ticket_id_by_token
 from queue_server.wire_encode import guidance_wire
+from wire.waits import shown_wait
 
 
 class TicketTokens:
@@ -153,6 +154,7 @@ def public_view(engine: Engine, ticket: Ticket) -> dict[str, Any]:
         "eta_s": eta[0],
         "eta_low_s": eta[1],
         "eta_high_s": eta[2],
+        **shown_wait(eta[0], eta[1], eta[2]),
         "counter": ticket.counter
         if ticket.state.is_active or ticket.state is TicketState.DONE
         else None,

@@ -18,6 +18,18 @@ how busy today has been so far (`todays_volume`, shrunk towards the forecast). O
 policies replay without arrivals. Newcomer probes are "ghost" tickets with no service time:
 they see the queue as a new ticket would without delaying anyone.
 
+Newcomer probes are made for every class (regular, care, VIP tiers, an appointment at its
+slot) with how many of the business each had ahead of it (`Prediction.by_kind`,
+`ahead_of_kind`): a ticket issued before the next prediction lands is answered as a newcomer
+of its own class, never with the regular queue's wait.
+
+Common random numbers (`common_seed`, as the server runs it): in run k every ticket draws
+the deviate of its id from run k's table, a service under way the matching quantile of what
+is left of it, and each clock hour's walk-ins come from a stream seeded by that hour. A
+prediction after an event that puts no one ahead of a customer replays the same futures and
+gives them the same wait; without it each event re-rolled every run (one hall-notice change
+moved 38 of 63 waits by over a minute).
+
 Service times: each business's lognormal is fitted to the log and shrunk towards its
 configured mean; an hour of day moves from the business's level towards its own only as far
 as the hours are seen to differ beyond sampling noise (empirical Bayes, `_hourly_fits`).
@@ -43,7 +55,7 @@ import heapq
 import math
 import random
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from statistics import NormalDist
 from zoneinfo import ZoneInfo
@@ -56,7 +68,6 @@ from queue_server.domain import (
     PriorityClass,
     Service,
     Ticket,
-    TicketState,
 )
 from queue_server.domain.appointments import AppointmentState
 from queue_server.domain.branch import (
@@ -195,10 +206,37 @@ class ServiceModel:
         p = self.params(service, hour)
         if p.sigma <= 0 or elapsed_s <= 0:
             return max(0.0, self.draw_s(rng, service, hour) - max(elapsed_s, 0.0))
-        done = _STD_NORMAL.cdf((math.log(elapsed_s) - p.mu) / p.sigma)
-        u = done + (1.0 - done) * rng.random()
+        return self.remaining_at_s(service, hour, elapsed_s, rng.random())
+
+    def remaining_at_s(self, service: str, hour: int | None, elapsed_s: float, u: float) -> float:
+        """The `u`-quantile of the seconds left of a service already `elapsed_s` long: with
+        the same `u` it moves smoothly as the service goes on (a common random number)."""
+        p = self.params(service, hour)
+        if p.sigma <= 0:
+            return max(0.0, math.exp(p.mu) - max(elapsed_s, 0.0))
+        done = _STD_NORMAL.cdf((math.log(elapsed_s) - p.mu) / p.sigma) if elapsed_s > 0 else 0.0
+        u = done + (1.0 - done) * u
         u = min(max(u, 1e-12), 1 - 1e-12)
         return max(0.0, math.exp(p.mu + p.sigma * _STD_NORMAL.inv_cdf(u)) - elapsed_s)
+
+
+# ------------------------------------------------------------ common random numbers
+CRN_SPAN = 4096  # one deviate per ticket id modulo this: more than a branch issues a day
+_crn_tables: dict[tuple[int, int], list[float]] = {}
+
+
+def _crn_table(seed: int, run: int) -> list[float]:
+    """Run `run`'s standard normal deviates, one per ticket id (mod `CRN_SPAN`): the same
+    ticket draws the same service time in that run of every prediction, so re-predicting
+    after an event that changes nothing ahead of a customer gives them the same answer."""
+    table = _crn_tables.get((seed, run))
+    if table is None:
+        rng = random.Random(f"branchq-crn-{seed}-{run}")
+        table = [rng.gauss(0.0, 1.0) for _ in range(CRN_SPAN)]
+        if len(_crn_tables) > 4 * DEFAULT_RUNS:
+            _crn_tables.clear()  # a new seed (a new day): the old tables are dead
+        _crn_tables[(seed, run)] = table
+    return table
 
 
 # ---------------------------------------------------------------------- results
@@ -211,12 +249,39 @@ class WaitEstimate:
     high_s: float
 
 
+Kind = tuple[str, PriorityClass, int]  # a newcomer's business, class and VIP tier (0: not VIP)
+NEWCOMER_CLASSES: tuple[tuple[PriorityClass, int], ...] = (
+    (PriorityClass.REGULAR, 0),
+    (PriorityClass.CARE, 0),
+    (PriorityClass.VIP, 1),
+    (PriorityClass.VIP, 2),
+    (PriorityClass.VIP, 3),
+    (PriorityClass.APPOINTMENT, 0),
+)
+
+
 @dataclass(frozen=True)
 class Prediction:
     tickets: dict[int, WaitEstimate]  # ticket id -> remaining wait; absent: never called
     newcomers: dict[str, WaitEstimate]  # business -> a new regular customer's wait
     runs: int
     first_new_id: int = 0  # tickets from this id on were issued after the prediction
+    # Every class's newcomer, and how many of its business the policy put ahead of it then:
+    # a ticket issued after the prediction is answered as its own class, never as a regular.
+    by_kind: dict[Kind, WaitEstimate] = field(default_factory=dict)
+    ahead_of_kind: dict[Kind, int] = field(default_factory=dict)
+
+
+def kind_of(ticket: Ticket, now: datetime) -> Kind:
+    """The newcomer a ticket is like: its business and the class it ranks as now (an
+    appointment before its slot waits as a regular until then)."""
+    cls = ticket.priority
+    if cls is PriorityClass.APPOINTMENT and (
+        ticket.appointment_slot is None or ticket.appointment_slot > now
+    ):
+        cls = PriorityClass.REGULAR
+    tier = min(3, max(1, ticket.vip_tier)) if cls is PriorityClass.VIP else 0
+    return (ticket.service, cls, tier)
 
 
 def _quantile(values: Sequence[float], q: float) -> float:
@@ -345,15 +410,18 @@ class _Forward:
         policy = branch.policy
         services = branch.services
         self.tickets: list[Ticket] = list(branch.waiting)
-        self.ghosts: dict[int, str] = {}  # ticket index -> business of a hypothetical newcomer
+        self.ghosts: dict[int, Kind] = {}  # ticket index -> who a hypothetical newcomer is
         if newcomers:
             next_id = branch.next_ticket_id
             day = branch.business_day(now)
             for code in sorted(services):
-                if services[code].enabled:
-                    self.ghosts[len(self.tickets)] = code
+                if not services[code].enabled:
+                    continue
+                for cls, tier in NEWCOMER_CLASSES:
+                    self.ghosts[len(self.tickets)] = (code, cls, tier)
+                    slot = now if cls is PriorityClass.APPOINTMENT else None
                     self.tickets.append(
-                        Ticket(next_id, "", code, day, now, now, state=TicketState.WAITING)
+                        Ticket(next_id, "", code, day, now, now, cls, tier, appointment_slot=slot)
                     )
                     next_id += 1
         self.index = {id(t): i for i, t in enumerate(self.tickets)}
@@ -366,7 +434,8 @@ class _Forward:
         for i, t in enumerate(self.tickets):
             if t.target_counter is not None:
                 self.targeted.setdefault(t.target_counter, []).append(i)
-            elif t.priority is PriorityClass.APPOINTMENT:
+            elif t.priority is PriorityClass.APPOINTMENT and i not in self.ghosts:
+                # A probe's slot is now: its rank no longer changes, so it queues in order.
                 self.floating.append(i)
             else:
                 by_service.setdefault(t.service, []).append(t)
@@ -409,6 +478,20 @@ class _Forward:
         )
         self._extra_tickets: dict[int, Ticket] = {}
         self._classes: dict[int, tuple[PriorityClass, int]] = {}  # arrivals' class and tier
+
+    def ghost_places(self) -> dict[Kind, int]:
+        """How many of its business each newcomer probe had ahead of it in the policy's order
+        (other probes left out: they take no time)."""
+        out: dict[Kind, int] = {}
+        for queue in self.queues:
+            real = 0
+            for i in queue:
+                kind = self.ghosts.get(i)
+                if kind is None:
+                    real += 1
+                else:
+                    out[kind] = real
+        return out
 
     def _setup_arrivals(
         self, arrivals: ArrivalRates | None, by_service: dict[str, list[Ticket]]
@@ -458,6 +541,7 @@ class _Forward:
         """Booked appointments not checked in yet: each arrives at its slot (on average
         punctual customers do), ranked as an appointment from then on."""
         self.bookings: list[tuple[float, _Newcomer]] = []
+        self.booking_keys: list[int] = []  # each booking's place in the common random numbers
         if not bookings:
             return
         policy = self.branch.policy
@@ -465,16 +549,25 @@ class _Forward:
         head = policy.head_starts.get(PriorityClass.APPOINTMENT, 0.0)
         services = self.branch.services
         grace_min = policy.appointment_grace.total_seconds() / 60.0
-        for slot, code in bookings:
+        kept: list[tuple[float, _Newcomer, int]] = []
+        same: dict[int, int] = {}  # bookings of one slot and business so far
+        for slot, code in sorted(bookings):
             svc = services.get(code)
             if svc is None or not svc.enabled:
                 continue
             tau = (slot - self.now).total_seconds() / 60.0
             if tau < -grace_min or tau > self.horizon_min_bookings:
                 continue  # a no-show by now, or beyond the horizon
-            self.bookings.append((max(tau, 0.0), (code, PriorityClass.APPOINTMENT, 0, head)))
+            # Keyed by what stays put: the slot, the business and which of its bookings.
+            minute = round(slot.timestamp() / 60.0)
+            key = minute * 131 + sum(map(ord, code))
+            same[key] = same.get(key, -1) + 1
+            key = key * 8 + same[key] % 8
+            kept.append((max(tau, 0.0), (code, PriorityClass.APPOINTMENT, 0, head), key))
             by_service.setdefault(code, [])
-        self.bookings.sort(key=lambda b: (b[0], b[1][0]))
+        kept.sort(key=lambda b: (b[0], b[1][0]))
+        self.bookings = [(tau, who) for tau, who, _ in kept]
+        self.booking_keys = [(key * 2654435761) % CRN_SPAN for _, _, key in kept]
 
     def _ticket(self, i: int) -> Ticket:
         """A Ticket for index `i` (built on demand for arrivals, for the policy's full rules)."""
@@ -545,6 +638,32 @@ class _Forward:
         return best if best >= 0 else None
 
     # -------------------------------------------------------------------- replay
+    def _common_arrivals(self, seed: int, run: int) -> list[tuple[float, _Newcomer, float]]:
+        """Run `run`'s walk-ins after now: (minute, who, service deviate), each clock hour's
+        drawn from a stream of its own seeded by the hour, not by now. A prediction made a
+        little later sees the same customers (those not arrived yet), at the same times while
+        the forecast's rate holds (scaled in time when it moves a little)."""
+        out: list[tuple[float, _Newcomer, float]] = []
+        for k, (population, cum) in enumerate(self.arrival_hours):
+            start = self.first_boundary - 60.0 + 60.0 * k
+            end = min(start + 60.0, self.horizon_min)
+            if start >= end:
+                break
+            if not cum:
+                continue
+            hour_key = round(self.now_ts / 60.0 + start)  # the hour's start, in epoch minutes
+            rng = random.Random(f"branchq-arrivals-{seed}-{run}-{hour_key}")
+            rate, t = cum[-1], start
+            while True:
+                t += rng.expovariate(1.0) / rate
+                if t >= end:
+                    break
+                who = population[bisect.bisect_left(cum, rng.random() * rate)]
+                z = rng.gauss(0.0, 1.0)
+                if t > 0:
+                    out.append((t, who, z))
+        return out
+
     def _next_arrival(self, rng: random.Random, t: float) -> tuple[float, _Newcomer] | None:
         """The next arrival after `t` minutes: (minute, who), or None."""
         hours = self.arrival_hours
@@ -561,9 +680,22 @@ class _Forward:
             t, k = end, k + 1  # memoryless: draw again from the next hour's rate
         return None
 
-    def replay(self, model: ServiceModel, rng: random.Random, hour: int) -> list[float]:  # noqa: C901 the hot loop, kept flat for speed
-        """One forward run: minutes from now until each ticket is called (inf: never)."""
+    def replay(  # noqa: C901 the hot loop, kept flat for speed
+        self,
+        model: ServiceModel,
+        rng: random.Random,
+        hour: int,
+        run: int | None = None,
+        seed: int = 0,
+    ) -> list[float]:
+        """One forward run: minutes from now until each ticket is called (inf: never).
+
+        With `run`, every random number is a common one (`_crn_table`, `_common_arrivals`):
+        a ticket's service time in run k is the same in every prediction, so one made after
+        an event that changes nothing ahead of a customer answers them the same.
+        """
         n = len(self.tickets)
+        table = _crn_table(seed, run) if run is not None else None
         waits = [math.inf] * n
         taken = [False] * n
         ptr = [0] * len(self.queues)
@@ -590,7 +722,11 @@ class _Forward:
                 continue
             started = active.serving_at or active.called_at or now
             elapsed = (now - started).total_seconds()
-            left = model.draw_remaining_s(rng, active.service, hour, elapsed)
+            if table is None:
+                left = model.draw_remaining_s(rng, active.service, hour, elapsed)
+            else:
+                u = _STD_NORMAL.cdf(table[active.id % CRN_SPAN])
+                left = model.remaining_at_s(active.service, hour, elapsed, u)
             events.append((left / 60.0, c + len(self.counters)))  # busy ones after idle ones
         heapq.heapify(events)
         ncount = len(self.counters)
@@ -602,7 +738,17 @@ class _Forward:
             params[code] = (p.mu, p.sigma)
         remaining = n
         idle: set[int] = set()
-        nxt = self._next_arrival(rng, 0.0) if self.arrival_hours else None
+        deviates: list[float] = []
+        common: list[tuple[float, _Newcomer, float]] = []
+        nxt: tuple[float, _Newcomer] | None
+        nxt_z = 0.0
+        if table is not None:
+            deviates = [table[t.id % CRN_SPAN] for t in self.tickets]
+            common = self._common_arrivals(seed, run or 0) if self.arrival_hours else []
+            common.reverse()  # popped from the end, soonest first
+            nxt, nxt_z = (common[-1][:2], common.pop()[2]) if common else (None, 0.0)
+        else:
+            nxt = self._next_arrival(rng, 0.0) if self.arrival_hours else None
         bookings, booked = self.bookings, 0
         s0, ties = self._score0, self._tie
 
@@ -627,10 +773,15 @@ class _Forward:
                 for c in [c for c in idle if q in self.serves[c]]:
                     idle.discard(c)
                     heapq.heappush(events, (tau, c))
-                if walk_in:
+                if table is not None:
+                    # A booking's deviate is keyed by its slot: the same every time.
+                    deviates.append(nxt_z if walk_in else table[self.booking_keys[booked]])
+                if not walk_in:
+                    booked += 1
+                elif table is None:
                     nxt = self._next_arrival(rng, tau)
                 else:
-                    booked += 1
+                    nxt, nxt_z = (common[-1][:2], common.pop()[2]) if common else (None, 0.0)
                 continue
             if not events:
                 break
@@ -651,7 +802,8 @@ class _Forward:
                 if pick in ghosts:
                     continue  # a newcomer probe takes no time: the counter calls again
                 mu, sigma = params[self._svc[pick]]
-                service_min = math.exp(mu + sigma * gauss(0.0, 1.0)) / 60.0
+                z = gauss(0.0, 1.0) if table is None else deviates[pick]
+                service_min = math.exp(mu + sigma * z) / 60.0
                 heapq.heappush(events, (tau + service_min, slot))
                 break
         return waits
@@ -667,29 +819,39 @@ def predict_waits(
     newcomers: bool = True,
     arrivals: ArrivalRates | None = None,
     bookings: Iterable[Booking] | None = None,
+    common_seed: int | None = None,
 ) -> Prediction:
     """Median and p10–p90 wait until called for every waiting ticket and for newcomers.
 
     With `arrivals`, customers arriving after `now` are simulated too (see the module doc).
     `bookings`: appointments booked and not checked in yet, as (slot start, business); by
     default the branch's own (`booked_appointments`). Each arrives at its slot.
+    `common_seed`: draw common random numbers from it instead of `rng` (see `replay`): the
+    server keeps one seed all day, so its predictions move only when the queue does.
     """
     if bookings is None:
         bookings = booked_appointments(branch)
     forward = _Forward(branch, now, newcomers, arrivals, list(bookings))
     hour = now.astimezone(ZoneInfo(branch.settings.timezone)).hour
     samples: list[list[float]] = [[] for _ in forward.tickets]
-    for _ in range(max(1, runs)):
-        for i, w in enumerate(forward.replay(service_model, rng, hour)):
+    for run in range(max(1, runs)):
+        crn = None if common_seed is None else run
+        for i, w in enumerate(forward.replay(service_model, rng, hour, crn, common_seed or 0)):
             samples[i].append(w)
     tickets: dict[int, WaitEstimate] = {}
     found: dict[str, WaitEstimate] = {}
+    by_kind: dict[Kind, WaitEstimate] = {}
     for i, t in enumerate(forward.tickets):
         est = _estimate(samples[i])
         if est is None:
             continue
-        if i in forward.ghosts:
-            found[forward.ghosts[i]] = est
-        else:
+        kind = forward.ghosts.get(i)
+        if kind is None:
             tickets[t.id] = est
-    return Prediction(tickets, found, max(1, runs), branch.next_ticket_id)
+            continue
+        by_kind[kind] = est
+        if kind[1] is PriorityClass.REGULAR:
+            found[kind[0]] = est
+    return Prediction(
+        tickets, found, max(1, runs), branch.next_ticket_id, by_kind, forward.ghost_places()
+    )

@@ -29,6 +29,7 @@ VIEW_KEYS = {
     "held_until", "appointment_slot_start", "appointment_slot_end",
     "late_left", "late_max_minutes", "can_cancel", "rated", "rating", "can_rate",
     "guidance", "branch", "timezone", "at",
+    "wait_min", "wait_low_min", "wait_high_min", "wait_capped",
 }  # fmt: skip
 
 

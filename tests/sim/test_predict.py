@@ -22,7 +22,7 @@ from queue_server.domain.eta import (
 )
 from queue_server.simulation.arrivals import Arrival
 from queue_server.simulation.engine import Simulation, fork_branch
-from queue_server.simulation.scenario import load_scenario
+from queue_server.simulation.scenario import STANDARD_DAY, load_scenario
 from tools.bench.predict import live_state_150x10, scenario_arrivals
 
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
@@ -148,6 +148,22 @@ def test_bench_predict_json_shape(capsys):
         assert set(report[name]["classes"]) == {c.value for c in PriorityClass}
     assert report["predict_ms_150x10"] > 0
     assert report["days"] == 1
+    # Added keys: the ratio per class, and every scenario asked for (here the default one).
+    assert set(report["mae_ratio_classes"]) == {c.value for c in PriorityClass}
+    assert [r["scenario"] for r in report["scenarios"]] == [report["scenario"]]
+    assert isinstance(report["target_met_everywhere"], bool)
+
+
+def test_bench_predict_reports_every_scenario_asked_for(capsys):
+    # Variant days are added beside the standard day: 'all' takes every shipped one.
+    standard = str(STANDARD_DAY)
+    argv = ["bench", "predict", "--days", "1", "--runs", "3", "--scenario", standard]
+    assert main([*argv, "--scenario", "all"]) == 0
+    table = capsys.readouterr().out
+    shipped = sorted(STANDARD_DAY.parent.glob("*.toml"))
+    assert table.count("## ") == 1 + len(shipped)
+    assert "simulation MAE ÷ naive MAE, per class and scenario day" in table
+    assert "| appointment |" in table
 
 
 def test_priority_customers_due_to_arrive_lengthen_a_waiting_regulars_wait():
@@ -240,3 +256,32 @@ def test_bench_issue_prints_both_columns_per_queue_length(capsys):
     assert all(row["indexed_us"] > 0 and row["sorting_us"] > 0 for row in r["levels"])
     assert r["growth_indexed"] > 0 and r["growth_sorting"] > 0
     assert main(["bench", "issue", "--levels", "10"]) == 2
+
+
+def test_common_random_numbers_give_the_same_waits_whatever_the_rng():
+    # Each event re-rolled the simulation: two predictions of the same state differed by up
+    # to 15 min for one customer. With a common seed the rng no longer matters, and a
+    # prediction a few seconds on moves no one's wait by more than those seconds.
+    scenario = load_scenario()
+    branch, now = live_state_150x10(scenario)
+    model = ServiceModel.from_services(branch.services.values())
+    forecast = scenario_arrivals(scenario)
+
+    def waits(rng_seed: int, at: datetime) -> dict[int, float]:
+        pred = predict_waits(
+            branch,
+            at,
+            model,
+            runs=10,
+            rng=random.Random(rng_seed),
+            arrivals=forecast,
+            common_seed=42,
+        )
+        return {tid: e.median_s for tid, e in pred.tickets.items()}
+
+    first, again = waits(1, now), waits(2, now)
+    assert first == again and len(first) == 150
+    later = waits(3, now + timedelta(seconds=5))
+    assert max(abs(later[t] - (w - 5.0)) for t, w in first.items() if w > 5) <= 30.0
+    rerolled = predict_waits(branch, now, model, runs=10, rng=random.Random(2), arrivals=forecast)
+    assert max(abs(e.median_s - first[t]) for t, e in rerolled.tickets.items()) > 60.0

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from conftest import LiveServer, sign_in
+from playwright.sync_api import expect
 
 CHROMIUM = Path("/usr/bin/chromium")
 VIEW = {"width": 1920, "height": 1080}
@@ -326,10 +327,16 @@ def test_the_waits_shown_are_the_servers_summary_between_snapshots(server, page)
     assert page.evaluate(f"{HOOK}.waits") == snap["waiting"]  # exactly what the server sent
     assert a["waiting"] == 4 and a["open_counters"] == 1
     assert page.locator(".svc[data-service='A']").get_attribute("data-waiting") == "4"
-    minutes = max(1, round(a["eta_new_s"] / 60))
-    assert f"{minutes}" in page.inner_text(".svc[data-service='A'] .svc-eta")
+    # The minutes the server decided (as the kiosk, the paper and the phone show them).
+    tile = page.locator(".svc[data-service='A'] .svc-eta")
+    assert f"预计等候 {max(1, a['wait_min'])} 分钟" in tile.inner_text()
     # C has no open counter: nothing to predict, and the tile says so.
     assert page.evaluate(f"{HOOK}.waits.C.eta_new_s") is None
+    # Far beyond two hours: the cap and the advice, never "约 1063 分钟".
+    issue(server, "A", 40)
+    server.settled_prediction()
+    expect(tile).to_contain_text("预计等候 2 小时以上，建议预约", timeout=WAIT_MS)
+    assert "分钟" not in tile.inner_text()
 
 
 # The WCAG contrast ratio of two "rgb(r, g, b)" colours, in the page's own terms.

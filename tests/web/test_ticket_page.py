@@ -349,3 +349,32 @@ def test_an_appointment_ticket_shows_its_slot(browser, server, clock):
         assert text(page, "#appointment") == "Your booked slot: 10:30–11:00"
     finally:
         page.context.close()
+
+
+def test_the_phone_shows_the_wait_the_api_and_the_paper_show(browser, server):
+    # The phone rounded the median (Math.round), the kiosk and paper rounded up, the display
+    # rounded again: one ticket read three numbers. And far waits read "约 1063 分钟".
+    sign_in(server, 1)  # one counter serving A: 4 minutes a customer
+    tickets = [issue(server) for _ in range(3)]
+    server.settled_prediction()
+    mine = server.client("kiosk").get(f"/tickets/{tickets[-1]['id']}").json()
+    assert 1 < mine["wait_min"] < 60 and not mine["wait_capped"]
+    page = open_page(browser, server, tickets[-1]["token"])
+    try:
+        expect(page.locator("#eta")).to_have_text(f"约 {mine['wait_min']} 分钟")
+    finally:
+        page.context.close()
+    for _ in range(35):  # far beyond two hours at one counter
+        far = issue(server)
+    server.settled_prediction()
+    view = server.client("kiosk").get(f"/tickets/{far['id']}").json()
+    assert view["eta_s"] > 120 * 60 and view["wait_capped"] and view["wait_min"] == 120
+    page = open_page(browser, server, far["token"])
+    try:
+        expect(page.locator("#eta")).to_have_text("约 2 小时以上")
+        expect(page.locator("#eta-range")).to_have_text("建议预约或改日办理")
+        page.click("#lang")
+        expect(page.locator("#eta")).to_have_text("over 2 hours")
+        assert "分钟" not in text(page, "#waiting")
+    finally:
+        page.context.close()

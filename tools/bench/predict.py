@@ -16,6 +16,7 @@ import statistics
 import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,10 +32,31 @@ from queue_server.domain.eta import (
 )
 from queue_server.simulation.arrivals import Arrival, draw_day
 from queue_server.simulation.engine import Simulation, day_origin, fork_branch, open_branch
-from queue_server.simulation.scenario import CLASSES, Scenario, load_scenario
+from queue_server.simulation.scenario import CLASSES, STANDARD_DAY, Scenario, load_scenario
 
 HISTORY_DAYS = 5
 UNDER_MIN = 5.0
+TARGET = 0.6  # simulation MAE ≤ this × the naive MAE
+
+
+def _ratio(sim: dict[str, Any], naive: dict[str, Any]) -> float | None:
+    """Simulation MAE ÷ naive MAE; None for a class the day has no customer of."""
+    if not sim["n"] or not naive["mae_min"]:
+        return None
+    return round(float(sim["mae_min"]) / float(naive["mae_min"]), 3)
+
+
+def scenario_paths(given: Sequence[str] | None) -> list[Path | None]:
+    """The scenario files asked for: None is the standard day; 'all' every shipped one."""
+    if not given:
+        return [None]
+    out: list[Path | None] = []
+    for name in given:
+        if name == "all":
+            out.extend(sorted(STANDARD_DAY.parent.glob("*.toml")))
+        else:
+            out.append(Path(name))
+    return out
 
 
 def production_policy(scenario: Scenario) -> AccumulatingPriority:
@@ -128,6 +150,7 @@ def day_predictions(
                 todays_volume(index + 1, forecast.expected_between(origin, now, tz))
             ),
             bookings=bookings,
+            common_seed=day,  # as the server: one seed for the day's predictions
         )
         est = pred.tickets.get(ticket.id)
         naive = branch.naive_eta_s(ticket, now)
@@ -188,7 +211,7 @@ def time_prediction_ms(scenario: Scenario, runs: int, repeats: int = 15) -> floa
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
-        predict_waits(branch, now, model, runs=runs, rng=rng, arrivals=forecast)
+        predict_waits(branch, now, model, runs=runs, rng=rng, arrivals=forecast, common_seed=1)
         times.append((time.perf_counter() - t0) * 1000.0)
     return statistics.median(times)
 
@@ -239,7 +262,15 @@ def run(scenario: Scenario, days: int, runs: int = DEFAULT_RUNS) -> dict[str, An
         report[name] = figures
     naive_mae, sim_mae = report["naive"]["mae_min"], report["simulation"]["mae_min"]
     report["mae_ratio"] = round(sim_mae / naive_mae, 3) if naive_mae else None
-    report["target_met"] = report["mae_ratio"] is not None and report["mae_ratio"] <= 0.6
+    report["target_met"] = report["mae_ratio"] is not None and report["mae_ratio"] <= TARGET
+    # The target holds per class: a VIP is owed as good a forecast as a regular.
+    report["mae_ratio_classes"] = {
+        cls: _ratio(report["simulation"]["classes"][cls], report["naive"]["classes"][cls])
+        for cls in report["naive"]["classes"]
+    }
+    report["target_met_classes"] = all(
+        r is None or r <= TARGET for r in report["mae_ratio_classes"].values()
+    )
     report["predict_ms_150x10"] = round(time_prediction_ms(scenario, runs), 2)
     report["aggregate_run_ms_150x10"] = round(time_aggregate_run_ms(scenario), 1)
     return report
@@ -260,19 +291,43 @@ def format_table(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def format_ratios(reports: Sequence[dict[str, Any]]) -> str:
+    """Simulation MAE ÷ naive MAE per class (rows) and scenario day (columns)."""
+    classes = [c.value for c in CLASSES]
+    head = "| class | " + " | ".join(r["scenario"] for r in reports) + " |"
+    lines = [head, "|---|" + "---|" * len(reports)]
+    for cls in ["all", *classes]:
+        cells = []
+        for r in reports:
+            ratio = r["mae_ratio"] if cls == "all" else r["mae_ratio_classes"].get(cls)
+            cells.append("—" if ratio is None else f"{ratio:.2f}{'' if ratio <= TARGET else ' ✗'}")
+        lines.append(f"| {cls} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def bench_main(args: argparse.Namespace) -> int:
-    scenario = load_scenario(args.scenario)
-    days = args.days or scenario.days
-    report = run(scenario, days, args.runs)
+    reports = []
+    for path in scenario_paths(args.scenario):
+        scenario = load_scenario(path)
+        reports.append(run(scenario, args.days or scenario.days, args.runs))
+    # The first scenario's report keeps the top level (the shape tools read); every
+    # scenario's, that one included, is under "scenarios".
+    report = {**reports[0], "scenarios": reports}
+    report["target_met_everywhere"] = all(r["target_met_classes"] for r in reports)
     if args.json:
         print(json.dumps(report, ensure_ascii=False))
         return 0
-    print(format_table(report))
-    print(
-        f"\nsimulation MAE / naive MAE = {report['mae_ratio']} (target ≤ 0.6: "
-        f"{'met' if report['target_met'] else 'not met'}); live prediction "
-        f"{report['predict_ms_150x10']} ms for 150 waiting × 10 counters "
-        f"({report['runs']} runs); one run through the Branch aggregate "
-        f"{report['aggregate_run_ms_150x10']} ms"
-    )
+    for r in reports:
+        print(f"## {r['scenario']} ({r['days']} days)\n")
+        print(format_table(r))
+        print(
+            f"\nsimulation MAE / naive MAE = {r['mae_ratio']} (target ≤ {TARGET}: "
+            f"{'met' if r['target_met'] else 'not met'}; per class: "
+            f"{'met' if r['target_met_classes'] else 'not met'}); live prediction "
+            f"{r['predict_ms_150x10']} ms for 150 waiting × 10 counters "
+            f"({r['runs']} runs); one run through the Branch aggregate "
+            f"{r['aggregate_run_ms_150x10']} ms\n"
+        )
+    print("simulation MAE ÷ naive MAE, per class and scenario day (✗: over the target)\n")
+    print(format_ratios(reports))
     return 0

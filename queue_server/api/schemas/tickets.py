@@ -87,6 +87,14 @@ class TicketPublic(BaseModel):
     )
     eta_low_s: float | None = Field(None, description="the wait's 80 % interval: p10, seconds")
     eta_high_s: float | None = Field(None, description="the wait's 80 % interval: p90, seconds")
+    wait_min: int | None = Field(
+        None, description="the wait as every screen and the paper show it, minutes"
+    )
+    wait_low_min: int | None = Field(None, description="the usual range shown: from, minutes")
+    wait_high_min: int | None = Field(None, description="the usual range shown: to, minutes")
+    wait_capped: bool = Field(
+        False, description="over the horizon (2 hours): show 'over 2 hours', not a figure"
+    )
 
 
 class TicketHistory(BaseModel):

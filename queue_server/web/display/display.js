@@ -292,9 +292,12 @@
     }
   }
 
-  function minutesText(lang, seconds) {
-    const minutes = Math.max(1, Math.round(seconds / 60));
-    return tr(lang, "common.minutes", { minutes });
+  // The server decides the minutes shown (wire/waits.py), as on the kiosk, the paper and the
+  // phone: the display only words them.
+  function waitText(lang, f) {
+    if (f.wait_capped) return tr(lang, "display.wait_capped");
+    const minutes = Math.max(1, f.wait_min);
+    return tr(lang, "display.est_wait") + " " + tr(lang, "common.minutes", { minutes });
   }
 
   function renderWaiting() {
@@ -313,7 +316,7 @@
       tile.className = "svc";
       tile.dataset.service = svc.code;
       tile.dataset.waiting = String(f.waiting);
-      const closed = f.eta_new_s === null || f.eta_new_s === undefined;
+      const closed = f.wait_min === null || f.wait_min === undefined;
       tile.classList.toggle("closed", closed);
       const name = document.createElement("div");
       name.className = "svc-name";
@@ -338,7 +341,7 @@
         const line = document.createElement("div");
         if (closed) line.textContent = tr(l, "display.closed");
         else if (f.waiting === 0) line.textContent = tr(l, "display.no_wait");
-        else line.textContent = tr(l, "display.est_wait") + " " + minutesText(l, f.eta_new_s);
+        else line.textContent = waitText(l, f);
         eta.appendChild(line);
       }
       tile.appendChild(eta);

@@ -330,10 +330,6 @@
     render();
   }
 
-  function minutes(seconds, round) {
-    return Math.max(1, round(seconds / 60));
-  }
-
   function clockTime(iso) {
     const d = new Date(iso);
     const opts = { hour: "2-digit", minute: "2-digit", hour12: false };
@@ -380,17 +376,21 @@
       setText("ahead", v.position > 0 ? t("phone.ahead_count", { n: v.position }) : t("phone.ahead_none"));
       $("ahead").classList.toggle("long", v.position <= 0); // a phrase, not a count: one line
       setText("eta-label", t("phone.eta"));
-      if (v.eta_s == null) {
+      // The server decides the minutes shown (wire/waits.py), as on the kiosk, the paper and
+      // the display: this page only words them.
+      if (v.wait_min == null) {
         setText("eta", "—");
         setText("eta-range", t("phone.eta_unknown"));
-      } else if (v.eta_s < 45) {
+      } else if (v.wait_capped) {
+        setText("eta", t("phone.eta_capped"));
+        setText("eta-range", t("phone.eta_capped_advice"));
+      } else if (v.wait_min <= 1) {
         setText("eta", t("phone.eta_soon"));
         setText("eta-range", "");
       } else {
-        setText("eta", t("phone.eta_value", { median: minutes(v.eta_s, Math.round) }));
-        const low = minutes(v.eta_low_s ?? v.eta_s, Math.floor);
-        const high = Math.max(low, minutes(v.eta_high_s ?? v.eta_s, Math.ceil));
-        setText("eta-range", low === high ? "" : t("phone.eta_range", { low: low, high: high }));
+        setText("eta", t("phone.eta_value", { median: v.wait_min }));
+        const ranged = v.wait_low_min != null && v.wait_high_min != null;
+        setText("eta-range", ranged ? t("phone.eta_range", { low: v.wait_low_min, high: v.wait_high_min }) : "");
       }
       const slot = v.appointment_slot_start && v.appointment_slot_end;
       show("appointment", !!slot);
