@@ -9,11 +9,13 @@ accumulating (the default), SLA-aware — and their registry.
 from queue_server.domain.policies.hall import Forecast, Hall, HallAwarePolicy
 from queue_server.domain.policies.named import (
     DEFAULT_GRACE,
+    DEFAULT_POLICY,
     POLICY_NAMES,
     AccumulatingPriority,
     Fifo,
     SlaAware,
     StrictPriority,
+    default_policy,
     policy_by_name,
 )
 from queue_server.domain.policies.rules import (
@@ -27,21 +29,26 @@ from queue_server.domain.policies.rules import (
     over_target,
     waited_s,
 )
+from queue_server.domain.policies.service_aware import GcMu, Reserving
 
 __all__ = [
     "DEFAULT_GRACE",
+    "DEFAULT_POLICY",
     "POLICY_NAMES",
     "AccumulatingPriority",
     "CallingPolicy",
     "Fifo",
     "FixedRanking",
     "Forecast",
+    "GcMu",
     "Hall",
     "HallAwarePolicy",
     "RankKey",
     "RankedPolicy",
+    "Reserving",
     "SlaAware",
     "StrictPriority",
+    "default_policy",
     "effective_priority",
     "eligible",
     "next_customers",

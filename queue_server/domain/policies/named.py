@@ -20,6 +20,7 @@ from queue_server.domain.policies.rules import (
     effective_priority,
     waited_s,
 )
+from queue_server.domain.policies.service_aware import GcMu, Reserving
 
 DEFAULT_GRACE = timedelta(minutes=10)
 APPOINTMENT = PriorityClass.APPOINTMENT
@@ -236,7 +237,9 @@ class AccumulatingPriority(RankedPolicy):
         return (rate * ticket.arrived_at.timestamp() - head * 60.0,)
 
 
-POLICY_NAMES = ("fifo", "strict", "accumulating", "sla")
+POLICY_NAMES = ("fifo", "strict", "accumulating", "sla", "cmu", "reserve")
+# What a branch runs when no policy is configured (see `default_policy`).
+DEFAULT_POLICY = "accumulating"
 
 
 def policy_by_name(
@@ -257,7 +260,16 @@ def policy_by_name(
         return StrictPriority(appointment_grace=appointment_grace, **params)
     if name == "accumulating":
         return AccumulatingPriority(appointment_grace=appointment_grace, **params)
+    targets = dict(_default_class_targets() if class_targets is None else class_targets)
     if name == "sla":
-        targets = dict(_default_class_targets() if class_targets is None else class_targets)
         return SlaAware(class_targets=targets, appointment_grace=appointment_grace, **params)
+    if name == "cmu":
+        return GcMu(class_targets=targets, appointment_grace=appointment_grace, **params)
+    if name == "reserve":
+        return Reserving(class_targets=targets, appointment_grace=appointment_grace, **params)
     raise ValueError(f"unknown calling policy {name!r}; choose from {', '.join(POLICY_NAMES)}")
+
+
+def default_policy(appointment_grace: timedelta = DEFAULT_GRACE) -> CallingPolicy:
+    """The policy a branch runs when none is configured (`DEFAULT_POLICY`)."""
+    return policy_by_name(DEFAULT_POLICY, appointment_grace=appointment_grace)
