@@ -239,7 +239,7 @@ class AccumulatingPriority(RankedPolicy):
 
 POLICY_NAMES = ("fifo", "strict", "accumulating", "sla", "cmu", "reserve")
 # What a branch runs when no policy is configured (see `default_policy`).
-DEFAULT_POLICY = "accumulating"
+DEFAULT_POLICY = "cmu"
 
 
 def policy_by_name(
