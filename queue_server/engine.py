@@ -16,7 +16,7 @@ import os
 import random
 import secrets
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -35,12 +35,14 @@ from queue_server.domain import (
     Event,
     InvalidState,
     NotFound,
+    PriorityClass,
     Ticket,
     TicketState,
     counter_day,
 )
 from queue_server.domain.eta import (
     ArrivalRates,
+    Booking,
     Prediction,
     ServiceModel,
     WaitEstimate,
@@ -53,6 +55,7 @@ from queue_server.domain.eta import (
     todays_volume,
 )
 from queue_server.domain.figures import CounterDay
+from queue_server.domain.policies import Forecast as HallForecast
 from queue_server.domain.staffing import (
     ArrivalPrior,
     Forecast,
@@ -424,6 +427,10 @@ class Engine:
         model = self.service_model
         if model is None:
             return
+        arrivals, bookings = arrival_rates(b, self.arrival_prior, now), booked_appointments(b)
+        made = b.forecast.made_at
+        if made is None or (now - made).total_seconds() >= FORECAST_REFRESH_S:
+            b.forecast = hall_forecast(arrivals, bookings, now, b.settings.timezone)
         # Only what the simulation reads goes to the other process: the open tickets,
         # counters and businesses; today's arrivals and the bookings are summed up here.
         predict = partial(
@@ -433,8 +440,8 @@ class Engine:
             model,
             runs=max(8, min(30, PREDICT_WORK // max(1, waiting))),
             rng=random.Random(key[1]),
-            arrivals=arrival_rates(b, self.arrival_prior, now),
-            bookings=booked_appointments(b),
+            arrivals=arrivals,
+            bookings=bookings,
             # One seed all day: each prediction draws the same service times for the same
             # tickets, so an event that puts no one ahead of a customer leaves their wait.
             common_seed=b.business_day(now).toordinal(),
@@ -724,6 +731,26 @@ def _queued(waiting: Iterable[Ticket]) -> dict[str, int]:
     for t in waiting:
         out[t.service] = out.get(t.service, 0) + 1
     return out
+
+
+FORECAST_REFRESH_S = 60.0  # a hall-aware policy's forecast is at most this old
+
+
+def hall_forecast(
+    rates: ArrivalRates | None, bookings: Sequence[Booking], now: datetime, timezone: str
+) -> HallForecast:
+    """The prediction's arrival forecast as a calling policy sees it: walk-ins per minute by
+    business and class in the current local hour, and the bookings not checked in yet."""
+    per_min: dict[tuple[str, PriorityClass], float] = {}
+    if rates is not None:
+        hour = now.astimezone(ZoneInfo(timezone)).hour
+        for code in rates.hourly:
+            per_hour = rates.per_hour(code, hour)
+            mix = rates.classes.get(code) or [(PriorityClass.REGULAR, 0, 1.0)]
+            for cls, _tier, share in mix:
+                per_min[(code, cls)] = per_min.get((code, cls), 0.0) + per_hour * share / 60.0
+    booked = tuple(sorted(((code, slot) for slot, code in bookings), key=lambda b: b[1]))
+    return HallForecast(per_min, booked, now)
 
 
 def arrival_rates(b: Branch, prior: ArrivalPrior | None, now: datetime) -> ArrivalRates | None:

@@ -49,13 +49,13 @@ from queue_server.domain.model import (
     TicketState,
 )
 from queue_server.domain.policies import (
-    AccumulatingPriority,
     CallingPolicy,
     FixedRanking,
     Forecast,
     Hall,
     HallAwarePolicy,
     RankKey,
+    default_policy,
     next_customers,
 )
 from wire import EventKind
@@ -165,8 +165,8 @@ class Branch:
         self.numbering: dict[tuple[date, str], int] = dict(numbering or {})
         self.last_seq = last_seq
         self.next_ticket_id = max(self.tickets, default=0) + 1
-        self._policy: CallingPolicy = policy or AccumulatingPriority(
-            appointment_grace=timedelta(seconds=settings.appointment_grace_s)
+        self._policy: CallingPolicy = policy or default_policy(
+            timedelta(seconds=settings.appointment_grace_s)
         )
         # What the branch expects to arrive (set by the server or a simulation; not an event).
         self.forecast = Forecast()

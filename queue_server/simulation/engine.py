@@ -31,13 +31,19 @@ from queue_server.domain import (
     Ticket,
     TicketState,
 )
+from queue_server.domain.policies import Forecast, HallAwarePolicy, eligible
 from queue_server.simulation.arrivals import Arrival
-from queue_server.simulation.scenario import Scenario
+from queue_server.simulation.scenario import Closure, Scenario
+
+# Walk-ins per minute by (business, class), one mapping per forecast step from opening.
+HourlyRates = tuple[Mapping[tuple[str, PriorityClass], float], ...]
 
 # Event kinds, in the order they are handled at the same moment: a counter that frees up
 # calls before a customer arriving at that instant is queued behind the others.
 _FINISH, _ARRIVE, _ABANDON, _RECHECK = 0, 1, 2, 3
 _ROSTER = -1  # a plan's windows change first at their moment, before anyone is called
+_CLOSURE = -2  # a scenario's window pauses or reopens (payload: index × 2 + 1 to reopen)
+_DECLINE_RECHECK_MIN = 0.5  # a window kept free re-decides this often while someone waits
 _EPS_MIN = 1e-6
 
 
@@ -134,6 +140,11 @@ class Simulation:
         self._rechecks: set[float] = set()
         self._roster: tuple[tuple[float, Mapping[int, str]], ...] = ()
         self._closing: set[int] = set()  # paused until their customer is done, then closed
+        self._closures: tuple[Closure, ...] = ()
+        self._rates: HourlyRates = ()
+        self._step_min = 60.0
+        self._bookings: dict[int, tuple[str, float]] = {}  # arrival index -> (business, slot)
+        self._forecast_key: tuple[int, int] | None = None
         self.end_min = now_min
 
     # ------------------------------------------------------------------ set-up
@@ -155,6 +166,44 @@ class Simulation:
         self._roster = tuple(roster)
         for index, (start, _) in enumerate(self._roster):
             self._push(max(start, self.now_min), _ROSTER, index)
+
+    def follow_closures(self, closures: Iterable[Closure]) -> None:
+        """Pause each closure's window over its time (after its customer) and reopen it."""
+        self._closures = tuple(closures)
+        for index, closure in enumerate(self._closures):
+            self._push(max(closure.from_min, self.now_min), _CLOSURE, index * 2)
+            self._push(max(closure.to_min, self.now_min), _CLOSURE, index * 2 + 1)
+
+    def forecast_from(self, rates: HourlyRates, step_min: float = 60.0) -> None:
+        """Keep `branch.forecast` as a branch would know it: the walk-in rates of the current
+        forecast step (`rates[i]` from minute `step_min` × i; none after the last) and the
+        booked appointments of the arrivals added so far that have not arrived yet (a
+        booking is known in advance)."""
+        self._rates, self._step_min = tuple(rates), step_min
+        self._bookings = {
+            i: (a.service, a.slot_min)
+            for i, a in enumerate(self._arrivals)
+            if a.priority is PriorityClass.APPOINTMENT
+            and a.slot_min is not None
+            and a.at_min > self.now_min
+        }
+        self._forecast_key = None
+        self._refresh_forecast()
+
+    def _refresh_forecast(self) -> None:
+        if not self._rates:
+            return
+        step = max(0, int(self.now_min // self._step_min))
+        key = (step, len(self._bookings))
+        if key == self._forecast_key:
+            return
+        self._forecast_key = key
+        per_min = self._rates[step] if step < len(self._rates) else {}
+        bookings = tuple(
+            (code, self.at(slot))
+            for code, slot in sorted(self._bookings.values(), key=lambda b: b[1])
+        )
+        self.branch.forecast = Forecast(per_min, bookings, self.at(self.now_min))
 
     def adopt_waiting(self, ticket: Ticket, arrival: Arrival) -> None:
         """A ticket already waiting in the branch, with its (sampled) service time."""
@@ -183,7 +232,11 @@ class Simulation:
         while self._events and self._events[0][0] <= until_min:
             when, kind, _, payload = heapq.heappop(self._events)
             self.now_min = when
-            if kind == _ROSTER:
+            self._refresh_forecast()
+            if kind == _CLOSURE:
+                self._close_or_reopen(payload)
+                self._call_idle()
+            elif kind == _ROSTER:
                 self._change_windows(payload)
                 self._call_idle()
             elif kind == _FINISH:
@@ -204,8 +257,19 @@ class Simulation:
         ordered = [self._outcomes[i] for i in sorted(self._outcomes)]
         return DayRun(ordered, dict(self.busy_min), self.end_min)
 
+    def _close_or_reopen(self, payload: int) -> None:
+        closure = self._closures[payload // 2]
+        branch, now, number = self.branch, self.at(self.now_min), closure.counter
+        state = branch.counters[number].state
+        if payload % 2 == 0 and state is CounterState.OPEN:
+            branch.run(partial(branch.pause_counter, number, now, "closed in the scenario"))
+        elif payload % 2 == 1 and state is CounterState.PAUSED:
+            branch.run(partial(branch.open_counter, number, now))
+
     def _arrive(self, index: int) -> None:
         arrival = self._arrivals[index]
+        if self._bookings.pop(index, None) is not None:
+            self._refresh_forecast()
         slot = self.at(arrival.slot_min) if arrival.slot_min is not None else None
         change = self.branch.run(
             lambda: self.branch.issue_ticket(
@@ -274,6 +338,7 @@ class Simulation:
         change = branch.run(lambda: branch.call_next(counter, now))
         called = change.result
         if not isinstance(called, Ticket):
+            self._recheck_if_declined(counter, now)
             return False
         branch.run(lambda: branch.start_serving(counter, now))
         index = self._arrival_of.get(called.id)
@@ -285,6 +350,21 @@ class Simulation:
         self._serving_since[counter] = self.now_min
         self._push(self.now_min + service_min, _FINISH, counter)
         return True
+
+    def _recheck_if_declined(self, counter: int, now: datetime) -> None:
+        """A hall-aware policy may keep a window free while someone it could call waits: the
+        window asks again shortly, as a teller pressing call-next would (the policy's own
+        bound then lets the customer through)."""
+        branch = self.branch
+        if not isinstance(branch.policy, HallAwarePolicy):
+            return
+        waiting = branch.callable_waiting(now)
+        if not eligible(branch.counters[counter], waiting, now, branch.services):
+            return
+        due = self.now_min + _DECLINE_RECHECK_MIN
+        if due not in self._rechecks:
+            self._rechecks.add(due)
+            self._push(due, _RECHECK, 0)
 
     def _idle_counters(self) -> list[int]:
         branch = self.branch
@@ -352,10 +432,36 @@ def simulate_day(
     origin = day_origin(scenario, day)
     if plan is None:
         sim = Simulation(open_branch(scenario, policy, origin), origin)
+        sim.follow_closures(scenario.closures)
     else:
         config = scenario.branch
         branch = Branch(config.settings, config.services, plan.counters, policy=policy)
         sim = Simulation(branch, origin)
         sim.follow_roster(plan.roster)
     sim.add_arrivals(arrivals)
+    sim.forecast_from(walk_in_rates(scenario), scenario.open_minutes / len(scenario.hourly))
     return sim.run()
+
+
+def walk_in_rates(scenario: Scenario) -> HourlyRates:
+    """The scenario's expected walk-ins per minute by (business, class), per opening hour —
+    the nominal day (a forecast cannot know the day's own multiplier). Appointments are not
+    walk-ins: they come as bookings."""
+    total = sum(m.share for m in scenario.mix) or 1.0
+    vip_other = scenario.vip_share_other
+    by_class: dict[tuple[str, PriorityClass], float] = {}
+    for m in scenario.mix:
+        share = m.share / total
+        if m.code in scenario.vip_services:
+            by_class[(m.code, PriorityClass.VIP)] = share
+            continue
+        booked = scenario.appointment_share.get(m.code, 0.0)
+        vip = min(vip_other, max(0.0, 1.0 - booked))
+        rest = max(0.0, 1.0 - booked - vip)
+        by_class[(m.code, PriorityClass.VIP)] = share * vip
+        by_class[(m.code, PriorityClass.CARE)] = share * rest * scenario.care_share
+        by_class[(m.code, PriorityClass.REGULAR)] = share * rest * (1.0 - scenario.care_share)
+    hour_min = scenario.open_minutes / len(scenario.hourly)
+    return tuple(
+        {k: v * rate / hour_min for k, v in by_class.items() if v > 0} for rate in scenario.hourly
+    )

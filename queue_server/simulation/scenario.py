@@ -57,6 +57,16 @@ def _default_sla() -> dict[PriorityClass, ClassTarget]:
 
 
 @dataclass(frozen=True)
+class Closure:
+    """A window out of service for a while (a teller called away at peak): from `from_min`
+    to `to_min` after opening it takes no new customer (the one it serves is finished)."""
+
+    counter: int
+    from_min: float
+    to_min: float
+
+
+@dataclass(frozen=True)
 class Scenario:
     branch: BranchConfig
     name: str = "scenario"
@@ -74,6 +84,7 @@ class Scenario:
     punctuality_min: float = 0.0
     patience_mean_min: float = 0.0  # 0: nobody abandons
     sla: Mapping[PriorityClass, ClassTarget] = field(default_factory=_default_sla)
+    closures: tuple[Closure, ...] = ()
 
     @property
     def open_minutes(self) -> float:
@@ -111,10 +122,12 @@ def parse_scenario(data: Mapping[str, Any]) -> Scenario:
                 float(entry["within_min"]), float(entry.get("share", 0.8))
             )
         hourly = tuple(float(x) for x in arrivals.get("hourly", (30.0,) * 8))
+        opens = time.fromisoformat(str(b.get("open", "09:00")))
+        closures = tuple(_closure(entry, opens) for entry in data.get("closures", []))
         scenario = Scenario(
             branch=branch,
             name=str(b.get("name", "scenario")),
-            opens=time.fromisoformat(str(b.get("open", "09:00"))),
+            opens=opens,
             closes=time.fromisoformat(str(b.get("close", "17:00"))),
             days=int(b.get("days", 30)),
             seed=int(b.get("seed", 1)),
@@ -130,11 +143,38 @@ def parse_scenario(data: Mapping[str, Any]) -> Scenario:
             punctuality_min=_float(prio, "appointment_punctuality_min", 0.0),
             patience_mean_min=_float(prio, "patience_mean_min", 0.0),
             sla=sla,
+            closures=closures,
         )
+    except ConfigError:
+        raise
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"bad scenario: {exc}") from exc
     _check(scenario)
     return scenario
+
+
+def _closure(entry: Any, opens: time) -> Closure:
+    """`{ counter = 2, from = "11:00", to = "13:00" }`: times of day, local to the branch."""
+    if not isinstance(entry, Mapping):
+        raise ConfigError("bad scenario: each [[closures]] needs counter, from and to")
+    missing = [k for k in ("counter", "from", "to") if k not in entry]
+    if missing:
+        raise ConfigError(f"bad scenario: a [[closures]] entry lacks {', '.join(missing)}")
+    counter = entry["counter"]
+    if not isinstance(counter, int) or isinstance(counter, bool):
+        raise ConfigError(f"bad scenario: [[closures]] counter must be a number, not {counter!r}")
+
+    def minutes(key: str) -> float:
+        value = entry[key]
+        try:
+            t = time.fromisoformat(str(value))
+        except ValueError:
+            raise ConfigError(
+                f'bad scenario: [[closures]] {key} = {value!r} is not a time like "11:00"'
+            ) from None
+        return (t.hour - opens.hour) * 60.0 + t.minute - opens.minute
+
+    return Closure(counter, minutes("from"), minutes("to"))
 
 
 def _check(s: Scenario) -> None:
@@ -157,6 +197,18 @@ def _check(s: Scenario) -> None:
             raise ConfigError(f"bad scenario: [priorities] names unknown service {code!r}")
     if not s.branch.counters:
         raise ConfigError("bad scenario: no [[counters]]")
+    numbers = {c.number for c in s.branch.counters}
+    for c in s.closures:
+        if c.counter not in numbers:
+            raise ConfigError(f"bad scenario: [[closures]] names unknown counter {c.counter}")
+        if c.to_min <= c.from_min:
+            raise ConfigError(
+                f"bad scenario: [[closures]] of counter {c.counter} ends before it starts"
+            )
+        if c.from_min < 0 or c.from_min >= s.open_minutes:
+            raise ConfigError(
+                f"bad scenario: [[closures]] of counter {c.counter} starts outside opening hours"
+            )
 
 
 def load_scenario(path: str | Path | None = None) -> Scenario:

@@ -27,6 +27,7 @@ from datetime import date
 from statistics import NormalDist
 
 from queue_server.domain import Counter, PriorityClass
+from queue_server.domain.policies import DEFAULT_POLICY
 from queue_server.domain.staffing import (
     ArrivalPrior,
     DayHours,
@@ -140,7 +141,7 @@ class PlanSimulator:
     ) -> None:
         self.scenario = scenario
         self.interval_min = interval_min
-        self.policy = scenario_policy(scenario, "accumulating")  # the server's default
+        self.policy = scenario_policy(scenario, DEFAULT_POLICY)  # the server's default
         self.targets = {s.code: s.target_wait_s / 60.0 for s in scenario.branch.services}
         # Days first_day .. first_day + days − 1 of the scenario's seed: a `first_day` past
         # the benchmark's days gives held-out days nothing was fitted to.

@@ -126,12 +126,13 @@ def test_the_preview_is_what_call_next_then_gives(server, clock):
     clock.advance(minutes=1)
     a_new = _issue(server, "A")
     clock.advance(minutes=3)
-    # At minute 12, scores: care 6 + 9 = vip 8 + 7 (earlier arrival first), B 12 (overflow
-    # open: over its 10-minute target), A 11, then A 3. Once the late B is called, B is back
+    # At minute 12, the default (cμ) cost rates: VIP 10 × (1 + 7/5)² before care
+    # 4 × (1 + 9/5)², then A at 11 minutes before B at 12 (overflow open: over its 10-minute
+    # target) as cash is the shorter service, then A 3. Once the late B is called, B is back
     # on target and its young customer is not counter 1's.
     queue = _ok(c1.get("/counters/1/queue", params={"limit": 10}))
     ids = [t["id"] for t in queue["next"]]
-    assert ids == [a_care["id"], a_vip["id"], b_late["id"], a_old["id"], a_new["id"]]
+    assert ids == [a_vip["id"], a_care["id"], a_old["id"], b_late["id"], a_new["id"]]
     assert b_young["id"] not in ids
     assert queue["counter"] == 1 and queue["targeted"] == 0
     assert queue["by_service"] == {

@@ -268,13 +268,14 @@ def test_the_managers_notice_scrolls_along_the_bottom(server, page):
 def test_a_zone_display_shows_only_its_businesses(server, page):
     urls = short_voice(page)
     c1, c3 = sign_in(server, 1), sign_in(server, 3)
-    issue(server, "C", 2)  # first: counter 3 (C, B, A) calls the longest waiting
-    issue(server, "A", 2)
+    issue(server, "C", 2)
+    issue(server, "A", 1)
     open_display(page, server, "&zone=C")
     assert page.locator(".svc").evaluate_all("els => els.map(e => e.dataset.service)") == ["C"]
+    assert call_next(c1, 1) == "A001"  # another zone's call: neither shown nor announced
+    # Counter 3 (C, B, A) has only the zone's customers left, whatever the calling policy.
     assert call_next(c3, 3) == "C001"
     wait_current(page, "C001")
-    assert call_next(c1, 1) == "A001"  # another zone's call: neither shown nor announced
     c3.post("/counters/3/no-show")
     assert call_next(c3, 3) == "C002"
     wait_current(page, "C002")

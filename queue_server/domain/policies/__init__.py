@@ -10,12 +10,14 @@ that tries its few best candidates forward in simulated time.
 from queue_server.domain.policies.hall import Forecast, Hall, HallAwarePolicy
 from queue_server.domain.policies.named import (
     DEFAULT_GRACE,
+    DEFAULT_POLICY,
     LOOKAHEAD_NAMES,
     POLICY_NAMES,
     AccumulatingPriority,
     Fifo,
     SlaAware,
     StrictPriority,
+    default_policy,
     policy_by_name,
 )
 from queue_server.domain.policies.rollout import Advised, Rollout
@@ -30,9 +32,11 @@ from queue_server.domain.policies.rules import (
     over_target,
     waited_s,
 )
+from queue_server.domain.policies.service_aware import GcMu, Reserving
 
 __all__ = [
     "DEFAULT_GRACE",
+    "DEFAULT_POLICY",
     "LOOKAHEAD_NAMES",
     "POLICY_NAMES",
     "AccumulatingPriority",
@@ -41,13 +45,16 @@ __all__ = [
     "Fifo",
     "FixedRanking",
     "Forecast",
+    "GcMu",
     "Hall",
     "HallAwarePolicy",
     "RankKey",
     "RankedPolicy",
+    "Reserving",
     "Rollout",
     "SlaAware",
     "StrictPriority",
+    "default_policy",
     "effective_priority",
     "eligible",
     "next_customers",

@@ -22,6 +22,7 @@ from queue_server.domain.policies.rules import (
     effective_priority,
     waited_s,
 )
+from queue_server.domain.policies.service_aware import GcMu, Reserving
 
 DEFAULT_GRACE = timedelta(minutes=10)
 APPOINTMENT = PriorityClass.APPOINTMENT
@@ -234,9 +235,11 @@ class AccumulatingPriority(RankedPolicy):
         return (rate * ticket.arrived_at.timestamp() - head * 60.0,)
 
 
-POLICY_NAMES = ("fifo", "strict", "accumulating", "sla")
+POLICY_NAMES = ("fifo", "strict", "accumulating", "sla", "cmu", "reserve")
 # Policies that simulate at every call: too slow for the default tournament (see `bench rollout`).
 LOOKAHEAD_NAMES = ("rollout",)
+# What a branch runs when no policy is configured (see `default_policy`).
+DEFAULT_POLICY = "cmu"
 
 
 def policy_by_name(
@@ -258,16 +261,24 @@ def policy_by_name(
         return StrictPriority(appointment_grace=appointment_grace, **params)
     if name == "accumulating":
         return AccumulatingPriority(appointment_grace=appointment_grace, **params)
+    targets = dict(_default_class_targets() if class_targets is None else class_targets)
     if name == "sla":
-        targets = dict(_default_class_targets() if class_targets is None else class_targets)
         return SlaAware(class_targets=targets, appointment_grace=appointment_grace, **params)
+    if name == "cmu":
+        return GcMu(class_targets=targets, appointment_grace=appointment_grace, **params)
+    if name == "reserve":
+        return Reserving(class_targets=targets, appointment_grace=appointment_grace, **params)
     if name == "rollout":
         base = policy_by_name(
             params.pop("base", "sla"),
             appointment_grace=appointment_grace,
             class_targets=class_targets,
         )
-        targets = dict(_default_class_targets() if class_targets is None else class_targets)
         return Rollout(base=base, class_targets=targets, **params)  # type: ignore[arg-type]
     known = ", ".join((*POLICY_NAMES, *LOOKAHEAD_NAMES))
     raise ValueError(f"unknown calling policy {name!r}; choose from {known}")
+
+
+def default_policy(appointment_grace: timedelta = DEFAULT_GRACE) -> CallingPolicy:
+    """The policy a branch runs when none is configured (`DEFAULT_POLICY`)."""
+    return policy_by_name(DEFAULT_POLICY, appointment_grace=appointment_grace)
