@@ -91,3 +91,24 @@ def test_the_wait_shown_rounds_up_to_ten_minutes_past_an_hour_and_caps_at_two_ho
     assert shown_wait(115 * 60.0)["wait_capped"]  # shown as 120: over two hours
     ranged = shown_wait(50 * 60.0, 30 * 60.0, 150 * 60.0)
     assert ranged["wait_min"] == 50 and ranged["wait_high_min"] is None
+
+
+def test_an_endless_wait_or_range_is_shown_capped_not_an_error():
+    """Some simulated futures never reach a customer (a counter closing, a business nobody
+    serves later): the prediction's p90, or even its median, is then infinite. The counter
+    app's queue view answered 422 on it (OverflowError in the rounding)."""
+    from wire.waits import shown_wait
+
+    inf = float("inf")
+    assert shown_wait(300.0, 60.0, inf) == {
+        "wait_min": 5,
+        "wait_low_min": None,
+        "wait_high_min": None,
+        "wait_capped": False,
+    }
+    assert shown_wait(inf, inf, inf) == {
+        "wait_min": 120,
+        "wait_low_min": None,
+        "wait_high_min": None,
+        "wait_capped": True,
+    }

@@ -32,6 +32,8 @@ def shown_minutes(seconds: float | None) -> int | None:
     """A predicted wait in seconds as the minutes every screen and the paper show."""
     if seconds is None or math.isnan(seconds):
         return None
+    if math.isinf(seconds):  # some simulated futures never reach the customer: beyond any horizon
+        return WAIT_HORIZON_MIN if seconds > 0 else 0
     minutes = max(0, math.ceil(seconds / 60.0 - 1e-9))
     if minutes >= LONG_WAIT_MIN:
         minutes = math.ceil(minutes / 10.0) * 10
@@ -45,7 +47,9 @@ def shown_wait(
     minutes = shown_minutes(eta_s)
     capped = minutes is not None and minutes >= WAIT_HORIZON_MIN
     low = high = None
-    if minutes is not None and not capped and low_s is not None and high_s is not None:
+    bounded = low_s is not None and high_s is not None and math.isfinite(low_s + high_s)
+    if minutes is not None and not capped and bounded:
+        assert low_s is not None and high_s is not None
         low = min(minutes, max(0, math.floor(low_s / 60.0)))
         high = max(minutes, math.ceil(high_s / 60.0 - 1e-9))
         if high >= WAIT_HORIZON_MIN or low == high:
