@@ -9,6 +9,7 @@ from datetime import time, timedelta
 import pytest
 
 from queue_server.domain import AccumulatingPriority
+from queue_server.domain.policies import DEFAULT_POLICY
 from queue_server.domain.staffing import ArrivalPrior
 from queue_server.loopwatch import lag_between
 from queue_server.simulation.tournament import candidates
@@ -68,7 +69,7 @@ def test_run_now_returns_at_once_refuses_a_second_and_keeps_the_loop_free(server
     chosen = last["chosen"]["label"]
     assert last["result"]["reason"]["zh"].startswith(f"选择 {chosen}：")
     # Chosen for tomorrow: today still runs the default.
-    assert overview["running"]["name"] == "accumulating" and overview["running"]["since"] is None
+    assert overview["running"]["name"] == DEFAULT_POLICY and overview["running"]["since"] is None
     audit = manager.get("/audit", params={"limit": 5}).json()
     assert any(e["action"] == "policy.tournament" for e in audit)
 
@@ -134,7 +135,7 @@ def test_a_failed_tournament_is_stored_and_nothing_changes(server):
     refused = manager.post("/policy/apply", json={"tournament_id": overview["last"]["id"]})
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "tournament_failed"
     assert overview["running"]["since"] is None
-    assert isinstance(server.engine.branch.policy, AccumulatingPriority)
+    assert server.engine.branch.policy.name == DEFAULT_POLICY
 
 
 @pytest.mark.parametrize("role", ["kiosk", "counter:1", "display", None])

@@ -16,8 +16,10 @@ from conftest import LiveServer
 from PySide6.QtCore import Qt
 from test_manager_window import WAIT_MS, make_manager  # noqa: F401 (a fixture)
 
+from queue_server.domain.policies import DEFAULT_POLICY
 from queue_server.simulation.tournament import candidates
 from tests.server.test_policy_choice import short
+from ui.i18n import translator
 
 LEFT = Qt.MouseButton.LeftButton
 GATE_S = 60.0
@@ -59,9 +61,10 @@ def test_the_tab_says_which_policy_runs_and_why(qtbot, make_manager, server):  #
     window = make_manager(server)
     open_policy_tab(qtbot, window)
     tab = window.policy
-    assert tab.running_name.text() == "累积优先"
+    default = translator().catalog.text(f"policy.name.{DEFAULT_POLICY}", "zh")
+    assert tab.running_name.text() == default
     assert tab.since.text() == "系统默认策略，尚未经策略比赛选定"
-    assert tab.reason.text() == "尚无策略比赛结果，使用系统默认的累积优先。"
+    assert tab.reason.text() == f"尚无策略比赛结果，使用系统默认的{default}。"
     assert tab.status.text() == "还没有运行过策略比赛。"
     assert not tab.apply.isEnabled() and tab.run.isEnabled()
 
