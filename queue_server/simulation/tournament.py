@@ -355,7 +355,7 @@ def _reason(
 ) -> dict[str, str]:
     w = summaries[winner]
     if runner_up is None:
-        zh = f"选择 {winner}：只有这一个候选策略。"
+        zh = f"选择{winner}：只有这一个候选策略。"
         en = f"Chose {winner}: it was the only candidate."
     else:
         r = summaries[runner_up]
@@ -367,7 +367,7 @@ def _reason(
         less = (1.0 - wait_w / wait_r) * 100.0 if wait_r > 0 else 0.0
         if _floods(r) and not _floods(w):
             zh = (
-                f"选择 {winner}：{runner_up} 在贵宾或关爱客户持续到达时"
+                f"选择{winner}：{runner_up}在贵宾或关爱客户持续到达时"
                 "会让普通客户一直等下去，不能用。"
             )
             en = (
@@ -376,8 +376,8 @@ def _reason(
             )
         elif over_w < over_r:
             zh = (
-                f"选择 {winner}：等候超出目标的客户类别最少（{over_w} 类），"
-                f"{runner_up} 有 {over_r} 类。"
+                f"选择{winner}：等候超出目标的客户类别最少（{over_w} 类），"
+                f"{runner_up}有 {over_r} 类。"
             )
             en = (
                 f"Chose {winner}: fewest customer classes over their target ({over_w}), "
@@ -385,7 +385,7 @@ def _reason(
             )
         elif (len(diffs) >= 2 and low > 0.0) or (len(diffs) < 2 and gap_pts > 0):
             zh = (
-                f"选择 {winner}：达标率 {_share(w) * 100:.1f} %，比 {runner_up} 高 "
+                f"选择{winner}：达标率 {_share(w) * 100:.1f} %，比{runner_up}高 "
                 f"{gap_pts:.1f} 个百分点，超出统计误差。"
             )
             en = (
@@ -393,16 +393,13 @@ def _reason(
                 f"above {runner_up}, beyond chance."
             )
         else:
-            zh = (
-                f"选择 {winner}：与 {runner_up} 的达标率差在统计误差内，"
-                f"但等候总时长少 {less:.0f} %。"
-            )
+            zh = f"选择{winner}：与{runner_up}的达标率差在统计误差内，但等候总时长少 {less:.0f} %。"
             en = (
                 f"Chose {winner}: its within-target share is within chance of {runner_up}'s, "
                 f"and customers wait {less:.0f} % less in all."
             )
     if starving and winner not in starving:
         names = "、".join(starving)
-        zh += f"（{names} 会让普通客户无限等候，已排除。）"
+        zh += f"（{names}会让普通客户无限等候，已排除。）"
         en += f" ({', '.join(starving)} can starve regular customers: excluded.)"
     return {"zh": zh, "en": en}

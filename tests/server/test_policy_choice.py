@@ -67,7 +67,7 @@ def test_run_now_returns_at_once_refuses_a_second_and_keeps_the_loop_free(server
         assert set(row["p95_wait_min"]) == {"regular", "vip", "care", "appointment"}
         assert len(row["within_target_ci95"]) == 2 and row["total_wait_min"] is not None
     chosen = last["chosen"]["label"]
-    assert last["result"]["reason"]["zh"].startswith(f"选择 {chosen}：")
+    assert last["result"]["reason"]["zh"].startswith(f"选择{chosen}：")
     # Chosen for tomorrow: today still runs the default.
     assert overview["running"]["name"] == DEFAULT_POLICY and overview["running"]["since"] is None
     audit = manager.get("/audit", params={"limit": 5}).json()

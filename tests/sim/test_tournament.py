@@ -156,7 +156,7 @@ def test_a_tie_inside_the_paired_interval_goes_to_less_waiting():
         ]
     )
     assert verdict.chosen.name == "cmu"
-    assert verdict.reason["zh"] == "选择 cmu：与 fifo 的达标率差在统计误差内，但等候总时长少 12 %。"
+    assert verdict.reason["zh"] == "选择cmu：与fifo的达标率差在统计误差内，但等候总时长少 12 %。"
     assert "12 % less" in verdict.reason["en"]
     assert [r["chosen"] for r in verdict.table] == [False, True]
 
@@ -210,5 +210,5 @@ def test_a_short_tournament_on_the_prior_day_names_a_safe_winner():
     assert set(chosen["p95_wait_min"]) == {c.value for c in PriorityClass}
     # Each p95 comes with the target the manager reads it against.
     assert chosen["target_min"] == {c.value: scenario.sla[c].within_min for c in PriorityClass}
-    assert verdict.reason["zh"].startswith(f"选择 {verdict.chosen.label}：")
+    assert verdict.reason["zh"].startswith(f"选择{verdict.chosen.label}：")
     assert verdict.days == 2

@@ -115,7 +115,7 @@ def test_run_now_shows_progress_refuses_a_second_run_and_applies_the_choice(
         qtbot.waitUntil(lambda: tab.running_name.text() == chosen, timeout=WAIT_MS)
         qtbot.waitUntil(lambda: not tab.apply.isEnabled(), timeout=WAIT_MS)
         assert tab.apply.text() == "已在使用" and "起使用" in tab.since.text()
-        assert tab.reason.text().startswith(f"选择 {chosen}：")
+        assert tab.reason.text().startswith(f"选择{chosen}：")
         expected = server.client("manager").get("/policy").json()["last"]["chosen"]["name"]
         assert getattr(server.engine.branch.policy, "name", None) == expected
     finally:

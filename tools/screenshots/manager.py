@@ -208,8 +208,8 @@ POLICY: dict[str, Any] = {
         "name": "accumulating", "label": "accumulating[appointment=20,care=10,regular=0,vip=10]",
         "params": {"head_starts": HEADS}, "since": _at(700), "actor": "system",
         "reason": {
-            "zh": "选择 accumulating[appointment=20,care=10,regular=0,vip=10]：等候超出目标的客户"
-            "类别最少（0 类），sla 有 1 类。（strict 会让普通客户无限等候，已排除。）",
+            "zh": "选择accumulating[appointment=20,care=10,regular=0,vip=10]：等候超出目标的客户"
+            "类别最少（0 类），sla有 1 类。（strict会让普通客户无限等候，已排除。）",
             "en": "Chose accumulating[appointment=20,care=10,regular=0,vip=10]: fewest customer "
             "classes over their target (0), against 1 for sla. (strict can starve regular "
             "customers: excluded.)",

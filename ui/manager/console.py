@@ -638,8 +638,9 @@ class BranchConsole:
 # Events after which the calling-policy tab reads `GET /policy` again.
 POLICY_EVENTS = (EventKind.POLICY_APPLIED, EventKind.POLICY_TOURNAMENT)
 POLICY_CLASSES = ("regular", "vip", "care", "appointment")
-# A policy's name inside a reason or a label: `accumulating` or `accumulating[vip=10,…]`.
-_POLICY_TOKEN = re.compile(r"\b([a-z][a-z_]*)(\[[^\]\s]*\])?")
+# A policy's name inside a reason or a label: `accumulating` or `accumulating[vip=10,…]`,
+# touching Chinese on either side in a zh reason (no word boundary there, so no \b).
+_POLICY_TOKEN = re.compile(r"(?<![A-Za-z_])([a-z][a-z_]*)(\[[^\]\s]*\])?")
 
 
 class Catalog(Protocol):

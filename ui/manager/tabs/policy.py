@@ -71,6 +71,10 @@ class PolicyTab(QWidget):
         row.addWidget(self.confirm_no)
         self.confirm.hide()
         self.table = Table(tr, self._header_keys(), "tournamentTable", stretch=0)
+        # Rows as tall as their wrapped names at the width the columns end up with.
+        self.table.horizontalHeader().sectionResized.connect(
+            lambda *_: self.table.resizeRowsToContents()
+        )
         self.legend = TextLabel("manager.policy.legend", "hint", translator=tr)
 
         top = QHBoxLayout()
@@ -215,6 +219,11 @@ class PolicyTab(QWidget):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         for c in range(1, self.table.columnCount()):
             header.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
+        # A candidate's name (a head-start variant in English) is longer than its column at
+        # 1366 px: wrapped onto two lines, never cut off with "…".
+        self.table.setWordWrap(True)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.table.resizeRowsToContents()
 
     # ---------------------------------------------------------------- requests
     def load(self) -> None:
