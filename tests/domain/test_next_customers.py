@@ -21,6 +21,7 @@ from queue_server.domain import (
     Ticket,
     next_customers,
 )
+from queue_server.domain.policies import GcMu
 
 
 def _calls(desk, counter, when, times):
@@ -179,7 +180,9 @@ def test_the_preview_is_what_call_next_then_returns(skills, customers, now, limi
         Counter(8, "Window 8", state=CounterState.OPEN, staff_id="s8", skills=(Skill("cash"),)),
     ]
     tickets = [_ticket(i, *c) for i, c in enumerate(customers, start=1)]
-    branch = Branch(BranchSettings(), SERVICES, counters, tickets)
+    # A ranking policy: the lookahead default's call also weighs the other windows' work
+    # and the forecast, which a preview of this counter's order does not see.
+    branch = Branch(BranchSettings(), SERVICES, counters, tickets, policy=GcMu())
     moment = T0 + timedelta(minutes=now)
     preview = branch.next_customers(9, moment, limit)
     first = branch.policy.choose_next(counters[0], branch.waiting, moment, branch.services)

@@ -15,10 +15,12 @@ from queue_server.domain.policies import (
     DEFAULT_POLICY,
     Fifo,
     Hall,
+    Rollout,
+    StrictPriority,
     default_policy,
 )
 from queue_server.simulation.arrivals import draw_day
-from queue_server.simulation.compare import scenario_policy
+from queue_server.simulation.compare import FLOOD_CLASSES, flood_wait_min, scenario_policy
 from queue_server.simulation.engine import day_origin, simulate_day, walk_in_rates
 from queue_server.simulation.metrics import within_share
 from queue_server.simulation.scenario import STANDARD_DAY, Closure, load_scenario, parse_scenario
@@ -135,15 +137,28 @@ def test_the_simulation_gives_the_branch_this_hours_rates_and_the_bookings_still
         assert [m for _, m in got] == pytest.approx([m for _, m in still])
 
 
-def test_the_production_default_beats_fifo_on_the_standard_day():
+def test_the_production_default_beats_fifo_and_strict_on_the_standard_day():
     scenario = load_scenario()
     assert default_policy().name == DEFAULT_POLICY
-    default, fifo = scenario_policy(scenario, DEFAULT_POLICY), scenario_policy(scenario, "fifo")
-    gains = []
+    default = scenario_policy(scenario, DEFAULT_POLICY)
+    gains: dict[str, list[float]] = {"fifo": [], "strict": []}
     for day in range(4):
         arrivals = draw_day(scenario, day)
-        mine = simulate_day(scenario, arrivals, default, day).outcomes
-        theirs = simulate_day(scenario, arrivals, fifo, day).outcomes
-        gains.append(within_share(scenario, mine) - within_share(scenario, theirs))
-    assert sum(gains) > 0
-    assert DEFAULT_POLICY != "fifo"
+        mine = within_share(scenario, simulate_day(scenario, arrivals, default, day).outcomes)
+        for name, gain in gains.items():
+            theirs = simulate_day(scenario, arrivals, scenario_policy(scenario, name), day)
+            gain.append(mine - within_share(scenario, theirs.outcomes))
+    assert sum(gains["fifo"]) > 0 and sum(gains["strict"]) > 0
+
+
+def test_the_production_default_starves_nobody_under_a_flood():
+    default = default_policy()
+    for flood in FLOOD_CLASSES:
+        assert flood_wait_min(default, flood) is not None
+    # Strict priority, its base, alone would leave the regular customer waiting for ever.
+    assert flood_wait_min(StrictPriority(), PriorityClass.VIP) is None
+
+
+def test_the_production_default_exposes_the_base_a_wait_predictor_replays():
+    default = default_policy()
+    assert isinstance(default, Rollout) and isinstance(default.base, StrictPriority)

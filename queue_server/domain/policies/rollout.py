@@ -95,6 +95,14 @@ class Rollout:
     class_targets: Mapping[PriorityClass, float] = field(default_factory=_default_targets)
     guard: float = 2.0
     service_cv: float = 0.8
+    # Weighted minutes past target inside the horizon, in misses per minute: a customer
+    # already past their target still costs something for every further minute, so the
+    # lookahead cannot push one miss ever further back (the class's p95 tail).
+    lateness_weight: float = 0.0
+    # An honoured appointment (from its slot, within the grace) is called as the base
+    # calls it, without lookahead: every policy promises them that.
+    appointments_first: bool = False
+    early_appointments: bool = False
     name: str = "rollout"
 
     @property
@@ -135,6 +143,10 @@ class Rollout:
         first = self.base.choose_next(counter, waiting, now, services)
         if first is None or self.overdue(first, now, services):
             return first
+        if self.appointments_first and (
+            effective_priority(first, now, self.appointment_grace) is APPOINTMENT
+        ):
+            return first
         candidates = self.candidates_for(counter, waiting, first, now, services)
         if len(candidates) == 1:
             return first
@@ -151,6 +163,19 @@ class Rollout:
         self, ticket: Ticket, cls: PriorityClass, services: Mapping[str, Service]
     ) -> float:
         return class_target_min(ticket, cls, self.class_targets, services)
+
+    def kind_class(self, ticket: Ticket, now: datetime) -> PriorityClass:
+        """The class a customer is weighed as: with `early_appointments`, a booked customer
+        who came before their slot is an appointment already (their wait counts from the
+        slot, and calling them early costs them nothing); else the class they rank as now."""
+        if (
+            self.early_appointments
+            and ticket.priority is APPOINTMENT
+            and ticket.appointment_slot is not None
+            and now < ticket.appointment_slot
+        ):
+            return APPOINTMENT
+        return effective_priority(ticket, now, self.appointment_grace)
 
     def overdue(self, ticket: Ticket, now: datetime, services: Mapping[str, Service]) -> bool:
         """Past `guard` × their target: the base policy's choice is then called as it is."""
@@ -169,17 +194,15 @@ class Rollout:
     ) -> list[Ticket]:
         """The base policy's first `top` choices, then the best of each other (business,
         class) the counter may call, in the base order, up to `candidates` in all."""
-        base, grace = self.base, self.appointment_grace
+        base = self.base
         chosen = [first]
         if self.top > 1:
             rest = [t for t in waiting if t.id != first.id]
             chosen += next_customers(base, counter, rest, now, services, self.top - 1)
         kinds: dict[tuple[str, PriorityClass], list[Ticket]] = {}
         for ticket, _weight in eligible(counter, waiting, now, services):
-            kinds.setdefault((ticket.service, effective_priority(ticket, now, grace)), []).append(
-                ticket
-            )
-        seen = {(t.service, effective_priority(t, now, grace)) for t in chosen}
+            kinds.setdefault((ticket.service, self.kind_class(ticket, now)), []).append(ticket)
+        seen = {(t.service, self.kind_class(t, now)) for t in chosen}
         heads: list[Ticket] = []
         for kind, group in kinds.items():
             if kind in seen:
@@ -204,8 +227,11 @@ class _Future:
 
     z: list[float]  # a standard normal per customer (its service time), arrivals included
     busy_left: list[float]  # per window: minutes left of the service in progress (0: idle)
-    arrivals: list[int]  # customer indices in order of arrival
+    # (minutes from now, customer index, their key from then) in order of arrival; an early
+    # appointment arrives again at their slot, ranked as honoured from then on
+    arrivals: list[tuple[float, int, tuple[RankKey, float, float]]]
     static_misses: float  # weight of everyone whose target passes inside the horizon
+    static_late: float  # their weighted minutes past target by the horizon if never called
     n: int  # customers in all (waiting + arrivals)
 
 
@@ -253,6 +279,7 @@ class _World:
         self.mu: list[float] = []
         self.sigma: list[float] = []
         self.index: dict[int, int] = {}
+        self.jumps: list[tuple[float, int, tuple[RankKey, float, float]]] = []
         now_ts = now.timestamp()
         for t in sorted(waiting, key=lambda t: t.id):  # draws follow ids, not list order
             cls = effective_priority(t, now, grace)
@@ -276,11 +303,21 @@ class _World:
                 continue  # nobody in the hall can call them within the lookahead
             self.index[t.id] = len(self.queue)
             waited = waited_s(t, now, grace) / 60.0
+            deadline = policy.target_min(t, cls, services) - waited
+            booked = policy.kind_class(t, now)
+            ahead = 0.0
+            if booked is not cls and t.appointment_slot is not None:
+                # Early for their slot: their target runs from the slot, where they jump.
+                ahead = (t.appointment_slot - now).total_seconds() / 60.0
+                cls, deadline = booked, ahead + policy.target_min(t, booked, services)
+                slot_ts = t.appointment_slot.timestamp()
+                jump = ((_FIRST, slot_ts), t.arrived_at.timestamp(), float(t.id))
+                self.jumps.append((ahead, len(self.queue), jump))
             self._add(
                 q,
                 (key, t.arrived_at.timestamp(), float(t.id)),
                 -waited,
-                policy.target_min(t, cls, services) - waited,
+                deadline,
                 policy.class_weights.get(cls, 1.0),
                 t.service,
             )
@@ -388,7 +425,7 @@ class _World:
         n0 = self.existing
         for name in ("queue", "key", "start", "deadline", "weight", "mu", "sigma"):
             del getattr(self, name)[n0:]
-        arrivals: list[tuple[float, int]] = []
+        arrivals: list[tuple[float, int, tuple[RankKey, float, float]]] = []
         total = sum(self.rates)
         if total > 0:
             cum = []
@@ -405,7 +442,8 @@ class _World:
                 q, (k0, slope), target, weight, code = self.kinds[j]
                 key = (*k0[:-1], k0[-1] + slope * t)
                 tie = (now_ts + t * 60.0, _FAR + len(arrivals))
-                arrivals.append((t, self._add(q, (key, *tie), t, t + target, weight, code)))
+                i = self._add(q, (key, *tie), t, t + target, weight, code)
+                arrivals.append((t, i, self.key[i]))
                 t += rng.expovariate(total)
         for tau, q, slot_ts, code in self.bookings:
             target = self.policy.class_targets.get(APPOINTMENT, 5.0)
@@ -417,7 +455,8 @@ class _World:
                 self.policy.class_weights.get(APPOINTMENT, 1.0),
                 code,
             )
-            arrivals.append((tau, i))
+            arrivals.append((tau, i, self.key[i]))
+        arrivals += [j for j in self.jumps if j[0] < H]
         arrivals.sort()
         n = len(self.queue)
         gauss = rng.gauss
@@ -432,8 +471,12 @@ class _World:
             busy_left.append(
                 max(0.0, math.exp(mu + sigma * _STD_NORMAL.inv_cdf(u)) - elapsed) / 60.0
             )
-        static = sum(w for d, w in zip(self.deadline, self.weight, strict=True) if d < H)
-        return _Future(z, busy_left, [i for _, i in arrivals], static, n)
+        static = late = 0.0
+        for d, w in zip(self.deadline, self.weight, strict=True):
+            if d < H:
+                static += w
+                late += w * (H - max(d, 0.0))
+        return _Future(z, busy_left, arrivals, static, late, n)
 
     def evaluate(self, candidates: Sequence[Ticket]) -> list[tuple[float, float]]:
         """Per candidate: (mean weighted misses, mean minutes waited inside the horizon)."""
@@ -466,14 +509,17 @@ class _World:
         heaps: list[list[tuple[tuple[RankKey, float, float], int]]] = [[] for _ in lists]
         taken = bytearray(fut.n)
         misses = fut.static_misses
+        late = fut.static_late
         saved = 0.0  # minutes of waiting inside the horizon that calls ended
 
         def call(i: int, t: float) -> float:
-            nonlocal misses, saved
+            nonlocal misses, saved, late
             taken[i] = 1
             d = deadline[i]
-            if d < H and t <= d:
-                misses -= weight[i]
+            if d < H:
+                if t <= d:
+                    misses -= weight[i]
+                late -= weight[i] * (H - max(t, d, 0.0))
             saved += H - t
             return t + math.exp(mu[i] + sigma[i] * z[i]) / 60.0
 
@@ -488,15 +534,17 @@ class _World:
         arrivals, a = fut.arrivals, 0
         na = len(arrivals)
         while True:
-            t_arr = start[arrivals[a]] if a < na else math.inf
+            t_arr = arrivals[a][0] if a < na else math.inf
             t_ev = events[0][0] if events else math.inf
             if t_arr >= H and t_ev >= H:
                 break
             if t_arr <= t_ev:
-                i = arrivals[a]
+                _, i, k = arrivals[a]
                 a += 1
+                if taken[i]:
+                    continue  # an early appointment already called before their slot
                 q = queue[i]
-                heapq.heappush(heaps[q], (key[i], i))
+                heapq.heappush(heaps[q], (k, i))
                 for c in servers[q]:
                     if c in idle:
                         idle.discard(c)
@@ -511,15 +559,18 @@ class _World:
                     p += 1
                 ptr[q] = p
                 heap = heaps[q]
+                while heap and taken[heap[0][1]]:
+                    heapq.heappop(heap)  # called before their slot from the plain order
                 head = lst[p] if p < len(lst) else -1
-                if heap and (head < 0 or heap[0][0] < key[head]):
-                    head = heap[0][1]
-                if head < 0:
+                head_key = key[head] if head >= 0 else None
+                if heap and (head_key is None or heap[0][0] < head_key):
+                    head_key, head = heap[0]
+                if head_key is None:
                     continue
                 if overflow and t - start[head] <= qtarget[q]:
                     continue
-                if best_key is None or key[head] < best_key:
-                    best, best_key = head, key[head]
+                if best_key is None or head_key < best_key:
+                    best, best_key = head, head_key
             if best < 0:
                 idle.add(c)
                 continue
@@ -527,7 +578,7 @@ class _World:
             if heaps[q] and heaps[q][0][1] == best:
                 heapq.heappop(heaps[q])
             heapq.heappush(events, (call(best, t), c))
-        return misses, -saved
+        return misses + self.policy.lateness_weight * late, -saved
 
 
 @dataclass(frozen=True)
