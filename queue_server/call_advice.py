@@ -5,8 +5,9 @@ busy branch, `branchq bench rollout`): on the event loop that would stall every 
 request for as long. So the decision runs in the predictor process on a frozen copy of the
 open part of the branch, and comes back as a ticket id. The call itself is then made on the
 loop as a normal policy call through `Advised`: the advised ticket if the counter may still
-call it (someone else may have called it meanwhile), else the base policy's choice — as it
-is when the predictor is slow (`ADVICE_TIMEOUT_S`), broken or gone.
+call it (someone else may have called it meanwhile), else the fallback policy's choice (the
+base unless the rollout names one that starves nobody) — as it is when the predictor is slow
+(`ADVICE_TIMEOUT_S`), broken or gone.
 """
 
 from __future__ import annotations
@@ -65,4 +66,4 @@ async def advised_policy(
     except Exception:  # a broken predictor must never stop a teller calling
         log.exception("lookahead call failed; the base policy called")
         chosen = None
-    return Advised(chosen, policy.base)
+    return Advised(chosen, policy.fallback or policy.base)

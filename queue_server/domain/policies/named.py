@@ -307,7 +307,10 @@ def lookahead_policy(
         **params,
     }
     base = StrictPriority(appointment_grace=appointment_grace)
-    return Rollout(base=base, class_targets=targets, **settings)
+    # Strict alone starves regular customers under a flood: when the lookahead is late, cμ
+    # (which starves nobody) calls instead.
+    fallback = GcMu(class_targets=targets, appointment_grace=appointment_grace)
+    return Rollout(base=base, class_targets=targets, fallback=fallback, **settings)
 
 
 def default_policy(appointment_grace: timedelta = DEFAULT_GRACE) -> CallingPolicy:

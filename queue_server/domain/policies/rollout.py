@@ -103,6 +103,9 @@ class Rollout:
     # calls it, without lookahead: every policy promises them that.
     appointments_first: bool = False
     early_appointments: bool = False
+    # What calls when the lookahead cannot answer in time (the server's timeout): a policy
+    # that starves nobody, as the lookahead itself does not; None: the base.
+    fallback: CallingPolicy | None = None
     name: str = "rollout"
 
     @property
