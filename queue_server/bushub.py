@@ -45,6 +45,7 @@ from wire import EventKind, MessageType
 log = logging.getLogger(__name__)
 # The server sends a heartbeat every 2 s: three missed ones mean a stalled link (as the
 # Qt client and the display page judge it), whatever websockets' own pings say.
+RETRY_MAX_S = 2.0
 STALL_S = 6.0
 RATING_TIMEOUT_S = 30.0
 HEALTH_EVERY_S = 5.0
@@ -175,7 +176,9 @@ class Hub:
                 log.warning("event stream lost (%s); reconnecting", exc)
             self.connected.clear()
             await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, 3.0)
+            # At most 2 s between tries: the boards promise to be back within 3 s of the
+            # server (the network drill), and a try on the branch's LAN costs nothing.
+            backoff = min(backoff * 2, RETRY_MAX_S)
 
     async def handle(self, message: dict[str, Any]) -> None:
         kind = message.get("type")
