@@ -33,6 +33,7 @@ POLL_S = 30.0  # an idle teller looks at the queue again after this many branch 
 NO_SHOW = 0.05
 CARE_SHARE = 0.1
 CALM_LOAD = 0.85  # arrivals as a share of what the simulated tellers can serve
+FEW_WINDOWS_LOAD = 0.6  # the same for a business with a window or less of its own
 # A busy spell brings cash customers for 2.5 times what cash's windows serve: a queue the
 # manager sees grow (about ten waiting, the longest past target, after 20 minutes) and
 # shortens by moving a window; the calm hour after it drains what is left.
@@ -98,8 +99,15 @@ def arrivals_per_min(cfg: BranchConfig, tellers: list[int], load: float) -> dict
         regular = [k.service for k in c.skills if not k.overflow and k.service in visible]
         for code in regular:
             share[code] = share.get(code, 0.0) + 1.0 / len(regular)
+    # One window at 85 % keeps a long queue now and then however it calls (an M/G/1 queue's
+    # wait grows as load/(1 − load) × the service): a business with a window or less of
+    # its own gets a lighter load, so its waits stay those of a calm branch.
     return {
-        code: load * windows * 60.0 / (means[code] + CALL_WALK_S) for code, windows in share.items()
+        code: min(load, FEW_WINDOWS_LOAD if windows < 1.5 else load)
+        * windows
+        * 60.0
+        / (means[code] + CALL_WALK_S)
+        for code, windows in share.items()
     }
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from conftest import sign_in
 
+from queue_server.domain.policies import policy_by_name
+
 
 def _issue(server, service, **body):
     # Only a manager may grant VIP; the kiosk declares care at most.
@@ -110,6 +112,9 @@ def test_figures_restart_with_the_business_day(server, clock):
 
 
 def test_the_preview_is_what_call_next_then_gives(server, clock):
+    # A ranked policy (cμ): its preview is exactly its calls. The lookahead default also
+    # weighs the other windows and the forecast at the call, which a preview cannot know.
+    server.engine.branch.policy = policy_by_name("cmu")
     manager = server.client("manager")
     skills = {"skills": [{"service": "A"}, {"service": "B", "overflow": True}]}
     _ok(manager.put("/counters/1/skills", json=skills))
@@ -126,7 +131,7 @@ def test_the_preview_is_what_call_next_then_gives(server, clock):
     clock.advance(minutes=1)
     a_new = _issue(server, "A")
     clock.advance(minutes=3)
-    # At minute 12, the default (cμ) cost rates: VIP 10 × (1 + 7/5)² before care
+    # At minute 12, the cμ cost rates: VIP 10 × (1 + 7/5)² before care
     # 4 × (1 + 9/5)², then A at 11 minutes before B at 12 (overflow open: over its 10-minute
     # target) as cash is the shorter service, then A 3. Once the late B is called, B is back
     # on target and its young customer is not counter 1's.
