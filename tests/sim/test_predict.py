@@ -6,28 +6,33 @@ import json
 import math
 import random
 from datetime import UTC, datetime, timedelta
+from statistics import NormalDist
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from queue_server.cli import main
 from queue_server.domain import (
-    AccumulatingPriority,
     Branch,
     BranchSettings,
     Counter,
     PriorityClass,
     Service,
     Skill,
+    Ticket,
 )
 from queue_server.domain.eta import (
+    CRN_SPAN,
     ArrivalRates,
     LogNormal,
     ServiceModel,
+    _crn_table,
+    head_rank,
     naive_wait_s,
     predict_waits,
     todays_volume,
 )
+from queue_server.domain.policies import POLICY_NAMES, policy_by_name
 from queue_server.simulation.arrivals import Arrival
 from queue_server.simulation.engine import Simulation, fork_branch
 from queue_server.simulation.scenario import STANDARD_DAY, load_scenario
@@ -84,36 +89,67 @@ def test_the_same_rng_seed_gives_the_same_prediction_and_intervals_hold_the_medi
     assert any(e.low_s < e.high_s for e in a.tickets.values())
 
 
-def test_the_fast_replay_calls_as_the_production_aggregate_does():
-    # Deterministic service: one forward run through fork_branch + Simulation (the Branch
-    # aggregate and the policy's full choose_next) must call everyone at the same moments.
+@pytest.mark.parametrize("name", POLICY_NAMES)
+def test_the_fast_replay_calls_as_the_production_aggregate_does(name):
+    # One forward run through fork_branch + Simulation (the Branch aggregate and the policy's
+    # full choose_next) must call everyone at the same moment as the replay, which ranks
+    # only each group's head, under every registered policy. Both get the replay's own
+    # service times (run 0 of the common random numbers): no two services end together, so
+    # no event-order tie can swap two customers, and every call must agree.
     branch, now = live_state_150x10(load_scenario())
-    model = exact_model(branch)
-    pred = predict_waits(branch, now, model, runs=1, rng=random.Random(1), newcomers=False)
+    branch.policy = policy_by_name(name)
+    model = ServiceModel.from_services(branch.services.values())
+    seed = 7
+    pred = predict_waits(
+        branch, now, model, runs=1, rng=random.Random(1), newcomers=False, common_seed=seed
+    )
+    deviates = _crn_table(seed, 0)
     fork = fork_branch(branch)
     sim = Simulation(fork, now)
     for t in sorted(fork.waiting, key=lambda t: t.id):
-        service_min = model.params(t.service).mean_s / 60.0
+        p = model.params(t.service)
+        service_min = math.exp(p.mu + p.sigma * deviates[t.id % CRN_SPAN]) / 60.0
         at_min = (t.arrived_at - now).total_seconds() / 60.0
         sim.adopt_waiting(t, Arrival(at_min, t.service, t.priority, service_min))
     for number in sorted(fork.counters):
         active = fork.active_ticket(number)
         if active is not None and active.serving_at is not None:
             elapsed = (now - active.serving_at).total_seconds()
-            left_s = model.params(active.service).mean_s - elapsed
-            sim.adopt_busy(number, max(left_s, 0.0) / 60.0)
+            u = NormalDist().cdf(deviates[active.id % CRN_SPAN])
+            sim.adopt_busy(number, model.remaining_at_s(active.service, None, elapsed, u) / 60.0)
     outcomes = sim.run().outcomes
     assert len(outcomes) == 150
     ours = [pred.tickets[o.ticket_id].median_s / 60.0 for o in outcomes]
     theirs = [o.called_min for o in outcomes]
     assert all(t is not None for t in theirs)
-    # With every service exactly the same length, two counters often free at one instant;
-    # which calls first is then an event-order tie, which can swap two customers (and so
-    # shift a later call). All but such ties must agree exactly.
-    same = sum(
-        1 for a, b in zip(ours, theirs, strict=True) if math.isclose(a, b or 0, abs_tol=1e-6)
-    )
-    assert same >= 145
+    assert ours == pytest.approx(theirs, abs=1e-6)
+
+
+@pytest.mark.parametrize("name", POLICY_NAMES)
+def test_a_group_heads_rank_is_the_policys_own_key(name):
+    # The replay ranks heads from numbers (`head_rank`); each key must be the tuple the
+    # policy's own `_key` gives the same customer at the same moment and skill weight.
+    policy = policy_by_name(name)
+    branch, now = live_state_150x10(load_scenario())
+    services = branch.services
+    kinds = [(PriorityClass.REGULAR, 0), (PriorityClass.CARE, 0), (PriorityClass.VIP, 1)]
+    kinds += [(PriorityClass.VIP, 3), (PriorityClass.APPOINTMENT, 0)]
+    groups = [(code, cls, tier) for code in sorted(services) for cls, tier in kinds]
+    ranking = head_rank(policy, services, groups)
+    assert ranking is not None
+    rng = random.Random(4)
+    day = now.date()
+    for _ in range(300):
+        q = rng.randrange(len(groups))
+        code, cls, tier = groups[q]
+        arrived = now - timedelta(seconds=rng.uniform(0, 4 * 3600))
+        slot = arrived if cls is PriorityClass.APPOINTMENT else None  # booked: at its slot
+        t = Ticket(1, "", code, day, arrived, arrived, cls, tier, appointment_slot=slot)
+        at = now + timedelta(seconds=rng.uniform(0, 3600))
+        weight = rng.choice([1.0, 0.8, 0.64])
+        ours = ranking.key(q, arrived.timestamp(), at.timestamp(), weight)
+        theirs = policy._key(at, services)(t, weight)  # type: ignore[attr-defined]
+        assert ours == pytest.approx(theirs, rel=1e-9, abs=1e-6)
 
 
 def test_the_service_model_shrinks_towards_the_prior_by_sample_count():
@@ -174,11 +210,11 @@ def test_bench_predict_reports_every_scenario_asked_for(capsys):
     assert "| appointment |" in table
 
 
-def test_priority_customers_due_to_arrive_lengthen_a_waiting_regulars_wait():
+@pytest.mark.parametrize("name", ["accumulating", "cmu"])
+def test_priority_customers_due_to_arrive_lengthen_a_waiting_regulars_wait(name):
+    # Every policy's replay has the forecast's customers arrive (cμ's once ignored them).
     branch = one_counter_branch(3, busy_for_s=120)
-    # The predictor models newcomers and bookings for the accumulating policy only (issue 18
-    # made cμ the default: see the report); these figures are its head starts.
-    branch.policy = AccumulatingPriority()
+    branch.policy = policy_by_name(name)
     model = exact_model(branch)
     last = max(branch.waiting, key=lambda t: t.id).id
 
@@ -190,7 +226,7 @@ def test_priority_customers_due_to_arrive_lengthen_a_waiting_regulars_wait():
     # Later regulars never overtake: the same exact wait.
     regulars = ArrivalRates({"A": [30.0] * 24}, {"A": [(PriorityClass.REGULAR, 0, 1.0)]})
     assert wait_with(regulars) == pytest.approx(780.0)
-    # VIPs (6-minute head start) arriving every 2 minutes on average do overtake.
+    # VIPs (a head start; ten times the cost rate under cμ) every 2 minutes do overtake.
     vips = ArrivalRates({"A": [30.0] * 24}, {"A": [(PriorityClass.VIP, 1, 1.0)]})
     assert wait_with(vips) > 780.0 + 300.0
 
@@ -209,11 +245,11 @@ def test_predictions_with_arrivals_are_deterministic_and_only_push_waits_back():
     )
 
 
-def test_a_booked_appointment_arriving_at_its_slot_overtakes_a_waiting_regular():
+@pytest.mark.parametrize("name", POLICY_NAMES)
+def test_a_booked_appointment_arriving_at_its_slot_overtakes_a_waiting_regular(name):
+    # An honoured appointment goes first under every policy, so every replay counts it.
     branch = one_counter_branch(3, busy_for_s=120)
-    # The predictor models newcomers and bookings for the accumulating policy only (issue 18
-    # made cμ the default: see the report); these figures are its head starts.
-    branch.policy = AccumulatingPriority()
+    branch.policy = policy_by_name(name)
     model = exact_model(branch)
     last = max(branch.waiting, key=lambda t: t.id).id
 

@@ -179,12 +179,16 @@ def live_state_150x10(scenario: Scenario) -> tuple[Branch, datetime]:
             branch.counters[number] = type(extra)(number, f"extra {number}", skills=extra.skills)
             branch.apply(branch.sign_in(number, f"sim-{number}", origin))
     rng = random.Random(150)
+    # Arrivals 24 s apart, each a few hundred ms off the beat as real ones are: on an exact
+    # grid a customer's head start (6 min = 15 beats) makes exact ties, which a policy's float
+    # arithmetic breaks by its last bit, and a check of the call order would compare that.
+    jitter = random.Random(151)
     codes = [m.code for m in scenario.mix]
     weights = [m.share for m in scenario.mix]
     start = origin + timedelta(hours=2)
     for k in range(160):  # ten of them are called to the ten counters
         code = rng.choices(codes, weights)[0]
-        at = start + timedelta(seconds=24 * k)
+        at = start + timedelta(seconds=24 * k, milliseconds=jitter.randrange(1, 1000))
         u = rng.random()
         priority, tier = PriorityClass.REGULAR, 0
         if code in scenario.vip_services or u < 0.05:
