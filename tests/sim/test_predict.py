@@ -32,7 +32,7 @@ from queue_server.domain.eta import (
     predict_waits,
     todays_volume,
 )
-from queue_server.domain.policies import POLICY_NAMES, policy_by_name
+from queue_server.domain.policies import POLICY_NAMES, default_policy, policy_by_name
 from queue_server.simulation.arrivals import Arrival
 from queue_server.simulation.engine import Simulation, fork_branch
 from queue_server.simulation.scenario import STANDARD_DAY, load_scenario
@@ -192,6 +192,8 @@ def test_bench_predict_json_shape(capsys):
         assert set(report[name]["classes"]) == {c.value for c in PriorityClass}
     assert report["predict_ms_150x10"] > 0
     assert report["days"] == 1
+    # The day runs, and the predictor replays, the production default, not a fixed policy.
+    assert report["policy"] == default_policy().name
     # Added keys: the ratio per class, and every scenario asked for (here the default one).
     assert set(report["mae_ratio_classes"]) == {c.value for c in PriorityClass}
     assert [r["scenario"] for r in report["scenarios"]] == [report["scenario"]]

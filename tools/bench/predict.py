@@ -2,7 +2,9 @@
 
 Each simulated day runs through the production Simulation; at every ticket's moment of issue
 both predictions are recorded (the simulation's median and the naive people-ahead formula),
-and the day's outcome gives the actual wait. The service model is fitted, as the server's
+and the day's outcome gives the actual wait. The day runs the production default policy
+(`default_policy`, whatever it is today), so the predictor is judged on the order it must
+foresee in the branch. The service model is fitted, as the server's
 would be, to the service times of a few other simulated days (the "event log").
 """
 
@@ -20,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from queue_server.domain import AccumulatingPriority, Branch, PriorityClass, TicketState
+from queue_server.domain import Branch, CallingPolicy, PriorityClass, TicketState
 from queue_server.domain.eta import (
     DEFAULT_RUNS,
     ArrivalRates,
@@ -30,6 +32,7 @@ from queue_server.domain.eta import (
     predict_waits,
     todays_volume,
 )
+from queue_server.domain.policies import default_policy
 from queue_server.simulation.arrivals import Arrival, draw_day
 from queue_server.simulation.engine import Simulation, day_origin, fork_branch, open_branch
 from queue_server.simulation.scenario import CLASSES, STANDARD_DAY, Scenario, load_scenario
@@ -59,10 +62,11 @@ def scenario_paths(given: Sequence[str] | None) -> list[Path | None]:
     return out
 
 
-def production_policy(scenario: Scenario) -> AccumulatingPriority:
-    """The calling policy a server runs with this branch's settings (the Branch default)."""
+def production_policy(scenario: Scenario) -> CallingPolicy:
+    """The calling policy a server runs with this branch's settings: the production default
+    (`default_policy`), whatever it is; the predictor replays a lookahead policy's base."""
     grace = timedelta(seconds=scenario.branch.settings.appointment_grace_s)
-    return AccumulatingPriority(appointment_grace=grace)
+    return default_policy(grace)
 
 
 def fitted_model(scenario: Scenario, days: int) -> ServiceModel:
@@ -260,6 +264,7 @@ def run(scenario: Scenario, days: int, runs: int = DEFAULT_RUNS) -> dict[str, An
     for day in range(days):
         rows.extend(day_predictions(scenario, day, model, runs))
     report: dict[str, Any] = {"scenario": scenario.name, "days": days, "runs": runs}
+    report["policy"] = production_policy(scenario).name  # what the day runs and is predicted
     for name in ("naive", "simulation"):
         figures = errors(_pairs(rows, name))
         figures["classes"] = {cls.value: errors(_pairs(rows, name, cls)) for cls in CLASSES}
@@ -322,7 +327,7 @@ def bench_main(args: argparse.Namespace) -> int:
         print(json.dumps(report, ensure_ascii=False))
         return 0
     for r in reports:
-        print(f"## {r['scenario']} ({r['days']} days)\n")
+        print(f"## {r['scenario']} ({r['days']} days, policy {r['policy']})\n")
         print(format_table(r))
         print(
             f"\nsimulation MAE / naive MAE = {r['mae_ratio']} (target ≤ {TARGET}: "
