@@ -394,26 +394,57 @@ def booked_appointments(branch: Branch) -> list[Booking]:
 
 # ----------------------------------------------------------------- the forward run
 Group = tuple[str, PriorityClass, int]  # business, class, VIP tier (0: not VIP)
-# A group head's rank key at a moment: (group, arrival ts, moment ts, skill weight) -> the key
-# the policy's own `choose_next` would give it (smaller is called first).
-HeadRank = Callable[[int, float, float, float], tuple[float, ...]]
-# Keys that mix a head start or a target with minutes waited are rounded to this many
-# decimals: two customers the policy ranks exactly alike (a care customer arriving exactly
-# their 6-minute head start after a regular one) would otherwise be ordered by the last bit
-# of a float sum, which changes with the moment of the call, and a prediction made a few
-# seconds later would swap them (and everyone after). Rounded, an exact tie goes by arrival,
-# as every policy says it should.
-TIE_DIGITS = 9
-
-
 Skilled = tuple[int, float, bool]  # a counter's queue, its skill weight, overflow or not
+# Keys that mix a head start or a target with minutes waited are counted in whole units of
+# 1/TIE_QUANTUM (`round(x * TIE_QUANTUM)`, far cheaper than round(x, 9)): two customers the
+# policy ranks exactly alike (a care customer arriving exactly their 6-minute head start
+# after a regular one) would otherwise be ordered by the last bit of a float sum, which
+# changes with the moment of the call, and a prediction made a few seconds later would swap
+# them (and everyone after). So an exact tie goes by arrival, as every policy says it should.
+TIE_QUANTUM = 1e9
+
+
+class Heads(NamedTuple):
+    """The replay's per-run arrays a head ranking reads (indices stand for customers)."""
+
+    queues: list[list[int]]
+    ptr: list[int]  # each queue's first customer not yet called
+    grp: list[int]  # each customer's group
+    arrived: list[float]  # arrival timestamps
+    tie: list[tuple[float, int]]  # (arrival, ticket id): every policy's tie-break
+
+
+# The best head among a counter's queues (all non-empty) at a moment (timestamp): its index.
+BestHead = Callable[[Sequence[Skilled], Heads, float], int]
 
 
 class HeadRanking(NamedTuple):
-    key: HeadRank
-    # Per group: groups alike rank the same at the same wait (cμ ignores the VIP tier, say),
-    # so in arrival order they share one queue.
+    best: BestHead
+    # Per group: groups alike share one queue (cμ ignores the VIP tier, say: in arrival
+    # order they rank the same).
     alike: list[Hashable]
+    # A queue's order, (group, arrival ts) -> smaller first, when it is fixed for good across
+    # the groups sharing it (accumulating with one rate: arrival less the head start); None:
+    # arrival order.
+    order: Callable[[int, float], float] | None = None
+
+
+KeyOf = Callable[[int, float, float], tuple[float, ...]]  # group, seconds waited, weight
+
+
+def _best_by_key(key: KeyOf) -> BestHead:
+    def best(entries: Sequence[Skilled], h: Heads, at: float) -> int:
+        out, out_key = -1, None
+        queues, ptr, grp, arrived, tie = h
+        for q, weight, _ in entries:
+            i = queues[q][ptr[q]]
+            waited = at - arrived[i]
+            k = key(grp[i], waited if waited > 0 else 0.0, weight)
+            if out_key is None or k < out_key or (k == out_key and tie[i] < tie[out]):
+                out, out_key = i, k
+        return out
+
+    return best
 
 
 def simulated_policy(policy: CallingPolicy) -> CallingPolicy:
@@ -428,17 +459,17 @@ def _group_of(ticket: Ticket) -> Group:
     return (ticket.service, ticket.priority, tier)
 
 
-def head_rank(  # noqa: C901 one small closure per shipped policy, side by side
+def head_rank(  # noqa: C901 one small ranking per shipped policy, side by side
     policy: CallingPolicy, services: Mapping[str, Service], groups: Sequence[Group]
 ) -> HeadRanking | None:
-    """The policy's rank key for a group's head, computed from numbers instead of a Ticket
-    and datetimes (the replay ranks a dozen heads at each of hundreds of calls per run).
+    """The policy's choice among group heads, computed from numbers instead of Tickets and
+    datetimes (the replay ranks a handful of heads at each of hundreds of calls per run).
 
-    Each key is the tuple the policy's own `_key` gives the same customer (same units, so
-    it compares with it); every customer in an appointment group is an honoured appointment
-    counted from their arrival (a booking at its slot, a probe whose slot is now). None for
-    a policy without one here: the replay then asks the policy's `choose_next` at every call.
-    `tests/sim/test_predict.py` checks these against the policies' keys.
+    Each head is ranked by the tuple the policy's own `_key` gives the same customer, ties
+    by arrival then ticket id, as `choose_next` does; every customer in an appointment group
+    is an honoured appointment counted from their arrival (a booking at its slot, a probe
+    whose slot is now). None for a policy without one here: the replay then asks the
+    policy's `choose_next` at every call.
     """
     appt = PriorityClass.APPOINTMENT
     is_appt = [cls is appt for _, cls, _ in groups]
@@ -448,40 +479,52 @@ def head_rank(  # noqa: C901 one small closure per shipped policy, side by side
         return svc.target_wait_s / 60.0 if svc is not None else 10.0
 
     if isinstance(policy, GcMu):  # also the reserving policy's order
-        weights = policy.class_weights
         offset, power, guard = policy.offset, policy.power, policy.guard
-        consts: list[tuple[float, float, float, float]] = []  # class weight, target, speed, guard s
+        # Per group: class weight, target (min), service rate, guard (s); None: appointment.
+        consts: list[tuple[float, float, float, float] | None] = []
         for code, cls, _ in groups:
             raw = policy.class_targets.get(cls)
             target = business_target_min(code) if raw is None else raw
             svc = services.get(code)
             mean_min = svc.mean_service_s / 60.0 if svc is not None else 5.0
             speed = max(mean_min, 1e-6) ** -policy.service_power
-            consts.append((weights.get(cls, 1.0), max(target, 1e-6), speed, guard * target * 60.0))
+            cw = policy.class_weights.get(cls, 1.0)
+            consts.append(None if cls is appt else (cw, max(target, 1e-6), speed, guard * target))
 
-        def cmu(q: int, arrived: float, at: float, weight: float) -> tuple[float, ...]:
-            waited_s = at - arrived if at > arrived else 0.0
-            if is_appt[q]:
-                return (0.0, -waited_s * weight)
-            cw, target, speed, guard_s = consts[q]
-            waited = waited_s / 60.0
-            if waited >= guard * target:
-                return (1.0, round(arrived + guard_s - at, TIE_DIGITS))
-            return (2.0, -(cw * (offset + waited / target) ** power * speed) * weight)
+        def cmu(entries: Sequence[Skilled], h: Heads, at: float) -> int:
+            # Inlined (the production default's hot loop): (level, value) per head.
+            out, out_level, out_value = -1, 0.0, 0.0
+            queues, ptr, grp, arrived, tie = h
+            for q, weight, _ in entries:
+                i = queues[q][ptr[q]]
+                waited_s = at - arrived[i]
+                if waited_s < 0:
+                    waited_s = 0.0
+                c = consts[grp[i]]
+                if c is None:  # an honoured appointment: first, by time waited
+                    level, value = 0.0, -waited_s * weight
+                else:
+                    cw, target, speed, guard_min = c
+                    waited = waited_s / 60.0
+                    if waited >= guard * target:  # past the guard: by deadline
+                        level = 1.0
+                        # The deadline less now, from the wait (exact): small, so quantised.
+                        value = round((guard_min * 60.0 - waited_s) * TIE_QUANTUM)
+                    else:
+                        level = 2.0
+                        value = -(cw * (offset + waited / target) ** power * speed) * weight
+                if (
+                    out < 0
+                    or level < out_level
+                    or (
+                        level == out_level
+                        and (value < out_value or (value == out_value and tie[i] < tie[out]))
+                    )
+                ):
+                    out, out_level, out_value = i, level, value
+            return out
 
-        return HeadRanking(cmu, [(*k, a) for k, a in zip(consts, is_appt, strict=True)])
-    if isinstance(policy, SlaAware):
-        targets = [
-            policy.class_targets.get(cls, business_target_min(code)) for code, cls, _ in groups
-        ]
-
-        def sla(q: int, arrived: float, at: float, weight: float) -> tuple[float, ...]:
-            waited = (at - arrived if at > arrived else 0.0) / 60.0
-            target = targets[q]
-            slack = target - waited + target * (1.0 / weight - 1.0)
-            return (0.0 if is_appt[q] else 1.0, round(slack, TIE_DIGITS))
-
-        return HeadRanking(sla, list(zip(targets, is_appt, strict=True)))
+        return HeadRanking(cmu, [(c, a) for c, a in zip(consts, is_appt, strict=True)])
     if isinstance(policy, AccumulatingPriority):
         heads: list[float] = []
         for _, cls, tier in groups:
@@ -492,14 +535,44 @@ def head_rank(  # noqa: C901 one small closure per shipped policy, side by side
         rates = [policy.rates.get(cls, 1.0) for _, cls, _ in groups]
         regular_rate = policy.rates.get(PriorityClass.REGULAR, 1.0)
 
-        def accumulating(q: int, arrived: float, at: float, weight: float) -> tuple[float, ...]:
-            minutes = (at - arrived if at > arrived else 0.0) / 60.0
-            score = heads[q] + rates[q] * minutes
-            if is_appt[q]:  # never below the regular customer they were a moment before
-                score = max(score, regular_rate * minutes)
-            return (-round(score * weight, TIE_DIGITS),)
+        def accumulating(entries: Sequence[Skilled], h: Heads, at: float) -> int:
+            out, out_value = -1, 0.0
+            queues, ptr, grp, arrived, tie = h
+            for q, weight, _ in entries:
+                i = queues[q][ptr[q]]
+                minutes = at - arrived[i]
+                minutes = minutes / 60.0 if minutes > 0 else 0.0
+                g = grp[i]
+                score = heads[g] + rates[g] * minutes
+                if is_appt[g]:  # never below the regular customer they were a moment before
+                    score = max(score, regular_rate * minutes)
+                value = -round(score * weight * TIE_QUANTUM)
+                if out < 0 or value < out_value or (value == out_value and tie[i] < tie[out]):
+                    out, out_value = i, value
+            return out
 
-        return HeadRanking(accumulating, list(zip(heads, rates, is_appt, strict=True)))
+        if len(set(rates)) > 1:
+            return HeadRanking(accumulating, list(zip(heads, rates, is_appt, strict=True)))
+        # One rate for all: a customer ranks as if arrived their head start earlier, at every
+        # moment, so a business's classes share a queue in that order (the policy's
+        # `fixed_key`); exact ties there, as in the keys, go by arrival.
+        rate = rates[0] if rates else 1.0
+
+        def ahead(g: int, arrived: float) -> float:
+            return rate * arrived - heads[g] * 60.0
+
+        return HeadRanking(accumulating, list(is_appt), ahead)
+    if isinstance(policy, SlaAware):
+        targets = [
+            policy.class_targets.get(cls, business_target_min(code)) for code, cls, _ in groups
+        ]
+
+        def sla(g: int, waited_s: float, weight: float) -> tuple[float, ...]:
+            target = targets[g]
+            slack = target - waited_s / 60.0 + target * (1.0 / weight - 1.0)
+            return (0.0 if is_appt[g] else 1.0, round(slack * TIE_QUANTUM))
+
+        return HeadRanking(_best_by_key(sla), list(zip(targets, is_appt, strict=True)))
     if isinstance(policy, StrictPriority):
         order = {cls: float(i) for i, cls in enumerate(policy.order)}
         fixed = [
@@ -507,16 +580,18 @@ def head_rank(  # noqa: C901 one small closure per shipped policy, side by side
             for _, cls, tier in groups
         ]
 
-        def strict(q: int, arrived: float, at: float, weight: float) -> tuple[float, ...]:
-            return (*fixed[q], -(at - arrived if at > arrived else 0.0) * weight)
+        def strict(g: int, waited_s: float, weight: float) -> tuple[float, ...]:
+            return (*fixed[g], -waited_s * weight)
 
-        return HeadRanking(strict, [(*f, a) for f, a in zip(fixed, is_appt, strict=True)])
+        return HeadRanking(
+            _best_by_key(strict), [(*f, a) for f, a in zip(fixed, is_appt, strict=True)]
+        )
     if isinstance(policy, Fifo):
 
-        def fifo(q: int, arrived: float, at: float, weight: float) -> tuple[float, ...]:
-            return (0.0 if is_appt[q] else 1.0, -(at - arrived if at > arrived else 0.0) * weight)
+        def fifo(g: int, waited_s: float, weight: float) -> tuple[float, ...]:
+            return (0.0 if is_appt[g] else 1.0, -waited_s * weight)
 
-        return HeadRanking(fifo, list(is_appt))
+        return HeadRanking(_best_by_key(fifo), list(is_appt))
     return None
 
 
@@ -585,7 +660,7 @@ class _Forward:
             for i in members:
                 self.grp[i] = gpos[g]
         ranking = head_rank(policy, services, self.groups)
-        self.rank = ranking.key if ranking is not None else None
+        self.best = ranking.best if ranking is not None else None
         # Groups alike share a queue (see `HeadRanking`); a queue is in arrival order.
         alike: list[Hashable] = ranking.alike if ranking is not None else list(self.groups)
         queue_keys = sorted({(g[0], alike[k]) for k, g in enumerate(self.groups)}, key=str)
@@ -594,7 +669,13 @@ class _Forward:
         for g, members in groups.items():
             members_of[self.qpos[g]].extend(members)
         self._grp, self._arrived, self._tie = self.grp, self.arrived_ts, self.tie
-        self.queues = [sorted(m, key=self.tie.__getitem__) for m in members_of]
+        # Each customer's place in their queue: (the policy's fixed order or 0, arrival, id).
+        self.order = ranking.order if ranking is not None else None
+        self.place = [
+            (self._order_of(self.grp[i], self.arrived_ts[i]), *self.tie[i])
+            for i in range(len(self.tickets))
+        ]
+        self.queues = [sorted(m, key=self.place.__getitem__) for m in members_of]
         self.queue_of = {i: q for q, queue in enumerate(self.queues) for i in queue}
         self.counters: list[Counter] = [
             c for _, c in sorted(branch.counters.items()) if c.state is CounterState.OPEN
@@ -622,6 +703,7 @@ class _Forward:
         # Per-replay state (reset by `replay`).
         self._queues = self.queues
         self._svc = self.svc
+        self._place = self.place
         self._queue_of = self.queue_of
         self._extra_tickets: dict[int, Ticket] = {}
         self._classes: dict[int, tuple[PriorityClass, int]] = {}  # arrivals' class and tier
@@ -740,42 +822,38 @@ class _Forward:
                 oldest = min(oldest, arrived[i])
         return at - oldest > self.branch.services[code].target_wait_s
 
+    def _order_of(self, g: int, arrived: float) -> float:
+        return 0.0 if self.order is None or g < 0 else self.order(g, arrived)
+
+    def _heads(self, ptr: list[int]) -> Heads:
+        return Heads(self._queues, ptr, self._grp, self._arrived, self._tie)
+
     def choose(self, c: int, ptr: list[int], taken: Sequence[bool], tau: float) -> int | None:
         """The index the production policy would give counter `c` at `tau` minutes from now."""
         at = self.now_ts + tau * 60.0
-        queues, arrived, tie, grp, rank = (
-            self._queues,
-            self._arrived,
-            self._tie,
-            self._grp,
-            self.rank,
-        )
-        heads: list[int] = []  # without a fast rank: every head, for the policy to judge
-        best, best_key = -1, None
+        queues = self._queues
+        entries: list[Skilled] = []  # the queues this counter may call from now
         late: dict[str, bool] | None = None
-        for q, weight, overflow in self._live[c]:
-            p = ptr[q]
-            queue = queues[q]
-            if overflow:
+        for entry in self._live[c]:
+            if entry[2]:  # an overflow skill: only while the business is over its target
                 late = late or {}
-                code = self.queue_business[q]
+                code = self.queue_business[entry[0]]
                 if code not in late:
                     late[code] = self._over_target(code, ptr, taken, at)
                 if not late[code]:
                     continue
-            i = queue[p]
-            if rank is None:
-                heads.append(i)
-                continue
-            key = rank(grp[i], arrived[i], at, weight)
-            # Ties go by arrival, then ticket id, as in every policy.
-            if best_key is None or key < best_key or (key == best_key and tie[i] < tie[best]):
-                best, best_key = i, key
+            entries.append(entry)
+        heads: list[int] = []
+        best = -1
+        if self.best is None:  # no fast ranking: every head, for the policy to judge
+            heads = [queues[q][ptr[q]] for q, _, _ in entries]
+        elif entries:
+            best = self.best(entries, self._heads(ptr), at)
         extra: list[int] = []
         if self.targeted or self.floating:
             extra = [i for i in self.targeted.get(self.counters[c].number, ()) if not taken[i]]
             extra.extend(i for i in self.floating if not taken[i])
-        if rank is not None and not extra:
+        if self.best is not None and not extra:
             return best if best >= 0 else None
         if best >= 0:
             heads.append(best)
@@ -862,6 +940,7 @@ class _Forward:
             self._queues = [list(q) for q in self.queues]
             self._svc, self._arrived = list(self.svc), list(self.arrived_ts)
             self._tie, self._grp = list(self.tie), list(self.grp)
+            self._place = list(self.place)
             self._classes = {}
             if self._extra_tickets:
                 for t in self._extra_tickets.values():
@@ -906,10 +985,10 @@ class _Forward:
         bookings, booked = self.bookings, 0
         # The common case, inlined: a fast rank, and no one the policy must judge in full
         # (appointments around their slot, transfers, overflow skills).
-        rank = self.rank
-        inline = rank is not None and not self.targeted and not self.floating
+        best_head = self.best
+        inline = best_head is not None and not self.targeted and not self.floating
         inline = inline and not any(o for sk in self.skills for _, _, o in sk)
-        queues, grp, arrived, tie = self._queues, self._grp, self._arrived, self._tie
+        heads = self._heads(ptr)
         now_ts = self.now_ts
         while remaining:
             walk_in = nxt is not None and (booked >= len(bookings) or nxt[0] < bookings[booked][0])
@@ -923,8 +1002,13 @@ class _Forward:
                 self._arrived.append(self.now_ts + tau * 60.0)
                 self._classes[i] = (who[1], who[2])
                 self._tie.append((self.now_ts + tau * 60.0, branch.next_ticket_id + i))
-                self._grp.append(self.gpos[who])
-                self._queues[q].append(i)  # the latest arrival: last in its queue
+                g = self.gpos[who]
+                self._grp.append(g)
+                if self.order is None:
+                    self._queues[q].append(i)  # the latest arrival: last in its queue
+                else:
+                    self._place.append((self.order(g, self._tie[i][0]), *self._tie[i]))
+                    bisect.insort(self._queues[q], i, lo=ptr[q], key=self._place.__getitem__)
                 queue_of[i] = q
                 if ptr[q] == len(self._queues[q]) - 1:  # was empty: back on its counters' lists
                     for c, entry in self.entries[q]:
@@ -948,18 +1032,8 @@ class _Forward:
             c = slot % ncount
             while True:
                 if inline:
-                    assert rank is not None
-                    at = now_ts + tau * 60.0
-                    best, best_key = -1, None
-                    for q, weight, _ in live[c]:
-                        i = queues[q][ptr[q]]
-                        key = rank(grp[i], arrived[i], at, weight)
-                        if (
-                            best_key is None
-                            or key < best_key
-                            or (key == best_key and tie[i] < tie[best])
-                        ):
-                            best, best_key = i, key
+                    assert best_head is not None
+                    best = best_head(live[c], heads, now_ts + tau * 60.0) if live[c] else -1
                     pick = best if best >= 0 else None
                 else:
                     pick = self.choose(c, ptr, taken, tau)

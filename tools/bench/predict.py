@@ -171,10 +171,13 @@ def day_predictions(
     return out
 
 
-def live_state_150x10(scenario: Scenario) -> tuple[Branch, datetime]:
-    """The scenario's branch with 10 open counters, all mid-service, and 150 customers waiting."""
+def live_state_150x10(
+    scenario: Scenario, policy: CallingPolicy | None = None
+) -> tuple[Branch, datetime]:
+    """The scenario's branch with 10 open counters, all mid-service, and 150 customers waiting
+    (the counters called theirs by `policy`, by default the production one)."""
     origin = day_origin(scenario, 0)
-    branch = open_branch(scenario, production_policy(scenario), origin)
+    branch = open_branch(scenario, policy or production_policy(scenario), origin)
     numbers = sorted(branch.counters)
     if len(numbers) < 10:
         extra = branch.counters[numbers[0]]
