@@ -242,6 +242,13 @@ def _crn_table(seed: int, run: int) -> list[float]:
     return table
 
 
+def _uniform(table: Sequence[float], key: int) -> float:
+    """A uniform in (0, 1) from run's table, for `key`, apart from the service-time deviates
+    (a multiplicative hash spreads the keys; half the table on)."""
+    z = table[(key * 2654435761 + CRN_SPAN // 2) % CRN_SPAN]
+    return min(max(_STD_NORMAL.cdf(z), 1e-12), 1 - 1e-12)
+
+
 # ---------------------------------------------------------------------- results
 @dataclass(frozen=True, slots=True)
 class WaitEstimate:
@@ -319,6 +326,9 @@ class ArrivalRates:
     hourly: Mapping[str, Sequence[float]]
     classes: Mapping[str, Sequence[ClassShare]]
     horizon_min: float = 240.0  # no arrivals drawn beyond this many minutes from now
+    # Customers give up after an exponential patience of this mean (minutes of waiting);
+    # 0: nobody leaves.
+    patience_mean_min: float = 0.0
 
     def per_hour(self, service: str, hour: int) -> float:
         rates = self.hourly.get(service)
@@ -340,7 +350,7 @@ class ArrivalRates:
     def scaled(self, factor: float) -> ArrivalRates:
         """The same forecast with every rate × `factor` (today busier or quieter)."""
         hourly = {c: [r * factor for r in rates] for c, rates in self.hourly.items()}
-        return ArrivalRates(hourly, self.classes, self.horizon_min)
+        return ArrivalRates(hourly, self.classes, self.horizon_min, self.patience_mean_min)
 
 
 VOLUME_PRIOR = 30.0  # today's volume is believed as the forecast's until this many customers
@@ -733,6 +743,7 @@ class _Forward:
         self.arrival_hours: list[tuple[list[_Newcomer], list[float]]] = []
         self.horizon_min = 0.0
         self.horizon_min_bookings = (arrivals or ArrivalRates({}, {})).horizon_min
+        self.patience_min = arrivals.patience_mean_min if arrivals is not None else 0.0
         if arrivals is None:
             return
         tz = ZoneInfo(self.branch.settings.timezone)
@@ -983,6 +994,15 @@ class _Forward:
         else:
             nxt = self._next_arrival(rng, 0.0) if self.arrival_hours else None
         bookings, booked = self.bookings, 0
+        patience = self.patience_min
+        deadline: list[float] = []  # minutes from now each customer gives up (none: empty)
+        if patience > 0:
+            for i, t in enumerate(self.tickets):
+                u = rng.random() if table is None else _uniform(table, t.id)
+                wait_left = -patience * math.log1p(-u)
+                # From arrival; one already past it stays on as long again (memoryless).
+                at = (self.arrived_ts[i] - self.now_ts) / 60.0 + wait_left
+                deadline.append(math.inf if i in ghosts else at if at > 0 else wait_left)
         # The common case, inlined: a fast rank, and no one the policy must judge in full
         # (appointments around their slot, transfers, overflow skills).
         best_head = self.best
@@ -1019,6 +1039,11 @@ class _Forward:
                 if table is not None:
                     # A booking's deviate is keyed by its slot: the same every time.
                     deviates.append(nxt_z if walk_in else table[self.booking_keys[booked]])
+                if patience > 0:
+                    # Keyed by the arrival's moment, which stays put from one prediction on.
+                    key = round((self.now_ts + tau * 60.0) * 1000.0)
+                    u = rng.random() if table is None else _uniform(table, key)
+                    deadline.append(tau - patience * math.log1p(-u))
                 if not walk_in:
                     booked += 1
                 elif table is None:
@@ -1050,7 +1075,10 @@ class _Forward:
                     if ptr[in_queue] == len(self._queues[in_queue]):  # now empty
                         for c_, entry in self.entries[in_queue]:
                             live[c_].remove(entry)
-                if pick in ghosts:
+                if pick in ghosts or (deadline and deadline[pick] < tau):
+                    # A probe takes no time; one who gave up before this call is gone (their
+                    # own wait is the call they would have had, had they stayed): either
+                    # way the counter calls again.
                     continue  # a newcomer probe takes no time: the counter calls again
                 mu, sigma = params[self._svc[pick]]
                 z = gauss(0.0, 1.0) if table is None else deviates[pick]

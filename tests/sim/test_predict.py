@@ -38,7 +38,7 @@ from queue_server.domain.policies import POLICY_NAMES, default_policy, policy_by
 from queue_server.simulation.arrivals import Arrival
 from queue_server.simulation.engine import Simulation, fork_branch
 from queue_server.simulation.scenario import STANDARD_DAY, load_scenario
-from tools.bench.predict import live_state_150x10, scenario_arrivals
+from tools.bench.predict import _pairs, live_state_150x10, scenario_arrivals
 
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 
@@ -285,6 +285,38 @@ def test_a_booked_appointment_arriving_at_its_slot_overtakes_a_waiting_regular(n
     # A slot beyond the horizon or long past its grace (a no-show) changes nothing.
     assert wait_with([(NOW + timedelta(hours=6), "A")]) == pytest.approx(780.0)
     assert wait_with([(NOW - timedelta(hours=1), "A")]) == pytest.approx(780.0)
+
+
+@pytest.mark.parametrize("name", ["accumulating", "cmu"])
+def test_customers_ahead_who_give_up_shorten_a_waiting_customers_wait(name):
+    # The predictor once had everyone ahead stay: on a day of impatient customers it
+    # over-predicted every wait. With the forecast's patience, those ahead leave; a customer's
+    # own wait is still the call they would have had by staying.
+    branch = one_counter_branch(3, busy_for_s=120)
+    branch.policy = policy_by_name(name)
+    model = exact_model(branch)
+    last = max(branch.waiting, key=lambda t: t.id).id
+    nobody = {"A": [0.0] * 24}
+
+    def wait_with(patience_min: float) -> float:
+        forecast = ArrivalRates(nobody, {}, patience_mean_min=patience_min)
+        pred = predict_waits(
+            branch, NOW, model, runs=30, rng=random.Random(7), arrivals=forecast, common_seed=3
+        )
+        return pred.tickets[last].median_s
+
+    assert wait_with(0.0) == pytest.approx(780.0)
+    assert wait_with(1000.0) == pytest.approx(780.0, abs=30.0)  # hardly anyone leaves
+    # Patience of half a minute: those ahead (here 1-3 minutes) have mostly gone by the
+    # counter's next call, 3 minutes from now.
+    assert wait_with(0.5) < 480.0
+
+
+def test_the_bench_leaves_customers_who_left_uncalled_out_of_the_errors():
+    # Their time to leaving was scored as the actual wait: a wait neither predictor forecasts.
+    rows = [(PriorityClass.REGULAR, 1.0, 2.0, math.nan), (PriorityClass.REGULAR, 1.0, 2.0, 3.0)]
+    assert _pairs(rows, "simulation") == [(1.0, 3.0)]
+    assert _pairs(rows, "naive") == [(2.0, 3.0)]
 
 
 def test_hours_that_differ_only_by_noise_keep_the_businesss_fit():

@@ -4,8 +4,13 @@ Each simulated day runs through the production Simulation; at every ticket's mom
 both predictions are recorded (the simulation's median and the naive people-ahead formula),
 and the day's outcome gives the actual wait. The day runs the production default policy
 (`default_policy`, whatever it is today), so the predictor is judged on the order it must
-foresee in the branch. The service model is fitted, as the server's
-would be, to the service times of a few other simulated days (the "event log").
+foresee in the branch. The service model is fitted, as the server's would be, to the service
+times of a few other simulated days (the "event log").
+
+A customer who gives up and leaves before being called (a day with impatient customers) is
+left out of the errors and counted as `left_uncalled`: both predictors forecast the wait
+until called, which such a customer never had. Counting their time to leaving as the actual
+wait (as this bench once did) scored a forecast against a wait nobody forecast.
 """
 
 from __future__ import annotations
@@ -99,7 +104,9 @@ def scenario_arrivals(scenario: Scenario) -> ArrivalRates:
             (PriorityClass.CARE, 0, rest * scenario.care_share),
             (PriorityClass.REGULAR, 0, rest * (1.0 - scenario.care_share)),
         ]
-    return ArrivalRates(hourly, classes)
+    # The forecast knows how long customers wait before giving up, as a server learns it from
+    # its cancellations.
+    return ArrivalRates(hourly, classes, patience_mean_min=scenario.patience_mean_min)
 
 
 def errors(pairs: Sequence[tuple[float, float]]) -> dict[str, Any]:
@@ -167,7 +174,10 @@ def day_predictions(
     outcomes = sim.run().outcomes
     out = []
     for arrival, outcome, (sim_min, naive_min) in zip(arrivals, outcomes, predicted, strict=True):
-        out.append((arrival.priority, sim_min, naive_min, outcome.queue_min))
+        # A customer who left before being called has no wait until called to compare with
+        # (censored): NaN, left out of every error below and counted apart.
+        actual = outcome.queue_min if outcome.called_min is not None else math.nan
+        out.append((arrival.priority, sim_min, naive_min, actual))
     return out
 
 
@@ -256,7 +266,7 @@ def _pairs(
     out = []
     for r_cls, sim_min, naive_min, actual in rows:
         predicted = sim_min if predictor == "simulation" else naive_min
-        if (cls is None or r_cls is cls) and math.isfinite(predicted):
+        if (cls is None or r_cls is cls) and math.isfinite(predicted) and not math.isnan(actual):
             out.append((predicted, actual))
     return out
 
@@ -267,6 +277,7 @@ def run(scenario: Scenario, days: int, runs: int = DEFAULT_RUNS) -> dict[str, An
     for day in range(days):
         rows.extend(day_predictions(scenario, day, model, runs))
     report: dict[str, Any] = {"scenario": scenario.name, "days": days, "runs": runs}
+    report["left_uncalled"] = sum(1 for r in rows if math.isnan(r[3]))
     report["policy"] = production_policy(scenario).name  # what the day runs and is predicted
     for name in ("naive", "simulation"):
         figures = errors(_pairs(rows, name))
