@@ -7,6 +7,7 @@ import math
 import random
 from datetime import UTC, datetime, timedelta
 from statistics import NormalDist
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -59,6 +60,16 @@ def one_counter_branch(waiting: int, *, busy_for_s: float | None = None) -> Bran
 
 def exact_model(branch: Branch) -> ServiceModel:
     return ServiceModel.from_services(branch.services.values(), prior_cv=0.0)
+
+
+def last_waits_s(policy: str, **predict: Any) -> float:
+    """The median wait of the last of three regulars at one counter 2 minutes into a
+    5-minute service (780 s with nothing else going on), predicted with `predict`."""
+    branch = one_counter_branch(3, busy_for_s=120)
+    branch.policy = policy_by_name(policy)
+    last = max(branch.waiting, key=lambda t: t.id).id
+    pred = predict_waits(branch, NOW, exact_model(branch), rng=random.Random(7), **predict)
+    return pred.tickets[last].median_s
 
 
 def test_deterministic_service_on_one_counter_gives_the_exact_waits():
@@ -234,14 +245,9 @@ def test_bench_predict_reports_every_scenario_asked_for(capsys):
 @pytest.mark.parametrize("name", ["accumulating", "cmu"])
 def test_priority_customers_due_to_arrive_lengthen_a_waiting_regulars_wait(name):
     # Every policy's replay has the forecast's customers arrive (cμ's once ignored them).
-    branch = one_counter_branch(3, busy_for_s=120)
-    branch.policy = policy_by_name(name)
-    model = exact_model(branch)
-    last = max(branch.waiting, key=lambda t: t.id).id
 
     def wait_with(arrivals: ArrivalRates | None) -> float:
-        pred = predict_waits(branch, NOW, model, runs=20, rng=random.Random(7), arrivals=arrivals)
-        return pred.tickets[last].median_s
+        return last_waits_s(name, runs=20, arrivals=arrivals)
 
     assert wait_with(None) == pytest.approx(780.0)
     # Later regulars never overtake: the same exact wait.
@@ -269,14 +275,9 @@ def test_predictions_with_arrivals_are_deterministic_and_only_push_waits_back():
 @pytest.mark.parametrize("name", POLICY_NAMES)
 def test_a_booked_appointment_arriving_at_its_slot_overtakes_a_waiting_regular(name):
     # An honoured appointment goes first under every policy, so every replay counts it.
-    branch = one_counter_branch(3, busy_for_s=120)
-    branch.policy = policy_by_name(name)
-    model = exact_model(branch)
-    last = max(branch.waiting, key=lambda t: t.id).id
 
     def wait_with(bookings: list[tuple[datetime, str]]) -> float:
-        pred = predict_waits(branch, NOW, model, runs=5, rng=random.Random(7), bookings=bookings)
-        return pred.tickets[last].median_s
+        return last_waits_s(name, runs=5, bookings=bookings)
 
     assert wait_with([]) == pytest.approx(780.0)
     # Booked for 5 minutes from now: called at the next free moment after the slot (8 min,
@@ -292,18 +293,11 @@ def test_customers_ahead_who_give_up_shorten_a_waiting_customers_wait(name):
     # The predictor once had everyone ahead stay: on a day of impatient customers it
     # over-predicted every wait. With the forecast's patience, those ahead leave; a customer's
     # own wait is still the call they would have had by staying.
-    branch = one_counter_branch(3, busy_for_s=120)
-    branch.policy = policy_by_name(name)
-    model = exact_model(branch)
-    last = max(branch.waiting, key=lambda t: t.id).id
     nobody = {"A": [0.0] * 24}
 
     def wait_with(patience_min: float) -> float:
         forecast = ArrivalRates(nobody, {}, patience_mean_min=patience_min)
-        pred = predict_waits(
-            branch, NOW, model, runs=30, rng=random.Random(7), arrivals=forecast, common_seed=3
-        )
-        return pred.tickets[last].median_s
+        return last_waits_s(name, runs=30, arrivals=forecast, common_seed=3)
 
     assert wait_with(0.0) == pytest.approx(780.0)
     assert wait_with(1000.0) == pytest.approx(780.0, abs=30.0)  # hardly anyone leaves
