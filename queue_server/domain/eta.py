@@ -12,8 +12,11 @@ who overtakes a waiting regular is counted. Booked appointments are not drawn as
 each booking not checked in yet (`bookings`, by default the branch's own) arrives at its slot
 and ranks as an appointment from then on, so the customers it will overtake are counted. The
 forecast can be scaled by how busy today has been so far (`todays_volume`, shrunk towards the
-forecast). Newcomer probes are "ghost" tickets with no service time: they see the queue as a
-new ticket would without delaying anyone.
+forecast). With the forecast's patience (`ArrivalRates.patience_mean_min`), customers give
+up after an exponential wait: one who would have given up before their call is skipped, and
+their own wait is the call they would have had by staying (what their ticket shows). Newcomer
+probes are "ghost" tickets with no service time: they see the queue as a new ticket would
+without delaying anyone.
 
 Newcomer probes are made for every class (regular, care, VIP tiers, an appointment at its
 slot) with how many of the business each had ahead of it (`Prediction.by_kind`,
@@ -38,7 +41,9 @@ one per business, class and VIP tier, each in arrival order: within one group ev
 ranked policy (fifo, strict, accumulating, sla, cμ and the reserving policy's cμ order) ranks
 by minutes waited, which grow at one rate for all, with the same class constants and the
 same skill weight at a counter — so arrival order is the policy's order there at every
-moment, whatever the weights. A free counter ranks only the groups' heads, each by the
+moment, whatever the weights. Groups ranked alike share a queue (cμ ignores the VIP tier);
+with one rate for all, the accumulating policy's classes share one in head-start order, which
+then never changes. A free counter ranks only the queues' heads, each by the
 policy's own key at that moment (`head_rank`, e.g. cμ's index at the head's wait), plus
 transfers to it and appointments whose rank changes at their slot, which the policy's
 `choose_next` judges in full. A lookahead policy is replayed as its `base` (`simulated_policy`).
