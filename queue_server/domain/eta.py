@@ -495,7 +495,8 @@ def head_rank(  # noqa: C901 one small ranking per shipped policy, side by side
 
     if isinstance(policy, GcMu):  # also the reserving policy's order
         offset, power, guard = policy.offset, policy.power, policy.guard
-        # Per group: class weight, target (min), service rate, guard (s); None: appointment.
+        # Per group: class weight × service rate, target (s), when the guard is passed and its
+        # deadline after arrival (s); None: an honoured appointment.
         consts: list[tuple[float, float, float, float] | None] = []
         for code, cls, _ in groups:
             raw = policy.class_targets.get(cls)
@@ -504,7 +505,10 @@ def head_rank(  # noqa: C901 one small ranking per shipped policy, side by side
             mean_min = svc.mean_service_s / 60.0 if svc is not None else 5.0
             speed = max(mean_min, 1e-6) ** -policy.service_power
             cw = policy.class_weights.get(cls, 1.0)
-            consts.append(None if cls is appt else (cw, max(target, 1e-6), speed, guard * target))
+            target_s = max(target, 1e-6) * 60.0
+            group = (cw * speed, target_s, guard * target_s, guard * target * 60.0)
+            consts.append(None if cls is appt else group)
+        square = power == 2.0  # the default: a product, not a pow call, in the hot loop
 
         def cmu(entries: Sequence[Skilled], h: Heads, at: float) -> int:
             # Inlined (the production default's hot loop): (level, value) per head.
@@ -519,15 +523,15 @@ def head_rank(  # noqa: C901 one small ranking per shipped policy, side by side
                 if c is None:  # an honoured appointment: first, by time waited
                     level, value = 0.0, -waited_s * weight
                 else:
-                    cw, target, speed, guard_min = c
-                    waited = waited_s / 60.0
-                    if waited >= guard * target:  # past the guard: by deadline
+                    rate, target_s, guarded_s, deadline_s = c
+                    if waited_s >= guarded_s:  # past the guard: by deadline
                         level = 1.0
                         # The deadline less now, from the wait (exact): small, so quantised.
-                        value = round((guard_min * 60.0 - waited_s) * TIE_QUANTUM)
+                        value = round((deadline_s - waited_s) * TIE_QUANTUM)
                     else:
                         level = 2.0
-                        value = -(cw * (offset + waited / target) ** power * speed) * weight
+                        x = offset + waited_s / target_s
+                        value = -(rate * (x * x if square else x**power)) * weight
                 if (
                     out < 0
                     or level < out_level
@@ -680,6 +684,9 @@ class _Forward:
         alike: list[Hashable] = ranking.alike if ranking is not None else list(self.groups)
         queue_keys = sorted({(g[0], alike[k]) for k, g in enumerate(self.groups)}, key=str)
         self.qpos = {g: queue_keys.index((g[0], alike[k])) for k, g in enumerate(self.groups)}
+        # Who arrives: their queue and group, looked up by the forecast's own tuples (hashing
+        # a class enum is a Python call, per arrival of every run).
+        self.where = {id(who): (self.qpos[who], gpos[who]) for who in self.arrivers}
         members_of: list[list[int]] = [[] for _ in queue_keys]
         for g, members in groups.items():
             members_of[self.qpos[g]].extend(members)
@@ -746,6 +753,7 @@ class _Forward:
     ) -> None:
         """Per hour from now: who may arrive (business, class, tier) and cumulative rates."""
         self.arrival_hours: list[tuple[list[_Newcomer], list[float]]] = []
+        self.arrivers: list[_Newcomer] = []  # every walk-in and booking's (business, class, tier)
         self.horizon_min = 0.0
         self.horizon_min_bookings = (arrivals or ArrivalRates({}, {})).horizon_min
         self.patience_min = arrivals.patience_mean_min if arrivals is not None else 0.0
@@ -776,6 +784,7 @@ class _Forward:
                     groups.setdefault((code, cls, tier), [])
                 any_rate = True
             self.arrival_hours.append((population, cum))
+            self.arrivers.extend(population)
         if not any_rate:
             self.arrival_hours = []
 
@@ -807,6 +816,7 @@ class _Forward:
             groups.setdefault((code, PriorityClass.APPOINTMENT, 0), [])
         kept.sort(key=lambda b: (b[0], b[1][0]))
         self.bookings = [(tau, who) for tau, who, _ in kept]
+        self.arrivers.extend(who for _, who in self.bookings)
         self.booking_keys = [(key * 2654435761) % CRN_SPAN for _, _, key in kept]
 
     def _ticket(self, i: int) -> Ticket:
@@ -1014,29 +1024,37 @@ class _Forward:
         inline = best_head is not None and not self.targeted and not self.floating
         inline = inline and not any(o for sk in self.skills for _, _, o in sk)
         heads = self._heads(ptr)
-        now_ts = self.now_ts
+        now_ts, order, entries = self.now_ts, self.order, self.entries
+        queues, svc, arrived, tie, grp = (
+            heads.queues,
+            self._svc,
+            heads.arrived,
+            heads.tie,
+            heads.grp,
+        )
+        where = self.where
         while remaining:
             walk_in = nxt is not None and (booked >= len(bookings) or nxt[0] < bookings[booked][0])
             coming = nxt if walk_in else bookings[booked] if booked < len(bookings) else None
             if coming is not None and (not events or coming[0] < events[0][0]):
                 tau, who = coming
-                q = self.qpos[who]
-                i = len(self._svc)
+                q, g = where[id(who)]
+                i = len(svc)
                 taken.append(False)
-                self._svc.append(who[0])
-                self._arrived.append(self.now_ts + tau * 60.0)
+                svc.append(who[0])
+                at = now_ts + tau * 60.0
+                arrived.append(at)
                 self._classes[i] = (who[1], who[2])
-                self._tie.append((self.now_ts + tau * 60.0, branch.next_ticket_id + i))
-                g = self.gpos[who]
-                self._grp.append(g)
-                if self.order is None:
-                    self._queues[q].append(i)  # the latest arrival: last in its queue
+                tie.append((at, branch.next_ticket_id + i))
+                grp.append(g)
+                if order is None:
+                    queues[q].append(i)  # the latest arrival: last in its queue
                 else:
-                    self._place.append((self.order(g, self._tie[i][0]), *self._tie[i]))
-                    bisect.insort(self._queues[q], i, lo=ptr[q], key=self._place.__getitem__)
+                    self._place.append((order(g, at), at, branch.next_ticket_id + i))
+                    bisect.insort(queues[q], i, lo=ptr[q], key=self._place.__getitem__)
                 queue_of[i] = q
-                if ptr[q] == len(self._queues[q]) - 1:  # was empty: back on its counters' lists
-                    for c, entry in self.entries[q]:
+                if ptr[q] == len(queues[q]) - 1:  # was empty: back on its counters' lists
+                    for c, entry in entries[q]:
                         live[c].append(entry)
                 for c in [c for c in idle if q in self.serves[c]]:
                     idle.discard(c)
@@ -1046,7 +1064,7 @@ class _Forward:
                     deviates.append(nxt_z if walk_in else table[self.booking_keys[booked]])
                 if patience > 0:
                     # Keyed by the arrival's moment, which stays put from one prediction on.
-                    key = round((self.now_ts + tau * 60.0) * 1000.0)
+                    key = round(at * 1000.0)
                     u = rng.random() if table is None else _uniform(table, key)
                     deadline.append(tau - patience * math.log1p(-u))
                 if not walk_in:
@@ -1077,15 +1095,15 @@ class _Forward:
                 in_queue = queue_of.get(pick)
                 if in_queue is not None:
                     ptr[in_queue] += 1
-                    if ptr[in_queue] == len(self._queues[in_queue]):  # now empty
-                        for c_, entry in self.entries[in_queue]:
+                    if ptr[in_queue] == len(queues[in_queue]):  # now empty
+                        for c_, entry in entries[in_queue]:
                             live[c_].remove(entry)
                 if pick in ghosts or (deadline and deadline[pick] < tau):
                     # A probe takes no time; one who gave up before this call is gone (their
                     # own wait is the call they would have had, had they stayed): either
                     # way the counter calls again.
-                    continue  # a newcomer probe takes no time: the counter calls again
-                mu, sigma = params[self._svc[pick]]
+                    continue
+                mu, sigma = params[svc[pick]]
                 z = gauss(0.0, 1.0) if table is None else deviates[pick]
                 service_min = math.exp(mu + sigma * z) / 60.0
                 heapq.heappush(events, (tau + service_min, slot))
