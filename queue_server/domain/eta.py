@@ -6,17 +6,17 @@ log and shrunk towards the configured mean when history is short) and replays th
 queue a few times; each waiting ticket gets the median and p10–p90 of its wait until called,
 and a hypothetical new customer of every business gets the same (the kiosk's ETA).
 
-Future arrivals are simulated too (`ArrivalRates`: customers per hour per business by local
-hour, and each business's class mix), so a later VIP or care customer who overtakes a waiting
-regular by their head start is counted. Under the accumulating policy with equal rates a
-newcomer's score is known at any time (head start − rate × arrival minute, then growing at
-the common rate), so each is slotted into its business's queue at arrival in the policy's own
-order. Booked appointments are not drawn as walk-ins: each booking not checked in yet
-(`bookings`, by default the branch's own) arrives at its slot and ranks as an appointment
-from then on, so the customers it will overtake are counted. The forecast can be scaled by
-how busy today has been so far (`todays_volume`, shrunk towards the forecast). Other
-policies replay without arrivals. Newcomer probes are "ghost" tickets with no service time:
-they see the queue as a new ticket would without delaying anyone.
+Future arrivals are simulated too, under every policy (`ArrivalRates`: customers per hour
+per business by local hour, and each business's class mix), so a later VIP or care customer
+who overtakes a waiting regular is counted. Booked appointments are not drawn as walk-ins:
+each booking not checked in yet (`bookings`, by default the branch's own) arrives at its slot
+and ranks as an appointment from then on, so the customers it will overtake are counted. The
+forecast can be scaled by how busy today has been so far (`todays_volume`, shrunk towards the
+forecast). With the forecast's patience (`ArrivalRates.patience_mean_min`), customers give
+up after an exponential wait: one who would have given up before their call is skipped, and
+their own wait is the call they would have had by staying (what their ticket shows). Newcomer
+probes are "ghost" tickets with no service time: they see the queue as a new ticket would
+without delaying anyone.
 
 Newcomer probes are made for every class (regular, care, VIP tiers, an appointment at its
 slot) with how many of the business each had ahead of it (`Prediction.by_kind`,
@@ -36,16 +36,21 @@ as the hours are seen to differ beyond sampling noise (empirical Bayes, `_hourly
 
 Why not drive the Branch aggregate (`sim.engine.Simulation`) here: building a Change and its
 events for every call, and the policy ranking every waiting ticket at every call, costs tens
-of ms per run at 150 waiting (see `branchq bench predict`). Instead each business's queue is
-put in the policy's own order once (`queue_order`), a free counter asks the policy to choose
-only among the heads of its businesses' queues (plus transfers to it and appointments, whose
-rank changes at their slot), and for the accumulating policy with equal class rates (the
-production default) that choice is made on the policy's own scores (`scorer`), which then
-grow at one rate for everyone. This is exact whenever the policy's order within one business
-does not change with time — true of all four shipped policies with their default settings,
-except the SLA-aware one at counters with skill weights below 1, and except overflow skills,
-which are judged on the queue heads at each call, with no wake-up when a queue goes over.
-`tests/sim/test_predict.py` checks the call order against the production Simulation.
+of ms per run at 150 waiting (see `branchq bench predict`). Instead customers wait in groups,
+one per business, class and VIP tier, each in arrival order: within one group every shipped
+ranked policy (fifo, strict, accumulating, sla, cμ and the reserving policy's cμ order) ranks
+by minutes waited, which grow at one rate for all, with the same class constants and the
+same skill weight at a counter — so arrival order is the policy's order there at every
+moment, whatever the weights. Groups ranked alike share a queue (cμ ignores the VIP tier);
+with one rate for all, the accumulating policy's classes share one in head-start order, which
+then never changes. A free counter ranks only the queues' heads, each by the
+policy's own key at that moment (`head_rank`, e.g. cμ's index at the head's wait), plus
+transfers to it and appointments whose rank changes at their slot, which the policy's
+`choose_next` judges in full. A lookahead policy is replayed as its `base` (`simulated_policy`).
+Left out: the reserving policy's decision to keep a window free (its order is kept), and
+overflow skills are judged on the queue heads at each call, with no wake-up when a queue goes
+over. `tests/sim/test_predict.py` checks the call order against the production Simulation
+under every registered policy.
 """
 
 from __future__ import annotations
@@ -54,15 +59,17 @@ import bisect
 import heapq
 import math
 import random
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from statistics import NormalDist
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from queue_server.domain import (
     AccumulatingPriority,
     Branch,
+    CallingPolicy,
     Counter,
     CounterState,
     PriorityClass,
@@ -73,6 +80,7 @@ from queue_server.domain.appointments import AppointmentState
 from queue_server.domain.branch import (
     naive_wait_s as naive_wait_s,  # the baseline the predictor is judged by
 )
+from queue_server.domain.policies import Fifo, GcMu, SlaAware, StrictPriority
 
 PRIOR_CV = 0.8
 PRIOR_WEIGHT = 10.0  # the prior counts as this many observed services
@@ -239,6 +247,13 @@ def _crn_table(seed: int, run: int) -> list[float]:
     return table
 
 
+def _uniform(table: Sequence[float], key: int) -> float:
+    """A uniform in (0, 1) from run's table, for `key`, apart from the service-time deviates
+    (a multiplicative hash spreads the keys; half the table on)."""
+    z = table[(key * 2654435761 + CRN_SPAN // 2) % CRN_SPAN]
+    return min(max(_STD_NORMAL.cdf(z), 1e-12), 1 - 1e-12)
+
+
 # ---------------------------------------------------------------------- results
 @dataclass(frozen=True, slots=True)
 class WaitEstimate:
@@ -305,7 +320,7 @@ def _estimate(waits_min: list[float]) -> WaitEstimate | None:
 
 # --------------------------------------------------------------------- arrivals
 ClassShare = tuple[PriorityClass, int, float]  # class, VIP tier, share of walk-in customers
-_Newcomer = tuple[str, PriorityClass, int, float]  # business, class, VIP tier, head start
+_Newcomer = tuple[str, PriorityClass, int]  # business, class, VIP tier (0: not VIP)
 
 
 @dataclass(frozen=True)
@@ -316,6 +331,9 @@ class ArrivalRates:
     hourly: Mapping[str, Sequence[float]]
     classes: Mapping[str, Sequence[ClassShare]]
     horizon_min: float = 240.0  # no arrivals drawn beyond this many minutes from now
+    # Customers give up after an exponential patience of this mean (minutes of waiting);
+    # 0: nobody leaves.
+    patience_mean_min: float = 0.0
 
     def per_hour(self, service: str, hour: int) -> float:
         rates = self.hourly.get(service)
@@ -337,7 +355,7 @@ class ArrivalRates:
     def scaled(self, factor: float) -> ArrivalRates:
         """The same forecast with every rate × `factor` (today busier or quieter)."""
         hourly = {c: [r * factor for r in rates] for c, rates in self.hourly.items()}
-        return ArrivalRates(hourly, self.classes, self.horizon_min)
+        return ArrivalRates(hourly, self.classes, self.horizon_min, self.patience_mean_min)
 
 
 VOLUME_PRIOR = 30.0  # today's volume is believed as the forecast's until this many customers
@@ -390,11 +408,224 @@ def booked_appointments(branch: Branch) -> list[Booking]:
 
 
 # ----------------------------------------------------------------- the forward run
+Group = tuple[str, PriorityClass, int]  # business, class, VIP tier (0: not VIP)
+Skilled = tuple[int, float, bool]  # a counter's queue, its skill weight, overflow or not
+# Keys that mix a head start or a target with minutes waited are counted in whole units of
+# 1/TIE_QUANTUM (`round(x * TIE_QUANTUM)`, far cheaper than round(x, 9)): two customers the
+# policy ranks exactly alike (a care customer arriving exactly their 6-minute head start
+# after a regular one) would otherwise be ordered by the last bit of a float sum, which
+# changes with the moment of the call, and a prediction made a few seconds later would swap
+# them (and everyone after). So an exact tie goes by arrival, as every policy says it should.
+TIE_QUANTUM = 1e9
+
+
+class Heads(NamedTuple):
+    """The replay's per-run arrays a head ranking reads (indices stand for customers)."""
+
+    queues: list[list[int]]
+    ptr: list[int]  # each queue's first customer not yet called
+    grp: list[int]  # each customer's group
+    arrived: list[float]  # arrival timestamps
+    tie: list[tuple[float, int]]  # (arrival, ticket id): every policy's tie-break
+
+
+# The best head among a counter's queues (all non-empty) at a moment (timestamp): its index.
+BestHead = Callable[[Sequence[Skilled], Heads, float], int]
+
+
+class HeadRanking(NamedTuple):
+    best: BestHead
+    # Per group: groups alike share one queue (cμ ignores the VIP tier, say: in arrival
+    # order they rank the same).
+    alike: list[Hashable]
+    # A queue's order, (group, arrival ts) -> smaller first, when it is fixed for good across
+    # the groups sharing it (accumulating with one rate: arrival less the head start); None:
+    # arrival order.
+    order: Callable[[int, float], float] | None = None
+
+
+KeyOf = Callable[[int, float, float], tuple[float, ...]]  # group, seconds waited, weight
+
+
+def _best_by_key(key: KeyOf) -> BestHead:
+    def best(entries: Sequence[Skilled], h: Heads, at: float) -> int:
+        out, out_key = -1, None
+        queues, ptr, grp, arrived, tie = h
+        for q, weight, _ in entries:
+            i = queues[q][ptr[q]]
+            waited = at - arrived[i]
+            k = key(grp[i], waited if waited > 0 else 0.0, weight)
+            if out_key is None or k < out_key or (k == out_key and tie[i] < tie[out]):
+                out, out_key = i, k
+        return out
+
+    return best
+
+
+def simulated_policy(policy: CallingPolicy) -> CallingPolicy:
+    """The policy the forward run replays: a lookahead policy's base (simulating the rollout
+    inside every replay would cost a rollout per call), else the policy itself."""
+    base = getattr(policy, "base", None)
+    return base if base is not None else policy
+
+
+def _group_of(ticket: Ticket) -> Group:
+    tier = ticket.vip_tier if ticket.priority is PriorityClass.VIP else 0
+    return (ticket.service, ticket.priority, tier)
+
+
+def head_rank(  # noqa: C901 one small ranking per shipped policy, side by side
+    policy: CallingPolicy, services: Mapping[str, Service], groups: Sequence[Group]
+) -> HeadRanking | None:
+    """The policy's choice among group heads, computed from numbers instead of Tickets and
+    datetimes (the replay ranks a handful of heads at each of hundreds of calls per run).
+
+    Each head is ranked by the tuple the policy's own `_key` gives the same customer, ties
+    by arrival then ticket id, as `choose_next` does; every customer in an appointment group
+    is an honoured appointment counted from their arrival (a booking at its slot, a probe
+    whose slot is now). None for a policy without one here: the replay then asks the
+    policy's `choose_next` at every call.
+    """
+    appt = PriorityClass.APPOINTMENT
+    is_appt = [cls is appt for _, cls, _ in groups]
+
+    def business_target_min(code: str) -> float:
+        svc = services.get(code)
+        return svc.target_wait_s / 60.0 if svc is not None else 10.0
+
+    if isinstance(policy, GcMu):  # also the reserving policy's order
+        offset, power, guard = policy.offset, policy.power, policy.guard
+        # Per group: class weight × service rate, target (s), when the guard is passed and its
+        # deadline after arrival (s); None: an honoured appointment.
+        consts: list[tuple[float, float, float, float] | None] = []
+        for code, cls, _ in groups:
+            raw = policy.class_targets.get(cls)
+            target = business_target_min(code) if raw is None else raw
+            svc = services.get(code)
+            mean_min = svc.mean_service_s / 60.0 if svc is not None else 5.0
+            speed = max(mean_min, 1e-6) ** -policy.service_power
+            cw = policy.class_weights.get(cls, 1.0)
+            target_s = max(target, 1e-6) * 60.0
+            group = (cw * speed, target_s, guard * target_s, guard * target * 60.0)
+            consts.append(None if cls is appt else group)
+        square = power == 2.0  # the default: a product, not a pow call, in the hot loop
+
+        def cmu(entries: Sequence[Skilled], h: Heads, at: float) -> int:
+            # Inlined (the production default's hot loop): (level, value) per head.
+            out, out_level, out_value = -1, 0.0, 0.0
+            queues, ptr, grp, arrived, tie = h
+            for q, weight, _ in entries:
+                i = queues[q][ptr[q]]
+                waited_s = at - arrived[i]
+                if waited_s < 0:
+                    waited_s = 0.0
+                c = consts[grp[i]]
+                if c is None:  # an honoured appointment: first, by time waited
+                    level, value = 0.0, -waited_s * weight
+                else:
+                    rate, target_s, guarded_s, deadline_s = c
+                    if waited_s >= guarded_s:  # past the guard: by deadline
+                        level = 1.0
+                        # The deadline less now, from the wait (exact): small, so quantised.
+                        value = round((deadline_s - waited_s) * TIE_QUANTUM)
+                    else:
+                        level = 2.0
+                        x = offset + waited_s / target_s
+                        value = -(rate * (x * x if square else x**power)) * weight
+                if (
+                    out < 0
+                    or level < out_level
+                    or (
+                        level == out_level
+                        and (value < out_value or (value == out_value and tie[i] < tie[out]))
+                    )
+                ):
+                    out, out_level, out_value = i, level, value
+            return out
+
+        return HeadRanking(cmu, [(c, a) for c, a in zip(consts, is_appt, strict=True)])
+    if isinstance(policy, AccumulatingPriority):
+        heads: list[float] = []
+        for _, cls, tier in groups:
+            head = policy.head_starts.get(cls, 0.0)
+            if cls is PriorityClass.VIP and tier > 1:
+                head += policy.vip_tier_bonus * (tier - 1)
+            heads.append(head)
+        rates = [policy.rates.get(cls, 1.0) for _, cls, _ in groups]
+        regular_rate = policy.rates.get(PriorityClass.REGULAR, 1.0)
+
+        def accumulating(entries: Sequence[Skilled], h: Heads, at: float) -> int:
+            out, out_value = -1, 0.0
+            queues, ptr, grp, arrived, tie = h
+            for q, weight, _ in entries:
+                i = queues[q][ptr[q]]
+                minutes = at - arrived[i]
+                minutes = minutes / 60.0 if minutes > 0 else 0.0
+                g = grp[i]
+                score = heads[g] + rates[g] * minutes
+                if is_appt[g]:  # never below the regular customer they were a moment before
+                    score = max(score, regular_rate * minutes)
+                value = -round(score * weight * TIE_QUANTUM)
+                if out < 0 or value < out_value or (value == out_value and tie[i] < tie[out]):
+                    out, out_value = i, value
+            return out
+
+        if len(set(rates)) > 1:
+            return HeadRanking(accumulating, list(zip(heads, rates, is_appt, strict=True)))
+        # One rate for all: a customer ranks as if arrived their head start earlier, at every
+        # moment, so a business's classes share a queue in that order (the policy's
+        # `fixed_key`); exact ties there, as in the keys, go by arrival.
+        rate = rates[0] if rates else 1.0
+
+        def ahead(g: int, arrived: float) -> float:
+            return rate * arrived - heads[g] * 60.0
+
+        return HeadRanking(accumulating, list(is_appt), ahead)
+    if isinstance(policy, SlaAware):
+        targets = [
+            policy.class_targets.get(cls, business_target_min(code)) for code, cls, _ in groups
+        ]
+
+        def sla(g: int, waited_s: float, weight: float) -> tuple[float, ...]:
+            target = targets[g]
+            slack = target - waited_s / 60.0 + target * (1.0 / weight - 1.0)
+            return (0.0 if is_appt[g] else 1.0, round(slack * TIE_QUANTUM))
+
+        return HeadRanking(_best_by_key(sla), list(zip(targets, is_appt, strict=True)))
+    if isinstance(policy, StrictPriority):
+        order = {cls: float(i) for i, cls in enumerate(policy.order)}
+        fixed = [
+            (order.get(cls, float(len(order))), -float(tier) if cls is PriorityClass.VIP else 0.0)
+            for _, cls, tier in groups
+        ]
+
+        def strict(g: int, waited_s: float, weight: float) -> tuple[float, ...]:
+            return (*fixed[g], -waited_s * weight)
+
+        return HeadRanking(
+            _best_by_key(strict), [(*f, a) for f, a in zip(fixed, is_appt, strict=True)]
+        )
+    if isinstance(policy, Fifo):
+
+        def fifo(g: int, waited_s: float, weight: float) -> tuple[float, ...]:
+            return (0.0 if is_appt[g] else 1.0, -waited_s * weight)
+
+        return HeadRanking(_best_by_key(fifo), list(is_appt))
+    return None
+
+
 class _Forward:
     """The live queue laid out for fast replays; indices stand for tickets throughout.
 
-    Indices past `len(self.tickets)` are customers who arrive during a replay; the per-index
-    arrays (`svc`, `arrived_ts`, `score0`, `tie`) and the queues are copied per replay.
+    Customers wait in groups — one per business, class and VIP tier — each in arrival order,
+    which is every shipped ranked policy's order within a group at every moment (the rank
+    grows with minutes waited at one rate inside a group, and a counter's skill weight is the
+    same for the whole business). A free counter therefore needs only the groups' heads, each
+    ranked by the policy's own key at that moment (`head_rank`), plus the customers whose rank
+    jumps with time (appointments around their slot) and transfers to it, which the policy's
+    `choose_next` judges. Indices past `len(self.tickets)` are customers who arrive during a
+    replay; the per-index arrays (`svc`, `arrived_ts`, `tie`) and the groups are copied per
+    replay.
     """
 
     def __init__(
@@ -407,7 +638,7 @@ class _Forward:
     ) -> None:
         self.branch, self.now = branch, now
         self.now_ts = now.timestamp()
-        policy = branch.policy
+        self.policy = policy = simulated_policy(branch.policy)
         services = branch.services
         self.tickets: list[Ticket] = list(branch.waiting)
         self.ghosts: dict[int, Kind] = {}  # ticket index -> who a hypothetical newcomer is
@@ -428,7 +659,7 @@ class _Forward:
         self.svc = [t.service for t in self.tickets]
         self.arrived_ts = [t.arrived_at.timestamp() for t in self.tickets]
         self.tie = [(ts, t.id) for ts, t in zip(self.arrived_ts, self.tickets, strict=True)]
-        by_service: dict[str, list[Ticket]] = {}
+        groups: dict[Group, list[int]] = {}
         self.targeted: dict[int, list[int]] = {}
         self.floating: list[int] = []  # appointments: their rank changes at the slot
         for i, t in enumerate(self.tickets):
@@ -438,55 +669,79 @@ class _Forward:
                 # A probe's slot is now: its rank no longer changes, so it queues in order.
                 self.floating.append(i)
             else:
-                by_service.setdefault(t.service, []).append(t)
-        self.fast = (
-            isinstance(policy, AccumulatingPriority)
-            and len({policy.rates.get(cls, 1.0) for cls in PriorityClass}) == 1
-        )
-        self.rate = 1.0
-        self.score0: list[float] = []
-        if self.fast:
-            assert isinstance(policy, AccumulatingPriority)
-            score = policy.scorer(now)
-            self.rate = policy.rates.get(PriorityClass.REGULAR, 1.0)
-            self.score0 = [score(t) for t in self.tickets]
-        self._setup_arrivals(arrivals if self.fast else None, by_service)
-        self._setup_bookings(bookings if self.fast else (), by_service)
-        self.queue_codes = sorted(by_service)
-        self.queues = [
-            [self.index[id(t)] for t in policy.queue_order(by_service[c], now, services)]
-            for c in self.queue_codes
+                groups.setdefault(_group_of(t), []).append(i)
+        self._setup_arrivals(arrivals, groups)
+        self._setup_bookings(bookings, groups)
+        self.groups = sorted(groups, key=lambda g: (g[0], g[1].value, g[2]))
+        self.gpos = gpos = {g: k for k, g in enumerate(self.groups)}
+        self.grp = [-1] * len(self.tickets)  # index -> its group (-1: outside the groups)
+        for g, members in groups.items():
+            for i in members:
+                self.grp[i] = gpos[g]
+        ranking = head_rank(policy, services, self.groups)
+        self.best = ranking.best if ranking is not None else None
+        # Groups alike share a queue (see `HeadRanking`); a queue is in arrival order.
+        alike: list[Hashable] = ranking.alike if ranking is not None else list(self.groups)
+        queue_keys = sorted({(g[0], alike[k]) for k, g in enumerate(self.groups)}, key=str)
+        self.qpos = {g: queue_keys.index((g[0], alike[k])) for k, g in enumerate(self.groups)}
+        # Who arrives: their queue and group, looked up by the forecast's own tuples (hashing
+        # a class enum is a Python call, per arrival of every run).
+        self.where = {id(who): (self.qpos[who], gpos[who]) for who in self.arrivers}
+        members_of: list[list[int]] = [[] for _ in queue_keys]
+        for g, members in groups.items():
+            members_of[self.qpos[g]].extend(members)
+        self._grp, self._arrived, self._tie = self.grp, self.arrived_ts, self.tie
+        # Each customer's place in their queue: (the policy's fixed order or 0, arrival, id).
+        self.order = ranking.order if ranking is not None else None
+        self.place = [
+            (self._order_of(self.grp[i], self.arrived_ts[i]), *self.tie[i])
+            for i in range(len(self.tickets))
         ]
-        qpos = {c: q for q, c in enumerate(self.queue_codes)}
-        self.qpos = qpos
+        self.queues = [sorted(m, key=self.place.__getitem__) for m in members_of]
+        self.queue_of = {i: q for q, queue in enumerate(self.queues) for i in queue}
         self.counters: list[Counter] = [
             c for _, c in sorted(branch.counters.items()) if c.state is CounterState.OPEN
         ]
-        # Per open counter: (queue, weight, overflow) for each of its businesses with a queue.
+        # Per open counter: (queue, weight, overflow) for every queue of each of its skills.
+        self.business_queues: dict[str, list[int]] = {}
+        for q, (code, _) in enumerate(queue_keys):
+            self.business_queues.setdefault(code, []).append(q)
         self.skills = [
-            [(qpos[s.service], s.weight, s.overflow) for s in c.skills if s.service in qpos]
+            [
+                (q, s.weight, s.overflow)
+                for s in c.skills
+                for q in self.business_queues.get(s.service, ())
+            ]
             for c in self.counters
         ]
         self.serves = [{q for q, _, _ in sk} for sk in self.skills]
+        # Per queue: the counters serving it and their skill entry for it.
+        self.entries: list[list[tuple[int, Skilled]]] = [[] for _ in self.queues]
+        for c, sk in enumerate(self.skills):
+            for entry in sk:
+                self.entries[entry[0]].append((c, entry))
+        self._live = self.skills  # per counter: its entries whose queue has someone (per replay)
+        self.queue_business = [code for code, _ in queue_keys]
         # Per-replay state (reset by `replay`).
         self._queues = self.queues
-        self._svc, self._arrived, self._score0, self._tie = (
-            self.svc,
-            self.arrived_ts,
-            self.score0,
-            self.tie,
-        )
+        self._svc = self.svc
+        self._place = self.place
+        self._queue_of = self.queue_of
         self._extra_tickets: dict[int, Ticket] = {}
         self._classes: dict[int, tuple[PriorityClass, int]] = {}  # arrivals' class and tier
 
     def ghost_places(self) -> dict[Kind, int]:
         """How many of its business each newcomer probe had ahead of it in the policy's order
         (other probes left out: they take no time)."""
+        by_service: dict[str, list[Ticket]] = {}
+        for code, queues in self.business_queues.items():
+            by_service[code] = [self.tickets[i] for q in queues for i in self.queues[q]]
         out: dict[Kind, int] = {}
-        for queue in self.queues:
+        services = self.branch.services
+        for waiting in by_service.values():
             real = 0
-            for i in queue:
-                kind = self.ghosts.get(i)
+            for t in self.policy.queue_order(waiting, self.now, services):
+                kind = self.ghosts.get(self.index[id(t)])
                 if kind is None:
                     real += 1
                 else:
@@ -494,16 +749,16 @@ class _Forward:
         return out
 
     def _setup_arrivals(
-        self, arrivals: ArrivalRates | None, by_service: dict[str, list[Ticket]]
+        self, arrivals: ArrivalRates | None, groups: dict[Group, list[int]]
     ) -> None:
-        """Per hour from now: who may arrive (business, class, head start) and cumulative rates."""
+        """Per hour from now: who may arrive (business, class, tier) and cumulative rates."""
         self.arrival_hours: list[tuple[list[_Newcomer], list[float]]] = []
+        self.arrivers: list[_Newcomer] = []  # every walk-in and booking's (business, class, tier)
         self.horizon_min = 0.0
         self.horizon_min_bookings = (arrivals or ArrivalRates({}, {})).horizon_min
+        self.patience_min = arrivals.patience_mean_min if arrivals is not None else 0.0
         if arrivals is None:
             return
-        policy = self.branch.policy
-        assert isinstance(policy, AccumulatingPriority)
         tz = ZoneInfo(self.branch.settings.timezone)
         local = self.now.astimezone(tz)
         self.first_boundary = 60.0 - local.minute - local.second / 60.0
@@ -523,32 +778,26 @@ class _Forward:
                 for cls, tier, share in mix:
                     if share <= 0 or cls is PriorityClass.APPOINTMENT:
                         continue
-                    head = policy.head_starts.get(cls, 0.0)
-                    if cls is PriorityClass.VIP and tier > 1:
-                        head += policy.vip_tier_bonus * (tier - 1)
                     total += per_min * share
-                    population.append((code, cls, tier, head))
+                    population.append((code, cls, tier))
                     cum.append(total)
-                by_service.setdefault(code, [])
+                    groups.setdefault((code, cls, tier), [])
                 any_rate = True
             self.arrival_hours.append((population, cum))
+            self.arrivers.extend(population)
         if not any_rate:
             self.arrival_hours = []
 
-    def _setup_bookings(
-        self, bookings: Sequence[Booking], by_service: dict[str, list[Ticket]]
-    ) -> None:
+    def _setup_bookings(self, bookings: Sequence[Booking], groups: dict[Group, list[int]]) -> None:
         """Booked appointments not checked in yet: each arrives at its slot (on average
         punctual customers do), ranked as an appointment from then on."""
         self.bookings: list[tuple[float, _Newcomer]] = []
         self.booking_keys: list[int] = []  # each booking's place in the common random numbers
         if not bookings:
             return
-        policy = self.branch.policy
-        assert isinstance(policy, AccumulatingPriority)
-        head = policy.head_starts.get(PriorityClass.APPOINTMENT, 0.0)
         services = self.branch.services
-        grace_min = policy.appointment_grace.total_seconds() / 60.0
+        grace = getattr(self.policy, "appointment_grace", None)
+        grace_min = grace.total_seconds() / 60.0 if isinstance(grace, timedelta) else 10.0
         kept: list[tuple[float, _Newcomer, int]] = []
         same: dict[int, int] = {}  # bookings of one slot and business so far
         for slot, code in sorted(bookings):
@@ -563,10 +812,11 @@ class _Forward:
             key = minute * 131 + sum(map(ord, code))
             same[key] = same.get(key, -1) + 1
             key = key * 8 + same[key] % 8
-            kept.append((max(tau, 0.0), (code, PriorityClass.APPOINTMENT, 0, head), key))
-            by_service.setdefault(code, [])
+            kept.append((max(tau, 0.0), (code, PriorityClass.APPOINTMENT, 0), key))
+            groups.setdefault((code, PriorityClass.APPOINTMENT, 0), [])
         kept.sort(key=lambda b: (b[0], b[1][0]))
         self.bookings = [(tau, who) for tau, who, _ in kept]
+        self.arrivers.extend(who for _, who in self.bookings)
         self.booking_keys = [(key * 2654435761) % CRN_SPAN for _, _, key in kept]
 
     def _ticket(self, i: int) -> Ticket:
@@ -584,58 +834,68 @@ class _Forward:
         return t
 
     # ------------------------------------------------------------------ choosing
-    def _heads(self, c: int, ptr: list[int], taken: Sequence[bool], tau: float) -> list[int]:
-        """The indices the counter may call: its queues' heads, transfers to it, appointments."""
-        out: list[int] = []
-        queues = self._queues
-        for q, _weight, overflow in self.skills[c]:
-            p = ptr[q]
-            if p < len(queues[q]) and (not overflow or self._over_target(q, ptr, tau)):
-                out.append(queues[q][p])
-        out.extend(i for i in self.targeted.get(self.counters[c].number, ()) if not taken[i])
-        out.extend(i for i in self.floating if not taken[i])
-        return out
+    def _over_target(self, code: str, ptr: list[int], taken: Sequence[bool], at: float) -> bool:
+        """Has anyone of this business waited past its target (an overflow skill's test)?
+        A queue's head is its longest waiter; appointments wait outside the queues."""
+        queues, arrived = self._queues, self._arrived
+        oldest = math.inf
+        for q in self.business_queues.get(code, ()):
+            queue, p = queues[q], ptr[q]
+            if p < len(queue):
+                oldest = min(oldest, arrived[queue[p]])
+        for i in self.floating:
+            if not taken[i] and self._svc[i] == code:
+                oldest = min(oldest, arrived[i])
+        return at - oldest > self.branch.services[code].target_wait_s
 
-    def _over_target(self, q: int, ptr: list[int], tau: float) -> bool:
-        code = self.queue_codes[q]
-        target_min = self.branch.services[code].target_wait_s / 60.0
-        queue = self._queues[q]
-        if ptr[q] >= len(queue):
-            return False
-        arrived = self._arrived
-        oldest = min(arrived[i] for i in queue[ptr[q] :])
-        return (self.now_ts - oldest) / 60.0 + tau > target_min
+    def _order_of(self, g: int, arrived: float) -> float:
+        return 0.0 if self.order is None or g < 0 else self.order(g, arrived)
+
+    def _heads(self, ptr: list[int]) -> Heads:
+        return Heads(self._queues, ptr, self._grp, self._arrived, self._tie)
 
     def choose(self, c: int, ptr: list[int], taken: Sequence[bool], tau: float) -> int | None:
         """The index the production policy would give counter `c` at `tau` minutes from now."""
-        extra = False
+        at = self.now_ts + tau * 60.0
+        queues = self._queues
+        entries: list[Skilled] = []  # the queues this counter may call from now
+        late: dict[str, bool] | None = None
+        for entry in self._live[c]:
+            if entry[2]:  # an overflow skill: only while the business is over its target
+                late = late or {}
+                code = self.queue_business[entry[0]]
+                if code not in late:
+                    late[code] = self._over_target(code, ptr, taken, at)
+                if not late[code]:
+                    continue
+            entries.append(entry)
+        heads: list[int] = []
+        best = -1
+        if self.best is None:  # no fast ranking: every head, for the policy to judge
+            heads = [queues[q][ptr[q]] for q, _, _ in entries]
+        elif entries:
+            best = self.best(entries, self._heads(ptr), at)
+        extra: list[int] = []
         if self.targeted or self.floating:
-            number = self.counters[c].number
-            extra = any(not taken[i] for i in self.targeted.get(number, ())) or any(
-                not taken[i] for i in self.floating
-            )
-        if not self.fast or extra:
-            heads = self._heads(c, ptr, taken, tau)
-            if not heads:
-                return None
-            at = self.now + timedelta(minutes=tau)
-            candidates = [self._ticket(i) for i in heads]
-            policy, services = self.branch.policy, self.branch.services
-            chosen = policy.choose_next(self.counters[c], candidates, at, services)
-            return None if chosen is None else self.index[id(chosen)]
-        # Accumulating, equal rates: score(now + tau) = score(now) + rate × tau for everyone.
-        best, best_key = -1, None
-        grow = self.rate * tau
-        queues, score0, tie = self._queues, self._score0, self._tie
-        for q, weight, overflow in self.skills[c]:
-            p = ptr[q]
-            if p >= len(queues[q]) or (overflow and not self._over_target(q, ptr, tau)):
-                continue
-            i = queues[q][p]
-            key = (-(score0[i] + grow) * weight, tie[i])
-            if best_key is None or key < best_key:
-                best, best_key = i, key
-        return best if best >= 0 else None
+            extra = [i for i in self.targeted.get(self.counters[c].number, ()) if not taken[i]]
+            extra.extend(i for i in self.floating if not taken[i])
+        if self.best is not None and not extra:
+            return best if best >= 0 else None
+        if best >= 0:
+            heads.append(best)
+            code = self.queue_business[self._queue_of[best]]
+            if late is not None and code in late:
+                # The policy judges an overflow queue by its longest waiter: show them all.
+                heads.extend(
+                    i for q in self.business_queues[code] for i in queues[q][ptr[q] :] if i != best
+                )
+        candidates = [self._ticket(i) for i in (*heads, *extra)]
+        if not candidates:
+            return None
+        when = self.now + timedelta(minutes=tau)
+        services = self.branch.services
+        chosen = self.policy.choose_next(self.counters[c], candidates, when, services)
+        return None if chosen is None else self.index[id(chosen)]
 
     # -------------------------------------------------------------------- replay
     def _common_arrivals(self, seed: int, run: int) -> list[tuple[float, _Newcomer, float]]:
@@ -699,15 +959,14 @@ class _Forward:
         waits = [math.inf] * n
         taken = [False] * n
         ptr = [0] * len(self.queues)
-        queue_of: dict[int, int] = {}
-        for q, queue in enumerate(self.queues):
-            for i in queue:
-                queue_of[i] = q
+        self._queue_of = queue_of = dict(self.queue_of)
+        self._live = live = [[e for e in sk if self.queues[e[0]]] for sk in self.skills]
         arriving = bool(self.arrival_hours) or bool(self.bookings)
         if arriving:
             self._queues = [list(q) for q in self.queues]
             self._svc, self._arrived = list(self.svc), list(self.arrived_ts)
-            self._score0, self._tie = list(self.score0), list(self.tie)
+            self._tie, self._grp = list(self.tie), list(self.grp)
+            self._place = list(self.place)
             self._classes = {}
             if self._extra_tickets:
                 for t in self._extra_tickets.values():
@@ -750,32 +1009,64 @@ class _Forward:
         else:
             nxt = self._next_arrival(rng, 0.0) if self.arrival_hours else None
         bookings, booked = self.bookings, 0
-        s0, ties = self._score0, self._tie
-
-        def rank(j: int) -> tuple[float, tuple[float, int]]:
-            return (-s0[j], ties[j])
-
+        patience = self.patience_min
+        deadline: list[float] = []  # minutes from now each customer gives up (none: empty)
+        if patience > 0:
+            for i, t in enumerate(self.tickets):
+                u = rng.random() if table is None else _uniform(table, t.id)
+                wait_left = -patience * math.log1p(-u)
+                # From arrival; one already past it stays on as long again (memoryless).
+                at = (self.arrived_ts[i] - self.now_ts) / 60.0 + wait_left
+                deadline.append(math.inf if i in ghosts else at if at > 0 else wait_left)
+        # The common case, inlined: a fast rank, and no one the policy must judge in full
+        # (appointments around their slot, transfers, overflow skills).
+        best_head = self.best
+        inline = best_head is not None and not self.targeted and not self.floating
+        inline = inline and not any(o for sk in self.skills for _, _, o in sk)
+        heads = self._heads(ptr)
+        now_ts, order, entries = self.now_ts, self.order, self.entries
+        queues, svc, arrived, tie, grp = (
+            heads.queues,
+            self._svc,
+            heads.arrived,
+            heads.tie,
+            heads.grp,
+        )
+        where = self.where
         while remaining:
             walk_in = nxt is not None and (booked >= len(bookings) or nxt[0] < bookings[booked][0])
             coming = nxt if walk_in else bookings[booked] if booked < len(bookings) else None
             if coming is not None and (not events or coming[0] < events[0][0]):
-                tau, (code, cls, tier, head) = coming
-                q = self.qpos[code]
-                i = len(self._svc)
+                tau, who = coming
+                q, g = where[id(who)]
+                i = len(svc)
                 taken.append(False)
-                self._svc.append(code)
-                self._arrived.append(self.now_ts + tau * 60.0)
-                self._score0.append(head - self.rate * tau)
-                self._classes[i] = (cls, tier)
-                self._tie.append((self.now_ts + tau * 60.0, branch.next_ticket_id + i))
-                bisect.insort(self._queues[q], i, lo=ptr[q], key=rank)
+                svc.append(who[0])
+                at = now_ts + tau * 60.0
+                arrived.append(at)
+                self._classes[i] = (who[1], who[2])
+                tie.append((at, branch.next_ticket_id + i))
+                grp.append(g)
+                if order is None:
+                    queues[q].append(i)  # the latest arrival: last in its queue
+                else:
+                    self._place.append((order(g, at), at, branch.next_ticket_id + i))
+                    bisect.insort(queues[q], i, lo=ptr[q], key=self._place.__getitem__)
                 queue_of[i] = q
+                if ptr[q] == len(queues[q]) - 1:  # was empty: back on its counters' lists
+                    for c, entry in entries[q]:
+                        live[c].append(entry)
                 for c in [c for c in idle if q in self.serves[c]]:
                     idle.discard(c)
                     heapq.heappush(events, (tau, c))
                 if table is not None:
                     # A booking's deviate is keyed by its slot: the same every time.
                     deviates.append(nxt_z if walk_in else table[self.booking_keys[booked]])
+                if patience > 0:
+                    # Keyed by the arrival's moment, which stays put from one prediction on.
+                    key = round(at * 1000.0)
+                    u = rng.random() if table is None else _uniform(table, key)
+                    deadline.append(tau - patience * math.log1p(-u))
                 if not walk_in:
                     booked += 1
                 elif table is None:
@@ -788,7 +1079,12 @@ class _Forward:
             tau, slot = heapq.heappop(events)
             c = slot % ncount
             while True:
-                pick = self.choose(c, ptr, taken, tau)
+                if inline:
+                    assert best_head is not None
+                    best = best_head(live[c], heads, now_ts + tau * 60.0) if live[c] else -1
+                    pick = best if best >= 0 else None
+                else:
+                    pick = self.choose(c, ptr, taken, tau)
                 if pick is None:
                     idle.add(c)
                     break
@@ -799,9 +1095,15 @@ class _Forward:
                 in_queue = queue_of.get(pick)
                 if in_queue is not None:
                     ptr[in_queue] += 1
-                if pick in ghosts:
-                    continue  # a newcomer probe takes no time: the counter calls again
-                mu, sigma = params[self._svc[pick]]
+                    if ptr[in_queue] == len(queues[in_queue]):  # now empty
+                        for c_, entry in entries[in_queue]:
+                            live[c_].remove(entry)
+                if pick in ghosts or (deadline and deadline[pick] < tau):
+                    # A probe takes no time; one who gave up before this call is gone (their
+                    # own wait is the call they would have had, had they stayed): either
+                    # way the counter calls again.
+                    continue
+                mu, sigma = params[svc[pick]]
                 z = gauss(0.0, 1.0) if table is None else deviates[pick]
                 service_min = math.exp(mu + sigma * z) / 60.0
                 heapq.heappush(events, (tau + service_min, slot))

@@ -278,8 +278,12 @@ def test_a_change_that_puts_no_one_ahead_moves_no_wait(busy, clock):
 
 def test_a_call_at_another_counter_raises_no_wait_by_more_than_a_bound(busy, clock):
     # Measured on main: a call at another counter raised some waits by up to 17 min (1.7
-    # here). A no-show and a call put no one ahead of anyone still waiting: no wait may rise
-    # by more than half a minute (it may fall: the counter is free sooner than predicted).
+    # here). A no-show and a call put no one ahead of anyone still waiting, so under a fixed
+    # order (accumulating: 0.00 min here) no wait rises. cμ's order changes with time: the
+    # window free sooner calls at another moment, and a priority customer the forecast has
+    # arriving then may take a window someone else would have had — the policy's own doing,
+    # which the replay now counts (it once ignored cμ's arrivals): 1.64 min here. No wait may
+    # rise by more than that kind of shift; a re-roll moved them by up to 17.
     before = _waits(busy)
     counter = 6
     teller = busy.client(f"counter:{counter}")
@@ -292,7 +296,7 @@ def test_a_call_at_another_counter_raises_no_wait_by_more_than_a_bound(busy, clo
         f"{sum(abs(r) > 1 for r in raised.values())} of {len(raised)} moved >1 min"
     )
     assert called["ticket"]["id"] not in after
-    assert max(raised.values()) <= 0.5
+    assert max(raised.values()) <= 2.0
 
 
 def test_one_ticket_reads_one_wait_on_the_kiosk_the_paper_the_phone_and_the_display(busy):
