@@ -98,9 +98,14 @@ def _by_class(value: Any) -> Any:
 
 
 def candidates(names: Sequence[str] | None = None) -> list[Candidate]:
-    """Every registered policy (whatever `POLICY_NAMES` holds when called), plus the
-    accumulating policy's head-start variants."""
-    names = registry.POLICY_NAMES if names is None else names
+    """Every registered policy (whatever `POLICY_NAMES` holds when called), the production
+    default when it is not one of them (the lookahead: slower to simulate, but a night that
+    left it out would swap the branch's best policy for a lesser one), plus the accumulating
+    policy's head-start variants."""
+    if names is None:
+        names = list(registry.POLICY_NAMES)
+        if registry.DEFAULT_POLICY not in names:
+            names.append(registry.DEFAULT_POLICY)
     out = [Candidate(n) for n in names]
     if "accumulating" in names:
         for ahead, appointment in HEAD_START_GRID:

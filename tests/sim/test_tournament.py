@@ -9,7 +9,7 @@ import pytest
 from queue_server.config import parse_config
 from queue_server.domain import PriorityClass
 from queue_server.domain.eta import ServiceModel
-from queue_server.domain.policies import POLICY_NAMES, AccumulatingPriority
+from queue_server.domain.policies import DEFAULT_POLICY, POLICY_NAMES, AccumulatingPriority
 from queue_server.domain.staffing import ArrivalPrior, branch_hours, forecast_arrivals
 from queue_server.simulation.tournament import (
     HEAD_START_GRID,
@@ -114,6 +114,9 @@ def test_candidates_are_every_registered_policy_and_head_start_variants():
     entrants = candidates()
     names = [c.name for c in entrants]
     assert set(POLICY_NAMES) <= set(names)
+    # The default plays too, even when it is a lookahead outside POLICY_NAMES: a night without
+    # it would replace the branch's best policy with a lesser one.
+    assert DEFAULT_POLICY in names
     assert names.count("accumulating") == 1 + len(HEAD_START_GRID)
     assert len({c.label for c in entrants}) == len(entrants)
     variant = entrants[-1]

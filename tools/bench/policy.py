@@ -153,7 +153,16 @@ def describe(report: dict[str, Any], seconds: float) -> str:
 
 
 # ------------------------------------------------------------------------ plot
-_COLOURS = [(52, 101, 164), (204, 0, 0), (78, 154, 6), (245, 121, 0), (117, 80, 123)]
+_COLOURS = [
+    (52, 101, 164),
+    (204, 0, 0),
+    (78, 154, 6),
+    (245, 121, 0),
+    (117, 80, 123),
+    (0, 150, 150),
+    (196, 160, 0),
+    (233, 84, 170),
+]
 CLAIRVOYANT = "clairvoyant"
 _CLAIRVOYANT_COLOUR = (90, 90, 90)  # grey: a reference, not a policy to choose
 
