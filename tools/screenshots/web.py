@@ -17,7 +17,7 @@ from tools.bench.display import ServedBranch, launch_chromium, served_demo_branc
 from tools.screenshots.stale import WEB_NAME, remove_stale
 from tools.sms_gateway import SmsGateway
 
-NOTICE = "温馨提示:今日 15:00 后暂停外币兑换业务 · Foreign exchange closes at 15:00 today"
+NOTICE = "温馨提示：今日 15:00 后暂停外币兑换业务 · Foreign exchange closes at 15:00 today"
 # (file name, query, viewport)
 SHOTS = (
     ("display-landscape", "", (1920, 1080)),
