@@ -71,7 +71,8 @@ def _server(args: argparse.Namespace) -> int:
         watch = {"loop": "asyncio"}
         app = create_app(db, watch_callbacks=True)
     else:
-        app = create_app(db, policy_schedule=True)  # the branch picks its policy nightly
+        # Opt-in: a branch lets the server change its calling policy by itself each night.
+        app = create_app(db, policy_schedule=args.pick_policy_nightly)
     uvicorn.run(
         app,
         host=args.host,
@@ -344,6 +345,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--key", help="the certificate's private key (PEM)")
     p.add_argument("--config", help="branch config TOML used when creating the database")
     p.add_argument("--log-level", default="info", help="uvicorn log level")
+    p.add_argument(
+        "--pick-policy-nightly",
+        action="store_true",
+        help="each night (and at start when today has no choice) run the policy tournament "
+        "on the branch's own forecast and apply its winner from the next business day; "
+        "without it a manager runs and applies it from the console",
+    )
     p.add_argument(
         "--watch-callbacks",
         action="store_true",
