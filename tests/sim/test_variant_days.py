@@ -137,18 +137,20 @@ def test_the_simulation_gives_the_branch_this_hours_rates_and_the_bookings_still
         assert [m for _, m in got] == pytest.approx([m for _, m in still])
 
 
-def test_the_production_default_beats_fifo_and_strict_on_the_standard_day():
+def test_the_production_default_beats_fifo_on_the_standard_day():
+    # Over strict priority its gain on 30 days is within chance (+0.17 points, 95 %
+    # −0.15 to +0.50): within a kind of customer it calls in arrival order, as strict does.
     scenario = load_scenario()
     assert default_policy().name == DEFAULT_POLICY
     default = scenario_policy(scenario, DEFAULT_POLICY)
-    gains: dict[str, list[float]] = {"fifo": [], "strict": []}
+    gains: dict[str, list[float]] = {"fifo": []}
     for day in range(4):
         arrivals = draw_day(scenario, day)
         mine = within_share(scenario, simulate_day(scenario, arrivals, default, day).outcomes)
         for name, gain in gains.items():
             theirs = simulate_day(scenario, arrivals, scenario_policy(scenario, name), day)
             gain.append(mine - within_share(scenario, theirs.outcomes))
-    assert sum(gains["fifo"]) > 0 and sum(gains["strict"]) > 0
+    assert sum(gains["fifo"]) > 0
 
 
 def test_the_production_default_starves_nobody_under_a_flood():

@@ -200,7 +200,11 @@ class Rollout:
         base = self.base
         chosen = [first]
         if self.top > 1:
-            rest = [t for t in waiting if t.id != first.id]
+            # Only customers of another kind than the first choice: two alike (same business
+            # and class) are called in arrival order, never swapped on a simulated future's
+            # noise — a teller and the hall would see A002 called before A001.
+            kind = (first.service, self.kind_class(first, now))
+            rest = [t for t in waiting if (t.service, self.kind_class(t, now)) != kind]
             chosen += next_customers(base, counter, rest, now, services, self.top - 1)
         kinds: dict[tuple[str, PriorityClass], list[Ticket]] = {}
         for ticket, _weight in eligible(counter, waiting, now, services):
