@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import gc
 import logging
 import math
@@ -263,6 +264,15 @@ class Engine:
         for listener in self.listeners:
             listener(change)
         return change
+
+    async def durable(self) -> None:
+        """Return once every change applied so far is committed, so that what is read next
+        (a snapshot) is no newer than the database: `execute` applies a change before its
+        commit, and a kill -9 in between must not leave a client holding a state the
+        restarted server never had. Changes commit in order, so the latest one is enough."""
+        while (last := self.writer.last) is not None and not last.done():
+            with contextlib.suppress(Exception):  # a failed commit reloads; its caller hears
+                await asyncio.shield(last)
 
     async def call_next(self, counter_no: int, call_key: str | None = None) -> Ticket | None:
         """Call-next; a lookahead policy decides off the event loop (see call_advice.py)."""

@@ -62,6 +62,7 @@ class Writer:
         self._failed_generation = -1
         self._thread = threading.Thread(target=self._run, name="branchq-writer", daemon=True)
         self.commits = 0
+        self.last: asyncio.Future[None] | None = None  # the latest change submitted
 
     def start(self) -> None:
         self._thread.start()
@@ -74,6 +75,7 @@ class Writer:
         """Queue a change; the returned future resolves (in the loop) once it is durable."""
         future: asyncio.Future[None] = self._loop.create_future()
         self._queue.put(_Item(stored, generation, future))
+        self.last = future
         return future
 
     def _run(self) -> None:

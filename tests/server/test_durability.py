@@ -430,3 +430,39 @@ def test_business_day_rollover_across_a_restart(
     finally:
         second.stop()
     assert_log_consistent(db)
+
+
+def test_a_snapshot_never_shows_a_change_before_it_is_committed(server: LiveServer) -> None:
+    """The engine applies a change in memory, then commits it. A snapshot taken in between
+    said seq N+1 while the database held N: after a kill -9 there the restarted server
+    never had what a display had been told (the crash drill's "subscriber ends at 1168, the
+    server at 1164"). A snapshot now waits until what it shows is durable."""
+    before = server.engine.branch.last_seq
+    blocker = sqlite3.connect(str(server.db), timeout=10, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # the writer's next commit waits behind this lock
+    answers: dict[str, httpx.Response] = {}
+
+    def ask(name: str, role: str, method: str, path: str, **kw: Any) -> threading.Thread:
+        thread = threading.Thread(
+            target=lambda: answers.update({name: server.client(role).request(method, path, **kw)})
+        )
+        thread.start()
+        return thread
+
+    issuing = ask("issue", "kiosk", "POST", "/tickets", json={"service": "A"})
+    deadline = time.monotonic() + 10
+    while server.engine.branch.last_seq == before and time.monotonic() < deadline:
+        issuing.join(0.005)  # applied in memory, its commit held by the lock
+    assert server.engine.branch.last_seq > before
+    reading = ask("snapshot", "display", "GET", "/snapshot")
+    reading.join(0.3)
+    held = reading.is_alive()
+    blocker.execute("ROLLBACK")
+    blocker.close()
+    issuing.join(10)
+    reading.join(10)
+    assert held, "the snapshot answered while its last change was not committed"
+    assert answers["issue"].status_code == 201
+    with contextlib.closing(sqlite3.connect(str(server.db))) as conn:
+        stored = conn.execute("SELECT MAX(seq) FROM events").fetchone()[0]
+    assert answers["snapshot"].json()["seq"] == stored == server.engine.branch.last_seq

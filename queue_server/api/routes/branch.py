@@ -36,6 +36,7 @@ async def health(engine: EngineDep, request: Request) -> dict[str, Any]:
 @router.get("/snapshot")
 async def snapshot(engine: EngineDep, _: AnyDevice) -> dict[str, Any]:
     """The whole live state at one sequence number; events after `seq` bring it up to date."""
+    await engine.durable()
     return views.snapshot(engine)
 
 
@@ -90,6 +91,7 @@ async def _follow_branch(websocket: WebSocket, since: int | None, epoch: str | N
         sub = hub.subscribe_from(since)
         first = dumps({"type": "resume", "since": since, "epoch": engine.epoch})
     else:
+        await engine.durable()  # then snapshot and subscribe with no await between
         snap = views.snapshot(engine)
         sub = hub.subscribe_after_snapshot(snap["seq"])
         first = dumps({"type": "snapshot", **snap})
@@ -113,6 +115,7 @@ async def _follow_branch(websocket: WebSocket, since: int | None, epoch: str | N
                 # per subscriber per burst instead of one per event.
                 await asyncio.sleep(coalesce_s)
             if sub.needs_snapshot or sub.overflowed:
+                await engine.durable()
                 sub.take()
                 sub.needs_snapshot = sub.overflowed = False
                 snap = views.snapshot(engine)
