@@ -583,12 +583,29 @@ def _drill(
             c.join(HTTP_TIMEOUT_S + 1)
         if sys.exc_info()[0] is not None:
             subscriber_stop.set()
+    # The server may still add events of its own once the load stops (an alert raised or
+    # cleared by its scan): the end is where the server's sequence and the subscriber's
+    # position agree, not the first sequence read.
     final_seq = _final_seq(server)
     deadline = time.monotonic() + 10
-    while (subscriber.pos or 0) < final_seq and time.monotonic() < deadline:
+    while time.monotonic() < deadline:
+        if (subscriber.pos or 0) >= final_seq:
+            now_seq = _final_seq(server)
+            if now_seq == final_seq:
+                break
+            final_seq = now_seq
         time.sleep(0.02)
     subscriber_stop.set()
     subscriber.join(WATCHDOG_S + 2)
+    # Once caught up, the subscriber may still take an event the server adds before it
+    # stops: the end to check is its own position then, if the server has it too (an
+    # event the server does not have is still a problem, and so is never catching up).
+    end_seq = _final_seq(server)
+    pos = subscriber.pos or 0
+    if final_seq <= pos <= end_seq:
+        final_seq = pos
+    elif pos > end_seq:
+        final_seq = end_seq
     new = [
         p for p in check(server.db, ledger, subscriber.log, final_seq=final_seq) if p not in losses
     ]
