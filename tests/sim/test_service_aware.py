@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
 
 from queue_server.domain import Counter, CounterState, PriorityClass, Service, Skill, Ticket
 from queue_server.domain.policies import Forecast, GcMu, Hall, Reserving, policy_by_name
 from queue_server.simulation.compare import flood_wait_min
+from tests.sim.test_policies import at, ticket
 
-T0 = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
 VIP, CARE, REGULAR = PriorityClass.VIP, PriorityClass.CARE, PriorityClass.REGULAR
 SERVICES = {
     "A": Service("A", "A", {"en": "Cash"}, target_wait_s=600, mean_service_s=240),
@@ -18,32 +17,6 @@ SERVICES = {
     "W": Service("W", "W", {"en": "Wealth"}, target_wait_s=600, mean_service_s=900),
 }
 TELLER = Counter(1, "1", state=CounterState.OPEN, skills=(Skill("A"), Skill("B")))
-_ids = iter(range(1, 10_000))
-
-
-def at(minutes: float) -> datetime:
-    return T0 + timedelta(minutes=minutes)
-
-
-def ticket(
-    arrived: float,
-    service: str = "A",
-    priority: PriorityClass = REGULAR,
-    *,
-    slot: float | None = None,
-) -> Ticket:
-    tid = next(_ids)
-    return Ticket(
-        id=tid,
-        number=f"{service}{tid:03d}",
-        service=service,
-        business_day=date(2026, 11, 28),
-        arrived_at=at(arrived),
-        issued_at=at(arrived),
-        priority=priority,
-        vip_tier=1 if priority is VIP else 0,
-        appointment_slot=at(slot) if slot is not None else None,
-    )
 
 
 def advisor(number: int) -> Counter:

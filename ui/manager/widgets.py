@@ -63,6 +63,13 @@ class Table(QTableWidget):
             for c, text in enumerate(row):
                 self.set_cell(r, c, text)
 
+    def center_figures(self, row: int, first: int = 1) -> None:
+        """Centre the row's cells from column `first` on: the figures beside a name."""
+        for c in range(first, self.columnCount()):
+            item = self.item(row, c)
+            if item is not None:
+                item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+
     def set_cell(self, row: int, column: int, text: str, state: str | None = None) -> None:
         item = self.item(row, column)
         if item is None:

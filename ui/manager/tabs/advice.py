@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QHeaderView, QPushButton, QVBoxLayout, QWidget
 
 from ui.client import ApiError
@@ -108,10 +107,7 @@ class AdviceTab(QWidget):
             self.table.set_cell(r, 2, rec, state)
             for i, n in enumerate(row.coming):
                 self.table.set_cell(r, 3 + i, "—" if n is None else str(n))
-            for c in range(1, self.table.columnCount()):
-                item = self.table.item(r, c)
-                if item is not None:
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+            self.table.center_figures(r)
         # The figures share the width evenly, next to each other, easy to compare.
         header = self.table.horizontalHeader()
         header.setStretchLastSection(False)

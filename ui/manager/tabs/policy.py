@@ -210,10 +210,7 @@ class PolicyTab(QWidget):
             self.table.set_cell(
                 r, 2 + len(POLICY_CLASSES), t.tr("manager.policy.hours", hours=hours)
             )
-            for c in range(1, self.table.columnCount()):
-                item = self.table.item(r, c)
-                if item is not None:
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+            self.table.center_figures(r)
         header = self.table.horizontalHeader()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
