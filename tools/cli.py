@@ -194,6 +194,11 @@ def register_bench(sub: Any) -> None:
     )
     b.add_argument("--days", type=int, help="simulated days (default: the scenario's)")
     b.add_argument("--runs", type=int, default=30, help="forward runs per prediction")
+    b.add_argument(
+        "--policy",
+        help="run the days under this calling policy instead of the production default "
+        "(one the predictor replays exactly, e.g. strict, measures its floor)",
+    )
     _json_opt(b)
 
 

@@ -37,7 +37,7 @@ from queue_server.domain.eta import (
     predict_waits,
     todays_volume,
 )
-from queue_server.domain.policies import default_policy
+from queue_server.domain.policies import default_policy, policy_by_name
 from queue_server.simulation.arrivals import Arrival, draw_day
 from queue_server.simulation.engine import Simulation, day_origin, fork_branch, open_branch
 from queue_server.simulation.scenario import CLASSES, STANDARD_DAY, Scenario, load_scenario
@@ -67,11 +67,17 @@ def scenario_paths(given: Sequence[str] | None) -> list[Path | None]:
     return out
 
 
-def production_policy(scenario: Scenario) -> CallingPolicy:
+def production_policy(scenario: Scenario, name: str | None = None) -> CallingPolicy:
     """The calling policy a server runs with this branch's settings: the production default
-    (`default_policy`), whatever it is; the predictor replays a lookahead policy's base."""
+    (`default_policy`), whatever it is, or the named one; the predictor replays a lookahead
+    policy's base.
+
+    A named policy the predictor replays exactly (any but a lookahead) measures the
+    predictor's floor on a day: its remaining error is the future's, not the policy's."""
     grace = timedelta(seconds=scenario.branch.settings.appointment_grace_s)
-    return default_policy(grace)
+    if name is None:
+        return default_policy(grace)
+    return policy_by_name(name, appointment_grace=grace)
 
 
 def fitted_model(scenario: Scenario, days: int) -> ServiceModel:
@@ -124,12 +130,12 @@ def errors(pairs: Sequence[tuple[float, float]]) -> dict[str, Any]:
 
 
 def day_predictions(
-    scenario: Scenario, day: int, model: ServiceModel, runs: int
+    scenario: Scenario, day: int, model: ServiceModel, runs: int, policy: str | None = None
 ) -> list[tuple[PriorityClass, float, float, float]]:
     """(class, simulation median, naive, actual) in minutes for every customer of the day."""
     arrivals = draw_day(scenario, day)
     origin = day_origin(scenario, day)
-    branch = open_branch(scenario, production_policy(scenario), origin)
+    branch = open_branch(scenario, production_policy(scenario, policy), origin)
     sim = Simulation(branch, origin)
     sim.add_arrivals(arrivals)
     rng = random.Random(scenario.seed * 7919 + day)
@@ -271,14 +277,17 @@ def _pairs(
     return out
 
 
-def run(scenario: Scenario, days: int, runs: int = DEFAULT_RUNS) -> dict[str, Any]:
+def run(
+    scenario: Scenario, days: int, runs: int = DEFAULT_RUNS, policy: str | None = None
+) -> dict[str, Any]:
     model = fitted_model(scenario, days)
     rows: list[tuple[PriorityClass, float, float, float]] = []
     for day in range(days):
-        rows.extend(day_predictions(scenario, day, model, runs))
+        rows.extend(day_predictions(scenario, day, model, runs, policy))
     report: dict[str, Any] = {"scenario": scenario.name, "days": days, "runs": runs}
     report["left_uncalled"] = sum(1 for r in rows if math.isnan(r[3]))
-    report["policy"] = production_policy(scenario).name  # what the day runs and is predicted
+    # what the day runs and is predicted
+    report["policy"] = production_policy(scenario, policy).name
     for name in ("naive", "simulation"):
         figures = errors(_pairs(rows, name))
         figures["classes"] = {cls.value: errors(_pairs(rows, name, cls)) for cls in CLASSES}
@@ -332,7 +341,7 @@ def bench_main(args: argparse.Namespace) -> int:
     reports = []
     for path in scenario_paths(args.scenario):
         scenario = load_scenario(path)
-        reports.append(run(scenario, args.days or scenario.days, args.runs))
+        reports.append(run(scenario, args.days or scenario.days, args.runs, args.policy))
     # The first scenario's report keeps the top level (the shape tools read); every
     # scenario's, that one included, is under "scenarios".
     report = {**reports[0], "scenarios": reports}
