@@ -43,7 +43,7 @@ TEST_CONFIG = {
     ],
 }
 # The kiosk window tests' fixtures (printer simulator, make_kiosk) live in their own module.
-pytest_plugins = ["kiosk_fixtures"]
+pytest_plugins = ["kiosk_fixtures", "pg_fixtures"]
 PIN = "2468"
 
 

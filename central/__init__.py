@@ -1,0 +1,1 @@
+"""The head-office service: branches' event logs in PostgreSQL, read models, network console."""

@@ -1,0 +1,223 @@
+"""The centre's PostgreSQL schema, as numbered migrations applied in one transaction each.
+
+`migrate(conn)` brings a database up to the newest version and records each step in
+`schema_migrations`; a centre and its database may be upgraded apart, so a step is applied
+once and never edited after it shipped: a change is a new step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import psycopg
+
+Migration = Callable[[psycopg.Connection], None]
+
+
+def _m001_network(conn: psycopg.Connection) -> None:
+    """Branches and their logs, the events as received, and the read models the console reads."""
+    conn.execute(
+        """
+        CREATE TABLE regions (
+            id   text PRIMARY KEY CHECK (id ~ '^[A-Za-z0-9_.-]{1,64}$'),
+            name text NOT NULL
+        );
+
+        -- A branch enrolled at the centre. Its shipping token is kept only as a SHA-256
+        -- (a random 256-bit secret needs no slow hash). `profile` is what the branch last
+        -- said of itself: name, timezone, businesses with names and targets, counters.
+        CREATE TABLE branches (
+            id               text PRIMARY KEY CHECK (id ~ '^[A-Za-z0-9_.-]{1,64}$'),
+            name             text NOT NULL,
+            region_id        text NOT NULL REFERENCES regions (id),
+            timezone         text NOT NULL DEFAULT 'Asia/Shanghai',
+            token_sha256     bytea,
+            enrolled_at      timestamptz NOT NULL DEFAULT now(),
+            last_contact_at  timestamptz,      -- centre clock: any authenticated request
+            software_version text,
+            profile          jsonb NOT NULL DEFAULT '{}'::jsonb,
+            backlog          integer NOT NULL DEFAULT 0   -- events the branch said it still holds
+        );
+
+        -- One log of one branch database: (branch, log id, seq) is an event's identity.
+        -- A database restored from an older copy continues under a new log id whose events
+        -- start after what the copy kept; the old log stays as it was received.
+        CREATE TABLE branch_logs (
+            branch_id     text NOT NULL REFERENCES branches (id),
+            log_id        uuid NOT NULL,
+            first_seq     bigint NOT NULL CHECK (first_seq >= 1),
+            watermark     bigint NOT NULL,   -- every seq in [first_seq, watermark] is stored
+            opened_at     timestamptz NOT NULL DEFAULT now(),
+            restored_from uuid,              -- the log this one forked from, if any
+            PRIMARY KEY (branch_id, log_id),
+            CHECK (watermark >= first_seq - 1)
+        );
+
+        -- Every event as the branch shipped it, partitioned by the month of its branch time.
+        -- A partitioned table's unique key must hold the partition key: `at` is part of the
+        -- event, so a resent event has the same key and ON CONFLICT DO NOTHING drops it.
+        CREATE TABLE events (
+            branch_id   text NOT NULL,
+            log_id      uuid NOT NULL,
+            seq         bigint NOT NULL,
+            at          timestamptz NOT NULL,
+            kind        text NOT NULL,
+            v           smallint NOT NULL,
+            body        jsonb NOT NULL,
+            sha256      bytea NOT NULL,
+            received_at timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (branch_id, log_id, seq, at)
+        ) PARTITION BY RANGE (at);
+        CREATE INDEX events_branch_at ON events (branch_id, at);
+        CREATE INDEX events_branch_kind_at ON events (branch_id, kind, at);
+
+        -- An event whose (branch, log, seq) is stored with another digest: divergent
+        -- history, kept and alarmed on, never silently dropped or overwritten.
+        CREATE TABLE quarantine (
+            id          bigserial PRIMARY KEY,
+            branch_id   text NOT NULL,
+            log_id      uuid NOT NULL,
+            seq         bigint NOT NULL,
+            reason      text NOT NULL,
+            event       jsonb NOT NULL,
+            received_at timestamptz NOT NULL DEFAULT now()
+        );
+
+        -- ---------------------------------------------------------------- read models
+        -- All kept up to date by ingest, in the same transaction as the events.
+
+        CREATE TABLE live_branch (
+            branch_id        text PRIMARY KEY REFERENCES branches (id),
+            business_day     date,
+            waiting          integer NOT NULL DEFAULT 0,
+            windows_open     integer NOT NULL DEFAULT 0,
+            alerts_open      integer NOT NULL DEFAULT 0,
+            last_event_at    timestamptz,     -- branch clock of the newest event stored
+            last_received_at timestamptz      -- centre clock when it was stored
+        );
+
+        -- Per branch and business: today's figures so far.
+        CREATE TABLE live_business (
+            branch_id      text NOT NULL REFERENCES branches (id),
+            service        text NOT NULL,
+            business_day   date NOT NULL,
+            target_wait_s  integer,
+            waiting        integer NOT NULL DEFAULT 0,
+            windows_open   integer NOT NULL DEFAULT 0,
+            issued         integer NOT NULL DEFAULT 0,
+            called         integer NOT NULL DEFAULT 0,
+            served         integer NOT NULL DEFAULT 0,
+            within_target  integer NOT NULL DEFAULT 0,   -- of those called
+            no_show        integer NOT NULL DEFAULT 0,
+            rating_sum     integer NOT NULL DEFAULT 0,
+            rating_count   integer NOT NULL DEFAULT 0,
+            PRIMARY KEY (branch_id, service)
+        );
+
+        -- The open tickets of a branch's day (waiting, called, serving): the longest wait.
+        CREATE TABLE live_tickets (
+            branch_id  text NOT NULL REFERENCES branches (id),
+            ticket_id  bigint NOT NULL,
+            number     text NOT NULL,
+            service    text NOT NULL,
+            priority   text NOT NULL,
+            state      text NOT NULL,
+            arrived_at timestamptz NOT NULL,
+            called_at  timestamptz,
+            counter    integer,
+            PRIMARY KEY (branch_id, ticket_id)
+        );
+        CREATE INDEX live_tickets_waiting ON live_tickets (branch_id, arrived_at)
+            WHERE state = 'waiting';
+
+        CREATE TABLE live_counters (
+            branch_id  text NOT NULL REFERENCES branches (id),
+            number     integer NOT NULL,
+            name       text NOT NULL,
+            state      text NOT NULL,                 -- open, paused, closed
+            staffed    boolean NOT NULL DEFAULT false,
+            skills     jsonb NOT NULL DEFAULT '[]'::jsonb,
+            serving    text,                          -- ticket number called or in service
+            since      timestamptz,
+            PRIMARY KEY (branch_id, number)
+        );
+
+        CREATE TABLE live_alerts (
+            branch_id text NOT NULL REFERENCES branches (id),
+            alert_id  text NOT NULL,
+            kind      text NOT NULL,
+            severity  text NOT NULL,
+            detail    text NOT NULL,
+            raised_at timestamptz NOT NULL,
+            PRIMARY KEY (branch_id, alert_id)
+        );
+
+        CREATE TABLE device_health (
+            branch_id   text NOT NULL REFERENCES branches (id),
+            device      text NOT NULL,               -- e.g. kiosk-1/printer
+            kind        text NOT NULL,               -- printer, reader, scanner, board, pad …
+            health      text NOT NULL,               -- ok, warning, fault, unknown
+            detail      text NOT NULL DEFAULT '',
+            counter     integer,
+            reported_at timestamptz NOT NULL,
+            since       timestamptz NOT NULL,        -- when it entered this health
+            PRIMARY KEY (branch_id, device)
+        );
+
+        -- Per branch, business day and business: the reports' source (day, week, month).
+        CREATE TABLE daily_business (
+            branch_id      text NOT NULL REFERENCES branches (id),
+            business_day   date NOT NULL,
+            service        text NOT NULL,
+            issued         integer NOT NULL DEFAULT 0,
+            called         integer NOT NULL DEFAULT 0,
+            served         integer NOT NULL DEFAULT 0,
+            no_show        integer NOT NULL DEFAULT 0,
+            cancelled      integer NOT NULL DEFAULT 0,
+            wait_sum_s     double precision NOT NULL DEFAULT 0,  -- of those called
+            wait_max_s     double precision NOT NULL DEFAULT 0,
+            within_target  integer NOT NULL DEFAULT 0,
+            service_sum_s  double precision NOT NULL DEFAULT 0,  -- of those served
+            rating_sum     integer NOT NULL DEFAULT 0,
+            rating_count   integer NOT NULL DEFAULT 0,
+            PRIMARY KEY (branch_id, business_day, service)
+        );
+
+        -- Head-office and regional accounts for the console (argon2 hashes).
+        CREATE TABLE accounts (
+            username      text PRIMARY KEY CHECK (username ~ '^[A-Za-z0-9_.@-]{1,64}$'),
+            password_hash text NOT NULL,
+            role          text NOT NULL CHECK (role IN ('head_office', 'regional')),
+            region_id     text REFERENCES regions (id),
+            created_at    timestamptz NOT NULL DEFAULT now(),
+            CHECK ((role = 'regional') = (region_id IS NOT NULL))
+        );
+        """
+    )
+
+
+MIGRATIONS: list[Migration] = [_m001_network]
+
+
+def migrate(conn: psycopg.Connection) -> int:
+    """Apply every migration the database has not had; the version it is at now."""
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+    )
+    conn.commit()
+    # One centre migrating at a time: a second waits for the first's lock, then sees its work.
+    conn.execute("SELECT pg_advisory_lock(20261206)")
+    try:
+        done = {r[0] for r in conn.execute("SELECT version FROM schema_migrations")}
+        for version, step in enumerate(MIGRATIONS, start=1):
+            if version in done:
+                continue
+            with conn.transaction():
+                step(conn)
+                conn.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (version,))
+        conn.commit()
+    finally:
+        conn.execute("SELECT pg_advisory_unlock(20261206)")
+        conn.commit()
+    return len(MIGRATIONS)

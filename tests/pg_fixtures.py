@@ -1,0 +1,39 @@
+"""PostgreSQL fixtures: one throwaway cluster per test run, a fresh head-office database per test.
+
+The cluster starts on first use (about a second) and is removed when the run ends; each
+test gets a database copied from a migrated template, so no test sees another's rows.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from central.storage.migrations import migrate
+from tools.pgcluster import Cluster
+
+TEMPLATE = "central_template"
+_names = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Cluster]:
+    with Cluster() as cluster:
+        dsn = cluster.create_database(TEMPLATE)
+        with psycopg.connect(dsn) as conn:
+            migrate(conn)
+        yield cluster
+
+
+@pytest.fixture
+def central_dsn(pg_cluster: Cluster) -> Iterator[str]:
+    """The connection string of a fresh, migrated head-office database."""
+    name = f"central_{next(_names)}"
+    with psycopg.connect(pg_cluster.dsn(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"')
+    yield pg_cluster.dsn(name)
+    with psycopg.connect(pg_cluster.dsn(), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
