@@ -26,7 +26,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, NotRequired, TypedDict
+from typing import Any, NotRequired
+
+# typing_extensions: pydantic (the centre validates these shapes) needs its TypedDict before 3.12.
+from typing_extensions import TypedDict
 
 TOKEN_PREFIX = "bq1"
 MAX_BATCH = 1000  # events per batch; a larger batch is refused (413 `batch_too_large`)
