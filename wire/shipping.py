@@ -26,10 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, NotRequired
-
-# typing_extensions: pydantic (the centre validates these shapes) needs its TypedDict before 3.12.
-from typing_extensions import TypedDict
+from typing import Any, NotRequired, TypedDict
 
 TOKEN_PREFIX = "bq1"
 MAX_BATCH = 1000  # events per batch; a larger batch is refused (413 `batch_too_large`)
