@@ -196,7 +196,46 @@ def _m001_network(conn: psycopg.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Migration] = [_m001_network]
+def _m002_ingest_state(conn: psycopg.Connection) -> None:
+    """What ingest needs to keep the read models by difference, batch after batch."""
+    conn.execute(
+        """
+        -- Each ticket leg as last counted into daily_business: the next event of the leg
+        -- replaces this contribution by its own, so a day's figures never count a leg twice
+        -- and need no re-reading of the day's events. `within` is decided at the first call,
+        -- against the target of that moment.
+        CREATE TABLE ticket_legs (
+            branch_id    text NOT NULL REFERENCES branches (id),
+            ticket_id    bigint NOT NULL,
+            business_day date NOT NULL,
+            service      text NOT NULL,
+            leg          integer NOT NULL,
+            state        text NOT NULL,
+            wait_s       double precision,   -- from joining the queue to the FIRST call
+            within       boolean NOT NULL DEFAULT false,
+            service_s    double precision,   -- of a served leg
+            rating       integer,
+            PRIMARY KEY (branch_id, ticket_id)
+        );
+        CREATE INDEX ticket_legs_day ON ticket_legs (branch_id, business_day);
+
+        -- A branch's businesses as it last described them (hello profile, service.updated):
+        -- names for the console and the target a wait is judged against.
+        CREATE TABLE branch_services (
+            branch_id     text NOT NULL REFERENCES branches (id),
+            service       text NOT NULL,
+            names         jsonb NOT NULL DEFAULT '{}'::jsonb,
+            target_wait_s integer NOT NULL,
+            sort          integer NOT NULL DEFAULT 0,
+            PRIMARY KEY (branch_id, service)
+        );
+
+        ALTER TABLE live_alerts ADD COLUMN acknowledged_at timestamptz;
+        """
+    )
+
+
+MIGRATIONS: list[Migration] = [_m001_network, _m002_ingest_state]
 
 
 def migrate(conn: psycopg.Connection) -> int:

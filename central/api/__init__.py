@@ -1,0 +1,1 @@
+"""The head-office HTTP service: branch shipping routes (and the console's, merged in)."""

@@ -1,0 +1,108 @@
+"""The branch shipping routes of `wire.shipping`: hello, log state, digests, event batches."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, cast
+
+from fastapi import APIRouter, Depends, Header, Query
+from psycopg_pool import ConnectionPool
+from pydantic import BaseModel
+
+from central.api.gate import POOL_TIMEOUT_S, IngestGate
+from central.branches import authenticate
+from central.storage import branches as stored
+from central.storage import ingest
+from central.storage.ingest import Refused
+from wire.shipping import Ack, Batch, Digests, Hello, LogState
+
+
+class HelloIn(BaseModel):
+    """`wire.shipping.Hello` as validated here (the wire module stays standard-library only,
+    and pydantic on Python 3.11 cannot read a `typing.TypedDict`)."""
+
+    branch: str
+    log_id: str
+    first_seq: int
+    restored_from: str | None
+    software_version: str
+    backlog: int
+    profile: dict[str, Any]
+
+
+class ShippedEventIn(BaseModel):
+    seq: int
+    at: str
+    kind: str
+    v: int
+    body: dict[str, Any]
+    sha256: str
+
+
+class BatchIn(BaseModel):
+    branch: str
+    log_id: str
+    events: list[ShippedEventIn]
+    backlog: int | None = None
+
+    def as_wire(self) -> Batch:
+        out = self.model_dump(exclude_none=True)
+        return cast(Batch, out)
+
+
+def _not_yours(branch: str, said: str) -> Refused:
+    return Refused(403, "wrong_branch", f"this token is branch {branch}'s, not {said}'s")
+
+
+def router(pool: ConnectionPool, gate: IngestGate) -> APIRouter:
+    api = APIRouter(prefix="/api/v1/ship")
+
+    def branch_of(authorization: Annotated[str | None, Header()] = None) -> str:
+        with pool.connection(timeout=POOL_TIMEOUT_S) as conn:
+            return authenticate(conn, authorization)
+
+    # A closure's alias cannot be resolved from this module's (postponed) annotations, so
+    # the dependency is given as each route's default.
+    authenticated = Depends(branch_of)
+
+    @api.post("/hello", response_model=None)
+    def hello(hello_in: HelloIn, branch: str = authenticated) -> LogState:
+        """Register the branch's log when new; the centre's state of it."""
+        said = cast(Hello, hello_in.model_dump())
+        if said["branch"] != branch:
+            raise _not_yours(branch, said["branch"])
+        with pool.connection(timeout=POOL_TIMEOUT_S) as conn:
+            return ingest.hello(conn, branch, said)
+
+    @api.get("/logs/{log_id}", response_model=None)
+    def log_state(log_id: str, branch: str = authenticated) -> LogState:
+        """The watermark of one of the branch's logs and the digest stored at it."""
+        with pool.connection(timeout=POOL_TIMEOUT_S) as conn:
+            stored.touch(conn, branch)
+            conn.commit()
+            return ingest.log_state(conn, branch, log_id)
+
+    @api.get("/logs/{log_id}/digests", response_model=None)
+    def digests(
+        log_id: str,
+        after: Annotated[int, Query(ge=0)] = 0,
+        limit: Annotated[int, Query(ge=1, le=ingest.MAX_DIGESTS)] = ingest.MAX_DIGESTS,
+        branch: str = authenticated,
+    ) -> Digests:
+        """Stored digests after a seq, to find where a restored copy forked."""
+        with pool.connection(timeout=POOL_TIMEOUT_S) as conn:
+            return ingest.digests(conn, branch, log_id, after, limit)
+
+    @api.post("/events", response_model=None)
+    def events(batch_in: BatchIn, branch: str = authenticated) -> Ack:
+        """Store a batch of the branch's events; the new watermark."""
+        batch = batch_in.as_wire()
+        if batch["branch"] != branch:
+            raise _not_yours(branch, batch["branch"])
+        leave = gate.enter(len(batch["events"]))
+        try:
+            with pool.connection(timeout=POOL_TIMEOUT_S) as conn:
+                return ingest.ingest(conn, branch, batch)
+        finally:
+            leave()
+
+    return api
