@@ -200,6 +200,19 @@ def register_bench(sub: Any) -> None:
         "(one the predictor replays exactly, e.g. strict, measures its floor)",
     )
     _json_opt(b)
+    b = _command(
+        bsub,
+        "central",
+        deferred("tools.bench.central", "main"),
+        "Branches shipping to a real head office on PostgreSQL: latency, backfill, oracle.",
+    )
+    b.add_argument("--branches", type=int, default=200, help="compact branch emitters")
+    b.add_argument("--real", type=int, default=3, help="real branch servers among them")
+    b.add_argument("--seconds", type=float, default=20.0, help="measured live window")
+    b.add_argument("--speed", type=float, default=10.0, help="x the standard day's event rate")
+    b.add_argument("--day-events", type=int, default=1500, help="a branch's day of events")
+    b.add_argument("--seed", type=int, default=7, help="the traffic's random seed")
+    _json_opt(b)
 
 
 # ------------------------------------------------------------------------ simulate
