@@ -7,7 +7,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from test_display import browser  # noqa: F401  # one Chromium per module, as the display's
+from test_display import browser  # noqa: F401, F811  # one Chromium per module, as the display's
 
 from tools.console_network import PASSWORD, ConsoleServer, seed_network
 
@@ -32,7 +32,9 @@ def shown(page: Any) -> list[str]:
 
 
 def test_a_manager_signs_in_sorts_filters_drills_down_and_sees_a_row_change_live(
-    browser: Any, console: ConsoleServer, central_dsn: str
+    browser: Any,  # noqa: F811  # the fixture imported above
+    console: ConsoleServer,
+    central_dsn: str,
 ) -> None:
     context = browser.new_context(viewport=VIEW)
     try:
