@@ -7,7 +7,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from test_display import browser  # noqa: F401, F811  # one Chromium per module, as the display's
+from test_display import browser  # noqa: F401  # one Chromium per module, as the display's
 
 from tools.console_network import PASSWORD, ConsoleServer, seed_network
 
