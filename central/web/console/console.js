@@ -98,6 +98,7 @@
     if (s == null) return "—";
     s = Math.max(0, Math.round(s));
     if (s < 60) return `${s}${t("s")}`;
+    if (s < 3600 && s % 60 === 0) return `${s / 60}${t("m")}`;
     if (s < 3600) return `${Math.floor(s / 60)}${t("m")}${lang === "en" ? " " : ""}${String(s % 60).padStart(2, "0")}${t("s")}`;
     if (s < 86400) return `${Math.floor(s / 3600)}${t("h")}${lang === "en" ? " " : ""}${Math.floor((s % 3600) / 60)}${t("m")}`;
     return `${Math.floor(s / 86400)}${t("d")}`;
@@ -419,7 +420,8 @@
     let svg = `<svg viewBox="0 0 ${W} ${H + 26}" role="img" aria-label="${esc(t(METRIC_LABEL[metric]))}">`;
     for (let i = 0; i <= 4; i++) {
       const v = (max * i) / 4;
-      svg += `<line class="gridline" x1="${L}" x2="${W - R}" y1="${y(v)}" y2="${y(v)}"/><text x="${L - 6}" y="${y(v) + 4}" text-anchor="end">${esc(metricText(metric, metric.endsWith("_s") || metric.endsWith("_share") ? v : Math.round(v * 100) / 100))}</text>`;
+      const tick = metric.endsWith("_share") || metric === "rating_avg" ? Math.round(v * 100) / 100 : Math.round(v);
+      svg += `<line class="gridline" x1="${L}" x2="${W - R}" y1="${y(v)}" y2="${y(v)}"/><text x="${L - 6}" y="${y(v) + 4}" text-anchor="end">${esc(metricText(metric, tick))}</text>`;
     }
     const every = Math.ceil(periods.length / 16);
     periods.forEach((p, i) => {
