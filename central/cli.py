@@ -62,7 +62,12 @@ def register(sub: Any) -> None:
         help="Add a console account; the password is read from the terminal or standard input.",
     )
     add.add_argument("--dsn", required=True, help="PostgreSQL connection string")
-    add.add_argument("--username", required=True)
-    add.add_argument("--role", required=True, choices=("head_office", "regional"))
+    add.add_argument("--username", required=True, help="the name to sign in with")
+    add.add_argument(
+        "--role",
+        required=True,
+        choices=("head_office", "regional"),
+        help="head_office sees every branch; regional sees one region",
+    )
     add.add_argument("--region", help="the region a regional account sees (regional only)")
     add.set_defaults(func=_account_add)

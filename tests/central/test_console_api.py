@@ -249,3 +249,43 @@ def test_a_notify_reaches_the_live_stream_of_those_allowed_to_see_it(
     assert streams["hq"] == [("branch", "bj-guomao"), ("branch", "hz-xihu")]
     # The east manager never hears of the north branch: the first event is the east one.
     assert streams["east"] == [("branch", "hz-xihu")]
+
+
+def test_account_add_reads_the_password_from_stdin_and_stores_an_argon2id_hash(
+    central_dsn: str,
+) -> None:
+    import subprocess
+    import sys
+
+    with psycopg.connect(central_dsn) as conn:
+        conn.execute("INSERT INTO regions VALUES ('west', '西部区')")
+    command = [
+        sys.executable,
+        "-m",
+        "queue_server.cli",
+        "central",
+        "account",
+        "add",
+        "--dsn",
+        central_dsn,
+        "--username",
+        "zhang",
+        "--role",
+        "regional",
+    ]
+    done = subprocess.run(
+        [*command, "--region", "west"],
+        input="a long secret 1\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "a long secret" not in done.stdout + done.stderr
+    refused = subprocess.run(
+        command, input="a long secret 1\n", capture_output=True, text=True, timeout=60
+    )
+    assert refused.returncode != 0 and "bad_region" in refused.stderr
+    with psycopg.connect(central_dsn) as conn:
+        row = conn.execute("SELECT password_hash, region_id FROM accounts").fetchall()
+    assert len(row) == 1 and row[0][0].startswith("$argon2id$") and row[0][1] == "west"
