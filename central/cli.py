@@ -48,6 +48,36 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_password(prompt: str) -> str:
+    """A password from the terminal (asked twice) or one line of a pipe: never an argument,
+    which any user could read in the process list and the shell's history."""
+    import getpass
+    import sys
+
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass(prompt)
+    if getpass.getpass("again: ") != first:
+        raise SystemExit("the two passwords differ: nothing was changed")
+    return first
+
+
+def _account_add(args: argparse.Namespace) -> int:
+    import psycopg
+
+    from central.accounts import AccountError, add_account
+
+    password = _read_password(f"password for {args.username}: ")
+    try:
+        with psycopg.connect(args.dsn, connect_timeout=10) as conn:
+            add_account(conn, args.username, password, args.role, args.region)
+    except AccountError as exc:
+        raise SystemExit(f"error ({exc.code}): {exc}") from None
+    scope = f"region {args.region}" if args.region else "every branch"
+    print(f"account {args.username} added: {args.role}, sees {scope}")
+    return 0
+
+
 def register(sub: Any) -> None:
     """Add `branchq central` and its subcommands."""
     p = sub.add_parser("central", help="The head-office service (PostgreSQL).")
@@ -72,3 +102,20 @@ def register(sub: Any) -> None:
     s.add_argument("--tls-key", help="PEM private key of --tls-cert")
     s.add_argument("--pool-size", type=int, default=8, help="database connections")
     s.set_defaults(func=_serve)
+
+    a = csub.add_parser("account", help="Head-office console accounts.")
+    asub = a.add_subparsers(dest="account_command", required=True, metavar="COMMAND")
+    add = asub.add_parser(
+        "add",
+        help="Add a console account; the password is read from the terminal or standard input.",
+    )
+    add.add_argument("--dsn", required=True, help="PostgreSQL connection string")
+    add.add_argument("--username", required=True, help="the name to sign in with")
+    add.add_argument(
+        "--role",
+        required=True,
+        choices=("head_office", "regional"),
+        help="head_office sees every branch; regional sees one region",
+    )
+    add.add_argument("--region", help="the region a regional account sees (regional only)")
+    add.set_defaults(func=_account_add)

@@ -34,6 +34,7 @@ def create_app(
 ) -> FastAPI:
     """The centre on the database at `dsn` (migrated already: `branchq central migrate`)."""
     from central.api import ship
+    from central.api.console import console_router
 
     pool = ConnectionPool(
         dsn, min_size=1, max_size=pool_size, open=False, timeout=POOL_TIMEOUT_S,
@@ -44,7 +45,7 @@ def create_app(
     gate = IngestGate(limit, bulk_ingest_limit or max(1, limit // 2))
     routers: list[RouterFactory] = [
         lambda p: ship.router(p, gate),
-        # central.api.console.router goes here
+        console_router,
     ]
 
     @asynccontextmanager

@@ -173,7 +173,7 @@ def ingest(conn: psycopg.Connection, branch: str, batch: Batch) -> Ack:
     """Store one batch (see the module's text); Refused with nothing stored otherwise."""
     log_id = _log_uuid(batch["log_id"])
     events = checked(batch["events"])
-    _ensure_partitions(conn, {e.month for e in events})
+    ensure_partitions(conn, {e.month for e in events})
     with conn.transaction():
         row = conn.execute(
             "SELECT first_seq, watermark FROM branch_logs "
@@ -289,7 +289,7 @@ def partition_name(month: date) -> str:
     return f"events_y{month.year:04d}m{month.month:02d}"
 
 
-def _ensure_partitions(conn: psycopg.Connection, months: set[date]) -> None:
+def ensure_partitions(conn: psycopg.Connection, months: set[date]) -> None:
     """Create the months' partitions of `events` that are missing, each in its own short
     transaction BEFORE the batch's: creating one locks the whole table, which inside a batch
     holding rows of it would deadlock with another ingest doing the same."""

@@ -235,7 +235,33 @@ def _m002_ingest_state(conn: psycopg.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Migration] = [_m001_network, _m002_ingest_state]
+def _m003_console_sessions(conn: psycopg.Connection) -> None:
+    """Console sign-in sessions and the wrong-password throttle, shared by every centre process."""
+    conn.execute(
+        """
+        -- A signed-in console: the cookie's random token is kept only as a SHA-256, so a
+        -- copy of this table signs nobody in.
+        CREATE TABLE console_sessions (
+            token_sha256 bytea PRIMARY KEY,
+            username     text NOT NULL REFERENCES accounts (username) ON DELETE CASCADE,
+            created_at   timestamptz NOT NULL DEFAULT now(),
+            expires_at   timestamptz NOT NULL
+        );
+        CREATE INDEX console_sessions_expiry ON console_sessions (expires_at);
+
+        -- Wrong passwords in a row per name typed (known or not, so the answer does not
+        -- tell which names exist); a correct one clears the row.
+        CREATE TABLE console_sign_in_failures (
+            username        text PRIMARY KEY,
+            failures        integer NOT NULL,
+            last_failed_at  timestamptz NOT NULL,
+            locked_until    timestamptz
+        );
+        """
+    )
+
+
+MIGRATIONS: list[Migration] = [_m001_network, _m002_ingest_state, _m003_console_sessions]
 
 
 def migrate(conn: psycopg.Connection) -> int:

@@ -378,7 +378,8 @@ def _oracle(dsn: str, emitters: list[Emitter]) -> dict[str, int]:
     with psycopg.connect(dsn) as conn:
         for e in emitters:
             rows = conn.execute(
-                "SELECT seq, encode(sha256, 'hex') FROM events WHERE branch_id = %s AND log_id = %s",
+                "SELECT seq, encode(sha256, 'hex') FROM events"
+                " WHERE branch_id = %s AND log_id = %s",
                 (e.branch, e.log_id),
             ).fetchall()
             stored: dict[int, int] = {}
