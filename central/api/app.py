@@ -40,9 +40,10 @@ def create_app(
         dsn, min_size=1, max_size=pool_size, open=False, timeout=POOL_TIMEOUT_S,
         kwargs={"connect_timeout": 10},
     )  # fmt: skip
-    # Ingest leaves connections free for the console's reads.
-    limit = ingest_limit or max(1, pool_size - 2)
-    gate = IngestGate(limit, bulk_ingest_limit or max(1, limit // 2))
+    # Ingest leaves connections free for the console's reads: of the pool, half the rest for
+    # live batches and a quarter for catch-up.
+    limit = ingest_limit or max(1, (pool_size - 2) // 2)
+    gate = IngestGate(limit, bulk_ingest_limit or max(1, (pool_size - 2) // 4))
     routers: list[RouterFactory] = [
         lambda p: ship.router(p, gate),
         console_router,

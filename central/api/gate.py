@@ -1,15 +1,26 @@
-"""How long a request waits for a connection, and the limit on batches stored at once."""
+"""How long a request waits for a connection, and the two lanes batches are stored through.
+
+A branch catching up on a day sends 1,000-event batches back to back; a branch that is up to
+date sends one commit's events at a time. Each kind has its own lane: a few worker threads
+(and so database connections) of its own, which a batch waits for without holding a
+thread. So however many branches catch up at once, a live batch never queues behind them.
+"""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
+from typing import TypeVar
+
+import anyio
+import anyio.to_thread
+from anyio import CapacityLimiter
 
 POOL_TIMEOUT_S = 10.0
+T = TypeVar("T")
 
 
 class Busy(Exception):
-    """Every ingest slot is taken: the branch should come back after `retry_after_s`."""
+    """The lane stayed full: the branch should come back after `retry_after_s`."""
 
     def __init__(self, retry_after_s: int = 1) -> None:
         super().__init__("the centre is busy ingesting; retry shortly")
@@ -17,28 +28,35 @@ class Busy(Exception):
 
 
 class IngestGate:
-    """At most `limit` batches stored at once, and at most `bulk_limit` of them large
-    (backfill), so a branch catching up on a day never holds back another's live events."""
+    """The live lane and the bulk (catch-up) lane, `limit` and `bulk_limit` threads each."""
 
-    BULK_EVENTS = 50  # a batch larger than this is catch-up, not one commit's events
+    BULK_BYTES = 64 * 1024  # a body larger than this is catch-up, not one commit's events
+    WAIT_S = 10.0  # a batch waits this long for its lane before the branch is sent away
 
     def __init__(self, limit: int, bulk_limit: int) -> None:
-        self._all = threading.BoundedSemaphore(limit)
-        self._bulk = threading.BoundedSemaphore(bulk_limit)
+        self._live = CapacityLimiter(limit)
+        self._bulk = CapacityLimiter(bulk_limit)
 
-    def enter(self, events: int) -> Callable[[], None]:
-        """Take a slot for a batch of `events` (Busy when none is free); returns the release."""
-        bulk = events > self.BULK_EVENTS
-        if bulk and not self._bulk.acquire(blocking=False):
-            raise Busy()
-        if not self._all.acquire(blocking=False):
-            if bulk:
-                self._bulk.release()
-            raise Busy()
+    def threads(self) -> int:
+        """Worker threads (so database connections) the two lanes may use at once."""
+        return int(self._live.total_tokens + self._bulk.total_tokens)
 
-        def leave() -> None:
-            self._all.release()
-            if bulk:
-                self._bulk.release()
+    async def run(self, size: int, work: Callable[[], T]) -> T:
+        """`work` on a worker thread of the lane a body of `size` bytes belongs to."""
+        lane = self._bulk if size > self.BULK_BYTES else self._live
+        try:
+            # In this task: the limiter's token belongs to the task that acquired it.
+            with anyio.fail_after(self.WAIT_S):
+                await lane.acquire()
+        except TimeoutError:
+            raise Busy() from None
+        try:
+            # The lane's token is already held; the thread limiter of the call is the lane.
+            return await anyio.to_thread.run_sync(work, limiter=_UNLIMITED)
+        finally:
+            lane.release()
 
-        return leave
+
+# Threads are counted by the lanes above, not by anyio's shared default limiter (40), which
+# the console's routes use too.
+_UNLIMITED = CapacityLimiter(1_000)

@@ -259,13 +259,16 @@ def _shipped(e: Incoming) -> dict[str, Any]:
 
 
 def _insert(conn: psycopg.Connection, branch: str, log_id: uuid.UUID, fresh: list[Incoming]) -> int:
-    """Insert the new events in one statement (arrays unnested: one round trip a batch)."""
+    """Insert the new events in one statement (arrays unnested: one round trip a batch).
+
+    The arrays go in binary (`%b`): in text format every JSON body in an array is escaped
+    character by character, which took most of a 1,000-event batch's time."""
     if not fresh:
         return 0
     cur = conn.execute(
         "INSERT INTO events (branch_id, log_id, seq, at, kind, v, body, sha256) "
         "SELECT %s, %s, seq, at, kind, v, body::jsonb, sha256 FROM unnest("
-        "%s::bigint[], %s::timestamptz[], %s::text[], %s::smallint[], %s::text[], %s::bytea[]"
+        "%b::bigint[], %b::timestamptz[], %b::text[], %b::smallint[], %b::text[], %b::bytea[]"
         ") AS e (seq, at, kind, v, body, sha256) ON CONFLICT DO NOTHING",
         (
             branch,

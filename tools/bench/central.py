@@ -64,6 +64,7 @@ DAY_EVENTS = 1500
 DAY_HOURS = 8.0
 SERVICES = ("A", "B", "C", "L", "W")
 TIMEOUT = httpx.Timeout(10.0, connect=3.0)
+CONSOLE_PASSWORD = "bench only, thrown away with its cluster"
 
 
 def _free_port() -> int:
@@ -233,33 +234,40 @@ async def _ship(client: httpx.AsyncClient, base: str, e: Emitter, fig: Figures) 
 
 
 class ConsoleWatch:
-    """When the centre says "branch X changed": PostgreSQL's NOTIFY on channel `network`,
-    as the console's live stream relays it."""
+    """What a signed-in head-office browser hears: the console's live stream
+    (`/console/api/live`, server-sent events), one `branch` message per branch that changed."""
 
-    def __init__(self, dsn: str) -> None:
-        self.dsn = dsn
+    def __init__(self, base: str, username: str, password: str) -> None:
+        self.base = base
+        self.credentials = {"username": username, "password": password}
         self.seen: dict[str, list[float]] = {}
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._listen, name="console-watch", daemon=True)
         self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._listen, name="console-watch", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
-        self._ready.wait(10)
+        if not self._ready.wait(15):
+            raise RuntimeError("the console's live stream did not say hello within 15 s")
 
     def _listen(self) -> None:
-        import psycopg
-
-        with psycopg.connect(self.dsn, autocommit=True) as conn:
-            conn.execute("LISTEN network")
-            self._ready.set()
-            while not self._stop.is_set():
-                for n in conn.notifies(timeout=0.5):
-                    self.seen.setdefault(n.payload, []).append(time.monotonic())
+        timeout = httpx.Timeout(30.0, connect=3.0)  # a heartbeat comes every 15 s
+        with httpx.Client(base_url=self.base, timeout=timeout) as http:
+            http.post("/console/api/sign-in", json=self.credentials).raise_for_status()
+            with http.stream("GET", "/console/api/live") as stream:
+                event = ""
+                for line in stream.iter_lines():
+                    if self._stop.is_set():
+                        return
+                    if line.startswith("event: "):
+                        event = line[7:]
+                        if event == "hello":
+                            self._ready.set()
+                    elif line.startswith("data: ") and event == "branch":
+                        self.seen.setdefault(line[6:], []).append(time.monotonic())
 
     def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(5)
+        self._stop.set()  # the stream ends at its next message or heartbeat; daemon thread
 
     def latencies(self, emitters: list[Emitter], window: tuple[float, float]) -> list[float]:
         out = []
@@ -294,11 +302,11 @@ def _centre_process(dsn: str, port: int, logfile: Path) -> subprocess.Popen[byte
 
 
 async def _run_network(
-    base: str, emitters: list[Emitter], args: argparse.Namespace, dsn: str
+    base: str, emitters: list[Emitter], args: argparse.Namespace
 ) -> dict[str, Any]:
     fig = Figures()
     rng = random.Random(args.seed)
-    watch = ConsoleWatch(dsn)
+    watch = ConsoleWatch(base, "bench-hq", CONSOLE_PASSWORD)
     watch.start()
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
     async with httpx.AsyncClient(timeout=TIMEOUT, limits=limits) as client:
@@ -398,6 +406,7 @@ def _oracle(dsn: str, emitters: list[Emitter]) -> dict[str, int]:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     import psycopg
 
+    from central.accounts import add_account
     from central.branches import enrol
     from central.storage.migrations import migrate
 
@@ -410,11 +419,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 Emitter(f"E{k:04d}", enrol(conn, f"E{k:04d}", f"模拟支行 {k}", f"R{k % 8}"))
                 for k in range(args.branches)
             ]
+            add_account(conn, "bench-hq", CONSOLE_PASSWORD, "head_office", None)
+            conn.commit()
         port = _free_port()
         logfile = pg.root / "centre.log"
         centre = _centre_process(dsn, port, logfile)
         try:
-            figures = asyncio.run(_run_network(f"http://127.0.0.1:{port}", emitters, args, dsn))
+            figures = asyncio.run(_run_network(f"http://127.0.0.1:{port}", emitters, args))
         finally:
             centre.terminate()
             try:
