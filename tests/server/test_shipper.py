@@ -8,8 +8,10 @@ import sqlite3
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from conftest import LiveServer, sign_in
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -52,6 +54,18 @@ def shipped_up_to(link: Link, log_id: str, seq: int) -> None:
     link.centre.wait_for(there)
 
 
+@pytest.fixture
+def shipping(branch_db, clock, link) -> Iterator[LiveServer]:
+    """The branch serving with the head office set, its first tickets already shipped."""
+    server = LiveServer(branch_db[0], branch_db[1], clock, head_office=link.office()).start()
+    try:
+        issue(server, 3)
+        shipped_up_to(link, log_id_of(server.db), server.engine.branch.last_seq)
+        yield server
+    finally:
+        server.stop()
+
+
 def issue(server: LiveServer, count: int) -> None:
     kiosk = server.client("kiosk")
     for _ in range(count):
@@ -60,43 +74,37 @@ def issue(server: LiveServer, count: int) -> None:
         assert r.status_code == 201, r.text
 
 
-def test_events_arrive_in_order_exactly_once_across_a_cut_and_a_lost_ack(branch_db, clock, link):
-    server = LiveServer(branch_db[0], branch_db[1], clock, head_office=link.office()).start()
-    try:
-        log_id = log_id_of(server.db)
-        issue(server, 3)
-        shipped_up_to(link, log_id, server.engine.branch.last_seq)
-        link.proxy.set_mode("reset")  # the WAN goes: open connections reset, new ones refused
-        issue(server, 5)  # the branch carries on
-        link.centre.lose_next_ack = True  # the first batch after the cut is stored, ack lost
-        link.centre.stale_next_hello = True  # and the centre answers as of seq 1: a resend
-        link.proxy.set_mode("pass")
-        shipped_up_to(link, log_id, server.engine.branch.last_seq)
-        link.centre.wait_for(lambda: link.centre.duplicates > 0)  # the resend came
-        issue(server, 2)
-        shipped_up_to(link, log_id, server.engine.branch.last_seq)
-        assert centre_events(link, log_id) == local_events(server.db)
-        assert link.centre.stored == len(local_events(server.db))  # each stored once
-        status = server.client("manager").get("/head-office").json()
-        assert status["link"] == "connected" and status["backlog"] == 0
-        assert status["last_ack_at"] and status["log_id"] == log_id
-    finally:
-        server.stop()
+def test_events_arrive_in_order_exactly_once_across_a_cut_and_a_lost_ack(shipping, link):
+    server = shipping
+    log_id = log_id_of(server.db)
+    issue(server, 3)
+    shipped_up_to(link, log_id, server.engine.branch.last_seq)
+    link.proxy.set_mode("reset")  # the WAN goes: open connections reset, new ones refused
+    issue(server, 5)  # the branch carries on
+    link.centre.lose_next_ack = True  # the first batch after the cut is stored, ack lost
+    link.centre.stale_next_hello = True  # and the centre answers as of seq 1: a resend
+    link.proxy.set_mode("pass")
+    shipped_up_to(link, log_id, server.engine.branch.last_seq)
+    link.centre.wait_for(lambda: link.centre.duplicates > 0)  # the resend came
+    issue(server, 2)
+    shipped_up_to(link, log_id, server.engine.branch.last_seq)
+    assert centre_events(link, log_id) == local_events(server.db)
+    assert link.centre.stored == len(local_events(server.db))  # each stored once
+    status = server.client("manager").get("/head-office").json()
+    assert status["link"] == "connected" and status["backlog"] == 0
+    assert status["last_ack_at"] and status["log_id"] == log_id
 
 
-def test_a_gap_at_the_centre_resumes_from_its_watermark(branch_db, clock, link):
-    server = LiveServer(branch_db[0], branch_db[1], clock, head_office=link.office()).start()
-    try:
-        log_id = log_id_of(server.db)
-        issue(server, 4)
-        shipped_up_to(link, log_id, server.engine.branch.last_seq)
-        link.centre.forget_after(log_id, 2)  # the centre lost everything after seq 2
-        issue(server, 1)  # the next batch starts beyond the centre's watermark: 409 gap
-        link.centre.wait_for(lambda: link.centre.gaps > 0)
-        shipped_up_to(link, log_id, server.engine.branch.last_seq)
-        assert centre_events(link, log_id) == local_events(server.db)
-    finally:
-        server.stop()
+def test_a_gap_at_the_centre_resumes_from_its_watermark(shipping, link):
+    server = shipping
+    log_id = log_id_of(server.db)
+    issue(server, 4)
+    shipped_up_to(link, log_id, server.engine.branch.last_seq)
+    link.centre.forget_after(log_id, 2)  # the centre lost everything after seq 2
+    issue(server, 1)  # the next batch starts beyond the centre's watermark: 409 gap
+    link.centre.wait_for(lambda: link.centre.gaps > 0)
+    shipped_up_to(link, log_id, server.engine.branch.last_seq)
+    assert centre_events(link, log_id) == local_events(server.db)
 
 
 def test_a_restored_database_ships_under_a_new_log_from_the_fork(branch_db, clock, link):
@@ -140,30 +148,36 @@ def test_a_restored_database_ships_under_a_new_log_from_the_fork(branch_db, cloc
 
 
 def test_calls_stay_prompt_while_the_centre_is_blackholed_or_down(branch_db, clock, link):
-    server = LiveServer(branch_db[0], branch_db[1], clock, head_office=link.office()).start()
+    # The shipper waits up to 30 s on the hole; a call waiting on it would show.
+    office = link.office(timeout_s=30.0)
+    server = LiveServer(branch_db[0], branch_db[1], clock, head_office=office).start()
     try:
-        log_id = log_id_of(server.db)
-        issue(server, 1)
-        shipped_up_to(link, log_id, server.engine.branch.last_seq)
-        link.proxy.set_mode("blackhole")
-        swallowed = link.proxy.swallowed
-        issue(server, 1)  # wakes the shipper, which sends into the hole and waits there
-        assert link.proxy.wait_for(lambda: link.proxy.swallowed > swallowed)
-        teller = sign_in(server, 1)
-        manager = server.client("manager")
-        for _ in range(3):
-            started = time.monotonic()
-            issue(server, 1)
-            for step in ("call-next", "start", "finish"):
-                assert teller.post(f"/counters/1/{step}").status_code == 200, step
-            assert manager.get("/head-office").status_code == 200
-            assert time.monotonic() - started < 1.0  # the shipper's timeout is 2 s
-        link.proxy.set_mode("reset")  # let go of the held connections, then
-        link.server.stop()  # the centre goes down altogether
-        link.proxy.set_mode("pass")
-        started = time.monotonic()
-        issue(server, 2)
-        assert time.monotonic() - started < 1.0
-        assert manager.get("/head-office").json()["backlog"] >= 2
+        _prompt_while_stuck(server, link)
     finally:
         server.stop()
+
+
+def _prompt_while_stuck(server: LiveServer, link: sd.Link) -> None:
+    log_id = log_id_of(server.db)
+    issue(server, 1)
+    shipped_up_to(link, log_id, server.engine.branch.last_seq)
+    link.proxy.set_mode("blackhole")
+    swallowed = link.proxy.swallowed
+    issue(server, 1)  # wakes the shipper, which sends into the hole and waits there
+    assert link.proxy.wait_for(lambda: link.proxy.swallowed > swallowed)
+    teller = sign_in(server, 1)
+    manager = server.client("manager")
+    for _ in range(3):
+        started = time.monotonic()
+        issue(server, 1)
+        for step in ("call-next", "start", "finish"):
+            assert teller.post(f"/counters/1/{step}").status_code == 200, step
+        assert manager.get("/head-office").status_code == 200
+        assert time.monotonic() - started < 3.0
+    link.proxy.set_mode("reset")  # let go of the held connections, then
+    link.server.stop()  # the centre goes down altogether
+    link.proxy.set_mode("pass")
+    started = time.monotonic()
+    issue(server, 2)
+    assert time.monotonic() - started < 3.0
+    assert manager.get("/head-office").json()["backlog"] >= 2
