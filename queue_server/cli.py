@@ -39,13 +39,20 @@ def _server(args: argparse.Namespace) -> int:
     import uvicorn
 
     from queue_server.api import create_app
-    from queue_server.config import init_db, load_config
+    from queue_server.config import init_db, load_config, load_head_office
     from queue_server.security.limits import server_options
     from queue_server.storage import migrate
     from queue_server.storage.db import DuplicateNumbers
     from queue_server.storage.lock import DatabaseInUse, ServerLock
 
     db = Path(args.db)
+    head_office = load_head_office(
+        args.config,
+        url=args.head_office,
+        branch=args.head_office_branch,
+        token_file=args.head_office_token_file,
+        ca_file=args.head_office_ca,
+    )
     if not db.exists():
         init_db(db, load_config(args.config))
         print(f"created {db} from {args.config or 'the demo branch config'}")
@@ -69,10 +76,10 @@ def _server(args: argparse.Namespace) -> int:
     watch: dict[str, Any] = {}
     if args.watch_callbacks:
         watch = {"loop": "asyncio"}
-        app = create_app(db, watch_callbacks=True)
+        app = create_app(db, watch_callbacks=True, head_office=head_office)
     else:
         # Opt-in: a branch lets the server change its calling policy by itself each night.
-        app = create_app(db, policy_schedule=args.pick_policy_nightly)
+        app = create_app(db, policy_schedule=args.pick_policy_nightly, head_office=head_office)
     uvicorn.run(
         app,
         host=args.host,
@@ -343,7 +350,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8470, help="port to listen on (default 8470)")
     p.add_argument("--cert", help="branch certificate (PEM) to serve HTTPS; needs --key")
     p.add_argument("--key", help="the certificate's private key (PEM)")
-    p.add_argument("--config", help="branch config TOML used when creating the database")
+    p.add_argument(
+        "--config",
+        help="branch config TOML used when creating the database; its [head_office] table "
+        "is read at every start",
+    )
+    p.add_argument(
+        "--head-office",
+        metavar="URL",
+        help="ship the event log to this head office (https://…); overrides [head_office] url",
+    )
+    p.add_argument("--head-office-branch", help="this branch's id at the head office")
+    p.add_argument("--head-office-token-file", help="file holding the bq1.<branch>.<secret> token")
+    p.add_argument("--head-office-ca", help="CA certificate (PEM) the head office's is checked by")
     p.add_argument("--log-level", default="info", help="uvicorn log level")
     p.add_argument(
         "--pick-policy-nightly",

@@ -18,6 +18,7 @@ from typing import Any
 from queue_server.domain import BranchSettings, Bundle, Change, Counter, Event, Service, Skill
 from queue_server.domain.appointments import AppointmentRules
 from queue_server.domain.staffing import ArrivalPrior
+from queue_server.head_office import HeadOffice
 from queue_server.notify.settings import (
     NotificationSettings,
     parse_notifications,
@@ -237,6 +238,58 @@ def _check_bundles(bundles: list[Bundle], services: list[str]) -> None:
         for code in b.includes:
             if code not in services:
                 raise ConfigError(f"bad branch config: bundle {b.code} includes {code!r}")
+
+
+def load_head_office(
+    path: str | Path | None,
+    *,
+    url: str | None = None,
+    branch: str | None = None,
+    token_file: str | Path | None = None,
+    ca_file: str | Path | None = None,
+) -> HeadOffice | None:
+    """The head office to ship to: the config's `[head_office]` table (url, branch, token_file,
+    ca_file; files relative to the config), each part overridden by the `branchq server` flag
+    given. None: no head office, nothing leaves the branch. The branch id defaults to
+    `[branch] id`; the token file holds the `bq1.<branch>.<secret>` token issued at enrolment.
+    """
+    raw: dict[str, Any] = {}
+    here = Path.cwd()
+    default_branch = "branch"
+    if path:
+        p = Path(path)
+        try:
+            with p.open("rb") as f:
+                data = tomllib.load(f)
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read branch config {p}: {exc}") from exc
+        raw = dict(data.get("head_office", {}))
+        here = p.resolve().parent
+        default_branch = str(dict(data.get("branch", {})).get("id", default_branch))
+    url = url or raw.get("url")
+    if not url:
+        return None
+    token_path = Path(token_file) if token_file else _beside(here, raw.get("token_file"))
+    ca = Path(ca_file) if ca_file else _beside(here, raw.get("ca_file"))
+    if token_path is None:
+        raise ConfigError("bad branch config: [head_office] needs token_file")
+    try:
+        token = token_path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the head office token file {token_path}: {exc}") from exc
+    try:
+        return HeadOffice(
+            url=str(url),
+            branch=str(branch or raw.get("branch") or default_branch),
+            token=token,
+            ca_file=ca,
+        )
+    except ValueError as exc:
+        raise ConfigError(f"bad branch config: [head_office] {exc}") from exc
+
+
+def _beside(folder: Path, name: Any) -> Path | None:
+    return None if not name else folder / str(name)
 
 
 def load_config(path: str | Path | None = None) -> BranchConfig:

@@ -82,6 +82,7 @@ from queue_server.storage import (
     migrate,
     stored_change,
 )
+from queue_server.storage.db import Statement
 from queue_server.storage.history import issue_records, service_samples
 from queue_server.storage.lock import ServerLock
 from queue_server.storage.prior import load_arrival_prior
@@ -149,6 +150,8 @@ class Engine:
         self.eforms = EformStore()  # memory only, never stored: see visits.py
         # Called with every change once it is durable (the alert desk follows ratings).
         self.listeners: list[Callable[[Change], None]] = []
+        # Called (on the loop) after each commit; must be cheap and never block (the shipper).
+        self.committed: list[Callable[[], None]] = []
         # Extra parts of the snapshot, by name (alerts and follow-ups for the manager).
         self.snapshot_parts: dict[str, Callable[[], Any]] = {}
         # Arrivals to assume while the event log holds too little history (staffing advice).
@@ -211,6 +214,8 @@ class Engine:
     def _durable(self, encoded: list[list[tuple[int, str]]]) -> None:
         for events in encoded:
             self.hub.publish(events)
+        for wake in self.committed:
+            wake()
         self._waits_soon()
         self._predict_soon()
 
@@ -233,12 +238,17 @@ class Engine:
 
     # ---------------------------------------------------------------- commands
     async def execute(
-        self, decide: Callable[[Branch, datetime], Change], *, actor: str | None = None
+        self,
+        decide: Callable[[Branch, datetime], Change],
+        *,
+        actor: str | None = None,
+        also: Sequence[Statement] = (),
     ) -> Change:
         """Decide on current state, apply, wait until durable. DomainError changes nothing.
 
         `actor` (who did it, for the audit log) is written into every event of the change,
-        with the counter's or business's state before it.
+        with the counter's or business's state before it. `also`: writes outside the branch's
+        state that must commit with the change's events or not at all.
         """
         now = self.clock()
         today = self.branch.business_day(now)
@@ -249,6 +259,8 @@ class Engine:
             change.events[:] = [self._audited(e, actor) for e in change.events]
         encoded = [(e.seq, dumps(event_wire(e))) for e in change.events]  # once, for all
         stored = stored_change(change, self.writer.branch_id, encoded)
+        if also:
+            stored = replace(stored, statements=[*stored.statements, *also])
         check_storable(stored)  # before applying: one bad text must not fail the group commit
         self.branch.apply(change)
         self.eforms.follow(change, today)

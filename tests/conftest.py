@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -91,12 +92,15 @@ class LiveServer:
     clock: FakeClock
     heartbeat_s: float = 2.0
     port: int = 0  # 0: any free port; give the old port to "restart" at the same address
+    head_office: Any = None  # a queue_server.head_office.HeadOffice to ship the log to
     base_url: str = ""
     _server: ThreadServer | None = None
     _clients: list[httpx.Client] = field(default_factory=list)
 
     def start(self) -> LiveServer:
-        app = create_app(self.db, clock=self.clock, heartbeat_s=self.heartbeat_s)
+        app = create_app(
+            self.db, clock=self.clock, heartbeat_s=self.heartbeat_s, head_office=self.head_office
+        )
         self._server = ThreadServer(app, self.port, lifespan="on").start(timeout_s=15)
         self.port, self.base_url = self._server.port, self._server.base_url
         return self

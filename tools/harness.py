@@ -134,6 +134,27 @@ def client(base_url: str, token: str | None, **options: Any) -> Any:
 
 
 # ------------------------------------------------------------------ in this process
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    """A certificate and key for 127.0.0.1 (the `cryptography` package is not a dependency;
+    the openssl command line is on every Debian/Ubuntu machine)."""
+    import shutil
+    import subprocess
+
+    openssl = shutil.which("openssl")
+    assert openssl is not None, "openssl is a set-up dependency (the Makefile installs it)"
+    cert, key = folder / "cert.pem", folder / "cert.key"
+    subprocess.run(
+        [
+            openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
+            "-addext", "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
 class ThreadServer:
     """A real uvicorn serving an ASGI app on 127.0.0.1, in a background thread."""
 

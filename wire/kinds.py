@@ -59,6 +59,10 @@ class EventKind(StrEnum):
     STAFF_PIN_RESET = "staff.pin_reset"
     STAFF_LOCKED = "staff.locked"  # sign-in refused for a while after repeated wrong PINs
 
+    # The head office showed this database to be a restored (older) copy of its log: events
+    # from `first_seq` on ship under a new log (data: log_id, restored_from, first_seq).
+    LOG_RESTORED = "log.restored"
+
 
 # A call puts a ticket on the hall display: the first call and every recall.
 CALL_KINDS = frozenset({EventKind.TICKET_CALLED, EventKind.TICKET_RECALLED})

@@ -35,11 +35,13 @@ from queue_server.api.routes import (
     tickets,
     voice,
 )
+from queue_server.api.routes import head_office as head_office_routes
 from queue_server.api.routes import policy as policy_routes
 from queue_server.auth import TokenCache
 from queue_server.desks.alerts import AlertDesk
 from queue_server.desks.appointments import AppointmentDesk
 from queue_server.desks.audit import AuditLog
+from queue_server.desks.head_office import HeadOfficeLink
 from queue_server.desks.notifications import NotificationDesk
 from queue_server.desks.policy import PolicyDesk
 from queue_server.desks.provisioning import Provisioning
@@ -48,6 +50,7 @@ from queue_server.desks.sign_in import StaffSignIn
 from queue_server.desks.tickets import TicketDesk
 from queue_server.domain import CallingPolicy
 from queue_server.engine import Clock, Engine, utc_now
+from queue_server.head_office import HeadOffice
 from queue_server.loopwatch import CallbackWatch, LoopWatch
 from queue_server.security.headers import SecurityHeaders, cors_origins
 from queue_server.security.limits import PublicGate, RateLimit
@@ -161,6 +164,7 @@ def create_app(
     coalesce_s: float = 0.002,
     watch_callbacks: bool = False,
     policy_schedule: bool = False,
+    head_office: HeadOffice | None = None,
 ) -> FastAPI:
     logs.install()
     engine = Engine(db_path, clock=clock, policy=policy)
@@ -178,6 +182,7 @@ def create_app(
     sign_in_desk = StaffSignIn(engine, provisioning, audit)
     # Nightly tournaments are the server's (`branchq serve`); tests and benches ask for them.
     policy_desk = PolicyDesk(engine, schedule=policy_schedule)
+    head_office_link = HeadOfficeLink(engine, head_office)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -190,9 +195,11 @@ def create_app(
         alerts_desk.start()
         notices.start()
         policy_desk.start()
+        head_office_link.start()
         try:
             yield
         finally:
+            await head_office_link.stop()
             await policy_desk.stop()
             await notices.stop()
             await alerts_desk.stop()
@@ -220,6 +227,7 @@ def create_app(
     app.state.alerts = alerts_desk
     app.state.notices = notices
     app.state.policy = policy_desk
+    app.state.head_office = head_office_link
     app.state.provisioning = provisioning
     app.state.sign_in = sign_in_desk
     app.state.public_ticket_limits = PublicTicketLimits(
@@ -242,6 +250,7 @@ def create_app(
     app.include_router(reports.router, prefix=API)
     app.include_router(alerts.router, prefix=API)
     app.include_router(notify.router, prefix=API)
+    app.include_router(head_office_routes.router, prefix=API)
     app.include_router(pages.book)  # the public booking page
     app.include_router(public_booking.router)  # its endpoints (/api/v1/public/book/…)
     app.include_router(pages.display)  # the hall display page, outside the API

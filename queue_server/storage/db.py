@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import date, datetime, time
@@ -46,6 +47,7 @@ from queue_server.storage.rows import (
     to_json,
 )
 from queue_server.wire_encode import dumps, event_wire
+from wire.shipping import event_version
 
 TICKET_COLUMNS = [f.name for f in fields(Ticket)]
 
@@ -266,6 +268,20 @@ def _m012_policy_tournaments(db: sqlite_utils.Database) -> None:
     db.table("policy_tournaments").create_index(["for_day"], if_not_exists=True)
 
 
+@migration
+def _m013_log_identity(db: sqlite_utils.Database) -> None:
+    """The log's permanent id and each event's schema version, for shipping to the head office.
+
+    A new database and an existing one both get their id here; an existing one's history
+    starts at its first event (seq 1 for every database made by `branchq init`).
+    """
+    if "v" not in db.table("events").columns_dict:
+        db.table("events").add_column("v", int, not_null_default=1)
+    first = db.execute("SELECT COALESCE(MIN(seq), 1) FROM events").fetchone()[0]
+    db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('log_id', ?)", (str(uuid.uuid4()),))
+    db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('log_first_seq', ?)", (str(first),))
+
+
 def migrate(path: str | Path) -> int:
     """Bring the schema up to date; returns the schema version. Safe to run at every start."""
     conn = connect(path)
@@ -306,8 +322,8 @@ _SERVICE_SQL = (
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _EVENT_SQL = (
-    "INSERT INTO events (seq, branch_id, at, kind, ticket_id, counter, body) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO events (seq, branch_id, at, kind, ticket_id, counter, body, v) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _DEVICE_SQL = (
     "INSERT OR REPLACE INTO devices (device, kind, health, detail, reported_at, counter) "
@@ -379,7 +395,8 @@ def stored_change(
              (e.seq, branch_id, e.at.isoformat(), e.kind,
               e.ticket.id if e.ticket else None,
               _event_counter(e),
-              bodies[e.seq])),
+              bodies[e.seq],
+              event_version(e.kind))),
         )  # fmt: skip
     return StoredChange(statements, encoded)
 

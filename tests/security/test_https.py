@@ -4,7 +4,6 @@ branch certificate."""
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import ssl
 import subprocess
@@ -15,7 +14,7 @@ import httpx
 import pytest
 
 from queue_server.cli import build_parser
-from tools.harness import free_socket
+from tools.harness import free_socket, self_signed_certificate
 
 pytestmark = pytest.mark.slow
 
@@ -35,26 +34,8 @@ def test_a_certificate_without_its_key_is_refused(tmp_path, capsys):
     assert "--key" in capsys.readouterr().err
 
 
-def _self_signed(folder: Path) -> tuple[Path, Path]:
-    """A branch certificate for 127.0.0.1 (the `cryptography` package is not a dependency;
-    the openssl command line is on every Debian/Ubuntu machine)."""
-    openssl = shutil.which("openssl")
-    assert openssl is not None, "openssl is a set-up dependency (the Makefile installs it)"
-    cert, key = folder / "branch.pem", folder / "branch.key"
-    subprocess.run(
-        [
-            openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-            "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
-            "-addext", "subjectAltName=IP:127.0.0.1",
-        ],
-        check=True,
-        capture_output=True,
-    )  # fmt: skip
-    return cert, key
-
-
 def test_the_server_serves_https_with_a_branch_certificate(tmp_path):
-    cert, key = _self_signed(tmp_path)
+    cert, key = self_signed_certificate(tmp_path)
     sock = free_socket()
     port = sock.getsockname()[1]
     sock.close()

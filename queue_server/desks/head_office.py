@@ -1,0 +1,60 @@
+"""The branch's link to the head office: the shipper's life, its restore record, its state."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from queue_server.engine import Engine
+from queue_server.head_office import HeadOffice
+from queue_server.shipper import Shipper
+from queue_server.storage.log_identity import LogIdentity, rotation_statements
+from wire import EventKind
+
+ACTOR = "head-office link"  # who a restore's event names in the audit log
+RECORD_TIMEOUT_S = 30.0
+
+
+class HeadOfficeLink:
+    def __init__(self, engine: Engine, office: HeadOffice | None) -> None:
+        self.engine = engine
+        self.office = office
+        self.shipper: Shipper | None = None
+
+    def start(self) -> None:
+        """After the engine started: ship from now on (nothing when no head office is set)."""
+        if self.office is None:
+            return
+        self.shipper = Shipper(Path(self.engine.db_path), self.office, self._record_restore)
+        self.engine.committed.append(self.shipper.wake)
+        self.shipper.start()
+
+    async def stop(self) -> None:
+        if self.shipper is not None:
+            self.engine.committed.remove(self.shipper.wake)
+            await asyncio.to_thread(self.shipper.stop)
+
+    def status(self) -> dict[str, Any]:
+        if self.shipper is None:
+            return {"configured": False, "link": "off"}
+        return self.shipper.status(self.engine.branch.last_seq)
+
+    def _record_restore(self, old: LogIdentity, new: LogIdentity, fork_seq: int) -> None:
+        """From the shipper's thread: the new log identity and the event that tells the
+        manager, committed together by the engine (which numbers the event)."""
+        data = {
+            "log_id": new.log_id,
+            "restored_from": old.log_id,
+            "first_seq": new.first_seq,
+            "fork_seq": fork_seq,
+        }
+        done = asyncio.run_coroutine_threadsafe(
+            self.engine.execute(
+                lambda b, now: b.record(now, [(EventKind.LOG_RESTORED, data)]),
+                actor=ACTOR,
+                also=rotation_statements(new),
+            ),
+            self.engine._loop,
+        )
+        done.result(RECORD_TIMEOUT_S)

@@ -1,0 +1,32 @@
+"""The head office a branch ships its event log to: where it is and how the branch proves
+who it is (a per-branch bearer token issued at enrolment, checked against the centre's
+certificate from a configured CA file)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from wire.shipping import TOKEN_PREFIX
+
+HEARTBEAT_S = 15.0
+
+
+@dataclass(frozen=True)
+class HeadOffice:
+    """Where the centre is and how this branch proves who it is (`[head_office]`)."""
+
+    url: str
+    branch: str
+    token: str
+    ca_file: Path | None  # None: the system's trusted authorities
+    heartbeat_s: float = HEARTBEAT_S
+    connect_timeout_s: float = 5.0
+    timeout_s: float = 15.0  # a read or write: a blackholed link is given up after this
+
+    def __post_init__(self) -> None:
+        if not self.url.startswith("https://"):
+            raise ValueError(f"head office url must be https://…, not {self.url!r}")
+        parts = self.token.split(".")
+        if len(parts) != 3 or parts[0] != TOKEN_PREFIX or parts[1] != self.branch:
+            raise ValueError(f"head office token is not {TOKEN_PREFIX}.{self.branch}.<secret>")
