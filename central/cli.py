@@ -44,6 +44,8 @@ def _serve(args: argparse.Namespace) -> int:
         ssl_certfile=args.tls_cert,
         ssl_keyfile=args.tls_key,
         log_level="info",
+        # Consoles' live streams stay open for minutes: a stop must not wait for them.
+        timeout_graceful_shutdown=3,
     )
     return 0
 

@@ -44,11 +44,13 @@ import math
 import os
 import random
 import socket
+import ssl
 import subprocess
 import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -237,13 +239,15 @@ class ConsoleWatch:
     """What a signed-in head-office browser hears: the console's live stream
     (`/console/api/live`, server-sent events), one `branch` message per branch that changed."""
 
-    def __init__(self, base: str, username: str, password: str) -> None:
+    def __init__(self, base: str, username: str, password: str, ca: Path) -> None:
         self.base = base
+        self.ca = ca
         self.credentials = {"username": username, "password": password}
         self.seen: dict[str, list[float]] = {}
         self._stop = threading.Event()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._listen, name="console-watch", daemon=True)
+        self._http: httpx.Client | None = None
 
     def start(self) -> None:
         self._thread.start()
@@ -252,11 +256,15 @@ class ConsoleWatch:
 
     def _listen(self) -> None:
         timeout = httpx.Timeout(30.0, connect=3.0)  # a heartbeat comes every 15 s
-        with httpx.Client(base_url=self.base, timeout=timeout) as http:
+        with httpx.Client(
+            base_url=self.base,
+            timeout=timeout,
+            verify=ssl.create_default_context(cafile=str(self.ca)),
+        ) as http:
             http.post("/console/api/sign-in", json=self.credentials).raise_for_status()
             with http.stream("GET", "/console/api/live") as stream:
                 event = ""
-                for line in stream.iter_lines():
+                for line in self._lines(stream):
                     if self._stop.is_set():
                         return
                     if line.startswith("event: "):
@@ -266,8 +274,18 @@ class ConsoleWatch:
                     elif line.startswith("data: ") and event == "branch":
                         self.seen.setdefault(line[6:], []).append(time.monotonic())
 
+    @staticmethod
+    def _lines(stream: httpx.Response) -> Iterator[str]:
+        # Closing the client from `stop` ends the iteration with an error: that is the end.
+        with contextlib.suppress(httpx.HTTPError, RuntimeError):
+            yield from stream.iter_lines()
+
     def stop(self) -> None:
-        self._stop.set()  # the stream ends at its next message or heartbeat; daemon thread
+        self._stop.set()
+        if self._http is not None:  # ends the open stream now, not at its next heartbeat
+            with contextlib.suppress(Exception):
+                self._http.close()
+        self._thread.join(5)
 
     def latencies(self, emitters: list[Emitter], window: tuple[float, float]) -> list[float]:
         out = []
@@ -285,9 +303,165 @@ class ConsoleWatch:
         return out
 
 
-def _centre_process(dsn: str, port: int, logfile: Path) -> subprocess.Popen[bytes]:
+@dataclass
+class RealBranch:
+    """A real `branchq server` process with its own database, shipping through its own
+    shipper to the centre, and a small driver of its traffic through its HTTP API."""
+
+    branch: str
+    folder: Path
+    port: int
+    tokens: dict[str, str]
+    counters: list[int]
+    proc: subprocess.Popen[bytes] | None = None
+    busy: dict[int, str] = field(default_factory=dict)  # counter → its next step
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/v1"
+
+    async def step(self, http: httpx.AsyncClient, rng: random.Random) -> None:
+        """One commit's worth of traffic: a ticket, or a counter's next step."""
+        idle = [n for n in self.counters if n not in self.busy]
+        if rng.random() < 0.35 or (not self.busy and not idle):
+            service = rng.choice(("A", "B", "C"))
+            r = await http.post(
+                f"{self.base}/tickets", json={"service": service}, headers=self._auth("kiosk")
+            )
+            r.raise_for_status()
+            return
+        if idle and (not self.busy or rng.random() < 0.5):
+            n = rng.choice(idle)
+            r = await http.post(f"{self.base}/counters/{n}/call-next", headers=self._counter(n))
+            r.raise_for_status()
+            if r.json().get("ticket") is not None:
+                self.busy[n] = "start"
+            return
+        n = rng.choice(list(self.busy))
+        action = self.busy[n]
+        r = await http.post(f"{self.base}/counters/{n}/{action}", headers=self._counter(n))
+        r.raise_for_status()
+        if action == "start":
+            self.busy[n] = "finish"
+        else:
+            del self.busy[n]
+
+    def _auth(self, role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[role]}"}
+
+    def _counter(self, n: int) -> dict[str, str]:
+        return self._auth(f"counter:{n}")
+
+
+def _start_real_branches(
+    root: Path, dsn: str, centre_url: str, ca: Path, count: int
+) -> list[RealBranch]:
+    import psycopg
+
+    from central.branches import enrol
+    from queue_server.config import init_db
+    from tools.bench.server import bench_config
+    from tools.demo import DEMO_PIN, provision
+    from tools.harness import free_port, start_server, wait_healthy
+
+    config = bench_config(3)  # each teller's PIN is an argon2 hash: fewer start quicker
+    out = []
+    for k in range(count):
+        branch = f"R{k:03d}"
+        folder = root / branch
+        folder.mkdir()
+        db = folder / "branch.db"
+        init_db(db, config)
+        tokens = provision(db, config)
+        with psycopg.connect(dsn) as conn:
+            token = enrol(conn, branch, f"实体支行 {k}", "real")
+        (folder / "token").write_text(token)
+        rb = RealBranch(branch, folder, free_port(), tokens, [c.number for c in config.counters])
+        log = (folder / "server.log").open("wb")
+        rb.proc = start_server(
+            db, rb.port, log,
+            "--head-office", centre_url, "--head-office-branch", branch,
+            "--head-office-token-file", str(folder / "token"), "--head-office-ca", str(ca),
+        )  # fmt: skip
+        out.append(rb)
+    for rb in out:
+        wait_healthy(f"http://127.0.0.1:{rb.port}", rb.proc)
+        with httpx.Client(timeout=TIMEOUT) as http:
+            for n in rb.counters:
+                body = {"staff_id": f"t{n:02d}", "pin": DEMO_PIN}
+                r = http.post(f"{rb.base}/counters/{n}/sign-in", json=body, headers=rb._counter(n))
+                r.raise_for_status()
+    return out
+
+
+def _real_backlog(branches: list[RealBranch]) -> int:
+    """Events the real branches still hold unacknowledged, by their own status."""
+    total = 0
+    with httpx.Client(timeout=TIMEOUT) as http:
+        for rb in branches:
+            r = http.get(f"{rb.base}/head-office", headers=rb._auth("manager"))
+            r.raise_for_status()
+            total += int(r.json().get("backlog", 0))
+    return total
+
+
+def _real_latencies(
+    dsn: str, branches: list[RealBranch], since: datetime, until: datetime
+) -> list[float]:
+    """Branch commit → centre commit for the real branches' events in a window (one machine,
+    one clock: the event's time is its commit, `received_at` the centre's transaction)."""
+    import psycopg
+
+    with psycopg.connect(dsn) as conn:
+        rows = conn.execute(
+            "SELECT extract(epoch FROM received_at - at) * 1000 FROM events"
+            " WHERE branch_id = ANY(%s) AND at >= %s AND at < %s",
+            ([rb.branch for rb in branches], since, until),
+        ).fetchall()
+    return [float(r[0]) for r in rows]
+
+
+def _real_oracle(dsn: str, branches: list[RealBranch]) -> dict[str, int]:
+    """Every event in each real branch's database stored once at the centre, same digest."""
+    import sqlite3
+
+    import psycopg
+
+    from queue_server.shipper import shipped_event
+
+    lost = duplicated = 0
+    with psycopg.connect(dsn) as conn:
+        for rb in branches:
+            db = sqlite3.connect(rb.folder / "branch.db")
+            try:
+                local = {
+                    seq: shipped_event(seq, at, kind, v, body)["sha256"]
+                    for seq, at, kind, v, body in db.execute(
+                        "SELECT seq, at, kind, v, body FROM events"
+                    )
+                }
+            finally:
+                db.close()
+            rows = conn.execute(
+                "SELECT seq, encode(sha256, 'hex') FROM events WHERE branch_id = %s",
+                (rb.branch,),
+            ).fetchall()
+            seen: dict[int, str] = {}
+            for seq, digest in rows:
+                duplicated += seq in seen
+                seen[seq] = digest
+            lost += sum(1 for seq, digest in local.items() if seen.get(seq) != digest)
+    return {"real_lost": lost, "real_duplicated": duplicated}
+
+
+def _centre_process(
+    dsn: str, port: int, logfile: Path, cert: Path, key: Path
+) -> subprocess.Popen[bytes]:
     exe = Path(sys.executable).with_name("branchq")
-    cmd = [str(exe), "central", "serve", "--dsn", dsn, "--port", str(port), "--pool-size", "12"]
+    cmd = [
+        str(exe), "central", "serve", "--dsn", dsn, "--port", str(port), "--pool-size", "12",
+        "--tls-cert", str(cert), "--tls-key", str(key),
+    ]  # fmt: skip
     with logfile.open("wb") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 30
@@ -302,14 +476,24 @@ def _centre_process(dsn: str, port: int, logfile: Path) -> subprocess.Popen[byte
 
 
 async def _run_network(
-    base: str, emitters: list[Emitter], args: argparse.Namespace
+    base: str,
+    emitters: list[Emitter],
+    real: list[RealBranch],
+    args: argparse.Namespace,
+    ca: Path,
+    dsn: str,
 ) -> dict[str, Any]:
     fig = Figures()
     rng = random.Random(args.seed)
-    watch = ConsoleWatch(base, "bench-hq", CONSOLE_PASSWORD)
+    watch = ConsoleWatch(base, "bench-hq", CONSOLE_PASSWORD, ca)
     watch.start()
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-    async with httpx.AsyncClient(timeout=TIMEOUT, limits=limits) as client:
+    async with (
+        httpx.AsyncClient(
+            timeout=TIMEOUT, limits=limits, verify=ssl.create_default_context(cafile=str(ca))
+        ) as client,
+        httpx.AsyncClient(timeout=TIMEOUT) as branch_http,
+    ):
         await asyncio.gather(*(_hello(client, base, e) for e in emitters))
         shippers = [asyncio.create_task(_ship(client, base, e, fig)) for e in emitters]
         per_branch_s = DAY_EVENTS / (DAY_HOURS * 3600.0) * args.speed  # events/s a branch
@@ -321,12 +505,26 @@ async def _run_network(
                 await asyncio.sleep(rng.expovariate(total_rate))
                 rng.choice(emitters).commit_next(rng, datetime.now(UTC), live=live)
 
+        async def real_traffic(rb: RealBranch, seconds: float) -> None:
+            # A real branch's steps at the same rate as an emitter's commits (a step is one
+            # command and one or two events).
+            end = time.monotonic() + seconds
+            while time.monotonic() < end:
+                await asyncio.sleep(rng.expovariate(per_branch_s))
+                try:
+                    await rb.step(branch_http, rng)
+                except httpx.HTTPError as exc:
+                    fig.error(f"real_branch_{type(exc).__name__}")
+
+        def real_load(seconds: float) -> asyncio.Future[Any]:
+            return asyncio.gather(*(real_traffic(rb, seconds) for rb in real))
+
         # Live.
         await traffic(2.0, live=False)  # warm-up: connections, partitions, caches
         fig.measuring = True
-        live_from = time.monotonic()
-        await traffic(args.seconds, live=True)
-        live_to = time.monotonic()
+        live_from, live_since = time.monotonic(), datetime.now(UTC)
+        await asyncio.gather(traffic(args.seconds, live=True), real_load(args.seconds))
+        live_to, live_until = time.monotonic(), datetime.now(UTC)
         fig.measuring = False
         await _drain(emitters, timeout=30)
         console = watch.latencies(emitters, (live_from, live_to))
@@ -345,20 +543,36 @@ async def _run_network(
         for e in emitters:
             e.link_up = True
             e.wake.set()
+        backfill_since = datetime.now(UTC)
         live = asyncio.create_task(traffic(3600.0, live=True))
+        real_live = asyncio.ensure_future(real_load(3600.0))
         while not all(e.caught_up_at is not None for e in emitters):
             await asyncio.sleep(0.05)
         backfill_s = max(e.caught_up_at or t0 for e in emitters) - t0
+        backfill_until = datetime.now(UTC)
         live.cancel()
+        real_live.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await live
+        with contextlib.suppress(asyncio.CancelledError):
+            await real_live
         fig.backfilling = False
         await _drain(emitters, timeout=30)
+        deadline = time.monotonic() + 60
+        while real and _real_backlog(real) and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
         for task in shippers:
             task.cancel()
         await asyncio.gather(*shippers, return_exceptions=True)
     watch.stop()
+    real_live_ms = _real_latencies(dsn, real, live_since, live_until)
+    real_backfill_ms = _real_latencies(dsn, real, backfill_since, backfill_until)
     return {
+        "real_branches": len(real),
+        "real_commit_to_central_p50_ms": _pct(real_live_ms, 50),
+        "real_commit_to_central_p99_ms": _pct(real_live_ms, 99),
+        "real_live_events": len(real_live_ms),
+        "real_during_backfill_p99_ms": _pct(real_backfill_ms, 99),
         "commit_to_central_p50_ms": _pct(fig.to_central, 50),
         "commit_to_central_p99_ms": _pct(fig.to_central, 99),
         "commit_to_console_p99_ms": _pct(console, 99),
@@ -409,6 +623,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from central.accounts import add_account
     from central.branches import enrol
     from central.storage.migrations import migrate
+    from tools.harness import self_signed_certificate, stop_process
 
     report: dict[str, Any] = {"branches": args.branches, "speed": args.speed}
     with Cluster(durable=True) as pg:
@@ -421,19 +636,22 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             ]
             add_account(conn, "bench-hq", CONSOLE_PASSWORD, "head_office", None)
             conn.commit()
+        cert, key = self_signed_certificate(pg.root)
         port = _free_port()
-        logfile = pg.root / "centre.log"
-        centre = _centre_process(dsn, port, logfile)
+        base = f"https://127.0.0.1:{port}"
+        centre = _centre_process(dsn, port, pg.root / "centre.log", cert, key)
+        real: list[RealBranch] = []
         try:
-            figures = asyncio.run(_run_network(f"http://127.0.0.1:{port}", emitters, args))
+            real = _start_real_branches(pg.root, dsn, base, cert, args.real)
+            figures = asyncio.run(_run_network(base, emitters, real, args, cert, dsn))
         finally:
-            centre.terminate()
-            try:
-                centre.wait(10)
-            except subprocess.TimeoutExpired:
-                centre.kill()
+            for rb in real:
+                if rb.proc is not None:
+                    stop_process(rb.proc)
+            stop_process(centre)
         report.update(figures)
         report.update(_oracle(dsn, emitters))
+        report.update(_real_oracle(dsn, real))
         report["events_stored"] = sum(len(e.log) for e in emitters)
     report["targets"] = {
         "commit_to_central_p50_ms": 500, "commit_to_central_p99_ms": 2000,
@@ -451,4 +669,5 @@ def main(args: argparse.Namespace) -> int:
         return 0
     for key, value in report.items():
         print(f"{key}: {value}")
-    return 0 if report["lost"] == report["duplicated"] == 0 else 1
+    clean = report["lost"] == report["duplicated"] == 0
+    return 0 if clean and report["real_lost"] == report["real_duplicated"] == 0 else 1
