@@ -107,7 +107,7 @@ class FaultProxy:
                         self.changed.notify_all()
                     continue
                 sink.sendall(data)
-        except OSError:
+        except (OSError, ValueError):  # ValueError: set_mode closed the socket under us
             pass
         finally:
             if self.mode != "blackhole":

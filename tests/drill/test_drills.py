@@ -172,3 +172,39 @@ def test_a_drill_that_returns_its_json_object_registers_in_one_line(monkeypatch)
         assert calls == [(True, None), (False, 7)]
     finally:
         DRILLS.pop("json-style", None)
+
+
+@pytest.mark.slow
+def test_the_short_central_drill_ships_every_event_once_through_every_fault():
+    r = DRILLS["central"].run(short=True, log=print)
+    assert (r.drill, r.attempts, r.faults) == ("central", 1, 5)
+    assert r.details["failures"] == []
+    assert r.details["losses"] == [] and r.lost == 0
+    assert r.details["duplicated_events"] == 0 and r.details["quarantined"] == 0
+    assert r.details["logs"] == 2  # the restore moved the branch to a new log
+    assert r.details["events_at_centre"] > 200 and r.details["tickets_issued"] > 20
+    assert set(r.details["recovery_by_fault"]) == {
+        "link cut", "centre kill -9", "PostgreSQL kill -9", "branch kill -9", "restore",
+    }  # fmt: skip
+
+
+def test_the_central_oracle_counts_a_missing_a_doubled_and_a_rewritten_event():
+    from tools.drill.central import LeftBehind, compare
+
+    branch = ("new", 4, {4: "d4", 5: "d5"})
+    old = LeftBehind("old", {1: "a", 2: "b", 3: "c"}, acknowledged_to=2)
+    old.centre_then = {1: ["a"], 2: ["b"]}
+    held = {"old": {1: ["a"], 2: ["b"]}, "new": {4: ["d4"], 5: ["d5"]}}
+    # Seq 3 was never acknowledged before the restore took it: unshipped, not lost.
+    assert compare(branch, [old], held) == ([], [], 1)
+    held["new"][5] = ["d5", "d5"]  # stored twice
+    held["new"][6] = ["d6"]  # not the branch's
+    lost, doubled, _ = compare(branch, [old], held)
+    assert lost == [] and len(doubled) == 2
+    held = {"old": {1: ["a"], 2: ["x"]}, "new": {4: ["d4"]}}  # rewritten; 5 missing
+    lost, doubled, _ = compare(branch, [old], held)
+    assert lost == [
+        "log new seq 5 is not at the centre",
+        "log old seq 2 is at the centre with another digest",
+        "log old left by a restore changed at the centre since",
+    ]

@@ -154,3 +154,11 @@ register(
     ".soak",
     "A 2x branch day through the real server, kiosk and counter app: memory, files, threads.",
 )
+register(
+    "central",
+    ".central",
+    "A branch shipping to the head office on PostgreSQL: link cut, centre, PostgreSQL and "
+    "branch kill -9, restore from backup; every event arrives once.",
+    attempts=3,
+    short=1,
+)

@@ -320,19 +320,10 @@ class Subscriber(threading.Thread):
 
 
 # ------------------------------------------------------------------- the server
-class ServerProcess:
-    def __init__(self, db: Path, port: int, log_path: Path) -> None:
-        self.db, self.port, self.log_path = db, port, log_path
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.base = f"http://{HOST}:{port}"
+class ChildProcess:
+    """A child the drills kill -9 (and stop, at the end)."""
 
-    def start(self) -> float:
-        """Start and wait for the first successful request; seconds that took."""
-        started = time.monotonic()
-        with self.log_path.open("ab") as log:
-            self.proc = start_server(self.db, self.port, log)
-        wait_healthy(self.base, self.proc, START_TIMEOUT_S, poll_s=0.01)  # recovery is timed
-        return time.monotonic() - started
+    proc: subprocess.Popen[bytes] | None = None
 
     def kill(self) -> None:
         assert self.proc is not None
@@ -342,6 +333,22 @@ class ServerProcess:
     def stop(self) -> None:
         if self.proc is not None:
             stop_process(self.proc)
+
+
+class ServerProcess(ChildProcess):
+    def __init__(self, db: Path, port: int, log_path: Path) -> None:
+        self.db, self.port, self.log_path = db, port, log_path
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.base = f"http://{HOST}:{port}"
+        self.extra: tuple[str, ...] = ()  # more `branchq server` flags (the head office)
+
+    def start(self) -> float:
+        """Start and wait for the first successful request; seconds that took."""
+        started = time.monotonic()
+        with self.log_path.open("ab") as log:
+            self.proc = start_server(self.db, self.port, log, *self.extra)
+        wait_healthy(self.base, self.proc, START_TIMEOUT_S, poll_s=0.01)  # recovery is timed
+        return time.monotonic() - started
 
     def log_tail(self) -> str:
         return self.log_path.read_text(errors="replace")[-2000:]
