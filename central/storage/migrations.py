@@ -261,7 +261,28 @@ def _m003_console_sessions(conn: psycopg.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Migration] = [_m001_network, _m002_ingest_state, _m003_console_sessions]
+def _m004_ticket_identity(conn: psycopg.Connection) -> None:
+    """A ticket is its id AND the moment it was issued: a branch restored from an older copy
+    hands its lost ticket ids out again to new customers, who must not replace the lost
+    customers' figures (those were real visits the centre was told of)."""
+    conn.execute(
+        """
+        ALTER TABLE ticket_legs ADD COLUMN issued_at timestamptz NOT NULL DEFAULT '-infinity';
+        ALTER TABLE ticket_legs DROP CONSTRAINT ticket_legs_pkey;
+        ALTER TABLE ticket_legs ADD PRIMARY KEY (branch_id, ticket_id, issued_at);
+        ALTER TABLE live_tickets ADD COLUMN issued_at timestamptz NOT NULL DEFAULT '-infinity';
+        ALTER TABLE live_tickets DROP CONSTRAINT live_tickets_pkey;
+        ALTER TABLE live_tickets ADD PRIMARY KEY (branch_id, ticket_id, issued_at);
+        """
+    )
+
+
+MIGRATIONS: list[Migration] = [
+    _m001_network,
+    _m002_ingest_state,
+    _m003_console_sessions,
+    _m004_ticket_identity,
+]
 
 
 def migrate(conn: psycopg.Connection) -> int:

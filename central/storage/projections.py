@@ -68,6 +68,16 @@ def _dt(value: Any) -> datetime | None:
     return datetime.fromisoformat(value) if isinstance(value, str) else None
 
 
+# A ticket at the centre: its id and when it was issued. A branch restored from an older copy
+# gives its lost ids to new customers; the issue time tells them from the customers the
+# centre already counted (and a ticket keeps it through every event of its life).
+TicketKey = tuple[int, datetime]
+
+
+def ticket_key(t: Mapping[str, Any]) -> TicketKey:
+    return int(t["id"]), datetime.fromisoformat(t["issued_at"])
+
+
 def _leg_of(t: Mapping[str, Any], before: Leg | None, target_s: int) -> Leg:
     """The leg's share now; a first call's wait and verdict never change after it."""
     wait_s, within = (before.wait_s, before.within) if before else (None, False)
@@ -154,16 +164,16 @@ def apply(conn: psycopg.Connection, branch: str, events: list[Incoming]) -> None
         ).fetchall()
     )
     ticket_ids = [e.body["ticket"]["id"] for e in events if isinstance(e.body.get("ticket"), dict)]
-    legs: dict[int, Leg] = {}
+    legs: dict[TicketKey, Leg] = {}
     if ticket_ids:
         for row in conn.execute(
-            "SELECT ticket_id, business_day, service, leg, state, wait_s, within, service_s, "
-            "rating FROM ticket_legs WHERE branch_id = %s AND ticket_id = ANY(%s)",
+            "SELECT ticket_id, issued_at, business_day, service, leg, state, wait_s, within, "
+            "service_s, rating FROM ticket_legs WHERE branch_id = %s AND ticket_id = ANY(%s)",
             (branch, ticket_ids),
         ):
-            legs[row[0]] = Leg(*row[1:])
+            legs[(row[0], row[1])] = Leg(*row[2:])
     days: dict[tuple[date, str], _Day] = {}
-    tickets: dict[int, Mapping[str, Any]] = {}
+    tickets: dict[TicketKey, Mapping[str, Any]] = {}
     serving: dict[int, tuple[str, str | None] | None] = {}  # counter -> (number, since)|clear
     cleared: dict[int, str] = {}
     counters: dict[int, Mapping[str, Any]] = {}
@@ -179,15 +189,16 @@ def apply(conn: psycopg.Connection, branch: str, events: list[Incoming]) -> None
             targets[service["code"]] = _target_of(service)
         t = body.get("ticket")
         if isinstance(t, dict):
-            before = legs.get(t["id"])
+            key = ticket_key(t)
+            before = legs.get(key)
             leg = _leg_of(t, before, targets.get(t["service"], DEFAULT_TARGET_WAIT_S))
             if before is not None:
                 days.setdefault((before.day, before.service), _Day()).add(before, -1)
             now = days.setdefault((leg.day, leg.service), _Day())
             now.add(leg, +1)
             now.wait_max_s = max(now.wait_max_s, leg.wait_s or 0.0)
-            legs[t["id"]] = leg
-            tickets[t["id"]] = t
+            legs[key] = leg
+            tickets[key] = t
             newest_day = max(newest_day or leg.day, leg.day)
             counter = t.get("counter")
             if isinstance(counter, int):
@@ -207,7 +218,7 @@ def apply(conn: psycopg.Connection, branch: str, events: list[Incoming]) -> None
             alerts[str(alert["id"])] = (e.kind, alert)
     if services:
         _save_services(conn, branch, services.values())
-    _save_legs(conn, branch, {tid: legs[tid] for tid in tickets})
+    _save_legs(conn, branch, {key: legs[key] for key in tickets})
     _add_days(conn, branch, days)
     _save_tickets(conn, branch, tickets.values())
     _save_counters(conn, branch, counters.values(), serving, cleared)
@@ -216,11 +227,13 @@ def apply(conn: psycopg.Connection, branch: str, events: list[Incoming]) -> None
     _refresh_live(conn, branch, newest_day, max(e.at for e in events))
 
 
-def _save_legs(conn: psycopg.Connection, branch: str, legs: Mapping[int, Leg]) -> None:
+def _save_legs(conn: psycopg.Connection, branch: str, legs: Mapping[TicketKey, Leg]) -> None:
     conn.cursor().executemany(
-        "INSERT INTO ticket_legs (branch_id, ticket_id, business_day, service, leg, state, "
-        "wait_s, within, service_s, rating) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
-        "ON CONFLICT (branch_id, ticket_id) DO UPDATE SET business_day = EXCLUDED.business_day, "
+        "INSERT INTO ticket_legs (branch_id, ticket_id, issued_at, business_day, service, leg, "
+        "state, wait_s, within, service_s, rating) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+        "ON CONFLICT (branch_id, ticket_id, issued_at) DO UPDATE SET "
+        "business_day = EXCLUDED.business_day, "
         "service = EXCLUDED.service, leg = EXCLUDED.leg, state = EXCLUDED.state, "
         "wait_s = EXCLUDED.wait_s, within = EXCLUDED.within, service_s = EXCLUDED.service_s, "
         "rating = EXCLUDED.rating",
@@ -228,6 +241,7 @@ def _save_legs(conn: psycopg.Connection, branch: str, legs: Mapping[int, Leg]) -
             (
                 branch,
                 tid,
+                issued_at,
                 g.day,
                 g.service,
                 g.leg,
@@ -237,7 +251,7 @@ def _save_legs(conn: psycopg.Connection, branch: str, legs: Mapping[int, Leg]) -
                 g.service_s,
                 g.rating,
             )
-            for tid, g in legs.items()
+            for (tid, issued_at), g in legs.items()
         ],
     )
 
@@ -263,20 +277,22 @@ def _save_tickets(
     for t in tickets:
         if t["state"] in OPEN_STATES:
             open_.append(
-                (branch, t["id"], t["number"], t["service"], t.get("priority", "regular"),
-                 t["state"], t["arrived_at"], t.get("called_at"), t.get("counter"))
+                (branch, *ticket_key(t), t["number"], t["service"],
+                 t.get("priority", "regular"), t["state"], t["arrived_at"], t.get("called_at"),
+                 t.get("counter"))
             )  # fmt: skip
         else:
-            gone.append(t["id"])
+            gone.append(ticket_key(t))
     if gone:
         conn.execute(
-            "DELETE FROM live_tickets WHERE branch_id = %s AND ticket_id = ANY(%s)",
-            (branch, gone),
+            "DELETE FROM live_tickets WHERE branch_id = %s AND (ticket_id, issued_at) IN "
+            "(SELECT * FROM unnest(%s::bigint[], %s::timestamptz[]))",
+            (branch, [k[0] for k in gone], [k[1] for k in gone]),
         )
     conn.cursor().executemany(
-        "INSERT INTO live_tickets (branch_id, ticket_id, number, service, priority, state, "
-        "arrived_at, called_at, counter) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "
-        "ON CONFLICT (branch_id, ticket_id) DO UPDATE SET number = EXCLUDED.number, "
+        "INSERT INTO live_tickets (branch_id, ticket_id, issued_at, number, service, priority, "
+        "state, arrived_at, called_at, counter) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+        "ON CONFLICT (branch_id, ticket_id, issued_at) DO UPDATE SET number = EXCLUDED.number, "
         "service = EXCLUDED.service, priority = EXCLUDED.priority, state = EXCLUDED.state, "
         "arrived_at = EXCLUDED.arrived_at, called_at = EXCLUDED.called_at, "
         "counter = EXCLUDED.counter",

@@ -14,7 +14,7 @@ from branch_day import BRANCH_ID, TZ, event, run_day
 from central.branches import enrol
 from central.storage import ingest
 from central.storage.ingest import Refused
-from wire.shipping import Batch, ShippedEvent
+from wire.shipping import Batch, ShippedEvent, event_digest
 
 
 def open_log(conn: psycopg.Connection, branch: str = BRANCH_ID) -> str:
@@ -192,3 +192,40 @@ def test_ten_full_batches_store_every_event_once(central_dsn: str) -> None:
         for i in range(0, len(events), 1000):
             ingest.ingest(conn, BRANCH_ID, batch(log_id, events[i : i + 1000]))
         assert stored(conn, log_id) == (10_000, 10_000)
+
+
+def _issued(seq: int, ticket_id: int, at: datetime) -> ShippedEvent:
+    stamp = at.isoformat()
+    ticket = {
+        "id": ticket_id, "number": f"A{ticket_id:03d}", "service": "A",
+        "business_day": at.date().isoformat(), "arrived_at": stamp, "issued_at": stamp,
+        "priority": "regular", "state": "waiting", "leg": 0, "counter": None,
+    }  # fmt: skip
+    body: dict[str, object] = {"ticket": ticket}
+    return {"seq": seq, "at": stamp, "kind": "ticket.issued", "v": 1, "body": body,
+            "sha256": event_digest(seq, stamp, "ticket.issued", 1, body)}  # fmt: skip
+
+
+def test_a_restored_branchs_reused_ticket_ids_are_new_customers_not_replacements(
+    central_dsn: str,
+) -> None:
+    """A copy restored at seq 1 gives ticket 2's id to a new customer: the centre was told
+    of the first ticket 2 before the restore, and keeps counting both."""
+    t0 = datetime.fromisoformat("2026-12-07T09:00:00+08:00")
+    with psycopg.connect(central_dsn) as conn:
+        old = open_log(conn)
+        ingest.ingest(conn, BRANCH_ID, batch(old, [_issued(1, 1, t0), _issued(2, 2, t0)]))
+        new = str(uuid.uuid4())
+        ingest.hello(conn, BRANCH_ID, {
+            "branch": BRANCH_ID, "log_id": new, "first_seq": 2, "restored_from": old,
+            "software_version": "test", "backlog": 0, "profile": {},
+        })  # fmt: skip
+        later = t0 + timedelta(minutes=30)
+        ingest.ingest(conn, BRANCH_ID, batch(new, [_issued(2, 2, later)]))
+        issued = conn.execute(
+            "SELECT issued FROM daily_business WHERE branch_id = %s", (BRANCH_ID,)
+        ).fetchone()
+        waiting = conn.execute(
+            "SELECT count(*) FROM live_tickets WHERE branch_id = %s", (BRANCH_ID,)
+        ).fetchone()
+    assert issued == (3,) and waiting == (3,)
