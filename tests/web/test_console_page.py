@@ -78,6 +78,12 @@ def test_a_manager_signs_in_sorts_filters_drills_down_and_sees_a_row_change_live
         context.close()
 
 
+def sign_in_as_head_office(page: Any, base_url: str) -> None:
+    from tools.screenshots.central import sign_in
+
+    sign_in(page, base_url, "hq", PASSWORD)
+
+
 def test_every_console_screen_fits_both_sizes_and_a_cut_cell_is_caught(
     browser: Any,  # noqa: F811  # the fixture imported above
     console: ConsoleServer,
@@ -90,11 +96,7 @@ def test_every_console_screen_fits_both_sizes_and_a_cut_cell_is_caught(
     context = browser.new_context(viewport=VIEW)
     try:
         page = context.new_page()
-        page.goto(console.base_url + "/console")
-        page.fill("#username", "hq")
-        page.fill("#password", PASSWORD)
-        page.click("#sign-in-form button[type=submit]")
-        page.wait_for_function(f"{HOOK}.connection === 'live'", timeout=WAIT_MS)
+        sign_in_as_head_office(page, console.base_url)
         page.evaluate("location.hash = '#branch/sh-lujiazui'")
         page.wait_for_function(f"{HOOK}.drill && {HOOK}.drill.calls.length > 0", timeout=WAIT_MS)
         # The alert says how bad it is in the manager's language, not the machine's code.

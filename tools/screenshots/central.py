@@ -55,6 +55,15 @@ FIT_PROBLEMS = """() => {
 }"""
 
 
+def sign_in(page: Any, base_url: str, username: str, password: str) -> None:
+    """Open the console and sign in; returns once its live stream is connected."""
+    page.goto(base_url + "/console")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("#sign-in-form button[type=submit]")
+    page.wait_for_function(f"{HOOK}.connection === 'live'", timeout=WAIT_MS)
+
+
 class ConsoleDoesNotFit(AssertionError):
     """A console screen overflows or cuts text at a size it is shot at."""
 
@@ -69,11 +78,7 @@ def shoot_console(browser: Any, base_url: str, out: Path) -> list[Path]:
         context = browser.new_context(viewport={"width": width, "height": height})
         try:
             page = context.new_page()
-            page.goto(base_url + "/console")
-            page.fill("#username", "hq")
-            page.fill("#password", PASSWORD)
-            page.click("#sign-in-form button[type=submit]")
-            page.wait_for_function(f"{HOOK}.connection === 'live'", timeout=WAIT_MS)
+            sign_in(page, base_url, "hq", PASSWORD)
             # The seeded fortnight, not the fortnight before today that the form proposes.
             page.evaluate(
                 "([a, b]) => { document.getElementById('report-first').value = a;"
