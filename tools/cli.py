@@ -30,6 +30,18 @@ def deferred(module: str, function: str) -> Handler:
     return run
 
 
+def _head_office_down_opt(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--head-office-down",
+        nargs="?",
+        const="blackhole",
+        choices=("blackhole", "refused"),
+        help="run twice: without a head office, then shipping to one that is down "
+        "(blackhole, the default: it takes connections and never answers; refused: "
+        "nothing listens), and print the figures side by side",
+    )
+
+
 def _command(sub: Any, name: str, fn: Handler | None, help: str) -> argparse.ArgumentParser:
     p: argparse.ArgumentParser = sub.add_parser(name, help=help, description=help)
     if fn is not None:
@@ -79,6 +91,7 @@ def register_bench(sub: Any) -> None:
         action="store_true",
         help="also time every event-loop callback (the server then runs on asyncio, not uvloop)",
     )
+    _head_office_down_opt(b)
     _json_opt(b)
     b = _command(
         bsub, "print", _bench_print, "Issue-to-last-byte time of tickets to a simulated printer."
@@ -108,6 +121,7 @@ def register_bench(sub: Any) -> None:
     )
     b.add_argument("--calls", type=int, default=300, help="calls through the app (300)")
     b.add_argument("--baseline-calls", type=int, help="calls by plain HTTP (default: --calls)")
+    _head_office_down_opt(b)
     _json_opt(b)
     b = _command(
         bsub,
@@ -255,6 +269,22 @@ def register_drill(sub: Any) -> None:
 def _demo(args: argparse.Namespace) -> int:
     from tools.demo import run_demo
 
+    if args.network is not None:
+        from tools.network_demo import NetworkDemoError, NetworkOptions, run_network_demo
+
+        options = NetworkOptions(
+            branches=args.network,
+            central_port=args.central_port,
+            first_port=args.port,
+            var=Path(args.var),
+            speed=args.speed,
+            duration=args.duration,
+        )
+        try:
+            return run_network_demo(options)
+        except NetworkDemoError as exc:
+            raise SystemExit(f"error: {exc}") from None
+
     return run_demo(
         host=args.host,
         port=args.port,
@@ -312,6 +342,21 @@ def register_demo(sub: Any) -> None:
         type=_screen_size,
         help="the screen's size, WIDTHxHEIGHT (default: asked of the X server with xdpyinfo); "
         "from 3286x1488 the kiosk, console and counter app open side by side",
+    )
+    p.add_argument(
+        "--network",
+        type=int,
+        nargs="?",
+        const=3,
+        metavar="N",
+        help="a head office and N branches shipping to it (default 3), with simulated "
+        "traffic; the console's URL and sign-in are printed (branch k on --port + k)",
+    )
+    p.add_argument(
+        "--central-port",
+        type=int,
+        default=8800,
+        help="with --network: the head office's HTTPS port (default 8800; 0: any free port)",
     )
 
 

@@ -147,6 +147,9 @@ class DemoTraffic:
     rate: bool = True
     human: frozenset[int] = frozenset()
     say: Callable[[str], None] = lambda line: None
+    # Arrivals as a multiple of the calm load: a network demo's busy branch takes more
+    # customers than its tellers serve, so its queue and waits grow without a busy spell.
+    load: float = 1.0
     _events: list[tuple[datetime, int, str, int]] = field(default_factory=list)
     _order: itertools.count[int] = field(default_factory=itertools.count)
     _serving: dict[int, dict[str, Any]] = field(default_factory=dict)
@@ -211,7 +214,7 @@ class DemoTraffic:
                 f"counter 4 serves {BUSY_SERVICE} only) and watch its wait fall"
             )
         self._was_busy = crowded
-        rates = arrivals_at(self.cfg, self.tellers, crowded)
+        rates = {k: v * self.load for k, v in arrivals_at(self.cfg, self.tellers, crowded).items()}
         codes, per_min = list(rates), list(rates.values())
         self._at(moment + timedelta(minutes=self.customers.expovariate(sum(per_min))), "arrive")
         body: dict[str, Any] = {"service": self.customers.choices(codes, per_min)[0]}

@@ -254,16 +254,24 @@ class BranchProcess:
 
 @contextlib.contextmanager
 def branch_process(
-    roles: Sequence[str], staff: Sequence[tuple[str, str]] = (), *, prefix: str = "branchq-"
+    roles: Sequence[str],
+    staff: Sequence[tuple[str, str]] = (),
+    *,
+    prefix: str = "branchq-",
+    head_office_down: str | None = None,
 ) -> Iterator[BranchProcess]:
     """The demo branch in a temporary folder, served by a `branchq server` child process,
     set up the way an installer would (`branchq init`, `token create`, `staff add`).
 
-    `roles`: one token each ("kiosk", "counter:1", …); `staff`: (staff id, PIN) to add.
+    `roles`: one token each ("kiosk", "counter:1", …); `staff`: (staff id, PIN) to add;
+    `head_office_down`: ship to a head office that is down (see `dead_head_office`).
     The server's log is printed (its end) when the body raises.
     """
-    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp, contextlib.ExitStack() as stack:
         folder = Path(tmp)
+        shipping: list[str] = []
+        if head_office_down is not None:
+            shipping = stack.enter_context(dead_head_office(folder, head_office_down))
         db = folder / "branch.db"
         branchq("init", "--db", str(db))
         tokens = {}
@@ -276,7 +284,7 @@ def branch_process(
         base_url = f"http://{HOST}:{port}"
         log_path = folder / "server.log"
         with log_path.open("wb") as log:
-            server = start_server(db, port, log)
+            server = start_server(db, port, log, *shipping)
         try:
             wait_healthy(base_url, server)
             yield BranchProcess(base_url, tokens, folder, db, server)
@@ -287,3 +295,36 @@ def branch_process(
             raise
         finally:
             stop_process(server)
+
+
+# ------------------------------------------------------------------ a head office that is down
+DEAD_HEAD_OFFICE_MODES = ("blackhole", "refused")
+DEAD_HEAD_OFFICE_BRANCH = "bench-branch"
+
+
+@contextlib.contextmanager
+def dead_head_office(folder: Path, mode: str) -> Iterator[list[str]]:
+    """`branchq server` arguments that ship to a head office that is down, for as long as
+    the block runs.
+
+    "blackhole": the port takes connections (the kernel completes every handshake on a
+    listening socket) and nothing ever answers, the worst case: each attempt waits out the
+    shipper's timeout. "refused": nothing listens, every connection is refused at once.
+    The token and CA are well-formed, so the server starts as an enrolled branch would."""
+    if mode not in DEAD_HEAD_OFFICE_MODES:
+        raise ValueError(f"a dead head office is one of {', '.join(DEAD_HEAD_OFFICE_MODES)}")
+    cert, _ = self_signed_certificate(folder)
+    token_file = folder / "head-office.token"
+    token_file.write_text(f"bq1.{DEAD_HEAD_OFFICE_BRANCH}.{'x' * 43}", encoding="utf-8")
+    with free_socket() as sock:
+        port = sock.getsockname()[1]
+        if mode == "blackhole":
+            sock.listen(128)  # never accepted, never answered
+        else:
+            sock.close()  # the port stays unused: connections to it are refused
+        yield [
+            "--head-office", f"https://{HOST}:{port}",
+            "--head-office-branch", DEAD_HEAD_OFFICE_BRANCH,
+            "--head-office-token-file", str(token_file),
+            "--head-office-ca", str(cert),
+        ]  # fmt: skip

@@ -76,3 +76,35 @@ def test_a_manager_signs_in_sorts_filters_drills_down_and_sees_a_row_change_live
         assert page.locator("#call-table tbody tr").count() == 8
     finally:
         context.close()
+
+
+def sign_in_as_head_office(page: Any, base_url: str) -> None:
+    from tools.screenshots.central import sign_in
+
+    sign_in(page, base_url, "hq", PASSWORD)
+
+
+def test_every_console_screen_fits_both_sizes_and_a_cut_cell_is_caught(
+    browser: Any,  # noqa: F811  # the fixture imported above
+    console: ConsoleServer,
+    tmp_path: Any,
+) -> None:
+    from tools.screenshots.central import FIT_PROBLEMS, SIZES, shoot_console
+
+    written = shoot_console(browser, console.base_url, tmp_path)  # raises where one does not fit
+    assert len(written) == 4 * len(SIZES) and all(p.stat().st_size > 0 for p in written)
+    context = browser.new_context(viewport=VIEW)
+    try:
+        page = context.new_page()
+        sign_in_as_head_office(page, console.base_url)
+        page.evaluate("location.hash = '#branch/sh-lujiazui'")
+        page.wait_for_function(f"{HOOK}.drill && {HOOK}.drill.calls.length > 0", timeout=WAIT_MS)
+        # The alert says how bad it is in the manager's language, not the machine's code.
+        badge = page.inner_text("li .badge")
+        assert badge == "严重", badge
+        assert page.evaluate(FIT_PROBLEMS) == []
+        page.add_style_tag(content="td { max-width: 12px; overflow: hidden; white-space: nowrap; }")
+        cut = page.evaluate(FIT_PROBLEMS)
+        assert any(p.startswith("sideways cut: <td") for p in cut), cut
+    finally:
+        context.close()

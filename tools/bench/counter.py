@@ -40,6 +40,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from tools.bench.centre_down import MODES, link_status, side_by_side
 from tools.harness import BRANCHQ, BranchProcess, branch_process, child_env, stop_process
 
 TARGET_CALL_P99_MS = 100.0
@@ -62,6 +63,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--baseline-calls", type=int, help="calls by plain HTTP (default: as many as --calls)"
     )
+    parser.add_argument(
+        "--head-office-down",
+        nargs="?",
+        const="blackhole",
+        choices=MODES,
+        help="run twice, without a head office and shipping to one that is down",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     return parser.parse_args(argv)
 
@@ -74,22 +82,56 @@ def bench_main(args: argparse.Namespace) -> int:
     """`branchq bench counter`: run the benchmark and print its figures."""
     if args.calls < 2 or (args.baseline_calls is not None and args.baseline_calls < 2):
         raise SystemExit("need --calls >= 2 (and --baseline-calls >= 2)")
-    result = run(calls=args.calls, baseline_calls=args.baseline_calls or args.calls)
+    baseline_calls = args.baseline_calls or args.calls
+    down_mode = getattr(args, "head_office_down", None)
+    if down_mode is not None:
+        without = run(calls=args.calls, baseline_calls=baseline_calls)
+        down = run(calls=args.calls, baseline_calls=baseline_calls, head_office_down=down_mode)
+        if args.json:
+            print(json.dumps({"without": without, "centre_down": down}, sort_keys=True))
+        else:
+            print(side_by_side("BranchQ counter benchmark", without, down, CENTRE_DOWN_ROWS))
+        return 0
+    result = run(calls=args.calls, baseline_calls=baseline_calls)
     print(json.dumps(result, sort_keys=True) if args.json else format_report(result))
     return 0
 
 
-def run(*, calls: int, baseline_calls: int) -> dict[str, Any]:
-    """The whole benchmark; times in milliseconds."""
+CENTRE_DOWN_ROWS = (
+    ("call next → screen+board p50", "call_p50_ms"),
+    ("call next → screen+board p99", "call_p99_ms"),
+    ("  the screen alone, p99", "screen_p99_ms"),
+    ("  the LED board alone, p99", "board_p99_ms"),
+    ("plain HTTP call → board p99", "baseline_call_p99_ms"),
+)
+
+
+def run(*, calls: int, baseline_calls: int, head_office_down: str | None = None) -> dict[str, Any]:
+    """The whole benchmark; times in milliseconds. `head_office_down`: the branch ships
+    to a head office that is down ("blackhole" or "refused"); the link's state is in the
+    figures (`head_office`)."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    roles = ["kiosk", f"counter:{COUNTER}"]
+    roles = ["kiosk", f"counter:{COUNTER}", "manager"]
     with (
-        branch_process(roles, [(STAFF, PIN)], prefix="branchq-bench-counter-") as server,
+        branch_process(
+            roles,
+            [(STAFF, PIN)],
+            prefix="branchq-bench-counter-",
+            head_office_down=head_office_down,
+        ) as server,
         counter_devices(server) as bus,
     ):
         baseline = call_by_http(server, bus, baseline_calls)
         app = call_by_window(server, bus, calls)
-    return figures(app, baseline)
+        link = (
+            None
+            if head_office_down is None
+            else link_status(server.base_url, server.tokens["manager"])
+        )
+    result = figures(app, baseline)
+    if link is not None:
+        result["head_office"] = {"mode": head_office_down, **link}
+    return result
 
 
 # --------------------------------------------------------------------- bus and hub

@@ -79,8 +79,16 @@ from queue_server.cli import Refused
 from queue_server.config import BranchConfig, init_db, load_config
 from queue_server.domain import Counter, Skill
 from queue_server.loopwatch import lag_between
+from tools.bench.centre_down import link_status, side_by_side
 from tools.demo import DEMO_PIN, provision
-from tools.harness import HOST, free_port, start_server, stop_process, wait_healthy
+from tools.harness import (
+    HOST,
+    dead_head_office,
+    free_port,
+    start_server,
+    stop_process,
+    wait_healthy,
+)
 
 TARGET_OPS_PER_S = 2000.0
 TARGET_P99_MS = 25.0
@@ -110,18 +118,42 @@ def main(args: argparse.Namespace) -> int:
         raise Refused("need --seconds > 0, --subscribers >= 0 and --clients >= 1")
     if args.counters < 1:
         raise Refused("need --counters >= 1")
-    result = run(
-        seconds=args.seconds,
-        subscribers=args.subscribers,
-        clients=args.clients,
-        counters=args.counters,
-        watch_callbacks=args.watch_callbacks,
-    )
+
+    def once(head_office_down: str | None = None) -> dict[str, Any]:
+        return run(
+            seconds=args.seconds,
+            subscribers=args.subscribers,
+            clients=args.clients,
+            counters=args.counters,
+            watch_callbacks=args.watch_callbacks,
+            head_office_down=head_office_down,
+        )
+
+    down_mode = getattr(args, "head_office_down", None)
+    if down_mode is not None:
+        without, down = once(), once(down_mode)
+        if args.json:
+            print(json.dumps({"without": without, "centre_down": down}, sort_keys=True))
+        else:
+            print(side_by_side("BranchQ server benchmark", without, down, CENTRE_DOWN_ROWS))
+        return 0
+    result = once()
     if args.json:
         print(json.dumps(result, sort_keys=True))
     else:
         print(format_report(result))
     return 0
+
+
+CENTRE_DOWN_ROWS = (
+    ("throughput, ops/s", "ops_per_s"),
+    ("latency p50, ms", "p50_ms"),
+    ("latency p99, ms", "p99_ms"),
+    ("delivery p99, ms", "delivery_p99_ms"),
+    ("loop lag p99, ms", "loop_lag_p99_ms"),
+    ("server CPU, % of a core", "server_cpu_pct"),
+    ("errors", "errors"),
+)
 
 
 def bench_config(counters: int) -> BranchConfig:
@@ -143,10 +175,20 @@ def run(
     counters: int = 6,
     seed: int = 1,
     watch_callbacks: bool = False,
+    head_office_down: str | None = None,
 ) -> dict[str, Any]:
-    """One benchmark run in a fresh temporary folder; returns the figures."""
-    with tempfile.TemporaryDirectory(prefix="branchq-bench-") as tmp:
+    """One benchmark run in a fresh temporary folder; returns the figures.
+
+    `head_office_down` ("blackhole" or "refused"): the server ships to a head office that is
+    down the whole run; the link's state is in the figures (`head_office`)."""
+    with (
+        tempfile.TemporaryDirectory(prefix="branchq-bench-") as tmp,
+        contextlib.ExitStack() as stack,
+    ):
         folder = Path(tmp)
+        shipping: list[str] = []
+        if head_office_down is not None:
+            shipping = stack.enter_context(dead_head_office(folder, head_office_down))
         db = folder / "bench.db"
         config = bench_config(counters)
         init_db(db, config)
@@ -157,7 +199,7 @@ def run(
         log_path = folder / "server.log"
         with log_path.open("wb") as log:
             extra = ("--watch-callbacks",) if watch_callbacks else ()
-            server = start_server(db, port, log, *extra)
+            server = start_server(db, port, log, *extra, *shipping)
             wait_healthy(f"http://{HOST}:{port}", server)
             try:
                 result = asyncio.run(
@@ -179,6 +221,9 @@ def run(
                 if tail:
                     print(f"server log (end):\n{tail}", file=sys.stderr)
                 raise
+            if head_office_down is not None:
+                link = link_status(f"http://{HOST}:{port}", tokens["manager"])
+                result["head_office"] = {"mode": head_office_down, **link}
             stop_process(server)
             result["server_exit_code"] = server.returncode
     result["limit_commits_per_s"] = round(limit, 1)

@@ -30,8 +30,47 @@ SCREENS = (
 )
 
 
+# Run in the page once it is drawn: what does not fit. The page may scroll down (a network
+# of a thousand branches is a long table) but never sideways, and no text may be cut off
+# inside its box (a clipped or ellipsised cell hides a name or a figure from the manager).
+FIT_PROBLEMS = """() => {
+  const problems = [];
+  const page = document.documentElement;
+  if (page.scrollWidth > page.clientWidth) {
+    problems.push(`the page is ${page.scrollWidth}px wide in a ${page.clientWidth}px window`);
+  }
+  for (const el of document.querySelectorAll("body *")) {
+    if (!el.getClientRects().length) continue;
+    const style = getComputedStyle(el);
+    const cuts = (axis) => style[axis] === "hidden" || style[axis] === "clip";
+    const cutX = cuts("overflowX") && el.scrollWidth > el.clientWidth + 1;
+    const cutY = cuts("overflowY") && el.scrollHeight > el.clientHeight + 1;
+    if (cutX || cutY) {
+      const text = (el.textContent || "").trim().slice(0, 40);
+      const tag = `<${el.tagName.toLowerCase()} class="${el.className}">`;
+      problems.push(`${cutX ? "sideways" : "downwards"} cut: ${tag} "${text}"`);
+    }
+  }
+  return problems;
+}"""
+
+
+def sign_in(page: Any, base_url: str, username: str, password: str) -> None:
+    """Open the console and sign in; returns once its live stream is connected."""
+    page.goto(base_url + "/console")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("#sign-in-form button[type=submit]")
+    page.wait_for_function(f"{HOOK}.connection === 'live'", timeout=WAIT_MS)
+
+
+class ConsoleDoesNotFit(AssertionError):
+    """A console screen overflows or cuts text at a size it is shot at."""
+
+
 def shoot_console(browser: Any, base_url: str, out: Path) -> list[Path]:
-    """Every console screen at every size, signed in as head office; the files written."""
+    """Every console screen at every size, signed in as head office; the files written.
+    Raises ConsoleDoesNotFit (after writing the picture, to look at) where one does not fit."""
     from datetime import date
 
     saved = []
@@ -39,11 +78,7 @@ def shoot_console(browser: Any, base_url: str, out: Path) -> list[Path]:
         context = browser.new_context(viewport={"width": width, "height": height})
         try:
             page = context.new_page()
-            page.goto(base_url + "/console")
-            page.fill("#username", "hq")
-            page.fill("#password", PASSWORD)
-            page.click("#sign-in-form button[type=submit]")
-            page.wait_for_function(f"{HOOK}.connection === 'live'", timeout=WAIT_MS)
+            sign_in(page, base_url, "hq", PASSWORD)
             # The seeded fortnight, not the fortnight before today that the form proposes.
             page.evaluate(
                 "([a, b]) => { document.getElementById('report-first').value = a;"
@@ -57,6 +92,9 @@ def shoot_console(browser: Any, base_url: str, out: Path) -> list[Path]:
                 path = out / f"central-{screen}-zh-{width}x{height}.png"
                 page.screenshot(path=str(path))
                 saved.append(path)
+                problems = page.evaluate(FIT_PROBLEMS)
+                if problems:
+                    raise ConsoleDoesNotFit(f"{path.name}: " + "; ".join(problems))
         finally:
             context.close()
     return saved
@@ -66,7 +104,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
     args = parser.parse_args(argv)
-    args.out.mkdir(parents=True, exist_ok=True)
+    for path in render(args.out):
+        print(path)
+    return 0
+
+
+def render(out: Path) -> list[Path]:
+    """The seeded network's console, every screen at every size, into `out`."""
+    out.mkdir(parents=True, exist_ok=True)
     from playwright.sync_api import sync_playwright
 
     with Cluster() as cluster:
@@ -79,11 +124,9 @@ def main(argv: list[str] | None = None) -> int:
         with ConsoleServer(dsn) as server, sync_playwright() as p:
             browser = launch_chromium(p)
             try:
-                for path in shoot_console(browser, server.base_url, args.out):
-                    print(path)
+                return shoot_console(browser, server.base_url, out)
             finally:
                 browser.close()
-    return 0
 
 
 if __name__ == "__main__":

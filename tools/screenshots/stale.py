@@ -15,6 +15,7 @@ from pathlib import Path
 QT_NAME = re.compile(r".+-(zh|en)-(normal|large)(-\d+x\d+)?\.png")
 # The browser pages: the hall display, the booking page, the phone's live ticket.
 WEB_NAME = re.compile(r"(display|book|phone)-[a-z0-9-]+\.png")
+CONSOLE_NAME = re.compile(r"central-[a-z]+-(zh|en)-\d+x\d+\.png")
 
 
 def qt_screen_name(screen: str) -> re.Pattern[str]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from queue_server.notify.settings import URL_ENV
 from tools.bench.display import ServedBranch, launch_chromium, served_demo_branch
-from tools.screenshots.stale import WEB_NAME, remove_stale
+from tools.screenshots.stale import CONSOLE_NAME, WEB_NAME, remove_stale
 from tools.sms_gateway import SmsGateway
 
 NOTICE = "温馨提示：今日 15:00 后暂停外币兑换业务 · Foreign exchange closes at 15:00 today"
@@ -191,9 +191,13 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             browser.close()
             gateway.stop()
+    # The head office's console: its own PostgreSQL and seeded network, after the branch's.
+    from tools.screenshots.central import render as render_console
+
+    written += render_console(args.out)
     for path in written:
         print(f"  {path}")
-    for path in remove_stale(args.out, written, [WEB_NAME]):
+    for path in remove_stale(args.out, written, [WEB_NAME, CONSOLE_NAME]):
         print(f"  removed {path.name} (no longer drawn)")
     return 0
 

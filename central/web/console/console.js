@@ -30,6 +30,7 @@
       called: "叫号", served: "办结", within: "达标率", no_show: "过号", rating: "评价",
       counter: "窗口", name: "名称", state: "状态", staffed: "有人", serving: "在办",
       time: "时间", number: "号码", kind: "类型", recalled: "重呼", call: "叫号",
+      alert_critical: "严重", alert_warning: "注意",
       open: "开放", paused: "暂停", closed: "关闭", yes: "是", no: "否",
       card_waiting: "等候人数", card_longest: "最长等候", card_windows: "开放窗口",
       card_alerts: "告警", card_link: "链路", card_fresh: "数据时效",
@@ -61,6 +62,7 @@
       called: "Called", served: "Served", within: "Within target", no_show: "No-shows", rating: "Rating",
       counter: "Counter", name: "Name", state: "State", staffed: "Staffed", serving: "Serving",
       time: "Time", number: "Number", kind: "Kind", recalled: "Recall", call: "Call",
+      alert_critical: "Critical", alert_warning: "Warning",
       open: "Open", paused: "Paused", closed: "Closed", yes: "Yes", no: "No",
       card_waiting: "Waiting", card_longest: "Longest wait", card_windows: "Windows open",
       card_alerts: "Alerts", card_link: "Link", card_fresh: "Data age",
@@ -352,7 +354,7 @@
     table($("call-table"), [["time"], ["number"], ["service"], ["counter", 1], ["kind"]],
       d.calls.map((c) => [[clock(c.at)], [esc(c.number)], [esc(c.service || "")], [esc(c.counter ?? ""), 1], [t(c.kind === "ticket.recalled" ? "recalled" : "call")]]));
     $("alert-list").innerHTML = d.alerts.length
-      ? d.alerts.map((a) => `<li><span class="badge ${a.severity === "critical" || a.severity === "fault" ? "fault" : "warning"}">${esc(a.kind)}</span> ${esc(a.detail)} <span class="muted">${clock(a.raised_at)}</span></li>`).join("")
+      ? d.alerts.map((a) => `<li><span class="badge ${a.severity === "critical" || a.severity === "fault" ? "fault" : "warning"}" title="${esc(a.kind)}">${t(a.severity === "critical" || a.severity === "fault" ? "alert_critical" : "alert_warning")}</span> ${esc(a.detail)} <span class="muted">${clock(a.raised_at)}</span></li>`).join("")
       : `<li class="muted">${esc(t("none"))}</li>`;
   }
 
