@@ -41,9 +41,10 @@ def create_app(
         kwargs={"connect_timeout": 10},
     )  # fmt: skip
     # Ingest leaves connections free for the console's reads: of the pool, half the rest for
-    # live batches and a quarter for catch-up.
-    limit = ingest_limit or max(1, (pool_size - 2) // 2)
-    gate = IngestGate(limit, bulk_ingest_limit or max(1, (pool_size - 2) // 4))
+    # live batches and a third for catch-up (at least two each: a catch-up batch waits on
+    # PostgreSQL for about half its time, when another can use the processor).
+    limit = ingest_limit or max(2, (pool_size - 2) // 2)
+    gate = IngestGate(limit, bulk_ingest_limit or max(2, (pool_size - 2) // 3))
     routers: list[RouterFactory] = [
         lambda p: ship.router(p, gate),
         console_router,

@@ -31,7 +31,7 @@ class IngestGate:
     """The live lane and the bulk (catch-up) lane, `limit` and `bulk_limit` threads each."""
 
     BULK_BYTES = 64 * 1024  # a body larger than this is catch-up, not one commit's events
-    WAIT_S = 10.0  # a batch waits this long for its lane before the branch is sent away
+    WAIT_S = 5.0  # a batch waits this long for its lane before the branch is sent away
 
     def __init__(self, limit: int, bulk_limit: int) -> None:
         self._live = CapacityLimiter(limit)

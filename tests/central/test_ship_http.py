@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 
@@ -70,3 +71,24 @@ def test_a_branch_ships_with_its_token_and_only_for_itself(
         unseen = c.get(f"/api/v1/ship/logs/{log_id}", headers=other)
         assert (unseen.status_code, unseen.json()["code"]) == (404, "unknown_log")
         assert c.get(f"/api/v1/ship/logs/{log_id}", headers=own).json()["watermark"] == 2
+
+
+def test_a_malformed_batch_is_refused_whole_with_a_code(
+    centre: tuple[str, dict[str, str]],
+) -> None:
+    url, tokens = centre
+    log_id = str(uuid.uuid4())
+    own = {"Authorization": f"Bearer {tokens['B001']}"}
+    with httpx.Client(base_url=url, timeout=10) as c:
+        c.post("/api/v1/ship/hello", json=_hello("B001", log_id), headers=own).raise_for_status()
+        good = event(1)
+        for bad in (
+            b"{not json",
+            b"[]",
+            # a seq as text is refused, not read as a number: checks are strict
+            json.dumps({"branch": "B001", "log_id": log_id, "events": [{**good, "seq": "1"}]}),
+            json.dumps({"branch": "B001", "log_id": log_id}),
+        ):
+            r = c.post("/api/v1/ship/events", content=bad, headers=own)
+            assert (r.status_code, r.json()["code"]) == (422, "invalid_request"), bad
+        assert c.get(f"/api/v1/ship/logs/{log_id}", headers=own).json()["watermark"] == 0
