@@ -44,6 +44,9 @@ def _serve(args: argparse.Namespace) -> int:
         ssl_certfile=args.tls_cert,
         ssl_keyfile=args.tls_key,
         log_level="info",
+        # A line per shipped batch (every branch, every commit) would drown what matters:
+        # refusals, quarantines and errors are logged by the centre itself.
+        access_log=False,
         # Consoles' live streams stay open for minutes: a stop must not wait for them.
         timeout_graceful_shutdown=3,
     )
