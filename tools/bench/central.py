@@ -366,18 +366,19 @@ class RealBranch:
 
 
 def _start_real_branches(
-    root: Path, dsn: str, centre_url: str, ca: Path, count: int
-) -> list[RealBranch]:
+    root: Path, dsn: str, centre_url: str, ca: Path, count: int, out: list[RealBranch]
+) -> None:
+    """Start `count` real branches into `out` (the caller's list, so the caller stops every
+    one that started even when a later one fails)."""
     import psycopg
 
     from central.branches import enrol
     from queue_server.config import init_db
     from tools.bench.server import bench_config
-    from tools.demo import DEMO_PIN, provision
-    from tools.harness import free_port, start_server, wait_healthy
+    from tools.demo import provision
+    from tools.harness import free_port, start_server
 
     config = bench_config(3)  # each teller's PIN is an argon2 hash: fewer start quicker
-    out = []
     for k in range(count):
         branch = f"R{k:03d}"
         folder = root / branch
@@ -396,14 +397,20 @@ def _start_real_branches(
             "--head-office-token-file", str(folder / "token"), "--head-office-ca", str(ca),
         )  # fmt: skip
         out.append(rb)
-    for rb in out:
+    _sign_in_everywhere(out)
+
+
+def _sign_in_everywhere(branches: list[RealBranch]) -> None:
+    from tools.demo import DEMO_PIN
+    from tools.harness import wait_healthy
+
+    for rb in branches:
         wait_healthy(f"http://127.0.0.1:{rb.port}", rb.proc)
         with httpx.Client(timeout=TIMEOUT) as http:
             for n in rb.counters:
                 body = {"staff_id": f"t{n:02d}", "pin": DEMO_PIN}
                 r = http.post(f"{rb.base}/counters/{n}/sign-in", json=body, headers=rb._counter(n))
                 r.raise_for_status()
-    return out
 
 
 def _real_backlog(branches: list[RealBranch]) -> int:
@@ -658,7 +665,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         centre = _centre_process(dsn, port, pg.root / "centre.log", cert, key)
         real: list[RealBranch] = []
         try:
-            real = _start_real_branches(pg.root, dsn, base, cert, args.real)
+            _start_real_branches(pg.root, dsn, base, cert, args.real, real)
             figures = asyncio.run(_run_network(base, emitters, real, args, cert, dsn))
         finally:
             for rb in real:
