@@ -172,6 +172,11 @@ def run_network_demo(opts: NetworkOptions) -> int:
     central_port = opts.central_port or free_port()
     centre_url = f"https://{HOST}:{central_port}"
     with contextlib.ExitStack() as undo:
+        # A `kill` (SIGTERM) ends the demo as Ctrl-C does, through the undo below: left to
+        # its default, it would end this process at once and leave PostgreSQL running (it
+        # is not our child: pg_ctl detaches it).
+        previous = signal.signal(signal.SIGTERM, _interrupt)
+        undo.callback(signal.signal, signal.SIGTERM, previous)
         pg = Cluster()
         undo.callback(pg.remove)
         pg.start()
@@ -220,6 +225,10 @@ def run_network_demo(opts: NetworkOptions) -> int:
         _banner(opts, centre_url, cert, passwords, branches, servers, centre, pg, folder)
         asyncio.run(_traffic(branches, base_cfg, opts))
     return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _branchq_ok(*args: str) -> None:
