@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := libzbar0 libpulse0 fonts-wqy-microhei libusb-1.0-0 xvfb libxkbcommon-x11-0 openssl postgresql \
+APT_PACKAGES := libzbar0 libpulse0 fonts-wqy-microhei libusb-1.0-0 xvfb libxkbcommon-x11-0 openssl postgresql procps \
 	libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-randr0 \
 	libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libegl1 libgl1 \
 	libfontconfig1 libdbus-1-3 libglib2.0-0 \
