@@ -11,12 +11,14 @@ import functools
 import json
 from datetime import UTC, date, datetime, timedelta
 from types import TracebackType
+from zoneinfo import ZoneInfo
 
 import psycopg
 
 from central.storage.ingest import ensure_partitions
 from tools.harness import ThreadServer
 
+BRANCH_TZ = ZoneInfo("Asia/Shanghai")  # the seeded branches' zone (the column's default)
 PASSWORD = "correct horse battery"  # every seeded account's: a test fixture, not a secret
 SEED_DAY = date(2026, 3, 2)  # the last day of the seeded reports (a Monday)
 REPORT_DAYS = 14
@@ -126,10 +128,21 @@ def _password_hash() -> str:
 
 
 def _seed_calls(conn: psycopg.Connection, branch: str, windows: int) -> None:
-    # The months the calls fall in, made as ingest makes them (so ingest can follow).
+    """Today's calls, a minute apart up to now. "Today" is the branch's day in its own zone,
+    so just after its midnight the calls are squeezed in since then: seeded a fixed time
+    back, they would fall on yesterday for the first minutes of a day (a test failed so)."""
     now = datetime.now(UTC)
-    ensure_partitions(conn, {d.date().replace(day=1) for d in (now, now - timedelta(hours=1))})
-    for n in range(1, 2 * windows + 1):
+    midnight = (
+        now.astimezone(BRANCH_TZ).replace(hour=0, minute=0, second=0, microsecond=0)
+    ).astimezone(UTC)
+    calls = 2 * windows
+    if not calls:
+        return
+    step = min(timedelta(minutes=1), (now - midnight) / (calls + 1))
+    times = [now - step * (calls - n + 1) for n in range(1, calls + 1)]
+    # The months the calls fall in, made as ingest makes them (so ingest can follow).
+    ensure_partitions(conn, {t.date().replace(day=1) for t in (now, times[0])})
+    for n, at in enumerate(times, start=1):
         kind = "ticket.recalled" if n % 5 == 0 else "ticket.called"
         body = {
             "ticket": {"number": f"A{n:03d}", "service": "A"},
@@ -137,9 +150,8 @@ def _seed_calls(conn: psycopg.Connection, branch: str, windows: int) -> None:
         }
         conn.execute(
             "INSERT INTO events (branch_id, log_id, seq, at, kind, v, body, sha256) VALUES "
-            "(%s, '00000000-0000-4000-8000-000000000001', %s, now() - make_interval(secs => %s), "
-            "%s, 1, %s, '\\x00')",
-            (branch, n, 60 * (2 * windows - n) + 5, kind, json.dumps(body)),
+            "(%s, '00000000-0000-4000-8000-000000000001', %s, %s, %s, 1, %s, '\\x00')",
+            (branch, n, at, kind, json.dumps(body)),
         )
 
 
