@@ -129,7 +129,10 @@ class Shipper:
         self._record_restore = record_restore
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entered by `status` inside `wait_until`
+        # Told of every change of the link's state (what `status` reports), for those who
+        # must wait for one: the tests, which may not sleep.
+        self._changed = threading.Condition(self._lock)
         self._thread = threading.Thread(target=self._run, name="branchq-shipper", daemon=True)
         self._conn: sqlite3.Connection | None = None
         self._client: httpx.Client | None = None
@@ -157,6 +160,11 @@ class Shipper:
     def wake(self) -> None:
         """Something was committed: ship it soon. Cheap and never blocks (the commit path)."""
         self._wake.set()
+
+    def wait_until(self, settled: Callable[[], bool], timeout: float) -> bool:
+        """Wait until `settled()` holds, checked at each change of the link's state."""
+        with self._changed:
+            return self._changed.wait_for(settled, timeout)
 
     def status(self, last_seq: int) -> dict[str, Any]:
         """The link as the manager sees it; `last_seq`: the branch's latest event."""
@@ -222,6 +230,7 @@ class Shipper:
             if self._link != "unreachable":
                 self._unreachable_since = _now()
             self._link, self._last_error = "unreachable", code
+            self._changed.notify_all()
         if retry_after_s is not None:
             delay = min(retry_after_s, BACKOFF_CAP_S)
         else:
@@ -234,6 +243,7 @@ class Shipper:
         self._failures = 0
         with self._lock:
             self._link, self._unreachable_since, self._last_error = "connected", None, None
+            self._changed.notify_all()
 
     # ------------------------------------------------------------ HTTP
     def _http_client(self) -> httpx.Client:
@@ -283,6 +293,7 @@ class Shipper:
         self._state = state
         with self._lock:
             self._watermark = max(watermark, ident.first_seq - 1)
+            self._changed.notify_all()
 
     def _ship_batch(self) -> bool:
         """Send the next batch; True when there may be more to send at once."""
@@ -307,6 +318,7 @@ class Shipper:
         with self._lock:
             self._watermark = ack["watermark"]
             self._last_ack_at = _now()
+            self._changed.notify_all()
         if ack.get("quarantined"):
             # The centre holds other history under these seqs: check (and fork) at once.
             log.error("the head office quarantined %d event(s)", ack["quarantined"])
@@ -335,6 +347,7 @@ class Shipper:
         with self._lock:
             self._identity = new
             self._watermark = fork
+            self._changed.notify_all()
         raise Restored
 
     def _fork_point(self, ident: LogIdentity, upto: int) -> int:

@@ -72,6 +72,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/staff"): MANAGERS,
     ("GET", "/api/v1/staffing/advice"): MANAGERS,
     ("GET", "/api/v1/policy"): MANAGERS,
+    ("GET", "/api/v1/head-office"): MANAGERS,
     ("POST", "/api/v1/policy/tournament"): MANAGERS,
     ("POST", "/api/v1/policy/apply"): MANAGERS,
     ("GET", "/api/v1/alerts"): MANAGERS,

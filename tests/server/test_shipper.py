@@ -90,6 +90,16 @@ def test_events_arrive_in_order_exactly_once_across_a_cut_and_a_lost_ack(shippin
     shipped_up_to(link, log_id, server.engine.branch.last_seq)
     assert centre_events(link, log_id) == local_events(server.db)
     assert link.centre.stored == len(local_events(server.db))  # each stored once
+    # The shipper takes in the centre's acknowledgement just after the centre stored the
+    # batch: wait for it to say so.
+    shipper = server.app.state.head_office.shipper
+    assert shipper.wait_until(
+        lambda: (
+            shipper.status(server.engine.branch.last_seq)["backlog"] == 0
+            and shipper.status(server.engine.branch.last_seq)["link"] == "connected"
+        ),
+        timeout=15,
+    )
     status = server.client("manager").get("/head-office").json()
     assert status["link"] == "connected" and status["backlog"] == 0
     assert status["last_ack_at"] and status["log_id"] == log_id
