@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 
@@ -37,6 +38,11 @@ def _serve(args: argparse.Namespace) -> int:
     if (args.tls_cert is None) != (args.tls_key is None):
         raise SystemExit("--tls-cert and --tls-key go together")
     app = create_app(args.dsn, pool_size=args.pool_size)
+    # A live batch is a dozen round trips to PostgreSQL, and after each its thread waits for
+    # the interpreter lock; a catch-up batch's thread holds the lock for up to the switch
+    # interval (5 ms by default) at a time. During a network-wide catch-up that wait, not
+    # the work, made live batches late: a shorter interval hands the lock over sooner.
+    sys.setswitchinterval(0.0005)
     uvicorn.run(
         app,
         host=args.host,
@@ -49,6 +55,10 @@ def _serve(args: argparse.Namespace) -> int:
         access_log=False,
         # Consoles' live streams stay open for minutes: a stop must not wait for them.
         timeout_graceful_shutdown=3,
+        # A branch's shipper keeps one connection and says hello every 15 s: uvicorn's 5 s
+        # default closed it between heartbeats and under load, and a batch sent as the
+        # close crossed it failed and was resent.
+        timeout_keep_alive=30,
     )
     return 0
 

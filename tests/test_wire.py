@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+
+from hypothesis import given
+from hypothesis import strategies as st
 
 import wire
 from queue_server.domain import (
@@ -15,6 +19,7 @@ from queue_server.domain import (
     TicketState,
 )
 from queue_server.domain.model import FINAL_STATES
+from wire import shipping
 
 NOW = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)  # 10:00 in the branch's time zone
 
@@ -112,3 +117,31 @@ def test_an_endless_wait_or_range_is_shown_capped_not_an_error():
         "wait_high_min": None,
         "wait_capped": True,
     }
+
+
+# Any JSON a body can hold (text without lone surrogates, which no UTF-8 holds): the digest is
+# written out key by key around the body's own text, and must be the one the whole
+# document's sorted JSON gives.
+_text = st.text(st.characters(exclude_categories=("Cs",)))
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | _text,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_text, inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(
+    seq=st.integers(min_value=1, max_value=2**62),
+    at=_text,
+    kind=_text,
+    v=st.integers(min_value=1, max_value=99),
+    body=st.dictionaries(_text, _json, max_size=5),
+)
+def test_the_canonical_form_is_the_whole_documents_sorted_json(seq, at, kind, v, body):
+    whole = json.dumps(
+        {"seq": seq, "at": at, "kind": kind, "v": v, "body": body},
+        ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+    ).encode()  # fmt: skip
+    assert shipping.canonical(seq, at, kind, v, body) == whole
+    text = shipping.canonical_body(body)
+    assert shipping.canonical(seq, at, kind, v, body, body_text=text) == whole

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from json.encoder import encode_basestring as _string  # json.dumps(s, ensure_ascii=False)
 from typing import Any, NotRequired, TypedDict
 
 TOKEN_PREFIX = "bq1"
@@ -53,14 +54,31 @@ class ShippedEvent(TypedDict):
     sha256: str
 
 
-def canonical(seq: int, at: str, kind: str, v: int, body: dict[str, Any]) -> bytes:
-    """The bytes an event's digest is taken over: its JSON with sorted keys and no spaces."""
-    doc = {"seq": seq, "at": at, "kind": kind, "v": v, "body": body}
-    return json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+def canonical_body(body: dict[str, Any]) -> str:
+    """An event body's canonical JSON: sorted keys, no spaces, non-ASCII as itself."""
+    return json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
-def event_digest(seq: int, at: str, kind: str, v: int, body: dict[str, Any]) -> str:
-    return hashlib.sha256(canonical(seq, at, kind, v, body)).hexdigest()
+def canonical(
+    seq: int, at: str, kind: str, v: int, body: dict[str, Any], *, body_text: str | None = None
+) -> bytes:
+    """The bytes an event's digest is taken over: the JSON of {seq, at, kind, v, body} with
+    sorted keys and no spaces.
+
+    Written out key by key around the body's own canonical text, so the centre, which stores
+    that text, encodes each body once rather than twice (the encoding was a fifth of a
+    batch's ingest). `body_text` is `canonical_body(body)` when the caller has it already."""
+    text = canonical_body(body) if body_text is None else body_text
+    return (
+        f'{{"at":{_string(at)},"body":{text},'
+        f'"kind":{_string(kind)},"seq":{int(seq)},"v":{int(v)}}}'
+    ).encode()
+
+
+def event_digest(
+    seq: int, at: str, kind: str, v: int, body: dict[str, Any], *, body_text: str | None = None
+) -> str:
+    return hashlib.sha256(canonical(seq, at, kind, v, body, body_text=body_text)).hexdigest()
 
 
 class Hello(TypedDict):

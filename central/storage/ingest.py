@@ -12,7 +12,6 @@ neither events nor watermark moved.
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 import uuid
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from wire.shipping import (
     Hello,
     LogState,
     ShippedEvent,
+    canonical_body,
     event_digest,
 )
 
@@ -60,6 +60,7 @@ class Incoming:
     kind: str
     v: int
     body: dict[str, Any]
+    body_text: str  # the body's canonical JSON, as stored
     sha256: bytes
 
     @property
@@ -81,7 +82,15 @@ def checked(events: list[ShippedEvent]) -> list[Incoming]:
         raise Refused(413, "batch_too_large", f"at most {MAX_BATCH} events a batch")
     out = []
     for e in events:
-        digest = event_digest(e["seq"], e["at"], e["kind"], e["v"], e["body"])
+        body_text = canonical_body(e["body"])
+        try:
+            digest = event_digest(
+                e["seq"], e["at"], e["kind"], e["v"], e["body"], body_text=body_text
+            )
+        except UnicodeEncodeError:  # a lone surrogate escaped in the JSON: no text can hold it
+            raise Refused(
+                422, "invalid_event", f"event {e['seq']}: not valid Unicode text"
+            ) from None
         if digest != e["sha256"]:
             raise Refused(
                 422, "bad_digest", f"event {e['seq']}: the digest does not match its content"
@@ -92,7 +101,9 @@ def checked(events: list[ShippedEvent]) -> list[Incoming]:
             raise Refused(422, "invalid_event", f"event {e['seq']}: `at` is not a time") from None
         if at.tzinfo is None:
             raise Refused(422, "invalid_event", f"event {e['seq']}: `at` has no UTC offset")
-        out.append(Incoming(e["seq"], at, e["kind"], e["v"], e["body"], bytes.fromhex(digest)))
+        out.append(
+            Incoming(e["seq"], at, e["kind"], e["v"], e["body"], body_text, bytes.fromhex(digest))
+        )
     for before, after in itertools.pairwise(out):
         if after.seq != before.seq + 1:
             raise Refused(409, "gap", f"the batch skips from {before.seq} to {after.seq}")
@@ -262,7 +273,8 @@ def _insert(conn: psycopg.Connection, branch: str, log_id: uuid.UUID, fresh: lis
     """Insert the new events in one statement (arrays unnested: one round trip a batch).
 
     The arrays go in binary (`%b`): in text format every JSON body in an array is escaped
-    character by character, which took most of a 1,000-event batch's time."""
+    character by character, which took most of a 1,000-event batch's time. A body goes in
+    as the canonical text its digest was checked over, encoded once."""
     if not fresh:
         return 0
     cur = conn.execute(
@@ -277,7 +289,7 @@ def _insert(conn: psycopg.Connection, branch: str, log_id: uuid.UUID, fresh: lis
             [e.at for e in fresh],
             [e.kind for e in fresh],
             [e.v for e in fresh],
-            [json.dumps(e.body, ensure_ascii=False) for e in fresh],
+            [e.body_text for e in fresh],
             [e.sha256 for e in fresh],
         ),
     )
@@ -286,6 +298,12 @@ def _insert(conn: psycopg.Connection, branch: str, log_id: uuid.UUID, fresh: lis
 
 # ------------------------------------------------------------------ partitions
 _PARTITION_LOCK = 20261207  # advisory lock: one centre process creates a month at a time
+# Partitions this process has seen exist, per database (BranchQ never drops one).
+_made: set[tuple[str, int, str, str]] = set()
+
+
+def _known(conn: psycopg.Connection, name: str) -> tuple[str, int, str, str]:
+    return (conn.info.host, conn.info.port, conn.info.dbname, name)
 
 
 def partition_name(month: date) -> str:
@@ -296,9 +314,9 @@ def ensure_partitions(conn: psycopg.Connection, months: set[date]) -> None:
     """Create the months' partitions of `events` that are missing, each in its own short
     transaction BEFORE the batch's: creating one locks the whole table, which inside a batch
     holding rows of it would deadlock with another ingest doing the same."""
-    if not months:
-        return
     names = {partition_name(m): m for m in months}
+    if all(_known(conn, n) in _made for n in names):
+        return  # the common case: every batch of a month asked this again
     with conn.transaction():
         missing = [
             r[0]
@@ -307,6 +325,7 @@ def ensure_partitions(conn: psycopg.Connection, months: set[date]) -> None:
                 (sorted(names),),
             )
         ]
+    _made.update(_known(conn, n) for n in names.keys() - set(missing))
     for name in missing:
         month = names[name]
         following = date(month.year + month.month // 12, month.month % 12 + 1, 1)
@@ -314,17 +333,17 @@ def ensure_partitions(conn: psycopg.Connection, months: set[date]) -> None:
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (_PARTITION_LOCK,))
             # Another ingest may have made it while this one waited for the lock.
             exists = conn.execute("SELECT to_regclass(%s)", (name,)).fetchone()
-            if exists is not None and exists[0] is not None:
-                continue
-            conn.execute(
-                psycopg.sql.SQL(
-                    "CREATE TABLE {} PARTITION OF events FOR VALUES FROM ({}) TO ({})"
-                ).format(
-                    psycopg.sql.Identifier(name),
-                    psycopg.sql.Literal(f"{month.isoformat()} 00:00:00+00"),
-                    psycopg.sql.Literal(f"{following.isoformat()} 00:00:00+00"),
+            if exists is None or exists[0] is None:
+                conn.execute(
+                    psycopg.sql.SQL(
+                        "CREATE TABLE {} PARTITION OF events FOR VALUES FROM ({}) TO ({})"
+                    ).format(
+                        psycopg.sql.Identifier(name),
+                        psycopg.sql.Literal(f"{month.isoformat()} 00:00:00+00"),
+                        psycopg.sql.Literal(f"{following.isoformat()} 00:00:00+00"),
+                    )
                 )
-            )
+        _made.add(_known(conn, name))
 
 
 def quarantined_by_branch(conn: psycopg.Connection) -> dict[str, int]:

@@ -42,26 +42,29 @@ class Leg:
     service_s: float | None
     rating: int | None
 
-    def figures(self) -> dict[str, float]:
+    def figures(self) -> tuple[float, ...]:
+        """The leg's share, in the order of FIGURES."""
         rated = self.state == "done" and self.rating in RATINGS
-        return {
-            "issued": 1 if self.leg == 0 else 0,
-            "called": 1 if self.wait_s is not None else 0,
-            "served": 1 if self.state == "done" else 0,
-            "no_show": 1 if self.state == "no_show" else 0,
-            "cancelled": 1 if self.state == "cancelled" else 0,
-            "wait_sum_s": self.wait_s or 0.0,
-            "within_target": 1 if self.within and self.wait_s is not None else 0,
-            "service_sum_s": self.service_s or 0.0,
-            "rating_sum": (self.rating or 0) if rated else 0,
-            "rating_count": 1 if rated else 0,
-        }
+        called = self.wait_s is not None
+        return (
+            1 if self.leg == 0 else 0,
+            1 if called else 0,
+            1 if self.state == "done" else 0,
+            1 if self.state == "no_show" else 0,
+            1 if self.state == "cancelled" else 0,
+            self.wait_s or 0.0,
+            1 if self.within and called else 0,
+            self.service_s or 0.0,
+            (self.rating or 0) if rated else 0,
+            1 if rated else 0,
+        )
 
 
 FIGURES = (
     "issued", "called", "served", "no_show", "cancelled", "wait_sum_s", "within_target",
     "service_sum_s", "rating_sum", "rating_count",
 )  # fmt: skip
+COUNTS = frozenset(FIGURES) - {"wait_sum_s", "service_sum_s"}  # integer columns
 
 
 def _dt(value: Any) -> datetime | None:
@@ -106,12 +109,11 @@ def _leg_of(t: Mapping[str, Any], before: Leg | None, target_s: int) -> Leg:
 class _Day:
     """What one batch adds to one business day and business."""
 
-    figures: dict[str, float] = field(default_factory=lambda: dict.fromkeys(FIGURES, 0.0))
+    figures: list[float] = field(default_factory=lambda: [0.0] * len(FIGURES))
     wait_max_s: float = 0.0
 
     def add(self, leg: Leg, sign: int) -> None:
-        for k, v in leg.figures().items():
-            self.figures[k] += sign * v
+        self.figures = [a + sign * b for a, b in zip(self.figures, leg.figures(), strict=True)]
 
 
 def save_profile(conn: psycopg.Connection, branch: str, profile: Mapping[str, Any]) -> None:
@@ -221,91 +223,145 @@ def apply(conn: psycopg.Connection, branch: str, events: list[Incoming]) -> None
     _save_legs(conn, branch, {key: legs[key] for key in tickets})
     _add_days(conn, branch, days)
     _save_tickets(conn, branch, tickets.values())
-    _save_counters(conn, branch, counters.values(), serving, cleared)
-    _save_devices(conn, branch, devices.values())
-    _save_alerts(conn, branch, alerts.values())
+    _save_counters(conn, branch, list(counters.values()), serving, cleared)
+    _save_devices(conn, branch, list(devices.values()))
+    _save_alerts(conn, branch, list(alerts.values()))
     _refresh_live(conn, branch, newest_day, max(e.at for e in events))
 
 
+# Each read model's rows of a batch go in as one statement over unnested arrays (sent in
+# binary): a statement a row cost the centre and PostgreSQL more than the rows themselves.
+
+
 def _save_legs(conn: psycopg.Connection, branch: str, legs: Mapping[TicketKey, Leg]) -> None:
-    conn.cursor().executemany(
+    if not legs:
+        return
+    rows = [(tid, issued_at, g) for (tid, issued_at), g in legs.items()]
+    conn.execute(
         "INSERT INTO ticket_legs (branch_id, ticket_id, issued_at, business_day, service, leg, "
         "state, wait_s, within, service_s, rating) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+        "SELECT %s, * FROM unnest(%b::bigint[], %b::timestamptz[], %b::date[], %b::text[], "
+        "%b::integer[], %b::text[], %b::float8[], %b::boolean[], %b::float8[], %b::integer[]) "
         "ON CONFLICT (branch_id, ticket_id, issued_at) DO UPDATE SET "
         "business_day = EXCLUDED.business_day, "
         "service = EXCLUDED.service, leg = EXCLUDED.leg, state = EXCLUDED.state, "
         "wait_s = EXCLUDED.wait_s, within = EXCLUDED.within, service_s = EXCLUDED.service_s, "
         "rating = EXCLUDED.rating",
-        [
-            (
-                branch,
-                tid,
-                issued_at,
-                g.day,
-                g.service,
-                g.leg,
-                g.state,
-                g.wait_s,
-                g.within,
-                g.service_s,
-                g.rating,
-            )
-            for (tid, issued_at), g in legs.items()
-        ],
+        (
+            branch,
+            [tid for tid, _, _ in rows],
+            [issued_at for _, issued_at, _ in rows],
+            [g.day for _, _, g in rows],
+            [g.service for _, _, g in rows],
+            [g.leg for _, _, g in rows],
+            [g.state for _, _, g in rows],
+            [g.wait_s for _, _, g in rows],
+            [g.within for _, _, g in rows],
+            [g.service_s for _, _, g in rows],
+            [g.rating for _, _, g in rows],
+        ),
     )
 
 
 def _add_days(conn: psycopg.Connection, branch: str, days: Mapping[tuple[date, str], _Day]) -> None:
+    if not days:
+        return
+    ordered = sorted(days.items())  # one lock order for every batch: no deadlock between two
+    arrays = [
+        ([int(d.figures[i]) for _, d in ordered], "integer")
+        if k in COUNTS
+        else ([d.figures[i] for _, d in ordered], "float8")
+        for i, k in enumerate(FIGURES)
+    ]
     sets = ", ".join(f"{k} = daily_business.{k} + EXCLUDED.{k}" for k in FIGURES)
-    conn.cursor().executemany(
+    conn.execute(
         f"INSERT INTO daily_business (branch_id, business_day, service, {', '.join(FIGURES)}, "
-        f"wait_max_s) VALUES (%s, %s, %s, {', '.join('%s' for _ in FIGURES)}, %s) "
+        f"wait_max_s) SELECT %s, * FROM unnest(%b::date[], %b::text[], "
+        f"{', '.join(f'%b::{sql_type}[]' for _, sql_type in arrays)}, %b::float8[]) "
         f"ON CONFLICT (branch_id, business_day, service) DO UPDATE SET {sets}, "
         "wait_max_s = GREATEST(daily_business.wait_max_s, EXCLUDED.wait_max_s)",
-        [
-            (branch, day, service, *(d.figures[k] for k in FIGURES), d.wait_max_s)
-            for (day, service), d in sorted(days.items())
-        ],
+        (
+            branch,
+            [day for (day, _), _ in ordered],
+            [service for (_, service), _ in ordered],
+            *(values for values, _ in arrays),
+            [d.wait_max_s for _, d in ordered],
+        ),
     )
 
 
 def _save_tickets(
     conn: psycopg.Connection, branch: str, tickets: Iterable[Mapping[str, Any]]
 ) -> None:
-    open_, gone = [], []
+    open_: list[Mapping[str, Any]] = []
+    gone: list[TicketKey] = []
     for t in tickets:
         if t["state"] in OPEN_STATES:
-            open_.append(
-                (branch, *ticket_key(t), t["number"], t["service"],
-                 t.get("priority", "regular"), t["state"], t["arrived_at"], t.get("called_at"),
-                 t.get("counter"))
-            )  # fmt: skip
+            open_.append(t)
         else:
             gone.append(ticket_key(t))
     if gone:
         conn.execute(
             "DELETE FROM live_tickets WHERE branch_id = %s AND (ticket_id, issued_at) IN "
-            "(SELECT * FROM unnest(%s::bigint[], %s::timestamptz[]))",
+            "(SELECT * FROM unnest(%b::bigint[], %b::timestamptz[]))",
             (branch, [k[0] for k in gone], [k[1] for k in gone]),
         )
-    conn.cursor().executemany(
+    if not open_:
+        return
+    conn.execute(
         "INSERT INTO live_tickets (branch_id, ticket_id, issued_at, number, service, priority, "
-        "state, arrived_at, called_at, counter) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+        "state, arrived_at, called_at, counter) SELECT %s, * FROM unnest(%b::bigint[], "
+        "%b::timestamptz[], %b::text[], %b::text[], %b::text[], %b::text[], %b::timestamptz[], "
+        "%b::timestamptz[], %b::integer[]) "
         "ON CONFLICT (branch_id, ticket_id, issued_at) DO UPDATE SET number = EXCLUDED.number, "
         "service = EXCLUDED.service, priority = EXCLUDED.priority, state = EXCLUDED.state, "
         "arrived_at = EXCLUDED.arrived_at, called_at = EXCLUDED.called_at, "
         "counter = EXCLUDED.counter",
-        open_,
+        (
+            branch,
+            [int(t["id"]) for t in open_],
+            [datetime.fromisoformat(t["issued_at"]) for t in open_],
+            [t["number"] for t in open_],
+            [t["service"] for t in open_],
+            [t.get("priority", "regular") for t in open_],
+            [t["state"] for t in open_],
+            [datetime.fromisoformat(t["arrived_at"]) for t in open_],
+            [_dt(t.get("called_at")) for t in open_],
+            [t.get("counter") for t in open_],
+        ),
     )
 
 
 def _save_counters(
     conn: psycopg.Connection,
     branch: str,
-    counters: Iterable[Mapping[str, Any]],
+    counters: list[Mapping[str, Any]],
     serving: Mapping[int, tuple[str, str | None] | None],
     cleared: Mapping[int, str],
+) -> None:
+    # Most batches touch no counter, device or alert: no statement then (each is a round
+    # trip, and a live batch's round trips are what it waits on under load).
+    if counters:
+        _upsert_counters(conn, branch, counters)
+    if cleared:
+        conn.cursor().executemany(
+            "UPDATE live_counters SET serving = NULL, since = NULL "
+            "WHERE branch_id = %s AND number = %s AND serving = %s",
+            [(branch, n, number) for n, number in cleared.items()],
+        )
+    now_serving = [
+        (v[0], v[1], branch, n) for n, v in serving.items() if v is not None and n not in cleared
+    ]
+    if now_serving:
+        conn.cursor().executemany(
+            "UPDATE live_counters SET serving = %s, since = %s "
+            "WHERE branch_id = %s AND number = %s",
+            now_serving,
+        )
+
+
+def _upsert_counters(
+    conn: psycopg.Connection, branch: str, counters: list[Mapping[str, Any]]
 ) -> None:
     conn.cursor().executemany(
         "INSERT INTO live_counters (branch_id, number, name, state, staffed, skills) "
@@ -324,20 +380,11 @@ def _save_counters(
             for c in counters
         ],
     )
-    conn.cursor().executemany(
-        "UPDATE live_counters SET serving = NULL, since = NULL "
-        "WHERE branch_id = %s AND number = %s AND serving = %s",
-        [(branch, n, number) for n, number in cleared.items()],
-    )
-    conn.cursor().executemany(
-        "UPDATE live_counters SET serving = %s, since = %s WHERE branch_id = %s AND number = %s",
-        [(v[0], v[1], branch, n) for n, v in serving.items() if v is not None and n not in cleared],
-    )
 
 
-def _save_devices(
-    conn: psycopg.Connection, branch: str, devices: Iterable[Mapping[str, Any]]
-) -> None:
+def _save_devices(conn: psycopg.Connection, branch: str, devices: list[Mapping[str, Any]]) -> None:
+    if not devices:
+        return
     conn.cursor().executemany(
         "INSERT INTO device_health (branch_id, device, kind, health, detail, counter, "
         "reported_at, since) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
@@ -362,8 +409,10 @@ def _save_devices(
 
 
 def _save_alerts(
-    conn: psycopg.Connection, branch: str, alerts: Iterable[tuple[str, Mapping[str, Any]]]
+    conn: psycopg.Connection, branch: str, alerts: list[tuple[str, Mapping[str, Any]]]
 ) -> None:
+    if not alerts:
+        return
     held, gone = [], []
     for kind, a in alerts:
         if kind == "alert.cleared" or a.get("cleared_at"):

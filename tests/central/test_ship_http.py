@@ -91,4 +91,12 @@ def test_a_malformed_batch_is_refused_whole_with_a_code(
         ):
             r = c.post("/api/v1/ship/events", content=bad, headers=own)
             assert (r.status_code, r.json()["code"]) == (422, "invalid_request"), bad
+        # A lone surrogate, escaped in the JSON: no digest or text column can hold it
+        lone = {**good, "body": {"ticket": {"number": "\ud800"}}}
+        r = c.post(
+            "/api/v1/ship/events",
+            content=json.dumps({"branch": "B001", "log_id": log_id, "events": [lone]}),
+            headers=own,
+        )
+        assert (r.status_code, r.json()["code"]) == (422, "invalid_event")
         assert c.get(f"/api/v1/ship/logs/{log_id}", headers=own).json()["watermark"] == 0
