@@ -70,8 +70,7 @@ def canonical(
     batch's ingest). `body_text` is `canonical_body(body)` when the caller has it already."""
     text = canonical_body(body) if body_text is None else body_text
     return (
-        f'{{"at":{_string(at)},"body":{text},'
-        f'"kind":{_string(kind)},"seq":{int(seq)},"v":{int(v)}}}'
+        f'{{"at":{_string(at)},"body":{text},"kind":{_string(kind)},"seq":{int(seq)},"v":{int(v)}}}'
     ).encode()
 
 
