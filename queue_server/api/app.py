@@ -182,7 +182,7 @@ def create_app(
     sign_in_desk = StaffSignIn(engine, provisioning, audit)
     # Nightly tournaments are the server's (`branchq serve`); tests and benches ask for them.
     policy_desk = PolicyDesk(engine, schedule=policy_schedule)
-    head_office_link = HeadOfficeLink(engine, head_office)
+    head_office_link = HeadOfficeLink(engine, head_office, alerts_desk)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
