@@ -216,6 +216,17 @@ def register_bench(sub: Any) -> None:
     _json_opt(b)
     b = _command(
         bsub,
+        "network-booking",
+        deferred("tools.bench.network_booking", "main"),
+        "A district of simulated branches: shortest predicted wait + travel vs nearest branch.",
+    )
+    b.add_argument("--seed", type=int, default=1, help="the first seed")
+    b.add_argument("--seeds", type=int, default=5, help="how many seeds (consecutive)")
+    b.add_argument("--runs", type=int, default=12, help="forward runs per prediction")
+    b.add_argument("--refresh", type=float, default=1.0, help="minutes a prediction stays")
+    _json_opt(b)
+    b = _command(
+        bsub,
         "central",
         deferred("tools.bench.central", "main"),
         "Branches shipping to a real head office on PostgreSQL: latency, backfill, oracle.",

@@ -16,6 +16,7 @@ from typing import Any
 
 from queue_server.config import BranchConfig, ConfigError, parse_config
 from queue_server.domain import PriorityClass
+from queue_server.domain.eta import ArrivalRates, ClassShare, hourly_by_local_hour
 
 # The standard simulated branch day (the public benchmark scenario), kept with the project
 # as published so the benches and tests run wherever the project is cloned.
@@ -221,3 +222,28 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
         raise ConfigError(f"cannot read scenario {p}: {exc}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"bad TOML in {p}: {exc}") from exc
+
+
+def scenario_arrivals(scenario: Scenario) -> ArrivalRates:
+    """The forecast a server would hold for this branch: the scenario's rates and class mix."""
+    total = sum(m.share for m in scenario.mix) or 1.0
+    hourly: dict[str, list[float]] = {}
+    classes: dict[str, list[ClassShare]] = {}
+    for m in scenario.mix:
+        hourly[m.code] = hourly_by_local_hour(scenario.opens.hour, scenario.hourly, m.share / total)
+        if m.code in scenario.vip_services:
+            classes[m.code] = [(PriorityClass.VIP, 1, 1.0)]
+            continue
+        # As `sim.arrivals` draws them: appointment, else VIP, else care, else regular.
+        booked = scenario.appointment_share.get(m.code, 0.0)
+        vip = min(scenario.vip_share_other, 1.0 - booked)
+        rest = 1.0 - booked - vip
+        classes[m.code] = [
+            (PriorityClass.APPOINTMENT, 0, booked),
+            (PriorityClass.VIP, 1, vip),
+            (PriorityClass.CARE, 0, rest * scenario.care_share),
+            (PriorityClass.REGULAR, 0, rest * (1.0 - scenario.care_share)),
+        ]
+    # The forecast knows how long customers wait before giving up, as a server learns it from
+    # its cancellations.
+    return ArrivalRates(hourly, classes, patience_mean_min=scenario.patience_mean_min)

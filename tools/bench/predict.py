@@ -30,17 +30,20 @@ from zoneinfo import ZoneInfo
 from queue_server.domain import Branch, CallingPolicy, PriorityClass, TicketState
 from queue_server.domain.eta import (
     DEFAULT_RUNS,
-    ArrivalRates,
-    ClassShare,
     ServiceModel,
-    hourly_by_local_hour,
     predict_waits,
     todays_volume,
 )
 from queue_server.domain.policies import default_policy, policy_by_name
 from queue_server.simulation.arrivals import Arrival, draw_day
 from queue_server.simulation.engine import Simulation, day_origin, fork_branch, open_branch
-from queue_server.simulation.scenario import CLASSES, STANDARD_DAY, Scenario, load_scenario
+from queue_server.simulation.scenario import (
+    CLASSES,
+    STANDARD_DAY,
+    Scenario,
+    load_scenario,
+    scenario_arrivals,
+)
 
 HISTORY_DAYS = 5
 UNDER_MIN = 5.0
@@ -88,31 +91,6 @@ def fitted_model(scenario: Scenario, days: int) -> ServiceModel:
             hour = scenario.opens.hour + int(a.at_min // 60)
             samples.append((a.service, hour, a.service_min * 60.0))
     return ServiceModel.from_services(scenario.branch.services, samples)
-
-
-def scenario_arrivals(scenario: Scenario) -> ArrivalRates:
-    """The forecast a server would hold for this branch: the scenario's rates and class mix."""
-    total = sum(m.share for m in scenario.mix) or 1.0
-    hourly: dict[str, list[float]] = {}
-    classes: dict[str, list[ClassShare]] = {}
-    for m in scenario.mix:
-        hourly[m.code] = hourly_by_local_hour(scenario.opens.hour, scenario.hourly, m.share / total)
-        if m.code in scenario.vip_services:
-            classes[m.code] = [(PriorityClass.VIP, 1, 1.0)]
-            continue
-        # As `sim.arrivals` draws them: appointment, else VIP, else care, else regular.
-        booked = scenario.appointment_share.get(m.code, 0.0)
-        vip = min(scenario.vip_share_other, 1.0 - booked)
-        rest = 1.0 - booked - vip
-        classes[m.code] = [
-            (PriorityClass.APPOINTMENT, 0, booked),
-            (PriorityClass.VIP, 1, vip),
-            (PriorityClass.CARE, 0, rest * scenario.care_share),
-            (PriorityClass.REGULAR, 0, rest * (1.0 - scenario.care_share)),
-        ]
-    # The forecast knows how long customers wait before giving up, as a server learns it from
-    # its cancellations.
-    return ArrivalRates(hourly, classes, patience_mean_min=scenario.patience_mean_min)
 
 
 def errors(pairs: Sequence[tuple[float, float]]) -> dict[str, Any]:
