@@ -34,6 +34,7 @@ def create_app(
 ) -> FastAPI:
     """The centre on the database at `dsn` (migrated already: `branchq central migrate`)."""
     from central.api import ship
+    from central.api.config_console import config_router
     from central.api.console import console_router
 
     pool = ConnectionPool(
@@ -48,6 +49,7 @@ def create_app(
     routers: list[RouterFactory] = [
         lambda p: ship.router(p, gate),
         console_router,
+        config_router,
     ]
 
     @asynccontextmanager
