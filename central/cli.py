@@ -37,7 +37,15 @@ def _serve(args: argparse.Namespace) -> int:
 
     if (args.tls_cert is None) != (args.tls_key is None):
         raise SystemExit("--tls-cert and --tls-key go together")
-    app = create_app(args.dsn, pool_size=args.pool_size)
+    from central.signing import SigningKeyError, load
+
+    try:
+        signer = load(args.signing_key) if args.signing_key else None
+    except SigningKeyError as exc:
+        raise SystemExit(
+            f"error ({exc.code}): {exc}; make one with `branchq central keygen`"
+        ) from None
+    app = create_app(args.dsn, pool_size=args.pool_size, signer=signer)
     # A live batch is a dozen round trips to PostgreSQL, and after each its thread waits for
     # the interpreter lock; a catch-up batch's thread holds the lock for up to the switch
     # interval (5 ms by default) at a time. During a network-wide catch-up that wait, not
@@ -60,6 +68,21 @@ def _serve(args: argparse.Namespace) -> int:
         # close crossed it failed and was resent.
         timeout_keep_alive=30,
     )
+    return 0
+
+
+def _keygen(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from central.signing import SigningKeyError, create
+
+    try:
+        signer = create(args.key)
+    except SigningKeyError as exc:
+        raise SystemExit(f"error ({exc.code}): {exc}") from None
+    Path(args.public_out).write_bytes(signer.public_pem())
+    print(f"signing key {signer.key_id} in {args.key} (keep it on the centre, mode 0600)")
+    print(f"its public half in {args.public_out}: give it to every branch as its verify_key")
     return 0
 
 
@@ -116,7 +139,16 @@ def register(sub: Any) -> None:
     s.add_argument("--tls-cert", help="PEM certificate (HTTPS); with --tls-key")
     s.add_argument("--tls-key", help="PEM private key of --tls-cert")
     s.add_argument("--pool-size", type=int, default=8, help="database connections")
+    s.add_argument(
+        "--signing-key", help="Ed25519 key file that signs what branches are sent (keygen)"
+    )
     s.set_defaults(func=_serve)
+    k = csub.add_parser(
+        "keygen", help="Make the centre's signing key and the public key file for branches."
+    )
+    k.add_argument("--key", required=True, help="the private key file to create (never replaced)")
+    k.add_argument("--public-out", required=True, help="where to write the public key (PEM)")
+    k.set_defaults(func=_keygen)
 
     a = csub.add_parser("account", help="Head-office console accounts.")
     asub = a.add_subparsers(dest="account_command", required=True, metavar="COMMAND")

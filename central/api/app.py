@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from central.api.gate import POOL_TIMEOUT_S, Busy, IngestGate
 from central.branches import BadToken
+from central.signing import Signer
 from central.storage.ingest import Refused
 
 # A router factory: given the app's pool, the routes of one area. The console's area joins
@@ -31,8 +32,12 @@ def create_app(
     pool_size: int = 8,
     ingest_limit: int | None = None,
     bulk_ingest_limit: int | None = None,
+    signer: Signer | None = None,
 ) -> FastAPI:
-    """The centre on the database at `dsn` (migrated already: `branchq central migrate`)."""
+    """The centre on the database at `dsn` (migrated already: `branchq central migrate`).
+
+    `signer` signs what the centre publishes to branches (`central.signing`); without one,
+    routes that publish answer 503 `no_signing_key`."""
     from central.api import ship
     from central.api.config_console import config_router
     from central.api.console import console_router
@@ -62,6 +67,7 @@ def create_app(
 
     app = FastAPI(title="BranchQ head office", lifespan=lifespan)
     app.state.pool = pool
+    app.state.signer = signer
     for make in routers:
         app.include_router(make(pool))
 

@@ -260,18 +260,18 @@ def _region_of(conn: psycopg.Connection, branch: str) -> str | None:
 
 
 def _deployed_config(conn: psycopg.Connection) -> dict[str, dict[str, Any]]:
-    """The `config` version each branch reported in force (the downlink's reports)."""
+    """The `config` version each branch reported in force, and its last refusal if newer."""
     from central.storage import downlink
 
-    out: dict[str, dict[str, Any]] = {}
-    for row in downlink.deployed(conn):
-        if row["kind"] == "config":
-            out[row["branch"]] = {
-                "deployed_version": row.get("applied_version"),
-                "refused_version": row.get("refused_version"),
-                "refused_reason": row.get("reason"),
-            }
-    return out
+    return {
+        row["branch"]: {
+            "deployed_version": row["deployed"],
+            "deployed_at": row["deployed_at"],
+            "refused_version": row["refused"],
+            "refused_reason": row["refused_reason"],
+        }
+        for row in downlink.deployed(conn, "config")
+    }
 
 
 def _template_json(tpl: stored.Template) -> dict[str, Any]:

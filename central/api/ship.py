@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, cast
+import logging
+from typing import Annotated, Any, Literal, cast
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from psycopg_pool import ConnectionPool
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from central.api.gate import POOL_TIMEOUT_S, IngestGate
 from central.branches import authenticate
 from central.storage import branches as stored
-from central.storage import ingest
+from central.storage import downlink, ingest
 from central.storage.ingest import Refused
+from wire.downlink import Pending, Report
 from wire.shipping import Ack, Batch, Digests, Hello, LogState
 
 
@@ -46,6 +48,15 @@ class BatchIn(BaseModel):
     backlog: int | None = None
 
 
+class ReportIn(BaseModel):
+    kind: str
+    version: int = Field(ge=1)
+    outcome: Literal["applied", "refused"]
+    reason: str | None = Field(default=None, max_length=500)
+    effective: dict[str, Any] | None = None
+
+
+log = logging.getLogger("central.ship")
 MAX_BODY_BYTES = 4 * 1024 * 1024  # a full batch of large events is about 1.5 MB
 
 
@@ -99,6 +110,36 @@ def router(pool: ConnectionPool, gate: IngestGate) -> APIRouter:
         """Stored digests after a seq, to find where a restored copy forked."""
         with pool.connection(timeout=POOL_TIMEOUT_S) as conn:
             return ingest.digests(conn, branch, log_id, after, limit)
+
+    @api.get("/downlink", response_model=None)
+    def downlink_pending(
+        config: Annotated[int, Query(ge=0)] = 0,
+        vip: Annotated[int, Query(ge=0)] = 0,
+        knowledge: Annotated[int, Query(ge=0)] = 0,
+        notice: Annotated[int, Query(ge=0)] = 0,
+        branch: str = authenticated,
+    ) -> Pending:
+        """Per kind, the newest document for the branch when newer than the version it has."""
+        have = {"config": config, "vip": vip, "knowledge": knowledge, "notice": notice}
+        with pool.connection(timeout=POOL_TIMEOUT_S) as conn, conn.transaction():
+            return {"documents": downlink.pending(conn, branch, have)}
+
+    @api.post("/downlink/report", status_code=204, response_model=None)
+    def downlink_report(report_in: ReportIn, branch: str = authenticated) -> None:
+        """What the branch did with a document: applied (in force now) or refused."""
+        report = cast(Report, report_in.model_dump(exclude_none=True))
+        try:
+            with pool.connection(timeout=POOL_TIMEOUT_S) as conn, conn.transaction():
+                downlink.record_report(conn, branch, report)
+        except downlink.DownlinkError as exc:
+            status = 404 if exc.code == "unknown_version" else 422
+            raise Refused(status, exc.code, str(exc)) from None
+        if report["outcome"] == "refused":
+            # The alarm: which branch refused which version and why, nothing of its content.
+            log.warning(
+                "branch %s refused %s version %s: %s",
+                branch, report["kind"], report["version"], report.get("reason", "no reason"),
+            )  # fmt: skip
 
     @api.post(
         "/events",

@@ -21,6 +21,8 @@ from psycopg.types.json import Jsonb
 
 from central import config_merge
 from central.config_merge import DEFAULT_BRANCH_EDITABLE, ConfigError
+from central.signing import Signer
+from central.storage import downlink
 
 TEMPLATE_ID = "network"  # one template for the network (ConfigBody.template.id)
 Scope = Literal["region", "branch"]
@@ -275,7 +277,7 @@ def plan(
 
 def publish_config(
     conn: psycopg.Connection,
-    signer: Any,
+    signer: Signer,
     template_version: int | None = None,
     *,
     branches: list[str] | None = None,
@@ -287,8 +289,6 @@ def publish_config(
 
     Returns {"template_version", "published": [{"branch", "version"}], "unchanged": [ids]}.
     """
-    from central.storage import downlink
-
     conn.execute("SELECT pg_advisory_xact_lock(%s)", (_PUBLISH_LOCK,))
     published, unchanged = [], []
     planned = plan(conn, template_version, branches=branches, region=region)

@@ -277,6 +277,35 @@ def _m004_ticket_identity(conn: psycopg.Connection) -> None:
     )
 
 
+def _m005_downlink(conn: psycopg.Connection) -> None:
+    """What the centre sends each branch (`wire.downlink`): every signed version kept, and
+    what each branch last reported doing with each kind."""
+    conn.execute(
+        """
+        CREATE TABLE downlink_documents (
+            branch_id  text NOT NULL REFERENCES branches (id),
+            kind       text NOT NULL,
+            version    integer NOT NULL CHECK (version > 0),
+            issued_at  timestamptz NOT NULL,
+            document   jsonb NOT NULL,  -- the signed document, exactly as sent
+            PRIMARY KEY (branch_id, kind, version)
+        );
+
+        CREATE TABLE downlink_reports (
+            branch_id    text NOT NULL REFERENCES branches (id),
+            kind         text NOT NULL,
+            version      integer NOT NULL,
+            outcome      text NOT NULL CHECK (outcome IN ('applied', 'refused')),
+            reason       text,
+            effective    jsonb,
+            reported_at  timestamptz NOT NULL DEFAULT now(),
+            -- the last version applied (what is in force) and the last refused, per kind
+            PRIMARY KEY (branch_id, kind, outcome)
+        );
+        """
+    )
+
+
 def _m006_config_templates(conn: psycopg.Connection) -> None:
     """The network's configuration template (every save a new version, history kept), the
     overrides of regions and branches, and what each branch was last sent."""
@@ -335,7 +364,8 @@ MIGRATIONS: list[Migration] = [
     _m002_ingest_state,
     _m003_console_sessions,
     _m004_ticket_identity,
-    _m006_config_templates,  # m005 is the downlink backbone's (the lead's)
+    _m005_downlink,
+    _m006_config_templates,
 ]
 
 

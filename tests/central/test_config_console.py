@@ -12,16 +12,23 @@ import httpx
 import psycopg
 import pytest
 
+from central import signing
+from central.signing import Signer
 from central.storage import config
 from tools.console_network import PASSWORD, ConsoleServer, seed_network
 from wire import downlink as wire
 
 
 @pytest.fixture
-def console(central_dsn: str, tmp_path: Path) -> Iterator[ConsoleServer]:
+def signer(tmp_path: Path) -> Signer:
+    return signing.create(tmp_path / "centre.key")
+
+
+@pytest.fixture
+def console(central_dsn: str, signer: Signer) -> Iterator[ConsoleServer]:
     with psycopg.connect(central_dsn) as conn:
         seed_network(conn)
-    with ConsoleServer(central_dsn, signing_key_file=tmp_path / "centre.key") as server:
+    with ConsoleServer(central_dsn, signer) as server:
         yield server
 
 
@@ -145,9 +152,9 @@ def test_saving_the_template_keeps_history_and_refuses_a_stale_editor_or_orphans
 
 
 def test_publishing_signs_a_version_only_for_the_branches_whose_configuration_changed(
-    console: ConsoleServer, central_dsn: str, tmp_path: Path
+    console: ConsoleServer, central_dsn: str, signer: Signer
 ) -> None:
-    keys = wire.load_public_keys(_public_pem(tmp_path / "centre.key"))
+    keys = wire.load_public_keys(signer.public_pem())
     with signed_in(console, "hq") as hq:
         assert len(hq.get("/publish").json()["changed"]) == 5
         first = hq.post("/publish", json={}).json()
@@ -190,8 +197,3 @@ def test_publishing_signs_a_version_only_for_the_branches_whose_configuration_ch
     with pytest.raises(wire.BadSignature):
         wire.verify(tampered, keys)
 
-
-def _public_pem(private_key_file: Path) -> bytes:
-    from central.signing import Signer
-
-    return Signer.load_or_create(private_key_file).public_pem()
