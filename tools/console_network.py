@@ -218,7 +218,9 @@ class ConsoleServer:
     def __enter__(self) -> ConsoleServer:
         from central.api.app import create_app
 
-        self._server = ThreadServer(create_app(self.dsn, pool_size=4, signer=self.signer), log_level="critical")
+        self._server = ThreadServer(
+            create_app(self.dsn, pool_size=4, signer=self.signer), log_level="critical"
+        )
         self._server.start()
         self.base_url = self._server.base_url
         return self

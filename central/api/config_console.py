@@ -47,7 +47,7 @@ class TemplateSave(BaseModel):
 
 class OverrideSet(BaseModel):
     path: str = Field(min_length=1, max_length=200)
-    value: Any
+    value: Any = None  # absent is null, which no template value is: refused as bad_value
 
 
 class Publication(BaseModel):

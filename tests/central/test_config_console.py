@@ -196,4 +196,3 @@ def test_publishing_signs_a_version_only_for_the_branches_whose_configuration_ch
     tampered = dict(document, body={**body, "branch_editable": ["services"]})
     with pytest.raises(wire.BadSignature):
         wire.verify(tampered, keys)
-
