@@ -39,6 +39,7 @@ def create_app(
     `signer` signs what the centre publishes to branches (`central.signing`); without one,
     routes that publish answer 503 `no_signing_key`."""
     from central.api import ship
+    from central.api.config_console import config_router
     from central.api.console import console_router
 
     pool = ConnectionPool(
@@ -53,6 +54,7 @@ def create_app(
     routers: list[RouterFactory] = [
         lambda p: ship.router(p, gate),
         console_router,
+        config_router,
     ]
 
     @asynccontextmanager

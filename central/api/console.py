@@ -32,7 +32,11 @@ from central.storage import console_reads
 
 COOKIE = "branchq_console"
 PAGES = Path(__file__).resolve().parents[1] / "web" / "console"
-STATIC = {"console.css": "text/css", "console.js": "text/javascript"}
+STATIC = {
+    "console.css": "text/css",
+    "console.js": "text/javascript",
+    "config.js": "text/javascript",
+}
 POOL_WAIT_S = 5.0  # a connection from the pool, else 503: never queue a console forever
 STATEMENT_TIMEOUT = "10s"
 HEARTBEAT_S = 15.0  # keeps proxies from closing an idle stream, and re-checks the session
@@ -100,22 +104,8 @@ def console_router(pool: psycopg_pool.ConnectionPool) -> APIRouter:  # noqa: C90
     listener = NetworkListener(pool.conninfo if isinstance(pool.conninfo, str) else pool.conninfo())
     router.add_event_handler("shutdown", listener.stop)
 
-    @contextlib.contextmanager
-    def reading() -> Iterator[psycopg.Connection]:
-        with pool.connection(timeout=POOL_WAIT_S) as conn:
-            conn.execute(f"SET LOCAL statement_timeout = '{STATEMENT_TIMEOUT}'")
-            yield conn
-
-    def current_viewer(request: Request) -> Viewer:
-        token = request.cookies.get(COOKIE)
-        if not token:
-            raise Refusal(401, "not_signed_in", "sign in first")
-        with reading() as conn:
-            viewer = accounts.session_viewer(conn, token)
-        if viewer is None:
-            raise Refusal(401, "not_signed_in", "the session has ended: sign in again")
-        return viewer
-
+    reading = connection_from(pool)
+    current_viewer = viewer_from(pool)
     ViewerDep = Annotated[Viewer, Depends(current_viewer)]
 
     def scope(viewer: Viewer, region: str | None) -> str | None:
@@ -297,6 +287,38 @@ def console_router(pool: psycopg_pool.ConnectionPool) -> APIRouter:  # noqa: C90
             return accounts.session_viewer(conn, token) is not None
 
     return router
+
+
+def connection_from(
+    pool: psycopg_pool.ConnectionPool,
+) -> Callable[[], contextlib.AbstractContextManager[psycopg.Connection]]:
+    """A pooled connection in a transaction, committed on leaving, with the console's
+    statement timeout; a busy pool is a 503 after POOL_WAIT_S, never a queue forever."""
+
+    @contextlib.contextmanager
+    def reading() -> Iterator[psycopg.Connection]:
+        with pool.connection(timeout=POOL_WAIT_S) as conn:
+            conn.execute(f"SET LOCAL statement_timeout = '{STATEMENT_TIMEOUT}'")
+            yield conn
+
+    return reading
+
+
+def viewer_from(pool: psycopg_pool.ConnectionPool) -> Callable[[Request], Viewer]:
+    """The dependency that answers who the session cookie belongs to, or refuses 401."""
+    reading = connection_from(pool)
+
+    def current_viewer(request: Request) -> Viewer:
+        token = request.cookies.get(COOKIE)
+        if not token:
+            raise Refusal(401, "not_signed_in", "sign in first")
+        with reading() as conn:
+            viewer = accounts.session_viewer(conn, token)
+        if viewer is None:
+            raise Refusal(401, "not_signed_in", "the session has ended: sign in again")
+        return viewer
+
+    return current_viewer
 
 
 def viewer_json(viewer: Viewer) -> dict[str, Any]:

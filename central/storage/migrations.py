@@ -306,12 +306,66 @@ def _m005_downlink(conn: psycopg.Connection) -> None:
     )
 
 
+def _m006_config_templates(conn: psycopg.Connection) -> None:
+    """The network's configuration template (every save a new version, history kept), the
+    overrides of regions and branches, and what each branch was last sent."""
+    conn.execute(
+        """
+        -- The catalogue in the branch TOML's shapes (services, bundles, appointments …) plus
+        -- the sections the centre manages; `branch_editable` the dotted paths a branch
+        -- manager may still change locally. A version is never updated: a save adds one.
+        CREATE TABLE config_template_versions (
+            version         integer PRIMARY KEY CHECK (version >= 1),
+            catalogue       jsonb NOT NULL CHECK (jsonb_typeof(catalogue) = 'object'),
+            branch_editable jsonb NOT NULL
+                DEFAULT '["counters.skills", "notice"]'::jsonb
+                CHECK (jsonb_typeof(branch_editable) = 'array'),
+            note            text NOT NULL DEFAULT '',
+            saved_by        text NOT NULL,
+            saved_at        timestamptz NOT NULL DEFAULT now()
+        );
+
+        -- Dotted path (businesses by code: services.A.target_wait_min) → value. A region's
+        -- apply to every branch in it; a branch's win over its region's.
+        CREATE TABLE config_region_overrides (
+            region_id text NOT NULL REFERENCES regions (id) ON DELETE CASCADE,
+            path      text NOT NULL CHECK (path ~ '^[A-Za-z0-9_-]+([.][A-Za-z0-9_-]+)*$'),
+            value     jsonb NOT NULL,
+            set_by    text NOT NULL,
+            set_at    timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (region_id, path)
+        );
+        CREATE TABLE config_branch_overrides (
+            branch_id text NOT NULL REFERENCES branches (id) ON DELETE CASCADE,
+            path      text NOT NULL CHECK (path ~ '^[A-Za-z0-9_-]+([.][A-Za-z0-9_-]+)*$'),
+            value     jsonb NOT NULL,
+            set_by    text NOT NULL,
+            set_at    timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (branch_id, path)
+        );
+
+        -- The effective configuration last published to each branch, as a digest of the
+        -- body without its template reference: a publication that changes nothing for a
+        -- branch issues it no new version.
+        CREATE TABLE config_published (
+            branch_id        text PRIMARY KEY REFERENCES branches (id) ON DELETE CASCADE,
+            version          integer NOT NULL,
+            template_version integer NOT NULL REFERENCES config_template_versions (version),
+            digest           bytea NOT NULL,
+            published_by     text NOT NULL,
+            published_at     timestamptz NOT NULL DEFAULT now()
+        );
+        """
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _m001_network,
     _m002_ingest_state,
     _m003_console_sessions,
     _m004_ticket_identity,
     _m005_downlink,
+    _m006_config_templates,
 ]
 
 

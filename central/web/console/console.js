@@ -81,6 +81,9 @@
   const hook = (window.branchqConsole = {
     view: null, connection: "connecting", rows: [], updates: 0, drill: null, report: null,
     devices: null, signedIn: false,
+    // Further views (config.js) register here: {load(), render()} by view name.
+    views: {}, text: TEXT, t: (key) => t(key), lang: () => lang,
+    getJson: (path) => getJson(path), regions: () => regions,
   });
   const $ = (id) => document.getElementById(id);
   const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -473,19 +476,21 @@
   function route() {
     const hash = location.hash.slice(1) || "network";
     const [view, arg] = hash.split("/");
-    hook.view = ["network", "branch", "reports", "devices"].includes(view) ? view : "network";
+    hook.view = ["network", "branch", "reports", "devices", ...Object.keys(hook.views)].includes(view) ? view : "network";
     document.querySelectorAll(".view").forEach((el) => { el.hidden = el.id !== `view-${hook.view}`; });
     document.querySelectorAll(".tabs a").forEach((a) => a.classList.toggle("active", a.dataset.view === hook.view || (hook.view === "branch" && a.dataset.view === "network")));
     if (hook.view === "network") renderNetwork();
     if (hook.view === "branch") { hook.drill = null; loadBranch(decodeURIComponent(arg || "")).catch(() => {}); }
     if (hook.view === "reports") loadReport().catch(() => {});
     if (hook.view === "devices") loadDevices().catch(() => {});
+    if (hook.views[hook.view]) hook.views[hook.view].load(decodeURIComponent(arg || "")).catch(() => {});
   }
   function render() {
     if (hook.view === "network") renderNetwork();
     if (hook.view === "branch") renderBranch();
     if (hook.view === "reports") renderReport();
     if (hook.view === "devices") renderDevices();
+    if (hook.views[hook.view]) hook.views[hook.view].render();
   }
   window.addEventListener("hashchange", () => { if (hook.signedIn) route(); });
 
