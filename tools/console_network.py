@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
+from central.signing import Signer
 from central.storage.ingest import ensure_partitions
 from tools.harness import ThreadServer
 
@@ -186,15 +187,18 @@ def _seed_days(conn: psycopg.Connection, branch: str, i: int) -> None:
 class ConsoleServer:
     """The centre's whole app (shipping and console) on a real uvicorn on loopback."""
 
-    def __init__(self, dsn: str) -> None:
+    def __init__(self, dsn: str, signer: Signer | None = None) -> None:
         self.dsn = dsn
+        self.signer = signer  # signs what the centre publishes to branches
         self.base_url = ""
         self._server: ThreadServer | None = None
 
     def __enter__(self) -> ConsoleServer:
         from central.api.app import create_app
 
-        self._server = ThreadServer(create_app(self.dsn, pool_size=4), log_level="critical")
+        self._server = ThreadServer(
+            create_app(self.dsn, pool_size=4, signer=self.signer), log_level="critical"
+        )
         self._server.start()
         self.base_url = self._server.base_url
         return self

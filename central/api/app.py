@@ -40,6 +40,7 @@ def create_app(
     routes that publish answer 503 `no_signing_key`."""
     from central.api import ship
     from central.api.console import console_router
+    from central.api.knowledge import knowledge_router
 
     pool = ConnectionPool(
         dsn, min_size=1, max_size=pool_size, open=False, timeout=POOL_TIMEOUT_S,
@@ -53,6 +54,7 @@ def create_app(
     routers: list[RouterFactory] = [
         lambda p: ship.router(p, gate),
         console_router,
+        knowledge_router,
     ]
 
     @asynccontextmanager
