@@ -13,20 +13,14 @@ import sqlite3
 from datetime import UTC, datetime
 from typing import Any
 
+from queue_server.downlink import Refusal
 from queue_server.engine import Engine
 from queue_server.storage import in_transaction
 from queue_server.storage import knowledge as rows
+from wire.downlink import Document
 from wire.knowledge import BadPage, KnowledgeBody, Page, check_body
 
 SEARCH_LIMIT = 50
-
-
-class KnowledgeRefused(ValueError):
-    """A `knowledge` document the branch will not apply: a stable `code` and why."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 def _store_newer(conn: sqlite3.Connection, body: KnowledgeBody) -> None:
@@ -34,7 +28,7 @@ def _store_newer(conn: sqlite3.Connection, body: KnowledgeBody) -> None:
     if body["kb_version"] < held:
         # The document's own version is newer (the follower checked), yet it carries an
         # older knowledge base: a re-enrolled branch, or a mistake at the centre.
-        raise KnowledgeRefused(
+        raise Refusal(
             "older_knowledge", f"knowledge base {body['kb_version']} is older than {held}"
         )
     rows.store(conn, body)
@@ -44,14 +38,14 @@ class KnowledgeDesk:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    async def apply(self, document: dict[str, Any]) -> dict[str, Any] | None:
+    async def apply(self, document: Document) -> dict[str, Any] | None:
         """Store a verified `knowledge` document's pages and changes (the follower's applier)."""
         if document.get("kind") != "knowledge":
-            raise KnowledgeRefused("wrong_kind", "not a knowledge document")
+            raise Refusal("wrong_kind", "not a knowledge document")
         try:
             body = check_body(document.get("body"))
         except BadPage as exc:
-            raise KnowledgeRefused(exc.code, str(exc)) from None
+            raise Refusal(exc.code, str(exc)) from None
         await asyncio.to_thread(in_transaction, self.engine.db_path, _store_newer, body)
         return {"kb_version": body["kb_version"], "pages": len(body["pages"])}
 

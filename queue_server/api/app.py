@@ -42,6 +42,7 @@ from queue_server.auth import TokenCache
 from queue_server.desks.alerts import AlertDesk
 from queue_server.desks.appointments import AppointmentDesk
 from queue_server.desks.audit import AuditLog
+from queue_server.desks.configuration import ConfigurationDesk
 from queue_server.desks.head_office import HeadOfficeLink
 from queue_server.desks.notifications import NotificationDesk
 from queue_server.desks.policy import PolicyDesk
@@ -184,7 +185,11 @@ def create_app(
     sign_in_desk = StaffSignIn(engine, provisioning, audit)
     # Nightly tournaments are the server's (`branchq serve`); tests and benches ask for them.
     policy_desk = PolicyDesk(engine, schedule=policy_schedule)
-    head_office_link = HeadOfficeLink(engine, head_office)
+    head_office_link = HeadOfficeLink(engine, head_office, alerts_desk)
+    configuration = ConfigurationDesk(engine)
+    head_office_link.appliers.register("config", configuration.apply)
+    knowledge_desk = KnowledgeDesk(engine)
+    head_office_link.appliers.register("knowledge", knowledge_desk.apply)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -197,11 +202,13 @@ def create_app(
         alerts_desk.start()
         notices.start()
         policy_desk.start()
+        configuration.start()
         head_office_link.start()
         try:
             yield
         finally:
             await head_office_link.stop()
+            await configuration.stop()
             await policy_desk.stop()
             await notices.stop()
             await alerts_desk.stop()
@@ -230,7 +237,8 @@ def create_app(
     app.state.notices = notices
     app.state.policy = policy_desk
     app.state.head_office = head_office_link
-    app.state.knowledge = KnowledgeDesk(engine)
+    app.state.configuration = configuration
+    app.state.knowledge = knowledge_desk
     app.state.provisioning = provisioning
     app.state.sign_in = sign_in_desk
     app.state.public_ticket_limits = PublicTicketLimits(

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from queue_server.knowledge import KnowledgeRefused
+from queue_server.downlink import Refusal
 from tests.conftest import LiveServer, sign_in
 from wire.downlink import Document, sign
 
@@ -62,14 +62,14 @@ def test_the_applier_stores_the_pages_and_refuses_a_bad_or_older_body_whole(
     assert apply(server, document(2, ["居民身份证"])) == {"kb_version": 2, "pages": 2}
     manager = server.client("manager")
     bad = document(3, ["居民身份证"], pages=[{"service": "C", "title": {"zh": "<b>x"}}] * 2)
-    with pytest.raises(KnowledgeRefused) as refused:
+    with pytest.raises(Refusal) as refused:
         apply(server, bad)
     assert refused.value.code == "bad_page"  # a business with two pages
-    with pytest.raises(KnowledgeRefused) as older:
+    with pytest.raises(Refusal) as older:
         apply(server, document(1, []))
     assert older.value.code == "older_knowledge"
     assert manager.get("/knowledge/C").json()["documents"] == ["居民身份证"]  # unchanged
-    with pytest.raises(KnowledgeRefused):
+    with pytest.raises(Refusal):
         apply(server, {**document(4, []), "kind": "notice"})
 
 
