@@ -211,7 +211,7 @@ class ConsoleServer:
 
     def __init__(self, dsn: str, signer: Signer | None = None) -> None:
         self.dsn = dsn
-        self.signer = signer
+        self.signer = signer  # signs what the centre publishes to branches
         self.base_url = ""
         self._server: ThreadServer | None = None
 

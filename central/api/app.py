@@ -41,6 +41,7 @@ def create_app(
     from central.api import ship
     from central.api.config_console import config_router
     from central.api.console import console_router
+    from central.api.knowledge import knowledge_router
 
     pool = ConnectionPool(
         dsn, min_size=1, max_size=pool_size, open=False, timeout=POOL_TIMEOUT_S,
@@ -55,6 +56,7 @@ def create_app(
         lambda p: ship.router(p, gate),
         console_router,
         config_router,
+        knowledge_router,
     ]
 
     @asynccontextmanager

@@ -96,6 +96,38 @@ class SignIn(BaseModel):
     password: str = Field(min_length=1, max_length=accounts.MAX_PASSWORD)
 
 
+def connection_from(
+    pool: psycopg_pool.ConnectionPool,
+) -> Callable[[], contextlib.AbstractContextManager[psycopg.Connection]]:
+    """A connection from `pool` with the console's statement timeout; leaving the block
+    commits (or rolls back on an exception)."""
+
+    @contextlib.contextmanager
+    def connection() -> Iterator[psycopg.Connection]:
+        with pool.connection(timeout=POOL_WAIT_S) as conn:
+            conn.execute(f"SET LOCAL statement_timeout = '{STATEMENT_TIMEOUT}'")
+            yield conn
+
+    return connection
+
+
+def viewer_from(pool: psycopg_pool.ConnectionPool) -> Callable[[Request], Viewer]:
+    """A dependency: who the session cookie says is signed in, else 401 `not_signed_in`."""
+    connection = connection_from(pool)
+
+    def current_viewer(request: Request) -> Viewer:
+        token = request.cookies.get(COOKIE)
+        if not token:
+            raise Refusal(401, "not_signed_in", "sign in first")
+        with connection() as conn:
+            viewer = accounts.session_viewer(conn, token)
+        if viewer is None:
+            raise Refusal(401, "not_signed_in", "the session has ended: sign in again")
+        return viewer
+
+    return current_viewer
+
+
 # The routes are closures over one pool and listener; each is a few lines, their count is
 # what the complexity measure sees.
 def console_router(pool: psycopg_pool.ConnectionPool) -> APIRouter:  # noqa: C901
@@ -287,38 +319,6 @@ def console_router(pool: psycopg_pool.ConnectionPool) -> APIRouter:  # noqa: C90
             return accounts.session_viewer(conn, token) is not None
 
     return router
-
-
-def connection_from(
-    pool: psycopg_pool.ConnectionPool,
-) -> Callable[[], contextlib.AbstractContextManager[psycopg.Connection]]:
-    """A pooled connection in a transaction, committed on leaving, with the console's
-    statement timeout; a busy pool is a 503 after POOL_WAIT_S, never a queue forever."""
-
-    @contextlib.contextmanager
-    def reading() -> Iterator[psycopg.Connection]:
-        with pool.connection(timeout=POOL_WAIT_S) as conn:
-            conn.execute(f"SET LOCAL statement_timeout = '{STATEMENT_TIMEOUT}'")
-            yield conn
-
-    return reading
-
-
-def viewer_from(pool: psycopg_pool.ConnectionPool) -> Callable[[Request], Viewer]:
-    """The dependency that answers who the session cookie belongs to, or refuses 401."""
-    reading = connection_from(pool)
-
-    def current_viewer(request: Request) -> Viewer:
-        token = request.cookies.get(COOKIE)
-        if not token:
-            raise Refusal(401, "not_signed_in", "sign in first")
-        with reading() as conn:
-            viewer = accounts.session_viewer(conn, token)
-        if viewer is None:
-            raise Refusal(401, "not_signed_in", "the session has ended: sign in again")
-        return viewer
-
-    return current_viewer
 
 
 def viewer_json(viewer: Viewer) -> dict[str, Any]:

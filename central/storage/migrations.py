@@ -359,6 +359,30 @@ def _m006_config_templates(conn: psycopg.Connection) -> None:
     )
 
 
+def _m007_knowledge(conn: psycopg.Connection) -> None:
+    """The tellers' knowledge base: the pages being edited, and every published version
+    (its pages whole, and what it changed) kept for history."""
+    conn.execute(
+        """
+        -- The working copy head office edits; a publication freezes it into a version.
+        CREATE TABLE knowledge_pages (
+            service     text PRIMARY KEY CHECK (service ~ '^[A-Za-z0-9_-]{1,16}$'),
+            page        jsonb NOT NULL,  -- wire.knowledge.Page
+            updated_at  timestamptz NOT NULL DEFAULT now(),
+            updated_by  text NOT NULL
+        );
+
+        CREATE TABLE knowledge_versions (
+            version       integer PRIMARY KEY CHECK (version > 0),
+            published_at  timestamptz NOT NULL DEFAULT now(),
+            published_by  text NOT NULL,
+            pages         jsonb NOT NULL,  -- every page as published
+            changes       jsonb NOT NULL   -- since the version before, in the tellers' words
+        );
+        """
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _m001_network,
     _m002_ingest_state,
@@ -366,6 +390,7 @@ MIGRATIONS: list[Migration] = [
     _m004_ticket_identity,
     _m005_downlink,
     _m006_config_templates,
+    _m007_knowledge,
 ]
 
 

@@ -36,6 +36,7 @@ from queue_server.api.routes import (
     voice,
 )
 from queue_server.api.routes import head_office as head_office_routes
+from queue_server.api.routes import knowledge as knowledge_routes
 from queue_server.api.routes import policy as policy_routes
 from queue_server.auth import TokenCache
 from queue_server.desks.alerts import AlertDesk
@@ -52,6 +53,7 @@ from queue_server.desks.tickets import TicketDesk
 from queue_server.domain import CallingPolicy
 from queue_server.engine import Clock, Engine, utc_now
 from queue_server.head_office import HeadOffice
+from queue_server.knowledge import KnowledgeDesk
 from queue_server.loopwatch import CallbackWatch, LoopWatch
 from queue_server.security.headers import SecurityHeaders, cors_origins
 from queue_server.security.limits import PublicGate, RateLimit
@@ -186,6 +188,8 @@ def create_app(
     head_office_link = HeadOfficeLink(engine, head_office, alerts_desk)
     configuration = ConfigurationDesk(engine)
     head_office_link.appliers.register("config", configuration.apply)
+    knowledge_desk = KnowledgeDesk(engine)
+    head_office_link.appliers.register("knowledge", knowledge_desk.apply)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -234,6 +238,7 @@ def create_app(
     app.state.policy = policy_desk
     app.state.head_office = head_office_link
     app.state.configuration = configuration
+    app.state.knowledge = knowledge_desk
     app.state.provisioning = provisioning
     app.state.sign_in = sign_in_desk
     app.state.public_ticket_limits = PublicTicketLimits(
@@ -257,6 +262,7 @@ def create_app(
     app.include_router(alerts.router, prefix=API)
     app.include_router(notify.router, prefix=API)
     app.include_router(head_office_routes.router, prefix=API)
+    app.include_router(knowledge_routes.router, prefix=API)
     app.include_router(pages.book)  # the public booking page
     app.include_router(public_booking.router)  # its endpoints (/api/v1/public/book/…)
     app.include_router(pages.display)  # the hall display page, outside the API
