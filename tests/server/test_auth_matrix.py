@@ -73,6 +73,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/staffing/advice"): MANAGERS,
     ("GET", "/api/v1/policy"): MANAGERS,
     ("GET", "/api/v1/head-office"): MANAGERS,
+    ("GET", "/api/v1/config/version"): MANAGERS,
     ("GET", "/api/v1/knowledge"): STAFF,
     ("GET", "/api/v1/knowledge/{service}"): STAFF,
     ("GET", "/api/v1/counters/{number}/knowledge-changes"): OWN_OR_MANAGER,
