@@ -38,6 +38,7 @@ from queue_server.api.routes import (
 from queue_server.api.routes import head_office as head_office_routes
 from queue_server.api.routes import policy as policy_routes
 from queue_server.auth import TokenCache
+from queue_server.customers import VipListApplier
 from queue_server.desks.alerts import AlertDesk
 from queue_server.desks.appointments import AppointmentDesk
 from queue_server.desks.audit import AuditLog
@@ -228,6 +229,9 @@ def create_app(
     app.state.notices = notices
     app.state.policy = policy_desk
     app.state.head_office = head_office_link
+    # What applies each kind of the head office's signed documents (`wire.downlink`): the
+    # downlink follower hands a verified document to the one for its kind.
+    app.state.downlink_appliers = {"vip": VipListApplier(engine.db_path).apply}
     app.state.provisioning = provisioning
     app.state.sign_in = sign_in_desk
     app.state.public_ticket_limits = PublicTicketLimits(
