@@ -52,6 +52,7 @@ def _server(args: argparse.Namespace) -> int:
         branch=args.head_office_branch,
         token_file=args.head_office_token_file,
         ca_file=args.head_office_ca,
+        verify_key=args.head_office_verify_key,
     )
     if not db.exists():
         init_db(db, load_config(args.config))
@@ -363,6 +364,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--head-office-branch", help="this branch's id at the head office")
     p.add_argument("--head-office-token-file", help="file holding the bq1.<branch>.<secret> token")
     p.add_argument("--head-office-ca", help="CA certificate (PEM) the head office's is checked by")
+    p.add_argument(
+        "--head-office-verify-key",
+        help="the head office's public key(s) (PEM) its configuration and lists are checked by",
+    )
     p.add_argument("--log-level", default="info", help="uvicorn log level")
     p.add_argument(
         "--pick-policy-nightly",

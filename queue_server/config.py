@@ -18,7 +18,7 @@ from typing import Any
 from queue_server.domain import BranchSettings, Bundle, Change, Counter, Event, Service, Skill
 from queue_server.domain.appointments import AppointmentRules
 from queue_server.domain.staffing import ArrivalPrior
-from queue_server.head_office import HeadOffice
+from queue_server.head_office import DOWNLINK_POLL_S, HeadOffice
 from queue_server.notify.settings import (
     NotificationSettings,
     parse_notifications,
@@ -247,11 +247,13 @@ def load_head_office(
     branch: str | None = None,
     token_file: str | Path | None = None,
     ca_file: str | Path | None = None,
+    verify_key: str | Path | None = None,
 ) -> HeadOffice | None:
     """The head office to ship to: the config's `[head_office]` table (url, branch, token_file,
-    ca_file; files relative to the config), each part overridden by the `branchq server` flag
-    given. None: no head office, nothing leaves the branch. The branch id defaults to
-    `[branch] id`; the token file holds the `bq1.<branch>.<secret>` token issued at enrolment.
+    ca_file, verify_key, poll_s; files relative to the config), each part overridden by the
+    `branchq server` flag given. None: no head office, nothing leaves the branch. The branch id
+    defaults to `[branch] id`; the token file holds the `bq1.<branch>.<secret>` token issued
+    at enrolment.
     """
     raw: dict[str, Any] = {}
     here = Path.cwd()
@@ -271,6 +273,7 @@ def load_head_office(
         return None
     token_path = Path(token_file) if token_file else _beside(here, raw.get("token_file"))
     ca = Path(ca_file) if ca_file else _beside(here, raw.get("ca_file"))
+    verify = Path(verify_key) if verify_key else _beside(here, raw.get("verify_key"))
     if token_path is None:
         raise ConfigError("bad branch config: [head_office] needs token_file")
     try:
@@ -283,8 +286,10 @@ def load_head_office(
             branch=str(branch or raw.get("branch") or default_branch),
             token=token,
             ca_file=ca,
+            verify_key=verify,
+            poll_s=float(raw.get("poll_s", DOWNLINK_POLL_S)),
         )
-    except ValueError as exc:
+    except (TypeError, ValueError) as exc:
         raise ConfigError(f"bad branch config: [head_office] {exc}") from exc
 
 

@@ -26,6 +26,7 @@ from queue_server.domain import (
     identify,
     normalise_id_number,
 )
+from queue_server.downlink import Refusal
 from queue_server.storage import customers as stored
 from queue_server.storage.db import connect
 from queue_server.storage.meta import branch_salt
@@ -155,15 +156,6 @@ def count_customers(conn: sqlite3.Connection) -> dict[int, int]:
 
 
 # -------------------------------------------------------- the head office's list
-class VipRefused(Exception):
-    """A `vip` document this branch will not apply (the downlink follower reports it)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
 class VipListApplier:
     """Applies the head office's `vip` documents to the branch database (`wire.vip`).
 
@@ -177,13 +169,13 @@ class VipListApplier:
 
     async def apply(self, document: Mapping[str, Any]) -> dict[str, Any] | None:
         """Apply a verified document (signature, branch and version checked by the
-        follower); VipRefused when its body is not a list the centre could have sent."""
+        follower); Refusal when its body is not a list the centre could have sent."""
         if document.get("kind") != "vip":
-            raise VipRefused("wrong_kind", "not a vip document")
+            raise Refusal("wrong_kind", "not a vip document")
         try:
             body = check_body(document.get("body"))
         except BadVipBody as exc:
-            raise VipRefused(exc.code, str(exc)) from None
+            raise Refusal(exc.code, str(exc)) from None
         version = document.get("version")
         await asyncio.to_thread(self._replace, body, version)
         return {

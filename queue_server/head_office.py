@@ -10,6 +10,7 @@ from pathlib import Path
 from wire.shipping import TOKEN_PREFIX
 
 HEARTBEAT_S = 15.0
+DOWNLINK_POLL_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -23,10 +24,16 @@ class HeadOffice:
     heartbeat_s: float = HEARTBEAT_S
     connect_timeout_s: float = 5.0
     timeout_s: float = 15.0  # a read or write: a blackholed link is given up after this
+    # The centre's public key(s) (PEM) its documents are checked by; None: nothing is taken
+    # from the centre, the branch only ships.
+    verify_key: Path | None = None
+    poll_s: float = DOWNLINK_POLL_S  # how often the branch asks for new documents
 
     def __post_init__(self) -> None:
         if not self.url.startswith("https://"):
             raise ValueError(f"head office url must be https://…, not {self.url!r}")
         parts = self.token.split(".")
+        if not self.poll_s > 0:
+            raise ValueError(f"head office poll_s must be > 0, not {self.poll_s!r}")
         if len(parts) != 3 or parts[0] != TOKEN_PREFIX or parts[1] != self.branch:
             raise ValueError(f"head office token is not {TOKEN_PREFIX}.{self.branch}.<secret>")

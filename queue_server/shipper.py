@@ -247,16 +247,7 @@ class Shipper:
 
     # ------------------------------------------------------------ HTTP
     def _http_client(self) -> httpx.Client:
-        trust: ssl.SSLContext | bool = True
-        if self.office.ca_file is not None:
-            trust = ssl.create_default_context(cafile=str(self.office.ca_file))
-        return httpx.Client(
-            base_url=self.office.url.rstrip("/"),
-            headers={"Authorization": f"Bearer {self.office.token}"},
-            timeout=httpx.Timeout(self.office.timeout_s, connect=self.office.connect_timeout_s),
-            limits=httpx.Limits(max_connections=2, max_keepalive_connections=1),
-            verify=trust,
-        )
+        return httpx.Client(**http_options(self.office))
 
     def _call(self, method: str, path: str, body: Any = None, **params: Any) -> httpx.Response:
         assert self._client is not None
@@ -423,6 +414,21 @@ class Shipper:
             "services": services,
             "counters": counters,
         }
+
+
+def http_options(office: HeadOffice) -> dict[str, Any]:
+    """What every client of the centre is made with (the shipper's and the downlink's): the
+    bearer token, the configured CA, explicit timeouts."""
+    trust: ssl.SSLContext | bool = True
+    if office.ca_file is not None:
+        trust = ssl.create_default_context(cafile=str(office.ca_file))
+    return {
+        "base_url": office.url.rstrip("/"),
+        "headers": {"Authorization": f"Bearer {office.token}"},
+        "timeout": httpx.Timeout(office.timeout_s, connect=office.connect_timeout_s),
+        "limits": httpx.Limits(max_connections=2, max_keepalive_connections=1),
+        "verify": trust,
+    }
 
 
 def _code_of(response: httpx.Response) -> str:

@@ -34,6 +34,13 @@ class EventKind(StrEnum):
     COUNTER_SKILLS = "counter.skills"
 
     SERVICE_UPDATED = "service.updated"
+
+    # A configuration version from the head office, applied at once (data: version, template,
+    # changed: added/updated/draining/removed businesses, bundles, appointments; bundles and
+    # removed: for clients to follow). A business it drops while people wait drains first,
+    # then goes with `config.business_retired` (data: services).
+    CONFIG_APPLIED = "config.applied"
+    CONFIG_BUSINESS_RETIRED = "config.business_retired"
     DEVICE_STATUS = "device.status"
 
     APPOINTMENT_BOOKED = "appointment.booked"

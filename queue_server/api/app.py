@@ -42,6 +42,7 @@ from queue_server.customers import VipListApplier
 from queue_server.desks.alerts import AlertDesk
 from queue_server.desks.appointments import AppointmentDesk
 from queue_server.desks.audit import AuditLog
+from queue_server.desks.configuration import ConfigurationDesk
 from queue_server.desks.head_office import HeadOfficeLink
 from queue_server.desks.notifications import NotificationDesk
 from queue_server.desks.policy import PolicyDesk
@@ -183,7 +184,10 @@ def create_app(
     sign_in_desk = StaffSignIn(engine, provisioning, audit)
     # Nightly tournaments are the server's (`branchq serve`); tests and benches ask for them.
     policy_desk = PolicyDesk(engine, schedule=policy_schedule)
-    head_office_link = HeadOfficeLink(engine, head_office)
+    head_office_link = HeadOfficeLink(engine, head_office, alerts_desk)
+    configuration = ConfigurationDesk(engine)
+    head_office_link.appliers.register("config", configuration.apply)
+    head_office_link.appliers.register("vip", VipListApplier(engine.db_path).apply)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -196,11 +200,13 @@ def create_app(
         alerts_desk.start()
         notices.start()
         policy_desk.start()
+        configuration.start()
         head_office_link.start()
         try:
             yield
         finally:
             await head_office_link.stop()
+            await configuration.stop()
             await policy_desk.stop()
             await notices.stop()
             await alerts_desk.stop()
@@ -229,9 +235,7 @@ def create_app(
     app.state.notices = notices
     app.state.policy = policy_desk
     app.state.head_office = head_office_link
-    # What applies each kind of the head office's signed documents (`wire.downlink`): the
-    # downlink follower hands a verified document to the one for its kind.
-    app.state.downlink_appliers = {"vip": VipListApplier(engine.db_path).apply}
+    app.state.configuration = configuration
     app.state.provisioning = provisioning
     app.state.sign_in = sign_in_desk
     app.state.public_ticket_limits = PublicTicketLimits(

@@ -209,6 +209,21 @@ class AlertDesk:
             await self._record(entries, actor=by)
             return self.book.followups[followup_id]
 
+    async def head_office_refused(self, kind: str, version: int, code: str, message: str) -> None:
+        async with self._lock:
+            if self.book.open_alert(f"head_office:{kind}:{version}") is not None:
+                return  # the same document offered again: one alert is enough
+            alert = self.book.head_office_refused(kind, version, code, message, self.engine.clock())
+            await self._record([(EventKind.ALERT_RAISED, {"alert": alert.to_dict()})])
+
+    async def head_office_applied(self, kind: str) -> None:
+        async with self._lock:
+            cleared = self.book.head_office_resolved(kind, self.engine.clock())
+            if cleared:
+                await self._record(
+                    [(EventKind.ALERT_CLEARED, {"alert": a.to_dict()}) for a in cleared]
+                )
+
     # ------------------------------------------------------------------ reading
     def followups(self, *, open_only: bool) -> list[Followup]:
         if open_only:

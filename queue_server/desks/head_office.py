@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+from queue_server.downlink import Appliers, Follower, RefusalAlerts
 from queue_server.engine import Engine
 from queue_server.head_office import HeadOffice
 from queue_server.shipper import Shipper
@@ -17,10 +18,16 @@ RECORD_TIMEOUT_S = 30.0
 
 
 class HeadOfficeLink:
-    def __init__(self, engine: Engine, office: HeadOffice | None) -> None:
+    def __init__(
+        self, engine: Engine, office: HeadOffice | None, alerts: RefusalAlerts | None = None
+    ) -> None:
         self.engine = engine
         self.office = office
         self.shipper: Shipper | None = None
+        self.alerts = alerts
+        # What takes each kind of document from the centre; desks register theirs.
+        self.appliers = Appliers()
+        self.downlink: Follower | None = None
 
     def start(self) -> None:
         """After the engine started: ship from now on (nothing when no head office is set)."""
@@ -29,16 +36,27 @@ class HeadOfficeLink:
         self.shipper = Shipper(Path(self.engine.db_path), self.office, self._record_restore)
         self.engine.committed.append(self.shipper.wake)
         self.shipper.start()
+        if self.office.verify_key is not None and self.alerts is not None:
+            self.downlink = Follower(
+                self.office, self.engine.db_path, self.engine.read_conn, self.appliers, self.alerts
+            )
+            self.downlink.start()
 
     async def stop(self) -> None:
+        if self.downlink is not None:
+            await self.downlink.stop()
         if self.shipper is not None:
             self.engine.committed.remove(self.shipper.wake)
             await asyncio.to_thread(self.shipper.stop)
 
     def status(self) -> dict[str, Any]:
         if self.shipper is None:
-            return {"configured": False, "link": "off"}
-        return self.shipper.status(self.engine.branch.last_seq)
+            return {"configured": False, "link": "off", "downlink": {"configured": False}}
+        status = self.shipper.status(self.engine.branch.last_seq)
+        status["downlink"] = (
+            self.downlink.status() if self.downlink is not None else {"configured": False}
+        )
+        return status
 
     def _record_restore(self, old: LogIdentity, new: LogIdentity, fork_seq: int) -> None:
         """From the shipper's thread: the new log identity and the event that tells the

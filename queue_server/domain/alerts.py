@@ -26,6 +26,7 @@ class AlertKind(StrEnum):
     NEGATIVE_RATING = "negative_rating"  # 不满意: opens a follow-up
     DEVICE_FAULT = "device_fault"  # printer paper low / out, a board or reader offline
     COUNTER_PAUSED_LONG = "counter_paused_long"
+    HEAD_OFFICE_REFUSED = "head_office_refused"  # a document from the centre was not applied
 
 
 class Severity(StrEnum):
@@ -34,6 +35,9 @@ class Severity(StrEnum):
 
 
 _RANK = {Severity.WARNING: 0, Severity.CRITICAL: 1}
+# Raised by something that happened, not by a state of the branch: a 不满意 rating clears
+# with its follow-up, a refused head-office document when a later one of its kind applies.
+_NOT_CONDITIONS = (AlertKind.NEGATIVE_RATING, AlertKind.HEAD_OFFICE_REFUSED)
 NEGATIVE = 1  # the rating pad's 不满意
 
 
@@ -349,11 +353,35 @@ class AlertBook:
                 out.append((EventKind.ALERT_RAISED, escalated))
         for key, alert_id in sorted(self._open.items()):
             alert = self.alerts[alert_id]
-            if alert.kind is AlertKind.NEGATIVE_RATING:
-                continue  # cleared by resolving its follow-up, not by a condition
+            if alert.kind in _NOT_CONDITIONS:
+                continue  # cleared by what raised it, not by a condition of the branch
             if key not in holding:
                 out.append((EventKind.ALERT_CLEARED, replace(alert, cleared_at=now)))
         return out
+
+    def head_office_refused(
+        self, kind: str, version: int, code: str, message: str, now: datetime
+    ) -> Alert:
+        """The alert for a document from the centre that was not applied."""
+        key = f"head_office:{kind}:{version}"
+        return Alert(
+            _alert_id(key, now),
+            key,
+            AlertKind.HEAD_OFFICE_REFUSED,
+            Severity.CRITICAL,
+            {"document": kind, "version": version, "code": code},
+            f"head office {kind} v{version} refused ({code}): {message}",
+            now,
+        )
+
+    def head_office_resolved(self, kind: str, now: datetime) -> list[Alert]:
+        """Open refusals of a kind, cleared: a later document of that kind was applied."""
+        prefix = f"head_office:{kind}:"
+        return [
+            replace(self.alerts[alert_id], cleared_at=now)
+            for key, alert_id in sorted(self._open.items())
+            if key.startswith(prefix)
+        ]
 
     def acknowledge(self, alert_id: str, by: str, now: datetime) -> Alert:
         alert = self.alerts.get(alert_id)

@@ -79,6 +79,11 @@ class Change:
     numbering: dict[tuple[date, str], int] = field(default_factory=dict)
     appointments: list[Appointment] = field(default_factory=list)
     settings: BranchSettings | None = None  # the branch's settings, when they change
+    # A configuration from the head office: the businesses it removes, its bundles and
+    # appointment rules (each None or empty when unchanged).
+    removed_services: list[str] = field(default_factory=list)
+    bundles: list[Bundle] | None = None
+    appointment_rules: AppointmentRules | None = None
     result: Ticket | Counter | Service | Appointment | None = None
 
     @property
@@ -333,6 +338,12 @@ class Branch:
             self.settings = change.settings
         for service in change.services:
             self.services[service.code] = service
+        for code in change.removed_services:
+            self.services.pop(code, None)
+        if change.bundles is not None:
+            self.bundles = {b.code: b for b in change.bundles}
+        if change.appointment_rules is not None:
+            self.appointment_rules = change.appointment_rules
         if change.services:  # a target is part of some policies' order
             self._places.rebuild(self._waiting.values(), self.services)
         for counter in change.counters:
@@ -797,6 +808,106 @@ class Branch:
         draft.event(EventKind.SERVICE_UPDATED, service=updated)
         draft.change.result = updated
         return draft.change
+
+    # ------------------------------------------------------------ configuration
+    def in_use(self, code: str) -> bool:
+        """Someone waits for, is at a counter for, or has a booking for a business."""
+        if any(t.service == code for t in self._waiting.values()):
+            return True
+        if any(t.service == code for t in self._active_by_counter.values()):
+            return True
+        return any(
+            a.service == code and a.state is AppointmentState.BOOKED
+            for a in self.appointments.values()
+        )
+
+    def apply_configuration(
+        self,
+        now: datetime,
+        services: Sequence[Service],
+        bundles: Sequence[Bundle],
+        rules: AppointmentRules,
+        *,
+        version: int,
+        template: Mapping[str, Any],
+        notice: str | None = None,
+        bundles_wire: Sequence[Mapping[str, Any]] = (),
+    ) -> Change:
+        """A configuration version from the head office, as one change at this safe point.
+
+        Businesses it lists are added or updated; one it drops is removed when nobody needs
+        it, otherwise closed to new tickets and hidden from the kiosk while its customers are
+        still called (it drains; see `retire_businesses`). Counters keep their skills (the
+        branch's own), less the businesses removed. `notice`: the hall notice to show, when
+        the centre sets it and the branch has not edited it; `bundles_wire`: the bundles as
+        clients read them, sent with the event when they change. Tickets, calls, counters
+        and sign-ins are left as they are.
+        """
+        listed = {s.code for s in services}
+        draft = _Draft(self, now)
+        changed: dict[str, Any] = {"added": [], "updated": [], "draining": [], "removed": []}
+        for service in services:
+            old = self.services.get(service.code)
+            if old == service:
+                continue
+            changed["added" if old is None else "updated"].append(service.code)
+            draft.change.services.append(service)
+            draft.event(EventKind.SERVICE_UPDATED, service=service)
+        for code, old in sorted(self.services.items()):
+            if code in listed:
+                continue
+            if not self.in_use(code):
+                changed["removed"].append(code)
+            elif old.enabled or old.visible:
+                closed = replace(old, enabled=False, visible=False)
+                changed["draining"].append(code)
+                draft.change.services.append(closed)
+                draft.event(EventKind.SERVICE_UPDATED, service=closed)
+        draining = {s.prefix: s.code for s in self.services.values() if s.code not in listed}
+        for service in services:
+            if draining.get(service.prefix, service.code) != service.code:
+                raise InvalidInput(
+                    f"prefix {service.prefix} of {service.code} is still in use by a business "
+                    f"that is draining ({draining[service.prefix]})",
+                    code="prefix_in_use",
+                )
+        self._drop_skills(draft, set(changed["removed"]))
+        draft.change.removed_services = list(changed["removed"])
+        bundles_changed = list(bundles) != sorted(self.bundles.values(), key=lambda b: b.sort)
+        if bundles_changed:
+            draft.change.bundles = list(bundles)
+        if rules != self.appointment_rules:
+            draft.change.appointment_rules = rules
+        changed["bundles"] = bundles_changed
+        changed["appointments"] = rules != self.appointment_rules
+        notice = None if notice is None else " ".join(notice.split())
+        changed["notice"] = notice is not None and notice != self.settings.notice
+        if notice is not None and changed["notice"]:
+            draft.change.settings = replace(self.settings, notice=notice)
+            draft.event(EventKind.BRANCH_NOTICE, text=notice)
+        data: dict[str, Any] = {"version": version, "template": dict(template),
+                                "changed": changed, "removed": changed["removed"]}  # fmt: skip
+        if bundles_changed:
+            data["bundles"] = [dict(b) for b in bundles_wire]
+        draft.event(EventKind.CONFIG_APPLIED, **data)
+        return draft.change
+
+    def retire_businesses(self, now: datetime, codes: Iterable[str]) -> Change:
+        """Remove drained businesses (dropped by a configuration) nobody needs any more."""
+        gone = sorted(c for c in codes if c in self.services and not self.in_use(c))
+        if not gone:
+            return Change()
+        draft = _Draft(self, now)
+        self._drop_skills(draft, set(gone))
+        draft.change.removed_services = gone
+        draft.event(EventKind.CONFIG_BUSINESS_RETIRED, services=gone)
+        return draft.change
+
+    def _drop_skills(self, draft: _Draft, gone: set[str]) -> None:
+        for counter in self.counters.values():
+            kept = tuple(sk for sk in counter.skills if sk.service not in gone)
+            if gone and kept != counter.skills and kept:
+                draft.counter(replace(counter, skills=kept), EventKind.COUNTER_SKILLS)
 
     # ------------------------------------------------------------------- notice
     def set_notice(self, text: str, now: datetime) -> Change:

@@ -143,6 +143,11 @@ def list_appointments(
 
 
 def save_rules(conn: sqlite3.Connection, rules: AppointmentRules) -> None:
+    conn.execute(*rules_statement(rules))
+
+
+def rules_statement(rules: AppointmentRules) -> tuple[str, tuple[str, str]]:
+    """The write that stores the appointment rules (with a change, or on its own)."""
     value = {
         "slot_min": rules.slot_min,
         "early_min": rules.early_min,
@@ -151,9 +156,7 @@ def save_rules(conn: sqlite3.Connection, rules: AppointmentRules) -> None:
         "opens": rules.opens.isoformat("minutes"),
         "closes": rules.closes.isoformat("minutes"),
     }
-    conn.execute(
-        "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (RULES_KEY, json.dumps(value))
-    )
+    return "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (RULES_KEY, json.dumps(value))
 
 
 def load_rules(conn: sqlite3.Connection) -> AppointmentRules:

@@ -32,6 +32,7 @@ from queue_server.storage.appointments import (
     last_appointment_id,
     load_appointments,
     load_rules,
+    rules_statement,
 )
 from queue_server.storage.rows import (
     bundle_from_row,
@@ -343,6 +344,9 @@ _DEVICE_SQL = (
     "INSERT OR REPLACE INTO devices (device, kind, health, detail, reported_at, counter) "
     "VALUES (?, ?, ?, ?, ?, ?)"
 )
+_BUNDLE_SQL = (
+    "INSERT INTO bundles (code, names, service, includes, guidance, sort) VALUES (?, ?, ?, ?, ?, ?)"
+)
 _NUMBERING_SQL = "INSERT OR REPLACE INTO numbering (business_day, prefix, last) VALUES (?, ?, ?)"
 _SETTINGS_SQL = "INSERT OR REPLACE INTO meta (key, value) VALUES ('settings', ?)"
 _INT64 = range(-(2**63), 2**63)
@@ -396,6 +400,12 @@ def stored_change(
     statements += [(_COUNTER_SQL, counter_to_row(c)) for c in change.counters]
     statements += [(_SERVICE_SQL, service_to_row(s)) for s in change.services]
     statements += [(_DEVICE_SQL, device_to_row(dev)) for dev in change.devices]
+    statements += [("DELETE FROM services WHERE code = ?", (c,)) for c in change.removed_services]
+    if change.bundles is not None:
+        statements.append(("DELETE FROM bundles", ()))
+        statements += [(_BUNDLE_SQL, bundle_to_row(b)) for b in change.bundles]
+    if change.appointment_rules is not None:
+        statements.append(rules_statement(change.appointment_rules))
     statements += [
         (_NUMBERING_SQL, (day.isoformat(), prefix, last))
         for (day, prefix), last in change.numbering.items()
@@ -531,11 +541,7 @@ def save_bundles(conn: sqlite3.Connection, bundles: Iterable[Bundle]) -> None:
     """Replace the branch's bundles (they come from the branch config)."""
     conn.execute("DELETE FROM bundles")
     for b in bundles:
-        conn.execute(
-            "INSERT INTO bundles (code, names, service, includes, guidance, sort) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            bundle_to_row(b),
-        )
+        conn.execute(_BUNDLE_SQL, bundle_to_row(b))
 
 
 def load_settings(conn: sqlite3.Connection) -> BranchSettings | None:

@@ -24,7 +24,8 @@ from central import vip
 from central.branches import enrol
 from central.signing import Signer, create
 from central.storage import downlink
-from queue_server.customers import ListRefused, VipRefused, import_customers
+from queue_server.customers import ListRefused, import_customers
+from queue_server.downlink import Refusal
 from queue_server.storage.db import connect
 from wire.downlink import BadSignature, verify
 from wire.id_number import id_check_char
@@ -101,7 +102,7 @@ def net(
 def _apply(server: LiveServer, document: Any) -> Any:
     """Hand a document to the server's registered `vip` applier, on the server's loop, as
     the downlink follower does once it has verified it."""
-    applier = server.app.state.downlink_appliers["vip"]
+    applier = server.app.state.head_office.appliers.get("vip")
     return asyncio.run_coroutine_threadsafe(applier(document), server.engine._loop).result(15)
 
 
@@ -279,9 +280,9 @@ def test_a_tampered_or_malformed_vip_document_is_refused_and_changes_nothing(net
         "entry": bad(lambda b: b["keys"][0]["entries"].update({"SILVER": 1})),
     }
     for why, doc in refused.items():
-        with pytest.raises(VipRefused) as caught:
+        with pytest.raises(Refusal) as caught:
             _apply(server, doc)
         assert caught.value.code == "bad_vip_body", why
-    with pytest.raises(VipRefused, match="not a vip"):
+    with pytest.raises(Refusal, match="not a vip"):
         _apply(server, {**good, "kind": "config"})
     assert _tier(server, SILVER) == 2  # the list in force is untouched

@@ -3,6 +3,9 @@
 The centre's real service lives in `central/`; the branch's shipper is tested against this
 double so its tests need no PostgreSQL. It keeps every request's raw bytes (to scan for
 personal data) and can be told to lose an ack after storing, or to forget a log's tail.
+
+It also serves the downlink (`wire.downlink`): documents published with `publish` (signed
+with a test key, or tampered with, as a test asks) and the branch's reports, kept in order.
 """
 
 from __future__ import annotations
@@ -14,11 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from tools.faultproxy import FaultProxy
 from tools.harness import ThreadServer, self_signed_certificate
+from wire.downlink import KINDS, public_key_pem, sign
 from wire.shipping import MAX_BATCH, event_digest
 
 BRANCH = "test-branch"
@@ -55,7 +60,47 @@ class CentreDouble:
         self.lose_next_ack = False
         self.stale_next_hello = False  # answer one hello as of seq 1 (a lagging replica)
         self.changed = threading.Condition()
+        self.signing_key = Ed25519PrivateKey.generate()
+        self.documents: dict[str, dict[str, Any]] = {}  # the newest per kind, as served
+        self.reports: list[dict[str, Any]] = []
+        self.downlink_polls = 0
+        self.serve_all = False  # serve documents the branch says it holds (a restored centre)
+        self.refuse_reports = False  # answer reports 503 (a centre whose database is down)
         self.app = self._build()
+
+    def publish(
+        self,
+        kind: str,
+        body: dict[str, Any],
+        *,
+        version: int | None = None,
+        branch: str = BRANCH,
+        key: Ed25519PrivateKey | None = None,
+        signed: bool = True,
+        tamper: Callable[[dict[str, Any]], None] | None = None,
+    ) -> dict[str, Any]:
+        """Publish the newest document of a kind: the next version unless given, signed by
+        the centre's key (or `key`), then changed by `tamper` after signing."""
+        with self.changed:
+            last = self.documents.get(kind, {}).get("version", 0)
+            document: dict[str, Any] = {
+                "kind": kind,
+                "branch": branch,
+                "version": version if version is not None else last + 1,
+                "issued_at": "2025-03-03T01:00:00+00:00",
+                "body": body,
+            }
+            if signed:
+                document = dict(sign(document, key or self.signing_key))
+            if tamper is not None:
+                tamper(document)
+            self.documents[kind] = document
+            self.changed.notify_all()
+            return document
+
+    def reports_of(self, kind: str, version: int) -> list[dict[str, Any]]:
+        with self.changed:
+            return [r for r in self.reports if r["kind"] == kind and r["version"] == version]
 
     def wait_for(self, predicate: Callable[[], bool], timeout: float = 15.0) -> None:
         with self.changed:
@@ -112,6 +157,8 @@ class CentreDouble:
                 seqs = sorted(s for s in log.events if s > after)[: min(limit, 1000)]
                 return {"log_id": log_id, "digests": [(s, log.events[s]["sha256"]) for s in seqs]}
 
+        self._downlink_routes(app, refuse)
+
         @app.post("/api/v1/ship/events")
         async def events(request: Request) -> Any:
             batch = await request.json()
@@ -131,6 +178,26 @@ class CentreDouble:
                 return ack
 
         return app
+
+    def _downlink_routes(self, app: FastAPI, refuse: Callable[..., JSONResponse]) -> None:
+        @app.get("/api/v1/ship/downlink")
+        async def downlink(request: Request) -> Any:
+            have = {k: int(request.query_params.get(k) or 0) for k in KINDS}
+            with self.changed:
+                self.downlink_polls += 1
+                self.changed.notify_all()
+                return {"documents": [d for k, d in self.documents.items()
+                                      if self.serve_all or d["version"] > have[k]]}  # fmt: skip
+
+        @app.post("/api/v1/ship/downlink/report")
+        async def report(request: Request) -> Any:
+            body = await request.json()
+            with self.changed:
+                if self.refuse_reports:
+                    return refuse(503, "unavailable")
+                self.reports.append(body)
+                self.changed.notify_all()
+            return Response(status_code=204)
 
     def _store(self, log_id: str, log: CentreLog, events: list[dict[str, Any]]) -> Any:
         stored = duplicates = 0
@@ -158,8 +225,9 @@ class Link:
     proxy: FaultProxy
     ca: Path
     token_file: Path
+    verify_key: Path  # the centre double's public key, as a branch holds it
 
-    def office(self, **timeouts: float) -> Any:
+    def office(self, **timeouts: Any) -> Any:
         from queue_server.head_office import HeadOffice
 
         return HeadOffice(
@@ -185,8 +253,10 @@ def link(centre_cert: tuple[Path, Path], tmp_path: Path) -> Iterator[Link]:
     proxy = FaultProxy(("127.0.0.1", server.port)).start()
     token_file = tmp_path / "head-office.token"
     token_file.write_text(TOKEN + "\n")
+    verify_key = tmp_path / "head-office.pub.pem"
+    verify_key.write_bytes(public_key_pem(centre.signing_key.public_key()))
     try:
-        yield Link(centre, server, proxy, cert, token_file)
+        yield Link(centre, server, proxy, cert, token_file, verify_key)
     finally:
         proxy.stop()
         server.stop()

@@ -34,6 +34,7 @@ ALERT_KINDS = (
     "negative_rating",
     "device_fault",
     "counter_paused_long",
+    "head_office_refused",
 )
 SEVERITY_RANK = {"critical": 0, "warning": 1}
 # Events after which the staffing advice may say something else.

@@ -90,7 +90,23 @@ class BranchModel:
             self.devices[device["device"]] = device
         if (ticket := event.get("ticket")) is not None:
             self._apply_ticket(event["kind"], ticket)
+        self._apply_configuration(event)
         return True
+
+    def _apply_configuration(self, event: dict[str, Any]) -> None:
+        """A head-office configuration: new bundles, businesses removed (the updated ones
+        came as `service.updated` events just before)."""
+        data = event.get("data") or {}
+        if event["kind"] == "config.applied":
+            if isinstance(data.get("bundles"), list):
+                self.bundles = {b["code"]: b for b in data["bundles"]}
+            gone = data.get("removed") or []
+        elif event["kind"] == "config.business_retired":
+            gone = data.get("services") or []
+        else:
+            return
+        for code in gone:
+            self.services.pop(code, None)
 
     def _apply_ticket(self, kind: str, ticket: dict[str, Any]) -> None:
         tid = int(ticket["id"])

@@ -315,6 +315,12 @@ def alert_detail(t: Translator, alert: Mapping[str, Any], names: Callable[[str],
             "number": subject["number"],
             "where": t.tr("manager.alert_detail.at_counter", counter=counter) if counter else "",
         }
+    elif kind == "head_office_refused" and subject.get("document"):
+        values = {
+            "document": subject["document"],
+            "version": subject.get("version", ""),
+            "code": subject.get("code", ""),
+        }
     if not values:
         return str(alert.get("detail") or "")
     return t.tr(f"manager.alert_detail.{kind}", **values)
