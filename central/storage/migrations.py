@@ -383,6 +383,45 @@ def _m007_knowledge(conn: psycopg.Connection) -> None:
     )
 
 
+def _m008_vip_list(conn: psycopg.Connection) -> None:
+    """The bank's VIP list without its ID numbers (`central.vip`), and the keys issued to
+    branches by generation (the keys themselves are derived from a file, never stored)."""
+    conn.execute(
+        """
+        -- The import in force: the hash parameters its S values were made with.
+        CREATE TABLE vip_imports (
+            id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            imported_at  timestamptz NOT NULL DEFAULT now(),
+            customers    integer NOT NULL,
+            hash_n       integer NOT NULL,
+            hash_r       integer NOT NULL,
+            hash_p       integer NOT NULL
+        );
+
+        -- S = scrypt(ID number, pepper) per VIP: no ID number, nothing reversible without
+        -- the pepper, which is derived from the centre's key file.
+        CREATE TABLE vip_customers (
+            s     bytea PRIMARY KEY CHECK (length(s) = 32),
+            tier  smallint NOT NULL CHECK (tier BETWEEN 1 AND 3)
+        );
+
+        -- Which key generations a branch holds: 'current', a 'next' while a rotation is
+        -- under way (the branch gets entries under both), 'retired' once dropped.
+        CREATE TABLE vip_branch_keys (
+            branch_id   text NOT NULL REFERENCES branches (id),
+            generation  integer NOT NULL CHECK (generation > 0),
+            state       text NOT NULL CHECK (state IN ('current', 'next', 'retired')),
+            issued_at   timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (branch_id, generation)
+        );
+        CREATE UNIQUE INDEX vip_branch_keys_one_current ON vip_branch_keys (branch_id)
+            WHERE state = 'current';
+        CREATE UNIQUE INDEX vip_branch_keys_one_next ON vip_branch_keys (branch_id)
+            WHERE state = 'next';
+        """
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _m001_network,
     _m002_ingest_state,
@@ -391,6 +430,7 @@ MIGRATIONS: list[Migration] = [
     _m005_downlink,
     _m006_config_templates,
     _m007_knowledge,
+    _m008_vip_list,
 ]
 
 
