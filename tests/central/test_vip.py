@@ -26,8 +26,9 @@ from central.signing import Signer, create
 from central.storage import downlink
 from queue_server.customers import ListRefused, import_customers
 from queue_server.downlink import Refusal
+from queue_server.signatures import verify
 from queue_server.storage.db import connect
-from wire.downlink import BadSignature, verify
+from wire.downlink import BadSignature
 from wire.id_number import id_check_char
 
 TEST_COST = {"n": 16, "r": 1, "p": 1}
