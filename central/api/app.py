@@ -39,7 +39,9 @@ def create_app(
     `signer` signs what the centre publishes to branches (`central.signing`); without one,
     routes that publish answer 503 `no_signing_key`."""
     from central.api import ship
+    from central.api.config_console import config_router
     from central.api.console import console_router
+    from central.api.knowledge import knowledge_router
 
     pool = ConnectionPool(
         dsn, min_size=1, max_size=pool_size, open=False, timeout=POOL_TIMEOUT_S,
@@ -53,6 +55,8 @@ def create_app(
     routers: list[RouterFactory] = [
         lambda p: ship.router(p, gate),
         console_router,
+        config_router,
+        knowledge_router,
     ]
 
     @asynccontextmanager

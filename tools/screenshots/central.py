@@ -1,4 +1,4 @@
-"""Screenshots of the head-office console (network, drill-down, report, devices) in Chromium.
+"""Screenshots of the head-office console (network, drill-down, report, devices, configuration).
 
 `python -m tools.screenshots.central --out docs/screenshots`: a throwaway PostgreSQL with
 the seeded network of tools/console_network, the console on loopback, and
@@ -27,6 +27,11 @@ SCREENS = (
     ("branch", "#branch/sh-lujiazui", f"{HOOK}.drill && {HOOK}.drill.calls.length > 0"),
     ("report", "#reports", f"{HOOK}.report && {HOOK}.report.rows.length > 0"),
     ("devices", "#devices", f"{HOOK}.devices && {HOOK}.devices.length > 0"),
+    (
+        "config",
+        "#config/branch:sh-lujiazui",
+        f"{HOOK}.config.preview && {HOOK}.config.preview.branch === 'sh-lujiazui'",
+    ),
 )
 
 
