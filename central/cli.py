@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 
@@ -37,7 +38,8 @@ def _serve(args: argparse.Namespace) -> int:
 
     if (args.tls_cert is None) != (args.tls_key is None):
         raise SystemExit("--tls-cert and --tls-key go together")
-    app = create_app(args.dsn, pool_size=args.pool_size)
+    branch_ca = Path(args.branch_ca) if args.branch_ca else None
+    app = create_app(args.dsn, pool_size=args.pool_size, branch_ca=branch_ca)
     # A live batch is a dozen round trips to PostgreSQL, and after each its thread waits for
     # the interpreter lock; a catch-up batch's thread holds the lock for up to the switch
     # interval (5 ms by default) at a time. During a network-wide catch-up that wait, not
@@ -116,6 +118,11 @@ def register(sub: Any) -> None:
     s.add_argument("--tls-cert", help="PEM certificate (HTTPS); with --tls-key")
     s.add_argument("--tls-key", help="PEM private key of --tls-cert")
     s.add_argument("--pool-size", type=int, default=8, help="database connections")
+    s.add_argument(
+        "--branch-ca",
+        help="PEM authority the branches' booking addresses are checked against "
+        "(default: the system's)",
+    )
     s.set_defaults(func=_serve)
 
     a = csub.add_parser("account", help="Head-office console accounts.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -31,9 +32,13 @@ def create_app(
     pool_size: int = 8,
     ingest_limit: int | None = None,
     bulk_ingest_limit: int | None = None,
+    branch_ca: Path | None = None,
 ) -> FastAPI:
-    """The centre on the database at `dsn` (migrated already: `branchq central migrate`)."""
+    """The centre on the database at `dsn` (migrated already: `branchq central migrate`).
+    `branch_ca`: the authority the branches' booking addresses are checked against (None:
+    the system's)."""
     from central.api import ship
+    from central.api.booking import booking_router
     from central.api.console import console_router
 
     pool = ConnectionPool(
@@ -48,6 +53,7 @@ def create_app(
     routers: list[RouterFactory] = [
         lambda p: ship.router(p, gate),
         console_router,
+        lambda p: booking_router(p, branch_ca),
     ]
 
     @asynccontextmanager

@@ -277,11 +277,32 @@ def _m004_ticket_identity(conn: psycopg.Connection) -> None:
     )
 
 
+def _m008_booking_reach(conn: psycopg.Connection) -> None:
+    """What network booking ranks by, as each branch's last hello said it: a new walk-in's
+    wait per business (as its kiosk shows it), where the branch stands and its booking
+    address, and when the centre heard it (a branch silent for a minute is not offered).
+    Numbered 8 in the issue's plan; the position in MIGRATIONS is its version."""
+    conn.execute(
+        """
+        CREATE TABLE booking_reach (
+            branch_id   text PRIMARY KEY REFERENCES branches (id) ON DELETE CASCADE,
+            waits       jsonb NOT NULL DEFAULT '{}'::jsonb,
+            lat         double precision CHECK (lat BETWEEN -90 AND 90),
+            lon         double precision CHECK (lon BETWEEN -180 AND 180),
+            booking_url text CHECK (booking_url ~ '^https://'),
+            heard_at    timestamptz NOT NULL,   -- centre clock
+            CHECK ((lat IS NULL) = (lon IS NULL))
+        );
+        """
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _m001_network,
     _m002_ingest_state,
     _m003_console_sessions,
     _m004_ticket_identity,
+    _m008_booking_reach,
 ]
 
 
