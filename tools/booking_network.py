@@ -3,6 +3,7 @@ real branch servers (each its own database, fake clock and HTTPS) shipping hello
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import ssl
 from dataclasses import dataclass, field
@@ -50,6 +51,12 @@ class Branch:
         for c in self._clients:  # an open keep-alive connection would hold uvicorn's stop
             c.close()
         self.server.stop()
+
+    def settled(self) -> None:
+        """Wait until the branch's wait prediction is of its current queue."""
+        engine = self.server.app.state.engine
+        done = asyncio.run_coroutine_threadsafe(engine.prediction_settled(), engine._loop)
+        done.result(timeout=15)
 
     @property
     def shipper(self) -> Any:

@@ -14,7 +14,7 @@ const TEXT = {
     locate: "用我的位置算路程",
     located: "已按您的位置计算路程（位置不会保存）。",
     unlocated: "未获得位置：按等候时间排序。",
-    how: "总计 = 路上时间（直线距离按市区车速 {speed} 公里/小时，另加 {extra} 分钟）+ 现场预计等候。",
+    how: "合计 = 路上时间（直线距离按市区车速 {speed} 公里/小时，另加 {extra} 分钟）+ 现场预计等候。",
     distance: "距离 {km} 公里",
     travel: "路上约 {min} 分钟",
     wait: "现场等候约 {min} 分钟",
@@ -150,6 +150,7 @@ async function search() {
   }
   $("where").hidden = false;
   renderBranches();
+  document.body.dataset.located = String(Boolean(state.answer && state.answer.located));
   document.body.dataset.screen = "branches";
 }
 
@@ -172,6 +173,8 @@ function figure(key, min) {
 function renderBranches() {
   const a = state.answer;
   if (!a) return;
+  const chosen = state.services.find((s) => s.code === state.service);
+  $("for-service").textContent = chosen ? `· ${nameOf(chosen.names)}` : "";
   $("how").textContent = t("how", { speed: a.speed_kmh, extra: a.overhead_min });
   $("located").hidden = false;
   $("located").textContent = a.located ? t("located") : t("unlocated");
