@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 
@@ -45,7 +46,8 @@ def _serve(args: argparse.Namespace) -> int:
         raise SystemExit(
             f"error ({exc.code}): {exc}; make one with `branchq central keygen`"
         ) from None
-    app = create_app(args.dsn, pool_size=args.pool_size, signer=signer)
+    branch_ca = Path(args.branch_ca) if args.branch_ca else None
+    app = create_app(args.dsn, pool_size=args.pool_size, signer=signer, branch_ca=branch_ca)
     # A live batch is a dozen round trips to PostgreSQL, and after each its thread waits for
     # the interpreter lock; a catch-up batch's thread holds the lock for up to the switch
     # interval (5 ms by default) at a time. During a network-wide catch-up that wait, not
@@ -178,6 +180,11 @@ def register(sub: Any) -> None:
     s.add_argument("--pool-size", type=int, default=8, help="database connections")
     s.add_argument(
         "--signing-key", help="Ed25519 key file that signs what branches are sent (keygen)"
+    )
+    s.add_argument(
+        "--branch-ca",
+        help="PEM authority the branches' booking addresses are checked against "
+        "(default: the system's)",
     )
     s.set_defaults(func=_serve)
     k = csub.add_parser(

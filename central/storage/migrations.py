@@ -422,6 +422,26 @@ def _m008_vip_list(conn: psycopg.Connection) -> None:
     )
 
 
+def _m009_booking_reach(conn: psycopg.Connection) -> None:
+    """What network booking ranks by, as each branch's last hello said it: a new walk-in's
+    wait per business (as its kiosk shows it), where the branch stands and its booking
+    address, and when the centre heard it (a branch silent for a minute is not offered).
+    """
+    conn.execute(
+        """
+        CREATE TABLE booking_reach (
+            branch_id   text PRIMARY KEY REFERENCES branches (id) ON DELETE CASCADE,
+            waits       jsonb NOT NULL DEFAULT '{}'::jsonb,
+            lat         double precision CHECK (lat BETWEEN -90 AND 90),
+            lon         double precision CHECK (lon BETWEEN -180 AND 180),
+            booking_url text CHECK (booking_url ~ '^https://'),
+            heard_at    timestamptz NOT NULL,   -- centre clock
+            CHECK ((lat IS NULL) = (lon IS NULL))
+        );
+        """
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _m001_network,
     _m002_ingest_state,
@@ -431,6 +451,7 @@ MIGRATIONS: list[Migration] = [
     _m006_config_templates,
     _m007_knowledge,
     _m008_vip_list,
+    _m009_booking_reach,
 ]
 
 

@@ -12,9 +12,9 @@ from conftest import TEST_CONFIG, LiveServer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from test_manager_window import WAIT_MS, make_manager  # noqa: F401 (a fixture)
 
+from central.signing import sign
 from ui.manager.tabs.head_office import OVERRIDE_STATE, HeadOfficePanel
 from ui.manager.window import ManagerWindow
-from wire.downlink import sign
 
 KEY = Ed25519PrivateKey.generate()
 
