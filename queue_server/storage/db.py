@@ -288,16 +288,16 @@ def _m014_knowledge(db: sqlite_utils.Database) -> None:
     """The tellers' knowledge base as the head office last sent it (readable with the centre
     unreachable), what each version changed, and which version each teller has read."""
     db.execute(
-        "CREATE TABLE knowledge_pages (service TEXT PRIMARY KEY, page TEXT NOT NULL,"
-        " search TEXT NOT NULL)"
+        "CREATE TABLE IF NOT EXISTS knowledge_pages (service TEXT PRIMARY KEY,"
+        " page TEXT NOT NULL, search TEXT NOT NULL)"
     )
     db.execute(
-        "CREATE TABLE knowledge_versions (kb_version INTEGER PRIMARY KEY,"
+        "CREATE TABLE IF NOT EXISTS knowledge_versions (kb_version INTEGER PRIMARY KEY,"
         " published_at TEXT NOT NULL, changes TEXT NOT NULL)"
     )
     db.execute(
-        "CREATE TABLE knowledge_seen (staff_id TEXT PRIMARY KEY, kb_version INTEGER NOT NULL,"
-        " seen_at TEXT NOT NULL)"
+        "CREATE TABLE IF NOT EXISTS knowledge_seen (staff_id TEXT PRIMARY KEY,"
+        " kb_version INTEGER NOT NULL, seen_at TEXT NOT NULL)"
     )
 
 
