@@ -59,8 +59,17 @@ def test_network_demo_ships_both_branches_to_the_console_and_stops_clean(tmp_pat
                     break
                 assert time.monotonic() < deadline, rows
                 http.get("/console/api/me")  # a round trip between looks, not a sleep
-        assert {r["region_name"] for r in rows} == set(REGIONS.values())
-        assert {r["name"] for r in rows} == {BRANCHES[0][1], BRANCHES[1][1]}
+            assert {r["region_name"] for r in rows} == set(REGIONS.values())
+            assert {r["name"] for r in rows} == {BRANCHES[0][1], BRANCHES[1][1]}
+            # The template's first version, published at start, is in force at both
+            while True:
+                status = http.get("/console/api/config/status").json()["branches"]
+                if {(b["branch"], b["deployed_version"]) for b in status} == {
+                    ("sh-lujiazui", 1), ("bj-guomao", 1),
+                }:  # fmt: skip
+                    break
+                assert time.monotonic() < deadline, status
+                http.get("/console/api/me")
     finally:
         demo.stop()
     assert demo.proc.returncode == 130 and "Traceback" not in demo.text, demo.text

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import httpx
 
-from queue_server.config import BranchConfig, init_db, load_config
+from queue_server.config import DEMO_CONFIG, BranchConfig, init_db, load_config
 from tools.demo import provision
 from tools.demo_traffic import DemoClock, DemoTraffic, RealTimePacer
 from tools.harness import (
@@ -183,11 +183,17 @@ def run_network_demo(opts: NetworkOptions) -> int:
         dsn = pg.create_database("central")
         _branchq_ok("central", "migrate", "--dsn", dsn)
         passwords, shipping_tokens = _enrol(dsn, plan)
+        # The centre's signing key and the template every branch starts from (the demo
+        # branch's catalogue), its first version published: each branch applies it as it
+        # comes up, and the console's configuration page has something to edit and publish.
+        signing_key, verify_key = folder / "centre-signing.key", folder / "centre-verify.pem"
+        _branchq_ok("central", "keygen", "--key", str(signing_key), "--public-out", str(verify_key))
+        _publish_template(dsn, signing_key, opts.speed)
         cert, key = self_signed_certificate(folder)
         centre_log = folder / "centre.log"
         centre = _spawn(
             ["central", "serve", "--dsn", dsn, "--host", HOST, "--port", str(central_port),
-             "--tls-cert", str(cert), "--tls-key", str(key)],
+             "--tls-cert", str(cert), "--tls-key", str(key), "--signing-key", str(signing_key)],
             centre_log,
         )  # fmt: skip
         undo.callback(stop_process, centre)
@@ -215,7 +221,7 @@ def run_network_demo(opts: NetworkOptions) -> int:
                  "--log-level", "warning", "--head-office", centre_url,
                  "--head-office-branch", b.id,
                  "--head-office-token-file", str(folder / f"{b.id}.token"),
-                 "--head-office-ca", str(cert)],
+                 "--head-office-ca", str(cert), "--head-office-verify-key", str(verify_key)],
                 folder / f"{b.id}.log",
             )  # fmt: skip
             undo.callback(stop_process, server)
@@ -257,6 +263,29 @@ def _enrol(
         add_account(conn, "hq", passwords["hq"], "head_office", None)
         add_account(conn, "east", passwords["east"], "regional", "east")
     return passwords, tokens
+
+
+def _publish_template(dsn: str, signing_key: Path, speed: float) -> None:
+    """The demo catalogue as the network's template, its times divided by `speed` as the
+    branches' own are (`compressed`), its first version published to every branch."""
+    import tomllib
+
+    import psycopg
+
+    from central import signing
+    from central.config_merge import catalogue_from_branch
+    from central.storage import config
+
+    catalogue = catalogue_from_branch(tomllib.loads(DEMO_CONFIG.read_text(encoding="utf-8")))
+    for service in catalogue["services"]:
+        for key in ("target_wait_min", "mean_min"):
+            if key in service:
+                service[key] = round(service[key] / speed, 3)
+    with psycopg.connect(dsn, connect_timeout=10) as conn:
+        version = config.save_template(
+            conn, catalogue, saved_by="hq", based_on=None, note="演示首版 demo first version"
+        )
+        config.publish_config(conn, signing.load(signing_key), version, published_by="hq")
 
 
 def _banner(
