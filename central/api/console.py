@@ -25,7 +25,7 @@ from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 
-from central import accounts
+from central import accounts, vip
 from central.accounts import Viewer
 from central.live import RESYNC, NetworkListener
 from central.storage import console_reads
@@ -211,6 +211,14 @@ def console_router(pool: psycopg_pool.ConnectionPool) -> APIRouter:  # noqa: C90
             rows = console_reads.network(conn, in_scope, branch)
             regions = console_reads.regions(conn, viewer.region_id)
         return {"viewer": viewer_json(viewer), "regions": regions, "branches": rows}
+
+    @router.get("/console/api/vip")
+    def vip_list(viewer: ViewerDep) -> dict[str, Any]:
+        """The VIP list's counts by tier and each branch's key generations (head office)."""
+        if viewer.region_id is not None:
+            raise Refusal(403, "head_office_only", "the VIP list is the head office's")
+        with reading() as conn:
+            return vip.counts(conn)
 
     @router.get("/console/api/branches/{branch}")
     def drill_down(branch: str, viewer: ViewerDep) -> dict[str, Any]:

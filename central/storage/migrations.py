@@ -383,6 +383,65 @@ def _m007_knowledge(conn: psycopg.Connection) -> None:
     )
 
 
+def _m008_vip_list(conn: psycopg.Connection) -> None:
+    """The bank's VIP list without its ID numbers (`central.vip`), and the keys issued to
+    branches by generation (the keys themselves are derived from a file, never stored)."""
+    conn.execute(
+        """
+        -- The import in force: the hash parameters its S values were made with.
+        CREATE TABLE vip_imports (
+            id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            imported_at  timestamptz NOT NULL DEFAULT now(),
+            customers    integer NOT NULL,
+            hash_n       integer NOT NULL,
+            hash_r       integer NOT NULL,
+            hash_p       integer NOT NULL
+        );
+
+        -- S = scrypt(ID number, pepper) per VIP: no ID number, nothing reversible without
+        -- the pepper, which is derived from the centre's key file.
+        CREATE TABLE vip_customers (
+            s     bytea PRIMARY KEY CHECK (length(s) = 32),
+            tier  smallint NOT NULL CHECK (tier BETWEEN 1 AND 3)
+        );
+
+        -- Which key generations a branch holds: 'current', a 'next' while a rotation is
+        -- under way (the branch gets entries under both), 'retired' once dropped.
+        CREATE TABLE vip_branch_keys (
+            branch_id   text NOT NULL REFERENCES branches (id),
+            generation  integer NOT NULL CHECK (generation > 0),
+            state       text NOT NULL CHECK (state IN ('current', 'next', 'retired')),
+            issued_at   timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (branch_id, generation)
+        );
+        CREATE UNIQUE INDEX vip_branch_keys_one_current ON vip_branch_keys (branch_id)
+            WHERE state = 'current';
+        CREATE UNIQUE INDEX vip_branch_keys_one_next ON vip_branch_keys (branch_id)
+            WHERE state = 'next';
+        """
+    )
+
+
+def _m009_booking_reach(conn: psycopg.Connection) -> None:
+    """What network booking ranks by, as each branch's last hello said it: a new walk-in's
+    wait per business (as its kiosk shows it), where the branch stands and its booking
+    address, and when the centre heard it (a branch silent for a minute is not offered).
+    """
+    conn.execute(
+        """
+        CREATE TABLE booking_reach (
+            branch_id   text PRIMARY KEY REFERENCES branches (id) ON DELETE CASCADE,
+            waits       jsonb NOT NULL DEFAULT '{}'::jsonb,
+            lat         double precision CHECK (lat BETWEEN -90 AND 90),
+            lon         double precision CHECK (lon BETWEEN -180 AND 180),
+            booking_url text CHECK (booking_url ~ '^https://'),
+            heard_at    timestamptz NOT NULL,   -- centre clock
+            CHECK ((lat IS NULL) = (lon IS NULL))
+        );
+        """
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _m001_network,
     _m002_ingest_state,
@@ -391,6 +450,8 @@ MIGRATIONS: list[Migration] = [
     _m005_downlink,
     _m006_config_templates,
     _m007_knowledge,
+    _m008_vip_list,
+    _m009_booking_reach,
 ]
 
 

@@ -39,6 +39,7 @@ from queue_server.api.routes import head_office as head_office_routes
 from queue_server.api.routes import knowledge as knowledge_routes
 from queue_server.api.routes import policy as policy_routes
 from queue_server.auth import TokenCache
+from queue_server.customers import VipListApplier
 from queue_server.desks.alerts import AlertDesk
 from queue_server.desks.appointments import AppointmentDesk
 from queue_server.desks.audit import AuditLog
@@ -190,6 +191,7 @@ def create_app(
     head_office_link.appliers.register("config", configuration.apply)
     knowledge_desk = KnowledgeDesk(engine)
     head_office_link.appliers.register("knowledge", knowledge_desk.apply)
+    head_office_link.appliers.register("vip", VipListApplier(engine.db_path).apply)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -301,6 +301,20 @@ def _m014_knowledge(db: sqlite_utils.Database) -> None:
     )
 
 
+@migration
+def _m015_central_vip_list(db: sqlite_utils.Database) -> None:
+    """The head office's VIP list (`wire.vip`): its keys by generation and the keyed hashes
+    under each; two generations while the centre rotates this branch's key."""
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS vip_keys (generation INTEGER PRIMARY KEY, key BLOB NOT NULL)"
+    )
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS vip_entries (generation INTEGER NOT NULL "
+        "REFERENCES vip_keys (generation), entry TEXT NOT NULL, vip_tier INTEGER NOT NULL "
+        "CHECK (vip_tier BETWEEN 1 AND 3), PRIMARY KEY (generation, entry)) WITHOUT ROWID"
+    )
+
+
 def migrate(path: str | Path) -> int:
     """Bring the schema up to date; returns the schema version. Safe to run at every start."""
     conn = connect(path)

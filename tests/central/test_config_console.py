@@ -15,6 +15,7 @@ import pytest
 from central import signing
 from central.signing import Signer
 from central.storage import config
+from queue_server import signatures
 from tools.console_network import PASSWORD, ConsoleServer, seed_network
 from wire import downlink as wire
 
@@ -154,7 +155,7 @@ def test_saving_the_template_keeps_history_and_refuses_a_stale_editor_or_orphans
 def test_publishing_signs_a_version_only_for_the_branches_whose_configuration_changed(
     console: ConsoleServer, central_dsn: str, signer: Signer
 ) -> None:
-    keys = wire.load_public_keys(signer.public_pem())
+    keys = signatures.load_public_keys(signer.public_pem())
     with signed_in(console, "hq") as hq:
         assert len(hq.get("/publish").json()["changed"]) == 5
         first = hq.post("/publish", json={}).json()
@@ -186,7 +187,7 @@ def test_publishing_signs_a_version_only_for_the_branches_whose_configuration_ch
     with psycopg.connect(central_dsn) as conn:
         documents = downlink.pending(conn, "bj-guomao", {})
     (document,) = [d for d in documents if d["kind"] == "config"]
-    wire.verify(dict(document), keys)  # signed by the centre's key
+    signatures.verify(dict(document), keys)  # signed by the centre's key
     assert document["branch"] == "bj-guomao" and document["version"] == 3
     body = document["body"]
     assert body["catalogue"]["voice_pack"] == "北方"
@@ -195,4 +196,4 @@ def test_publishing_signs_a_version_only_for_the_branches_whose_configuration_ch
     assert body["branch_editable"] == ["counters.skills", "notice"]
     tampered = dict(document, body={**body, "branch_editable": ["services"]})
     with pytest.raises(wire.BadSignature):
-        wire.verify(tampered, keys)
+        signatures.verify(tampered, keys)

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from central.knowledge_changes import changes
 from central.signing import Signer, create
 from central.storage import downlink, knowledge
+from queue_server.signatures import verify
 from tools.console_network import PASSWORD, ConsoleServer, seed_network
-from wire.downlink import verify
 from wire.knowledge import Page, check_body, check_page
 
 

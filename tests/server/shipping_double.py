@@ -21,9 +21,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
+from central.signing import public_key_pem, sign
 from tools.faultproxy import FaultProxy
 from tools.harness import ThreadServer, self_signed_certificate
-from wire.downlink import KINDS, public_key_pem, sign
+from wire.downlink import KINDS
 from wire.shipping import MAX_BATCH, event_digest
 
 BRANCH = "test-branch"

@@ -46,6 +46,9 @@ def body(cat: dict[str, Any], editable: tuple[str, ...] = ("counters.skills", "n
 def branch(branch_db, clock, link) -> Iterator[LiveServer]:
     office = link.office(verify_key=link.verify_key, poll_s=0.05)
     server = LiveServer(branch_db[0], branch_db[1], clock, head_office=office).start()
+    # Whom each call-next calls is checked below: the lookahead policy's choice, never the
+    # base policy's stand-in for a lookahead that missed its 250 ms on a loaded machine.
+    server.engine.advice_timeout_s = WAIT_S
     try:
         yield server
     finally:

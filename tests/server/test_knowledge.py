@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from central.signing import sign
 from queue_server.downlink import Refusal
 from tests.conftest import LiveServer, sign_in
-from wire.downlink import Document, sign
+from wire.downlink import Document
 
 KEY = Ed25519PrivateKey.generate()
 

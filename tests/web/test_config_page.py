@@ -14,9 +14,9 @@ from test_display import browser  # noqa: F401  # one Chromium per module, as th
 from central import signing
 from central.signing import Signer
 from central.storage import downlink
+from queue_server import signatures
 from tools.console_network import PASSWORD, ConsoleServer, seed_network
 from tools.screenshots.central import FIT_PROBLEMS, sign_in
-from wire import downlink as wire
 
 VIEW = {"width": 1366, "height": 768}
 WAIT_MS = 10_000
@@ -85,6 +85,6 @@ def test_a_manager_overrides_a_branch_target_previews_publishes_and_resets_it(
     with psycopg.connect(central_dsn) as conn:
         document = downlink.latest(conn, "bj-guomao", "config")
     assert document is not None
-    wire.verify(dict(document), [signer.private_key.public_key()])
+    signatures.verify(dict(document), [signer.private_key.public_key()])
     services = {s["code"]: s for s in document["body"]["catalogue"]["services"]}
     assert services["B"]["target_wait_min"] == 7
