@@ -18,11 +18,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtWidgets import QLabel, QWidget
 
+from central.signing import sign
 from ui.client import BranchClient
 from ui.counter.session import Action
 from ui.counter.window import CounterWindow, open_counter
 from ui.i18n import Translator
-from wire.downlink import sign
 
 WAIT_MS = 8000
 LEFT = Qt.MouseButton.LeftButton
