@@ -396,6 +396,7 @@ def test_the_entry_point_parses_its_arguments():
 
 def test_every_text_the_counter_app_names_is_in_both_catalogs():
     import ui.counter.dialogs
+    import ui.counter.panels.knowledge
     import ui.counter.session
     import ui.counter.window
     from kiosk.selftest import catalog_keys_used
@@ -403,9 +404,18 @@ def test_every_text_the_counter_app_names_is_in_both_catalogs():
     from ui.counter.panels.today import TodayPanel
     from ui.counter.session import ACTION_KEYS, PAUSE_REASONS, RATING_KEYS, CounterState
     from ui.i18n import LANGUAGES, Catalog
+    from wire.knowledge import LIST_FIELDS
 
     catalog = Catalog.load()
-    modules = [m.__name__ for m in (ui.counter.session, ui.counter.window, ui.counter.dialogs)]
+    modules = [
+        m.__name__
+        for m in (
+            ui.counter.session,
+            ui.counter.window,
+            ui.counter.dialogs,
+            ui.counter.panels.knowledge,
+        )
+    ]
     named = set().union(
         *catalog_keys_used([*modules, "tools.screenshots.counter"], {"counter"}).values()
     )
@@ -417,6 +427,7 @@ def test_every_text_the_counter_app_names_is_in_both_catalogs():
         *(f"counter.eform.field.{f}" for f in EFORM_FIELDS),
         *(f"counter.today.{f}" for f in TodayPanel.FIGURES),
         *(f"priority.{p}" for p in ("regular", "care", "vip", "appointment")),
+        *(f"counter.knowledge.{f}" for f in LIST_FIELDS),
     }
     assert len(named) > 40
     missing = {

@@ -33,6 +33,9 @@ COUNTER_STATES: dict[str, Build] = {
     "serving": counter.serving,
     "paused": counter.paused,
     "offline": counter.offline,
+    "knowledge": counter.knowledge,
+    "knowledge_search": counter.knowledge_search,
+    "knowledge_changed": counter.knowledge_changed,
 }
 MANAGER_TABS: dict[str, Build] = {
     "live": manager.live,

@@ -14,12 +14,13 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from tools.screenshots.qt import Screen, demo_config, snapshot_services
 from ui import theme
-from ui.client import BranchClient
+from ui.client import ApiError, BranchClient
 from ui.counter.compact import COMPACT_SIZE
 from ui.counter.reads import Answer
 from ui.counter.session import Action
 from ui.counter.window import CounterWindow, open_counter
 from ui.i18n import Translator
+from wire.knowledge import Page, check_page, search_text
 
 DEMO_URL = "http://192.168.1.10:8470"
 COUNTER = 4
@@ -166,8 +167,135 @@ def demo_queues(counter: int) -> dict[str, dict[str, Any]]:
     return out
 
 
+# The demo's knowledge base: procedures a head office might write (invented, not any
+# bank's rules), Chinese first with English beside, and the changes of its last version.
+KNOWLEDGE: dict[str, Page] = {
+    p["service"]: p
+    for p in map(
+        check_page,
+        [
+            {
+                "service": "C",
+                "title": {"zh": "开户", "en": "Account opening"},
+                "documents": [
+                    "本人居民身份证原件（在有效期内）",
+                    "港澳台居民居住证或外国人永久居留身份证（非内地居民）",
+                    "代理人办理：代理人身份证件和经公证的授权委托书",
+                ],
+                "steps": [
+                    "联网核查身份证件，人像比对确认是本人",
+                    "询问开户用途，按需开立一类户或二类户",
+                    "客户在签名板上签署开户协议并设置密码",
+                    "开通短信提醒，告知客户账户的转账限额",
+                ],
+                "limits": [
+                    "同一客户在本行只能有一个一类户",
+                    "二类户从非绑定账户转入：每日累计不超过 1 万元",
+                    "未满 16 周岁须由监护人陪同办理",
+                ],
+                "mistakes": [
+                    "未问清开户用途就开立一类户",
+                    "代理开户时漏收授权委托书复印件",
+                ],
+                "related": ["K", "M"],
+                "body": (
+                    "开户前先按身份证号查询客户是否已有本行一类户。\n\n"
+                    "遇到以下情况应加强核实，必要时请运营主管复核：\n"
+                    "- 客户由他人陪同，且说不清开户用途\n"
+                    "- 客户近期在多家银行开户"
+                ),
+                "en": {
+                    "documents": [
+                        "The customer's own resident ID card (not expired)",
+                        "Non-mainland residents: residence permit or permanent residence ID",
+                        "By proxy: the proxy's ID and a notarised power of attorney",
+                    ],
+                    "steps": [
+                        "Verify the ID online and match the photo to the customer",
+                        "Ask what the account is for; open a Class I or Class II account",
+                        "The customer signs the agreement on the pad and sets a PIN",
+                        "Turn on SMS alerts; tell the customer the transfer limits",
+                    ],
+                    "limits": [
+                        "One Class I account per customer at this bank",
+                        "Class II, from unlinked accounts: at most 10,000 yuan a day",
+                        "Under 16: with a guardian",
+                    ],
+                    "mistakes": [
+                        "Opening a Class I account before asking what it is for",
+                        "Not keeping a copy of the power of attorney",
+                    ],
+                    "body": (
+                        "Before opening, look the ID number up for an existing Class I "
+                        "account.\n\nCheck more carefully, with the operations supervisor if "
+                        "needed, when:\n- someone accompanies the customer, who cannot say "
+                        "what the account is for\n- the customer opened accounts at several "
+                        "banks lately"
+                    ),
+                },
+            },
+            {
+                "service": "K",
+                "title": {"zh": "银行卡办理", "en": "Bank cards"},
+                "documents": ["本人居民身份证原件", "本行一类户"],
+                "steps": ["核验身份", "选择卡种并领卡", "客户设置交易限额并签收"],
+                "limits": ["同一客户最多持有 4 张本行借记卡"],
+                "mistakes": ["未提醒客户设置交易限额"],
+                "related": ["C"],
+                "body": "",
+            },
+            {
+                "service": "M",
+                "title": {"zh": "手机银行开通", "en": "Mobile banking sign-up"},
+                "documents": ["本人居民身份证原件", "本人手机（接收验证码）"],
+                "steps": ["核对预留手机号", "客户在手机上完成注册", "演示转账和限额设置"],
+                "limits": [],
+                "mistakes": ["代客户操作手机"],
+                "related": ["C", "K"],
+                "body": "",
+            },
+        ],
+    )
+}
+KNOWLEDGE_VERSION = 7
+KNOWLEDGE_CHANGES = [
+    {
+        "kb_version": KNOWLEDGE_VERSION,
+        "published_at": "2026-11-26T18:00:00+08:00",
+        "changes": [
+            {
+                "service": "C",
+                "what": "added",
+                "field": "documents",
+                "zh": "开户：新增“港澳台居民居住证”为需核验的证件",
+                "en": "Account opening: residence permits added to the documents to check",
+            },
+            {
+                "service": "C",
+                "what": "changed",
+                "field": "limits",
+                "zh": "开户：二类户从非绑定账户转入，每日累计不超过 1 万元（原为 5000 元）",
+                "en": "Account opening: Class II from unlinked accounts now 10,000 yuan a day "
+                "(was 5,000)",
+            },
+            {
+                "service": "K",
+                "what": "added",
+                "field": "mistakes",
+                "zh": "银行卡办理：新增常见差错“未提醒客户设置交易限额”",
+                "en": "Bank cards: new common mistake, not reminding the customer to set limits",
+            },
+        ],
+    }
+]
+
+
 class DemoReads:
-    """The server's reads, answered at once from canned data."""
+    """The server's reads, answered at once from canned data (`changed`: the teller has
+    not read the knowledge base's last changes)."""
+
+    def __init__(self, *, changed: bool = False) -> None:
+        self.changed = changed
 
     def queue(self, counter: int, limit: int, done: Answer) -> None:
         done(
@@ -210,6 +338,26 @@ class DemoReads:
         )  # fmt: skip
         done({"visit_id": first["id"], "legs": [first, now]}, None)
 
+    def knowledge_page(self, service: str, done: Answer) -> None:
+        page = KNOWLEDGE.get(service)
+        if page is None:
+            done(None, ApiError(404, "unknown_page", f"no knowledge page for {service}"))
+        else:
+            done(page, None)
+
+    def knowledge_search(self, text: str, done: Answer) -> None:
+        words = text.casefold().split()
+        found = [p for p in KNOWLEDGE.values() if all(w in search_text(p) for w in words)]
+        done({"pages": found}, None)
+
+    def knowledge_changes(self, counter: int, done: Answer) -> None:
+        unseen = KNOWLEDGE_CHANGES if self.changed else []
+        done({"kb_version": KNOWLEDGE_VERSION, "staff_id": "t104", "unseen": unseen}, None)
+
+    def knowledge_seen(self, counter: int, kb_version: int, done: Answer) -> None:
+        self.changed = False
+        self.knowledge_changes(counter, done)
+
 
 def counter_window(
     tr: Translator,
@@ -219,6 +367,7 @@ def counter_window(
     at_counter: dict[str, Any] | None = None,
     rating: tuple[int, str, int | None] | None = (18, "A029", 4),
     online: bool = True,
+    reads: DemoReads | None = None,
 ) -> CounterWindow:
     app = QApplication.instance()
     assert isinstance(app, QApplication)
@@ -228,7 +377,7 @@ def counter_window(
     if at_counter is not None:
         snap["tickets"].append(at_counter)
     client.model.load_snapshot(snap)
-    window = open_counter(client, COUNTER, tr=tr, reads=DemoReads(), offline_grace_ms=0)
+    window = open_counter(client, COUNTER, tr=tr, reads=reads or DemoReads(), offline_grace_ms=0)
     window.connection_changed(True)
     window.refresh_now()  # the reads answer at once
     if rating is not None:
@@ -312,6 +461,24 @@ def compact_offline(tr: Translator) -> QWidget:
     return bar
 
 
+def knowledge(tr: Translator) -> QWidget:
+    """A customer for account opening called: the business's page opens beside them."""
+    return counter_window(tr, at_counter=dict(CALLED))
+
+
+def knowledge_search(tr: Translator) -> QWidget:
+    """The teller searched while serving: the results, and the way back to the customer's."""
+    window = counter_window(tr, at_counter=dict(SERVING), rating=None)
+    window.knowledge.search.setText("身份证" if tr.language == "zh" else "ID")
+    window.search_knowledge(window.knowledge.search.text())
+    return window
+
+
+def knowledge_changed(tr: Translator) -> QWidget:
+    """The knowledge base was updated: what changed, above the page, until dismissed."""
+    return counter_window(tr, at_counter=dict(CALLED), reads=DemoReads(changed=True))
+
+
 def screens() -> list[Screen]:
     """Every counter screen, for `python -m tools.screenshots.qt --only counter`."""
     # A teller's PC: a 1366×768 laptop or a 1920×1080 monitor; the dialog and the
@@ -326,6 +493,9 @@ def screens() -> list[Screen]:
                 ("counter-serving", serving),
                 ("counter-paused", paused),
                 ("counter-offline", offline),
+                ("counter-knowledge", knowledge),
+                ("counter-knowledge-search", knowledge_search),
+                ("counter-knowledge-changed", knowledge_changed),
             )
         ),
         Screen("counter-transfer", transfer, sizes=((720, 480),), large_variants=(False,)),

@@ -13,7 +13,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from PySide6.QtCore import SIGNAL, Property, QByteArray, QObject, QTimer, QUrl, Signal
 from PySide6.QtNetwork import QNetworkAccessManager, QNetworkReply, QNetworkRequest
@@ -536,6 +536,41 @@ class BranchClient(QObject):
         """Manager: the businesses a counter serves, in order ({service, weight, overflow})."""
         return self._request(
             "PUT", f"/counters/{counter}/skills", {"skills": skills}, action="set_skills"
+        )
+
+    # ---------------------------------------------------------- knowledge base
+    def knowledge_search(self, text: str) -> Reply:
+        """Knowledge pages holding every word of `text`, Chinese or English: {"pages": [...]}."""
+        return self._request(
+            "GET",
+            f"/knowledge?{urlencode({'q': text})}",
+            action="knowledge_search",
+            change=False,
+        )
+
+    def knowledge_page(self, service: str) -> Reply:
+        """One business's knowledge page (404 `unknown_page` when the centre wrote none)."""
+        return self._request(
+            "GET", f"/knowledge/{quote(service, safe='')}", action="knowledge_page", change=False
+        )
+
+    def knowledge_changes(self, counter: int) -> Reply:
+        """What changed in the knowledge base that the teller signed in here has not read:
+        {"kb_version", "staff_id", "unseen": [{"kb_version", "published_at", "changes"}]}."""
+        return self._request(
+            "GET",
+            f"/counters/{counter}/knowledge-changes",
+            action="knowledge_changes",
+            change=False,
+        )
+
+    def knowledge_changes_seen(self, counter: int, kb_version: int) -> Reply:
+        """The teller signed in here has read the changes up to `kb_version`."""
+        return self._request(
+            "POST",
+            f"/counters/{counter}/knowledge-changes/seen",
+            {"kb_version": kb_version},
+            action="knowledge_changes_seen",
         )
 
     # ------------------------------------------------------ reads and devices

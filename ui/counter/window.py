@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLayout,
     QStackedWidget,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -36,6 +37,7 @@ from ui.counter.compact import CompactBar
 from ui.counter.dialogs import CallNumberDialog, PauseDialog, TransferDialog
 from ui.counter.keys import ActionButton
 from ui.counter.panels.customer import CustomerPanel
+from ui.counter.panels.knowledge import KnowledgeNotice, KnowledgePanel
 from ui.counter.panels.signin import SignInPage
 from ui.counter.panels.today import TodayPanel
 from ui.counter.panels.waiting import WaitingPanel
@@ -102,6 +104,7 @@ class CounterWindow(QWidget):
         queue_limit: int = 5,
         refresh_ms: int = 300,
         refresh_every_s: float = 30.0,
+        knowledge_every_s: float = 60.0,
         offline_grace_ms: int = 1000,
         tick_ms: int = 1000,
         settings: QSettings | None = None,
@@ -129,6 +132,16 @@ class CounterWindow(QWidget):
         self._want: set[str] = set()
         self._fetching: set[str] = set()
         self._offline_shown = False
+        # The knowledge page of the customer (by ticket) last asked for; whether the tab
+        # was switched to it for them (and goes back to the queue when they leave).
+        self._knowledge_for: int | None = None
+        self._knowledge_auto = False
+        self._knowledge_retry = False
+        self._page_asked = 0  # answers to an older page or search request are dropped
+        self._kb_version: int | None = None  # the branch's knowledge base, as last read
+        self._changes_staff: str | None = None  # the teller the notice is for
+        self._checking_changes = False
+        self.knowledge_checks = 0  # answers to "what changed" so far
         self._build(staff_id)
 
         self._refresh = QTimer(self)
@@ -150,6 +163,12 @@ class CounterWindow(QWidget):
         self._tick.setInterval(tick_ms)
         self._tick.timeout.connect(self.update_view)
         self._tick.start()
+        # Nothing tells a counter the branch took in a new knowledge base: it asks now and
+        # then (a small read of the branch's own database).
+        self._knowledge_timer = QTimer(self)
+        self._knowledge_timer.setInterval(int(knowledge_every_s * 1000))
+        self._knowledge_timer.timeout.connect(self.check_knowledge_changes)
+        self._knowledge_timer.start()
 
         client.connectedChanged.connect(self.connection_changed)
         client.snapshotLoaded.connect(self._snapshot_loaded)
@@ -224,10 +243,31 @@ class CounterWindow(QWidget):
         left.addLayout(grid)
         self.waiting = WaitingPanel(t)
         self.today = TodayPanel(t)
+        self.queue_tab = QWidget()
+        queue = QVBoxLayout(self.queue_tab)
+        queue.setContentsMargins(0, 0, 0, 0)
+        queue.setSpacing(10)
+        queue.addWidget(self.waiting, 1)
+        queue.addWidget(self.today)
+        self.knowledge = KnowledgePanel(t, self._service_name)
+        self.knowledge.searchRequested.connect(self.search_knowledge)
+        self.knowledge.pageRequested.connect(self._knowledge_link)
+        self.knowledge.backRequested.connect(self.knowledge_back)
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("counterTabs")
+        self.tabs.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.tabs.addTab(self.queue_tab, "")
+        self.tabs.addTab(self.knowledge, "")
+        self.tabs.tabBar().tabBarClicked.connect(self._tab_clicked)
+        # Above the tabs, beside the customer: it never covers them or the call buttons.
+        self.notice = KnowledgeNotice(t)
+        self.notice.dismissed.connect(self._dismiss_changes)
         right = QVBoxLayout()
         right.setSpacing(10)
-        right.addWidget(self.waiting, 1)
-        right.addWidget(self.today)
+        right.addWidget(self.notice)
+        right.addWidget(self.tabs, 1)
+        t.languageChanged.connect(lambda _: self._name_tabs())
+        self._name_tabs()
         self.main = QWidget()
         row = QHBoxLayout(self.main)
         row.setContentsMargins(0, 0, 0, 0)
@@ -266,6 +306,7 @@ class CounterWindow(QWidget):
         if view.signed_in:
             self._render_main(view)
         self._follow_customer(view.customer)
+        self._follow_teller(view.staff_id)
         if self.compact is not None and self.compact.isVisible():
             self.compact.show_view(view, self.staff_name(view))
 
@@ -330,6 +371,7 @@ class CounterWindow(QWidget):
             if customer is not None and customer.has_eform:
                 self.customer.eform_loading()
                 self.reads.eform(customer.ticket_id, self._answer_for(self._eform, customer))
+        self._follow_knowledge(customer)
         if tid != self._history_for:
             self._history_for = tid
             self.customer.show_history([])
@@ -382,6 +424,140 @@ class CounterWindow(QWidget):
                 lines.append("    " + t.tr("counter.history.note", note=step["note"]))
         self.customer.show_history(lines)
 
+    # ------------------------------------------------------------ knowledge
+    def _name_tabs(self) -> None:
+        self.tabs.setTabText(0, self.tr_.tr("counter.tab.queue"))
+        self.tabs.setTabText(1, self.tr_.tr("counter.tab.knowledge"))
+
+    def _tab_clicked(self, index: int) -> None:
+        # The teller chose a tab: leave it where they put it when the customer goes.
+        self._knowledge_auto = False
+        panel = self.knowledge
+        nothing_shown = panel.page is None and panel.results is None
+        if self.tabs.widget(index) is panel and nothing_shown and panel.customer_service is None:
+            self.search_knowledge("")  # nothing shown yet: every page, to pick from
+
+    def _follow_knowledge(self, customer: Customer | None) -> None:
+        tid = customer.ticket_id if customer is not None else None
+        if tid == self._knowledge_for:
+            return
+        self._knowledge_for = tid
+        self.knowledge.set_customer_service(customer.service if customer else None)
+        if customer is None:
+            if self._knowledge_auto:
+                self.tabs.setCurrentWidget(self.queue_tab)
+            self._knowledge_auto = False
+            return
+        # A call opens the business's page, whatever the teller was reading.
+        self.open_knowledge(customer.service)
+        if self.tabs.currentWidget() is not self.knowledge:
+            self.tabs.setCurrentWidget(self.knowledge)
+            self._knowledge_auto = True
+
+    def open_knowledge(self, service: str) -> None:
+        """Show one business's page (fetched from the branch server)."""
+        self._page_asked += 1
+        asked = self._page_asked
+        self.knowledge.show_status("counter.knowledge.loading")
+        self.reads.knowledge_page(
+            service, lambda data, error: self._knowledge_page(asked, service, data, error)
+        )
+
+    def _knowledge_page(self, asked: int, service: str, data: Any, error: ApiError | None) -> None:
+        if asked != self._page_asked:
+            return  # the teller (or a call) has asked for something else since
+        if error is None and isinstance(data, dict):
+            self.knowledge.show_page(data)
+        elif error is not None and error.code == "unknown_page":
+            self.knowledge.show_status(
+                "counter.knowledge.no_page", service=self._service_name(service)
+            )
+        else:
+            if service == self.knowledge.customer_service:
+                self._knowledge_retry = True  # asked again once the link is back
+            self._knowledge_error(error)
+
+    def _knowledge_error(self, error: ApiError | None) -> None:
+        if error is not None and error.offline:
+            self.knowledge.show_status("counter.knowledge.offline")
+        else:
+            code = error.code if error is not None else "bad_answer"
+            self.knowledge.show_status("counter.error.other", code=code)
+
+    def _knowledge_link(self, service: str) -> None:
+        self._knowledge_auto = False
+        self.open_knowledge(service)
+
+    def knowledge_back(self) -> None:
+        """Back to the called customer's business."""
+        if self.knowledge.customer_service is not None:
+            self.open_knowledge(self.knowledge.customer_service)
+
+    def search_knowledge(self, text: str) -> None:
+        """Pages holding every word of `text` (Chinese or English); all of them for none."""
+        self._knowledge_auto = False
+        self._page_asked += 1
+        asked = self._page_asked
+        self.reads.knowledge_search(text, lambda data, error: self._found(asked, data, error))
+
+    def _found(self, asked: int, data: Any, error: ApiError | None) -> None:
+        if asked != self._page_asked:
+            return
+        if error is None and isinstance(data, dict):
+            self.knowledge.show_results(data.get("pages") or [])
+        else:
+            self._knowledge_error(error)
+
+    def _follow_teller(self, staff_id: str | None) -> None:
+        if staff_id == self._changes_staff:
+            return
+        # Another teller (or none): the last one's unread changes are not theirs.
+        self._changes_staff = staff_id
+        self.notice.show_changes([])
+        if staff_id is not None:
+            self.check_knowledge_changes()
+
+    def check_knowledge_changes(self) -> None:
+        """Ask what changed that the teller signed in here has not read (the notice)."""
+        if self._changes_staff is None or not self.session.online or self._checking_changes:
+            return
+        self._checking_changes = True
+        staff = self._changes_staff
+        self.reads.knowledge_changes(
+            self.counter, lambda data, error: self._changes(staff, data, error)
+        )
+
+    def _changes(self, staff: str, data: Any, error: ApiError | None) -> None:
+        self._checking_changes = False
+        if error is not None or not isinstance(data, dict):
+            return  # asked again on the next round; the notice stays as it was
+        self.knowledge_checks += 1
+        if staff != self._changes_staff or data.get("staff_id") != staff:
+            return  # the teller changed while this was on its way
+        self._show_changes(data)
+
+    def _show_changes(self, data: dict[str, Any]) -> None:
+        version = int(data.get("kb_version") or 0)
+        if self._kb_version is not None and version != self._kb_version:
+            # A new knowledge base: the page on screen may have changed with it.
+            shown = self.knowledge.shown_service
+            if shown is not None:
+                self.open_knowledge(shown)
+        self._kb_version = version
+        self.notice.show_changes(data.get("unseen") or [])
+
+    def _dismiss_changes(self, version: int) -> None:
+        staff = self._changes_staff
+
+        def answered(data: Any, error: ApiError | None) -> None:
+            if error is not None:
+                self.notice.dismiss.setEnabled(True)
+                self.show_message(error_key(error.code), "error", code=error.code)
+            elif staff == self._changes_staff and isinstance(data, dict):
+                self._show_changes(data)
+
+        self.reads.knowledge_seen(self.counter, version, answered)
+
     # ------------------------------------------------------ the server's news
     def connection_changed(self, online: bool) -> None:
         self.session.online = online
@@ -394,6 +570,8 @@ class CounterWindow(QWidget):
         elif not self._offline_shown and not self._grace.isActive():
             self._grace.start()
         self.update_view()
+        if online:
+            self.check_knowledge_changes()  # the teller may have been found while offline
 
     def _show_offline(self) -> None:
         if not self.session.online:
@@ -404,8 +582,12 @@ class CounterWindow(QWidget):
         self.session.snapshot_loaded()
         # Anything fetched before may be out of date: a reconnect shows the true state.
         self._eform_for = self._history_for = None
+        if self._knowledge_retry:
+            self._knowledge_retry = False
+            self._knowledge_for = None
         self.refresh_soon("queue", "today")
         self.update_view()
+        self.check_knowledge_changes()  # an update may have come while the link was down
 
     def _event(self, event: dict[str, Any]) -> None:
         self.session.model_changed()
@@ -676,7 +858,7 @@ class CounterWindow(QWidget):
         super().setVisible(visible)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        for timer in (self._tick, self._slow, self._refresh, self._grace):
+        for timer in (self._tick, self._slow, self._refresh, self._grace, self._knowledge_timer):
             timer.stop()
         if self.compact is not None:
             self.compact.close()
