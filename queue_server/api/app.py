@@ -41,6 +41,7 @@ from queue_server.auth import TokenCache
 from queue_server.desks.alerts import AlertDesk
 from queue_server.desks.appointments import AppointmentDesk
 from queue_server.desks.audit import AuditLog
+from queue_server.desks.centre_notice import CentreNoticeDesk
 from queue_server.desks.configuration import ConfigurationDesk
 from queue_server.desks.head_office import HeadOfficeLink
 from queue_server.desks.notifications import NotificationDesk
@@ -186,6 +187,7 @@ def create_app(
     head_office_link = HeadOfficeLink(engine, head_office, alerts_desk)
     configuration = ConfigurationDesk(engine)
     head_office_link.appliers.register("config", configuration.apply)
+    head_office_link.appliers.register("notice", CentreNoticeDesk(engine).apply)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
