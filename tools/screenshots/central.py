@@ -1,4 +1,4 @@
-"""Screenshots of the head-office console (network, drill-down, report, devices) in Chromium.
+"""Screenshots of the head-office console (network, drill-down, report, devices, operations).
 
 `python -m tools.screenshots.central --out docs/screenshots`: a throwaway PostgreSQL with
 the seeded network of tools/console_network, the console on loopback, and
@@ -14,7 +14,14 @@ from typing import Any
 import psycopg
 
 from tools.bench.display import launch_chromium
-from tools.console_network import PASSWORD, REPORT_DAYS, SEED_DAY, ConsoleServer, seed_network
+from tools.console_network import (
+    PASSWORD,
+    REPORT_DAYS,
+    SEED_DAY,
+    ConsoleServer,
+    seed_network,
+    seed_operations,
+)
 from tools.pgcluster import Cluster
 
 SIZES = ((1920, 1080), (1366, 768))
@@ -27,6 +34,7 @@ SCREENS = (
     ("branch", "#branch/sh-lujiazui", f"{HOOK}.drill && {HOOK}.drill.calls.length > 0"),
     ("report", "#reports", f"{HOOK}.report && {HOOK}.report.rows.length > 0"),
     ("devices", "#devices", f"{HOOK}.devices && {HOOK}.devices.length > 0"),
+    ("operations", "#operations", f"{HOOK}.fleet && {HOOK}.fleet.length > 0"),
 )
 
 
@@ -122,6 +130,8 @@ def render(out: Path) -> list[Path]:
             migrate(conn)
             seed_network(conn)
         with ConsoleServer(dsn) as server, sync_playwright() as p:
+            with psycopg.connect(dsn) as conn:
+                seed_operations(conn, server.signer)
             browser = launch_chromium(p)
             try:
                 return shoot_console(browser, server.base_url, out)
