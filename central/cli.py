@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 
@@ -45,7 +46,8 @@ def _serve(args: argparse.Namespace) -> int:
         raise SystemExit(
             f"error ({exc.code}): {exc}; make one with `branchq central keygen`"
         ) from None
-    app = create_app(args.dsn, pool_size=args.pool_size, signer=signer)
+    branch_ca = Path(args.branch_ca) if args.branch_ca else None
+    app = create_app(args.dsn, pool_size=args.pool_size, signer=signer, branch_ca=branch_ca)
     # A live batch is a dozen round trips to PostgreSQL, and after each its thread waits for
     # the interpreter lock; a catch-up batch's thread holds the lock for up to the switch
     # interval (5 ms by default) at a time. During a network-wide catch-up that wait, not
@@ -83,6 +85,43 @@ def _keygen(args: argparse.Namespace) -> int:
     Path(args.public_out).write_bytes(signer.public_pem())
     print(f"signing key {signer.key_id} in {args.key} (keep it on the centre, mode 0600)")
     print(f"its public half in {args.public_out}: give it to every branch as its verify_key")
+    return 0
+
+
+def _vip(args: argparse.Namespace) -> int:
+    import psycopg
+
+    from central import vip
+    from central.signing import SigningKeyError, load
+    from wire.vip import ListRefused
+
+    try:
+        if args.vip_command == "count":
+            with psycopg.connect(args.dsn, connect_timeout=10) as conn:
+                found = vip.counts(conn)
+            tiers = ", ".join(f"tier {t}: {n}" for t, n in found["by_tier"].items())
+            print(f"{found['customers']} VIP customers ({tiers})")
+            return 0
+        signer = load(args.signing_key)
+        master = vip.load_or_create_master(args.vip_key)
+        with psycopg.connect(args.dsn, connect_timeout=10) as conn:
+            if args.vip_command == "import":
+                report = vip.import_list(conn, signer, master, args.file)
+                print(report.describe())
+                print("published to every enrolled branch")
+            elif args.finish:
+                doc = vip.finish_rotation(conn, signer, master, args.branch)
+                print(f"{args.branch}: old key dropped in vip version {doc['version']}")
+            else:
+                doc = vip.begin_rotation(conn, signer, master, args.branch)
+                print(
+                    f"{args.branch}: vip version {doc['version']} carries the current and "
+                    "the next key; run with --finish once the branch has applied it"
+                )
+    except (vip.VipError, SigningKeyError) as exc:
+        raise SystemExit(f"error ({exc.code}): {exc}") from None
+    except ListRefused as exc:
+        raise SystemExit(f"error (list_refused): {exc}") from None
     return 0
 
 
@@ -142,6 +181,11 @@ def register(sub: Any) -> None:
     s.add_argument(
         "--signing-key", help="Ed25519 key file that signs what branches are sent (keygen)"
     )
+    s.add_argument(
+        "--branch-ca",
+        help="PEM authority the branches' booking addresses are checked against "
+        "(default: the system's)",
+    )
     s.set_defaults(func=_serve)
     k = csub.add_parser(
         "keygen", help="Make the centre's signing key and the public key file for branches."
@@ -149,6 +193,25 @@ def register(sub: Any) -> None:
     k.add_argument("--key", required=True, help="the private key file to create (never replaced)")
     k.add_argument("--public-out", required=True, help="where to write the public key (PEM)")
     k.set_defaults(func=_keygen)
+
+    v = csub.add_parser("vip", help="The bank's VIP list, sent to branches as keyed hashes.")
+    vsub = v.add_subparsers(dest="vip_command", required=True, metavar="COMMAND")
+    vi = vsub.add_parser(
+        "import", help="Replace the VIP list with a CSV (id_number,vip_tier) and publish it."
+    )
+    vi.add_argument("file", help="the bank's CSV; ID numbers are hashed and never kept")
+    vr = vsub.add_parser("rotate", help="Rotate a branch's VIP key without a gap.")
+    vr.add_argument("--branch", required=True, help="the branch id")
+    vr.add_argument("--finish", action="store_true", help="drop the old key (second step)")
+    for sp in (vi, vr):
+        sp.add_argument("--signing-key", required=True, help="the centre's signing key file")
+        sp.add_argument(
+            "--vip-key", required=True, help="the VIP master key file (made when new, 0600)"
+        )
+    vc = vsub.add_parser("count", help="VIP customers on the list, by tier.")
+    for sp in (vi, vr, vc):
+        sp.add_argument("--dsn", required=True, help="PostgreSQL connection string")
+        sp.set_defaults(func=_vip)
 
     a = csub.add_parser("account", help="Head-office console accounts.")
     asub = a.add_subparsers(dest="account_command", required=True, metavar="COMMAND")

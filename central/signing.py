@@ -7,14 +7,41 @@ them at set-up with the link's CA file; `public_pem` is what to hand them.
 
 from __future__ import annotations
 
+import base64
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+    load_pem_private_key,
+)
 
-from wire.downlink import key_id, private_key_pem, public_key_pem
+from wire.downlink import Document, key_id, signed_bytes
+
+
+def private_key_pem(private_key: Ed25519PrivateKey) -> bytes:
+    return private_key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+
+
+def public_key_pem(public_key: Ed25519PublicKey) -> bytes:
+    return public_key.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+
+
+def public_key_id(public_key: Ed25519PublicKey) -> str:
+    return key_id(public_key.public_bytes(Encoding.Raw, PublicFormat.Raw))
+
+
+def sign(document: dict[str, Any], private_key: Ed25519PrivateKey) -> Document:
+    """The document with its `key_id` and `signature` filled in."""
+    signed = {**document, "key_id": public_key_id(private_key.public_key())}
+    signed["signature"] = base64.b64encode(private_key.sign(signed_bytes(signed))).decode()
+    return signed  # type: ignore[return-value]
 
 
 class SigningKeyError(ValueError):
@@ -27,7 +54,7 @@ class Signer:
 
     @property
     def key_id(self) -> str:
-        return key_id(self.private_key.public_key())
+        return public_key_id(self.private_key.public_key())
 
     def public_pem(self) -> bytes:
         return public_key_pem(self.private_key.public_key())

@@ -258,6 +258,7 @@ def load_head_office(
     raw: dict[str, Any] = {}
     here = Path.cwd()
     default_branch = "branch"
+    location: Any = None
     if path:
         p = Path(path)
         try:
@@ -268,6 +269,7 @@ def load_head_office(
         raw = dict(data.get("head_office", {}))
         here = p.resolve().parent
         default_branch = str(dict(data.get("branch", {})).get("id", default_branch))
+        location = dict(data.get("branch", {})).get("location")
     url = url or raw.get("url")
     if not url:
         return None
@@ -288,9 +290,23 @@ def load_head_office(
             ca_file=ca,
             verify_key=verify,
             poll_s=float(raw.get("poll_s", DOWNLINK_POLL_S)),
+            public_url=str(raw["public_url"]) if raw.get("public_url") else None,
+            location=_location(location),
         )
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"bad branch config: [head_office] {exc}") from exc
+
+
+def _location(raw: Any) -> tuple[float, float] | None:
+    """`[branch] location = {lat = …, lon = …}` (degrees), or None when not given."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or set(raw) != {"lat", "lon"}:
+        raise ValueError("[branch] location is {lat = …, lon = …}")
+    lat, lon = raw["lat"], raw["lon"]
+    if isinstance(lat, bool) or isinstance(lon, bool):
+        raise ValueError("[branch] location holds numbers")
+    return float(lat), float(lon)
 
 
 def _beside(folder: Path, name: Any) -> Path | None:

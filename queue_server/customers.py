@@ -10,27 +10,38 @@ dropped, never stored, logged or answered back.
 
 from __future__ import annotations
 
-import csv
+import asyncio
 import hashlib
 import hmac
-import io
 import json
 import sqlite3
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from queue_server.domain import (
     Identification,
-    InvalidInput,
     customer_ref,
     identify,
     normalise_id_number,
 )
-from queue_server.storage.customers import count_by_tier, replace_vip_list, vip_tier_of
+from queue_server.downlink import Refusal
+from queue_server.storage import customers as stored
+from queue_server.storage.db import connect
 from queue_server.storage.meta import branch_salt
+from wire.vip import (
+    BadVipBody,
+    HashParams,
+    ImportReport,
+    ListRefused,
+    check_body,
+    entry,
+    read_vip_csv,
+    slow_hash,
+)
+
+__all__ = ["ImportReport", "ListRefused"]
 
 _KEY_PURPOSE = b"branchq/customer_ref/v1"
 _REQUEST_PURPOSE = b"branchq/request_hash/v1"
@@ -50,7 +61,8 @@ class CustomerDirectory:
     """Identifies customers for the server: keyed hash, age, and the imported VIP tier.
 
     The VIP list is read from the database at each identification, so a re-import by
-    `branchq customers import` applies without restarting the server.
+    `branchq customers import` or a list from the head office applies without a restart.
+    A branch with the head office's list (`VipListApplier`) recognises VIPs by it alone.
     """
 
     def __init__(self, conn: sqlite3.Connection) -> None:
@@ -77,73 +89,46 @@ class CustomerDirectory:
             hashlib.sha256,
         ).hexdigest()
 
+    def central_hash(self) -> HashParams | None:
+        """The head office's slow-hash parameters, when its VIP list is in force here."""
+        return stored.central_hash(self._conn)
+
     def identify(
-        self, id_number: str, birth_date: date, business_day: date, care_age: int
+        self,
+        id_number: str,
+        birth_date: date,
+        business_day: date,
+        care_age: int,
+        central_s: bytes | None = None,
     ) -> Identification:
+        """`central_s`: the number's slow hash under the head office's parameters, made off
+        the event loop by the caller (`central_hash`); None on a branch without its list."""
         ref = self.reference(id_number, birth_date)
-        return identify(ref, birth_date, business_day, vip_tier_of(self._conn, ref), care_age)
+        if central_s is not None:
+            tier = max(
+                (stored.central_tier(self._conn, g, entry(k, central_s))
+                 for g, k in stored.central_keys(self._conn)),
+                default=0,
+            )  # fmt: skip
+        else:
+            tier = stored.vip_tier_of(self._conn, ref)
+        return identify(ref, birth_date, business_day, tier, care_age)
+
+
+async def central_slow_hash(directory: CustomerDirectory, id_number: str) -> bytes | None:
+    """S of a (checked) ID number when the head office's list is in force; in a worker
+    thread, since it takes tens of milliseconds by design and the loop serves everyone."""
+    params = directory.central_hash()
+    if params is None:
+        return None
+    canonical = normalise_id_number(id_number)
+    return await asyncio.to_thread(slow_hash, canonical, params)
 
 
 # -------------------------------------------------------------- list import
-class ListRefused(ValueError):
-    """The whole customer list is refused (no header, too large, not UTF-8): nothing changed."""
-
-
-@dataclass
-class ImportReport:
-    imported: int = 0  # VIP customers now on the list
-    not_vip: int = 0  # valid rows with tier 0: nothing kept for them
-    rejected: list[tuple[int, str]] = field(default_factory=list)  # (line, reason)
-
-    def describe(self) -> str:
-        lines = [f"imported {self.imported} VIP customers; rejected {len(self.rejected)} rows"]
-        if self.not_vip:
-            lines.append(f"{self.not_vip} rows with vip_tier 0 were not kept (not VIP)")
-        lines += [f"  line {line}: {reason}" for line, reason in self.rejected]
-        return "\n".join(lines)
-
-
 def read_customer_list(text: str, key: bytes) -> tuple[dict[str, int], ImportReport]:
-    """Parse the bank's CSV (header row with id_number and vip_tier) into ref -> tier.
-
-    A rejected row is reported by its line number and reason only: never its ID number.
-    Other columns (a name, say) are ignored and never kept.
-    """
-    report = ImportReport()
-    reader = csv.reader(io.StringIO(text))
-    header = next(reader, None)
-    columns = [c.strip().lower() for c in header or []]
-    if "id_number" not in columns or "vip_tier" not in columns:
-        raise ListRefused("the customer list needs a header row with id_number and vip_tier")
-    id_col, tier_col = columns.index("id_number"), columns.index("vip_tier")
-    tiers: dict[str, int] = {}
-    first_line: dict[str, int] = {}
-    for row in reader:
-        line = reader.line_num
-        if not any(cell.strip() for cell in row):
-            continue
-        if len(row) <= max(id_col, tier_col):
-            report.rejected.append((line, "missing columns"))
-            continue
-        try:
-            ref = customer_ref(key, normalise_id_number(row[id_col]))
-        except InvalidInput as exc:
-            report.rejected.append((line, exc.message))
-            continue
-        tier_text = row[tier_col].strip()
-        if tier_text not in ("0", "1", "2", "3"):
-            report.rejected.append((line, "vip_tier must be 0, 1, 2 or 3"))
-            continue
-        if ref in first_line:
-            report.rejected.append((line, f"same ID number as line {first_line[ref]}"))
-            continue
-        first_line[ref] = line
-        if tier_text == "0":
-            report.not_vip += 1
-            continue
-        tiers[ref] = int(tier_text)
-    report.imported = len(tiers)
-    return tiers, report
+    """Parse the bank's CSV into customer reference -> tier (`wire.vip.read_vip_csv`)."""
+    return read_vip_csv(text, lambda canonical: customer_ref(key, canonical))
 
 
 def import_customers(conn: sqlite3.Connection, path: str | Path) -> ImportReport:
@@ -155,11 +140,58 @@ def import_customers(conn: sqlite3.Connection, path: str | Path) -> ImportReport
         text = p.read_text(encoding="utf-8-sig")  # a BOM, as spreadsheet exports write it
     except UnicodeDecodeError:
         raise ListRefused(f"{p} is not UTF-8 text") from None
+    if stored.central_hash(conn) is not None:
+        raise ListRefused(
+            "this branch's VIP list comes from the head office: change it there "
+            "(`branchq central vip import`); a local import would be replaced at its next list"
+        )
     tiers, report = read_customer_list(text, customer_key(conn))
-    replace_vip_list(conn, tiers)
+    stored.replace_vip_list(conn, tiers)
     return report
 
 
 def count_customers(conn: sqlite3.Connection) -> dict[int, int]:
-    """VIP customers on the list, by tier."""
-    return count_by_tier(conn)
+    """VIP customers on the list, by tier (the head office's list when it is in force)."""
+    return stored.count_by_tier(conn)
+
+
+# -------------------------------------------------------- the head office's list
+class VipListApplier:
+    """Applies the head office's `vip` documents to the branch database (`wire.vip`).
+
+    The list is replaced whole in one transaction, keys and entries together: a kiosk
+    identifies under the old list or the new, never a mix. Applying it also drops a list
+    imported locally before the branch joined the head office.
+    """
+
+    def __init__(self, db_path: str | Path) -> None:
+        self._db_path = db_path
+
+    async def apply(self, document: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Apply a verified document (signature, branch and version checked by the
+        follower); Refusal when its body is not a list the centre could have sent."""
+        if document.get("kind") != "vip":
+            raise Refusal("wrong_kind", "not a vip document")
+        try:
+            body = check_body(document.get("body"))
+        except BadVipBody as exc:
+            raise Refusal(exc.code, str(exc)) from None
+        version = document.get("version")
+        await asyncio.to_thread(self._replace, body, version)
+        return {
+            "generations": [held["generation"] for held in body["keys"]],
+            "customers": len(body["keys"][-1]["entries"]),
+        }
+
+    def _replace(self, body: Any, version: Any) -> None:
+        conn = connect(self._db_path)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                stored.replace_central_list(conn, body, version)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        finally:
+            conn.close()

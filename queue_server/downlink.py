@@ -28,9 +28,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from queue_server.head_office import HeadOffice
 from queue_server.shipper import http_options
+from queue_server.signatures import load_public_keys, verify
 from queue_server.storage import in_transaction
 from queue_server.storage.meta import read_meta, write_meta
-from wire.downlink import KINDS, BadSignature, Document, Report, load_public_keys, verify
+from wire.downlink import KINDS, BadSignature, Document, Report
 
 log = logging.getLogger(__name__)
 API = "/api/v1/ship/downlink"

@@ -96,7 +96,7 @@ from queue_server.wire_encode import (
     service_wire,
 )
 from wire import WaitingSummary, WaitsMessage
-from wire.waits import shown_wait
+from wire.waits import ShownWait, shown_wait
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -566,6 +566,22 @@ class Engine:
                 **shown_wait(eta, low, high),
             }
         return out
+
+    def shown_waits(self) -> dict[str, ShownWait]:
+        """Per business, a new walk-in's wait as the kiosks were last sent it.
+
+        Safe from another thread (the head-office shipper's): the summary is replaced
+        whole, never changed in place, so a reader holds one consistent dict."""
+        sent = self._waits_sent or {}
+        return {
+            code: {
+                "wait_min": w["wait_min"],
+                "wait_low_min": w["wait_low_min"],
+                "wait_high_min": w["wait_high_min"],
+                "wait_capped": w["wait_capped"],
+            }
+            for code, w in sent.items()
+        }
 
     def _waits_soon(self) -> None:
         """Events went out: push the waiting summary once they settle (at most every

@@ -28,6 +28,11 @@ class HeadOffice:
     # from the centre, the branch only ships.
     verify_key: Path | None = None
     poll_s: float = DOWNLINK_POLL_S  # how often the branch asks for new documents
+    # What the centre's network booking needs (each optional: without them the branch is
+    # simply not offered there): the branch's public HTTPS base, whose booking API the
+    # centre forwards bookings to, and where it stands (latitude, longitude in degrees).
+    public_url: str | None = None
+    location: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         if not self.url.startswith("https://"):
@@ -37,3 +42,9 @@ class HeadOffice:
             raise ValueError(f"head office poll_s must be > 0, not {self.poll_s!r}")
         if len(parts) != 3 or parts[0] != TOKEN_PREFIX or parts[1] != self.branch:
             raise ValueError(f"head office token is not {TOKEN_PREFIX}.{self.branch}.<secret>")
+        if self.public_url is not None and not self.public_url.startswith("https://"):
+            raise ValueError(f"public_url must be https://…, not {self.public_url!r}")
+        if self.location is not None:
+            lat, lon = self.location
+            if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
+                raise ValueError(f"[branch] location {lat}, {lon} is not on the globe")

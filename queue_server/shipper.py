@@ -34,10 +34,12 @@ from wire.shipping import (
     Batch,
     Digests,
     Hello,
+    Location,
     LogState,
     ShippedEvent,
     event_digest,
 )
+from wire.waits import ShownWait
 
 log = logging.getLogger(__name__)
 API = "/api/v1/ship"
@@ -120,13 +122,16 @@ class Shipper:
         db_path: str | Path,
         office: HeadOffice,
         record_restore: Callable[[LogIdentity, LogIdentity, int], None],
+        shown_waits: Callable[[], dict[str, ShownWait]] | None = None,
     ) -> None:
         """`record_restore(old, new, fork_seq)` commits the rotation (the new identity and
         its `log.restored` event in one transaction) through the engine; called from this
-        thread, it may block."""
+        thread, it may block. `shown_waits()`: per business, a new walk-in's wait as the
+        kiosk shows it now, for the centre's booking; called from this thread, never blocks."""
         self.db_path = Path(db_path)
         self.office = office
         self._record_restore = record_restore
+        self._shown_waits = shown_waits
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._lock = threading.RLock()  # re-entered by `status` inside `wait_until`
@@ -266,6 +271,9 @@ class Shipper:
             "software_version": _software_version(),
             "backlog": max(0, self._local_max() - self._shipped_to(ident)),
             "profile": self._profile(),
+            "waits": self._shown_waits() if self._shown_waits is not None else {},
+            "location": _location(self.office),
+            "booking_url": self.office.public_url,
         }
         state = cast(LogState, self._call("POST", "/hello", hello).json())
         self._last_hello = time.monotonic()
@@ -429,6 +437,13 @@ def http_options(office: HeadOffice) -> dict[str, Any]:
         "limits": httpx.Limits(max_connections=2, max_keepalive_connections=1),
         "verify": trust,
     }
+
+
+def _location(office: HeadOffice) -> Location | None:
+    if office.location is None:
+        return None
+    lat, lon = office.location
+    return {"lat": lat, "lon": lon}
 
 
 def _code_of(response: httpx.Response) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from central.signing import public_key_pem, sign
+from queue_server.signatures import load_public_keys, verify
 from wire import downlink
 
 
@@ -17,38 +19,38 @@ def _doc() -> dict[str, object]:
 
 def test_a_signed_document_verifies_and_any_change_to_it_does_not() -> None:
     key = Ed25519PrivateKey.generate()
-    signed = downlink.sign(_doc(), key)
-    downlink.verify(signed, [key.public_key()])
+    signed = sign(_doc(), key)
+    verify(signed, [key.public_key()])
     for field, value in (
         ("branch", "B002"), ("version", 4), ("body", {"text": "今日 16:00 起暂停人民币业务。"}),
         ("kind", "config"),
     ):  # fmt: skip
         with pytest.raises(downlink.BadSignature, match="does not match"):
-            downlink.verify({**signed, field: value}, [key.public_key()])
+            verify({**signed, field: value}, [key.public_key()])
 
 
 def test_unsigned_malformed_and_foreign_signatures_are_refused() -> None:
     key, other = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
-    signed = downlink.sign(_doc(), key)
+    signed = sign(_doc(), key)
     unsigned = {k: v for k, v in signed.items() if k != "signature"}
     with pytest.raises(downlink.BadSignature, match="not signed"):
-        downlink.verify(unsigned, [key.public_key()])
+        verify(unsigned, [key.public_key()])
     with pytest.raises(downlink.BadSignature, match="not base64"):
-        downlink.verify({**signed, "signature": "!!"}, [key.public_key()])
+        verify({**signed, "signature": "!!"}, [key.public_key()])
     with pytest.raises(downlink.BadSignature, match="does not know"):
-        downlink.verify(signed, [other.public_key()])
+        verify(signed, [other.public_key()])
     # Signed by another key that claims the right key's id
-    forged = {**downlink.sign(_doc(), other), "key_id": signed["key_id"]}
+    forged = {**sign(_doc(), other), "key_id": signed["key_id"]}
     with pytest.raises(downlink.BadSignature, match="does not match"):
-        downlink.verify(forged, [key.public_key()])
+        verify(forged, [key.public_key()])
 
 
 def test_a_key_file_may_hold_the_old_and_the_new_key() -> None:
     old, new = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
-    pem = downlink.public_key_pem(old.public_key()) + downlink.public_key_pem(new.public_key())
-    keys = downlink.load_public_keys(pem)
+    pem = public_key_pem(old.public_key()) + public_key_pem(new.public_key())
+    keys = load_public_keys(pem)
     assert len(keys) == 2
-    downlink.verify(downlink.sign(_doc(), old), keys)
-    downlink.verify(downlink.sign(_doc(), new), keys)
+    verify(sign(_doc(), old), keys)
+    verify(sign(_doc(), new), keys)
     with pytest.raises(ValueError, match="no public key"):
-        downlink.load_public_keys(b"nothing here")
+        load_public_keys(b"nothing here")

@@ -272,6 +272,9 @@ def register_drill(sub: Any) -> None:
     p.add_argument("name", metavar="NAME", help="a drill (crash, network, …) or all")
     p.add_argument("--attempts", type=int, help="rounds to run (default: the drill's long run)")
     p.add_argument("--short", action="store_true", help="CI's short version of each drill")
+    p.add_argument(
+        "--branches", type=int, help="real branch servers in a network drill (config-rollout: 50)"
+    )
     p.add_argument("--seed", type=int, default=1, help="random seed for fault timing (1)")
     p.add_argument("--json", action="store_true", help="print a JSON list of results")
 

@@ -14,7 +14,6 @@ from types import TracebackType
 from zoneinfo import ZoneInfo
 
 import psycopg
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from central.signing import Signer
 from central.storage import downlink
@@ -120,6 +119,28 @@ def seed_network(conn: psycopg.Connection) -> None:
         "('hq', %(h)s, 'head_office', NULL), ('east', %(h)s, 'regional', 'east')",
         {"h": _password_hash()},
     )
+    seed_config(conn)
+
+
+def seed_config(conn: psycopg.Connection) -> None:
+    """The network template from the demo branch's catalogue, a Saturday morning for the
+    east region, and Lujiazui's own tighter cash target and coordinates."""
+    import tomllib
+    from pathlib import Path
+
+    from central.config_merge import catalogue_from_branch
+    from central.storage import config
+
+    demo = Path(__file__).resolve().parents[1] / "assets" / "demo_branch.toml"
+    catalogue = catalogue_from_branch(tomllib.loads(demo.read_text(encoding="utf-8")))
+    config.save_template(conn, catalogue, saved_by="hq", based_on=None, note="首版 first")
+    config.set_override(
+        conn, "region", "east", "opening_hours.sat", ["09:00", "12:00"], set_by="hq"
+    )
+    config.set_override(conn, "branch", "sh-lujiazui", "services.A.target_wait_min", 8, set_by="hq")
+    config.set_override(
+        conn, "branch", "sh-lujiazui", "location", {"lat": 31.2397, "lon": 121.4998}, set_by="hq"
+    )
 
 
 @functools.cache
@@ -221,8 +242,7 @@ class ConsoleServer:
 
     def __init__(self, dsn: str, signer: Signer | None = None) -> None:
         self.dsn = dsn
-        # A throwaway key, so the console can publish (a hall notice) as a real centre does.
-        self.signer = signer or Signer(Ed25519PrivateKey.generate())
+        self.signer = signer  # signs what the centre publishes to branches
         self.base_url = ""
         self._server: ThreadServer | None = None
 

@@ -35,15 +35,6 @@ import base64
 import json
 from typing import Any, Literal, NotRequired, TypedDict
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import (
-    Encoding,
-    NoEncryption,
-    PrivateFormat,
-    PublicFormat,
-)
-
 KINDS = ("config", "vip", "knowledge", "notice")
 Kind = Literal["config", "vip", "knowledge", "notice"]
 
@@ -94,6 +85,9 @@ class ConfigBody(TypedDict):
 
 
 # ------------------------------------------------------------------------- signing
+# The signature itself is made at the centre (`central.signing.sign`) and checked at the
+# branch (`queue_server.signatures.verify`) with the `cryptography` package; this contract
+# stays standard-library only, as every client of `wire` imports it.
 def signed_bytes(document: dict[str, Any]) -> bytes:
     """The bytes a document's signature covers: its JSON without `signature`, keys sorted,
     no spaces, non-ASCII as itself."""
@@ -101,17 +95,10 @@ def signed_bytes(document: dict[str, Any]) -> bytes:
     return json.dumps(unsigned, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
 
 
-def key_id(public_key: Ed25519PublicKey) -> str:
-    """A short, stable name for a public key: the start of its raw bytes in base64url."""
-    raw = public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
-    return base64.urlsafe_b64encode(raw).decode()[:16]
-
-
-def sign(document: dict[str, Any], private_key: Ed25519PrivateKey) -> Document:
-    """The document with its `key_id` and `signature` filled in."""
-    signed = {**document, "key_id": key_id(private_key.public_key())}
-    signed["signature"] = base64.b64encode(private_key.sign(signed_bytes(signed))).decode()
-    return signed  # type: ignore[return-value]
+def key_id(raw_public_key: bytes) -> str:
+    """A short, stable name for an Ed25519 public key (its 32 raw bytes): their start in
+    base64url."""
+    return base64.urlsafe_b64encode(raw_public_key).decode()[:16]
 
 
 class BadSignature(ValueError):
@@ -120,47 +107,12 @@ class BadSignature(ValueError):
     code = "bad_signature"
 
 
-def verify(document: dict[str, Any], public_keys: list[Ed25519PublicKey]) -> None:
-    """Raise BadSignature unless one of `public_keys` (the one named by `key_id`) signed it."""
+def signature_of(document: dict[str, Any]) -> bytes:
+    """The document's signature as bytes; BadSignature when it has none or it is not base64."""
     signature = document.get("signature")
     if not isinstance(signature, str) or not signature:
         raise BadSignature("the document is not signed")
     try:
-        raw = base64.b64decode(signature, validate=True)
+        return base64.b64decode(signature, validate=True)
     except ValueError:
         raise BadSignature("the signature is not base64") from None
-    keys = [k for k in public_keys if key_id(k) == document.get("key_id")]
-    if not keys:
-        raise BadSignature("the document is signed with a key this branch does not know")
-    try:
-        keys[0].verify(raw, signed_bytes(document))
-    except InvalidSignature:
-        raise BadSignature("the signature does not match the document") from None
-
-
-# --------------------------------------------------------------------------- keys
-def private_key_pem(private_key: Ed25519PrivateKey) -> bytes:
-    return private_key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
-
-
-def public_key_pem(public_key: Ed25519PublicKey) -> bytes:
-    return public_key.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
-
-
-def load_public_keys(pem: bytes) -> list[Ed25519PublicKey]:
-    """Every Ed25519 public key in a PEM file (a branch may trust the old and the new key
-    while the centre rotates its own)."""
-    from cryptography.hazmat.primitives.serialization import load_pem_public_key
-
-    keys = []
-    marker = b"-----END PUBLIC KEY-----"
-    for block in pem.split(marker):
-        if b"-----BEGIN PUBLIC KEY-----" not in block:
-            continue
-        key = load_pem_public_key(block.strip() + b"\n" + marker + b"\n")
-        if not isinstance(key, Ed25519PublicKey):
-            raise ValueError("not an Ed25519 public key")
-        keys.append(key)
-    if not keys:
-        raise ValueError("no public key in the file")
-    return keys

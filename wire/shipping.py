@@ -29,6 +29,8 @@ import json
 from json.encoder import encode_basestring as _string  # json.dumps(s, ensure_ascii=False)
 from typing import Any, NotRequired, TypedDict
 
+from wire.waits import ShownWait
+
 TOKEN_PREFIX = "bq1"
 MAX_BATCH = 1000  # events per batch; a larger batch is refused (413 `batch_too_large`)
 
@@ -80,6 +82,13 @@ def event_digest(
     return hashlib.sha256(canonical(seq, at, kind, v, body, body_text=body_text)).hexdigest()
 
 
+class Location(TypedDict):
+    """Where a branch stands (WGS 84 degrees), for booking by travel time."""
+
+    lat: float
+    lon: float
+
+
 class Hello(TypedDict):
     branch: str
     log_id: str  # UUID
@@ -88,6 +97,12 @@ class Hello(TypedDict):
     software_version: str
     backlog: int  # events not yet acknowledged by the centre
     profile: dict[str, Any]  # name, timezone, services (code, names, target), counters
+    # For booking across the network (absent from branches older than issue 20):
+    # per business, a new walk-in's wait as the kiosk shows it now (`wire.waits.ShownWait`);
+    waits: NotRequired[dict[str, ShownWait]]
+    location: NotRequired[Location | None]  # `[branch] location`; None: not configured
+    # The branch's public HTTPS base; its booking API is under /api/v1/public/book.
+    booking_url: NotRequired[str | None]
 
 
 class LogState(TypedDict):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -33,13 +34,18 @@ def create_app(
     ingest_limit: int | None = None,
     bulk_ingest_limit: int | None = None,
     signer: Signer | None = None,
+    branch_ca: Path | None = None,
 ) -> FastAPI:
     """The centre on the database at `dsn` (migrated already: `branchq central migrate`).
 
     `signer` signs what the centre publishes to branches (`central.signing`); without one,
-    routes that publish answer 503 `no_signing_key`."""
+    routes that publish answer 503 `no_signing_key`. `branch_ca`: the authority the
+    branches' booking addresses are checked against (None: the system's)."""
     from central.api import ship
+    from central.api.booking import booking_router
+    from central.api.config_console import config_router
     from central.api.console import console_router
+    from central.api.knowledge import knowledge_router
 
     pool = ConnectionPool(
         dsn, min_size=1, max_size=pool_size, open=False, timeout=POOL_TIMEOUT_S,
@@ -53,6 +59,9 @@ def create_app(
     routers: list[RouterFactory] = [
         lambda p: ship.router(p, gate),
         console_router,
+        config_router,
+        knowledge_router,
+        lambda p: booking_router(p, branch_ca),
     ]
 
     @asynccontextmanager

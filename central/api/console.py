@@ -25,14 +25,18 @@ from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field, ValidationError
 
-from central import accounts
+from central import accounts, vip
 from central.accounts import Viewer
 from central.live import RESYNC, NetworkListener
 from central.storage import console_reads, operations
 
 COOKIE = "branchq_console"
 PAGES = Path(__file__).resolve().parents[1] / "web" / "console"
-STATIC = {"console.css": "text/css", "console.js": "text/javascript"}
+STATIC = {
+    "console.css": "text/css",
+    "console.js": "text/javascript",
+    "config.js": "text/javascript",
+}
 POOL_WAIT_S = 5.0  # a connection from the pool, else 503: never queue a console forever
 STATEMENT_TIMEOUT = "10s"
 HEARTBEAT_S = 15.0  # keeps proxies from closing an idle stream, and re-checks the session
@@ -98,6 +102,38 @@ class SignIn(BaseModel):
     password: str = Field(min_length=1, max_length=accounts.MAX_PASSWORD)
 
 
+def connection_from(
+    pool: psycopg_pool.ConnectionPool,
+) -> Callable[[], contextlib.AbstractContextManager[psycopg.Connection]]:
+    """A connection from `pool` with the console's statement timeout; leaving the block
+    commits (or rolls back on an exception)."""
+
+    @contextlib.contextmanager
+    def connection() -> Iterator[psycopg.Connection]:
+        with pool.connection(timeout=POOL_WAIT_S) as conn:
+            conn.execute(f"SET LOCAL statement_timeout = '{STATEMENT_TIMEOUT}'")
+            yield conn
+
+    return connection
+
+
+def viewer_from(pool: psycopg_pool.ConnectionPool) -> Callable[[Request], Viewer]:
+    """A dependency: who the session cookie says is signed in, else 401 `not_signed_in`."""
+    connection = connection_from(pool)
+
+    def current_viewer(request: Request) -> Viewer:
+        token = request.cookies.get(COOKIE)
+        if not token:
+            raise Refusal(401, "not_signed_in", "sign in first")
+        with connection() as conn:
+            viewer = accounts.session_viewer(conn, token)
+        if viewer is None:
+            raise Refusal(401, "not_signed_in", "the session has ended: sign in again")
+        return viewer
+
+    return current_viewer
+
+
 # The routes are closures over one pool and listener; each is a few lines, their count is
 # what the complexity measure sees.
 def console_router(pool: psycopg_pool.ConnectionPool) -> APIRouter:  # noqa: C901
@@ -106,22 +142,8 @@ def console_router(pool: psycopg_pool.ConnectionPool) -> APIRouter:  # noqa: C90
     listener = NetworkListener(pool.conninfo if isinstance(pool.conninfo, str) else pool.conninfo())
     router.add_event_handler("shutdown", listener.stop)
 
-    @contextlib.contextmanager
-    def reading() -> Iterator[psycopg.Connection]:
-        with pool.connection(timeout=POOL_WAIT_S) as conn:
-            conn.execute(f"SET LOCAL statement_timeout = '{STATEMENT_TIMEOUT}'")
-            yield conn
-
-    def current_viewer(request: Request) -> Viewer:
-        token = request.cookies.get(COOKIE)
-        if not token:
-            raise Refusal(401, "not_signed_in", "sign in first")
-        with reading() as conn:
-            viewer = accounts.session_viewer(conn, token)
-        if viewer is None:
-            raise Refusal(401, "not_signed_in", "the session has ended: sign in again")
-        return viewer
-
+    reading = connection_from(pool)
+    current_viewer = viewer_from(pool)
     ViewerDep = Annotated[Viewer, Depends(current_viewer)]
 
     def scope(viewer: Viewer, region: str | None) -> str | None:
@@ -195,6 +217,14 @@ def console_router(pool: psycopg_pool.ConnectionPool) -> APIRouter:  # noqa: C90
             rows = console_reads.network(conn, in_scope, branch)
             regions = console_reads.regions(conn, viewer.region_id)
         return {"viewer": viewer_json(viewer), "regions": regions, "branches": rows}
+
+    @router.get("/console/api/vip")
+    def vip_list(viewer: ViewerDep) -> dict[str, Any]:
+        """The VIP list's counts by tier and each branch's key generations (head office)."""
+        if viewer.region_id is not None:
+            raise Refusal(403, "head_office_only", "the VIP list is the head office's")
+        with reading() as conn:
+            return vip.counts(conn)
 
     @router.get("/console/api/branches/{branch}")
     def drill_down(branch: str, viewer: ViewerDep) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal, cast
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from psycopg_pool import ConnectionPool
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, StringConstraints, ValidationError
 
 from central.api.gate import POOL_TIMEOUT_S, IngestGate
 from central.branches import authenticate
@@ -17,6 +17,18 @@ from central.storage import downlink, ingest
 from central.storage.ingest import Refused
 from wire.downlink import Pending, Report
 from wire.shipping import Ack, Batch, Digests, Hello, LogState
+
+
+class ShownWaitIn(BaseModel):
+    wait_min: int | None = Field(ge=0)
+    wait_low_min: int | None = Field(default=None, ge=0)
+    wait_high_min: int | None = Field(default=None, ge=0)
+    wait_capped: bool = False
+
+
+class LocationIn(BaseModel):
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
 
 
 class HelloIn(BaseModel):
@@ -30,6 +42,14 @@ class HelloIn(BaseModel):
     software_version: str
     backlog: int
     profile: dict[str, Any]
+    # Issue 20's booking fields; a branch of an older version sends none of them.
+    waits: dict[Annotated[str, StringConstraints(max_length=16)], ShownWaitIn] = Field(
+        default_factory=dict, max_length=200
+    )
+    location: LocationIn | None = None
+    booking_url: Annotated[str, StringConstraints(pattern=r"^https://", max_length=500)] | None = (
+        None
+    )
 
 
 class ShippedEventIn(BaseModel):

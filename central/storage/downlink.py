@@ -14,8 +14,8 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from central.signing import Signer
-from wire.downlink import KINDS, Document, Report, sign
+from central.signing import Signer, sign
+from wire.downlink import KINDS, Document, Report
 
 
 class DownlinkError(ValueError):

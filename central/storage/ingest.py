@@ -20,7 +20,7 @@ from typing import Any
 
 import psycopg
 
-from central.storage import projections
+from central.storage import booking, projections
 from wire.shipping import (
     MAX_BATCH,
     Ack,
@@ -136,6 +136,7 @@ def hello(conn: psycopg.Connection, branch: str, said: Hello) -> LogState:
             ),
         )
         projections.save_profile(conn, branch, profile)
+        booking.save_reach(conn, branch, said)
         return _state(conn, branch, log_id)
 
 

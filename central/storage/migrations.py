@@ -306,12 +306,152 @@ def _m005_downlink(conn: psycopg.Connection) -> None:
     )
 
 
+def _m006_config_templates(conn: psycopg.Connection) -> None:
+    """The network's configuration template (every save a new version, history kept), the
+    overrides of regions and branches, and what each branch was last sent."""
+    conn.execute(
+        """
+        -- The catalogue in the branch TOML's shapes (services, bundles, appointments …) plus
+        -- the sections the centre manages; `branch_editable` the dotted paths a branch
+        -- manager may still change locally. A version is never updated: a save adds one.
+        CREATE TABLE config_template_versions (
+            version         integer PRIMARY KEY CHECK (version >= 1),
+            catalogue       jsonb NOT NULL CHECK (jsonb_typeof(catalogue) = 'object'),
+            branch_editable jsonb NOT NULL
+                DEFAULT '["counters.skills", "notice"]'::jsonb
+                CHECK (jsonb_typeof(branch_editable) = 'array'),
+            note            text NOT NULL DEFAULT '',
+            saved_by        text NOT NULL,
+            saved_at        timestamptz NOT NULL DEFAULT now()
+        );
+
+        -- Dotted path (businesses by code: services.A.target_wait_min) → value. A region's
+        -- apply to every branch in it; a branch's win over its region's.
+        CREATE TABLE config_region_overrides (
+            region_id text NOT NULL REFERENCES regions (id) ON DELETE CASCADE,
+            path      text NOT NULL CHECK (path ~ '^[A-Za-z0-9_-]+([.][A-Za-z0-9_-]+)*$'),
+            value     jsonb NOT NULL,
+            set_by    text NOT NULL,
+            set_at    timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (region_id, path)
+        );
+        CREATE TABLE config_branch_overrides (
+            branch_id text NOT NULL REFERENCES branches (id) ON DELETE CASCADE,
+            path      text NOT NULL CHECK (path ~ '^[A-Za-z0-9_-]+([.][A-Za-z0-9_-]+)*$'),
+            value     jsonb NOT NULL,
+            set_by    text NOT NULL,
+            set_at    timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (branch_id, path)
+        );
+
+        -- The effective configuration last published to each branch, as a digest of the
+        -- body without its template reference: a publication that changes nothing for a
+        -- branch issues it no new version.
+        CREATE TABLE config_published (
+            branch_id        text PRIMARY KEY REFERENCES branches (id) ON DELETE CASCADE,
+            version          integer NOT NULL,
+            template_version integer NOT NULL REFERENCES config_template_versions (version),
+            digest           bytea NOT NULL,
+            published_by     text NOT NULL,
+            published_at     timestamptz NOT NULL DEFAULT now()
+        );
+        """
+    )
+
+
+def _m007_knowledge(conn: psycopg.Connection) -> None:
+    """The tellers' knowledge base: the pages being edited, and every published version
+    (its pages whole, and what it changed) kept for history."""
+    conn.execute(
+        """
+        -- The working copy head office edits; a publication freezes it into a version.
+        CREATE TABLE knowledge_pages (
+            service     text PRIMARY KEY CHECK (service ~ '^[A-Za-z0-9_-]{1,16}$'),
+            page        jsonb NOT NULL,  -- wire.knowledge.Page
+            updated_at  timestamptz NOT NULL DEFAULT now(),
+            updated_by  text NOT NULL
+        );
+
+        CREATE TABLE knowledge_versions (
+            version       integer PRIMARY KEY CHECK (version > 0),
+            published_at  timestamptz NOT NULL DEFAULT now(),
+            published_by  text NOT NULL,
+            pages         jsonb NOT NULL,  -- every page as published
+            changes       jsonb NOT NULL   -- since the version before, in the tellers' words
+        );
+        """
+    )
+
+
+def _m008_vip_list(conn: psycopg.Connection) -> None:
+    """The bank's VIP list without its ID numbers (`central.vip`), and the keys issued to
+    branches by generation (the keys themselves are derived from a file, never stored)."""
+    conn.execute(
+        """
+        -- The import in force: the hash parameters its S values were made with.
+        CREATE TABLE vip_imports (
+            id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            imported_at  timestamptz NOT NULL DEFAULT now(),
+            customers    integer NOT NULL,
+            hash_n       integer NOT NULL,
+            hash_r       integer NOT NULL,
+            hash_p       integer NOT NULL
+        );
+
+        -- S = scrypt(ID number, pepper) per VIP: no ID number, nothing reversible without
+        -- the pepper, which is derived from the centre's key file.
+        CREATE TABLE vip_customers (
+            s     bytea PRIMARY KEY CHECK (length(s) = 32),
+            tier  smallint NOT NULL CHECK (tier BETWEEN 1 AND 3)
+        );
+
+        -- Which key generations a branch holds: 'current', a 'next' while a rotation is
+        -- under way (the branch gets entries under both), 'retired' once dropped.
+        CREATE TABLE vip_branch_keys (
+            branch_id   text NOT NULL REFERENCES branches (id),
+            generation  integer NOT NULL CHECK (generation > 0),
+            state       text NOT NULL CHECK (state IN ('current', 'next', 'retired')),
+            issued_at   timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (branch_id, generation)
+        );
+        CREATE UNIQUE INDEX vip_branch_keys_one_current ON vip_branch_keys (branch_id)
+            WHERE state = 'current';
+        CREATE UNIQUE INDEX vip_branch_keys_one_next ON vip_branch_keys (branch_id)
+            WHERE state = 'next';
+        """
+    )
+
+
+def _m009_booking_reach(conn: psycopg.Connection) -> None:
+    """What network booking ranks by, as each branch's last hello said it: a new walk-in's
+    wait per business (as its kiosk shows it), where the branch stands and its booking
+    address, and when the centre heard it (a branch silent for a minute is not offered).
+    """
+    conn.execute(
+        """
+        CREATE TABLE booking_reach (
+            branch_id   text PRIMARY KEY REFERENCES branches (id) ON DELETE CASCADE,
+            waits       jsonb NOT NULL DEFAULT '{}'::jsonb,
+            lat         double precision CHECK (lat BETWEEN -90 AND 90),
+            lon         double precision CHECK (lon BETWEEN -180 AND 180),
+            booking_url text CHECK (booking_url ~ '^https://'),
+            heard_at    timestamptz NOT NULL,   -- centre clock
+            CHECK ((lat IS NULL) = (lon IS NULL))
+        );
+        """
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _m001_network,
     _m002_ingest_state,
     _m003_console_sessions,
     _m004_ticket_identity,
     _m005_downlink,
+    _m006_config_templates,
+    _m007_knowledge,
+    _m008_vip_list,
+    _m009_booking_reach,
 ]
 
 

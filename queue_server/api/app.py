@@ -36,8 +36,10 @@ from queue_server.api.routes import (
     voice,
 )
 from queue_server.api.routes import head_office as head_office_routes
+from queue_server.api.routes import knowledge as knowledge_routes
 from queue_server.api.routes import policy as policy_routes
 from queue_server.auth import TokenCache
+from queue_server.customers import VipListApplier
 from queue_server.desks.alerts import AlertDesk
 from queue_server.desks.appointments import AppointmentDesk
 from queue_server.desks.audit import AuditLog
@@ -53,6 +55,7 @@ from queue_server.desks.tickets import TicketDesk
 from queue_server.domain import CallingPolicy
 from queue_server.engine import Clock, Engine, utc_now
 from queue_server.head_office import HeadOffice
+from queue_server.knowledge import KnowledgeDesk
 from queue_server.loopwatch import CallbackWatch, LoopWatch
 from queue_server.security.headers import SecurityHeaders, cors_origins
 from queue_server.security.limits import PublicGate, RateLimit
@@ -188,6 +191,9 @@ def create_app(
     configuration = ConfigurationDesk(engine)
     head_office_link.appliers.register("config", configuration.apply)
     head_office_link.appliers.register("notice", CentreNoticeDesk(engine).apply)
+    knowledge_desk = KnowledgeDesk(engine)
+    head_office_link.appliers.register("knowledge", knowledge_desk.apply)
+    head_office_link.appliers.register("vip", VipListApplier(engine.db_path).apply)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -236,6 +242,7 @@ def create_app(
     app.state.policy = policy_desk
     app.state.head_office = head_office_link
     app.state.configuration = configuration
+    app.state.knowledge = knowledge_desk
     app.state.provisioning = provisioning
     app.state.sign_in = sign_in_desk
     app.state.public_ticket_limits = PublicTicketLimits(
@@ -259,6 +266,7 @@ def create_app(
     app.include_router(alerts.router, prefix=API)
     app.include_router(notify.router, prefix=API)
     app.include_router(head_office_routes.router, prefix=API)
+    app.include_router(knowledge_routes.router, prefix=API)
     app.include_router(pages.book)  # the public booking page
     app.include_router(public_booking.router)  # its endpoints (/api/v1/public/book/…)
     app.include_router(pages.display)  # the hall display page, outside the API

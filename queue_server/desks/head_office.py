@@ -33,7 +33,9 @@ class HeadOfficeLink:
         """After the engine started: ship from now on (nothing when no head office is set)."""
         if self.office is None:
             return
-        self.shipper = Shipper(Path(self.engine.db_path), self.office, self._record_restore)
+        self.shipper = Shipper(
+            Path(self.engine.db_path), self.office, self._record_restore, self.engine.shown_waits
+        )
         self.engine.committed.append(self.shipper.wake)
         self.shipper.start()
         if self.office.verify_key is not None and self.alerts is not None:

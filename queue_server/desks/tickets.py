@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from queue_server.customers import central_slow_hash
 from queue_server.domain import (
     Identification,
     NotAllowed,
@@ -71,15 +72,17 @@ class TicketDesk:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def identify(self, identity: Identity) -> Identification:
+    async def identify(self, identity: Identity) -> Identification:
         """Identify on the business day, in the branch's time zone (InvalidInput when bad)."""
         engine = self.engine
+        central_s = await central_slow_hash(engine.customers, identity.id_number)
         branch = engine.branch
         return engine.customers.identify(
             identity.id_number,
             identity.birth_date,
             branch.business_day(engine.clock()),
             branch.settings.care_age,
+            central_s,
         )
 
     async def issue(
@@ -118,7 +121,7 @@ class TicketDesk:
                 else None,
             }
             request_hash = engine.customers.request_hash(asked)
-        found = self.identify(identity) if identity is not None else None
+        found = await self.identify(identity) if identity is not None else None
         plan = plan_visit(
             engine.branch,
             service=service,

@@ -8,25 +8,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 from dataclasses import dataclass
 from datetime import date
 
 from queue_server.domain.errors import InvalidInput
 from queue_server.domain.model import PriorityClass
+from wire.id_number import BadIdNumber, canonical_id_number
+from wire.id_number import id_check_char as id_check_char  # its old home, still imported
 
-ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-ID_CHECK_CHARS = "10X98765432"  # indexed by (weighted sum mod 11), ISO 7064 MOD 11-2
-_ID_SHAPE = re.compile(r"[1-8][0-9]{16}[0-9X]")
 MIN_KEY_BYTES = 16
 MAX_AGE = 150
 VIP_TIERS = (1, 2, 3)
-
-
-def id_check_char(first17: str) -> str:
-    """The check character for the first 17 digits of a resident ID number."""
-    total = sum(int(c) * w for c, w in zip(first17, ID_WEIGHTS, strict=True))
-    return ID_CHECK_CHARS[total % 11]
 
 
 def normalise_id_number(number: str, birth_date: date | None = None) -> str:
@@ -35,24 +27,14 @@ def normalise_id_number(number: str, birth_date: date | None = None) -> str:
     Checks the shape (region digit 1–8, 16 digits, check character), the birth date written
     inside it (a real date, equal to `birth_date` when given) and the check character.
     """
-    canonical = number.strip().upper()
-    if not canonical.isascii() or not _ID_SHAPE.fullmatch(canonical):
-        raise InvalidInput(
-            "ID number must be 18 characters: 17 digits and a check digit or X",
-            code="bad_id_number",
-        )
     try:
-        embedded = date(int(canonical[6:10]), int(canonical[10:12]), int(canonical[12:14]))
-    except ValueError:
-        raise InvalidInput(
-            "ID number does not contain a valid birth date", code="bad_id_number"
-        ) from None
+        canonical, embedded = canonical_id_number(number)
+    except BadIdNumber as exc:
+        raise InvalidInput(str(exc), code="bad_id_number") from None
     if birth_date is not None and embedded != birth_date:
         raise InvalidInput(
             "the birth date differs from the one in the ID number", code="bad_id_number"
         )
-    if id_check_char(canonical[:17]) != canonical[17]:
-        raise InvalidInput("ID number check digit does not match", code="bad_id_number")
     return canonical
 
 

@@ -283,6 +283,38 @@ def _m013_log_identity(db: sqlite_utils.Database) -> None:
     db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('log_first_seq', ?)", (str(first),))
 
 
+@migration
+def _m014_knowledge(db: sqlite_utils.Database) -> None:
+    """The tellers' knowledge base as the head office last sent it (readable with the centre
+    unreachable), what each version changed, and which version each teller has read."""
+    db.execute(
+        "CREATE TABLE knowledge_pages (service TEXT PRIMARY KEY, page TEXT NOT NULL,"
+        " search TEXT NOT NULL)"
+    )
+    db.execute(
+        "CREATE TABLE knowledge_versions (kb_version INTEGER PRIMARY KEY,"
+        " published_at TEXT NOT NULL, changes TEXT NOT NULL)"
+    )
+    db.execute(
+        "CREATE TABLE knowledge_seen (staff_id TEXT PRIMARY KEY, kb_version INTEGER NOT NULL,"
+        " seen_at TEXT NOT NULL)"
+    )
+
+
+@migration
+def _m015_central_vip_list(db: sqlite_utils.Database) -> None:
+    """The head office's VIP list (`wire.vip`): its keys by generation and the keyed hashes
+    under each; two generations while the centre rotates this branch's key."""
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS vip_keys (generation INTEGER PRIMARY KEY, key BLOB NOT NULL)"
+    )
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS vip_entries (generation INTEGER NOT NULL "
+        "REFERENCES vip_keys (generation), entry TEXT NOT NULL, vip_tier INTEGER NOT NULL "
+        "CHECK (vip_tier BETWEEN 1 AND 3), PRIMARY KEY (generation, entry)) WITHOUT ROWID"
+    )
+
+
 def migrate(path: str | Path) -> int:
     """Bring the schema up to date; returns the schema version. Safe to run at every start."""
     conn = connect(path)

@@ -15,8 +15,9 @@ from central.api.app import create_app
 from central.branches import enrol
 from central.signing import Signer, SigningKeyError, create, load
 from central.storage import downlink
+from queue_server.signatures import load_public_keys, verify
 from tools.harness import ThreadServer
-from wire.downlink import BadSignature, load_public_keys, verify
+from wire.downlink import BadSignature
 
 
 @pytest.fixture

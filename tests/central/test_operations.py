@@ -12,7 +12,7 @@ from central.accounts import Viewer
 from central.branches import enrol
 from central.signing import Signer, create
 from central.storage import downlink, operations
-from wire.downlink import verify
+from queue_server.signatures import verify
 
 HEAD = Viewer("zhang", "head_office", None)
 EAST = Viewer("li", "regional", "east")

@@ -208,3 +208,35 @@ def test_the_central_oracle_counts_a_missing_a_doubled_and_a_rewritten_event():
         "log old seq 2 is at the centre with another digest",
         "log old left by a restore changed at the centre since",
     ]
+
+
+@pytest.mark.slow
+def test_the_short_config_rollout_reaches_every_branch_and_loses_nothing():
+    r = DRILLS["config-rollout"].run(short=True, log=print)
+    d = r.details
+    assert (r.drill, d["branches"]) == ("config-rollout", 4)
+    assert d["failures"] == [] and d["losses"] == [] and r.lost == 0
+    # Two connected branches, each within two polls of the publication.
+    assert d["applied_within_60s_share"] == 1.0
+    assert d["apply_max_s"] is not None and d["apply_max_s"] <= 2 * d["poll_s"] + 2
+    assert d["server_errors"] == 0 and d["tickets_acknowledged"] > 20 and d["calls"] > 10
+    assert d["waiting_in_dropped_business_at_publication"] > 0
+    assert d["first_call_after_apply_max_ms"] is not None
+    assert r.recovery_p95_s is not None  # the stopped branch applied the newest on return
+
+
+def test_the_rollout_oracle_counts_a_lost_ticket_a_wrong_state_and_a_missing_report():
+    from tools.drill.config_rollout import lost_tickets, missing_reports
+
+    acked = {1: "done", 2: "called", 3: "waiting"}
+    assert lost_tickets(acked, {1: "done", 2: "called", 3: "waiting", 4: "waiting"}) == []
+    assert lost_tickets(acked, {1: "done", 3: "waiting"}) == [
+        "ticket 2 acknowledged (called) is not at the branch"
+    ]
+    assert lost_tickets(acked, {1: "done", 2: "waiting", 3: "waiting"}) == [
+        "ticket 2 is waiting, the driver last had called"
+    ]
+    assert missing_reports(["R001", "R002"], {"R001": 3.2}) == [
+        "R002 never reported the version applied"
+    ]
+    assert missing_reports(["R001"], {"R001": 3.2}) == []

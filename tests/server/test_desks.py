@@ -99,7 +99,7 @@ def test_issue_identifies_the_customer_and_holds_the_form_once(visit_db, clock):
         )
         ticket = issued.ticket
         assert ticket.priority is PriorityClass.CARE  # 76 years old on the business day
-        assert ticket.customer_ref == desk.identify(who).customer_ref
+        assert ticket.customer_ref == (await desk.identify(who)).customer_ref
         assert desk.eform(ticket.id) == form
         await desk.cancel(ticket.id)
         with pytest.raises(NotFound):  # the visit ended: the form is gone

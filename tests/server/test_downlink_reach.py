@@ -8,7 +8,8 @@ from __future__ import annotations
 import sqlite3
 import sys
 import uuid
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from conftest import TEST_CONFIG, LiveServer, sign_in
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import shipping_double as sd
+from test_knowledge import document as knowledge_document
 
 centre_cert, link, branch = sd.centre_cert, sd.link, sd.branch  # fixtures
 WAIT_S = 15.0
@@ -32,13 +34,28 @@ def config_body() -> dict[str, Any]:
             "overridden": {}, "template": {"id": "retail", "version": 1}}  # fmt: skip
 
 
-# Every kind of document the branch takes: a sample that changes something, and the only
-# kinds of event it may write. A kind registered without an entry here fails the test, so
-# whoever adds one says what it may touch.
-EFFECTS: dict[str, tuple[Any, set[str]]] = {
+def vip_body() -> dict[str, Any]:
+    entry = "ab" * 32  # a keyed hash, as the centre sends it: never an ID number
+    return {"hash": {"algorithm": "scrypt", "n": 2, "r": 1, "p": 1, "pepper": "00" * 32},
+            "list_id": 1, "keys": [{"generation": 1, "key": "11" * 32,
+                                    "entries": {entry: 1}}]}  # fmt: skip
+
+
+def centre_notice(server: LiveServer) -> Any:
+    return server.client("display").get("/snapshot").json()["branch"]["centre_notice"]
+
+
+# Every kind of document the branch takes: a sample, the only kinds of event it may write,
+# and how to see it took effect (so the test cannot pass on a document that did nothing).
+# A kind registered without an entry here fails the test: whoever adds one says what it
+# may touch.
+Effect = tuple[Callable[[datetime], dict[str, Any]], set[str],
+               Callable[[LiveServer, dict[str, Any]], bool]]  # fmt: skip
+EFFECTS: dict[str, Effect] = {
     "config": (
         lambda now: config_body(),
         {"config.applied", "service.updated", "branch.notice"},
+        lambda server, report: "D" in server.engine.branch.services,
     ),
     "notice": (
         lambda now: {
@@ -47,6 +64,18 @@ EFFECTS: dict[str, tuple[Any, set[str]]] = {
             "until": (now + timedelta(hours=2)).isoformat(),
         },
         {"branch.centre_notice"},
+        lambda server, report: centre_notice(server) is not None,
+    ),
+    # The VIP list and the knowledge base are tables of their own: no event at all.
+    "vip": (
+        lambda now: vip_body(),
+        set(),
+        lambda server, report: report["effective"]["customers"] == 1,
+    ),
+    "knowledge": (
+        lambda now: knowledge_document(1, ["居民身份证"])["body"],
+        set(),
+        lambda server, report: report["effective"]["pages"] == 2,
     ),
 }
 QUEUE_EVENTS = ("ticket.", "counter.", "appointment.", "staff.")
@@ -83,17 +112,18 @@ def test_no_kind_of_head_office_document_reaches_the_queue(branch, link, clock):
         assert r.status_code == 201, r.text
     assert counter1.post("/counters/1/call-next").status_code == 200
     taken = server.app.state.head_office.appliers.kinds()
-    assert set(taken) >= {"config", "notice"}
+    assert set(taken) >= {"config", "notice", "vip", "knowledge"}
     assert set(taken) <= set(EFFECTS), f"say what these may touch: {set(taken) - set(EFFECTS)}"
 
     for kind in taken:
-        sample, allowed = EFFECTS[kind]
+        sample, allowed, took_effect = EFFECTS[kind]
         before, seq = queue_state(server), server.engine.branch.last_seq
         link.centre.publish(kind, sample(clock()))
         link.centre.wait_for(lambda k=kind: bool(link.centre.reports_of(k, 1)), WAIT_S)
-        assert link.centre.reports_of(kind, 1)[0]["outcome"] == "applied", kind
+        report = link.centre.reports_of(kind, 1)[0]
+        assert report["outcome"] == "applied", report
+        assert took_effect(server, report), f"{kind}: the sample did nothing, so proves nothing"
         written = events_after(server.db, seq)
-        assert written, f"{kind}: the sample changed nothing, so it proves nothing"
         assert set(written) <= allowed | WATCHING, (kind, written)
         assert not [k for k in written if k.startswith(QUEUE_EVENTS)], (kind, written)
         assert queue_state(server) == before, kind

@@ -213,6 +213,29 @@ def test_a_device_fault_reads_in_the_managers_language(tr) -> None:
     assert alert_detail(tr, bare, str) == "kiosk-1/printer: offline"
 
 
+@pytest.mark.parametrize(
+    ("document", "zh", "en"),
+    [
+        ("config", "配置", "configuration"),
+        ("vip", "贵宾名单", "VIP list"),
+        ("knowledge", "知识库", "knowledge base"),
+        ("notice", "大厅公告", "hall notice"),
+        ("rates", "rates", "rates"),  # a kind this console does not know: as the centre wrote it
+    ],
+)
+def test_a_refused_head_office_document_is_named_in_the_managers_language(
+    tr, document: str, zh: str, en: str
+) -> None:
+    refused = {
+        "kind": "head_office_refused",
+        "subject": {"document": document, "version": 3, "code": "bad_signature"},
+        "detail": f"head office {document} v3 refused (bad_signature): …",
+    }
+    assert alert_detail(tr, refused, str) == f"总行下发的{zh}第 3 版已拒绝：bad_signature"
+    tr.set_language("en")
+    assert alert_detail(tr, refused, str) == f"Head office {en} v3 refused: bad_signature"
+
+
 def test_a_business_card_with_a_queue_past_target_is_red_and_not_100_percent(qtbot, tr):
     from ui.manager.tabs.live import LiveTab
     from ui.model.isotime import parse_time

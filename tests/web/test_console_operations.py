@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import psycopg
-from test_console_page import console  # noqa: F401  # the seeded network on a real centre
+from test_config_page import console, signer  # noqa: F401  # the seeded network, a signing centre
 from test_display import browser  # noqa: F401  # one Chromium per module, as the display's
 
 from tools.console_network import PASSWORD, ConsoleServer, seed_operations

@@ -45,8 +45,6 @@ import os
 import random
 import socket
 import ssl
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -58,6 +56,7 @@ from typing import Any
 
 import httpx
 
+from tools.bench.real_branches import TIMEOUT, RealBranch, centre_process, start_real_branches
 from tools.pgcluster import Cluster
 from wire.shipping import MAX_BATCH, event_digest, event_version
 
@@ -65,7 +64,6 @@ from wire.shipping import MAX_BATCH, event_digest, event_version
 DAY_EVENTS = 1500
 DAY_HOURS = 8.0
 SERVICES = ("A", "B", "C", "L", "W")
-TIMEOUT = httpx.Timeout(10.0, connect=3.0)
 CONSOLE_PASSWORD = "bench only, thrown away with its cluster"
 
 
@@ -331,104 +329,6 @@ class ConsoleWatch:
         return out
 
 
-@dataclass
-class RealBranch:
-    """A real `branchq server` process with its own database, shipping through its own
-    shipper to the centre, and a small driver of its traffic through its HTTP API."""
-
-    branch: str
-    folder: Path
-    port: int
-    tokens: dict[str, str]
-    counters: list[int]
-    proc: subprocess.Popen[bytes] | None = None
-    busy: dict[int, str] = field(default_factory=dict)  # counter → its next step
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}/api/v1"
-
-    async def step(self, http: httpx.AsyncClient, rng: random.Random) -> None:
-        """One commit's worth of traffic: a ticket, or a counter's next step."""
-        idle = [n for n in self.counters if n not in self.busy]
-        if rng.random() < 0.35 or (not self.busy and not idle):
-            service = rng.choice(("A", "B", "C"))
-            r = await http.post(
-                f"{self.base}/tickets", json={"service": service}, headers=self._auth("kiosk")
-            )
-            r.raise_for_status()
-            return
-        if idle and (not self.busy or rng.random() < 0.5):
-            n = rng.choice(idle)
-            r = await http.post(f"{self.base}/counters/{n}/call-next", headers=self._counter(n))
-            r.raise_for_status()
-            if r.json().get("ticket") is not None:
-                self.busy[n] = "start"
-            return
-        n = rng.choice(list(self.busy))
-        action = self.busy[n]
-        r = await http.post(f"{self.base}/counters/{n}/{action}", headers=self._counter(n))
-        r.raise_for_status()
-        if action == "start":
-            self.busy[n] = "finish"
-        else:
-            del self.busy[n]
-
-    def _auth(self, role: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.tokens[role]}"}
-
-    def _counter(self, n: int) -> dict[str, str]:
-        return self._auth(f"counter:{n}")
-
-
-def _start_real_branches(
-    root: Path, dsn: str, centre_url: str, ca: Path, count: int, out: list[RealBranch]
-) -> None:
-    """Start `count` real branches into `out` (the caller's list, so the caller stops every
-    one that started even when a later one fails)."""
-    import psycopg
-
-    from central.branches import enrol
-    from queue_server.config import init_db
-    from tools.bench.server import bench_config
-    from tools.demo import provision
-    from tools.harness import free_port, start_server
-
-    config = bench_config(3)  # each teller's PIN is an argon2 hash: fewer start quicker
-    for k in range(count):
-        branch = f"R{k:03d}"
-        folder = root / branch
-        folder.mkdir()
-        db = folder / "branch.db"
-        init_db(db, config)
-        tokens = provision(db, config)
-        with psycopg.connect(dsn) as conn:
-            token = enrol(conn, branch, f"实体支行 {k}", "real")
-        (folder / "token").write_text(token)
-        rb = RealBranch(branch, folder, free_port(), tokens, [c.number for c in config.counters])
-        log = (folder / "server.log").open("wb")
-        rb.proc = start_server(
-            db, rb.port, log,
-            "--head-office", centre_url, "--head-office-branch", branch,
-            "--head-office-token-file", str(folder / "token"), "--head-office-ca", str(ca),
-        )  # fmt: skip
-        out.append(rb)
-    _sign_in_everywhere(out)
-
-
-def _sign_in_everywhere(branches: list[RealBranch]) -> None:
-    from tools.demo import DEMO_PIN
-    from tools.harness import wait_healthy
-
-    for rb in branches:
-        wait_healthy(f"http://127.0.0.1:{rb.port}", rb.proc)
-        with httpx.Client(timeout=TIMEOUT) as http:
-            for n in rb.counters:
-                body = {"staff_id": f"t{n:02d}", "pin": DEMO_PIN}
-                r = http.post(f"{rb.base}/counters/{n}/sign-in", json=body, headers=rb._counter(n))
-                r.raise_for_status()
-
-
 def _real_backlog(branches: list[RealBranch]) -> int:
     """Events the real branches still hold unacknowledged, by their own status."""
     total = 0
@@ -487,27 +387,6 @@ def _real_oracle(dsn: str, branches: list[RealBranch]) -> dict[str, int]:
                 seen[seq] = digest
             lost += sum(1 for seq, digest in local.items() if seen.get(seq) != digest)
     return {"real_lost": lost, "real_duplicated": duplicated}
-
-
-def _centre_process(
-    dsn: str, port: int, logfile: Path, cert: Path, key: Path
-) -> subprocess.Popen[bytes]:
-    exe = Path(sys.executable).with_name("branchq")
-    cmd = [
-        str(exe), "central", "serve", "--dsn", dsn, "--port", str(port), "--pool-size", "12",
-        "--tls-cert", str(cert), "--tls-key", str(key),
-    ]  # fmt: skip
-    with logfile.open("wb") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
-            return proc
-        if proc.poll() is not None:
-            raise RuntimeError(f"the centre exited: {logfile.read_text()[-2000:]}")
-        time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError("the centre did not start within 30 s")
 
 
 async def _run_network(
@@ -679,10 +558,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         cert, key = self_signed_certificate(pg.root)
         port = _free_port()
         base = f"https://127.0.0.1:{port}"
-        centre = _centre_process(dsn, port, pg.root / "centre.log", cert, key)
+        centre = centre_process(dsn, port, pg.root / "centre.log", cert, key)
         real: list[RealBranch] = []
         try:
-            _start_real_branches(pg.root, dsn, base, cert, args.real, real)
+            start_real_branches(pg.root, dsn, base, cert, args.real, real)
             figures = asyncio.run(_run_network(base, emitters, real, args, cert, dsn))
         finally:
             for rb in real:

@@ -11,7 +11,8 @@ Adding a drill is one line at the bottom of this module:
 
 where the module (relative to this package, or absolute) has either
 `run(attempts, *, seed, log) -> DrillResult` (`attempts` already defaulted from `attempts=`
-or `short=` of `register`) or `run(short, attempts) -> dict` with the `--json` fields
+or `short=` of `register`; it may also take `short` and `branches` keywords: CI's size and
+`--branches`) or `run(short, attempts) -> dict` with the `--json` fields
 (`attempts` None: the drill's own default). Modules are imported only when their drill runs.
 """
 
@@ -75,15 +76,23 @@ class Drill:
         short: bool = False,
         seed: int = 1,
         log: Log | None = None,
+        branches: int | None = None,
     ) -> DrillResult:
         if attempts is not None and attempts < 1:
             raise ValueError("need --attempts >= 1")
         runner = importlib.import_module(self.module, __package__).run
-        if "short" in inspect.signature(runner).parameters:  # run(short, attempts) -> dict
+        takes = inspect.signature(runner).parameters
+        if branches is not None and "branches" not in takes:
+            raise ValueError(f"the {self.name} drill takes no --branches")
+        if "short" in takes and "seed" not in takes:  # run(short, attempts) -> dict
             raw = runner(short=short, attempts=attempts)
             return raw if isinstance(raw, DrillResult) else DrillResult.from_dict(raw)
         n = attempts if attempts is not None else (self.short_attempts if short else self.attempts)
-        result: DrillResult = runner(n, seed=seed, log=log or _stderr)
+        # A drill sized by more than its rounds says so: `short` (CI's size) and `branches`.
+        sizes: dict[str, Any] = {"short": short} if "short" in takes else {}
+        if branches is not None:
+            sizes["branches"] = branches
+        result: DrillResult = runner(n, seed=seed, log=log or _stderr, **sizes)
         return result
 
 
@@ -161,4 +170,10 @@ register(
     "branch kill -9, restore from backup; every event arrives once.",
     attempts=3,
     short=1,
+)
+register(
+    "config-rollout",
+    ".config_rollout",
+    "A configuration version published to a network of real branches mid-traffic: applied "
+    "everywhere within 60 s, nothing lost; a stopped branch catches up; a tampered one refuses.",
 )

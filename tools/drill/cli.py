@@ -13,14 +13,20 @@ def main(args: argparse.Namespace) -> int:
     if args.name == "all":
         if args.attempts is not None:
             raise Refused("--attempts applies to one drill, not to `all`")
+        if args.branches is not None:
+            raise Refused("--branches applies to one drill, not to `all`")
         drills = list(DRILLS.values())
+        branches = None  # each drill's own network size
     elif args.name in DRILLS:
         drills = [DRILLS[args.name]]
+        branches = args.branches
     else:
         raise Refused(f"no drill {args.name!r}; drills: {', '.join(DRILLS)}, all")
     results: list[DrillResult] = []
     for drill in drills:
-        results.append(drill.run(args.attempts, short=args.short, seed=args.seed))
+        results.append(
+            drill.run(args.attempts, short=args.short, seed=args.seed, branches=branches)
+        )
     if args.json:
         print(json.dumps([r.summary() for r in results], sort_keys=True))
     else:

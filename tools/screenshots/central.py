@@ -1,4 +1,5 @@
-"""Screenshots of the head-office console (network, drill-down, report, devices, operations).
+"""Screenshots of the head-office console (network, drill-down, report, devices, configuration,
+operations).
 
 `python -m tools.screenshots.central --out docs/screenshots`: a throwaway PostgreSQL with
 the seeded network of tools/console_network, the console on loopback, and
@@ -12,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from central.signing import Signer
 from tools.bench.display import launch_chromium
 from tools.console_network import (
     PASSWORD,
@@ -35,6 +38,11 @@ SCREENS = (
     ("report", "#reports", f"{HOOK}.report && {HOOK}.report.rows.length > 0"),
     ("devices", "#devices", f"{HOOK}.devices && {HOOK}.devices.length > 0"),
     ("operations", "#operations", f"{HOOK}.fleet && {HOOK}.fleet.length > 0"),
+    (
+        "config",
+        "#config/branch:sh-lujiazui",
+        f"{HOOK}.config.preview && {HOOK}.config.preview.branch === 'sh-lujiazui'",
+    ),
 )
 
 
@@ -108,6 +116,78 @@ def shoot_console(browser: Any, base_url: str, out: Path) -> list[Path]:
     return saved
 
 
+PHONE = {"width": 390, "height": 844}
+CUSTOMER = {"latitude": 31.2300, "longitude": 121.5195}  # 1 km from sh-east, 8.6 from sh-west
+
+
+def shoot_booking(browser: Any, dsn: str, out: Path) -> list[Path]:
+    """The network booking page's ranked branches on a phone, as a customer near a busy
+    branch sees them: two real branch servers, one busy and one quiet, and a third branch
+    silent for minutes ("wait unknown")."""
+    import json
+    import tempfile
+    from datetime import UTC, datetime
+
+    from central.branches import enrol
+    from queue_server.config import init_db, load_config
+    from tools.booking_network import start_network
+    from tools.demo import DEMO_PIN, provision
+
+    with tempfile.TemporaryDirectory(prefix="branchq-booking-") as folder:
+        template = Path(folder) / "template.db"
+        config = load_config(None)
+        init_db(template, config)
+        tokens = provision(template, config)
+        ten = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai, a Friday
+        net = start_network(dsn, Path(folder), template, tokens, lambda: ten)
+        try:
+            for branch, queued in (("sh-east", 14), ("sh-west", 1)):
+                b = net.branches[branch]
+                teller = b.client("counter:1", net.cert)
+                teller.post("/counters/1/sign-in", json={"staff_id": "t01", "pin": DEMO_PIN})
+                kiosk = b.client("kiosk", net.cert)
+                for _ in range(queued):
+                    kiosk.post("/tickets", json={"service": "A"}).raise_for_status()
+            net.heard("sh-east", lambda r: (r["waits"]["A"]["wait_min"] or 0) >= 30)
+            net.heard("sh-west", lambda r: r["waits"]["A"]["wait_min"] is not None)
+            with psycopg.connect(dsn) as conn:
+                enrol(conn, "sh-north", "上海闸北支行", "sh")
+                services = [{"code": "A", "names": {"zh": "现金及转账", "en": "Cash"}}]
+                conn.execute(
+                    "UPDATE branches SET profile = %s WHERE id = 'sh-north'",
+                    (json.dumps({"services": services}),),
+                )
+                conn.execute(
+                    "INSERT INTO booking_reach (branch_id, waits, lat, lon, booking_url, "
+                    "heard_at) VALUES ('sh-north', %s, 31.26, 121.46, 'https://127.0.0.1:9', "
+                    "now() - interval '7 minutes')",
+                    (json.dumps({"A": {"wait_min": 5, "wait_capped": False}}),),
+                )
+            context = browser.new_context(
+                viewport=PHONE, geolocation=CUSTOMER, permissions=["geolocation"],
+                ignore_https_errors=True, locale="zh-CN",
+            )  # fmt: skip
+            try:
+                page = context.new_page()
+                page.goto(net.centre_url + "/book")
+                page.wait_for_selector("body[data-ready=true]", timeout=WAIT_MS)
+                page.click('#services [data-code="A"]')
+                page.wait_for_selector("#branches li[data-branch]", timeout=WAIT_MS)
+                page.click("#locate")
+                page.wait_for_selector("body[data-located=true]", timeout=WAIT_MS)
+                page.locator("#where").scroll_into_view_if_needed()
+                path = out / f"central-booking-zh-{PHONE['width']}x{PHONE['height']}.png"
+                page.screenshot(path=str(path))
+                problems = page.evaluate(FIT_PROBLEMS)
+                if problems:
+                    raise ConsoleDoesNotFit(f"{path.name}: " + "; ".join(problems))
+                return [path]
+            finally:
+                context.close()
+        finally:
+            net.stop()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
@@ -129,12 +209,19 @@ def render(out: Path) -> list[Path]:
         with psycopg.connect(dsn) as conn:
             migrate(conn)
             seed_network(conn)
-        with ConsoleServer(dsn) as server, sync_playwright() as p:
-            with psycopg.connect(dsn) as conn:
-                seed_operations(conn, server.signer)
+        booking_dsn = cluster.create_database("booking")
+        with psycopg.connect(booking_dsn) as conn:
+            migrate(conn)
+        # A throwaway signing key: the operations tab shows what was published and in force.
+        signer = Signer(Ed25519PrivateKey.generate())
+        with psycopg.connect(dsn) as conn:
+            seed_operations(conn, signer)
+        with ConsoleServer(dsn, signer) as server, sync_playwright() as p:
             browser = launch_chromium(p)
             try:
-                return shoot_console(browser, server.base_url, out)
+                return shoot_console(browser, server.base_url, out) + shoot_booking(
+                    browser, booking_dsn, out
+                )
             finally:
                 browser.close()
 

@@ -429,6 +429,48 @@ def settings(tr: Translator) -> QWidget:
     return window
 
 
+# Version 7 of the head office's configuration: the region lengthened account opening's
+# target and sets the opening hours, the centre renamed the branch's appointment desk, the
+# branch's wealth desk (K) is dropped and drains, and the manager changed the hall notice.
+CONFIG_VERSION: dict[str, Any] = {
+    "version": 7,
+    "issued_at": _at(95),
+    "applied_at": _at(94),
+    "template": {"id": "retail", "version": 12},
+    "overridden": {
+        "services.C.target_wait_min": "region",
+        "services.L.names": "branch",
+        "opening_hours": "region",
+    },
+    "branch_editable": ["counters.skills", "notice"],
+    "edited_here": ["notice"],
+    "draining": ["K"],
+    "effective": {},
+}
+HEAD_OFFICE: dict[str, Any] = {
+    "configured": True,
+    "link": "up",
+    "downlink": {"configured": True, "last_poll_at": _at(0.5), "last_error": None},
+}
+
+
+def _office_page(tr: Translator, version: dict[str, Any], link: dict[str, Any]) -> QWidget:
+    window = manager_window(tr)
+    window.tabs.setCurrentWidget(window.settings)
+    s = window.settings
+    s.inner.setCurrentWidget(s.office_page)
+    s.office_page.show_config(version, link)
+    return window
+
+
+def head_office(tr: Translator) -> QWidget:
+    return _office_page(tr, CONFIG_VERSION, HEAD_OFFICE)
+
+
+def no_head_office(tr: Translator) -> QWidget:
+    return _office_page(tr, {"version": None}, {"configured": False})
+
+
 def devices(tr: Translator) -> QWidget:
     window = manager_window(tr)
     window.tabs.setCurrentWidget(window.settings)
@@ -487,6 +529,8 @@ def screens() -> list[Screen]:
             ("manager-audit", audit),
             ("manager-settings", settings),
             ("manager-devices", devices),
+            ("manager-head-office", head_office),
+            ("manager-no-head-office", no_head_office),
             ("manager-reports", reports),
             ("manager-reports-table", report_table),
             ("manager-offline", offline),

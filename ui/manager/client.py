@@ -72,6 +72,14 @@ class ManagerClient(BranchClient):
         path = f"/reports?{urlencode({'from': start, 'to': end})}"
         return self._request("GET", path, action="reports", change=False)
 
+    def config_version(self) -> Reply:
+        """The head office's configuration in force: version, provenance, who set what."""
+        return self._request("GET", "/config/version", action="config_version", change=False)
+
+    def head_office(self) -> Reply:
+        """The link to the head office (`configured`, and its `downlink` section)."""
+        return self._request("GET", "/head-office", action="head_office", change=False)
+
     # ---- changes
     def acknowledge_alert(self, alert_id: str) -> Reply:
         path = f"/alerts/{quote(alert_id, safe='')}/acknowledge"

@@ -222,6 +222,7 @@ class ManagerWindow(QWidget):
         if self.fetch:
             self._advice_timer.start(0)
             self.settings.snapshot_loaded()
+            self.settings.office_page.refresh()  # it may have changed while we were away
         self.update_view()
 
     def _event(self, event: dict[str, Any]) -> None:
@@ -229,8 +230,7 @@ class ManagerWindow(QWidget):
         if self.fetch and self.console.affects_advice(event):
             self._advice_timer.start()
         kind = str(event.get("kind", ""))
-        if kind.startswith("service."):
-            self.settings.snapshot_loaded()
+        self.settings.stream_event(kind)
         if self.fetch and kind in POLICY_EVENTS:
             self.policy.load()
         self.update_view()

@@ -13,7 +13,7 @@
     zh: {
       title: "BranchQ 总行监控台", username: "用户名", password: "密码", sign_in: "登录",
       sign_out: "退出", lang: "English", tab_network: "网点总览", tab_reports: "对比报表",
-      tab_devices: "设备状态", region: "区域", all_regions: "全部区域", needs_attention: "只看需关注",
+      tab_devices: "设备状态", tab_knowledge: "业务知识库", region: "区域", all_regions: "全部区域", needs_attention: "只看需关注",
       back: "‹ 返回总览", businesses: "业务", counters: "窗口", alerts: "告警",
       recent_calls: "今日叫号", from: "起", to: "止", group: "按", day: "日", week: "周",
       month: "月", by: "对比", by_branch: "网点", by_business: "业务", metric: "指标",
@@ -45,7 +45,7 @@
     en: {
       title: "BranchQ head office", username: "Username", password: "Password", sign_in: "Sign in",
       sign_out: "Sign out", lang: "中文", tab_network: "Network", tab_reports: "Reports",
-      tab_devices: "Devices", region: "Region", all_regions: "All regions", needs_attention: "Needs attention only",
+      tab_devices: "Devices", tab_knowledge: "Knowledge base", region: "Region", all_regions: "All regions", needs_attention: "Needs attention only",
       back: "‹ Network", businesses: "Businesses", counters: "Counters", alerts: "Alerts",
       recent_calls: "Calls today", from: "From", to: "To", group: "By", day: "Day", week: "Week",
       month: "Month", by: "Compare", by_branch: "Branches", by_business: "Businesses", metric: "Chart",
@@ -102,6 +102,9 @@
   const hook = (window.branchqConsole = {
     view: null, connection: "connecting", rows: [], updates: 0, drill: null, report: null,
     devices: null, signedIn: false,
+    // Further views (config.js) register here: {load(), render()} by view name.
+    views: {}, text: TEXT, t: (key) => t(key), lang: () => lang,
+    getJson: (path) => getJson(path), regions: () => regions,
   });
   const $ = (id) => document.getElementById(id);
   const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -509,6 +512,7 @@
     renderFleet();
   }
   $("ops-region").addEventListener("change", () => renderFleet());
+  hook.views.operations = { load: () => loadFleet(), render: () => renderFleet() };
 
   function fillNoticeRegions() {
     // Where a notice may go: a regional manager's own region only; head office also all.
@@ -605,21 +609,21 @@
   function route() {
     const hash = location.hash.slice(1) || "network";
     const [view, arg] = hash.split("/");
-    hook.view = ["network", "branch", "reports", "devices", "operations"].includes(view) ? view : "network";
+    hook.view = ["network", "branch", "reports", "devices", ...Object.keys(hook.views)].includes(view) ? view : "network";
     document.querySelectorAll(".view").forEach((el) => { el.hidden = el.id !== `view-${hook.view}`; });
     document.querySelectorAll(".tabs a").forEach((a) => a.classList.toggle("active", a.dataset.view === hook.view || (hook.view === "branch" && a.dataset.view === "network")));
     if (hook.view === "network") renderNetwork();
     if (hook.view === "branch") { hook.drill = null; loadBranch(decodeURIComponent(arg || "")).catch(() => {}); }
     if (hook.view === "reports") loadReport().catch(() => {});
     if (hook.view === "devices") loadDevices().catch(() => {});
-    if (hook.view === "operations") loadFleet().catch(() => {});
+    if (hook.views[hook.view]) hook.views[hook.view].load(decodeURIComponent(arg || "")).catch(() => {});
   }
   function render() {
     if (hook.view === "network") renderNetwork();
     if (hook.view === "branch") renderBranch();
     if (hook.view === "reports") renderReport();
     if (hook.view === "devices") renderDevices();
-    if (hook.view === "operations") renderFleet();
+    if (hook.views[hook.view]) hook.views[hook.view].render();
   }
   window.addEventListener("hashchange", () => { if (hook.signedIn) route(); });
 

@@ -18,7 +18,7 @@ Identifier = Annotated[Principal, Depends(require("kiosk", "counter", "admin"))]
 @router.post("/identify", response_model=CustomerIdentified)
 async def identify_customer(body: IdentityIn, desk: TicketDeskDep, _: Identifier) -> dict[str, Any]:
     """Identify a customer by ID number: their reference, age, VIP tier and priority earned."""
-    found = desk.identify(Identity(body.id_number, body.birth_date))
+    found = await desk.identify(Identity(body.id_number, body.birth_date))
     return {
         "customer_ref": found.customer_ref,
         "vip_tier": found.vip_tier,

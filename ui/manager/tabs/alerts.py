@@ -316,8 +316,11 @@ def alert_detail(t: Translator, alert: Mapping[str, Any], names: Callable[[str],
             "where": t.tr("manager.alert_detail.at_counter", counter=counter) if counter else "",
         }
     elif kind == "head_office_refused" and subject.get("document"):
+        document = str(subject["document"])
+        named = f"manager.head_office.kind.{document}"
         values = {
-            "document": subject["document"],
+            # A kind this console does not know yet shows as the centre wrote it.
+            "document": t.tr(named) if t.has(named) else document,
             "version": subject.get("version", ""),
             "code": subject.get("code", ""),
         }

@@ -1,5 +1,6 @@
-"""The Settings tab: businesses (names, target, guidance), the hall display's notice, staff
-accounts, and device tokens with a pairing QR code."""
+"""The Settings tab: businesses (names, target, guidance), the head office's configuration
+in force, the hall display's notice, staff accounts, and device tokens with a pairing QR
+code."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from PySide6.QtWidgets import (
 from ui.client import ApiError
 from ui.i18n import Translator
 from ui.manager.actions import ConsoleActions
+from ui.manager.tabs.head_office import RELOAD_EVENTS, HeadOfficePanel
 from ui.manager.widgets import Table, short_time
 from ui.widgets import BigButton, TextLabel, card, label
 
@@ -72,11 +74,13 @@ class SettingsTab(QWidget):
         self.inner = QTabWidget()
         self.inner.setObjectName("settingsTabs")
         self.services_page = self._build_services()
+        self.office_page = HeadOfficePanel(tr, actions)
         self.notice_page = self._build_notice()
         self.staff_page = self._build_staff()
         self.devices_page = self._build_devices()
         self.pages = [
             (self.services_page, "manager.settings.services"),
+            (self.office_page, "manager.settings.office"),
             (self.notice_page, "manager.settings.notice"),
             (self.staff_page, "manager.settings.staff"),
             (self.devices_page, "manager.settings.devices"),
@@ -436,6 +440,18 @@ class SettingsTab(QWidget):
         return self.console_actions.error_text(error)
 
     # ---- loading
+    def stream_event(self, kind: str) -> None:
+        """An event from the live stream, by kind."""
+        office = self.office_page
+        if kind.startswith("service."):
+            self.snapshot_loaded()
+        if kind in RELOAD_EVENTS:
+            office.refresh()
+        elif kind.startswith("service.") or (
+            kind.startswith("ticket.") and any(b.draining for b in office.view.businesses)
+        ):
+            office.redraw()  # names and targets; who still waits for a draining business
+
     def load(self) -> None:
         """Read the current page's lists from the server (on opening it)."""
         w = self.console_actions
@@ -450,6 +466,8 @@ class SettingsTab(QWidget):
                 self.show_tokens,
                 failed=lambda error: self.tokens_refused(self._refusal(error)),
             )
+        elif page is self.office_page:
+            self.office_page.load()
         elif page is self.notice_page:
             self.notice.setText(str(w.client.model.branch.get("notice") or ""))
         else:
