@@ -66,15 +66,21 @@ class Appliers:
     def __init__(self) -> None:
         self._by_kind: dict[str, Applier] = {}
 
-    def register(self, kind: str, applier: Applier) -> None:
+    def register(self, kind: str, applier: Applier, *, replace: bool = False) -> None:
+        """`replace`: put another applier in the place of the branch's own (the follower's
+        tests watch what it is handed); otherwise a kind has one applier, registered once."""
         if kind not in KINDS:
             raise ValueError(f"no document kind {kind!r} in wire.downlink")
-        if kind in self._by_kind:
+        if kind in self._by_kind and not replace:
             raise ValueError(f"an applier for {kind!r} is already registered")
         self._by_kind[kind] = applier
 
     def get(self, kind: str) -> Applier | None:
         return self._by_kind.get(kind)
+
+    def kinds(self) -> list[str]:
+        """The kinds this branch takes, in registration order."""
+        return list(self._by_kind)
 
 
 def _now() -> str:

@@ -9,6 +9,7 @@ from datetime import datetime, time
 from typing import Any
 
 from queue_server.domain import (
+    BranchSettings,
     Bundle,
     Counter,
     DeviceStatus,
@@ -20,6 +21,7 @@ from queue_server.domain import (
 )
 from wire import (
     BundleWire,
+    CentreNoticeWire,
     CounterWire,
     DeviceWire,
     EventWire,
@@ -148,6 +150,14 @@ def device_wire(d: DeviceStatus) -> DeviceWire:
         "reported_at": d.reported_at.isoformat(),
         "counter": d.counter,
     }
+
+
+def centre_notice_wire(s: BranchSettings, now: datetime) -> CentreNoticeWire | None:
+    """The head office's notice while it runs; None once it has ended (or when none)."""
+    until = s.centre_notice_until
+    if not s.centre_notice or until is None or until <= now:
+        return None
+    return {"text": s.centre_notice, "until": until.isoformat()}
 
 
 def event_wire(e: Event) -> EventWire:

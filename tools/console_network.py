@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import psycopg
 
 from central.signing import Signer
+from central.storage import downlink
 from central.storage.ingest import ensure_partitions
 from tools.harness import ThreadServer
 
@@ -204,6 +205,36 @@ def _seed_days(conn: psycopg.Connection, branch: str, i: int) -> None:
                     called - 5,
                 ),
             )
+
+
+# What each branch runs, for the operations tab: software, config reports, a notice in force.
+SOFTWARE = {"sh-lujiazui": "1.8.2", "sh-xujiahui": "1.8.2", "hz-xihu": "1.8.1",
+            "bj-guomao": "1.8.2", "tj-binhai": "1.7.9"}  # fmt: skip
+CONFIG_REFUSAL = "prefix_in_use: prefix B of BX is still in use by a business that is draining (B)"
+
+
+def seed_operations(conn: psycopg.Connection, signer: Signer) -> None:
+    """Software versions, config v1 in force everywhere and v2 published: applied at two
+    branches, refused at one, not yet taken at the others; a notice in force in the north."""
+    for branch, software in SOFTWARE.items():
+        conn.execute("UPDATE branches SET software_version = %s WHERE id = %s", (software, branch))
+    until = datetime.now(UTC) + timedelta(hours=5)
+    for branch in SOFTWARE:
+        for version in (1, 2):
+            downlink.publish(conn, signer, branch, "config", {"catalogue": {"v": version}})
+        applied = 2 if branch in ("sh-lujiazui", "bj-guomao") else 1
+        downlink.record_report(conn, branch, {"kind": "config", "version": applied,
+                                              "outcome": "applied"})  # fmt: skip
+        if branch == "hz-xihu":
+            downlink.record_report(conn, branch, {"kind": "config", "version": 2,
+                                                  "outcome": "refused",
+                                                  "reason": CONFIG_REFUSAL})  # fmt: skip
+    for branch in ("bj-guomao", "tj-binhai"):
+        body = {"text": "今日 16:00 起系统升级，网银暂停 2 小时", "until": until.isoformat(),
+                "from": "hq"}  # fmt: skip
+        downlink.publish(conn, signer, branch, "notice", body)
+        downlink.record_report(conn, branch, {"kind": "notice", "version": 1,
+                                              "outcome": "applied"})  # fmt: skip
 
 
 class ConsoleServer:

@@ -13,6 +13,9 @@ class EventKind(StrEnum):
 
     BRANCH_INITIALISED = "branch.initialised"
     BRANCH_NOTICE = "branch.notice"
+    # The head office's hall notice, apart from the manager's (data: text, until — ISO 8601
+    # UTC or null; "" text clears it). Displays stop showing it at `until` by themselves.
+    BRANCH_CENTRE_NOTICE = "branch.centre_notice"
 
     TICKET_ISSUED = "ticket.issued"
     TICKET_CANCELLED = "ticket.cancelled"

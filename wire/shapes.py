@@ -175,13 +175,19 @@ class WaitingSummary(TypedDict):
     wait_capped: bool
 
 
+class CentreNoticeWire(TypedDict):
+    text: str
+    until: str  # ISO 8601 UTC: screens stop showing it then, with no further event
+
+
 class BranchWire(TypedDict):
     name: str
     id: str
     timezone: str
     languages: list[str]
     care_age: int
-    notice: str
+    notice: str  # the branch manager's
+    centre_notice: CentreNoticeWire | None  # the head office's, while it runs; shown first
 
 
 class Snapshot(TypedDict):

@@ -13,7 +13,7 @@ import csv
 import io
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,12 +23,12 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from central import accounts, vip
 from central.accounts import Viewer
 from central.live import RESYNC, NetworkListener
-from central.storage import console_reads
+from central.storage import console_reads, operations
 
 COOKIE = "branchq_console"
 PAGES = Path(__file__).resolve().parents[1] / "web" / "console"
@@ -89,6 +89,12 @@ def refusal_response(r: Refusal) -> JSONResponse:
     return JSONResponse(
         {"error": {"code": r.code, "message": str(r)}}, status_code=r.status, headers=r.headers
     )
+
+
+class NoticeSent(BaseModel):
+    text: str = Field(max_length=2000)  # folded and held to the notice limit by operations
+    until: datetime
+    region: str | None = Field(default=None, max_length=64)  # None: the whole network
 
 
 class SignIn(BaseModel):
@@ -326,6 +332,7 @@ def console_router(pool: psycopg_pool.ConnectionPool) -> APIRouter:  # noqa: C90
         with reading() as conn:
             return accounts.session_viewer(conn, token) is not None
 
+    operations_routes(router, reading, current_viewer)
     return router
 
 
@@ -359,3 +366,51 @@ def report_xlsx(rows: list[dict[str, Any]]) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+# ---------------------------------------------------------------- operations
+# Remote operations (issue 20, item 5): what each branch runs, and a hall notice to a region
+# or the network. Nothing here reaches into a branch's queue: a notice is a `notice`
+# document the branch shows beside its own (central.storage.operations).
+OPERATIONS_REFUSALS = {"out_of_scope": 403, "unknown_region": 404}
+
+
+def operations_routes(
+    router: APIRouter,
+    reading: Callable[[], contextlib.AbstractContextManager[psycopg.Connection]],
+    current_viewer: Callable[[Request], Viewer],
+) -> None:
+    @router.get("/console/api/fleet")
+    def fleet(viewer: Annotated[Viewer, Depends(current_viewer)]) -> dict[str, Any]:
+        """Per branch in view: software version, config and notice published vs in force,
+        devices needing a visit."""
+        with reading() as conn:
+            return {"branches": operations.fleet(conn, viewer)}
+
+    @router.post("/console/api/notices")
+    async def send_notice(
+        request: Request, viewer: Annotated[Viewer, Depends(current_viewer)]
+    ) -> dict[str, Any]:
+        """Send a hall notice to every branch of a region (head office: or the network)."""
+        try:
+            body = NoticeSent.model_validate_json(await request.body())
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:3]
+            )
+            raise Refusal(422, "invalid_request", problems or "invalid notice") from None
+        signer = request.app.state.signer
+        if signer is None:
+            raise Refusal(503, "no_signing_key", "the centre has no signing key: nothing is sent")
+
+        def send() -> list[str]:
+            with reading() as conn:
+                return operations.send_notice(
+                    conn, signer, viewer, body.text, body.until, body.region
+                )
+
+        try:
+            sent = await run_in_threadpool(send)
+        except operations.OperationsError as exc:
+            raise Refusal(OPERATIONS_REFUSALS.get(exc.code, 400), exc.code, str(exc)) from None
+        return {"branches": sent, "region": body.region, "until": body.until.isoformat()}

@@ -68,28 +68,31 @@ def fleet(conn: psycopg.Connection, viewer: Viewer) -> list[dict[str, Any]]:
     force, devices not ok, and the link's last contact."""
     config = {r["branch"]: r for r in downlink.deployed(conn, "config")}
     notice = {r["branch"]: r for r in downlink.deployed(conn, "notice")}
+    shown = notices_in_force(conn)
     rows = conn.execute(
         """
-        SELECT b.id, b.name, b.region_id, b.software_version, b.last_contact_at,
+        SELECT b.id, b.name, b.region_id, g.name, b.software_version, b.last_contact_at,
             count(d.device) FILTER (WHERE d.health <> 'ok'),
             coalesce(jsonb_agg(jsonb_build_object('device', d.device, 'kind', d.kind,
                 'health', d.health, 'detail', d.detail) ORDER BY d.device)
                 FILTER (WHERE d.health <> 'ok'), '[]'::jsonb),
             count(d.device)
         FROM branches b LEFT JOIN device_health d ON d.branch_id = b.id
+            LEFT JOIN regions g ON g.id = b.region_id
         WHERE %(region)s::text IS NULL OR b.region_id = %(region)s
-        GROUP BY b.id ORDER BY b.region_id, b.id
+        GROUP BY b.id, g.name ORDER BY b.region_id, b.id
         """,
         {"region": viewer.region_id},
     ).fetchall()
     out = []
-    for branch, name, region, version, contact, faulty, devices, total in rows:
+    for branch, name, region, region_name, version, contact, faulty, devices, total in rows:
         c, n = config.get(branch, {}), notice.get(branch, {})
         out.append(
             {
                 "branch": branch,
                 "name": name,
                 "region": region,
+                "region_name": region_name or region,
                 "software_version": version,
                 "last_contact_at": None if contact is None else contact.isoformat(),
                 "config_published": c.get("published"),
@@ -98,9 +101,26 @@ def fleet(conn: psycopg.Connection, viewer: Viewer) -> list[dict[str, Any]]:
                 "config_refused_reason": c.get("refused_reason"),
                 "notice_published": n.get("published"),
                 "notice_deployed": n.get("deployed"),
+                # The notice the branch took last ({text, until}): whether it still runs is
+                # the reader's to judge against `until`.
+                "notice": shown.get(branch),
                 "devices": total,
                 "devices_not_ok": faulty,
                 "device_faults": devices,
             }
         )
     return out
+
+
+def notices_in_force(conn: psycopg.Connection) -> dict[str, dict[str, Any]]:
+    """Per branch, the body of the notice version it last reported applied."""
+    rows = conn.execute(
+        """
+        SELECT r.branch_id, d.document -> 'body'
+        FROM downlink_reports r JOIN downlink_documents d ON (d.branch_id, d.kind, d.version)
+            = (r.branch_id, r.kind, r.version)
+        WHERE r.kind = 'notice' AND r.outcome = 'applied'
+        """
+    ).fetchall()
+    return {branch: {"text": body.get("text", ""), "until": body.get("until")}
+            for branch, body in rows}  # fmt: skip

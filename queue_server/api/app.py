@@ -43,6 +43,7 @@ from queue_server.customers import VipListApplier
 from queue_server.desks.alerts import AlertDesk
 from queue_server.desks.appointments import AppointmentDesk
 from queue_server.desks.audit import AuditLog
+from queue_server.desks.centre_notice import CentreNoticeDesk
 from queue_server.desks.configuration import ConfigurationDesk
 from queue_server.desks.head_office import HeadOfficeLink
 from queue_server.desks.notifications import NotificationDesk
@@ -189,6 +190,7 @@ def create_app(
     head_office_link = HeadOfficeLink(engine, head_office, alerts_desk)
     configuration = ConfigurationDesk(engine)
     head_office_link.appliers.register("config", configuration.apply)
+    head_office_link.appliers.register("notice", CentreNoticeDesk(engine).apply)
     knowledge_desk = KnowledgeDesk(engine)
     head_office_link.appliers.register("knowledge", knowledge_desk.apply)
     head_office_link.appliers.register("vip", VipListApplier(engine.db_path).apply)

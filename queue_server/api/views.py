@@ -12,7 +12,13 @@ from queue_server.domain import Counter, DeviceStatus, Service, Ticket, skill_qu
 from queue_server.domain.staffing import service_level
 from queue_server.engine import Engine, StaffingOutlook
 from queue_server.visits import bundle_views
-from queue_server.wire_encode import counter_wire, device_wire, service_wire, ticket_wire
+from queue_server.wire_encode import (
+    centre_notice_wire,
+    counter_wire,
+    device_wire,
+    service_wire,
+    ticket_wire,
+)
 from wire import TicketIssued, TicketView
 from wire.waits import shown_wait
 
@@ -66,6 +72,7 @@ def snapshot(engine: Engine) -> dict[str, Any]:
             "languages": list(b.settings.languages),
             "care_age": b.settings.care_age,
             "notice": b.settings.notice,
+            "centre_notice": centre_notice_wire(b.settings, now),
         },
         "services": [service_wire(s) for s in sorted(b.services.values(), key=_svc_key)],
         "bundles": bundle_views(b),

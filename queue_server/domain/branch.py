@@ -9,7 +9,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from queue_server.domain.appointments import (
@@ -920,6 +920,26 @@ class Branch:
         draft = _Draft(self, now)
         draft.change.settings = replace(self.settings, notice=text)
         draft.event(EventKind.BRANCH_NOTICE, text=text)
+        return draft.change
+
+    def set_centre_notice(self, text: str, until: datetime | None, now: datetime) -> Change:
+        """The head office's hall notice, shown until `until` ("" clears it); the manager's
+        own notice is left as it is. The same text and end change nothing."""
+        text = " ".join(text.split())
+        if len(text) > NOTICE_MAX:
+            raise InvalidInput(f"notice over {NOTICE_MAX} characters", code="bad_notice")
+        if text and until is None:
+            raise InvalidInput("a head office notice needs an end", code="bad_notice")
+        if until is not None and until.tzinfo is None:
+            raise InvalidInput("the notice's end needs a time zone", code="bad_notice")
+        until = None if not text or until is None else until.astimezone(UTC)
+        s = self.settings
+        if (text, until) == (s.centre_notice, s.centre_notice_until):
+            return Change()
+        draft = _Draft(self, now)
+        draft.change.settings = replace(s, centre_notice=text, centre_notice_until=until)
+        draft.event(EventKind.BRANCH_CENTRE_NOTICE, text=text,
+                    until=None if until is None else until.isoformat())  # fmt: skip
         return draft.change
 
     def record(self, now: datetime, entries: Iterable[tuple[str, Mapping[str, Any]]]) -> Change:

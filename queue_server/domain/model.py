@@ -220,3 +220,7 @@ class BranchSettings:
     languages: tuple[str, ...] = ("zh", "en")
     care_age: int = 60  # identified customers this old get care priority (elderly in PRC law)
     notice: str = ""  # the line the hall display scrolls; the manager sets it
+    # The head office's hall notice (a `notice` document), shown before the manager's and
+    # never mixed with it: each is set, cleared and ends on its own.
+    centre_notice: str = ""
+    centre_notice_until: datetime | None = None  # shown until then (UTC); "" text: none

@@ -551,6 +551,10 @@ def _settings_json(settings: BranchSettings) -> str:
         "languages": list(settings.languages),
         "care_age": settings.care_age,
         "notice": settings.notice,
+        "centre_notice": settings.centre_notice,
+        "centre_notice_until": None
+        if settings.centre_notice_until is None
+        else settings.centre_notice_until.isoformat(),
     }
     return to_json(value)
 
@@ -577,6 +581,10 @@ def load_settings(conn: sqlite3.Connection) -> BranchSettings | None:
         languages=tuple(v["languages"]),
         care_age=int(v.get("care_age", 60)),
         notice=str(v.get("notice", "")),
+        centre_notice=str(v.get("centre_notice", "")),
+        centre_notice_until=None
+        if v.get("centre_notice_until") is None
+        else datetime.fromisoformat(v["centre_notice_until"]),
     )
 
 

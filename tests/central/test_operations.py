@@ -107,3 +107,18 @@ def test_the_fleet_shows_versions_published_and_in_force_and_devices_by_region(
         assert e1["device_faults"][0]["detail"] == "paper out"
         assert east["E2"]["config_published"] is None
         assert len(operations.fleet(conn, HEAD)) == 3
+
+
+def test_the_fleet_shows_the_notice_a_branch_took_not_the_one_only_sent(
+    central_dsn: str, signer: Signer
+) -> None:
+    _network(central_dsn)
+    until = datetime.now(UTC) + timedelta(hours=1)
+    with psycopg.connect(central_dsn) as conn:
+        operations.send_notice(conn, signer, EAST, "台风预警", until, "east")
+        downlink.record_report(conn, "E1", {"kind": "notice", "version": 1, "outcome": "applied"})
+        operations.send_notice(conn, signer, EAST, "预警解除", until, "east")
+        east = {r["branch"]: r for r in operations.fleet(conn, EAST)}
+    assert east["E1"]["notice"] == {"text": "台风预警", "until": until.astimezone(UTC).isoformat()}
+    assert (east["E1"]["notice_published"], east["E1"]["notice_deployed"]) == (2, 1)
+    assert east["E2"]["notice"] is None

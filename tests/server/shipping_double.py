@@ -261,3 +261,19 @@ def link(centre_cert: tuple[Path, Path], tmp_path: Path) -> Iterator[Link]:
     finally:
         proxy.stop()
         server.stop()
+
+
+@pytest.fixture
+def branch(branch_db: Any, clock: Any, link: Link) -> Iterator[Any]:
+    """A branch server following the centre double's downlink (every 50 ms)."""
+    from conftest import LiveServer
+
+    office = link.office(verify_key=link.verify_key, poll_s=0.05)
+    server = LiveServer(branch_db[0], branch_db[1], clock, head_office=office).start()
+    # Whom each call-next calls is checked in these tests: the lookahead policy's choice, never
+    # the base policy's stand-in for a lookahead that missed its 250 ms on a loaded machine.
+    server.engine.advice_timeout_s = 15.0
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -8,11 +8,9 @@ import json
 import sqlite3
 import sys
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from conftest import TEST_CONFIG, LiveServer, sign_in
 from websockets.sync.client import connect
 
@@ -22,7 +20,7 @@ import shipping_double as sd
 from kiosk.flow import service_choices
 from ui.model.branch import BranchModel
 
-centre_cert, link = sd.centre_cert, sd.link  # fixtures
+centre_cert, link, branch = sd.centre_cert, sd.link, sd.branch  # fixtures
 WAIT_S = 15.0
 
 
@@ -40,19 +38,6 @@ def body(cat: dict[str, Any], editable: tuple[str, ...] = ("counters.skills", "n
     return {"catalogue": cat, "branch_editable": list(editable),
             "overridden": {"services.A.target_wait_min": "region"},
             "template": {"id": "retail", "version": 3}}  # fmt: skip
-
-
-@pytest.fixture
-def branch(branch_db, clock, link) -> Iterator[LiveServer]:
-    office = link.office(verify_key=link.verify_key, poll_s=0.05)
-    server = LiveServer(branch_db[0], branch_db[1], clock, head_office=office).start()
-    # Whom each call-next calls is checked below: the lookahead policy's choice, never the
-    # base policy's stand-in for a lookahead that missed its 250 ms on a loaded machine.
-    server.engine.advice_timeout_s = WAIT_S
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def issue(server: LiveServer, service: str) -> Any:

@@ -45,7 +45,7 @@ def following(branch_db, clock, link) -> Iterator[tuple[LiveServer, Recorder]]:
     office = link.office(verify_key=link.verify_key, poll_s=0.05)
     server = LiveServer(branch_db[0], branch_db[1], clock, head_office=office).start()
     recorder = Recorder()
-    server.app.state.head_office.appliers.register("notice", recorder.apply)
+    server.app.state.head_office.appliers.register("notice", recorder.apply, replace=True)
     try:
         yield server, recorder
     finally:
@@ -177,7 +177,7 @@ def test_a_report_the_centre_missed_is_sent_after_a_restart(branch_db, clock, li
     link.centre.refuse_reports = True  # the branch applies; the centre cannot take reports
     server = LiveServer(branch_db[0], branch_db[1], clock, head_office=office).start()
     try:
-        server.app.state.head_office.appliers.register("notice", Recorder().apply)
+        server.app.state.head_office.appliers.register("notice", Recorder().apply, replace=True)
         flw = follower(server)
         link.centre.publish("notice", {"text": "一"})
         assert flw.wait_until(lambda: "notice" in flw.versions, WAIT_S)
@@ -188,7 +188,7 @@ def test_a_report_the_centre_missed_is_sent_after_a_restart(branch_db, clock, li
     server = LiveServer(branch_db[0], branch_db[1], clock, head_office=office).start()
     try:
         recorder = Recorder()
-        server.app.state.head_office.appliers.register("notice", recorder.apply)
+        server.app.state.head_office.appliers.register("notice", recorder.apply, replace=True)
         assert reported(link, "notice", 1)["outcome"] == "applied"
         assert recorder.taken == []  # held already: not applied again
     finally:

@@ -1,4 +1,5 @@
-"""Screenshots of the head-office console (network, drill-down, report, devices, configuration).
+"""Screenshots of the head-office console (network, drill-down, report, devices, configuration,
+operations).
 
 `python -m tools.screenshots.central --out docs/screenshots`: a throwaway PostgreSQL with
 the seeded network of tools/console_network, the console on loopback, and
@@ -12,9 +13,18 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from central.signing import Signer
 from tools.bench.display import launch_chromium
-from tools.console_network import PASSWORD, REPORT_DAYS, SEED_DAY, ConsoleServer, seed_network
+from tools.console_network import (
+    PASSWORD,
+    REPORT_DAYS,
+    SEED_DAY,
+    ConsoleServer,
+    seed_network,
+    seed_operations,
+)
 from tools.pgcluster import Cluster
 
 SIZES = ((1920, 1080), (1366, 768))
@@ -27,6 +37,7 @@ SCREENS = (
     ("branch", "#branch/sh-lujiazui", f"{HOOK}.drill && {HOOK}.drill.calls.length > 0"),
     ("report", "#reports", f"{HOOK}.report && {HOOK}.report.rows.length > 0"),
     ("devices", "#devices", f"{HOOK}.devices && {HOOK}.devices.length > 0"),
+    ("operations", "#operations", f"{HOOK}.fleet && {HOOK}.fleet.length > 0"),
     (
         "config",
         "#config/branch:sh-lujiazui",
@@ -201,7 +212,11 @@ def render(out: Path) -> list[Path]:
         booking_dsn = cluster.create_database("booking")
         with psycopg.connect(booking_dsn) as conn:
             migrate(conn)
-        with ConsoleServer(dsn) as server, sync_playwright() as p:
+        # A throwaway signing key: the operations tab shows what was published and in force.
+        signer = Signer(Ed25519PrivateKey.generate())
+        with psycopg.connect(dsn) as conn:
+            seed_operations(conn, signer)
+        with ConsoleServer(dsn, signer) as server, sync_playwright() as p:
             browser = launch_chromium(p)
             try:
                 return shoot_console(browser, server.base_url, out) + shoot_booking(

@@ -75,6 +75,27 @@
       s: "s", m: "min", h: "h", d: "d", ago: " ago",
     },
   };
+  // The operations tab's words (kept apart from the other tabs').
+  Object.assign(TEXT.zh, {
+    tab_operations: "远程运维", notice_title: "发送大厅通知", notice_text: "通知内容（显示在网点叫号屏上）",
+    notice_to: "发送范围", notice_until: "截止时间", notice_send: "发送", network_all: "全行所有网点",
+    notice_sent: (n, until) => `已发布到 ${n} 个网点，显示至 ${until}。`, notice_failed: "发送失败：",
+    col_software: "软件版本", col_config: "配置版本（发布／生效）", col_notice: "生效中的通知",
+    col_visit: "需上门的设备", col_contact: "最近联系", pending: "待生效", refused: "已拒绝",
+    ops_summary: (n, cfg, dev) => `${n} 个网点；${cfg} 个配置未生效，${dev} 个需上门`,
+    notice_ended: "已结束", until_word: "至", out_of_scope: "只能发送到本区域。", bad_until: "截止时间须在今后 31 天内。",
+    bad_notice: "通知须为 1 至 300 个字。", no_signing_key: "总行未配置签名密钥，无法发送。",
+  });
+  Object.assign(TEXT.en, {
+    tab_operations: "Operations", notice_title: "Send a hall notice", notice_text: "Notice (shown on the branches' hall displays)",
+    notice_to: "Send to", notice_until: "Show until", notice_send: "Send", network_all: "Every branch",
+    notice_sent: (n, until) => `Published to ${n} branches, shown until ${until}.`, notice_failed: "Not sent: ",
+    col_software: "Software", col_config: "Config (published / in force)", col_notice: "Notice in force",
+    col_visit: "Devices needing a visit", col_contact: "Last contact", pending: "pending", refused: "refused",
+    ops_summary: (n, cfg, dev) => `${n} branches; ${cfg} config not in force, ${dev} need a visit`,
+    notice_ended: "ended", until_word: "until", out_of_scope: "You can send to your region only.", bad_until: "The end must be within the next 31 days.",
+    bad_notice: "A notice has 1 to 300 characters.", no_signing_key: "The centre has no signing key: nothing can be sent.",
+  });
   let lang = localStorage.getItem("branchq.console.lang") === "en" ? "en" : "zh";
   const t = (key) => TEXT[lang][key] ?? key;
 
@@ -119,6 +140,7 @@
     document.querySelectorAll("[data-t]").forEach((el) => { el.textContent = t(el.dataset.t); });
     document.querySelectorAll(".lang-switch").forEach((el) => { el.textContent = t("lang"); });
     fillRegionSelects();
+    fillNoticeRegions();
     fillMetricSelect();
     renderViewer();
     renderConnection();
@@ -260,6 +282,7 @@
     regions = data.regions;
     hook.viewer = data.viewer;
     fillRegionSelects();
+    fillNoticeRegions();
     renderViewer();
     if (hook.view === "network") renderNetwork();
   }
@@ -285,7 +308,7 @@
     const v = hook.viewer;
     const options = (v && v.role === "regional" ? [] : [`<option value="">${esc(t("all_regions"))}</option>`])
       .concat(regions.map((g) => `<option value="${esc(g.id)}">${esc(g.name)}</option>`)).join("");
-    for (const id of ["region-filter", "report-region", "device-region"]) {
+    for (const id of ["region-filter", "report-region", "device-region", "ops-region"]) {
       const sel = $(id);
       const keep = sel.value;
       sel.innerHTML = options;
@@ -471,6 +494,116 @@
         + `<td>${esc(d.device)}</td><td>${esc(d.detail)}</td><td class="muted">${duration(d.for_s)}</td></tr>`).join("")
       + `</table></article>`).join("") : `<div class="empty">${esc(t("no_visits"))}</div>`;
   }
+
+  // ---------------------------------------------------------------- operations
+  // Per branch what it runs (software, config published vs in force, the notice it shows,
+  // devices to visit), and a hall notice to a region or the network. Read-only towards the
+  // queue: the only write is the notice, which the branch shows beside its own.
+  async function loadFleet() {
+    if (!$("notice-until").value) {
+      // Proposed end: four hours from now, on the hour, in the manager's local time.
+      const d = new Date(Date.now() + 4 * 3600000);
+      d.setMinutes(0, 0, 0);
+      const p2 = (x) => String(x).padStart(2, "0");
+      $("notice-until").value = `${d.getFullYear()}-${p2(d.getMonth() + 1)}-${p2(d.getDate())}T${p2(d.getHours())}:00`;
+    }
+    const data = await getJson("/fleet");
+    hook.fleet = data.branches;
+    renderFleet();
+  }
+  $("ops-region").addEventListener("change", () => renderFleet());
+  hook.views.operations = { load: () => loadFleet(), render: () => renderFleet() };
+
+  function fillNoticeRegions() {
+    // Where a notice may go: a regional manager's own region only; head office also all.
+    const v = hook.viewer;
+    const sel = $("notice-region");
+    const keep = sel.value;
+    const own = v && v.role === "regional";
+    sel.innerHTML = (own ? [] : [`<option value="">${esc(t("network_all"))}</option>`])
+      .concat(regions.filter((g) => !own || g.id === v.region).map((g) => `<option value="${esc(g.id)}">${esc(g.name)}</option>`)).join("");
+    if ([...sel.options].some((o) => o.value === keep)) sel.value = keep;
+  }
+
+  const stamp = (iso) => new Date(iso).toLocaleString(lang === "zh" ? "zh-CN" : "en-GB", { hour12: false, month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit" });
+
+  function configCell(r) {
+    const v = (n) => (n == null ? "—" : `v${n}`);
+    let html = `${v(r.config_published)} ／ ${v(r.config_deployed)}`;
+    if (r.config_refused) {
+      html = `<span class="over-text">${html} · ${esc(t("refused"))} v${r.config_refused}</span>`
+        + `<div class="over-text">${esc(r.config_refused_reason || "")}</div>`;
+    } else if (r.config_published != null && r.config_published !== r.config_deployed) {
+      html = `<span class="near-text">${html} · ${esc(t("pending"))}</span>`;
+    }
+    return html;
+  }
+
+  function noticeCell(r) {
+    const n = r.notice;
+    const published = r.notice_published != null && r.notice_published !== r.notice_deployed
+      ? `<div class="near-text">v${r.notice_published} ${esc(t("pending"))}</div>` : "";
+    if (!n || !n.text) return (published || `<span class="muted">${esc(t("none"))}</span>`);
+    const ended = n.until && Date.parse(n.until) <= Date.now();
+    return `<div${ended ? ' class="muted"' : ""}>${esc(n.text)}</div>`
+      + `<div class="muted">${ended ? esc(t("notice_ended")) : `${esc(t("until_word"))} ${esc(stamp(n.until))}`}</div>` + published;
+  }
+
+  function visitCell(r) {
+    if (!r.devices_not_ok) return `<span class="muted">${esc(t("none"))}</span>`;
+    return `<ul class="fleet-faults">${r.device_faults.map((d) => `<li><span class="badge ${esc(d.health)}">${esc(t("health_" + d.health))}</span> ${esc(d.device)} <span class="muted">${esc(d.detail)}</span></li>`).join("")}</ul>`;
+  }
+
+  function renderFleet() {
+    const list = hook.fleet;
+    if (!list) return;
+    const region = $("ops-region").value;
+    const rows = list.filter((r) => !region || r.region === region);
+    const contact = (r) => {
+      if (!r.last_contact_at) return `<span class="over-text">${esc(t("link_never"))}</span>`;
+      const age = (Date.now() - Date.parse(r.last_contact_at)) / 1000;
+      const cls = { live: "", stale: "near-text", offline: "over-text" }[linkOf(age)];
+      return `<span class="${cls}">${duration(age)}${t("ago")}</span>`;
+    };
+    // Software behind the newest any branch in view runs is marked: a visit or an update due.
+    const parts = (v) => String(v || "").split(".").map((x) => parseInt(x, 10) || 0);
+    const newer = (a, b) => { const x = parts(a), y = parts(b); for (let i = 0; i < Math.max(x.length, y.length); i++) { if ((x[i] || 0) !== (y[i] || 0)) return (x[i] || 0) > (y[i] || 0); } return false; };
+    const newest = rows.reduce((best, r) => (r.software_version && (!best || newer(r.software_version, best)) ? r.software_version : best), null);
+    const software = (r) => (!r.software_version ? "—" : r.software_version === newest ? esc(r.software_version) : `<span class="near-text">${esc(r.software_version)}</span>`);
+    table($("fleet-table"),
+      [["col_name"], ["col_region"], ["col_software"], ["col_config"], ["col_notice"], ["col_visit"], ["col_contact", 1]],
+      rows.map((r) => [[`${esc(r.name)}<span class="code muted"> ${esc(r.branch)}</span>`], [esc(r.region_name)],
+        [software(r)], [configCell(r), 0, "wrap"], [noticeCell(r), 0, "wrap"], [visitCell(r), 0, "wrap"], [contact(r), 1]]));
+    document.querySelectorAll("#fleet-table tbody tr").forEach((tr, i) => { if (rows[i]) tr.dataset.branch = rows[i].branch; });
+    const behind = rows.filter((r) => r.config_refused || (r.config_published != null && r.config_published !== r.config_deployed)).length;
+    $("ops-summary").textContent = t("ops_summary")(rows.length, behind, rows.filter((r) => r.devices_not_ok).length);
+  }
+
+  $("notice-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const result = $("notice-result");
+    result.className = "notice-result";
+    result.textContent = "";
+    const until = new Date($("notice-until").value); // the manager's local time, sent with its offset
+    const r = await fetch(API + "/notices", {
+      method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ text: $("notice-text").value, until: until.toISOString(), region: $("notice-region").value || null }),
+    });
+    if (r.status === 401) return showSignIn();
+    const body = await r.json().catch(() => ({}));
+    if (!r.ok) {
+      const code = body.error?.code || `HTTP ${r.status}`;
+      hook.noticeError = code;
+      result.className = "notice-result failed";
+      result.textContent = t("notice_failed") + (TEXT[lang][code] ? t(code) : body.error?.message || code);
+      return;
+    }
+    hook.noticeError = null;
+    hook.noticeSent = body;
+    result.className = "notice-result ok";
+    result.textContent = t("notice_sent")(body.branches.length, stamp(body.until));
+    await loadFleet();
+  });
 
   // ---------------------------------------------------------------- views
   function route() {

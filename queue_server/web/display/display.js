@@ -58,7 +58,10 @@
     current: null,
     currentBeforeGap: null,
     flashKey: null,
-    notice: "",
+    notice: "", // the branch manager's notice
+    // The head office's notice ({text, untilMs}), shown before the manager's until untilMs
+    // by the server's clock: it ends on this page's timer, with no event from the server.
+    centreNotice: null,
     offsetMs: 0, // server clock - this machine's clock, from the last frame with a time
     connection: "connecting", // connecting | live | reconnecting | refused
     disconnectedAt: null,
@@ -157,6 +160,7 @@
     noteServerTime(snap.at);
     state.branch = snap.branch;
     state.notice = snap.branch.notice || "";
+    state.centreNotice = centreNoticeOf(snap.branch.centre_notice);
     if (Array.isArray(snap.branch.languages) && snap.branch.languages.length) {
       state.languages = snap.branch.languages;
     }
@@ -198,6 +202,7 @@
     }
     if (ev.service) state.services.set(ev.service.code, ev.service);
     if (ev.kind === "branch.notice") state.notice = (ev.data && ev.data.text) || "";
+    if (ev.kind === "branch.centre_notice") state.centreNotice = centreNoticeOf(ev.data);
     return true;
   }
 
@@ -349,15 +354,34 @@
     }
   }
 
+  function centreNoticeOf(data) {
+    if (!data || !data.text || !data.until) return null;
+    const untilMs = Date.parse(data.until);
+    return Number.isNaN(untilMs) ? null : { text: data.text, untilMs };
+  }
+
+  function centreNoticeText() {
+    const c = state.centreNotice;
+    return c && serverNowMs() < c.untilMs ? c.text : "";
+  }
+
   let noticeShown = null;
   function renderNotice() {
+    // The centre's notice first (with its label, so nobody takes it for the branch's), then
+    // the manager's: one ticker, each part there while it runs.
+    const centre = centreNoticeText();
     const footer = $("notice");
-    footer.hidden = !state.notice;
-    if (state.notice === noticeShown) return;
-    noticeShown = state.notice;
+    footer.hidden = !state.notice && !centre;
+    const key = JSON.stringify([centre, state.notice, langs()]);
+    if (key === noticeShown) return;
+    noticeShown = key;
+    $("centre-notice").hidden = !centre;
+    $("centre-notice-label").textContent = langs().map((l) => tr(l, "display.centre_notice")).join(" ");
+    $("centre-notice-text").textContent = centre;
     $("notice-text").textContent = state.notice;
     // About 8 characters a second whatever the length: readable, never frantic.
-    const seconds = Math.max(12, (state.notice.length + 40) / 8);
+    const length = centre.length + state.notice.length + (centre ? 20 : 0);
+    const seconds = Math.max(12, (length + 40) / 8);
     $("notice-track").style.animationDuration = seconds + "s";
   }
 
@@ -635,6 +659,7 @@
       if (applyWaits(data)) render();
     } else if (data.type === "heartbeat") {
       noteServerTime(data.at);
+      renderNotice();
       resuming = false;
     }
   }
@@ -642,6 +667,7 @@
   // --------------------------------------------------------------- the clock
   function tick() {
     renderClock();
+    renderNotice(); // the centre's notice ends at its `until` with no event
     if (
       state.connection === "reconnecting" &&
       state.current &&
@@ -678,6 +704,7 @@
     get waitsAfterSeq() { return state.waitsAfterSeq; },
     get epoch() { return state.epoch; },
     get notice() { return state.notice; },
+    get centreNotice() { return centreNoticeText(); },
     get frames() { return state.frames.slice(); },
     get waiting() { return state.waiting; },
     get queueLength() { return queue.length; },
