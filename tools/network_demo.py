@@ -187,8 +187,7 @@ def run_network_demo(opts: NetworkOptions) -> int:
         # branch's catalogue), its first version published: each branch applies it as it
         # comes up, and the console's configuration page has something to edit and publish.
         signing_key, verify_key = folder / "centre-signing.key", folder / "centre-verify.pem"
-        _branchq_ok("central", "keygen", "--key", str(signing_key), "--public-out", str(verify_key))
-        _publish_template(dsn, signing_key, opts.speed)
+        _publish_template(dsn, signing_key, verify_key, opts.speed)
         cert, key = self_signed_certificate(folder)
         centre_log = folder / "centre.log"
         centre = _spawn(
@@ -265,7 +264,7 @@ def _enrol(
     return passwords, tokens
 
 
-def _publish_template(dsn: str, signing_key: Path, speed: float) -> None:
+def _publish_template(dsn: str, signing_key: Path, verify_key: Path, speed: float) -> None:
     """The demo catalogue as the network's template, its times divided by `speed` as the
     branches' own are (`compressed`), its first version published to every branch."""
     import tomllib
@@ -276,6 +275,8 @@ def _publish_template(dsn: str, signing_key: Path, speed: float) -> None:
     from central.config_merge import catalogue_from_branch
     from central.storage import config
 
+    signer = signing.create(signing_key)  # what `branchq central keygen` does
+    verify_key.write_bytes(signer.public_pem())
     catalogue = catalogue_from_branch(tomllib.loads(DEMO_CONFIG.read_text(encoding="utf-8")))
     for service in catalogue["services"]:
         for key in ("target_wait_min", "mean_min"):
@@ -285,7 +286,7 @@ def _publish_template(dsn: str, signing_key: Path, speed: float) -> None:
         version = config.save_template(
             conn, catalogue, saved_by="hq", based_on=None, note="演示首版 demo first version"
         )
-        config.publish_config(conn, signing.load(signing_key), version, published_by="hq")
+        config.publish_config(conn, signer, version, published_by="hq")
 
 
 def _banner(
