@@ -7,6 +7,7 @@ ingest would have left them), with accounts `hq` (head office) and `east` (regio
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 from datetime import UTC, date, datetime, timedelta
@@ -219,9 +220,22 @@ def seed_operations(conn: psycopg.Connection, signer: Signer) -> None:
     for branch, software in SOFTWARE.items():
         conn.execute("UPDATE branches SET software_version = %s WHERE id = %s", (software, branch))
     until = datetime.now(UTC) + timedelta(hours=5)
+    # The seeded template published (v1 everywhere), then a second template version that
+    # changes every branch (B's target) published too (v2), through the console's own path.
+    from central.storage import config
+
+    first = config.template(conn)
+    assert first is not None, "seed_config first"
+    config.publish_config(conn, signer, first.version, published_by="hq")
+    catalogue = copy.deepcopy(first.catalogue)
+    for service in catalogue["services"]:
+        if service["code"] == "B":
+            service["target_wait_min"] = 9
+    second = config.save_template(
+        conn, catalogue, saved_by="hq", based_on=first.version, note="B 目标 9 分钟"
+    )
+    config.publish_config(conn, signer, second, published_by="hq")
     for branch in SOFTWARE:
-        for version in (1, 2):
-            downlink.publish(conn, signer, branch, "config", {"catalogue": {"v": version}})
         applied = 2 if branch in ("sh-lujiazui", "bj-guomao") else 1
         downlink.record_report(conn, branch, {"kind": "config", "version": applied,
                                               "outcome": "applied"})  # fmt: skip
