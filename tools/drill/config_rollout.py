@@ -6,25 +6,27 @@ One run, all on this machine:
    enrolled, the centre's signing key made and version 1 of every branch's configuration
    published (the branch's own catalogue, unchanged); the centre as its own process
    (`branchq central serve --signing-key`); the real `branchq server`s, each with the
-   centre's public key and `[head_office] poll_s` = `poll_s` (10 s in the long run: a
+   centre's public key and `--head-office-poll-s` = `poll_s` (10 s in the long run: a
    version published reaches a connected branch at its next poll, so within `poll_s` plus
    one poll's round trip and the apply — the 60 s target by design, with room for a slow
-   machine), a teller signed in at each of their three windows;
+   machine), running strict priority (configured: the default lookahead simulates at every
+   call, and calling is not what this drill measures), a teller signed in at each of their
+   `COUNTERS` windows (one in the short run);
 2. busy-hall traffic through every branch's HTTP API (tickets, calls, starts, finishes);
    mid-traffic, people queue for a business the next version drops, one branch is stopped,
    and version 2 is published to every branch in one transaction (a target and a guidance
    text changed, a business added, one dropped) — with one branch's copy rewritten in the
    database after signing (a tampered document). The time from the publication to each
    branch's applied report at the centre is measured; traffic carries on;
-3. the stopped branch gets version 3 while it is away, and is started again: it must apply
-   3 (the newest; never 2);
+3. the stopped branch gets version 3 while it is away, and is started again while the others
+   take version 2: it must apply 3 (the newest; never 2);
 4. the oracle: every ticket a kiosk got a 201 for is at its branch in the state the driver
    last saw acknowledged; every window still has its teller; the first call after the apply
    at each branch was answered, and no slower than the calls before the publication (the
-   network's p99 then, or the branch's own slowest); no 5xx; every connected branch
-   applied 2, the share within 60 s is at least 99 %; the tampered branch refused it with
-   `bad_signature`, raised the head_office_refused alert, still has 1 in force, and the
-   centre's `deployed` shows the refusal.
+   network's p99 then, or the branch's own slowest) plus `FIRST_CALL_SLACK_S`; no 5xx;
+   every connected branch applied 2, the share within 60 s is at least 99 %; the tampered
+   branch refused it with `bad_signature`, raised the head_office_refused alert, still has 1
+   in force, and the centre's `deployed` shows the refusal.
 """
 
 from __future__ import annotations
