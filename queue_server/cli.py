@@ -53,6 +53,7 @@ def _server(args: argparse.Namespace) -> int:
         token_file=args.head_office_token_file,
         ca_file=args.head_office_ca,
         verify_key=args.head_office_verify_key,
+        poll_s=args.head_office_poll_s,
     )
     if not db.exists():
         init_db(db, load_config(args.config))
@@ -367,6 +368,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--head-office-verify-key",
         help="the head office's public key(s) (PEM) its configuration and lists are checked by",
+    )
+    p.add_argument(
+        "--head-office-poll-s",
+        type=float,
+        metavar="SECONDS",
+        help="how often to ask the head office for new configuration and lists; overrides "
+        "[head_office] poll_s",
     )
     p.add_argument("--log-level", default="info", help="uvicorn log level")
     p.add_argument(

@@ -17,6 +17,7 @@ from typing import Any
 
 from queue_server.domain import BranchSettings, Bundle, Change, Counter, Event, Service, Skill
 from queue_server.domain.appointments import AppointmentRules
+from queue_server.domain.policies import policy_by_name
 from queue_server.domain.staffing import ArrivalPrior
 from queue_server.head_office import DOWNLINK_POLL_S, HeadOffice
 from queue_server.notify.settings import (
@@ -56,6 +57,9 @@ class BranchConfig:
     appointments: AppointmentRules = field(default_factory=AppointmentRules)
     arrival_prior: ArrivalPrior | None = None  # staffing advice's forecast before any history
     notifications: NotificationSettings = field(default_factory=NotificationSettings)
+    # The calling policy a new branch starts with, seeded as its first `policy.applied`
+    # (None: the default). Later a tournament's choice replaces it, as any applied policy.
+    calling_policy: str | None = None
 
 
 def skill_weight(rank: int) -> float:
@@ -164,9 +168,27 @@ def parse_config(data: dict[str, Any]) -> BranchConfig:
         notifications = parse_notifications(dict(data.get("notifications", {})))
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"bad branch config: {exc}") from exc
+    calling_policy = _calling_policy(dict(data.get("branch", {})).get("calling_policy"))
     return BranchConfig(
-        settings, tuple(services), tuple(counters), tuple(bundles), rules, prior, notifications
+        settings,
+        tuple(services),
+        tuple(counters),
+        tuple(bundles),
+        rules,
+        prior,
+        notifications,
+        calling_policy,
     )
+
+
+def _calling_policy(name: Any) -> str | None:
+    if name is None:
+        return None
+    try:
+        policy_by_name(str(name))
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"bad branch config: [branch] calling_policy: {exc}") from exc
+    return str(name)
 
 
 def _arrival_prior(data: dict[str, Any]) -> ArrivalPrior | None:
@@ -248,6 +270,7 @@ def load_head_office(
     token_file: str | Path | None = None,
     ca_file: str | Path | None = None,
     verify_key: str | Path | None = None,
+    poll_s: float | None = None,
 ) -> HeadOffice | None:
     """The head office to ship to: the config's `[head_office]` table (url, branch, token_file,
     ca_file, verify_key, poll_s; files relative to the config), each part overridden by the
@@ -289,7 +312,7 @@ def load_head_office(
             token=token,
             ca_file=ca,
             verify_key=verify,
-            poll_s=float(raw.get("poll_s", DOWNLINK_POLL_S)),
+            poll_s=float(poll_s if poll_s is not None else raw.get("poll_s", DOWNLINK_POLL_S)),
             public_url=str(raw["public_url"]) if raw.get("public_url") else None,
             location=_location(location),
         )
@@ -331,6 +354,17 @@ def init_db(db_path: str | Path, config: BranchConfig) -> None:
     in_transaction(db_path, _seed, str(db_path), config)
 
 
+def _policy_from_config(config: BranchConfig) -> dict[str, Any]:
+    """A `policy.applied` event's data, as a tournament's apply writes it, for the policy
+    the configuration names (restored at every start like any applied policy)."""
+    return {
+        "name": config.calling_policy,
+        "params": {},
+        "label": config.calling_policy,
+        "reason": {"zh": "分行配置指定", "en": "named in the branch configuration"},
+    }
+
+
 def _seed(conn: sqlite3.Connection, db_path: str, config: BranchConfig) -> None:
     if load_settings(conn) is not None:
         raise ConfigError(f"{db_path} already holds a branch; use a new file")
@@ -339,6 +373,10 @@ def _seed(conn: sqlite3.Connection, db_path: str, config: BranchConfig) -> None:
     change.events.append(
         Event(1, now, EventKind.BRANCH_INITIALISED, data={"name": config.settings.name})
     )
+    if config.calling_policy is not None:
+        change.events.append(
+            Event(2, now, EventKind.POLICY_APPLIED, data=_policy_from_config(config))
+        )
     save_settings(conn, config.settings)
     save_bundles(conn, config.bundles)
     save_rules(conn, config.appointments)

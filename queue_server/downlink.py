@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import random
 import sqlite3
 import threading
 from collections.abc import Awaitable, Callable
@@ -38,6 +39,9 @@ API = "/api/v1/ship/downlink"
 VERSIONS_KEY = "downlink_versions"  # {kind: {"version", "issued_at", "applied_at"}}
 UNREPORTED_KEY = "downlink_unreported"  # reports the centre has not acknowledged yet
 UNREPORTED_MAX = 100  # a centre gone for months does not grow the branch's meta for ever
+# Each wait is poll_s give or take this share: branches restarted together (a power cut, a
+# software rollout) would otherwise ask the centre in lockstep for ever after.
+POLL_SPREAD = 0.1
 
 Applier = Callable[[Document], Awaitable[dict[str, Any] | None]]
 
@@ -125,6 +129,7 @@ class Follower:
         self.last_error: str | None = None
         # Told after each poll, for those who must wait for one (tests may not sleep).
         self.changed = threading.Condition()
+        self.spread = random.Random()  # where each wait's spread comes from (tests set it)
 
     # ------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -175,9 +180,12 @@ class Follower:
                 self.changed.notify_all()
             # Not the desks' helper: the desks import this module (a cycle).
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.office.poll_s):
+                async with asyncio.timeout(self.next_wait_s()):
                     await self._wake.wait()
             self._wake.clear()
+
+    def next_wait_s(self) -> float:
+        return self.office.poll_s * self.spread.uniform(1 - POLL_SPREAD, 1 + POLL_SPREAD)
 
     async def poll(self) -> None:
         """Deliver pending reports, take what the centre has newer, report on it."""

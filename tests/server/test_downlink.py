@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import random
 import sqlite3
 import sys
 from collections.abc import Iterator
@@ -193,3 +194,30 @@ def test_a_report_the_centre_missed_is_sent_after_a_restart(branch_db, clock, li
         assert recorder.taken == []  # held already: not applied again
     finally:
         server.stop()
+
+
+class RecordedSpread(random.Random):
+    """The follower's random source, keeping every wait it was asked for."""
+
+    def __init__(self) -> None:
+        super().__init__(20)
+        self.factors: list[float] = []
+
+    def uniform(self, a: float, b: float) -> float:
+        factor = super().uniform(a, b)
+        self.factors.append(factor)
+        return factor
+
+
+def test_each_wait_between_polls_is_spread_so_branches_restarted_together_drift(following, link):
+    server, _ = following
+    spread = RecordedSpread()
+    follower(server).spread = spread
+    polls = link.centre.downlink_polls
+    link.centre.wait_for(lambda: link.centre.downlink_polls >= polls + 4, WAIT_S)
+    # Every wait after a poll drew its own factor within ±10 % of poll_s, and they differ:
+    # a thousand branches restarted at once do not stay in step.
+    assert len(spread.factors) >= 3
+    assert all(0.9 <= f <= 1.1 for f in spread.factors)
+    assert len({round(f, 6) for f in spread.factors}) == len(spread.factors)
+    assert 0.9 * 0.05 <= follower(server).next_wait_s() <= 1.1 * 0.05

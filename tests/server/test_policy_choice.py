@@ -169,3 +169,29 @@ def test_at_start_a_missing_choice_for_today_is_run_and_applied(server):
     on_loop(server, desk.tick())
     assert desk.job.trigger == "nightly" and desk.job.for_day.isoformat() == "2026-11-28"
     assert settled(server).state == "done"
+
+
+def test_a_branch_starts_with_the_calling_policy_its_configuration_names(tmp_path, clock):
+    import tomllib
+
+    from queue_server.config import DEMO_CONFIG, ConfigError, init_db, parse_config
+    from tools.demo import provision
+
+    with DEMO_CONFIG.open("rb") as f:
+        data = tomllib.load(f)
+    data["branch"]["calling_policy"] = "strict"
+    config = parse_config(data)
+    db = tmp_path / "branch.db"
+    init_db(db, config)
+    tokens = provision(db, config)
+    live = LiveServer(db, tokens, clock).start()
+    try:
+        assert getattr(live.engine.branch.policy, "name", None) == "strict" != DEFAULT_POLICY
+        running = live.client("manager").get("/policy").json()["running"]
+        assert running["name"] == "strict" and running["since"] is not None
+        assert running["reason"]["en"] == "named in the branch configuration"
+    finally:
+        live.stop()
+    data["branch"]["calling_policy"] = "quickest"
+    with pytest.raises(ConfigError, match="calling_policy"):
+        parse_config(data)

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import random
+import shutil
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,14 @@ import httpx
 
 TIMEOUT = httpx.Timeout(10.0, connect=3.0)
 START_TIMEOUT_S = 120.0
+# Where branch servers listen: below Linux's ephemeral range (32768–60999). A port from that
+# range (`harness.free_port`) was free when picked, but tens of branches starting for a
+# minute — and a stopped branch away for longer — each give the kernel time to hand it to an
+# outgoing connection (the shippers', the drivers', other tests'): at 50 branches two servers
+# failed to bind. Nothing is handed a port below that range unless it asks for it.
+LISTEN_PORTS = range(20000, 32768)
+_given: set[int] = set()  # picked in this process: free until their servers bind them
+STARTING_AT_ONCE = 8  # branch servers started and signed in side by side
 SERVICES = ("A", "B", "C")  # what the driver's kiosk issues: every window serves them
 
 # (branch, action, counter or None, response, seconds it took)
@@ -118,52 +128,84 @@ def start_real_branches(
     counters: int = 3,
     extra: Sequence[str] = (),
     prefix: str = "R",
+    calling_policy: str | None = None,
 ) -> None:
     """Start `count` real branches into `out` (the caller's list, so the caller stops every
-    one that started even when a later one fails), each with `extra` server arguments, and
-    sign a teller in at every window."""
+    one that started even when a later one fails), each with `extra` server arguments and
+    running `calling_policy` (None: the default), and sign a teller in at every window."""
     import psycopg
 
     from central.branches import enrol
+
+    # One branch database made, the rest copies: each teller's PIN is an argon2 hash, slow on
+    # purpose, and a copy holds the same hashes and tokens (each server still has its own file).
+    template = root / "template.db"
+    tokens = make_branch(template, counters, calling_policy)
+    numbers = list(range(1, counters + 1))
+    with psycopg.connect(dsn, connect_timeout=10) as conn:
+        for k in range(count):
+            branch = f"{prefix}{k:03d}"
+            folder = root / branch
+            folder.mkdir()
+            shutil.copyfile(template, folder / "branch.db")
+            (folder / "token").write_text(enrol(conn, branch, f"实体支行 {k}", "real"))
+            rb = RealBranch(branch, folder, listening_port(), dict(tokens), numbers)
+            rb.server_args = (
+                "--head-office", centre_url, "--head-office-branch", branch,
+                "--head-office-token-file", str(folder / "token"), "--head-office-ca", str(ca),
+                *extra,
+            )  # fmt: skip
+            out.append(rb)
+    start_and_sign_in(out)
+
+
+def listening_port() -> int:
+    """A loopback port outside the ephemeral range, free now and not picked before here."""
+    from tools.harness import free_socket
+
+    ports = list(LISTEN_PORTS)
+    random.shuffle(ports)  # another run beside this one starts elsewhere in the range
+    for port in ports:
+        if port in _given:
+            continue
+        with contextlib.suppress(OSError), free_socket(port):
+            _given.add(port)
+            return port
+    raise RuntimeError(f"no free port in {LISTEN_PORTS}")
+
+
+def make_branch(db: Path, counters: int, calling_policy: str | None) -> dict[str, str]:
+    """A branch database with the demo businesses, `counters` windows serving all of them and
+    a teller for each; its tokens by role."""
     from queue_server.config import init_db
     from tools.bench.server import bench_config
     from tools.demo import provision
-    from tools.harness import free_port
 
-    config = bench_config(counters)  # each teller's PIN is an argon2 hash: fewer start quicker
-    for k in range(count):
-        branch = f"{prefix}{k:03d}"
-        folder = root / branch
-        folder.mkdir()
-        init_db(folder / "branch.db", config)
-        tokens = provision(folder / "branch.db", config)
-        with psycopg.connect(dsn) as conn:
-            token = enrol(conn, branch, f"实体支行 {k}", "real")
-        (folder / "token").write_text(token)
-        rb = RealBranch(branch, folder, free_port(), tokens, [c.number for c in config.counters])
-        rb.server_args = (
-            "--head-office", centre_url, "--head-office-branch", branch,
-            "--head-office-token-file", str(folder / "token"), "--head-office-ca", str(ca),
-            *extra,
-        )  # fmt: skip
-        rb.launch()
-        out.append(rb)
-    sign_in_everywhere(out)
+    config = replace(bench_config(counters), calling_policy=calling_policy)
+    init_db(db, config)
+    return provision(db, config)
 
 
-def sign_in_everywhere(branches: list[RealBranch]) -> None:
-    """Wait for each branch to answer, then sign a teller in at each of its windows."""
+def start_and_sign_in(branches: list[RealBranch]) -> None:
+    """Start each branch, wait for it to answer, then sign a teller in at each window;
+    `STARTING_AT_ONCE` branches side by side: one at a time adds up, and fifty importing at
+    once on two cores would each spend their start timeout waiting on the others."""
+    with ThreadPoolExecutor(min(len(branches), STARTING_AT_ONCE) or 1) as pool:
+        for done in [pool.submit(_start_and_sign_in, rb) for rb in branches]:
+            done.result()
+
+
+def _start_and_sign_in(rb: RealBranch) -> None:
     from tools.demo import DEMO_PIN
     from tools.harness import wait_healthy
 
-    for rb in branches:
-        # Started side by side, tens of them share the machine's cores while they import.
-        wait_healthy(f"http://127.0.0.1:{rb.port}", rb.proc, timeout_s=START_TIMEOUT_S)
-        with httpx.Client(timeout=TIMEOUT) as http:
-            for n in rb.counters:
-                body = {"staff_id": f"t{n:02d}", "pin": DEMO_PIN}
-                r = http.post(f"{rb.base}/counters/{n}/sign-in", json=body, headers=rb._counter(n))
-                r.raise_for_status()
+    rb.launch()
+    wait_healthy(f"http://127.0.0.1:{rb.port}", rb.proc, timeout_s=START_TIMEOUT_S)
+    with httpx.Client(timeout=TIMEOUT) as http:
+        for n in rb.counters:
+            body = {"staff_id": f"t{n:02d}", "pin": DEMO_PIN}
+            r = http.post(f"{rb.base}/counters/{n}/sign-in", json=body, headers=rb._counter(n))
+            r.raise_for_status()
 
 
 def centre_process(

@@ -22,6 +22,7 @@ import importlib
 import inspect
 import math
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -107,6 +108,17 @@ def register(name: str, module: str, help: str, *, attempts: int = 1, short: int
 def run_all(short: bool, *, seed: int = 1, log: Log | None = None) -> list[DrillResult]:
     """Every registered drill, in registration order (short: CI's versions)."""
     return [d.run(short=short, seed=seed, log=log) for d in DRILLS.values()]
+
+
+def poll_until(condition: Callable[[], bool], timeout_s: float, every_s: float) -> bool:
+    """Whether `condition()` came to hold within `timeout_s`, asked every `every_s`: for
+    another process's state, which has nothing to wait on but asking it again."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(every_s)
+    return True
 
 
 def p95(values: list[float]) -> float | None:

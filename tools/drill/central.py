@@ -53,7 +53,7 @@ from central.storage.migrations import migrate
 from queue_server.shipper import shipped_event
 from queue_server.storage.log_identity import read_log_identity
 from tools.demo import DEMO_PIN
-from tools.drill import DrillResult, Log, p95
+from tools.drill import DrillResult, Log, p95, poll_until
 from tools.drill.crash import (
     API,
     HTTP_TIMEOUT_S,
@@ -564,12 +564,7 @@ def _watermark(http: httpx.Client) -> int:
 
 
 def _wait(condition: Callable[[], bool], timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(POLL_S)
-    return True
+    return poll_until(condition, timeout_s, POLL_S)
 
 
 def _raise_client_failure(clients: list[Client]) -> None:
