@@ -197,7 +197,8 @@ class Follower:
             self.last_error = f"http_{response.status_code}"
             raise httpx.HTTPStatusError(self.last_error, request=response.request,
                                         response=response)  # fmt: skip
-        body = response.json()
+        # A VIP list is megabytes: parsed and (below) checked off the loop.
+        body = await asyncio.to_thread(response.json)
         documents = body.get("documents") if isinstance(body, dict) else None
         if not isinstance(documents, list):
             raise httpx.DecodingError("the centre's answer has no documents list")
@@ -236,7 +237,7 @@ class Follower:
     async def _apply(self, document: Document, kind: str, version: int) -> dict[str, Any] | None:
         """The checks every document passes, then its kind's applier."""
         try:
-            verify(dict(document), self.keys)
+            await asyncio.to_thread(verify, dict(document), self.keys)
         except BadSignature as exc:
             raise Refusal(BadSignature.code, str(exc)) from None
         if document.get("branch") != self.office.branch:

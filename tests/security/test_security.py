@@ -164,6 +164,9 @@ def test_every_manager_action_is_in_the_audit_log(server):
         ("PATCH", "/followups/{followup_id}"),  # audited: needs a 不满意 rating, see below
         ("POST", "/tickets/{ticket_id}/rating"),  # admin only, a customer's rating
         ("POST", "/customers/identify"),
+        # A teller's read receipt of the knowledge base's changes: changes nothing of the
+        # branch, kept per teller (tests/ui/test_counter_knowledge.py)
+        ("POST", "/counters/{number}/knowledge-changes/seen"),
         # Audited when the run ends and once a run has chosen: tests/server/test_policy_choice.py
         ("POST", "/policy/tournament"),
         ("POST", "/policy/apply"),
