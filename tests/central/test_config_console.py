@@ -5,32 +5,17 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import psycopg
 import pytest
 
-from central import signing
 from central.signing import Signer
 from central.storage import config
 from queue_server import signatures
-from tools.console_network import PASSWORD, ConsoleServer, seed_network
+from tools.console_network import PASSWORD, ConsoleServer
 from wire import downlink as wire
-
-
-@pytest.fixture
-def signer(tmp_path: Path) -> Signer:
-    return signing.create(tmp_path / "centre.key")
-
-
-@pytest.fixture
-def console(central_dsn: str, signer: Signer) -> Iterator[ConsoleServer]:
-    with psycopg.connect(central_dsn) as conn:
-        seed_network(conn)
-    with ConsoleServer(central_dsn, signer) as server:
-        yield server
 
 
 @contextlib.contextmanager

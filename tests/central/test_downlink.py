@@ -13,16 +13,11 @@ import pytest
 
 from central.api.app import create_app
 from central.branches import enrol
-from central.signing import Signer, SigningKeyError, create, load
+from central.signing import Signer, SigningKeyError, load
 from central.storage import downlink
 from queue_server.signatures import load_public_keys, verify
 from tools.harness import ThreadServer
 from wire.downlink import BadSignature
-
-
-@pytest.fixture
-def signer(tmp_path: Path) -> Signer:
-    return create(tmp_path / "centre.key")
 
 
 def _enrol(dsn: str, *branches: str) -> dict[str, str]:

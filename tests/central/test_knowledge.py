@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from central.knowledge_changes import changes
-from central.signing import Signer, create
+from central.signing import Signer
 from central.storage import downlink, knowledge
 from queue_server.signatures import verify
 from tools.console_network import PASSWORD, ConsoleServer, seed_network
@@ -103,11 +102,6 @@ def test_nothing_changed_exactly_when_the_pages_are_equal(old: Page, new: Page) 
 
 
 # ---------------------------------------------------------------- PostgreSQL
-@pytest.fixture
-def signer(tmp_path: Path) -> Signer:
-    return create(tmp_path / "centre.key")
-
-
 def test_publishing_makes_a_version_sends_every_branch_its_changes_and_keeps_history(
     central_dsn: str, signer: Signer
 ) -> None:
@@ -157,14 +151,6 @@ def signed_in(server: ConsoleServer, username: str) -> Iterator[httpx.Client]:
         r = http.post("/sign-in", json={"username": username, "password": PASSWORD})
         assert r.status_code == 200, r.text
         yield http
-
-
-@pytest.fixture
-def console(central_dsn: str, signer: Signer) -> Iterator[ConsoleServer]:
-    with psycopg.connect(central_dsn) as conn:
-        seed_network(conn)
-    with ConsoleServer(central_dsn, signer) as server:
-        yield server
 
 
 def test_head_office_writes_and_publishes_regional_managers_only_read(

@@ -3,24 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import psycopg
 import pytest
 
 from central.accounts import Viewer
 from central.branches import enrol
-from central.signing import Signer, create
+from central.signing import Signer
 from central.storage import downlink, operations
 from queue_server.signatures import verify
 
 HEAD = Viewer("zhang", "head_office", None)
 EAST = Viewer("li", "regional", "east")
-
-
-@pytest.fixture
-def signer(tmp_path: Path) -> Signer:
-    return create(tmp_path / "centre.key")
 
 
 def _network(dsn: str) -> None:

@@ -3,38 +3,21 @@ a branch override set in a cell, previewed as overridden, published signed, then
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import psycopg
-import pytest
 from test_display import browser  # noqa: F401  # one Chromium per module, as the display's
 
-from central import signing
 from central.signing import Signer
 from central.storage import downlink
 from queue_server import signatures
-from tools.console_network import PASSWORD, ConsoleServer, seed_network
+from tools.console_network import PASSWORD, ConsoleServer
 from tools.screenshots.central import FIT_PROBLEMS, sign_in
 
 VIEW = {"width": 1366, "height": 768}
 WAIT_MS = 10_000
 HOOK = "window.branchqConsole"
 CELL = 'td[data-path="services.B.target_wait_min"]'
-
-
-@pytest.fixture
-def signer(tmp_path: Path) -> Signer:
-    return signing.create(tmp_path / "centre.key")
-
-
-@pytest.fixture
-def console(central_dsn: str, signer: Signer) -> Iterator[ConsoleServer]:
-    with psycopg.connect(central_dsn) as conn:
-        seed_network(conn)
-    with ConsoleServer(central_dsn, signer) as server:
-        yield server
 
 
 def test_a_manager_overrides_a_branch_target_previews_publishes_and_resets_it(

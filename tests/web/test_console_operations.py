@@ -8,7 +8,6 @@ from typing import Any
 
 import httpx
 import psycopg
-from test_config_page import console, signer  # noqa: F401  # the seeded network, a signing centre
 from test_display import browser  # noqa: F401  # one Chromium per module, as the display's
 
 from tools.console_network import PASSWORD, ConsoleServer, seed_operations
@@ -22,7 +21,7 @@ EAST = ["hz-xihu", "sh-lujiazui", "sh-xujiahui"]
 
 def test_a_regional_manager_sends_a_notice_to_their_region_only(
     browser: Any,  # noqa: F811  # the fixture imported above
-    console: ConsoleServer,  # noqa: F811  # the fixture imported above
+    console: ConsoleServer,
     central_dsn: str,
 ) -> None:
     with psycopg.connect(central_dsn) as conn:
