@@ -129,7 +129,10 @@ def test_a_customer_picks_a_later_time_sees_the_branches_re_ranked_and_books_it(
     phone.click("#locate")
     phone.wait_for_selector("body[data-located=true][data-ranked=now]", timeout=WAIT_MS)
     cards = phone.locator("#branches li[data-branch]")
-    order = lambda: [cards.nth(i).get_attribute("data-branch") for i in range(cards.count())]  # noqa: E731
+
+    def order() -> list[str | None]:
+        return [cards.nth(i).get_attribute("data-branch") for i in range(cards.count())]
+
     assert order() == ["sh-west", "sh-east"]
     assert phone.get_attribute("#now", "aria-checked") == "true"
 
