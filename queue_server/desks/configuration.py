@@ -12,16 +12,18 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeGuard
 
+from queue_server import voice
 from queue_server.config import ConfigError, parse_config
-from queue_server.domain import Change, DomainError
+from queue_server.domain import STANDARD_VOICE_PACK, Change, DomainError, KioskLook
 from queue_server.downlink import Refusal
 from queue_server.engine import Engine
 from queue_server.storage.meta import read_meta
 from queue_server.wire_encode import bundle_wire
 from wire import EventKind
-from wire.downlink import Document
+from wire.downlink import KIOSK_TEXT_MAX, KIOSK_TEXTS, Document
 
 log = logging.getLogger(__name__)
 IN_FORCE_KEY = "config_in_force"  # the applied version, its provenance, what is draining
@@ -47,10 +49,64 @@ def _checked_body(body: dict[str, Any]) -> tuple[dict[str, Any], list[str], dict
     return catalogue, editable, overridden
 
 
+def _kiosk_texts(catalogue: dict[str, Any], languages: Sequence[str]) -> dict[str, dict[str, str]]:
+    """`kiosk_texts`, one line each, in the branch's languages (the others have no kiosk to
+    be shown on here); an empty text is the kiosk's own."""
+    raw = catalogue.get("kiosk_texts", {})
+    if not isinstance(raw, dict) or not all(isinstance(t, dict) for t in raw.values()):
+        raise Refusal("invalid_config", "kiosk_texts is not {language: {name: text}}")
+    texts: dict[str, dict[str, str]] = {}
+    for language, given in raw.items():
+        unknown = sorted(set(given) - set(KIOSK_TEXTS))
+        if unknown:
+            raise Refusal("invalid_config", f"kiosk_texts.{language}: no kiosk text {unknown[0]!r}")
+        for name, text in given.items():
+            if not isinstance(text, str) or len(line := " ".join(text.split())) > KIOSK_TEXT_MAX:
+                raise Refusal(
+                    "invalid_config",
+                    f"kiosk_texts.{language}.{name}: one line, {KIOSK_TEXT_MAX} characters at most",
+                )
+            if line and language in languages:
+                texts.setdefault(language, {})[name] = line
+    return texts
+
+
+async def _voice_pack(catalogue: dict[str, Any], languages: Sequence[str], root: Any) -> str:
+    """The pack named, once it is whole here (its clips are read off the event loop)."""
+    name = catalogue.get("voice_pack", STANDARD_VOICE_PACK)
+    if not isinstance(name, str):
+        raise Refusal("invalid_config", "voice_pack is not a pack name")
+    try:
+        await asyncio.to_thread(voice.check_pack, name, languages, root)
+    except voice.VoicePackError as exc:
+        raise Refusal("invalid_config", str(exc)) from None
+    return name
+
+
+def _location(catalogue: dict[str, Any]) -> tuple[float, float] | None:
+    """Where the branch stands, as the centre says; None when it says nothing (the TOML's)."""
+    raw = catalogue.get("location")
+    if raw is None:
+        return None
+    ok = isinstance(raw, dict) and set(raw) == {"lat", "lon"}
+    lat, lon = (raw["lat"], raw["lon"]) if ok else (None, None)
+    if not (_degrees(lat, 90.0) and _degrees(lon, 180.0)):
+        raise Refusal("invalid_config", "location is {lat: -90…90, lon: -180…180}")
+    return float(lat), float(lon)
+
+
+def _degrees(value: Any, limit: float) -> TypeGuard[float]:
+    return (
+        isinstance(value, int | float) and not isinstance(value, bool) and -limit <= value <= limit
+    )
+
+
 class ConfigurationDesk:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._retiring: asyncio.Task[None] | None = None
+        # Where the voice packs are (None: assets/voice/); the app's, read at each apply.
+        self.voice_root: Callable[[], Any] = lambda: None
 
     def start(self) -> None:
         self.engine.listeners.append(self._follow)
@@ -87,6 +143,12 @@ class ConfigurationDesk:
             for part in (service.names, service.guidance):
                 if not set(part) <= set(b.settings.languages):
                     raise Refusal("invalid_config", f"{service.code}: a language of no use here")
+        languages = list(b.settings.languages)
+        look = KioskLook(
+            texts=_kiosk_texts(catalogue, languages),
+            voice_pack=await _voice_pack(catalogue, languages, self.voice_root()),
+            location=_location(catalogue),
+        )
         before = self.in_force()
         if before.get("version") == document["version"]:
             return self.effective(before)  # applied before a restart: never twice
@@ -121,6 +183,7 @@ class ConfigurationDesk:
                 template=body.get("template", {}),
                 notice=notice,
                 bundles_wire=bundles_wire,
+                kiosk=look,
             )
             changed = change.events[-1].data["changed"]
             listed = {s.code for s in parsed.services}

@@ -41,6 +41,7 @@ from queue_server.domain.model import (
     DeviceHealth,
     DeviceStatus,
     Event,
+    KioskLook,
     PriorityClass,
     Service,
     Skill,
@@ -832,6 +833,7 @@ class Branch:
         template: Mapping[str, Any],
         notice: str | None = None,
         bundles_wire: Sequence[Mapping[str, Any]] = (),
+        kiosk: KioskLook | None = None,
     ) -> Change:
         """A configuration version from the head office, as one change at this safe point.
 
@@ -840,8 +842,9 @@ class Branch:
         still called (it drains; see `retire_businesses`). Counters keep their skills (the
         branch's own), less the businesses removed. `notice`: the hall notice to show, when
         the centre sets it and the branch has not edited it; `bundles_wire`: the bundles as
-        clients read them, sent with the event when they change. Tickets, calls, counters
-        and sign-ins are left as they are.
+        clients read them, sent with the event when they change; `kiosk`: the kiosk texts,
+        voice pack and location the centre sets (None: none of them). Tickets, calls,
+        counters and sign-ins are left as they are.
         """
         listed = {s.code for s in services}
         draft = _Draft(self, now)
@@ -889,8 +892,31 @@ class Branch:
                                 "changed": changed, "removed": changed["removed"]}  # fmt: skip
         if bundles_changed:
             data["bundles"] = [dict(b) for b in bundles_wire]
+        if kiosk is not None:
+            self._apply_kiosk_look(draft, kiosk, changed, data)
         draft.event(EventKind.CONFIG_APPLIED, **data)
         return draft.change
+
+    def _apply_kiosk_look(
+        self, draft: _Draft, look: KioskLook, changed: dict[str, Any], data: dict[str, Any]
+    ) -> None:
+        """What the kiosks show and the hall hears, in force from this event on; each one
+        that changes goes with the event, for the clients to follow without a restart."""
+        settings = draft.change.settings or self.settings
+        new = replace(
+            settings, kiosk_texts=look.texts, voice_pack=look.voice_pack, location=look.location
+        )
+        changed["kiosk_texts"] = new.kiosk_texts != settings.kiosk_texts
+        changed["voice_pack"] = new.voice_pack != settings.voice_pack
+        changed["location"] = new.location != settings.location
+        if changed["kiosk_texts"]:
+            data["kiosk_texts"] = {lang: dict(t) for lang, t in new.kiosk_texts.items()}
+        if changed["voice_pack"]:
+            data["voice_pack"] = new.voice_pack
+        if changed["location"] and new.location is not None:
+            data["location"] = {"lat": new.location[0], "lon": new.location[1]}
+        if new != settings:
+            draft.change.settings = new
 
     def retire_businesses(self, now: datetime, codes: Iterable[str]) -> Change:
         """Remove drained businesses (dropped by a configuration) nobody needs any more."""
