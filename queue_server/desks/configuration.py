@@ -4,7 +4,9 @@ The `config` document's catalogue has the branch TOML's shapes (parsed by config
 branch file would be); it is applied through the engine, between two commands, as one change
 ending in a `config.applied` event, so tickets, calls and sign-ins carry on. A business it
 drops while people wait for it drains and goes once nobody needs it. What the centre lets the
-branch edit (counters' skills, the hall notice) stays as the manager set it.
+branch edit (counters' skills, the hall notice) stays as the manager set it. The kiosk
+texts, voice pack and location it sets are the branch's settings from that event on (a
+section it leaves out: the kiosk's own texts, the standard pack, the TOML's location).
 """
 
 from __future__ import annotations
