@@ -73,11 +73,17 @@ def _kiosk_texts(catalogue: dict[str, Any], languages: Sequence[str]) -> dict[st
     return texts
 
 
-async def _voice_pack(catalogue: dict[str, Any], languages: Sequence[str], root: Any) -> str:
-    """The pack named, once it is whole here (its clips are read off the event loop)."""
+async def _voice_pack(
+    catalogue: dict[str, Any], languages: Sequence[str], root: Any, in_force: str
+) -> str:
+    """The pack named, once it is whole here (its clips are read off the event loop). The
+    pack in force is not checked again: a clip of it gone bad is the display's 503 to
+    report, not a reason to refuse the rest of a configuration."""
     name = catalogue.get("voice_pack", STANDARD_VOICE_PACK)
     if not isinstance(name, str):
         raise Refusal("invalid_config", "voice_pack is not a pack name")
+    if name == in_force:
+        return name
     try:
         await asyncio.to_thread(voice.check_pack, name, languages, root)
     except voice.VoicePackError as exc:
@@ -148,7 +154,9 @@ class ConfigurationDesk:
         languages = list(b.settings.languages)
         look = KioskLook(
             texts=_kiosk_texts(catalogue, languages),
-            voice_pack=await _voice_pack(catalogue, languages, self.voice_root()),
+            voice_pack=await _voice_pack(
+                catalogue, languages, self.voice_root(), b.settings.voice_pack
+            ),
             location=_location(catalogue),
         )
         before = self.in_force()
