@@ -43,6 +43,7 @@ from queue_server.domain.model import (
     DeviceHealth,
     DeviceStatus,
     Event,
+    KioskLook,
     PriorityClass,
     Service,
     Skill,
@@ -864,6 +865,7 @@ class Branch:
         bundles_wire: Sequence[Mapping[str, Any]] = (),
         opening_hours: OpeningHours | None = None,
         alerts: Mapping[str, Any] | None = None,
+        kiosk: KioskLook | None = None,
     ) -> Change:
         """A configuration version from the head office, as one change at this safe point.
 
@@ -874,7 +876,8 @@ class Branch:
         the centre sets it and the branch has not edited it; `bundles_wire`: the bundles as
         clients read them, sent with the event when they change; `opening_hours` (None:
         unchanged) and `alerts` (the thresholds in force, checked by the caller) go with the
-        event, so kiosks, displays and the alert desk take them live. Tickets, calls,
+        event, so kiosks, displays and the alert desk take them live; `kiosk`: the kiosk texts,
+        voice pack and location the centre sets (None: none of them). Tickets, calls,
         counters and sign-ins are left as they are.
         """
         listed = {s.code for s in services}
@@ -914,6 +917,28 @@ class Branch:
             draft.change.appointment_rules = rules
         changed["bundles"] = bundles_changed
         changed["appointments"] = rules != self.appointment_rules
+        hours = self._apply_notice_and_hours(draft, notice, opening_hours, changed)
+        data: dict[str, Any] = {"version": version, "template": dict(template),
+                                "changed": changed, "removed": changed["removed"]}  # fmt: skip
+        data["opening_hours"] = hours.to_wire()
+        if alerts is not None:
+            data["alerts"] = dict(alerts)
+        if bundles_changed:
+            data["bundles"] = [dict(b) for b in bundles_wire]
+        if kiosk is not None:
+            self._apply_kiosk_look(draft, kiosk, changed, data)
+        draft.event(EventKind.CONFIG_APPLIED, **data)
+        return draft.change
+
+    def _apply_notice_and_hours(
+        self,
+        draft: _Draft,
+        notice: str | None,
+        opening_hours: OpeningHours | None,
+        changed: dict[str, Any],
+    ) -> OpeningHours:
+        """The centre's hall notice and opening hours into the draft's settings; the hours
+        in force after it."""
         notice = None if notice is None else " ".join(notice.split())
         changed["notice"] = notice is not None and notice != self.settings.notice
         if notice is not None and changed["notice"]:
@@ -925,15 +950,28 @@ class Branch:
             draft.change.settings = replace(
                 draft.change.settings or self.settings, opening_hours=hours
             )
-        data: dict[str, Any] = {"version": version, "template": dict(template),
-                                "changed": changed, "removed": changed["removed"]}  # fmt: skip
-        data["opening_hours"] = hours.to_wire()
-        if alerts is not None:
-            data["alerts"] = dict(alerts)
-        if bundles_changed:
-            data["bundles"] = [dict(b) for b in bundles_wire]
-        draft.event(EventKind.CONFIG_APPLIED, **data)
-        return draft.change
+        return hours
+
+    def _apply_kiosk_look(
+        self, draft: _Draft, look: KioskLook, changed: dict[str, Any], data: dict[str, Any]
+    ) -> None:
+        """What the kiosks show and the hall hears, in force from this event on; each one
+        that changes goes with the event, for the clients to follow without a restart."""
+        settings = draft.change.settings or self.settings
+        new = replace(
+            settings, kiosk_texts=look.texts, voice_pack=look.voice_pack, location=look.location
+        )
+        changed["kiosk_texts"] = new.kiosk_texts != settings.kiosk_texts
+        changed["voice_pack"] = new.voice_pack != settings.voice_pack
+        changed["location"] = new.location != settings.location
+        if changed["kiosk_texts"]:
+            data["kiosk_texts"] = {lang: dict(t) for lang, t in new.kiosk_texts.items()}
+        if changed["voice_pack"]:
+            data["voice_pack"] = new.voice_pack
+        if changed["location"] and new.location is not None:
+            data["location"] = {"lat": new.location[0], "lon": new.location[1]}
+        if new != settings:
+            draft.change.settings = new
 
     def retire_businesses(self, now: datetime, codes: Iterable[str]) -> Change:
         """Remove drained businesses (dropped by a configuration) nobody needs any more."""

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import sqlite_utils
 
 from queue_server.domain import (
+    STANDARD_VOICE_PACK,
     Branch,
     BranchSettings,
     Bundle,
@@ -557,6 +558,9 @@ def _settings_json(settings: BranchSettings) -> str:
         if settings.centre_notice_until is None
         else settings.centre_notice_until.isoformat(),
         "opening_hours": settings.opening_hours.to_wire(),
+        "kiosk_texts": {lang: dict(texts) for lang, texts in settings.kiosk_texts.items()},
+        "voice_pack": settings.voice_pack,
+        "location": None if settings.location is None else list(settings.location),
     }
     return to_json(value)
 
@@ -588,6 +592,9 @@ def load_settings(conn: sqlite3.Connection) -> BranchSettings | None:
         if v.get("centre_notice_until") is None
         else datetime.fromisoformat(v["centre_notice_until"]),
         opening_hours=OpeningHours.from_wire(v.get("opening_hours") or {}),
+        kiosk_texts=dict(v.get("kiosk_texts") or {}),
+        voice_pack=str(v.get("voice_pack") or STANDARD_VOICE_PACK),
+        location=None if v.get("location") is None else (v["location"][0], v["location"][1]),
     )
 
 
