@@ -35,8 +35,8 @@ from typing import Any, TypedDict, TypeVar
 
 from wire.id_number import BadIdNumber, canonical_id_number
 
-# Measured on the project machine (2 shared cores): 8 MiB and ~35 ms idle per evaluation,
-# ~130 ms with every core busy. A kiosk identifies a customer in a worker thread, once per
+# Measured on the project machine (2 shared cores): 8 MiB and 40 ms per evaluation at best
+# (the minimum of 90, with other work on both cores), ~130 ms typical with every core busy. A kiosk identifies a customer in a worker thread, once per
 # scan; the centre's import pays it once per VIP.
 PRODUCTION_HASH = {"n": 2**13, "r": 8, "p": 1}
 KEY_BYTES = 32
