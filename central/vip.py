@@ -181,7 +181,7 @@ def publish_to(conn: psycopg.Connection, signer: Signer, master: bytes, branch: 
     if recipient is None:
         raise VipError(
             "no_branch_vip_key",
-            f"{branch} has not announced its VIP key yet: it gets the list at its first hello",
+            f"{branch} has not announced its VIP key yet: it gets the list once it has",
         )
     list_id, n, r, p = in_force
     held = stored.held_generations(conn, branch)
