@@ -59,6 +59,7 @@ from queue_server.knowledge import KnowledgeDesk
 from queue_server.loopwatch import CallbackWatch, LoopWatch
 from queue_server.security.headers import SecurityHeaders, cors_origins
 from queue_server.security.limits import PublicGate, RateLimit
+from queue_server.vip_key import BranchVipKey, vip_key_path
 
 log = logging.getLogger(__name__)
 MAX_BODY = 64 * 1024  # nothing a kiosk or counter sends comes near this
@@ -187,13 +188,14 @@ def create_app(
     sign_in_desk = StaffSignIn(engine, provisioning, audit)
     # Nightly tournaments are the server's (`branchq serve`); tests and benches ask for them.
     policy_desk = PolicyDesk(engine, schedule=policy_schedule)
-    head_office_link = HeadOfficeLink(engine, head_office, alerts_desk)
+    vip_key = BranchVipKey(vip_key_path(engine.db_path))
+    head_office_link = HeadOfficeLink(engine, head_office, alerts_desk, vip_key)
     configuration = ConfigurationDesk(engine)
     head_office_link.appliers.register("config", configuration.apply)
     head_office_link.appliers.register("notice", CentreNoticeDesk(engine).apply)
     knowledge_desk = KnowledgeDesk(engine)
     head_office_link.appliers.register("knowledge", knowledge_desk.apply)
-    head_office_link.appliers.register("vip", VipListApplier(engine.db_path).apply)
+    head_office_link.appliers.register("vip", VipListApplier(engine.db_path, vip_key).apply)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
