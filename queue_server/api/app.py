@@ -15,6 +15,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from queue_server import logs
+from queue_server.api import lobby_session
 from queue_server.api.deps import PublicTicketLimits
 from queue_server.api.errors import RESPONSES, error, install
 from queue_server.api.routes import (
@@ -46,6 +47,7 @@ from queue_server.desks.audit import AuditLog
 from queue_server.desks.centre_notice import CentreNoticeDesk
 from queue_server.desks.configuration import ConfigurationDesk
 from queue_server.desks.head_office import HeadOfficeLink
+from queue_server.desks.lobby import LobbySessions
 from queue_server.desks.notifications import NotificationDesk
 from queue_server.desks.policy import PolicyDesk
 from queue_server.desks.provisioning import Provisioning
@@ -245,6 +247,7 @@ def create_app(
     app.state.knowledge = knowledge_desk
     app.state.provisioning = provisioning
     app.state.sign_in = sign_in_desk
+    app.state.lobby_sessions = LobbySessions(engine, sign_in_desk)
     app.state.public_ticket_limits = PublicTicketLimits(
         per_token=RateLimit(public_tickets.RATE_PER_TOKEN),
         per_client=RateLimit(public_tickets.RATE_PER_CLIENT),
@@ -273,6 +276,7 @@ def create_app(
     app.include_router(voice.router, prefix=API)  # call announcements (WAV)
     app.include_router(pages.ticket)  # the phone's live ticket page
     app.include_router(public_tickets.router, prefix=API)  # and its public API
+    app.include_router(lobby_session.router, prefix=API)  # the lobby tablet's staff session
     app.add_middleware(BodyLimit)
     # Cross-origin calls only from the configured allow-list. With none (the default) the
     # middleware is left out: browsers refuse cross-origin answers without its headers, and

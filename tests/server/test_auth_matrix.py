@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from conftest import PIN, sign_in
+from lobby_helpers import LOBBY_STAFF, add_lobby_staff
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-ROLES = ("anonymous", "kiosk", "counter:1", "counter:2", "display", "manager", "admin", "booking")
-# "booking" (the bank's online channel) only reaches appointments.
-ANY = frozenset(ROLES) - {"anonymous", "booking"}
+ROLES = (
+    "anonymous", "kiosk", "counter:1", "counter:2", "display", "manager", "admin", "booking",
+    "lobby",
+)  # fmt: skip
+# "booking" (the bank's online channel) only reaches appointments; "lobby" (the lobby
+# manager's tablet, its staff member signed in) only the lobby API and the event stream.
+ANY = frozenset(ROLES) - {"anonymous", "booking", "lobby"}
+LOBBY = frozenset({"lobby"})
 BOOKING = frozenset({"booking", "manager", "admin"})
 MANAGERS = frozenset({"manager", "admin"})
 OWN_COUNTER = frozenset({"counter:1"})
@@ -21,7 +27,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/health"): frozenset(ROLES),
     ("GET", "/api/v1/snapshot"): ANY,
     ("PUT", "/api/v1/branch/notice"): MANAGERS,
-    ("GET", "/api/v1/whoami"): ANY | {"booking"},  # any valid token may check its pairing
+    # Any valid token may check its pairing (it tells the caller only its own role and name).
+    ("GET", "/api/v1/whoami"): ANY | {"booking", "lobby"},
     ("GET", "/api/v1/services"): ANY,
     ("GET", "/api/v1/services/{code}"): ANY,
     ("PATCH", "/api/v1/services/{code}"): MANAGERS,
@@ -99,6 +106,12 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/public/tickets/{token}/notify"): frozenset(ROLES),
     ("DELETE", "/api/v1/public/tickets/{token}/notify"): frozenset(ROLES),
     ("GET", "/api/v1/notifications"): MANAGERS,
+    # The lobby tablet (issue 21): its device token and a signed-in staff member; no other
+    # role, not even a manager's console (decided: the lobby's actions are a staff member's,
+    # named in the audit log by their session, which only a lobby device holds).
+    ("POST", "/api/v1/lobby/sign-in"): LOBBY,
+    ("GET", "/api/v1/lobby/session"): LOBBY,
+    ("POST", "/api/v1/lobby/sign-out"): LOBBY,
 }
 
 
@@ -138,14 +151,21 @@ def test_every_route_checks_the_role(server):
         "/api/v1/appointments/{appointment_id}": {"slot_start": "2026-11-28T15:00"},
         "/api/v1/appointments/check-in": {"qr": "not a booking"},
         "/api/v1/followups/{followup_id}": {"note": "called back"},
+        "/api/v1/lobby/sign-in": {"staff_id": LOBBY_STAFF, "pin": PIN},
         "/api/v1/customers/identify": {
             "id_number": "110101195001011239",
             "birth_date": "1950-01-01",
         },
     }
     clients = {role: server.client(None if role == "anonymous" else role) for role in ROLES}
+    add_lobby_staff(server)
+    lobby = clients["lobby"]
+    r = lobby.post("/lobby/sign-in", json={"staff_id": LOBBY_STAFF, "pin": PIN})
+    lobby.headers["X-Lobby-Session"] = r.json()["session"]
     wrong = []
-    for (method, path), allowed in sorted(EXPECTED.items()):
+    # The lobby's sign-out last: it ends the session the lobby's other routes need.
+    last = ("POST", "/api/v1/lobby/sign-out")
+    for (method, path), allowed in sorted(EXPECTED.items(), key=lambda kv: (kv[0] == last, kv)):
         ticket = served["id"] if path.endswith("rating") else waiting["id"]
         url = (
             path.removeprefix("/api/v1")
@@ -168,7 +188,7 @@ def test_every_route_checks_the_role(server):
 
 
 def test_event_stream_needs_a_valid_token(server):
-    for role in ANY:
+    for role in ANY | LOBBY:
         with connect(f"{server.ws_url}?token={server.tokens[role]}", open_timeout=5) as ws:
             assert '"type":"snapshot"' in ws.recv(timeout=5)
     for bad in ("", "bq_wrong"):
