@@ -431,6 +431,7 @@ class Branch:
         token: str = "",
         bundle: str | None = None,
         has_eform: bool = False,
+        care_reason: str = "",  # the lobby's why, when it issues a care ticket at the door
     ) -> Change:
         svc = self.service(service)
         if not svc.enabled:
@@ -479,6 +480,7 @@ class Branch:
             token=token,
             bundle=bundle,
             has_eform=has_eform,
+            care_reason=care_reason if priority is PriorityClass.CARE else "",
         )
         draft = _Draft(self, now)
         draft.change.numbering[key] = seq

@@ -112,6 +112,18 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/lobby/sign-in"): LOBBY,
     ("GET", "/api/v1/lobby/session"): LOBBY,
     ("POST", "/api/v1/lobby/sign-out"): LOBBY,
+    ("GET", "/api/v1/lobby/hall"): LOBBY,
+    ("GET", "/api/v1/lobby/tickets/{number}"): LOBBY,
+    ("POST", "/api/v1/lobby/scan"): LOBBY,
+    ("POST", "/api/v1/lobby/tickets"): LOBBY,
+    ("POST", "/api/v1/lobby/tickets/{ticket_id}/business"): LOBBY,
+    ("POST", "/api/v1/lobby/tickets/{ticket_id}/care"): LOBBY,
+    ("POST", "/api/v1/lobby/tickets/{ticket_id}/documents"): LOBBY,
+    ("POST", "/api/v1/lobby/tickets/{ticket_id}/note"): LOBBY,
+    ("POST", "/api/v1/lobby/tickets/{ticket_id}/hold"): LOBBY,
+    ("POST", "/api/v1/lobby/tickets/{ticket_id}/release"): LOBBY,
+    ("POST", "/api/v1/lobby/tickets/{ticket_id}/cancel"): LOBBY,
+    ("POST", "/api/v1/lobby/divert"): LOBBY,
 }
 
 
@@ -152,6 +164,14 @@ def test_every_route_checks_the_role(server):
         "/api/v1/appointments/check-in": {"qr": "not a booking"},
         "/api/v1/followups/{followup_id}": {"note": "called back"},
         "/api/v1/lobby/sign-in": {"staff_id": LOBBY_STAFF, "pin": PIN},
+        "/api/v1/lobby/tickets": {"service": "A"},
+        "/api/v1/lobby/tickets/{ticket_id}/business": {"service": "C"},
+        "/api/v1/lobby/tickets/{ticket_id}/care": {"reason": "matrix"},
+        "/api/v1/lobby/tickets/{ticket_id}/documents": {"checked": []},
+        "/api/v1/lobby/tickets/{ticket_id}/note": {"text": "matrix"},
+        "/api/v1/lobby/tickets/{ticket_id}/hold": {"reason": "matrix"},
+        "/api/v1/lobby/tickets/{ticket_id}/cancel": {"reason": "matrix"},
+        "/api/v1/lobby/divert": {"service": "A", "channel": "app"},
         "/api/v1/customers/identify": {
             "id_number": "110101195001011239",
             "birth_date": "1950-01-01",
@@ -185,6 +205,19 @@ def test_every_route_checks_the_role(server):
             if denied == (role in allowed) or (role == "anonymous" and status == 403):
                 wrong.append(f"{method} {path} as {role}: {status}")
     assert not wrong, "\n".join(wrong)
+
+
+def test_the_lobby_role_reaches_only_the_lobby_api(server):
+    """The other side of the matrix, said directly: every route the lobby tablet may call is
+    under /api/v1/lobby/ (but the public ones anyone may call, and its own pairing check);
+    and every /api/v1/lobby/ route is the lobby tablet's alone (managers and admins act from
+    their console, under their own name, not as a lobby staff member)."""
+    public = {k for k, allowed in EXPECTED.items() if allowed == frozenset(ROLES)}
+    for (method, path), allowed in EXPECTED.items():
+        if path.startswith("/api/v1/lobby/"):
+            assert allowed == LOBBY, (method, path)
+        elif (method, path) not in public and (method, path) != ("GET", "/api/v1/whoami"):
+            assert "lobby" not in allowed, (method, path)
 
 
 def test_event_stream_needs_a_valid_token(server):
