@@ -50,7 +50,10 @@ DIGEST_PAGE = 1000
 # every shipped body, wherever in it the key appears. Ticket notes (a teller's, on a
 # transfer), a rating's comment (on the ticket, in `ticket.rated` data and on follow-ups),
 # a manager's follow-up note, and the teller's name on a counter (the staff id still ships).
-FREE_TEXT_KEYS = frozenset({"note", "comment", "rating_comment", "staff_name"})
+# The lobby's reasons (issue 21: why care, why on hold, why cancelled or diverted) too.
+FREE_TEXT_KEYS = frozenset(
+    {"note", "comment", "rating_comment", "staff_name", "reason", "care_reason", "hold_reason"}
+)
 # Staff accounts and device tokens carry a person's name or a typed label in `data.name`.
 NAMED_KINDS = ("staff.", "token.")
 
