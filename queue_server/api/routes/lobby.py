@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Header, Path, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from queue_server.api.deps import device_key
@@ -20,7 +20,7 @@ from queue_server.domain import InvalidInput
 router = APIRouter(prefix="/lobby", tags=["lobby"])
 SCAN_MAX = 2 * 1024 * 1024  # a phone camera's frame as JPEG is well under this
 SCAN_TYPES = ("image/jpeg", "image/png")
-TicketNumber = Annotated[str, Field(pattern=r"^[A-Za-z]{1,3}[0-9]{1,5}$")]
+TicketNumber = Annotated[str, Path(pattern=r"^[A-Za-z0-9]{1,10}$", description="printed number")]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", pattern=IDEMPOTENCY_KEY)]
 
 
@@ -81,10 +81,10 @@ async def hall(desk: LobbyDeskDep, _: LobbyStaff) -> dict[str, Any]:
 
 
 @router.get("/tickets/{number}")
-async def ticket_by_number(number: str, desk: LobbyDeskDep, _: LobbyStaff) -> dict[str, Any]:
+async def ticket_by_number(
+    number: TicketNumber, desk: LobbyDeskDep, _: LobbyStaff
+) -> dict[str, Any]:
     """A ticket by its printed number (404 `not_found`)."""
-    if len(number) > 10:
-        raise InvalidInput("not a ticket number", code="invalid_request")
     return desk.view(desk.by_number(number))
 
 
