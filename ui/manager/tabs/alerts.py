@@ -309,6 +309,16 @@ def alert_detail(t: Translator, alert: Mapping[str, Any], names: Callable[[str],
             "share": round(float(subject.get("share") or 0) * 100),
             "limit": round(float(subject["limit_share"]) * 100),
         }
+    elif kind == "bookings_outside_hours" and subject.get("day"):
+        hours = subject.get("hours") or []
+        values = {
+            "day": subject["day"],
+            "count": subject.get("count", ""),
+            "first": subject.get("first_slot", ""),
+            "when": t.tr("manager.alert_detail.branch_open", opens=hours[0], closes=hours[1])
+            if len(hours) == 2
+            else t.tr("manager.alert_detail.branch_closed_day"),
+        }
     elif kind == "device_fault" and subject.get("device"):
         health = str(subject.get("health") or "")
         fault = str(subject.get("detail") or "")
