@@ -293,12 +293,12 @@ def test_bookings_kept_outside_the_hours_read_in_the_managers_language(tr) -> No
     }
     shorter = {**closed, "subject": {**closed["subject"], "hours": ["09:00", "10:30"]}}
     assert alert_detail(tr, closed, str) == (
-        "2026-11-29 有 2 个预约（最早 11:00）已不在营业时间内（当日不营业）。"
-        "预约仍保留，请与客户改约或确认到店"
+        "2026-11-29 有 2 个预约（最早 11:00）在营业时间外（当日不营业），"
+        "已保留：请与客户改约或确认到店"
     )
     assert "（当日营业 09:00–10:30）" in alert_detail(tr, shorter, str)
     tr.set_language("en")
-    assert alert_detail(tr, closed, str).startswith(
-        "2 booking(s) on 2026-11-29 (first at 11:00) are outside the hours "
-        "(the branch is closed that day)"
+    assert alert_detail(tr, closed, str) == (
+        "2 kept booking(s) on 2026-11-29 (from 11:00), closed that day: "
+        "move or confirm with the customers"
     )

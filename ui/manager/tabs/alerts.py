@@ -101,7 +101,8 @@ class AlertsTab(QWidget):
         column.setContentsMargins(0, 8, 0, 0)
         column.addWidget(TextLabel("manager.alerts.open", "heading", translator=tr))
         column.addWidget(self.none_open)
-        column.addWidget(self.open_table, 2)
+        # The open alerts first and largest: on a laptop they must not hide behind a scroll.
+        column.addWidget(self.open_table, 3)
         column.addWidget(TextLabel("manager.followups.title", "heading", translator=tr))
         column.addWidget(self.none_followups)
         column.addWidget(self.followups, 2)
