@@ -28,6 +28,9 @@ class EventKind(StrEnum):
     TICKET_NO_SHOW = "ticket.no_show"
     TICKET_TRANSFERRED = "ticket.transferred"
     TICKET_REQUEUED = "ticket.requeued"
+    # The lobby reviewed the customer's form and materials while they waited (data: staff_id,
+    # materials_reviewed, form: whether a form is held — never a field's value).
+    TICKET_PREREVIEWED = "ticket.prereviewed"
 
     COUNTER_SIGNED_IN = "counter.signed_in"
     COUNTER_SIGNED_OUT = "counter.signed_out"
@@ -51,6 +54,9 @@ class EventKind(StrEnum):
     APPOINTMENT_CANCELLED = "appointment.cancelled"
     APPOINTMENT_CHECKED_IN = "appointment.checked_in"
     APPOINTMENT_RELEASED = "appointment.released"
+    # A relationship manager's visit outside the branch (data: appointment, documents — how
+    # many were collected, never their labels — and follow_up, the booking it made or null).
+    APPOINTMENT_VISIT_RECORDED = "appointment.visit_recorded"
 
     ALERT_RAISED = "alert.raised"
     ALERT_ACKNOWLEDGED = "alert.acknowledged"

@@ -27,6 +27,7 @@ from queue_server.domain import (
     business_day,
 )
 from queue_server.storage.appointments import (
+    add_staff_columns,
     appointment_statements,
     create_tables,
     last_appointment_id,
@@ -313,6 +314,12 @@ def _m015_central_vip_list(db: sqlite_utils.Database) -> None:
         "REFERENCES vip_keys (generation), entry TEXT NOT NULL, vip_tier INTEGER NOT NULL "
         "CHECK (vip_tier BETWEEN 1 AND 3), PRIMARY KEY (generation, entry)) WITHOUT ROWID"
     )
+
+
+@migration
+def _m016_appointment_staff(db: sqlite_utils.Database) -> None:
+    """Appointments assigned to a relationship manager, and their visits outside the branch."""
+    add_staff_columns(db)
 
 
 def migrate(path: str | Path) -> int:
