@@ -59,6 +59,10 @@ class LobbyDesk:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
+    @property
+    def timezone(self) -> ZoneInfo:
+        return ZoneInfo(self.engine.branch.settings.timezone)
+
     async def prereview(
         self,
         ticket_id: int,
@@ -141,7 +145,7 @@ class LobbyDesk:
         """The staff member's bookings and visits of today (local calendar day), by time,
         each booking with its ticket when the customer has checked in."""
         engine = self.engine
-        zone = ZoneInfo(engine.branch.settings.timezone)
+        zone = self.timezone
         day = now.astimezone(zone).date()
         start = datetime.combine(day, time(0), zone)
         end = start + timedelta(days=1)
@@ -163,7 +167,7 @@ class LobbyDesk:
 
     def appointment_view(self, entry: DayEntry) -> dict[str, Any]:
         a = entry.appointment
-        tz = ZoneInfo(self.engine.branch.settings.timezone)
+        tz = self.timezone
         ticket = entry.ticket
         return {
             "id": a.id,

@@ -1338,8 +1338,7 @@ class Branch:
         the ticket says only that one is held and that it was pre-reviewed.
         """
         _check_staff_id(staff_id)
-        ticket = self.ticket(ticket_id)
-        self._require(ticket, TicketState.WAITING, "pre-review")
+        ticket = self._still_waiting(ticket_id, "pre-review")
         if not with_form and not materials_reviewed:
             raise InvalidInput(
                 "attach the form or mark the materials reviewed", code="nothing_reviewed"
@@ -1367,9 +1366,8 @@ class Branch:
         """Send a waiting customer to one counter (a relationship manager's desk), keeping
         their place: a new leg as a transfer makes, so every screen follows it as one."""
         _check_staff_id(staff_id)
-        ticket = self.ticket(ticket_id)
+        ticket = self._still_waiting(ticket_id, "send to a desk")
         self.counter(counter_no)
-        self._require(ticket, TicketState.WAITING, "send to a desk")
         if ticket.target_counter == counter_no:
             raise InvalidState(
                 f"{ticket.number} is already sent to counter {counter_no}", code="already_there"
@@ -1393,6 +1391,14 @@ class Branch:
         draft.ticket(leg, EventKind.TICKET_REQUEUED, from_ticket=ticket.id, **data)
         draft.change.result = leg
         return draft.change
+
+    def _still_waiting(self, ticket_id: int, action: str) -> Ticket:
+        ticket = self.ticket(ticket_id)
+        if ticket.state is not TicketState.WAITING:
+            raise InvalidState(
+                f"cannot {action} {ticket.number}: it is {ticket.state}", code="ticket_not_waiting"
+            )
+        return ticket
 
     def _appointment_change(
         self, appointment: Appointment, kind: str, now: datetime, **data: Any

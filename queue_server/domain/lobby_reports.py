@@ -3,8 +3,9 @@ self-service and the counter time that saved, and pre-review's effect on counter
 
 Definitions:
 
-* A *diversion* is one `lobby.diverted` event: a customer sent to an ATM, the app or a
-  self-service machine instead of queueing. It counts for the business day it happened on.
+* A *diversion* is one `lobby.diverted` event (its business in `data.business`): a
+  customer sent to an ATM, the app or a self-service machine instead of queueing. It counts
+  for the business day it happened on.
 * *Counter time* is a served leg's time from the start of service to done (`service_s`).
 * *Counter time saved* by a business's diversions = diverted × that business's mean counter
   time over the report's days; a business served by nobody in those days falls back to its

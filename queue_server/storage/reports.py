@@ -118,7 +118,7 @@ def load_counter_names(conn: sqlite3.Connection) -> dict[int, str]:
 
 
 _DIVERSIONS_SQL = (
-    "SELECT at, json_extract(body, '$.data.service'), json_extract(body, '$.data.channel') "
+    "SELECT at, json_extract(body, '$.data.business'), json_extract(body, '$.data.channel') "
     "FROM events WHERE kind = 'lobby.diverted' AND at >= ? AND at < ?"
 )
 _PREREVIEWED_SQL = (

@@ -132,7 +132,7 @@ def test_prereview_is_refused_when_it_cannot_apply(branch, desk, at):
     with pytest.raises(InvalidState) as refused:
         branch.prereview_ticket(cash.id, at(4), staff_id="rm1", with_form=False,
                                 materials_reviewed=True)  # fmt: skip
-    assert refused.value.code == "invalid_state"
+    assert refused.value.code == "ticket_not_waiting"
 
 
 def test_sent_to_a_desk_the_customer_keeps_their_place_and_only_that_counter_calls(
