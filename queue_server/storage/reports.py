@@ -35,9 +35,13 @@ _FIRST_CALLS_SQL = (
     "SELECT ticket_id, MIN(at) FROM events WHERE kind = 'ticket.called' "
     "AND ticket_id IN (SELECT value FROM json_each(?)) GROUP BY ticket_id"
 )
+# A relationship manager's visit outside the branch is no booking: it would count as a
+# no-show (never checked in) in the appointments' figures.
+# A relationship manager's visit outside the branch is no booking: it would count as a
+# no-show (never checked in) in the appointments' figures.
 _BOOKINGS_SQL = (
     "SELECT service, slot_start, state, outcome FROM appointments "
-    "WHERE slot_start >= ? AND slot_start < ?"
+    "WHERE slot_start >= ? AND slot_start < ? AND COALESCE(kind, 'booking') != 'visit'"
 )
 
 

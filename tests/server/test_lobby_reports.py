@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +83,20 @@ def test_the_report_counts_diversions_and_pre_reviews_effect_from_the_log(
     bad = server.client("manager").get("/reports/lobby", params={"from": "2026-12-01",
                                                                    "to": "2026-11-01"})  # fmt: skip
     assert (bad.status_code, bad.json()["error"]["code"]) == (422, "invalid_report_range")
+
+
+def test_a_visit_outside_the_branch_is_not_a_booking_in_the_report(
+    server: LiveServer, clock: FakeClock
+) -> None:
+    from queue_server.desks.lobby_desk import LobbyDesk
+
+    desk = LobbyDesk(server.engine)
+    made = clock() - timedelta(hours=1)
+    on_loop(server, desk.record_visit(staff_id="rm1", service="C", at=made,
+                                      documents_collected=["收入证明"]))  # fmt: skip
+    clock.advance(hours=3)  # long past the visit's time and any grace
+    appointments = server.client("manager").get("/reports").json()["appointments"]
+    assert (appointments["booked"], appointments["no_shows"]) == (0, 0)
 
 
 def test_a_booking_is_assigned_to_a_relationship_manager(server: LiveServer) -> None:

@@ -419,7 +419,8 @@ class CounterSession:
             leg=int(t.get("leg") or 1),
             note=str(t.get("note") or ""),
             care_reason=str(t.get("care_reason") or ""),
-            checklist=_documents(bundle_info or service),
+            # The server's rule (Branch.checklist): the bundle's guidance, else the business's.
+            checklist=_documents(bundle_info) or _documents(service),
             documents_checked=frozenset(int(i) for i in t.get("documents_checked") or ()),
             prereviewed=bool(t.get("prereviewed")),
         )
