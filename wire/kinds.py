@@ -42,11 +42,16 @@ class EventKind(StrEnum):
     SERVICE_UPDATED = "service.updated"
 
     # A configuration version from the head office, applied at once (data: version, template,
-    # changed: added/updated/draining/removed businesses, bundles, appointments; bundles and
-    # removed: for clients to follow). A business it drops while people wait drains first,
+    # changed: added/updated/draining/removed businesses, bundles, appointments, kiosk_texts,
+    # voice_pack, location; bundles, removed, kiosk_texts, voice_pack and location, each
+    # when it changed: for clients to follow). A business it drops while people wait drains first,
     # then goes with `config.business_retired` (data: services).
     CONFIG_APPLIED = "config.applied"
     CONFIG_BUSINESS_RETIRED = "config.business_retired"
+    # A knowledge base from the head office, stored whole (data: kb_version, published_at,
+    # services: the business codes its changes name). Counters ask their teller's "what
+    # changed" and reload the page they show; nothing in the queue changes.
+    KNOWLEDGE_APPLIED = "knowledge.applied"
     DEVICE_STATUS = "device.status"
 
     APPOINTMENT_BOOKED = "appointment.booked"

@@ -188,6 +188,13 @@ class BranchWire(TypedDict):
     care_age: int
     notice: str  # the branch manager's
     centre_notice: CentreNoticeWire | None  # the head office's, while it runs; shown first
+    # The head office's hours by day, {"mon": ["09:00", "17:00"], "sat": [] (closed)}; a day
+    # not listed has no branch-wide limit. Updated live by `config.applied`.
+    opening_hours: dict[str, list[str]]
+    # The head office's kiosk texts ({"zh": {"welcome": …}}; wire.downlink.KIOSK_TEXTS) and
+    # the clip pack calls are announced with; `config.applied` carries either when it changes.
+    kiosk_texts: dict[str, dict[str, str]]
+    voice_pack: str
 
 
 class Snapshot(TypedDict):

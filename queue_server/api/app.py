@@ -230,6 +230,7 @@ def create_app(
     )
     # Per-app state, built once here and reached through the aliases in deps.py.
     app.state.engine = engine
+    configuration.voice_root = lambda: voice.pack_root(app)
     app.state.loopwatch = loopwatch
     app.state.callbacks = callbacks
     app.state.tokens = tokens

@@ -34,7 +34,11 @@ class HeadOfficeLink:
         if self.office is None:
             return
         self.shipper = Shipper(
-            Path(self.engine.db_path), self.office, self._record_restore, self.engine.shown_waits
+            Path(self.engine.db_path),
+            self.office,
+            self._record_restore,
+            self.engine.shown_waits,
+            self._location_in_force,
         )
         self.engine.committed.append(self.shipper.wake)
         self.shipper.start()
@@ -59,6 +63,12 @@ class HeadOfficeLink:
             self.downlink.status() if self.downlink is not None else {"configured": False}
         )
         return status
+
+    def _location_in_force(self) -> tuple[float, float] | None:
+        """The head office's location for the branch, else the TOML's (read from the
+        shipper's thread: settings are replaced whole, never changed in place)."""
+        assert self.office is not None
+        return self.engine.branch.settings.location or self.office.location
 
     def _record_restore(self, old: LogIdentity, new: LogIdentity, fork_seq: int) -> None:
         """From the shipper's thread: the new log identity and the event that tells the

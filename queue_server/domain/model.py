@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 import wire
+from queue_server.domain.hours import OpeningHours
 
 
 class TicketState(StrEnum):
@@ -209,6 +210,19 @@ class Event:
     data: Mapping[str, Any] = field(default_factory=dict)
 
 
+STANDARD_VOICE_PACK = "standard"  # the pack the branch ships with (assets/voice/)
+
+
+@dataclass(frozen=True, slots=True)
+class KioskLook:
+    """What a head-office configuration sets for the kiosks, the hall's voice and the
+    branch's place on the map (BranchSettings' fields of the same names)."""
+
+    texts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    voice_pack: str = STANDARD_VOICE_PACK
+    location: tuple[float, float] | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class BranchSettings:
     name: str = "BranchQ"
@@ -224,3 +238,12 @@ class BranchSettings:
     # never mixed with it: each is set, cleared and ends on its own.
     centre_notice: str = ""
     centre_notice_until: datetime | None = None  # shown until then (UTC); "" text: none
+    # The head office's hours by day; none listed: no branch-wide limit.
+    opening_hours: OpeningHours = field(default_factory=OpeningHours)
+    # Set by the head office's configuration (`config` documents), kept across restarts.
+    # The kiosk's own texts per language ({"zh": {"welcome": …, "footer": …}}); a text not
+    # given here is the kiosk catalog's.
+    kiosk_texts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    voice_pack: str = STANDARD_VOICE_PACK  # the clip pack calls are announced with
+    # Where the branch stands (latitude, longitude), as the centre says; None: the TOML's.
+    location: tuple[float, float] | None = None

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import sqlite_utils
 
 from queue_server.domain import (
+    STANDARD_VOICE_PACK,
     Branch,
     BranchSettings,
     Bundle,
@@ -26,6 +27,7 @@ from queue_server.domain import (
     TicketState,
     business_day,
 )
+from queue_server.domain.hours import OpeningHours
 from queue_server.storage.appointments import (
     add_staff_columns,
     appointment_statements,
@@ -562,6 +564,10 @@ def _settings_json(settings: BranchSettings) -> str:
         "centre_notice_until": None
         if settings.centre_notice_until is None
         else settings.centre_notice_until.isoformat(),
+        "opening_hours": settings.opening_hours.to_wire(),
+        "kiosk_texts": {lang: dict(texts) for lang, texts in settings.kiosk_texts.items()},
+        "voice_pack": settings.voice_pack,
+        "location": None if settings.location is None else list(settings.location),
     }
     return to_json(value)
 
@@ -592,6 +598,10 @@ def load_settings(conn: sqlite3.Connection) -> BranchSettings | None:
         centre_notice_until=None
         if v.get("centre_notice_until") is None
         else datetime.fromisoformat(v["centre_notice_until"]),
+        opening_hours=OpeningHours.from_wire(v.get("opening_hours") or {}),
+        kiosk_texts=dict(v.get("kiosk_texts") or {}),
+        voice_pack=str(v.get("voice_pack") or STANDARD_VOICE_PACK),
+        location=None if v.get("location") is None else (v["location"][0], v["location"][1]),
     )
 
 
