@@ -50,7 +50,10 @@ DIGEST_PAGE = 1000
 # every shipped body, wherever in it the key appears. Ticket notes (a teller's, on a
 # transfer), a rating's comment (on the ticket, in `ticket.rated` data and on follow-ups),
 # a manager's follow-up note, and the teller's name on a counter (the staff id still ships).
-FREE_TEXT_KEYS = frozenset({"note", "comment", "rating_comment", "staff_name"})
+# The lobby's reasons (issue 21: why care, why on hold, why cancelled or diverted) too.
+FREE_TEXT_KEYS = frozenset(
+    {"note", "comment", "rating_comment", "staff_name", "reason", "care_reason", "hold_reason"}
+)
 # Staff accounts and device tokens carry a person's name or a typed label in `data.name`.
 NAMED_KINDS = ("staff.", "token.")
 
@@ -123,19 +126,23 @@ class Shipper:
         record_restore: Callable[[LogIdentity, LogIdentity, int], None],
         shown_waits: Callable[[], dict[str, ShownWait]] | None = None,
         location: Callable[[], tuple[float, float] | None] | None = None,
+        *,
+        vip_key: str | None = None,
     ) -> None:
         """`record_restore(old, new, fork_seq)` commits the rotation (the new identity and
         its `log.restored` event in one transaction) through the engine; called from this
         thread, it may block. `shown_waits()`: per business, a new walk-in's wait as the
         kiosk shows it now, for the centre's booking; called from this thread, never blocks.
         `location()`: where the branch stands now (the head office's configuration may move
-        it); default: the office's `[branch] location`. A change is said in a hello at once."""
+        it); default: the office's `[branch] location`. A change is said in a hello at once.
+        `vip_key`: the branch's X25519 public key (hex) the centre seals VIP keys to."""
         self.db_path = Path(db_path)
         self.office = office
         self._record_restore = record_restore
         self._shown_waits = shown_waits
         self._location = location or (lambda: office.location)
         self._said_location: tuple[float, float] | None = None
+        self._vip_key = vip_key
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._lock = threading.RLock()  # re-entered by `status` inside `wait_until`
@@ -284,6 +291,7 @@ class Shipper:
             "waits": self._shown_waits() if self._shown_waits is not None else {},
             "location": None if location is None else {"lat": location[0], "lon": location[1]},
             "booking_url": self.office.public_url,
+            "vip_key": self._vip_key,
         }
         state = cast(LogState, self._call("POST", "/hello", hello).json())
         self._last_hello, self._said_location = time.monotonic(), location

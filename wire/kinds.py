@@ -28,9 +28,29 @@ class EventKind(StrEnum):
     TICKET_NO_SHOW = "ticket.no_show"
     TICKET_TRANSFERRED = "ticket.transferred"
     TICKET_REQUEUED = "ticket.requeued"
-    # The lobby reviewed the customer's form and materials while they waited (data: staff_id,
-    # materials_reviewed, form: whether a form is held — never a field's value).
+
+    # The lobby's triage (issue 21); each carries the ticket, and `data.reason` when given
+    # (free text: blanked before it ships). A business change ends the waiting leg with
+    # `ticket.business_changed` and queues the next with `ticket.requeued`, as a transfer.
+    TICKET_BUSINESS_CHANGED = "ticket.business_changed"
+    TICKET_CARE_GRANTED = "ticket.care_granted"
+    TICKET_DOCUMENTS_CHECKED = "ticket.documents_checked"
+    TICKET_NOTED = "ticket.noted"
+    TICKET_HELD = "ticket.held"
+    TICKET_RELEASED = "ticket.released"
+    # The lobby reviewed the customer's form and/or materials while they waited (data:
+    # staff_id, materials_reviewed, form: whether a form is held — never a field's value).
     TICKET_PREREVIEWED = "ticket.prereviewed"
+
+    # The lobby app (issue 21): a customer sent to self-service instead of queueing (data:
+    # business — its code, channel: atm | app | self_service, reason), and staff sessions on
+    # a lobby tablet (data: staff_id).
+    LOBBY_DIVERTED = "lobby.diverted"
+    LOBBY_SIGNED_IN = "lobby.signed_in"
+    LOBBY_SIGNED_OUT = "lobby.signed_out"
+    # A relationship manager's visit outside the branch (data: appointment, documents — how
+    # many were collected, never their labels — and follow_up, the booking it made or null).
+    APPOINTMENT_VISIT_RECORDED = "appointment.visit_recorded"
 
     COUNTER_SIGNED_IN = "counter.signed_in"
     COUNTER_SIGNED_OUT = "counter.signed_out"
@@ -59,9 +79,6 @@ class EventKind(StrEnum):
     APPOINTMENT_CANCELLED = "appointment.cancelled"
     APPOINTMENT_CHECKED_IN = "appointment.checked_in"
     APPOINTMENT_RELEASED = "appointment.released"
-    # A relationship manager's visit outside the branch (data: appointment, documents — how
-    # many were collected, never their labels — and follow_up, the booking it made or null).
-    APPOINTMENT_VISIT_RECORDED = "appointment.visit_recorded"
 
     ALERT_RAISED = "alert.raised"
     ALERT_ACKNOWLEDGED = "alert.acknowledged"

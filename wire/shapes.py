@@ -41,6 +41,11 @@ class TicketWire(TypedDict):
     rating_comment: str
     held_until: str | None
     late_count: int
+    care_reason: str
+    on_hold: bool
+    hold_reason: str
+    documents_checked: list[int]
+    prereviewed: bool
 
 
 class TicketView(TicketWire):

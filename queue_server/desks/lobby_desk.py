@@ -22,17 +22,12 @@ from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from queue_server.desks.lobby import lobby_actor
 from queue_server.domain import Branch, Change, InvalidInput, InvalidState, NotFound, Ticket
 from queue_server.domain.appointments import Appointment, booking_number_from
 from queue_server.engine import Engine
 from queue_server.storage.appointments import staff_appointments
 from wire.id_number import BadIdNumber, canonical_id_number
-
-REASON_MAX = 200
-
-
-def lobby_actor(staff_id: str) -> str:
-    return f"lobby:{staff_id}"
 
 
 def checked_form(fields: Mapping[str, str]) -> dict[str, str]:
@@ -55,7 +50,9 @@ class DayEntry:
     ticket: Ticket | None
 
 
-class LobbyDesk:
+class RelationshipDesk:
+    """Pre-review and the relationship manager's day (the triage is `desks.lobby`)."""
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 

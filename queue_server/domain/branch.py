@@ -45,6 +45,7 @@ from queue_server.domain.model import (
     DeviceHealth,
     DeviceStatus,
     Event,
+    Guidance,
     KioskLook,
     PriorityClass,
     Service,
@@ -70,6 +71,11 @@ RATING_COMMENT_MAX = 200
 LATE_MAX_MINUTES = 30  # one "I'm running late" holds the ticket at most this long
 LATE_MAX_TIMES = 2  # and a customer may ask this often per ticket
 NOTICE_MAX = 300
+# The lobby app (issue 21): a reason for a triage step, a note for the teller, and where a
+# customer may be sent instead of queueing.
+LOBBY_REASON_MAX = 200
+LOBBY_NOTE_MAX = 500
+DIVERT_CHANNELS = ("atm", "app", "self_service")
 
 
 @dataclass
@@ -253,8 +259,13 @@ class Branch:
         return len(self._waiting)
 
     def callable_waiting(self, now: datetime) -> list[Ticket]:
-        """Waiting tickets call-next may choose now: not held by "I'm running late"."""
-        return [t for t in self._waiting.values() if t.held_until is None or t.held_until <= now]
+        """Waiting tickets call-next may choose now: not held by "I'm running late", nor
+        on hold in the lobby while the customer fetches a document."""
+        return [
+            t
+            for t in self._waiting.values()
+            if not t.on_hold and (t.held_until is None or t.held_until <= now)
+        ]
 
     def active_ticket(self, counter: int) -> Ticket | None:
         return self._active_by_counter.get(counter)
@@ -425,6 +436,7 @@ class Branch:
         token: str = "",
         bundle: str | None = None,
         has_eform: bool = False,
+        care_reason: str = "",  # the lobby's why, when it issues a care ticket at the door
     ) -> Change:
         svc = self.service(service)
         if not svc.enabled:
@@ -477,6 +489,7 @@ class Branch:
             token=token,
             bundle=bundle,
             has_eform=has_eform,
+            care_reason=care_reason if priority is PriorityClass.CARE else "",
         )
         draft = _Draft(self, now)
         draft.change.numbering[key] = seq
@@ -565,6 +578,144 @@ class Branch:
             data["comment"] = comment
         draft.ticket(rated, EventKind.TICKET_RATED, **data)
         draft.change.result = rated
+        return draft.change
+
+    # ------------------------------------------- the lobby's triage (issue 21, lobby-core)
+    # The lobby manager acts on waiting customers only: once called, the teller has them.
+    # Every command carries the lobby's `reason` in its event (blanked before shipping).
+    def checklist(self, ticket: Ticket) -> dict[str, tuple[str, ...]]:
+        """The documents the customer should have brought, by language: the bundle's
+        guidance for a bundle visit, else the business's (the kiosk shows the same)."""
+        guidance: Mapping[str, Guidance] = self.service(ticket.service).guidance
+        if ticket.bundle is not None and ticket.bundle in self.bundles:
+            guidance = self.bundles[ticket.bundle].guidance or guidance
+        return {language: g.documents for language, g in guidance.items()}
+
+    def change_business(
+        self, ticket_id: int, service: str, now: datetime, *, reason: str = ""
+    ) -> Change:
+        """The customer is in the wrong queue: end this leg and queue them for `service`,
+        keeping arrival time and priority, as a transfer does (the checklist starts over)."""
+        ticket = self._lobby_waiting(ticket_id)
+        reason = lobby_reason(reason, required=False)
+        svc = self.service(service)
+        if not svc.enabled:
+            raise InvalidState(f"service {service} is not offered now", code="service_disabled")
+        if svc.code == ticket.service:
+            raise InvalidInput(f"{ticket.number} already waits for {service}", code="same_service")
+        ended = replace(ticket, state=TicketState.TRANSFERRED, finished_at=now)
+        leg = replace(
+            ticket,
+            id=self.next_ticket_id,
+            service=svc.code,
+            leg=ticket.leg + 1,
+            previous_id=ticket.id,
+            issued_at=now,
+            idempotency_key=None,
+            request_hash=None,
+            documents_checked=(),
+        )
+        draft = _Draft(self, now)
+        draft.ticket(
+            ended, EventKind.TICKET_BUSINESS_CHANGED, to_ticket=leg.id, to_service=svc.code,
+            reason=reason,
+        )  # fmt: skip
+        draft.ticket(leg, EventKind.TICKET_REQUEUED, from_ticket=ticket.id)
+        draft.change.result = leg
+        return draft.change
+
+    def grant_care(self, ticket_id: int, reason: str, now: datetime) -> Change:
+        """Care priority (elderly, disabled, pregnant…) granted in the hall, with the reason.
+        A VIP or appointment ticket is already ahead of care and keeps its class."""
+        ticket = self._lobby_waiting(ticket_id)
+        reason = lobby_reason(reason, required=True)
+        if ticket.priority is not PriorityClass.REGULAR:
+            raise InvalidState(
+                f"{ticket.number} already has {ticket.priority} priority",
+                code="priority_already_granted",
+            )
+        cared = replace(ticket, priority=PriorityClass.CARE, care_reason=reason)
+        return self._lobby_ticket(cared, EventKind.TICKET_CARE_GRANTED, now, reason=reason)
+
+    def check_documents(
+        self, ticket_id: int, checked: Sequence[int], now: datetime, *, reason: str = ""
+    ) -> Change:
+        """The lobby saw these items of the checklist (indexes); the teller sees which."""
+        ticket = self._lobby_waiting(ticket_id)
+        reason = lobby_reason(reason, required=False)
+        size = max((len(d) for d in self.checklist(ticket).values()), default=0)
+        if any(not 0 <= i < size for i in checked):
+            raise InvalidInput(
+                f"the checklist of {ticket.number} has {size} items", code="invalid_checklist_item"
+            )
+        seen = tuple(sorted(set(checked)))
+        updated = replace(ticket, documents_checked=seen)
+        return self._lobby_ticket(
+            updated, EventKind.TICKET_DOCUMENTS_CHECKED, now, checked=list(seen), reason=reason
+        )
+
+    def note_ticket(self, ticket_id: int, text: str, now: datetime) -> Change:
+        """A note for the teller, shown with the ticket when it is called."""
+        ticket = self._lobby_waiting(ticket_id)
+        text = _plain_text(text)
+        if len(text) > LOBBY_NOTE_MAX:
+            raise InvalidInput(
+                f"the note is longer than {LOBBY_NOTE_MAX} characters", code="note_too_long"
+            )
+        return self._lobby_ticket(replace(ticket, note=text), EventKind.TICKET_NOTED, now)
+
+    def hold_ticket(self, ticket_id: int, reason: str, now: datetime) -> Change:
+        """The customer went to fetch a missing document: call-next skips the ticket until
+        it is released; it keeps its place (arrival time and priority) meanwhile."""
+        ticket = self._lobby_waiting(ticket_id)
+        reason = lobby_reason(reason, required=True)
+        if ticket.on_hold:
+            raise InvalidState(f"{ticket.number} is already on hold", code="already_on_hold")
+        held = replace(ticket, on_hold=True, hold_reason=reason)
+        return self._lobby_ticket(held, EventKind.TICKET_HELD, now, reason=reason)
+
+    def release_ticket(self, ticket_id: int, now: datetime, *, reason: str = "") -> Change:
+        """The customer is back: call-next may choose the ticket again, in its old place."""
+        ticket = self._lobby_waiting(ticket_id)
+        reason = lobby_reason(reason, required=False)
+        if not ticket.on_hold:
+            raise InvalidState(f"{ticket.number} is not on hold", code="not_on_hold")
+        released = replace(ticket, on_hold=False, hold_reason="")
+        return self._lobby_ticket(released, EventKind.TICKET_RELEASED, now, reason=reason)
+
+    def cancel_with_reason(self, ticket_id: int, reason: str, now: datetime) -> Change:
+        """The lobby cancels a waiting ticket (the customer left, or needs no counter)."""
+        ticket = self._lobby_waiting(ticket_id)
+        reason = lobby_reason(reason, required=True)
+        done = replace(ticket, state=TicketState.CANCELLED, finished_at=now)
+        return self._lobby_ticket(done, EventKind.TICKET_CANCELLED, now, reason=reason)
+
+    def divert(self, service: str, channel: str, now: datetime, *, reason: str = "") -> Change:
+        """A customer sent to self-service instead of queueing: counted by business and
+        channel, with no ticket and nothing about the customer."""
+        svc = self.service(service)
+        if channel not in DIVERT_CHANNELS:
+            raise InvalidInput(
+                f"channel must be one of {', '.join(DIVERT_CHANNELS)}", code="invalid_channel"
+            )
+        reason = lobby_reason(reason, required=False)
+        draft = _Draft(self, now)
+        # `business`, not `service`: an event's `service` is a business's whole entity.
+        draft.event(EventKind.LOBBY_DIVERTED, business=svc.code, channel=channel, reason=reason)
+        return draft.change
+
+    def _lobby_waiting(self, ticket_id: int) -> Ticket:
+        ticket = self.ticket(ticket_id)
+        if ticket.state is not TicketState.WAITING:
+            raise InvalidState(
+                f"{ticket.number} is {ticket.state}, no longer waiting", code="ticket_not_waiting"
+            )
+        return ticket
+
+    def _lobby_ticket(self, ticket: Ticket, kind: str, now: datetime, **data: Any) -> Change:
+        draft = _Draft(self, now)
+        draft.ticket(ticket, kind, **data)
+        draft.change.result = ticket
         return draft.change
 
     # --------------------------------------------------------- counter actions
@@ -1419,7 +1570,7 @@ class Branch:
         the ticket says only that one is held and that it was pre-reviewed.
         """
         _check_staff_id(staff_id)
-        ticket = self._still_waiting(ticket_id, "pre-review")
+        ticket = self._lobby_waiting(ticket_id)
         if not with_form and not materials_reviewed:
             raise InvalidInput(
                 "attach the form or mark the materials reviewed", code="nothing_reviewed"
@@ -1429,7 +1580,7 @@ class Branch:
                 f"{ticket.bundle or ticket.service} needs no form: nothing may be attached",
                 code="eform_not_needed",
             )
-        reviewed = replace(ticket, has_eform=ticket.has_eform or with_form)
+        reviewed = replace(ticket, has_eform=ticket.has_eform or with_form, prereviewed=True)
         draft = _Draft(self, now)
         draft.ticket(
             reviewed,
@@ -1447,7 +1598,8 @@ class Branch:
         """Send a waiting customer to one counter (a relationship manager's desk), keeping
         their place: a new leg as a transfer makes, so every screen follows it as one."""
         _check_staff_id(staff_id)
-        ticket = self._still_waiting(ticket_id, "send to a desk")
+        ticket = self._lobby_waiting(ticket_id)
+        reason = lobby_reason(reason, required=False)
         self.counter(counter_no)
         if ticket.target_counter == counter_no:
             raise InvalidState(
@@ -1472,14 +1624,6 @@ class Branch:
         draft.ticket(leg, EventKind.TICKET_REQUEUED, from_ticket=ticket.id, **data)
         draft.change.result = leg
         return draft.change
-
-    def _still_waiting(self, ticket_id: int, action: str) -> Ticket:
-        ticket = self.ticket(ticket_id)
-        if ticket.state is not TicketState.WAITING:
-            raise InvalidState(
-                f"cannot {action} {ticket.number}: it is {ticket.state}", code="ticket_not_waiting"
-            )
-        return ticket
 
     def _appointment_change(
         self, appointment: Appointment, kind: str, now: datetime, **data: Any
@@ -1548,6 +1692,19 @@ def _check_staff_id(staff_id: str | None) -> None:
 
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
+
+
+def lobby_reason(text: str, *, required: bool) -> str:
+    """The lobby's reason for a triage step as plain text; refused when missing (where the
+    step needs one) or too long."""
+    reason = _plain_text(text)
+    if required and not reason:
+        raise InvalidInput("give a reason for this", code="reason_required")
+    if len(reason) > LOBBY_REASON_MAX:
+        raise InvalidInput(
+            f"the reason is longer than {LOBBY_REASON_MAX} characters", code="reason_too_long"
+        )
+    return reason
 
 
 def _plain_text(text: str) -> str:

@@ -47,6 +47,7 @@ class Source(StrEnum):
     MOBILE = "mobile"
     APPOINTMENT = "appointment"
     STAFF = "staff"
+    LOBBY = "lobby"  # issued by the lobby manager for a customer at the door
 
 
 class CounterState(StrEnum):
@@ -175,6 +176,15 @@ class Ticket:
     # its place (arrival time and priority) and is called as usual once the time has come.
     held_until: datetime | None = None
     late_count: int = 0  # how many times the customer asked for more time
+    # The lobby's triage (issue 21). Why care priority was granted; a hold while the
+    # customer fetches a missing document (call-next skips the ticket until it is released,
+    # and it keeps its place); which items of the business's checklist the lobby saw
+    # (indexes into its guidance documents); a form pre-reviewed while the customer waited.
+    care_reason: str = ""
+    on_hold: bool = False
+    hold_reason: str = ""
+    documents_checked: tuple[int, ...] = ()
+    prereviewed: bool = False
 
 
 class DeviceHealth(StrEnum):

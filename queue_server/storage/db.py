@@ -319,7 +319,28 @@ def _m015_central_vip_list(db: sqlite_utils.Database) -> None:
 
 
 @migration
-def _m016_appointment_staff(db: sqlite_utils.Database) -> None:
+def _m016_lobby(db: sqlite_utils.Database) -> None:
+    """The lobby app (issue 21): a ticket's triage by the lobby manager, and staff sessions
+    on lobby tablets (kept as hashes, like device tokens)."""
+    have = db.table("tickets").columns_dict  # a new database has them from m001
+    for column, kind, default in (
+        ("care_reason", str, ""),
+        ("on_hold", int, 0),
+        ("hold_reason", str, ""),
+        ("documents_checked", str, "[]"),
+        ("prereviewed", int, 0),
+    ):
+        if column not in have:
+            db.table("tickets").add_column(column, kind, not_null_default=default)
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS lobby_sessions (session_hash TEXT PRIMARY KEY,"
+        " staff_id TEXT NOT NULL, token_id INTEGER NOT NULL, started_at TEXT NOT NULL,"
+        " expires_at TEXT NOT NULL, ended_at TEXT)"
+    )
+
+
+@migration
+def _m017_appointment_staff(db: sqlite_utils.Database) -> None:
     """Appointments assigned to a relationship manager, and their visits outside the branch."""
     add_staff_columns(db)
 

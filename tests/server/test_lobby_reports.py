@@ -11,7 +11,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 from conftest import FakeClock, LiveServer, sign_in
+from lobby_helpers import signed_in_lobby
 
 from queue_server.storage import migrate
 from queue_server.storage.db import MIGRATIONS
@@ -22,25 +24,14 @@ def on_loop(server: LiveServer, coro: Any) -> Any:
     return asyncio.run_coroutine_threadsafe(coro, engine._loop).result(timeout=15)
 
 
-def divert(server: LiveServer, service: str, channel: str) -> None:
-    """What the lobby's divert command records (the event the report reads)."""
-    on_loop(
-        server,
-        server.engine.execute(
-            lambda b, now: b.record(
-                now, [("lobby.diverted", {"business": service, "channel": channel})]
-            ),
-            actor="lobby:rm1",
-        ),
-    )
+def divert(lobby: httpx.Client, service: str, channel: str) -> None:
+    r = lobby.post("/lobby/divert", json={"service": service, "channel": channel})
+    assert r.status_code in (200, 204), r.text
 
 
-def prereview(server: LiveServer, ticket_id: int) -> None:
-    from queue_server.desks.lobby_desk import LobbyDesk
-
-    desk = LobbyDesk(server.engine)
-    on_loop(server, desk.prereview(ticket_id, staff_id="rm1", consent=False, fields=None,
-                                   materials_reviewed=True))  # fmt: skip
+def prereview(lobby: httpx.Client, ticket_id: int) -> None:
+    r = lobby.post(f"/lobby/tickets/{ticket_id}/prereview", json={"materials_reviewed": True})
+    assert r.status_code == 200, r.text
 
 
 def serve(server: LiveServer, counter: Any, number: int, clock: FakeClock, minutes: float) -> int:
@@ -57,15 +48,16 @@ def test_the_report_counts_diversions_and_pre_reviews_effect_from_the_log(
 ) -> None:
     kiosk = server.client("kiosk")
     counter = sign_in(server, 1)
+    lobby = signed_in_lobby(server)
     # Two customers for business A; the first is pre-reviewed and served in 2 min, the
     # second is not and takes 6 min: A's mean counter time is 4 min.
     first = kiosk.post("/tickets", json={"service": "A"}).json()
     kiosk.post("/tickets", json={"service": "A"})
-    prereview(server, first["id"])
+    prereview(lobby, first["id"])
     assert serve(server, counter, 1, clock, 2) == first["id"]
     serve(server, counter, 1, clock, 6)
     for service, channel in [("A", "atm"), ("A", "app"), ("A", "app"), ("C", "self_service")]:
-        divert(server, service, channel)
+        divert(lobby, service, channel)
 
     r = server.client("manager").get("/reports/lobby")
     assert r.status_code == 200, r.text
@@ -88,9 +80,9 @@ def test_the_report_counts_diversions_and_pre_reviews_effect_from_the_log(
 def test_a_visit_outside_the_branch_is_not_a_booking_in_the_report(
     server: LiveServer, clock: FakeClock
 ) -> None:
-    from queue_server.desks.lobby_desk import LobbyDesk
+    from queue_server.desks.lobby_desk import RelationshipDesk
 
-    desk = LobbyDesk(server.engine)
+    desk = RelationshipDesk(server.engine)
     made = clock() - timedelta(hours=1)
     on_loop(server, desk.record_visit(staff_id="rm1", service="C", at=made,
                                       documents_collected=["收入证明"]))  # fmt: skip
@@ -126,7 +118,7 @@ def test_the_staff_migration_upgrades_an_older_database_and_runs_twice(tmp_path:
         " created_at, nonce, state) VALUES (1, 'ACDE3467', 'C', ?, ?, ?, 'n0nce-01', 'booked')",
         (at, at, at),
     )
-    number = [m.__name__ for m in MIGRATIONS].index("_m016_appointment_staff")
+    number = [m.__name__ for m in MIGRATIONS].index("_m017_appointment_staff")
     conn.execute(f"PRAGMA user_version = {number}")
     conn.commit()
     conn.close()
