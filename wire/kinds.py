@@ -38,6 +38,8 @@ class EventKind(StrEnum):
     TICKET_NOTED = "ticket.noted"
     TICKET_HELD = "ticket.held"
     TICKET_RELEASED = "ticket.released"
+    # The lobby reviewed the customer's form and/or materials while they waited (data:
+    # staff_id, materials_reviewed, form: whether a form is held — never a field's value).
     TICKET_PREREVIEWED = "ticket.prereviewed"
 
     # The lobby app (issue 21): a customer sent to self-service instead of queueing (data:
@@ -46,6 +48,8 @@ class EventKind(StrEnum):
     LOBBY_DIVERTED = "lobby.diverted"
     LOBBY_SIGNED_IN = "lobby.signed_in"
     LOBBY_SIGNED_OUT = "lobby.signed_out"
+    # A relationship manager's visit outside the branch (data: appointment, documents — how
+    # many were collected, never their labels — and follow_up, the booking it made or null).
     APPOINTMENT_VISIT_RECORDED = "appointment.visit_recorded"
 
     COUNTER_SIGNED_IN = "counter.signed_in"

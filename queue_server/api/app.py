@@ -27,6 +27,7 @@ from queue_server.api.routes import (
     customers,
     devices,
     lobby,
+    lobby_desk,
     notify,
     pages,
     public_booking,
@@ -286,6 +287,7 @@ def create_app(
     app.include_router(public_tickets.router, prefix=API)  # and its public API
     app.include_router(lobby_session.router, prefix=API)  # the lobby tablet's staff session
     app.include_router(lobby.router, prefix=API)  # and its work
+    app.include_router(lobby_desk.router, prefix=API)  # pre-review and the RM's day
     app.add_middleware(BodyLimit)
     # Cross-origin calls only from the configured allow-list. With none (the default) the
     # middleware is left out: browsers refuse cross-origin answers without its headers, and

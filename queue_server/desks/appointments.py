@@ -119,6 +119,7 @@ class AppointmentDesk:
             "ticket_number": appointment.ticket_number,
             "checked_in_at": local(appointment.checked_in_at),
             "outcome": appointment.outcome.value if appointment.outcome else None,
+            "staff_id": appointment.staff_id,
         }
         if with_qr:
             out["qr"] = self.qr(appointment)
@@ -149,7 +150,12 @@ class AppointmentDesk:
         await self.engine.execute(lambda b, now: b.release_no_shows(now))
 
     async def book(
-        self, service: str, slot_start: datetime, customer_ref: str | None = None
+        self,
+        service: str,
+        slot_start: datetime,
+        customer_ref: str | None = None,
+        *,
+        staff_id: str | None = None,
     ) -> Appointment:
         await self.release_no_shows()
         for _ in range(10):
@@ -160,6 +166,7 @@ class AppointmentDesk:
                 booking_number=booking_number_from(os.urandom(8)),
                 nonce=self._nonce(),
                 customer_ref=customer_ref,
+                staff_id=staff_id,
             )
             try:
                 change = await self.engine.execute(decide)

@@ -21,7 +21,7 @@ import binascii
 import hashlib
 import hmac
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -47,6 +47,12 @@ class AppointmentState(StrEnum):
     CHECKED_IN = "checked_in"
     CANCELLED = "cancelled"
     RELEASED = "released"  # not checked in by the end of the grace: a no-show
+    VISITED = "visited"  # a relationship manager's visit outside the branch, already made
+
+
+class AppointmentKind(StrEnum):
+    BOOKING = "booking"  # a customer comes to the branch at a slot
+    VISIT = "visit"  # a relationship manager went to the customer (recorded afterwards)
 
 
 class CheckInOutcome(StrEnum):
@@ -73,6 +79,12 @@ class Appointment:
     outcome: CheckInOutcome | None = None
     customer_ref: str | None = None  # salted hash from the bank, never personal data
     changed_at: datetime | None = None
+    # --- the relationship manager's day (issue 21)
+    staff_id: str | None = None  # the relationship manager the booking is assigned to
+    kind: AppointmentKind = AppointmentKind.BOOKING
+    # What a visit collected ("身份证复印件", "收入证明"): short labels, never their contents.
+    documents_collected: tuple[str, ...] = ()
+    follow_up_id: int | None = None  # the booking a visit made for the next step
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,6 +371,8 @@ def check_in_outcome(
 
     if appointment.state is AppointmentState.CANCELLED:
         raise refuse("appointment_cancelled", "this appointment was cancelled")
+    if appointment.kind is AppointmentKind.VISIT:
+        raise refuse("appointment_is_visit", "a visit outside the branch is not checked in")
     if appointment.state is AppointmentState.CHECKED_IN:
         raise refuse(
             "appointment_used",
@@ -400,4 +414,34 @@ def appointment_summary(appointment: Appointment) -> dict[str, Any]:
         "state": appointment.state.value,
         "ticket_id": appointment.ticket_id,
         "outcome": appointment.outcome.value if appointment.outcome else None,
+        "staff_id": appointment.staff_id,
+        "kind": appointment.kind.value,
     }
+
+
+# ---------------------------------------------------------- visits (issue 21)
+VISIT_DOCUMENTS_MAX = 20
+VISIT_DOCUMENT_CHARS = 40
+# A run of digits this long is an ID, phone or account number, not a document's name.
+_NUMBER_RUN = re.compile(r"[0-9０-９]{6,}")
+
+
+def visit_documents(labels: Sequence[str]) -> tuple[str, ...]:
+    """The documents a visit collected, as short labels; refuses anything that carries a
+    number (an ID, phone or account number typed into a label would be personal data kept
+    in plain form)."""
+    if len(labels) > VISIT_DOCUMENTS_MAX:
+        raise _refuse("visit_documents", f"at most {VISIT_DOCUMENTS_MAX} documents per visit")
+    out = []
+    for label in labels:
+        text = " ".join(label.split())
+        if not text or len(text) > VISIT_DOCUMENT_CHARS:
+            raise _refuse(
+                "visit_documents", f"each document is 1 to {VISIT_DOCUMENT_CHARS} characters"
+            )
+        if _NUMBER_RUN.search(text):
+            raise _refuse(
+                "personal_data", "name the document only: no ID, phone or account numbers"
+            )
+        out.append(text)
+    return tuple(out)

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from queue_server.domain.appointments import (
     Appointment,
+    AppointmentKind,
     AppointmentRefused,
     AppointmentRules,
     AppointmentState,
@@ -31,6 +32,7 @@ from queue_server.domain.appointments import (
     normalise_booking_number,
     release_due,
     slot_is_taken,
+    visit_documents,
     within_hours,
 )
 from queue_server.domain.day import business_day, format_number
@@ -1330,8 +1332,12 @@ class Branch:
         booking_number: str,
         nonce: str,
         customer_ref: str | None = None,
+        staff_id: str | None = None,
     ) -> Change:
-        """Book a slot; the engine supplies the random booking number and token nonce."""
+        """Book a slot; the engine supplies the random booking number and token nonce.
+
+        `staff_id`: the relationship manager the customer is to see (their day lists it)."""
+        _check_staff_id(staff_id)
         slot = self._bookable_slot(service, slot_start, now)
         if booking_number in self._booking_numbers:
             raise InvalidState("booking number already in use", code="booking_number_taken")
@@ -1344,6 +1350,7 @@ class Branch:
             created_at=now,
             nonce=nonce,
             customer_ref=customer_ref,
+            staff_id=staff_id,
         )
         return self._appointment_change(appointment, EventKind.APPOINTMENT_BOOKED, now)
 
@@ -1474,6 +1481,7 @@ class Branch:
             AppointmentState.CANCELLED: ("appointment_cancelled", "was cancelled"),
             AppointmentState.CHECKED_IN: ("appointment_used", "is already checked in"),
             AppointmentState.RELEASED: ("appointment_expired", "was released as a no-show"),
+            AppointmentState.VISITED: ("appointment_is_visit", "is a visit already made"),
         }
         if appointment.state in refusals:
             code, why = refusals[appointment.state]
@@ -1516,6 +1524,147 @@ class Branch:
                 timezone=self.settings.timezone,
             )
         return slot
+
+    # ------------------------------------- the relationship manager's visits (issue 21)
+    def record_visit(
+        self,
+        service: str,
+        at: datetime,
+        now: datetime,
+        *,
+        staff_id: str,
+        documents_collected: Sequence[str],
+        booking_number: str,
+        nonce: str,
+        follow_up_slot: datetime | None = None,
+        follow_up_number: str = "",
+        follow_up_nonce: str = "",
+    ) -> Change:
+        """Record a visit made outside the branch, with a follow-up booking when one is given.
+
+        The visit is an appointment of its own kind, already `visited`: it takes no slot,
+        is never checked in or released, and holds only labels of what was collected. The
+        follow-up is an ordinary booking at the branch, assigned to the same staff member.
+        """
+        _check_staff_id(staff_id)
+        if staff_id is None:
+            raise InvalidInput("a visit is made by a staff member", code="invalid_staff_id")
+        svc = self.service(service)
+        documents = visit_documents(documents_collected)
+        when = aware_slot(at, self.settings.timezone)
+        if when > now + timedelta(minutes=5) or when < now - timedelta(days=7):
+            raise InvalidInput(
+                "a visit is recorded once made: within the last 7 days", code="invalid_visit_time"
+            )
+        change = Change()
+        follow_up_id = None
+        if follow_up_slot is not None:
+            change = self.book_appointment(
+                svc.code,
+                follow_up_slot,
+                now,
+                booking_number=follow_up_number,
+                nonce=follow_up_nonce,
+                staff_id=staff_id,
+            )
+            assert isinstance(change.result, Appointment)
+            follow_up_id = change.result.id
+        if booking_number in self._booking_numbers or booking_number == follow_up_number:
+            raise InvalidState("booking number already in use", code="booking_number_taken")
+        visit = Appointment(
+            id=self.next_appointment_id + (1 if follow_up_id is not None else 0),
+            booking_number=booking_number,
+            service=svc.code,
+            slot_start=when,
+            slot_end=when,
+            created_at=now,
+            nonce=nonce,
+            state=AppointmentState.VISITED,
+            staff_id=staff_id,
+            kind=AppointmentKind.VISIT,
+            documents_collected=documents,
+            follow_up_id=follow_up_id,
+        )
+        draft = _Draft(self, now, after=change)
+        draft.appointment(
+            visit,
+            EventKind.APPOINTMENT_VISIT_RECORDED,
+            documents=len(documents),
+            follow_up=follow_up_id,
+        )
+        draft.change.result = visit
+        return draft.change
+
+    # ------------------------------------------- pre-review and to-desk (issue 21)
+    def prereview_ticket(
+        self,
+        ticket_id: int,
+        now: datetime,
+        *,
+        staff_id: str,
+        with_form: bool,
+        materials_reviewed: bool,
+    ) -> Change:
+        """The lobby reviewed a waiting customer's form and/or materials before the counter.
+
+        The form itself is held by the server's memory (`visits.EformStore`), never here:
+        the ticket says only that one is held and that it was pre-reviewed.
+        """
+        _check_staff_id(staff_id)
+        ticket = self._lobby_waiting(ticket_id)
+        if not with_form and not materials_reviewed:
+            raise InvalidInput(
+                "attach the form or mark the materials reviewed", code="nothing_reviewed"
+            )
+        if with_form and not self.needs_form(ticket.service, ticket.bundle):
+            raise InvalidInput(
+                f"{ticket.bundle or ticket.service} needs no form: nothing may be attached",
+                code="eform_not_needed",
+            )
+        reviewed = replace(ticket, has_eform=ticket.has_eform or with_form, prereviewed=True)
+        draft = _Draft(self, now)
+        draft.ticket(
+            reviewed,
+            EventKind.TICKET_PREREVIEWED,
+            staff_id=staff_id,
+            materials_reviewed=materials_reviewed,
+            form=with_form,
+        )
+        draft.change.result = reviewed
+        return draft.change
+
+    def send_to_counter(
+        self, ticket_id: int, counter_no: int, now: datetime, *, staff_id: str, reason: str = ""
+    ) -> Change:
+        """Send a waiting customer to one counter (a relationship manager's desk), keeping
+        their place: a new leg as a transfer makes, so every screen follows it as one."""
+        _check_staff_id(staff_id)
+        ticket = self._lobby_waiting(ticket_id)
+        reason = lobby_reason(reason, required=False)
+        self.counter(counter_no)
+        if ticket.target_counter == counter_no:
+            raise InvalidState(
+                f"{ticket.number} is already sent to counter {counter_no}", code="already_there"
+            )
+        ended = replace(ticket, state=TicketState.TRANSFERRED, finished_at=now)
+        leg = replace(
+            ticket,
+            id=self.next_ticket_id,
+            leg=ticket.leg + 1,
+            previous_id=ticket.id,
+            # Still the same wait (never called): the report charges it whole to this leg.
+            target_counter=counter_no,
+            idempotency_key=None,
+            request_hash=None,
+        )
+        draft = _Draft(self, now)
+        data: dict[str, Any] = {"staff_id": staff_id, "to_counter": counter_no}
+        if reason:
+            data["reason"] = reason
+        draft.ticket(ended, EventKind.TICKET_TRANSFERRED, to_ticket=leg.id, **data)
+        draft.ticket(leg, EventKind.TICKET_REQUEUED, from_ticket=ticket.id, **data)
+        draft.change.result = leg
+        return draft.change
 
     def _appointment_change(
         self, appointment: Appointment, kind: str, now: datetime, **data: Any
@@ -1575,6 +1724,11 @@ class Branch:
             raise InvalidState(
                 f"cannot {action} {ticket.number}: it is {ticket.state}", code="invalid_state"
             )
+
+
+def _check_staff_id(staff_id: str | None) -> None:
+    if staff_id is not None and not 1 <= len(staff_id) <= 64:
+        raise InvalidInput("staff id must be 1 to 64 characters", code="invalid_staff_id")
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -53,6 +53,7 @@ class LegRecord:
     counter: int | None = None
     staff_id: str | None = None
     rating: int | None = None
+    visit_id: int | None = None  # the visit's first leg: pre-review is per visit
 
     @property
     def wait_s(self) -> float | None:

@@ -13,6 +13,7 @@ import sqlite_utils
 
 from queue_server.domain.appointments import (
     Appointment,
+    AppointmentKind,
     AppointmentRules,
     AppointmentState,
     CheckInOutcome,
@@ -24,7 +25,7 @@ MEMORY_DAYS = 40  # bookings kept in memory: recent and future ones
 COLUMNS = (
     "id", "booking_number", "service", "slot_start", "slot_end", "created_at", "nonce",
     "state", "ticket_id", "ticket_number", "checked_in_at", "outcome", "customer_ref",
-    "changed_at",
+    "changed_at", "staff_id", "kind", "documents_collected", "follow_up_id",
 )  # fmt: skip
 _UPSERT = (
     f"INSERT OR REPLACE INTO appointments ({', '.join(COLUMNS)}) "
@@ -32,11 +33,38 @@ _UPSERT = (
 )
 
 
+def add_staff_columns(db: sqlite_utils.Database) -> None:
+    """The relationship manager's day: who a booking is for, visits and what they collected.
+
+    Idempotent: a database made after m003 learnt these columns already has them."""
+    table = db.table("appointments")
+    have = table.columns_dict
+    for column, kind in (
+        ("staff_id", str), ("kind", str), ("documents_collected", str), ("follow_up_id", int)
+    ):  # fmt: skip
+        if column not in have:
+            table.add_column(column, kind)
+    table.create_index(["staff_id", "slot_start"], if_not_exists=True)
+
+
+def staff_appointments(
+    conn: sqlite3.Connection, staff_id: str, start: datetime, end: datetime
+) -> list[Appointment]:
+    """A staff member's bookings and visits with a time in [start, end), by time then id."""
+    rows = conn.execute(
+        "SELECT * FROM appointments WHERE staff_id = ? AND slot_start >= ? AND slot_start < ?"
+        " ORDER BY slot_start, id",
+        (staff_id, start.astimezone(UTC).isoformat(), end.astimezone(UTC).isoformat()),
+    )
+    return [appointment_from_row(dict(r)) for r in rows]
+
+
 def create_tables(db: sqlite_utils.Database) -> None:
     """Migration m003: the appointments table and the secret that signs their QR codes."""
     types: dict[str, type] = {c: str for c in COLUMNS}
     types["id"] = int
     types["ticket_id"] = int
+    types["follow_up_id"] = int
     db.table("appointments").create(types, pk="id")
     db.table("appointments").create_index(["slot_start"])
     db.table("appointments").create_index(["state"])
@@ -72,6 +100,10 @@ def appointment_to_row(a: Appointment) -> dict[str, Any]:
         "outcome": a.outcome.value if a.outcome else None,
         "customer_ref": a.customer_ref,
         "changed_at": _dt(a.changed_at),
+        "staff_id": a.staff_id,
+        "kind": a.kind.value,
+        "documents_collected": json.dumps(list(a.documents_collected), ensure_ascii=False),
+        "follow_up_id": a.follow_up_id,
     }
 
 
@@ -91,6 +123,11 @@ def appointment_from_row(r: dict[str, Any]) -> Appointment:
         outcome=CheckInOutcome(r["outcome"]) if r["outcome"] else None,
         customer_ref=r["customer_ref"],
         changed_at=_parse_dt(r["changed_at"]),
+        staff_id=r.get("staff_id"),
+        # Rows written before the relationship manager's day: bookings, nothing collected.
+        kind=AppointmentKind(r.get("kind") or AppointmentKind.BOOKING),
+        documents_collected=tuple(json.loads(r.get("documents_collected") or "[]")),
+        follow_up_id=r.get("follow_up_id"),
     )
 
 

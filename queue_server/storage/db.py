@@ -29,6 +29,7 @@ from queue_server.domain import (
 )
 from queue_server.domain.hours import OpeningHours
 from queue_server.storage.appointments import (
+    add_staff_columns,
     appointment_statements,
     create_tables,
     last_appointment_id,
@@ -336,6 +337,12 @@ def _m016_lobby(db: sqlite_utils.Database) -> None:
         " staff_id TEXT NOT NULL, token_id INTEGER NOT NULL, started_at TEXT NOT NULL,"
         " expires_at TEXT NOT NULL, ended_at TEXT)"
     )
+
+
+@migration
+def _m017_appointment_staff(db: sqlite_utils.Database) -> None:
+    """Appointments assigned to a relationship manager, and their visits outside the branch."""
+    add_staff_columns(db)
 
 
 def migrate(path: str | Path) -> int:

@@ -12,8 +12,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from queue_server.domain import TicketState
+from queue_server.domain import BranchSettings, TicketState
 from queue_server.domain.appointments import AppointmentState, CheckInOutcome
+from queue_server.domain.day import business_day
+from queue_server.domain.lobby_reports import Diversion, lobby_report
 from queue_server.domain.reports import (
     BookingRecord,
     BusinessInfo,
@@ -25,7 +27,7 @@ from queue_server.storage.db import load_settings
 
 _LEGS_SQL = (
     "SELECT id, service, business_day, leg, state, issued_at, called_at, serving_at, "
-    "finished_at, counter, staff_id, rating, recall_count FROM tickets "
+    "finished_at, counter, staff_id, rating, recall_count, visit_id FROM tickets "
     "WHERE business_day >= ? AND business_day <= ?"
 )
 # A recall moves a ticket's called_at: its first call is its `ticket.called` event.
@@ -33,9 +35,13 @@ _FIRST_CALLS_SQL = (
     "SELECT ticket_id, MIN(at) FROM events WHERE kind = 'ticket.called' "
     "AND ticket_id IN (SELECT value FROM json_each(?)) GROUP BY ticket_id"
 )
+# A relationship manager's visit outside the branch is no booking: it would count as a
+# no-show (never checked in) in the appointments' figures.
+# A relationship manager's visit outside the branch is no booking: it would count as a
+# no-show (never checked in) in the appointments' figures.
 _BOOKINGS_SQL = (
     "SELECT service, slot_start, state, outcome FROM appointments "
-    "WHERE slot_start >= ? AND slot_start < ?"
+    "WHERE slot_start >= ? AND slot_start < ? AND COALESCE(kind, 'booking') != 'visit'"
 )
 
 
@@ -84,6 +90,7 @@ def load_legs(conn: sqlite3.Connection, first_day: date, last_day: date) -> list
                 counter=r["counter"],
                 staff_id=r["staff_id"],
                 rating=r["rating"],
+                visit_id=r["visit_id"],
             )
         )
     return legs
@@ -112,6 +119,62 @@ def load_businesses(conn: sqlite3.Connection) -> list[BusinessInfo]:
 
 def load_counter_names(conn: sqlite3.Connection) -> dict[int, str]:
     return {r["number"]: r["name"] for r in conn.execute("SELECT number, name FROM counters")}
+
+
+_DIVERSIONS_SQL = (
+    "SELECT at, json_extract(body, '$.data.business'), json_extract(body, '$.data.channel') "
+    "FROM events WHERE kind = 'lobby.diverted' AND at >= ? AND at < ?"
+)
+_PREREVIEWED_SQL = (
+    "SELECT DISTINCT t.visit_id FROM events e JOIN tickets t ON t.id = e.ticket_id "
+    "WHERE e.kind = 'ticket.prereviewed' AND t.business_day >= ? AND t.business_day <= ?"
+)
+
+
+def load_diversions(
+    conn: sqlite3.Connection, start: datetime, end: datetime, settings: BranchSettings
+) -> list[Diversion]:
+    """`lobby.diverted` events in [start, end), each on its business day."""
+    bounds = (start.astimezone(UTC).isoformat(), end.astimezone(UTC).isoformat())
+    return [
+        Diversion(
+            str(service),
+            str(channel),
+            business_day(datetime.fromisoformat(at), settings.timezone, settings.day_starts_at),
+        )
+        for at, service, channel in conn.execute(_DIVERSIONS_SQL, bounds)
+    ]
+
+
+def read_lobby_report(db_path: str | Path, first_day: date, last_day: date) -> dict[str, Any]:
+    """What the lobby did over business days [first_day, last_day], from one snapshot.
+
+    Blocking: run it off the event loop."""
+    conn = connect_read_only(db_path)
+    try:
+        conn.execute("BEGIN")
+        try:
+            settings = load_settings(conn)
+            if settings is None:
+                raise LookupError("the database has no branch yet")
+            scope = ReportScope(
+                first_day, last_day, timezone=settings.timezone,
+                day_starts_at=settings.day_starts_at,
+            )  # fmt: skip
+            start = datetime.combine(first_day - timedelta(days=1), time(), UTC)
+            end = datetime.combine(last_day + timedelta(days=2), time(), UTC)
+            diversions = load_diversions(conn, start, end, settings)
+            legs = load_legs(conn, first_day, last_day)
+            days = (first_day.isoformat(), last_day.isoformat())
+            reviewed = [int(v) for (v,) in conn.execute(_PREREVIEWED_SQL, days) if v is not None]
+            services = conn.execute("SELECT code, mean_service_s, sort FROM services").fetchall()
+        finally:
+            conn.execute("COMMIT")
+    finally:
+        conn.close()
+    configured = {r["code"]: int(r["mean_service_s"]) for r in services}
+    order = [r["code"] for r in sorted(services, key=lambda r: (r["sort"], r["code"]))]
+    return lobby_report(scope, diversions, legs, reviewed, configured, order)
 
 
 def read_report(

@@ -93,6 +93,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("PATCH", "/api/v1/followups/{followup_id}"): MANAGERS,
     ("GET", "/api/v1/audit"): MANAGERS,
     ("GET", "/api/v1/reports"): MANAGERS,
+    ("GET", "/api/v1/reports/lobby"): MANAGERS,
     ("GET", "/api/v1/voice/call.wav"): LISTENERS,
     ("GET", "/api/v1/voice/chime.wav"): LISTENERS,
     # The customer's own ticket: the ticket's token in the path is the only key, so every
@@ -124,6 +125,10 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/lobby/tickets/{ticket_id}/release"): LOBBY,
     ("POST", "/api/v1/lobby/tickets/{ticket_id}/cancel"): LOBBY,
     ("POST", "/api/v1/lobby/divert"): LOBBY,
+    ("POST", "/api/v1/lobby/tickets/{ticket_id}/prereview"): LOBBY,
+    ("POST", "/api/v1/lobby/tickets/{ticket_id}/to-desk"): LOBBY,
+    ("GET", "/api/v1/lobby/my-day"): LOBBY,
+    ("POST", "/api/v1/lobby/visits"): LOBBY,
 }
 
 
@@ -172,6 +177,9 @@ def test_every_route_checks_the_role(server):
         "/api/v1/lobby/tickets/{ticket_id}/hold": {"reason": "matrix"},
         "/api/v1/lobby/tickets/{ticket_id}/cancel": {"reason": "matrix"},
         "/api/v1/lobby/divert": {"service": "A", "channel": "app"},
+        "/api/v1/lobby/tickets/{ticket_id}/prereview": {"materials_reviewed": True},
+        "/api/v1/lobby/tickets/{ticket_id}/to-desk": {"counter": 2},
+        "/api/v1/lobby/visits": {"service": "C", "at": "2026-11-27T09:00:00+08:00"},
         "/api/v1/customers/identify": {
             "id_number": "110101195001011239",
             "birth_date": "1950-01-01",

@@ -261,6 +261,11 @@ def test_reports_show_the_day_and_export_it_off_the_gui_thread(
     assert reports.business_table.text_at(0, 1) == "2"
     assert len(reports.charts) == 4
     assert reports.export_csv.isEnabled()
+    # The lobby's page: nobody diverted or pre-reviewed yet; A's two served the usual way.
+    qtbot.waitUntil(lambda: reports.lobby_report is not None, timeout=WAIT_MS)
+    lobby = reports.lobby_table
+    assert [lobby.text_at(0, c) for c in (0, 1, 3)] == ["A", "0", "0.0"]
+    assert lobby.text_at(0, 5) == "0.0 分钟（2 人）" and lobby.text_at(0, 4) == "— 分钟（0 人）"
 
     results: list[Any] = []
     reports.on_exported = lambda done, message: results.append((done, message))

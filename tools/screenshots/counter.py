@@ -406,6 +406,20 @@ SERVING = _ticket(
 )  # fmt: skip
 
 
+# What the lobby did before the call (issue 21): care with its reason, a note, two of the
+# business's documents checked, and the form pre-reviewed while the customer waited.
+FROM_LOBBY = _ticket(
+    32, "C014", "C", 22, state="called", counter=COUNTER, called_at=_at(0.5),
+    priority="care", has_eform=True, staff_id="t104", care_reason="拄拐杖的老人，行动不便",
+    note="已核对身份证和户口本，客户要开一类户并办手机银行", documents_checked=[0, 1],
+    prereviewed=True,
+)  # fmt: skip
+
+
+def from_lobby(tr: Translator) -> QWidget:
+    return counter_window(tr, at_counter=dict(FROM_LOBBY))
+
+
 def sign_in(tr: Translator) -> QWidget:
     window = counter_window(tr, state="closed", staff=None, rating=None)
     window.sign_in.staff.setText("t104")
@@ -491,6 +505,7 @@ def screens() -> list[Screen]:
                 ("counter-idle", idle),
                 ("counter-called", called),
                 ("counter-serving", serving),
+                ("counter-from-lobby", from_lobby),
                 ("counter-paused", paused),
                 ("counter-offline", offline),
                 ("counter-knowledge", knowledge),

@@ -123,6 +123,12 @@ def error_key(code: str, *, sent_online: bool = False) -> str:
     return ERROR_KEYS.get(code, "counter.error.other")
 
 
+def _documents(business: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+    """The documents a business's guidance lists, per language: the lobby's checklist."""
+    guidance = business.get("guidance") or {}
+    return {lang: tuple(g.get("documents") or ()) for lang, g in guidance.items()}
+
+
 def seconds_between(start: datetime | None, end: datetime | None) -> int:
     if start is None or end is None:
         return 0
@@ -151,6 +157,13 @@ class Customer:
     has_eform: bool
     leg: int
     note: str
+    # What the lobby did while the customer waited (issue 21).
+    care_reason: str = ""
+    # The business's (or bundle's) documents per language, and which of them the lobby
+    # checked (indexes into each language's list, the same for every language).
+    checklist: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    documents_checked: frozenset[int] = frozenset()
+    prereviewed: bool = False
 
     @property
     def serving(self) -> bool:
@@ -405,6 +418,11 @@ class CounterSession:
             has_eform=bool(t.get("has_eform")),
             leg=int(t.get("leg") or 1),
             note=str(t.get("note") or ""),
+            care_reason=str(t.get("care_reason") or ""),
+            # The server's rule (Branch.checklist): the bundle's guidance, else the business's.
+            checklist=_documents(bundle_info) or _documents(service),
+            documents_checked=frozenset(int(i) for i in t.get("documents_checked") or ()),
+            prereviewed=bool(t.get("prereviewed")),
         )
 
     def waiting_rows(self, now: datetime | None) -> tuple[WaitingRow, ...]:

@@ -72,6 +72,11 @@ class ManagerClient(BranchClient):
         path = f"/reports?{urlencode({'from': start, 'to': end})}"
         return self._request("GET", path, action="reports", change=False)
 
+    def lobby_report(self, start: str, end: str) -> Reply:
+        """What the lobby did: diverted customers, time saved, pre-review's effect."""
+        path = f"/reports/lobby?{urlencode({'from': start, 'to': end})}"
+        return self._request("GET", path, action="reports", change=False)
+
     def config_version(self) -> Reply:
         """The head office's configuration in force: version, provenance, who set what."""
         return self._request("GET", "/config/version", action="config_version", change=False)

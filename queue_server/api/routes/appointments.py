@@ -36,7 +36,9 @@ async def book_appointment(
     body: AppointmentCreate, desk: DeskDep, _: BookingChannel
 ) -> dict[str, Any]:
     """Book a slot of a business; the answer carries the text of the booking's QR code."""
-    appointment = await desk.book(body.service, body.slot_start, body.customer_ref)
+    appointment = await desk.book(
+        body.service, body.slot_start, body.customer_ref, staff_id=body.staff_id
+    )
     return desk.view(appointment, with_qr=True)
 
 

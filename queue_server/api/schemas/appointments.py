@@ -25,6 +25,11 @@ class AppointmentCreate(BaseModel):
     customer_ref: str | None = Field(
         None, pattern=r"^[A-Fa-f0-9]{16,128}$", description="the bank's hash of the customer"
     )
+    staff_id: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+        description="the relationship manager the customer is to see; their day lists it",
+    )
 
 
 class AppointmentChange(BaseModel):
@@ -38,6 +43,7 @@ class AppointmentPublic(BaseModel):
     service: str
     slot_start: datetime = Field(description="in the branch's local time")
     slot_end: datetime
+    staff_id: str | None = Field(None, description="the relationship manager it is assigned to")
     state: str = Field(description="booked, checked_in, cancelled or released (no-show)")
     created_at: datetime
     ticket_id: int | None

@@ -106,10 +106,13 @@ class AppointmentsReport(BookingCounts):
     by_business: list[BusinessBookings]
 
 
-class BranchReport(BaseModel):
+class ReportDays(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
     first_day: str = Field(alias="from", description="first business day, YYYY-MM-DD")
     last_day: str = Field(alias="to", description="last business day (inclusive)")
+
+
+class BranchReport(ReportDays):
     days: int
     timezone: str
     generated_at: str
@@ -120,3 +123,27 @@ class BranchReport(BaseModel):
     by_staff: list[StaffReport]
     by_day: list[DayReport]
     appointments: AppointmentsReport
+
+
+class CounterTime(BaseModel):
+    served: int = Field(description="legs served (start of service → done)")
+    mean_counter_s: float | None = Field(description="start of service → done, mean seconds")
+
+
+class LobbyBusinessReport(BaseModel):
+    service: str
+    diverted: int = Field(description="customers sent to self-service instead of queueing")
+    by_channel: dict[str, int] = Field(description="diverted per channel: atm, app, self_service")
+    mean_service_s: float | None = Field(description="the counter time one diversion saves")
+    saved_from: str = Field(
+        description="measured: mean counter time of the range; configured: none was served"
+    )
+    counter_time_saved_s: float | None = Field(description="diverted × mean_service_s")
+    prereviewed: CounterTime = Field(description="legs of visits the lobby pre-reviewed")
+    not_prereviewed: CounterTime
+
+
+class LobbyReport(ReportDays):
+    diverted: int
+    counter_time_saved_s: float
+    by_business: list[LobbyBusinessReport]

@@ -55,6 +55,22 @@ class CustomerPanel(QFrame):
         self.recalls = label("customerRecalls")
         self.appointment = label("customerAppointment")
         self.bundle = label("customerBundle")
+        # What the lobby did while the customer waited: read before greeting them.
+        self.lobby = QFrame()
+        self.lobby.setObjectName("lobbyWork")
+        lobby = QVBoxLayout(self.lobby)
+        lobby.setContentsMargins(10, 6, 10, 6)
+        lobby.setSpacing(4)
+        self.lobby_title = TextLabel("counter.lobby.title", "hint", translator=tr)
+        self.prereviewed = TextLabel("counter.lobby.prereviewed", "heading", translator=tr)
+        self.prereviewed.setObjectName("prereviewedBadge")
+        self.care_reason = label("lobbyCare")
+        self.lobby_note = label("lobbyNote")
+        self.checklist = label("lobbyChecklist")
+        for widget in (
+            self.lobby_title, self.prereviewed, self.care_reason, self.lobby_note, self.checklist
+        ):  # fmt: skip
+            lobby.addWidget(widget)
         self.history_title = TextLabel("counter.history.title", "hint", translator=tr)
         self.history = label("customerHistory")
         self.empty = TextLabel("counter.customer.none", "title", translator=tr)
@@ -73,6 +89,7 @@ class CustomerPanel(QFrame):
         details.addLayout(badges)
         for widget in (self.waited, self.serving, self.recalls, self.appointment, self.bundle):
             details.addWidget(widget)
+        details.addWidget(self.lobby)
         details.addWidget(self.history_title)
         details.addWidget(self.history)
         details.addStretch(1)
@@ -182,6 +199,28 @@ class CustomerPanel(QFrame):
             else:
                 text = t.tr("counter.customer.bundle", name=name)
             self.bundle.setText(text)
+        self.show_lobby_work(customer)
+
+    def show_lobby_work(self, customer: Customer) -> None:
+        """The lobby's note, care reason, checked documents and pre-review, when any."""
+        t = self.tr_
+        self.prereviewed.setVisible(customer.prereviewed)
+        self.care_reason.setVisible(bool(customer.care_reason))
+        self.care_reason.setText(t.tr("counter.lobby.care", reason=customer.care_reason))
+        self.lobby_note.setVisible(bool(customer.note))
+        self.lobby_note.setText(t.tr("counter.lobby.note", note=customer.note))
+        lists = customer.checklist
+        documents = lists.get(t.language) or lists.get("zh") or next(iter(lists.values()), ())
+        checked = customer.documents_checked
+        lines = [f"{'✓' if i in checked else '○'} {doc}" for i, doc in enumerate(documents)]
+        shown = bool(checked) and bool(lines)
+        self.checklist.setVisible(shown)
+        if shown:
+            title = t.tr("counter.lobby.checklist", checked=len(checked), of=len(lines))
+            self.checklist.setText("\n".join([title, *lines]))
+        self.lobby.setVisible(
+            customer.prereviewed or bool(customer.care_reason or customer.note) or shown
+        )
 
     # ---- e-form
     def clear_eform(self) -> None:

@@ -181,11 +181,28 @@ class ReportsTab(QWidget):
             "reportDayTable",
             stretch=0,
         )
+        # What the lobby did (issue 21): diversions to self-service, the counter time they
+        # saved, and the counter time of pre-reviewed customers beside the others'.
+        self.lobby_report: dict[str, Any] | None = None
+        self.lobby_table = Table(
+            tr,
+            (
+                "manager.reports.business",
+                "manager.reports.diverted",
+                "manager.reports.diverted_channels",
+                "manager.reports.time_saved",
+                "manager.reports.prereviewed_time",
+                "manager.reports.not_prereviewed_time",
+            ),
+            "reportLobbyTable",
+            stretch=0,
+        )
         self.pages = [
             (self.charts_scroll, "manager.reports.charts"),
             (self.business_table, "manager.reports.by_business"),
             (self.desk_table, "manager.reports.by_desk"),
             (self.day_table, "manager.reports.by_day"),
+            (self.lobby_table, "manager.reports.by_lobby"),
         ]
         for page, key in self.pages:
             self.inner.addTab(page, tr.tr(key))
@@ -203,6 +220,8 @@ class ReportsTab(QWidget):
             self.inner.setTabText(self.inner.indexOf(page), self.tr_.tr(key))
         if self.report is not None:
             self.show_report(self.report)
+        if self.lobby_report is not None:
+            self.show_lobby(self.lobby_report)
 
     def set_day(self, day: QDate) -> None:
         """The range ends on the branch's business day (the last seven days by default)."""
@@ -222,6 +241,39 @@ class ReportsTab(QWidget):
             self.status.setText(w.error_text(error))
 
         w.send(lambda: w.client.reports(first, last), self.show_report, failed=failed)
+        w.send(lambda: w.client.lobby_report(first, last), self.show_lobby, failed=failed)
+
+    def show_lobby(self, data: Any) -> None:
+        if not isinstance(data, dict):
+            return
+        self.lobby_report = data
+        t = self.tr_
+        channels = ("atm", "app", "self_service")
+
+        def counter_time(figures: Mapping[str, Any]) -> str:
+            return t.tr(
+                "manager.reports.counter_time",
+                minutes=mins(figures.get("mean_counter_s")),
+                served=figures.get("served", 0),
+            )
+
+        self.lobby_table.retranslate()
+        self.lobby_table.set_rows(
+            [
+                [
+                    str(row.get("service")),
+                    str(row.get("diverted", 0)),
+                    " / ".join(
+                        f"{t.tr(f'manager.reports.channel.{c}')} {row['by_channel'].get(c, 0)}"
+                        for c in channels
+                    ),
+                    mins(row.get("counter_time_saved_s")),
+                    counter_time(row.get("prereviewed") or {}),
+                    counter_time(row.get("not_prereviewed") or {}),
+                ]
+                for row in data.get("by_business") or []
+            ]
+        )
 
     def show_report(self, data: Any) -> None:
         if not isinstance(data, dict):
