@@ -273,6 +273,7 @@ def create_app(
     app.include_router(voice.router, prefix=API)  # call announcements (WAV)
     app.include_router(pages.ticket)  # the phone's live ticket page
     app.include_router(public_tickets.router, prefix=API)  # and its public API
+    app.include_router(pages.lobby)  # the lobby manager's app (its API: /api/v1/lobby/…)
     app.add_middleware(BodyLimit)
     # Cross-origin calls only from the configured allow-list. With none (the default) the
     # middleware is left out: browsers refuse cross-origin answers without its headers, and

@@ -95,3 +95,12 @@ book = web_page(
     text_prefixes=("book.",),
     missing="no such booking page file",
 )
+
+# The lobby manager's app on a phone or tablet: /lobby?token=<lobby device token>. The
+# e-form's field names are the counter's, so the pre-review and the teller say the same.
+lobby = web_page(
+    "lobby",
+    files={"lobby.css": "text/css", "lobby.js": "text/javascript"},
+    text_prefixes=("lobby.", "counter.eform.field."),
+    missing="no such lobby file",
+)
