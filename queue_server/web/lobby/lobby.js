@@ -405,8 +405,13 @@
     const help = $("needs-help");
     help.textContent = "";
     for (const t of h.needs_help || []) {
-      const why = t.on_hold ? tr("lobby.flag.held") : t.care_reason ? tr("lobby.flag.care") : tr("lobby.flag.flagged");
-      help.appendChild(ticketRow(t, why));
+      const why = [];
+      if (t.on_hold) {
+        why.push(t.hold_reason ? tr("lobby.flag.held_with", { reason: t.hold_reason }) : tr("lobby.flag.held"));
+      }
+      if (t.care_reason) why.push(tr("lobby.flag.care_with", { reason: t.care_reason }));
+      if (!why.length) why.push(tr("lobby.flag.flagged"));
+      help.appendChild(ticketRow(t, why.join(" · ")));
     }
     if (!help.children.length) emptyRow(help);
     const alerts = $("alerts");
@@ -844,7 +849,7 @@
     const visits = $("my-visits");
     visits.textContent = "";
     for (const v of d.visits || []) {
-      const li = el("li", "row");
+      const li = el("li", "row visit");
       li.appendChild(el("span", "row-number", clockText(v.at || v.slot_start)));
       li.appendChild(el("span", "row-main", serviceName(v.service)));
       const docs = (v.documents_collected || []).join("、");
