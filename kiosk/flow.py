@@ -683,7 +683,8 @@ class KioskFlow:
             return  # an answer for a screen the customer has already left
         self._waiting_for = None
         if failure is not None or data is None:
-            self.error_key = "kiosk.error.generic"
+            closed = failure is not None and failure.code == "branch_closed"
+            self.error_key = "kiosk.error.branch_closed" if closed else "kiosk.error.generic"
             if failure is not None and failure.offline and not self.online:
                 self._go(Screen.OFFLINE)
                 return

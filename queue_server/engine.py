@@ -702,7 +702,7 @@ def _staffing_outlook(
         [s.code for s in services],
         timezone=b.settings.timezone,
         day_starts_at=b.settings.day_starts_at,
-        hours=branch_hours(services),
+        hours=branch_hours(services, b.settings.opening_hours, day),
         prior=prior,
         lookback_days=STAFFING_LOOKBACK_DAYS,
     )

@@ -278,6 +278,8 @@ def _publish_template(dsn: str, signing_key: Path, verify_key: Path, speed: floa
     signer = signing.create(signing_key)  # what `branchq central keygen` does
     verify_key.write_bytes(signer.public_pem())
     catalogue = catalogue_from_branch(tomllib.loads(DEMO_CONFIG.read_text(encoding="utf-8")))
+    # The demo runs at any hour of any day: branch-wide hours would turn its walk-ins away.
+    del catalogue["opening_hours"]
     for service in catalogue["services"]:
         for key in ("target_wait_min", "mean_min"):
             if key in service:

@@ -11,6 +11,10 @@ program runs under `runuser -u postgres`. Clients connect as the cluster's super
         psycopg.connect(pg.dsn("central"))
         pg.kill()                    # kill -9 the postmaster (a drill)
         pg.start()                   # recovers from its WAL like a real restart
+
+A cluster whose owner died without cleaning up (`kill -9` of the network demo, a crashed test
+run) would keep its postmaster and its directory for ever: each new cluster first stops and
+removes those whose owning process is gone (`sweep_orphans`).
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from types import TracebackType
 
 SUPERUSER = "branchq"
 START_TIMEOUT_S = 60
+PREFIX = "branchq-pg-"
+OWNER_FILE = "owner"  # "<pid> <start time in clock ticks>" of the process that made it
 
 
 class ClusterError(RuntimeError):
@@ -51,6 +57,48 @@ def server_bindir() -> Path:
     return versions[-1]
 
 
+def _process_identity(pid: int) -> str | None:
+    """The "pid start-time" of a live process (a pid alone may be reused), or None if gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # Field 22 (starttime) counts from the field after the command, which may hold spaces.
+    fields = stat.rsplit(")", 1)[-1].split()
+    return f"{pid} {fields[19]}" if len(fields) > 19 else None
+
+
+def _orphaned(root: Path) -> bool:
+    try:
+        owner = (root / OWNER_FILE).read_text().strip()
+    except OSError:
+        return False  # not ours to judge: made by an older version, or still being made
+    if not owner:
+        return False
+    pid = int(owner.split()[0]) if owner.split()[0].isdigit() else 0
+    return pid <= 0 or _process_identity(pid) != owner
+
+
+def sweep_orphans() -> list[Path]:
+    """Stop and remove clusters whose owning process has gone; the roots removed."""
+    removed = []
+    for root in Path(tempfile.gettempdir()).glob(PREFIX + "*"):
+        if not root.is_dir() or not _orphaned(root):
+            continue
+        orphan = Cluster.__new__(Cluster)
+        orphan.root, orphan.data = root, root / "data"
+        orphan.bindir, orphan.log = server_bindir(), root / "postgres.log"
+        orphan._as_postgres = os.geteuid() == 0
+        try:
+            if orphan.postmaster_pid() is not None:
+                orphan._run("pg_ctl", "-D", str(orphan.data), "-m", "immediate", "-w", "stop")
+        except (ClusterError, subprocess.TimeoutExpired, OSError):
+            orphan.kill()
+        shutil.rmtree(root, ignore_errors=True)
+        removed.append(root)
+    return removed
+
+
 class Cluster:
     """One private PostgreSQL cluster in its own temporary directory."""
 
@@ -60,7 +108,9 @@ class Cluster:
         self.durable = durable
         self.port = port
         self.bindir = server_bindir()
-        self.root = Path(tempfile.mkdtemp(prefix="branchq-pg-"))
+        sweep_orphans()
+        self.root = Path(tempfile.mkdtemp(prefix=PREFIX))
+        (self.root / OWNER_FILE).write_text(_process_identity(os.getpid()) or "")
         self.data = self.root / "data"
         self.socket_dir = self.root / "sock"
         self.log = self.root / "postgres.log"

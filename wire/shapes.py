@@ -188,6 +188,9 @@ class BranchWire(TypedDict):
     care_age: int
     notice: str  # the branch manager's
     centre_notice: CentreNoticeWire | None  # the head office's, while it runs; shown first
+    # The head office's hours by day, {"mon": ["09:00", "17:00"], "sat": [] (closed)}; a day
+    # not listed has no branch-wide limit. Updated live by `config.applied`.
+    opening_hours: dict[str, list[str]]
 
 
 class Snapshot(TypedDict):

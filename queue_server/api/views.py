@@ -73,6 +73,7 @@ def snapshot(engine: Engine) -> dict[str, Any]:
             "care_age": b.settings.care_age,
             "notice": b.settings.notice,
             "centre_notice": centre_notice_wire(b.settings, now),
+            "opening_hours": b.settings.opening_hours.to_wire(),
         },
         "services": [service_wire(s) for s in sorted(b.services.values(), key=_svc_key)],
         "bundles": bundle_views(b),

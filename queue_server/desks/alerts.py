@@ -12,10 +12,12 @@ import asyncio
 import json
 import logging
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from queue_server.desks import stop_following, woken_or_every
+from queue_server.desks.configuration import IN_FORCE_KEY
 from queue_server.domain import (
     Change,
     CounterState,
@@ -24,7 +26,14 @@ from queue_server.domain import (
     NotFound,
     TicketState,
 )
-from queue_server.domain.alerts import NEGATIVE, Alert, AlertBook, AlertRules, Followup, conditions
+from queue_server.domain.alerts import (
+    NEGATIVE,
+    Alert,
+    AlertBook,
+    AlertRules,
+    Followup,
+    conditions,
+)
 from queue_server.domain.day import day_start
 from queue_server.engine import Engine
 from queue_server.storage import CommitFailed
@@ -33,6 +42,7 @@ from queue_server.storage.events import (
     alert_bodies_between,
     last_paused_at,
 )
+from queue_server.storage.meta import read_meta
 from wire import EventKind
 
 log = logging.getLogger(__name__)
@@ -71,6 +81,8 @@ class AlertDesk:
 
     def _load(self) -> None:
         conn = self.engine.read_conn
+        in_force = json.loads(read_meta(conn, IN_FORCE_KEY) or "{}")
+        self._take_thresholds(in_force.get("alerts") or {})
         since = self.engine.clock() - timedelta(days=HISTORY_DAYS)
         rows = alert_and_followup_events(conn, since)
         self.book.apply_all((kind, json.loads(body).get("data", {})) for kind, body in rows)
@@ -79,6 +91,16 @@ class AlertDesk:
                 continue
             self.paused_since[number] = last_paused_at(conn, number) or self.engine.clock()
         self._forget_earlier_days(self.engine.clock())
+
+    def _take_thresholds(self, thresholds: Mapping[str, Any]) -> None:
+        """The head office's thresholds in force (checked before they were applied); a rule
+        it leaves out is off."""
+        count, share = thresholds.get("waiting_over"), thresholds.get("wait_over_target_share")
+        self.rules = replace(
+            self.rules,
+            waiting_over=None if count is None else int(count),
+            wait_over_target_share=None if share is None else float(share),
+        )
 
     def _forget_earlier_days(self, now: datetime) -> None:
         """At the day's rollover, drop the alerts cleared on earlier days.
@@ -113,6 +135,9 @@ class AlertDesk:
                     self.paused_since.pop(e.counter.number, None)
                 wake = urgent = True
             elif e.kind == EventKind.DEVICE_STATUS:
+                wake = urgent = True
+            elif e.kind == EventKind.CONFIG_APPLIED and "alerts" in e.data:
+                self._take_thresholds(e.data["alerts"])
                 wake = urgent = True
             elif e.kind in (EventKind.TICKET_CALLED, EventKind.TICKET_CANCELLED):
                 wake = True  # a queue shrinking: checked with the rest of the burst

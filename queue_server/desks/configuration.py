@@ -16,6 +16,8 @@ from typing import Any
 
 from queue_server.config import ConfigError, parse_config
 from queue_server.domain import Change, DomainError
+from queue_server.domain.alerts import thresholds_from_wire
+from queue_server.domain.hours import OpeningHours
 from queue_server.downlink import Refusal
 from queue_server.engine import Engine
 from queue_server.storage.meta import read_meta
@@ -47,6 +49,22 @@ def _checked_body(body: dict[str, Any]) -> tuple[dict[str, Any], list[str], dict
     return catalogue, editable, overridden
 
 
+def _opening_hours(catalogue: dict[str, Any]) -> OpeningHours:
+    """The branch-wide hours the catalogue sets (none listed: no branch-wide limit)."""
+    try:
+        return OpeningHours.from_wire(catalogue.get("opening_hours", {}))
+    except ValueError as exc:
+        raise Refusal("invalid_config", str(exc)) from None
+
+
+def _alert_thresholds(catalogue: dict[str, Any]) -> dict[str, int | float]:
+    """The alert thresholds the catalogue sets (one left out: that rule is off)."""
+    try:
+        return thresholds_from_wire(catalogue.get("alerts", {}))
+    except ValueError as exc:
+        raise Refusal("invalid_config", str(exc)) from None
+
+
 class ConfigurationDesk:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -71,6 +89,7 @@ class ConfigurationDesk:
         branch cannot take; returns the values in force for the centre."""
         body = document["body"]
         catalogue, editable, overridden = _checked_body(body)
+        hours, thresholds = _opening_hours(catalogue), _alert_thresholds(catalogue)
         b = self.engine.branch
         try:
             parsed = parse_config(
@@ -106,6 +125,7 @@ class ConfigurationDesk:
             "branch_editable": editable,
             "centre_notice": centre_notice if isinstance(centre_notice, str) else None,
             "skills_as_set": before.get("skills_as_set") or self._skills(),
+            "alerts": thresholds,  # the alert desk reads them back at start-up
         }
         bundles_wire = [dict(bundle_wire(x)) for x in parsed.bundles]
 
@@ -121,6 +141,8 @@ class ConfigurationDesk:
                 template=body.get("template", {}),
                 notice=notice,
                 bundles_wire=bundles_wire,
+                opening_hours=hours,
+                alerts=thresholds,
             )
             changed = change.events[-1].data["changed"]
             listed = {s.code for s in parsed.services}
@@ -141,6 +163,8 @@ class ConfigurationDesk:
             EDITABLE_NOTICE: b.settings.notice,
             EDITABLE_SKILLS: self._skills(),
             "services.draining": list(record.get("draining", [])),
+            "opening_hours": b.settings.opening_hours.to_wire(),
+            "alerts": dict(record.get("alerts") or {}),
         }
 
     def local_edits(self, record: dict[str, Any]) -> list[str]:

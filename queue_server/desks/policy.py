@@ -128,7 +128,7 @@ def tournament_scenario(
         [s.code for s in enabled],
         timezone=settings.timezone,
         day_starts_at=settings.day_starts_at,
-        hours=branch_hours(enabled),
+        hours=branch_hours(enabled, settings.opening_hours, day),
         prior=prior,
         lookback_days=STAFFING_LOOKBACK_DAYS,
     )
@@ -229,7 +229,7 @@ class PolicyDesk:
 
     def _nightly_at(self, today: date) -> datetime:
         b = self.engine.branch
-        closes = branch_hours(b.services.values()).closes
+        closes = branch_hours(b.services.values(), b.settings.opening_hours, today).closes
         local = datetime.combine(today, closes, ZoneInfo(b.settings.timezone))
         return local + timedelta(minutes=NIGHTLY_AFTER_CLOSE_MIN)
 

@@ -27,6 +27,8 @@ class AlertKind(StrEnum):
     DEVICE_FAULT = "device_fault"  # printer paper low / out, a board or reader offline
     COUNTER_PAUSED_LONG = "counter_paused_long"
     HEAD_OFFICE_REFUSED = "head_office_refused"  # a document from the centre was not applied
+    HALL_CROWDED = "hall_crowded"  # more people waiting than the centre's `waiting_over`
+    HALL_OVER_TARGET = "hall_over_target"  # too large a share waiting past their target
 
 
 class Severity(StrEnum):
@@ -48,6 +50,39 @@ class AlertRules:
     business_warn_share: float = 0.8  # longest wait ≥ this share of the target: about to miss
     customer_far_factor: float = 2.0  # one customer waiting ≥ this × the target
     counter_paused_s: float = 15 * 60
+    # The head office's (`alerts` in its configuration); None: the rule is off.
+    waiting_over: int | None = None  # more people than this waiting in the hall
+    wait_over_target_share: float | None = None  # more than this share past their target
+
+
+ALERT_THRESHOLDS = ("waiting_over", "wait_over_target_share")
+
+
+def thresholds_from_wire(raw: Any) -> dict[str, int | float]:
+    """The centre's `alerts` section, checked: ValueError names the value at fault.
+
+    `waiting_over`: a whole number of people, 1 to 10,000; `wait_over_target_share`: a
+    share above 0 and below 1. A threshold left out turns its rule off.
+    """
+    if not isinstance(raw, Mapping):
+        raise ValueError('alerts is an object like {"waiting_over": 30}')
+    unknown = sorted(str(k) for k in raw if k not in ALERT_THRESHOLDS)
+    if unknown:
+        raise ValueError(f"alerts: no rule {', '.join(unknown)} ({', '.join(ALERT_THRESHOLDS)})")
+    found: dict[str, int | float] = {}
+    count = raw.get("waiting_over")
+    if count is not None:
+        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 10_000:
+            raise ValueError(f"alerts.waiting_over: a whole number 1 to 10000, not {count!r}")
+        found["waiting_over"] = count
+    share = raw.get("wait_over_target_share")
+    if share is not None:
+        if isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share < 1:
+            raise ValueError(
+                f"alerts.wait_over_target_share: a share between 0 and 1, not {share!r}"
+            )
+        found["wait_over_target_share"] = float(share)
+    return found
 
 
 @dataclass(frozen=True)
@@ -256,6 +291,7 @@ def conditions(  # noqa: C901 one check per alert rule, read top to bottom
                 "eta_s": None if eta is None else round(eta),
             }
             found[key] = Condition(key, AlertKind.BUSINESS_OVER_TARGET, severity, subject, detail)
+    found.update(_hall_conditions(branch, now, rules))
     for device in branch.devices.values():
         if device.health is DeviceHealth.OK:
             continue
@@ -293,6 +329,46 @@ def conditions(  # noqa: C901 one check per alert rule, read top to bottom
                 },
                 f"{counter.name} paused for {_minutes(paused)}"
                 + (f" ({counter.pause_reason})" if counter.pause_reason else ""),
+            )
+    return found
+
+
+def _hall_conditions(branch: Any, now: datetime, rules: AlertRules) -> dict[str, Condition]:
+    """The whole hall against the centre's thresholds: how many wait, and how many of them
+    have waited past their business's target. Twice over a threshold is critical."""
+    found: dict[str, Condition] = {}
+    waiting = [t for t in branch.waiting if t.service in branch.services]
+    if rules.waiting_over is not None and len(waiting) > rules.waiting_over:
+        limit = rules.waiting_over
+        severity = Severity.CRITICAL if len(waiting) > 2 * limit else Severity.WARNING
+        found["hall:waiting"] = Condition(
+            "hall:waiting",
+            AlertKind.HALL_CROWDED,
+            severity,
+            {"waiting": len(waiting), "limit": limit},
+            f"{len(waiting)} customers waiting, over the {limit} set by the head office",
+        )
+    if rules.wait_over_target_share is not None and waiting:
+        over = sum(
+            1
+            for t in waiting
+            if (now - t.arrived_at).total_seconds() > branch.services[t.service].target_wait_s
+        )
+        share, limit_share = over / len(waiting), rules.wait_over_target_share
+        if share > limit_share:
+            severity = Severity.CRITICAL if share > 2 * limit_share else Severity.WARNING
+            found["hall:over_target"] = Condition(
+                "hall:over_target",
+                AlertKind.HALL_OVER_TARGET,
+                severity,
+                {
+                    "over_target": over,
+                    "waiting": len(waiting),
+                    "share": round(share, 3),
+                    "limit_share": limit_share,
+                },
+                f"{over} of {len(waiting)} waiting customers are past their target "
+                f"({share:.0%}, over the {limit_share:.0%} set by the head office)",
             )
     return found
 

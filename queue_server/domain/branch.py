@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from queue_server.domain.appointments import (
     Appointment,
@@ -33,6 +34,7 @@ from queue_server.domain.appointments import (
 )
 from queue_server.domain.day import business_day, format_number
 from queue_server.domain.errors import InvalidInput, InvalidState, NotFound
+from queue_server.domain.hours import OpeningHours
 from queue_server.domain.model import (
     BranchSettings,
     Bundle,
@@ -424,6 +426,10 @@ class Branch:
         svc = self.service(service)
         if not svc.enabled:
             raise InvalidState(f"service {service} is not offered now", code="service_disabled")
+        if source in (Source.KIOSK, Source.MOBILE):
+            # Walk-ins only: a booking's check-in follows its slot, and staff may still
+            # issue for someone let in at closing; nobody already waiting is turned away.
+            self._require_open(now)
         if bundle is not None and self.bundle(bundle).service != svc.code:
             raise InvalidInput(
                 f"bundle {bundle} queues for {self.bundle(bundle).service}, not {svc.code}",
@@ -474,6 +480,30 @@ class Branch:
         draft.ticket(ticket, EventKind.TICKET_ISSUED)
         draft.change.result = ticket
         return draft.change
+
+    def hours_on(self, now: datetime) -> tuple[bool, tuple[time, time] | None]:
+        """The head office's hours for the local day of `now`: (listed, hours or closed)."""
+        return self.settings.opening_hours.on(self._local(now).date())
+
+    def _local(self, now: datetime) -> datetime:
+        return now.astimezone(ZoneInfo(self.settings.timezone))
+
+    def _require_open(self, now: datetime) -> None:
+        local = self._local(now)
+        if self.settings.opening_hours.open_at(local):
+            return
+        _, hours = self.settings.opening_hours.on(local.date())
+        if hours is None:
+            refused = InvalidState("the branch is closed today", code="branch_closed")
+        elif local.time() < hours[0]:
+            refused = InvalidState(f"the branch opens at {hours[0]:%H:%M}", code="branch_closed")
+            refused.details["opens_at"] = local.replace(
+                hour=hours[0].hour, minute=hours[0].minute, second=0, microsecond=0
+            ).isoformat()
+        else:
+            refused = InvalidState(f"the branch closed at {hours[1]:%H:%M}", code="branch_closed")
+        refused.details["hours"] = [] if hours is None else [f"{h:%H:%M}" for h in hours]
+        raise refused
 
     def cancel_ticket(self, ticket_id: int, now: datetime) -> Change:
         ticket = self.ticket(ticket_id)
@@ -832,6 +862,8 @@ class Branch:
         template: Mapping[str, Any],
         notice: str | None = None,
         bundles_wire: Sequence[Mapping[str, Any]] = (),
+        opening_hours: OpeningHours | None = None,
+        alerts: Mapping[str, Any] | None = None,
     ) -> Change:
         """A configuration version from the head office, as one change at this safe point.
 
@@ -840,8 +872,10 @@ class Branch:
         still called (it drains; see `retire_businesses`). Counters keep their skills (the
         branch's own), less the businesses removed. `notice`: the hall notice to show, when
         the centre sets it and the branch has not edited it; `bundles_wire`: the bundles as
-        clients read them, sent with the event when they change. Tickets, calls, counters
-        and sign-ins are left as they are.
+        clients read them, sent with the event when they change; `opening_hours` (None:
+        unchanged) and `alerts` (the thresholds in force, checked by the caller) go with the
+        event, so kiosks, displays and the alert desk take them live. Tickets, calls,
+        counters and sign-ins are left as they are.
         """
         listed = {s.code for s in services}
         draft = _Draft(self, now)
@@ -885,8 +919,17 @@ class Branch:
         if notice is not None and changed["notice"]:
             draft.change.settings = replace(self.settings, notice=notice)
             draft.event(EventKind.BRANCH_NOTICE, text=notice)
+        hours = self.settings.opening_hours if opening_hours is None else opening_hours
+        changed["opening_hours"] = hours != self.settings.opening_hours
+        if changed["opening_hours"]:
+            draft.change.settings = replace(
+                draft.change.settings or self.settings, opening_hours=hours
+            )
         data: dict[str, Any] = {"version": version, "template": dict(template),
                                 "changed": changed, "removed": changed["removed"]}  # fmt: skip
+        data["opening_hours"] = hours.to_wire()
+        if alerts is not None:
+            data["alerts"] = dict(alerts)
         if bundles_changed:
             data["bundles"] = [dict(b) for b in bundles_wire]
         draft.event(EventKind.CONFIG_APPLIED, **data)

@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 import wire
+from queue_server.domain.hours import OpeningHours
 
 
 class TicketState(StrEnum):
@@ -224,3 +225,5 @@ class BranchSettings:
     # never mixed with it: each is set, cleared and ends on its own.
     centre_notice: str = ""
     centre_notice_until: datetime | None = None  # shown until then (UTC); "" text: none
+    # The head office's hours by day; none listed: no branch-wide limit.
+    opening_hours: OpeningHours = field(default_factory=OpeningHours)

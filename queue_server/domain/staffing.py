@@ -37,6 +37,7 @@ from statistics import fmean, pstdev
 from zoneinfo import ZoneInfo
 
 from queue_server.domain.day import business_day
+from queue_server.domain.hours import OpeningHours
 from queue_server.domain.model import Counter, Service
 
 DEFAULT_OPENS = time(9, 0)
@@ -236,8 +237,17 @@ class DayHours:
         return [time(m // 60, m % 60) for m in range(start, end, interval_min)]
 
 
-def branch_hours(services: Iterable[Service]) -> DayHours:
-    """The branch's day: from the earliest business opening to the latest closing."""
+def branch_hours(
+    services: Iterable[Service], opening: OpeningHours | None = None, day: date | None = None
+) -> DayHours:
+    """The branch's day: the head office's hours for `day` when it sets them, else from the
+    earliest business opening to the latest closing. A day the centre closes keeps the
+    businesses' hours: its history has no arrivals, so the forecast for it is empty anyway.
+    """
+    if opening is not None and day is not None:
+        listed, hours = opening.on(day)
+        if listed and hours is not None:
+            return DayHours(*hours)
     enabled = [s for s in services if s.enabled]
     opens = [s.opens for s in enabled if s.opens is not None]
     closes = [s.closes for s in enabled if s.closes is not None]

@@ -26,6 +26,7 @@ from queue_server.domain import (
     TicketState,
     business_day,
 )
+from queue_server.domain.hours import OpeningHours
 from queue_server.storage.appointments import (
     appointment_statements,
     create_tables,
@@ -555,6 +556,7 @@ def _settings_json(settings: BranchSettings) -> str:
         "centre_notice_until": None
         if settings.centre_notice_until is None
         else settings.centre_notice_until.isoformat(),
+        "opening_hours": settings.opening_hours.to_wire(),
     }
     return to_json(value)
 
@@ -585,6 +587,7 @@ def load_settings(conn: sqlite3.Connection) -> BranchSettings | None:
         centre_notice_until=None
         if v.get("centre_notice_until") is None
         else datetime.fromisoformat(v["centre_notice_until"]),
+        opening_hours=OpeningHours.from_wire(v.get("opening_hours") or {}),
     )
 
 

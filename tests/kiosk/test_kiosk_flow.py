@@ -136,6 +136,13 @@ def test_a_second_tap_after_a_lost_answer_reuses_the_key(flow, ports):
     assert ports.issued[2][1] == "key-2"
 
 
+def test_a_ticket_refused_because_the_branch_is_closed_says_so(flow, ports):
+    to_guidance(flow)
+    flow.take_ticket()
+    ports.issued[0][2](None, IssueFailure(offline=False, code="branch_closed"))
+    assert flow.screen is Screen.GUIDANCE and flow.error_key == "kiosk.error.branch_closed"
+
+
 def test_leaving_the_guidance_forgets_the_key(flow, ports):
     to_guidance(flow)
     flow.take_ticket()

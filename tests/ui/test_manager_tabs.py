@@ -267,3 +267,19 @@ def test_a_business_card_with_a_queue_past_target_is_red_and_not_100_percent(qtb
         assert "6 人超过目标" in card.toolTip()
     finally:
         client.stop()
+
+
+def test_the_hall_alerts_read_in_the_managers_language(tr) -> None:
+    crowded = {"kind": "hall_crowded", "subject": {"waiting": 35, "limit": 30}, "detail": "…"}
+    over = {
+        "kind": "hall_over_target",
+        "subject": {"over_target": 3, "waiting": 10, "share": 0.3, "limit_share": 0.2},
+        "detail": "…",
+    }
+    assert alert_detail(tr, crowded, str) == "大厅有 35 人等候，超过总行设定的 30 人"
+    assert alert_detail(tr, over, str) == (
+        "等候的 10 人中有 3 人（30%）已超过目标等候时间，超过总行设定的 20%"
+    )
+    tr.set_language("en")
+    assert alert_detail(tr, crowded, str) == "35 customers waiting, over the 30 set by head office"
+    assert alert_detail(tr, over, str).startswith("3 of 10 waiting customers (30%)")

@@ -36,10 +36,13 @@ def test_a_regional_manager_sends_a_notice_to_their_region_only(
             "#fleet-table tbody tr", "r => r.map(x => x.dataset.branch)"
         )
         assert sorted(rows) == EAST  # the region's branches only
-        # The refusal shows in red with its reason.
+        # The refusal shows in red with its reason in the manager's language; the branch's
+        # own sentence (English, with its code) is the tooltip.
         refused = page.locator("#fleet-table tr[data-branch=hz-xihu] td").nth(3)
-        assert "prefix_in_use" in refused.inner_text()
-        assert refused.locator(".over-text").count() > 0
+        assert "号码前缀仍被排空中的业务占用" in refused.inner_text()
+        assert "prefix_in_use" not in refused.inner_text()
+        reason = refused.locator(".over-text[title]")
+        assert "prefix_in_use" in (reason.get_attribute("title") or "")
         # Their region is the only choice: neither the network nor another region.
         options = page.eval_on_selector_all("#notice-region option", "o => o.map(x => x.value)")
         assert options == ["east"]

@@ -100,6 +100,8 @@ class BranchModel:
         if event["kind"] == "config.applied":
             if isinstance(data.get("bundles"), list):
                 self.bundles = {b["code"]: b for b in data["bundles"]}
+            if isinstance(data.get("opening_hours"), dict):
+                self.branch["opening_hours"] = data["opening_hours"]
             gone = data.get("removed") or []
         elif event["kind"] == "config.business_retired":
             gone = data.get("services") or []

@@ -85,6 +85,12 @@
     ops_summary: (n, cfg, dev) => `${n} 个网点；${cfg} 个配置未生效，${dev} 个需上门`,
     notice_ended: "已结束", until_word: "至", out_of_scope: "只能发送到本区域。", bad_until: "截止时间须在今后 31 天内。",
     bad_notice: "通知须为 1 至 300 个字。", no_signing_key: "总行未配置签名密钥，无法发送。",
+    refusal: {
+      bad_signature: "签名无效", wrong_branch: "发给了其他网点", unknown_kind: "网点不接受此类文件",
+      old_version: "版本不比网点现有的新", invalid_body: "文件内容缺失", invalid_config: "配置内容网点无法采用",
+      invalid_notice: "通知内容无效", wrong_kind: "文件类型不符", prefix_in_use: "号码前缀仍被排空中的业务占用",
+    },
+    refusal_other: "网点拒绝（原因见提示）",
   });
   Object.assign(TEXT.en, {
     tab_operations: "Operations", notice_title: "Send a hall notice", notice_text: "Notice (shown on the branches' hall displays)",
@@ -95,6 +101,13 @@
     ops_summary: (n, cfg, dev) => `${n} branches; ${cfg} config not in force, ${dev} need a visit`,
     notice_ended: "ended", until_word: "until", out_of_scope: "You can send to your region only.", bad_until: "The end must be within the next 31 days.",
     bad_notice: "A notice has 1 to 300 characters.", no_signing_key: "The centre has no signing key: nothing can be sent.",
+    refusal: {
+      bad_signature: "bad signature", wrong_branch: "issued for another branch", unknown_kind: "the branch takes no such document",
+      old_version: "not newer than the branch's version", invalid_body: "the document has no body",
+      invalid_config: "a configuration the branch cannot take", invalid_notice: "an invalid notice", wrong_kind: "wrong document kind",
+      prefix_in_use: "the number prefix is still used by a draining business",
+    },
+    refusal_other: "refused by the branch (see the tooltip)",
   });
   let lang = localStorage.getItem("branchq.console.lang") === "en" ? "en" : "zh";
   const t = (key) => TEXT[lang][key] ?? key;
@@ -527,12 +540,20 @@
 
   const stamp = (iso) => new Date(iso).toLocaleString(lang === "zh" ? "zh-CN" : "en-GB", { hour12: false, month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit" });
 
+  // A branch reports "code: sentence" in English; the manager reads the code in their language
+  // and the branch's own sentence as the tooltip.
+  function refusalText(reason) {
+    if (!reason) return "";
+    const code = String(reason).split(":")[0].trim();
+    return TEXT[lang].refusal[code] ?? t("refusal_other");
+  }
+
   function configCell(r) {
     const v = (n) => (n == null ? "—" : `v${n}`);
     let html = `${v(r.config_published)} ／ ${v(r.config_deployed)}`;
     if (r.config_refused) {
       html = `<span class="over-text">${html} · ${esc(t("refused"))} v${r.config_refused}</span>`
-        + `<div class="over-text">${esc(r.config_refused_reason || "")}</div>`;
+        + `<div class="over-text" title="${esc(r.config_refused_reason || "")}">${esc(refusalText(r.config_refused_reason))}</div>`;
     } else if (r.config_published != null && r.config_published !== r.config_deployed) {
       html = `<span class="near-text">${html} · ${esc(t("pending"))}</span>`;
     }

@@ -300,6 +300,15 @@ def alert_detail(t: Translator, alert: Mapping[str, Any], names: Callable[[str],
             "paused": minutes("paused_s"),
             "reason": t.tr("manager.alert_detail.reason", reason=reason) if reason else "",
         }
+    elif kind == "hall_crowded" and subject.get("limit") is not None:
+        values = {"waiting": subject.get("waiting", ""), "limit": subject["limit"]}
+    elif kind == "hall_over_target" and subject.get("limit_share") is not None:
+        values = {
+            "over": subject.get("over_target", ""),
+            "waiting": subject.get("waiting", ""),
+            "share": round(float(subject.get("share") or 0) * 100),
+            "limit": round(float(subject["limit_share"]) * 100),
+        }
     elif kind == "device_fault" and subject.get("device"):
         health = str(subject.get("health") or "")
         fault = str(subject.get("detail") or "")
