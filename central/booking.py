@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 STALE_AFTER_S = 60.0  # a hello every 15 s: four missed in a row and the wait is unknown
@@ -107,6 +108,34 @@ def rank_now(
         )
     ranked.sort(key=lambda e: (e["total_min"] is None, e["total_min"] or 0, e["wait_min"]))
     return ranked
+
+
+def network_times(offers: list[list[dict[str, Any]]], days_shown: int) -> list[dict[str, Any]]:
+    """The times a business can be booked somewhere: each branch's day slot lists (`offers`,
+    as the branches gave them, in their local time) merged into the first `days_shown` days
+    with at least one slot that has room, each slot with how many branches have room in it.
+
+    A day is the branch's own calendar day (the date in its local slot start), so a slot is
+    never moved to another day by the customer's or the centre's time zone.
+    """
+    days: dict[str, dict[str, dict[str, Any]]] = {}
+    for slots in offers:
+        for s in slots:
+            if not (s["bookable"] and s["free"] > 0):
+                continue
+            start = str(s["slot_start"])
+            at = days.setdefault(start[:10], {}).setdefault(
+                start, {"slot_start": start, "slot_end": s["slot_end"], "branches": 0}
+            )
+            at["branches"] += 1
+    return [
+        {"day": day, "slots": sorted(days[day].values(), key=_instant)}
+        for day in sorted(days)[:days_shown]
+    ]
+
+
+def _instant(slot: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(slot["slot_start"])
 
 
 def rank_at_slot(

@@ -9,29 +9,20 @@ the applier checks the body whole and stores nothing of one it refuses.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from datetime import UTC, datetime
 from typing import Any
 
+from queue_server.domain import DomainError
 from queue_server.downlink import Refusal
 from queue_server.engine import Engine
 from queue_server.storage import in_transaction
 from queue_server.storage import knowledge as rows
 from wire.downlink import Document
-from wire.knowledge import BadPage, KnowledgeBody, Page, check_body
+from wire.kinds import EventKind
+from wire.knowledge import BadPage, Page, check_body
 
 SEARCH_LIMIT = 50
-
-
-def _store_newer(conn: sqlite3.Connection, body: KnowledgeBody) -> None:
-    held = rows.held_version(conn)
-    if body["kb_version"] < held:
-        # The document's own version is newer (the follower checked), yet it carries an
-        # older knowledge base: a re-enrolled branch, or a mistake at the centre.
-        raise Refusal(
-            "older_knowledge", f"knowledge base {body['kb_version']} is older than {held}"
-        )
-    rows.store(conn, body)
+ACTOR = "head office"
 
 
 class KnowledgeDesk:
@@ -39,14 +30,34 @@ class KnowledgeDesk:
         self.engine = engine
 
     async def apply(self, document: Document) -> dict[str, Any] | None:
-        """Store a verified `knowledge` document's pages and changes (the follower's applier)."""
+        """Store a verified `knowledge` document's pages and changes (the follower's applier)
+        with one `knowledge.applied` event, so the counters hear of it at once."""
         if document.get("kind") != "knowledge":
             raise Refusal("wrong_kind", "not a knowledge document")
         try:
             body = check_body(document.get("body"))
         except BadPage as exc:
             raise Refusal(exc.code, str(exc)) from None
-        await asyncio.to_thread(in_transaction, self.engine.db_path, _store_newer, body)
+        held = rows.held_version(self.engine.read_conn)
+        if body["kb_version"] < held:
+            # The document's own version is newer (the follower checked), yet it carries an
+            # older knowledge base: a re-enrolled branch, or a mistake at the centre.
+            raise Refusal(
+                "older_knowledge", f"knowledge base {body['kb_version']} is older than {held}"
+            )
+        told = {
+            "kb_version": body["kb_version"],
+            "published_at": body["published_at"],
+            "services": sorted({c["service"] for c in body["changes"]}),
+        }
+        try:
+            await self.engine.execute(
+                lambda b, now: b.record(now, [(EventKind.KNOWLEDGE_APPLIED, told)]),
+                actor=ACTOR,
+                also=rows.store_statements(body),
+            )
+        except DomainError as exc:  # a text SQLite cannot hold: nothing stored
+            raise Refusal(exc.code, str(exc)) from None
         return {"kb_version": body["kb_version"], "pages": len(body["pages"])}
 
     # The reads below are a few small rows each, on the engine's read connection, as the

@@ -44,6 +44,10 @@ class EventKind(StrEnum):
     # then goes with `config.business_retired` (data: services).
     CONFIG_APPLIED = "config.applied"
     CONFIG_BUSINESS_RETIRED = "config.business_retired"
+    # A knowledge base from the head office, stored whole (data: kb_version, published_at,
+    # services: the business codes its changes name). Counters ask their teller's "what
+    # changed" and reload the page they show; nothing in the queue changes.
+    KNOWLEDGE_APPLIED = "knowledge.applied"
     DEVICE_STATUS = "device.status"
 
     APPOINTMENT_BOOKED = "appointment.booked"

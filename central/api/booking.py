@@ -35,6 +35,7 @@ POOL_WAIT_S = 5.0
 BRANCH_PATH = "/api/v1/public/book"
 BRANCH_CONNECT_S = 2.0
 BRANCH_READ_S = 5.0  # a branch slower than this is left out of a slot's ranking
+TIMES_DAYS = 5  # the picker's days: enough to plan a week, few enough to read on a phone
 CODE = r"^[A-Za-z0-9_-]{1,16}$"
 BRANCH_ID = r"^[A-Za-z0-9_.-]{1,64}$"
 CSP = (
@@ -123,6 +124,42 @@ async def _room(
     except (ValueError, KeyError, TypeError):
         return "no_answer"
     return "full"
+
+
+async def _day_offers(
+    client: httpx.AsyncClient, request: Request, reach: BranchReach, service: str
+) -> tuple[str | None, list[dict[str, Any]]]:
+    """The branch's today and every slot it offers for the business on the days it offers;
+    nothing from a branch that does not answer or answers nonsense (it is not counted)."""
+    url = f"{reach.booking_url}{BRANCH_PATH}"
+    headers = _forwarded(request)
+    try:
+        offer = await client.get(f"{url}/services", headers=headers)
+        if not offer.is_success:
+            return None, []
+        said = offer.json()
+        today = date.fromisoformat(said["today"]).isoformat()
+        days = [date.fromisoformat(d) for d in said["days"]]
+        answers = await asyncio.gather(
+            *(
+                client.get(f"{url}/slots", params={"day": d.isoformat(), "service": service},
+                           headers=headers)
+                for d in days
+            )
+        )  # fmt: skip
+        return today, [
+            {
+                "slot_start": datetime.fromisoformat(s["slot_start"]).isoformat(),
+                "slot_end": datetime.fromisoformat(s["slot_end"]).isoformat(),
+                "free": int(s["free"]),
+                "bookable": s["bookable"] is True,
+            }
+            for answer in answers
+            if answer.is_success
+            for s in answer.json()
+        ]
+    except (httpx.HTTPError, ValueError, KeyError, TypeError):
+        return None, []
 
 
 # Like the console's: the routes are closures over one pool and one trust; each is short,
@@ -216,6 +253,25 @@ def booking_router(  # noqa: C901
             "overhead_min": booking.TRAVEL_OVERHEAD_MIN,
             "branches": ranked,
             "unavailable": out,
+        }
+
+    @router.get("/api/v1/book/times")
+    async def times(
+        request: Request, service: Annotated[str, Query(pattern=CODE)]
+    ) -> dict[str, Any]:
+        """The next days and times the business can be booked at some branch offered now,
+        for the page's picker; each time with how many branches still have room then."""
+        found: list[BranchReach] = await run_in_threadpool(read, stored.branches_for, service)
+        offered = [r for r in found if booking.why_not_now(r) not in ("wait_unknown", "no_booking")]
+        async with to_branches() as client:
+            offers = await asyncio.gather(
+                *(_day_offers(client, request, r, service) for r in offered)
+            )
+        todays = [today for today, _ in offers if today is not None]
+        return {
+            "service": service,
+            "today": min(todays) if todays else None,  # a branch's calendar, not the centre's
+            "days": booking.network_times([slots for _, slots in offers], TIMES_DAYS),
         }
 
     @router.get("/api/v1/book/slots", response_model=None)

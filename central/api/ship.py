@@ -14,6 +14,7 @@ from central.api.gate import POOL_TIMEOUT_S, IngestGate
 from central.branches import authenticate
 from central.storage import branches as stored
 from central.storage import downlink, ingest
+from central.storage import knowledge as knowledge_base
 from central.storage.ingest import Refused
 from wire.downlink import Pending, Report
 from wire.shipping import Ack, Batch, Digests, Hello, LogState
@@ -133,15 +134,20 @@ def router(pool: ConnectionPool, gate: IngestGate) -> APIRouter:
 
     @api.get("/downlink", response_model=None)
     def downlink_pending(
+        request: Request,
         config: Annotated[int, Query(ge=0)] = 0,
         vip: Annotated[int, Query(ge=0)] = 0,
         knowledge: Annotated[int, Query(ge=0)] = 0,
         notice: Annotated[int, Query(ge=0)] = 0,
         branch: str = authenticated,
     ) -> Pending:
-        """Per kind, the newest document for the branch when newer than the version it has."""
+        """Per kind, the newest document for the branch when newer than the version it has.
+
+        A branch that was never sent the newest knowledge base (enrolled after it was
+        published) is sent it now, so its first poll brings it."""
         have = {"config": config, "vip": vip, "knowledge": knowledge, "notice": notice}
         with pool.connection(timeout=POOL_TIMEOUT_S) as conn, conn.transaction():
+            knowledge_base.catch_up(conn, request.app.state.signer, branch)
             return {"documents": downlink.pending(conn, branch, have)}
 
     @api.post("/downlink/report", status_code=204, response_model=None)

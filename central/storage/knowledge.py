@@ -15,7 +15,16 @@ from psycopg.types.json import Jsonb
 from central.knowledge_changes import changes as compute_changes
 from central.signing import Signer
 from central.storage import downlink
-from wire.knowledge import MAX_EARLIER, MAX_PAGES, Change, KnowledgeBody, Page, check_page
+from wire.downlink import Document
+from wire.knowledge import (
+    MAX_EARLIER,
+    MAX_PAGES,
+    Change,
+    KnowledgeBody,
+    Page,
+    VersionChanges,
+    check_page,
+)
 
 # Taken for the length of a publication: two at once would both read version N as the
 # last and both try to write N + 1.
@@ -123,17 +132,61 @@ def publish(conn: psycopg.Connection, signer: Signer, by: str) -> dict[str, Any]
         (number, by, Jsonb(current), Jsonb(what)),
     ).fetchone()
     assert row is not None
-    body: KnowledgeBody = {
-        "kb_version": number,
-        "published_at": row[0].isoformat(),
-        "pages": current,
-        "changes": what,
-        "earlier": [
-            {"kb_version": v["version"], "published_at": v["published_at"], "changes": v["changes"]}
-            for v in history(conn, MAX_EARLIER + 1)[1:]
-        ],
-    }
+    body = _body(conn, number, row[0].isoformat(), current, what)
     branches = [r[0] for r in conn.execute("SELECT id FROM branches ORDER BY id")]
     for branch in branches:
         downlink.publish(conn, signer, branch, "knowledge", dict(body))
     return {"version": number, "changes": what, "branches": len(branches)}
+
+
+def _body(
+    conn: psycopg.Connection,
+    number: int,
+    published_at: str,
+    version_pages: list[Page],
+    what: list[Change],
+) -> KnowledgeBody:
+    """Version `number` as branches receive it, with the changes of the versions before it
+    (a branch that missed some shows its tellers all of them)."""
+    earlier: list[VersionChanges] = [
+        {"kb_version": v["version"], "published_at": v["published_at"], "changes": v["changes"]}
+        for v in history(conn, MAX_EARLIER + 1)
+        if v["version"] < number
+    ]
+    return {
+        "kb_version": number,
+        "published_at": published_at,
+        "pages": version_pages,
+        "changes": what,
+        "earlier": earlier[:MAX_EARLIER],
+    }
+
+
+def _behind(conn: psycopg.Connection, branch: str) -> bool:
+    row = conn.execute(
+        "SELECT (SELECT max(version) FROM knowledge_versions), "
+        "(SELECT (document -> 'body' ->> 'kb_version')::int FROM downlink_documents "
+        " WHERE branch_id = %s AND kind = 'knowledge' ORDER BY version DESC LIMIT 1)",
+        (branch,),
+    ).fetchone()
+    return row is not None and row[0] is not None and (row[1] is None or row[1] < row[0])
+
+
+def catch_up(conn: psycopg.Connection, signer: Signer | None, branch: str) -> Document | None:
+    """Send the branch the newest version when it was sent an older one or none — a branch
+    enrolled after the last publication — as the branch's next `knowledge` document; None
+    when it is up to date, or when the centre has no signing key (it publishes nothing then).
+    Asked at each of the branch's polls: one indexed read when there is nothing to send."""
+    if signer is None or not _behind(conn, branch):
+        return None
+    # Under the publication's lock, then asked again: a publication (or the branch's other
+    # poll) may have sent it meanwhile, and the branch must not get the version twice.
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", (_PUBLISH_LOCK,))
+    if not _behind(conn, branch):
+        return None
+    newest = latest(conn)
+    assert newest is not None
+    body = _body(
+        conn, newest["version"], newest["published_at"], newest["pages"], newest["changes"]
+    )
+    return downlink.publish(conn, signer, branch, "knowledge", dict(body))

@@ -7,6 +7,7 @@ import json
 import sqlite3
 from typing import Any
 
+from queue_server.storage.db import Statement
 from wire.knowledge import KnowledgeBody, Page, VersionChanges, search_text
 
 
@@ -15,13 +16,17 @@ def held_version(conn: sqlite3.Connection) -> int:
     return int(row[0]) if row else 0
 
 
-def store(conn: sqlite3.Connection, body: KnowledgeBody) -> None:
-    """Replace the pages with the body's, keep its and the earlier versions' changes."""
-    conn.execute("DELETE FROM knowledge_pages")
-    conn.executemany(
-        "INSERT INTO knowledge_pages (service, page, search) VALUES (?, ?, ?)",
-        [(p["service"], json.dumps(p, ensure_ascii=False), search_text(p)) for p in body["pages"]],
-    )
+def store_statements(body: KnowledgeBody) -> list[Statement]:
+    """Replace the pages with the body's, keep its and the earlier versions' changes: as
+    statements, to commit with the event that tells the counters (one transaction)."""
+    statements: list[Statement] = [("DELETE FROM knowledge_pages", ())]
+    statements += [
+        (
+            "INSERT INTO knowledge_pages (service, page, search) VALUES (?, ?, ?)",
+            (p["service"], json.dumps(p, ensure_ascii=False), search_text(p)),
+        )
+        for p in body["pages"]
+    ]
     versions: list[VersionChanges] = [
         {
             "kb_version": body["kb_version"],
@@ -30,19 +35,22 @@ def store(conn: sqlite3.Connection, body: KnowledgeBody) -> None:
         },
         *body["earlier"],
     ]
-    conn.executemany(
-        "INSERT OR IGNORE INTO knowledge_versions (kb_version, published_at, changes) "
-        "VALUES (?, ?, ?)",
-        [
-            (v["kb_version"], v["published_at"], json.dumps(v["changes"], ensure_ascii=False))
-            for v in versions
-        ],
+    statements += [
+        (
+            "INSERT OR IGNORE INTO knowledge_versions (kb_version, published_at, changes) "
+            "VALUES (?, ?, ?)",
+            (v["kb_version"], v["published_at"], json.dumps(v["changes"], ensure_ascii=False)),
+        )
+        for v in versions
+    ]
+    statements.append(
+        (
+            "INSERT INTO meta (key, value) VALUES ('knowledge_version', ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (str(body["kb_version"]),),
+        )
     )
-    conn.execute(
-        "INSERT INTO meta (key, value) VALUES ('knowledge_version', ?) "
-        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        (str(body["kb_version"]),),
-    )
+    return statements
 
 
 def search(conn: sqlite3.Connection, text: str, limit: int) -> list[Page]:

@@ -6,6 +6,7 @@ from central.booking import (
     STALE_AFTER_S,
     BranchReach,
     distance_km,
+    network_times,
     rank_at_slot,
     rank_now,
     travel_min,
@@ -56,3 +57,19 @@ def test_a_branch_unheard_for_a_minute_or_without_address_is_not_offered() -> No
     assert why_not_now(reach("shut", None, 1)) == "no_open_counter"
     bare = BranchReach("b", "b", {}, {"wait_min": 3}, None, None, 1.0)
     assert why_not_now(bare) == "no_booking" and not bare.bookable
+
+
+def test_the_networks_times_merge_branches_by_their_own_day_and_count_room() -> None:
+    def slot(start: str, free: int = 1, bookable: bool = True) -> dict[str, object]:
+        return {"slot_start": start, "slot_end": start, "free": free, "bookable": bookable}
+
+    east = [slot("2026-12-08T09:00:00+08:00"), slot("2026-12-08T09:30:00+08:00", free=0),
+            slot("2026-12-09T00:30:00+08:00"), slot("2026-12-10T09:00:00+08:00")]  # fmt: skip
+    west = [slot("2026-12-08T09:00:00+08:00"), slot("2026-12-08T08:30:00+08:00", bookable=False),
+            slot("2026-12-11T09:00:00+08:00")]  # fmt: skip
+    days = network_times([east, west], days_shown=3)
+    assert [d["day"] for d in days] == ["2026-12-08", "2026-12-09", "2026-12-10"]
+    assert [(s["slot_start"][11:16], s["branches"]) for s in days[0]["slots"]] == [("09:00", 2)]
+    # 00:30 local is the 9th at the branch, though it is still the 8th in UTC.
+    assert [s["slot_start"][11:16] for s in days[1]["slots"]] == ["00:30"]
+    assert network_times([[slot("x", free=0)], []], days_shown=3) == []

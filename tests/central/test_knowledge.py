@@ -13,11 +13,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from central.branches import enrol
 from central.knowledge_changes import changes
 from central.signing import Signer
 from central.storage import downlink, knowledge
 from queue_server.signatures import verify
-from tools.console_network import PASSWORD, ConsoleServer, seed_network
+from tools.console_network import BRANCHES, PASSWORD, ConsoleServer, seed_network
 from wire.knowledge import Page, check_body, check_page
 
 
@@ -142,6 +143,48 @@ def test_publishing_makes_a_version_sends_every_branch_its_changes_and_keeps_his
         assert [v["version"] for v in knowledge.history(conn)] == [2, 1]
         old = knowledge.version(conn, 1)
         assert old is not None and old["pages"][0]["documents"] == ["居民身份证"]
+
+
+def test_a_branch_enrolled_after_a_publication_gets_the_newest_knowledge_on_its_first_poll(
+    central_dsn: str, signer: Signer
+) -> None:
+    with psycopg.connect(central_dsn) as conn:
+        seed_network(conn)
+        knowledge.save_page(conn, dict(page()), "hq")
+        knowledge.publish(conn, signer, "hq")
+        knowledge.save_page(conn, dict(page(documents=["居民身份证", "户口簿"])), "hq")
+        knowledge.publish(conn, signer, "hq")
+        conn.commit()
+        token = enrol(conn, "B900", "新开网点", "east")
+    own = {"Authorization": f"Bearer {token}"}
+    with (
+        ConsoleServer(central_dsn, signer) as server,
+        httpx.Client(base_url=server.base_url + "/api/v1/ship", timeout=10, headers=own) as ship,
+    ):
+        first = ship.get("/downlink").json()["documents"]
+        (document,) = [d for d in first if d["kind"] == "knowledge"]
+        verify(document, [signer.private_key.public_key()])
+        body = check_body(document["body"])
+        assert (document["branch"], document["version"], body["kb_version"]) == ("B900", 1, 2)
+        assert body["pages"][0]["documents"] == ["居民身份证", "户口簿"]
+        assert [c["zh"] for c in body["changes"]] == ["开户：新增『户口簿』为需核验的证件"]
+        assert [v["kb_version"] for v in body["earlier"]] == [1]
+        # Holding it, the next polls bring nothing and send nothing again
+        assert ship.get("/downlink", params={"knowledge": 1}).json()["documents"] == []
+        assert ship.get("/downlink", params={"knowledge": 1}).json()["documents"] == []
+        with psycopg.connect(central_dsn) as conn:
+            knowledge.save_page(conn, dict(page(documents=["居民身份证"])), "hq")
+            knowledge.publish(conn, signer, "hq")
+            conn.commit()
+            sent = conn.execute(
+                "SELECT branch_id, array_agg(version ORDER BY version) FROM downlink_documents "
+                "WHERE kind = 'knowledge' AND branch_id IN ('B900', %s) GROUP BY branch_id",
+                (BRANCHES[0][0],),
+            ).fetchall()
+        # The next publication follows on from it: one version each, never one twice
+        assert dict(sent) == {BRANCHES[0][0]: [1, 2, 3], "B900": [1, 2]}
+        (latest,) = ship.get("/downlink", params={"knowledge": 1}).json()["documents"]
+        assert (latest["version"], latest["body"]["kb_version"]) == (2, 3)
 
 
 # ---------------------------------------------------------------- console API

@@ -192,3 +192,49 @@ def test_the_customers_position_is_neither_logged_nor_stored(network: Network) -
                 "WHERE t::text LIKE '%%31.2468%%' OR t::text LIKE '%%121.468%%'"
             ).fetchone()
             assert hits == (0,), table
+
+
+def _times(net: Network, **q: str) -> httpx.Response:
+    with httpx.Client(base_url=net.centre_url, verify=_trust(net), timeout=10) as c:
+        return c.get("/api/v1/book/times", params={"service": "A", **q})
+
+
+def test_the_picker_gets_the_networks_next_days_and_times_with_room(network: Network) -> None:
+    """The days and times come from the branches themselves (their calendar and room); a
+    time full at one branch counts one branch fewer, full at every branch it is not offered,
+    and a branch the centre has not heard from for a minute is not asked."""
+    for branch in network.branches:
+        assert network.heard(branch, lambda r: r["booking_url"] is not None)
+    found = _times(network)
+    assert found.status_code == 200, found.text
+    times = found.json()
+    assert times["today"] == "2026-11-27"  # the branches' day, not the centre's clock
+    assert [d["day"] for d in times["days"]] == [f"2026-11-{n}" for n in (27, 28, 29, 30)] + [
+        "2026-12-01"
+    ]
+    today = {s["slot_start"]: s["branches"] for s in times["days"][0]["slots"]}
+    assert min(today) == "2026-11-27T10:30:00+08:00"  # 10:00 has started: it is not offered
+    assert today[SLOT] == 2
+
+    desks = {b: network.branches[b].client("booking", network.cert) for b in network.branches}
+
+    def fill(branch: str) -> None:
+        while (
+            desks[branch]
+            .post("/appointments", json={"service": "A", "slot_start": SLOT})
+            .is_success
+        ):
+            pass
+
+    fill("sh-east")
+    after = {s["slot_start"]: s["branches"] for s in _times(network).json()["days"][0]["slots"]}
+    assert after[SLOT] == 1
+    fill("sh-west")
+    after = {s["slot_start"]: s["branches"] for s in _times(network).json()["days"][0]["slots"]}
+    assert SLOT not in after and after["2026-11-27T11:30:00+08:00"] == 2
+
+    with psycopg.connect(network.dsn) as conn:
+        conn.execute("UPDATE booking_reach SET heard_at = now() - interval '61 seconds'")
+    assert _times(network).json() == {"service": "A", "today": None, "days": []}
+    r = _times(network, service="A;drop")
+    assert r.status_code == 422  # the business code is checked before any branch is asked

@@ -66,7 +66,7 @@ EFFECTS: dict[str, Effect] = {
         {"branch.centre_notice"},
         lambda server, report: centre_notice(server) is not None,
     ),
-    # The VIP list and the knowledge base are tables of their own: no event at all.
+    # The VIP list is a table of its own: no event at all.
     "vip": (
         lambda now: vip_body(),
         set(),
@@ -74,7 +74,7 @@ EFFECTS: dict[str, Effect] = {
     ),
     "knowledge": (
         lambda now: knowledge_document(1, ["居民身份证"])["body"],
-        set(),
+        {"knowledge.applied"},  # tables of its own; the event only tells the counters
         lambda server, report: report["effective"]["pages"] == 2,
     ),
 }

@@ -4,15 +4,18 @@ the counters' API on a real uvicorn (search, a page, what changed and who has re
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from websockets.sync.client import connect
 
 from central.signing import sign
 from queue_server.downlink import Refusal
 from tests.conftest import LiveServer, sign_in
 from wire.downlink import Document
+from wire.kinds import EventKind, MessageType
 
 KEY = Ed25519PrivateKey.generate()
 
@@ -116,3 +119,35 @@ def test_each_teller_sees_what_changed_until_they_dismiss_it(server: LiveServer)
     assert counter.get("/counters/1/knowledge-changes").json()["unseen"] == []
     refused = counter.get("/counters/2/knowledge-changes")
     assert refused.status_code == 403  # another counter's teller is not this counter's
+
+
+def _next_events(ws: Any) -> list[dict[str, Any]]:
+    while True:
+        message = json.loads(ws.recv(timeout=15))
+        if message["type"] == MessageType.EVENTS:
+            return list(message["events"])
+
+
+def test_a_knowledge_base_applied_is_one_event_on_the_stream_and_a_refused_one_none(
+    server: LiveServer,
+) -> None:
+    url = f"{server.ws_url}?token={server.tokens['counter:1']}"
+    with connect(url, open_timeout=5) as ws:
+        snapshot = json.loads(ws.recv(timeout=15))
+        assert snapshot["type"] == MessageType.SNAPSHOT
+        apply(server, document(2, ["居民身份证"]))
+        [event] = _next_events(ws)
+        # A refused body (older than the one held) writes nothing: the next event the
+        # counter sees is the following good version's, right after the first.
+        with pytest.raises(Refusal):
+            apply(server, document(1, []))
+        apply(server, document(3, ["居民身份证", "户口簿"], changes=[]))
+        [following] = _next_events(ws)
+    assert event["kind"] == EventKind.KNOWLEDGE_APPLIED
+    assert event["seq"] == snapshot["seq"] + 1 and following["seq"] == event["seq"] + 1
+    assert event["data"]["kb_version"] == 2 and event["data"]["services"] == ["C"]
+    assert event["data"]["actor"] == "head office"
+    assert following["data"]["kb_version"] == 3 and following["data"]["services"] == []
+    # The pages committed with the event: a counter told of version 3 reads version 3
+    counter = sign_in(server, 1)
+    assert counter.get("/knowledge/C").json()["documents"] == ["居民身份证", "户口簿"]

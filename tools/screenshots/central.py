@@ -120,6 +120,14 @@ PHONE = {"width": 390, "height": 844}
 CUSTOMER = {"latitude": 31.2300, "longitude": 121.5195}  # 1 km from sh-east, 8.6 from sh-west
 
 
+def fit(page: Any, path: Path) -> None:
+    """Shoot the page to `path`, refusing a screen that runs off its width."""
+    page.screenshot(path=str(path))
+    problems = page.evaluate(FIT_PROBLEMS)
+    if problems:
+        raise ConsoleDoesNotFit(f"{path.name}: " + "; ".join(problems))
+
+
 def shoot_booking(browser: Any, dsn: str, out: Path) -> list[Path]:
     """The network booking page's ranked branches on a phone, as a customer near a busy
     branch sees them: two real branch servers, one busy and one quiet, and a third branch
@@ -177,11 +185,20 @@ def shoot_booking(browser: Any, dsn: str, out: Path) -> list[Path]:
                 page.wait_for_selector("body[data-located=true]", timeout=WAIT_MS)
                 page.locator("#where").scroll_into_view_if_needed()
                 path = out / f"central-booking-zh-{PHONE['width']}x{PHONE['height']}.png"
-                page.screenshot(path=str(path))
-                problems = page.evaluate(FIT_PROBLEMS)
-                if problems:
-                    raise ConsoleDoesNotFit(f"{path.name}: " + "; ".join(problems))
-                return [path]
+                shots = [path]
+                fit(page, path)
+                # The picker with a later time chosen (the list below re-ranked for it).
+                page.click('#time-days [data-day="2026-11-28"]')
+                page.click('#time-slots [data-start="2026-11-28T14:00:00+08:00"]')
+                page.wait_for_selector("body[data-ranked=slot]", timeout=WAIT_MS)
+                for lang in ("zh", "en"):
+                    if lang == "en":
+                        page.click("#language")
+                    page.locator("#time").evaluate("n => n.scrollIntoView({block: 'start'})")
+                    size = f"{PHONE['width']}x{PHONE['height']}"
+                    shots.append(out / f"central-booking-slot-{lang}-{size}.png")
+                    fit(page, shots[-1])
+                return shots
             finally:
                 context.close()
         finally:

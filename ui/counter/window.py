@@ -64,6 +64,7 @@ from ui.widgets import (
     label,
     restyle,
 )
+from wire import EventKind
 
 _D = TypeVar("_D", bound=QDialog)
 log = logging.getLogger(__name__)
@@ -104,7 +105,7 @@ class CounterWindow(QWidget):
         queue_limit: int = 5,
         refresh_ms: int = 300,
         refresh_every_s: float = 30.0,
-        knowledge_every_s: float = 60.0,
+        knowledge_retry_ms: int = 5000,
         offline_grace_ms: int = 1000,
         tick_ms: int = 1000,
         settings: QSettings | None = None,
@@ -141,6 +142,7 @@ class CounterWindow(QWidget):
         self._kb_version: int | None = None  # the branch's knowledge base, as last read
         self._changes_staff: str | None = None  # the teller the notice is for
         self._checking_changes = False
+        self._check_again = False  # news came while a check was on its way
         self.knowledge_checks = 0  # answers to "what changed" so far
         self._build(staff_id)
 
@@ -163,12 +165,13 @@ class CounterWindow(QWidget):
         self._tick.setInterval(tick_ms)
         self._tick.timeout.connect(self.update_view)
         self._tick.start()
-        # Nothing tells a counter the branch took in a new knowledge base: it asks now and
-        # then (a small read of the branch's own database).
-        self._knowledge_timer = QTimer(self)
-        self._knowledge_timer.setInterval(int(knowledge_every_s * 1000))
-        self._knowledge_timer.timeout.connect(self.check_knowledge_changes)
-        self._knowledge_timer.start()
+        # A new knowledge base comes as a `knowledge.applied` event; one missed while the
+        # stream was down comes with its resume (or the snapshot after it), which asks
+        # again too. So no polling: only a failed answer is asked again, once, shortly.
+        self._knowledge_retry_timer = QTimer(self)
+        self._knowledge_retry_timer.setSingleShot(True)
+        self._knowledge_retry_timer.setInterval(knowledge_retry_ms)
+        self._knowledge_retry_timer.timeout.connect(self.check_knowledge_changes)
 
         client.connectedChanged.connect(self.connection_changed)
         client.snapshotLoaded.connect(self._snapshot_loaded)
@@ -519,9 +522,14 @@ class CounterWindow(QWidget):
 
     def check_knowledge_changes(self) -> None:
         """Ask what changed that the teller signed in here has not read (the notice)."""
-        if self._changes_staff is None or not self.session.online or self._checking_changes:
+        if self._changes_staff is None or not self.session.online:
+            return
+        if self._checking_changes:
+            # Its answer may have been read before the news: ask once more after it.
+            self._check_again = True
             return
         self._checking_changes = True
+        self._check_again = False
         staff = self._changes_staff
         self.reads.knowledge_changes(
             self.counter, lambda data, error: self._changes(staff, data, error)
@@ -530,11 +538,13 @@ class CounterWindow(QWidget):
     def _changes(self, staff: str, data: Any, error: ApiError | None) -> None:
         self._checking_changes = False
         if error is not None or not isinstance(data, dict):
-            return  # asked again on the next round; the notice stays as it was
+            self._knowledge_retry_timer.start()  # the notice stays as it was meanwhile
+            return
         self.knowledge_checks += 1
-        if staff != self._changes_staff or data.get("staff_id") != staff:
-            return  # the teller changed while this was on its way
-        self._show_changes(data)
+        if staff == self._changes_staff and data.get("staff_id") == staff:
+            self._show_changes(data)  # else the teller changed while this was on its way
+        if self._check_again:
+            self.check_knowledge_changes()
 
     def _show_changes(self, data: dict[str, Any]) -> None:
         version = int(data.get("kb_version") or 0)
@@ -590,6 +600,8 @@ class CounterWindow(QWidget):
         self.check_knowledge_changes()  # an update may have come while the link was down
 
     def _event(self, event: dict[str, Any]) -> None:
+        if event.get("kind") == EventKind.KNOWLEDGE_APPLIED:
+            self.check_knowledge_changes()  # its answer reloads the page shown, if it changed
         self.session.model_changed()
         self.session.event(event)
         want = []
@@ -858,7 +870,8 @@ class CounterWindow(QWidget):
         super().setVisible(visible)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        for timer in (self._tick, self._slow, self._refresh, self._grace, self._knowledge_timer):
+        for timer in (self._tick, self._slow, self._refresh, self._grace,
+                      self._knowledge_retry_timer):  # fmt: skip
             timer.stop()
         if self.compact is not None:
             self.compact.close()
