@@ -47,7 +47,21 @@ def _serve(args: argparse.Namespace) -> int:
             f"error ({exc.code}): {exc}; make one with `branchq central keygen`"
         ) from None
     branch_ca = Path(args.branch_ca) if args.branch_ca else None
-    app = create_app(args.dsn, pool_size=args.pool_size, signer=signer, branch_ca=branch_ca)
+    vip_master = None
+    if args.vip_key:
+        from central.vip import VipError, load_or_create_master
+
+        try:
+            vip_master = load_or_create_master(args.vip_key)
+        except VipError as exc:
+            raise SystemExit(f"error ({exc.code}): {exc}") from None
+    app = create_app(
+        args.dsn,
+        pool_size=args.pool_size,
+        signer=signer,
+        branch_ca=branch_ca,
+        vip_master=vip_master,
+    )
     # A live batch is a dozen round trips to PostgreSQL, and after each its thread waits for
     # the interpreter lock; a catch-up batch's thread holds the lock for up to the switch
     # interval (5 ms by default) at a time. During a network-wide catch-up that wait, not
@@ -108,7 +122,10 @@ def _vip(args: argparse.Namespace) -> int:
             if args.vip_command == "import":
                 report = vip.import_list(conn, signer, master, args.file)
                 print(report.describe())
-                print("published to every enrolled branch")
+                waiting = vip.counts(conn)["awaiting_key"]
+                print("published to every enrolled branch that announced its VIP key")
+                if waiting:
+                    print(f"waiting for their VIP key to be announced: {', '.join(waiting)}")
             elif args.finish:
                 doc = vip.finish_rotation(conn, signer, master, args.branch)
                 print(f"{args.branch}: old key dropped in vip version {doc['version']}")
@@ -180,6 +197,11 @@ def register(sub: Any) -> None:
     s.add_argument("--pool-size", type=int, default=8, help="database connections")
     s.add_argument(
         "--signing-key", help="Ed25519 key file that signs what branches are sent (keygen)"
+    )
+    s.add_argument(
+        "--vip-key",
+        help="the VIP master key file: a branch announcing a new key of its own gets its "
+        "list sealed to it at once (without it, at the next `vip import` or `vip rotate`)",
     )
     s.add_argument(
         "--branch-ca",

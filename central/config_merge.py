@@ -18,6 +18,8 @@ import copy
 import re
 from typing import Any
 
+from wire.downlink import KIOSK_TEXT_MAX, KIOSK_TEXTS, VOICE_PACK_NAME
+
 # The sections a template holds (the branch TOML's, plus those the centre manages).
 SECTIONS = (
     "services",
@@ -104,6 +106,16 @@ def check_template(catalogue: dict[str, Any]) -> None:
             )
     for day, hours in catalogue.get("opening_hours", {}).items():
         _check_hours(f"opening_hours.{day}", day, hours)
+    _check_template_kiosk(catalogue)
+
+
+def _check_template_kiosk(catalogue: dict[str, Any]) -> None:
+    for section in ("kiosk_texts", "voice_pack"):
+        if section in catalogue:
+            try:
+                _check_kiosk(section, [section], catalogue[section])
+            except ConfigError as exc:
+                raise ConfigError("bad_template", str(exc), exc.path) from None
 
 
 def _positive(value: Any) -> bool:
@@ -194,6 +206,8 @@ def check_override(catalogue: dict[str, Any], path: str, value: Any) -> None:
     elif section == "location":
         _check_location(parts, path, value)
         return
+    elif section in ("kiosk_texts", "voice_pack"):
+        _check_kiosk(path, parts, value)
     elif section == "opening_hours" and len(parts) == 2:
         _check_hours(path, parts[1], value)
         return
@@ -254,6 +268,32 @@ def _check_location(parts: list[str], path: str, value: Any) -> None:
         raise ConfigError("bad_value", f"{path}: a number within ±{limits[parts[1]]:g}", path)
 
 
+def _check_kiosk(path: str, parts: list[str], value: Any) -> None:
+    """What every branch would refuse (wire.downlink): a pack named by other than a plain
+    name, a kiosk text the kiosk has no place for, or longer than it shows."""
+    if parts == ["voice_pack"]:
+        if not (isinstance(value, str) and re.fullmatch(VOICE_PACK_NAME, value)):
+            raise ConfigError("bad_value", f"{path}: a pack name such as standard", path)
+        return
+    # kiosk_texts, kiosk_texts.<language>, kiosk_texts.<language>.<name>: down to the texts.
+    below = {".".join(parts): value}
+    for _ in range(3 - len(parts)):
+        below = {
+            f"{p}.{k}": v
+            for p, tree in below.items()
+            if isinstance(tree, dict)
+            for k, v in tree.items()
+        }
+    for leaf, text in below.items():
+        name = leaf.split(".")[-1]
+        if name not in KIOSK_TEXTS:
+            raise ConfigError("unknown_path", f"{leaf}: a kiosk text is one of {KIOSK_TEXTS}", path)
+        if not isinstance(text, str) or len(text) > KIOSK_TEXT_MAX:
+            raise ConfigError(
+                "bad_value", f"{leaf}: a text, {KIOSK_TEXT_MAX} characters at most", path
+            )
+
+
 def _depth_order(overrides: dict[str, Any]) -> list[tuple[str, Any]]:
     return sorted(overrides.items(), key=lambda item: (item[0].count("."), item[0]))
 
@@ -312,6 +352,10 @@ def catalogue_from_branch(branch_config: dict[str, Any]) -> dict[str, Any]:
         "appointments": copy.deepcopy(branch_config.get("appointments", {})),
         "opening_hours": {d: ["09:00", "17:00"] for d in DAYS[:5]} | {"sat": [], "sun": []},
         "alerts": {"waiting_over": 30, "wait_over_target_share": 0.2},
-        "kiosk_texts": {"zh": {"welcome": "欢迎光临"}, "en": {"welcome": "Welcome"}},
+        # The kiosks' own welcome ({branch}: the branch's name), a footer to fill in.
+        "kiosk_texts": {
+            "zh": {"welcome": "欢迎光临{branch}", "footer": ""},
+            "en": {"welcome": "Welcome to {branch}", "footer": ""},
+        },
         "voice_pack": "standard",
     }

@@ -4,13 +4,19 @@ branch under a key of its own (`wire.vip` has the scheme and why).
 Secrets come from one master key file beside the signing key (0600, never in the database):
 the network's pepper and every branch's key K_b = HKDF(master, branch, generation) are
 derived from it, so a copy of the database holds no key and S values useless without the
-pepper. A branch's key is rotated in two steps: `begin_rotation` sends the list under the
-current and the next generation, `finish_rotation` drops the current one once the branch has
-applied the first (a kiosk recognises a customer under either in between).
+pepper. The documents the centre stores carry a branch's keys and the pepper only sealed to
+that branch's own X25519 key (`seal`), which the branch announces in its hello: a branch
+that has announced none gets no list until it does.
+
+A branch's key is rotated in two steps: `begin_rotation` sends the list under the current
+and the next generation, `finish_rotation` drops the current one once the branch has applied
+the first (a kiosk recognises a customer under either in between).
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import secrets
 from concurrent.futures import ProcessPoolExecutor
@@ -18,23 +24,31 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from central.signing import Signer
 from central.storage import downlink
 from central.storage import vip as stored
-from wire.downlink import Document
+from wire.downlink import Document, key_id
 from wire.vip import (
     KEY_BYTES,
+    NONCE_BYTES,
     PRODUCTION_HASH,
+    SEAL_INFO,
     HashParams,
     ImportReport,
-    KeyGeneration,
     ListRefused,
+    Sealed,
+    SentGeneration,
     VipBody,
+    VipSecrets,
     entry,
     read_vip_csv,
+    seal_context,
+    seal_salt,
     slow_hash,
 )
 
@@ -119,7 +133,7 @@ def import_list(
         hashes = [_hash_one(job) for job in jobs]
     tiers = dict(zip(hashes, canonical_tiers.values(), strict=True))
     stored.replace_list(conn, tiers, cost["n"], cost["r"], cost["p"])
-    for branch in stored.branches(conn):
+    for branch in stored.branches_with_keys(conn):
         publish_to(conn, signer, master, branch)
     return report
 
@@ -135,33 +149,85 @@ def _params(master: bytes, cost: dict[str, int]) -> HashParams:
 
 
 # -------------------------------------------------------------------- publish
+def seal(recipient: bytes, plaintext: bytes, context: bytes) -> Sealed:
+    """`plaintext` encrypted to a branch's X25519 public key, bound to `context`: a one-off
+    key pair, HKDF-SHA256 of the shared secret, AES-256-GCM (`wire.vip.Sealed`)."""
+    ephemeral = X25519PrivateKey.generate()
+    ephemeral_public = ephemeral.public_key().public_bytes_raw()
+    shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(recipient))
+    key = HKDF(
+        algorithm=SHA256(),
+        length=KEY_BYTES,
+        salt=seal_salt(ephemeral_public, recipient),
+        info=SEAL_INFO,
+    ).derive(shared)
+    nonce = os.urandom(NONCE_BYTES)
+    return {
+        "recipient": key_id(recipient),
+        "ephemeral": ephemeral_public.hex(),
+        "nonce": nonce.hex(),
+        "ciphertext": base64.b64encode(AESGCM(key).encrypt(nonce, plaintext, context)).decode(),
+    }
+
+
 def publish_to(conn: psycopg.Connection, signer: Signer, master: bytes, branch: str) -> Document:
     """The branch's next `vip` version: the list under each generation it holds (a first
-    generation is issued to a branch that has none)."""
+    generation is issued to a branch that has none), its keys and the pepper sealed to the
+    key the branch announced. Only that ciphertext is stored with the document."""
     in_force = stored.current_import(conn)
     if in_force is None:
         raise VipError("no_vip_list", "no VIP list has been imported yet")
+    recipient = stored.announced_key(conn, branch)
+    if recipient is None:
+        raise VipError(
+            "no_branch_vip_key",
+            f"{branch} has not announced its VIP key yet: it gets the list once it has",
+        )
     list_id, n, r, p = in_force
     held = stored.held_generations(conn, branch)
     if not held:
         held = [(stored.issue_generation(conn, branch, "current"), "current")]
     listed = stored.listed(conn)
-    keys: list[KeyGeneration] = []
+    generations: list[SentGeneration] = []
+    keys: dict[str, str] = {}
     for generation, _ in held:
         key = branch_key(master, branch, generation)
-        keys.append(
-            {
-                "generation": generation,
-                "key": key.hex(),
-                "entries": {entry(key, s): tier for s, tier in listed},
-            }
+        keys[str(generation)] = key.hex()
+        generations.append(
+            {"generation": generation, "entries": {entry(key, s): tier for s, tier in listed}}
         )
-    body: VipBody = {
-        "hash": _params(master, {"n": n, "r": r, "p": p}),
-        "keys": keys,
-        "list_id": list_id,
-    }
-    return downlink.publish(conn, signer, branch, "vip", dict(body))
+    secrets_of: VipSecrets = {"pepper": pepper(master).hex(), "keys": keys}
+    plaintext = json.dumps(secrets_of).encode()
+
+    def body(version: int) -> dict[str, Any]:
+        sent: VipBody = {
+            "hash": {"algorithm": "scrypt", "n": n, "r": r, "p": p},
+            "keys": generations,
+            "list_id": list_id,
+            "sealed": seal(recipient, plaintext, seal_context(branch, "vip", version)),
+        }
+        return dict(sent)
+
+    return downlink.publish(conn, signer, branch, "vip", body)
+
+
+def announce(
+    conn: psycopg.Connection,
+    signer: Signer | None,
+    master: bytes | None,
+    branch: str,
+    public_hex: str,
+) -> Document | None:
+    """Keep the key a branch's hello announced; when it is new and the centre holds the
+    signing and master keys, send the list again sealed to it (in one transaction). A
+    centre serving without them leaves that to the next `vip import` or `vip rotate`."""
+    public_key = bytes.fromhex(public_hex)
+    with conn.transaction():
+        if not stored.save_announced_key(conn, branch, public_key):
+            return None
+        if signer is None or master is None or stored.current_import(conn) is None:
+            return None
+        return publish_to(conn, signer, master, branch)
 
 
 def begin_rotation(

@@ -552,7 +552,10 @@ class KioskWindow(QWidget):
         name = str(self.client.model.branch.get("name") or "")
         # A bundle waits in its business's queue: counting it again would mislead.
         singles = [c for c in choices if not c.bundle]
-        self.attract.show_branch(name, self._clock_text(), singles)
+        texts = self.client.model.branch.get("kiosk_texts")
+        self.attract.show_branch(
+            name, self._clock_text(), singles, texts if isinstance(texts, dict) else None
+        )
         self.home.show_services(choices)
         self.elder_home.show_services(elder_choices(choices, self.elder_services))
         if self.flow.screen is Screen.GUIDANCE:

@@ -133,6 +133,34 @@ def untouchable_focus(widget: QWidget) -> None:
         button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
 
 
+class CentreText(TextLabel):
+    """A kiosk text the head office may set per language (`kiosk_texts.<language>.<name>`):
+    its text in the language shown when it gives one (`{branch}` in it filled in), else the
+    catalog's `key` ("": nothing, and the label is hidden). Never another language's text:
+    an English screen with a Chinese line would read as a fault."""
+
+    def __init__(self, key: str, name: str, role: str, *, translator: Translator) -> None:
+        self.name_in_config = name
+        self.centre: Mapping[str, Mapping[str, str]] = {}
+        super().__init__(key, role, centred=True, translator=translator)
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+
+    def show_centre(self, texts: Mapping[str, Mapping[str, str]], **values: object) -> None:
+        self.centre, self.values = texts, values
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        own = dict(getattr(self, "centre", {}).get(self._tr.language) or {})
+        text = own.get(self.name_in_config, "")
+        if text:
+            for name, value in self.values.items():
+                text = text.replace("{" + name + "}", str(value))
+        elif self.key:
+            text = self._tr.tr(self.key, **self.values)
+        self.setText(text)
+        self.setVisible(bool(text))
+
+
 class AttractScreen(KioskScreen):
     """Shown between customers: the branch, the time, how busy it is, "touch to start",
     and the senior-mode (长辈模式) button."""
@@ -145,9 +173,8 @@ class AttractScreen(KioskScreen):
         self.clock = _label("clock", wrap=False)
         self.bar.add(self.clock, "start", expand=True, index=0)
         self.column.addStretch(2)
-        self.welcome = TextLabel("kiosk.attract.welcome", "title", centred=True, translator=tr)
+        self.welcome = CentreText("kiosk.attract.welcome", "welcome", "title", translator=tr)
         self.welcome.setObjectName("welcome")
-        self.welcome.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.column.addWidget(self.welcome)
         self.column.addSpacing(24)
         # Wraps, across the whole width: one line of large English is wider than a
@@ -179,6 +206,11 @@ class AttractScreen(KioskScreen):
         self.printer_note.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.printer_note.hide()
         self.column.addWidget(self.printer_note)
+        # The head office's line for every kiosk of the network (a service line, a campaign):
+        # only when it gives one.
+        self.footer = CentreText("", "footer", "heading", translator=tr)
+        self.footer.setObjectName("attractFooter")
+        self.column.addWidget(self.footer)
         self.column.addStretch(3)
         self.waiting_title = TextLabel("kiosk.attract.waiting_now", "heading", translator=tr)
         self.waiting_title.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
@@ -188,8 +220,16 @@ class AttractScreen(KioskScreen):
         self.column.addLayout(self.counts)
         self._choices: list[ServiceChoice] = []
 
-    def show_branch(self, name: str, clock: str, choices: Sequence[ServiceChoice]) -> None:
-        self.welcome.set_text("kiosk.attract.welcome", branch=name)
+    def show_branch(
+        self,
+        name: str,
+        clock: str,
+        choices: Sequence[ServiceChoice],
+        texts: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> None:
+        """`texts`: the head office's kiosk texts ({"zh": {"welcome": …}}), if any."""
+        self.welcome.show_centre(texts or {}, branch=name)
+        self.footer.show_centre(texts or {}, branch=name)
         self.clock.setText(clock)
         if [(c.code, c.waiting) for c in choices] != [(c.code, c.waiting) for c in self._choices]:
             self._choices = list(choices)

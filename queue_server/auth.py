@@ -22,8 +22,10 @@ from queue_server.storage.provisioning import (
 )
 
 # booking: the bank's online channel, which may only book, change and cancel appointments.
-ROLES = ("kiosk", "counter", "display", "manager", "admin", "booking")
-_ROLE_RE = re.compile(r"^(kiosk|display|manager|admin|booking|counter:([1-9][0-9]{0,3}))$")
+# lobby: the lobby manager's tablet, which may only use the lobby API (with a staff session)
+# and follow the event stream.
+ROLES = ("kiosk", "counter", "display", "manager", "admin", "booking", "lobby")
+_ROLE_RE = re.compile(r"^(kiosk|display|manager|admin|booking|lobby|counter:([1-9][0-9]{0,3}))$")
 _PIN_RE = re.compile(r"^[0-9]{4,12}$")
 _STAFF_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _hasher = PasswordHasher()
@@ -47,7 +49,8 @@ def parse_role(text: str) -> tuple[str, int | None]:
     m = _ROLE_RE.match(text)
     if not m:
         raise ValueError(
-            f"unknown role {text!r}: use kiosk, counter:N, display, manager, admin or booking"
+            f"unknown role {text!r}: use kiosk, counter:N, display, manager, admin, booking"
+            " or lobby"
         )
     if m.group(2):
         return "counter", int(m.group(2))

@@ -403,7 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument(
         "--role",
         required=True,
-        help="kiosk, counter:N, display, manager, admin or booking (online channel)",
+        help="kiosk, counter:N, display, manager, admin, booking (online channel) or lobby",
     )
     t.add_argument("--name", default="", help="a label, e.g. 'entrance kiosk'")
     t = tsub.add_parser("list", help="List device tokens (never the tokens themselves).")

@@ -30,14 +30,18 @@ from queue_server.downlink import Refusal
 from queue_server.storage import customers as stored
 from queue_server.storage.db import connect
 from queue_server.storage.meta import branch_salt
+from queue_server.vip_key import BranchVipKey
 from wire.vip import (
     BadVipBody,
     HashParams,
     ImportReport,
     ListRefused,
+    VipList,
     check_body,
     entry,
+    opened,
     read_vip_csv,
+    seal_context,
     slow_hash,
 )
 
@@ -161,34 +165,41 @@ class VipListApplier:
 
     The list is replaced whole in one transaction, keys and entries together: a kiosk
     identifies under the old list or the new, never a mix. Applying it also drops a list
-    imported locally before the branch joined the head office.
+    imported locally before the branch joined the head office. The keys and pepper arrive
+    sealed to this branch's own key (`queue_server.vip_key`) and are opened here.
     """
 
-    def __init__(self, db_path: str | Path) -> None:
+    def __init__(self, db_path: str | Path, vip_key: BranchVipKey) -> None:
         self._db_path = db_path
+        self._vip_key = vip_key
 
     async def apply(self, document: Mapping[str, Any]) -> dict[str, Any] | None:
         """Apply a verified document (signature, branch and version checked by the
-        follower); Refusal when its body is not a list the centre could have sent."""
+        follower); Refusal when its body is not a list the centre could have sent or its
+        sealed part does not open with this branch's key."""
         if document.get("kind") != "vip":
             raise Refusal("wrong_kind", "not a vip document")
+        version = document.get("version")
+        if not isinstance(version, int):
+            raise Refusal("bad_vip_body", "the document has no version")
         try:
             body = check_body(document.get("body"))
+            context = seal_context(str(document.get("branch")), "vip", version)
+            held = opened(body, self._vip_key.open(body["sealed"], context))
         except BadVipBody as exc:
             raise Refusal(exc.code, str(exc)) from None
-        version = document.get("version")
-        await asyncio.to_thread(self._replace, body, version)
+        await asyncio.to_thread(self._replace, held, version)
         return {
-            "generations": [held["generation"] for held in body["keys"]],
-            "customers": len(body["keys"][-1]["entries"]),
+            "generations": [k["generation"] for k in held["keys"]],
+            "customers": len(held["keys"][-1]["entries"]),
         }
 
-    def _replace(self, body: Any, version: Any) -> None:
+    def _replace(self, held: VipList, version: Any) -> None:
         conn = connect(self._db_path)
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                stored.replace_central_list(conn, body, version)
+                stored.replace_central_list(conn, held, version)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")

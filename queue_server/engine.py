@@ -94,6 +94,7 @@ from queue_server.wire_encode import (
     dumps,
     event_wire,
     service_wire,
+    ticket_wire,
 )
 from wire import WaitingSummary, WaitsMessage
 from wire.waits import ShownWait, shown_wait
@@ -313,6 +314,9 @@ class Engine:
         elif event.service is not None:
             old_service = self.branch.services.get(event.service.code)
             data["before"] = service_wire(old_service) if old_service else None
+        elif event.ticket is not None and event.ticket.id in self.branch.tickets:
+            # A ticket someone changed (the lobby's triage): the audit log shows it before.
+            data["before"] = ticket_wire(self.branch.tickets[event.ticket.id])
         return replace(event, data=data)
 
     async def issue_ticket(

@@ -30,7 +30,8 @@ class HeadOffice:
     poll_s: float = DOWNLINK_POLL_S  # how often the branch asks for new documents
     # What the centre's network booking needs (each optional: without them the branch is
     # simply not offered there): the branch's public HTTPS base, whose booking API the
-    # centre forwards bookings to, and where it stands (latitude, longitude in degrees).
+    # centre forwards bookings to, and where it stands (latitude, longitude in degrees; a
+    # `location` in the centre's configuration takes its place once applied).
     public_url: str | None = None
     location: tuple[float, float] | None = None
 

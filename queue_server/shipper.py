@@ -34,7 +34,6 @@ from wire.shipping import (
     Batch,
     Digests,
     Hello,
-    Location,
     LogState,
     ShippedEvent,
     event_digest,
@@ -51,7 +50,10 @@ DIGEST_PAGE = 1000
 # every shipped body, wherever in it the key appears. Ticket notes (a teller's, on a
 # transfer), a rating's comment (on the ticket, in `ticket.rated` data and on follow-ups),
 # a manager's follow-up note, and the teller's name on a counter (the staff id still ships).
-FREE_TEXT_KEYS = frozenset({"note", "comment", "rating_comment", "staff_name"})
+# The lobby's reasons (issue 21: why care, why on hold, why cancelled or diverted) too.
+FREE_TEXT_KEYS = frozenset(
+    {"note", "comment", "rating_comment", "staff_name", "reason", "care_reason", "hold_reason"}
+)
 # Staff accounts and device tokens carry a person's name or a typed label in `data.name`.
 NAMED_KINDS = ("staff.", "token.")
 
@@ -123,15 +125,24 @@ class Shipper:
         office: HeadOffice,
         record_restore: Callable[[LogIdentity, LogIdentity, int], None],
         shown_waits: Callable[[], dict[str, ShownWait]] | None = None,
+        location: Callable[[], tuple[float, float] | None] | None = None,
+        *,
+        vip_key: str | None = None,
     ) -> None:
         """`record_restore(old, new, fork_seq)` commits the rotation (the new identity and
         its `log.restored` event in one transaction) through the engine; called from this
         thread, it may block. `shown_waits()`: per business, a new walk-in's wait as the
-        kiosk shows it now, for the centre's booking; called from this thread, never blocks."""
+        kiosk shows it now, for the centre's booking; called from this thread, never blocks.
+        `location()`: where the branch stands now (the head office's configuration may move
+        it); default: the office's `[branch] location`. A change is said in a hello at once.
+        `vip_key`: the branch's X25519 public key (hex) the centre seals VIP keys to."""
         self.db_path = Path(db_path)
         self.office = office
         self._record_restore = record_restore
         self._shown_waits = shown_waits
+        self._location = location or (lambda: office.location)
+        self._said_location: tuple[float, float] | None = None
+        self._vip_key = vip_key
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._lock = threading.RLock()  # re-entered by `status` inside `wait_until`
@@ -204,7 +215,7 @@ class Shipper:
 
     def _step(self) -> None:
         try:
-            if self._state is None or self._heartbeat_due():
+            if self._state is None or self._heartbeat_due() or self._moved():
                 self._hello()
             more = self._ship_batch()
             self._connected()
@@ -220,6 +231,11 @@ class Shipper:
         except Exception:  # a fault of ours must not end shipping for good
             log.exception("head-office shipping failed")
             self._failed("shipper_fault", None)
+
+    def _moved(self) -> bool:
+        """The location in force is not the one the centre was last told (its booking
+        ranks branches by it)."""
+        return self._location() != self._said_location
 
     def _heartbeat_due(self) -> bool:
         return time.monotonic() - self._last_hello >= self.office.heartbeat_s
@@ -263,6 +279,7 @@ class Shipper:
 
     def _hello(self) -> None:
         ident = self._read_identity()
+        location = self._location()
         hello: Hello = {
             "branch": self.office.branch,
             "log_id": ident.log_id,
@@ -272,11 +289,12 @@ class Shipper:
             "backlog": max(0, self._local_max() - self._shipped_to(ident)),
             "profile": self._profile(),
             "waits": self._shown_waits() if self._shown_waits is not None else {},
-            "location": _location(self.office),
+            "location": None if location is None else {"lat": location[0], "lon": location[1]},
             "booking_url": self.office.public_url,
+            "vip_key": self._vip_key,
         }
         state = cast(LogState, self._call("POST", "/hello", hello).json())
-        self._last_hello = time.monotonic()
+        self._last_hello, self._said_location = time.monotonic(), location
         self._adopt(ident, state)
 
     def _adopt(self, ident: LogIdentity, state: LogState) -> None:
@@ -437,13 +455,6 @@ def http_options(office: HeadOffice) -> dict[str, Any]:
         "limits": httpx.Limits(max_connections=2, max_keepalive_connections=1),
         "verify": trust,
     }
-
-
-def _location(office: HeadOffice) -> Location | None:
-    if office.location is None:
-        return None
-    lat, lon = office.location
-    return {"lat": lat, "lon": lon}
 
 
 def _code_of(response: httpx.Response) -> str:

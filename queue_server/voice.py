@@ -35,8 +35,10 @@ from devices.audio.pack import (
     spaced,
     wav_bytes,
 )
+from wire.downlink import VOICE_PACK_NAME
 
 DEFAULT_PACK_DIR = Path(__file__).resolve().parent.parent / "assets" / "voice"
+STANDARD_PACK = "standard"  # the pack the branch ships with: the root folder itself
 MAX_COUNTER = 999
 TICKET_NUMBER = re.compile(r"[A-Z]{0,3}[0-9]{1,5}")
 
@@ -61,10 +63,12 @@ __all__ = [
     "VoicePackError",
     "all_clips",
     "call_sequence",
+    "check_pack",
     "chime_wav",
     "clip_pack",
     "clips_used",
     "compose_call",
+    "pack_folder",
     "wav_bytes",
 ]
 
@@ -178,6 +182,31 @@ def clip_pack(pack_dir: str | Path | None = None) -> ClipPack:
         if pack is None:
             pack = _packs[root] = ClipPack(root)
         return pack
+
+
+def pack_folder(name: str, root: str | Path | None = None) -> Path:
+    """The folder of a named pack (the head office names one in the configuration): the
+    standard pack is the root itself (`assets/voice/`), any other a folder of the root
+    named after it (`assets/voice/<name>/`, with its own chime and language folders)."""
+    base = Path(root or DEFAULT_PACK_DIR)
+    return base if name == STANDARD_PACK else base / name
+
+
+def check_pack(name: str, languages: Sequence[str], root: str | Path | None = None) -> None:
+    """Raise VoicePackError unless `name` is a whole pack here for `languages`: a name
+    (never a path), a folder holding every clip, all of one format. Reads every clip."""
+    if not re.fullmatch(VOICE_PACK_NAME, name):
+        raise VoicePackError(f"voice pack name {name[:40]!r} is not {VOICE_PACK_NAME}")
+    folder = pack_folder(name, root)
+    if not (folder / f"{CHIME}.wav").is_file():
+        raise VoicePackError(f"this branch has no voice pack {name!r} (no {folder})")
+    # A pack of its own, not the cached one: a half-copied folder is not kept in memory.
+    pack = ClipPack(folder)
+    spoken = [lang for lang in languages if lang in LANGUAGES]
+    missing = pack.missing(spoken)
+    if missing:
+        raise VoicePackError(f"voice pack {name!r} lacks {len(missing)} clips: {missing[:3]}")
+    pack.load_all(spoken)
 
 
 def compose_call(

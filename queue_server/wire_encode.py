@@ -73,6 +73,11 @@ def ticket_wire(t: Ticket) -> TicketWire:
         "rating_comment": t.rating_comment,
         "held_until": _dt(t.held_until),
         "late_count": t.late_count,
+        "care_reason": t.care_reason,
+        "on_hold": t.on_hold,
+        "hold_reason": t.hold_reason,
+        "documents_checked": list(t.documents_checked),
+        "prereviewed": t.prereviewed,
     }
 
 

@@ -72,7 +72,7 @@ def make_db(path: Path, config: dict | None = None) -> dict[str, str]:
     tokens = {}
     try:
         conn.execute("BEGIN IMMEDIATE")
-        for role in ("kiosk", "display", "manager", "admin", "booking"):
+        for role in ("kiosk", "display", "manager", "admin", "booking", "lobby"):
             tokens[role] = create_token(conn, role, role)[1]
         for c in cfg.counters:
             tokens[f"counter:{c.number}"] = create_token(conn, f"counter:{c.number}")[1]

@@ -15,6 +15,7 @@ import psycopg
 
 from central.api.app import create_app as centre_app
 from central.branches import enrol
+from central.signing import Signer
 from queue_server.api import create_app as branch_app
 from queue_server.head_office import HeadOffice
 from tools.harness import ThreadServer, free_port, self_signed_certificate
@@ -34,6 +35,9 @@ class Branch:
     tokens: dict[str, str]
     url: str
     location: tuple[float, float]
+    db: Path
+    office: HeadOffice
+    clock: Any
     _clients: list[httpx.Client] = field(default_factory=list)
 
     def client(self, role: str | None, cert: Path) -> httpx.Client:
@@ -51,6 +55,14 @@ class Branch:
         for c in self._clients:  # an open keep-alive connection would hold uvicorn's stop
             c.close()
         self.server.stop()
+
+    def restart(self) -> None:
+        """Stop the branch server and start a new one on its database, at its address."""
+        self.stop()
+        self._clients.clear()
+        app = branch_app(self.db, clock=self.clock, heartbeat_s=2.0, head_office=self.office)
+        self.server.app = app
+        self.server.start(15)
 
     def settled(self) -> None:
         """Wait until the branch's wait prediction is of its current queue."""
@@ -98,14 +110,29 @@ class Network:
 
 
 def start_network(
-    dsn: str, folder: Path, template: Path, tokens: dict[str, str], clock: Any, **centre_kw: Any
+    dsn: str,
+    folder: Path,
+    template: Path,
+    tokens: dict[str, str],
+    clock: Any,
+    *,
+    signer: Signer | None = None,
+    vip_master: bytes | None = None,
+    **centre_kw: Any,
 ) -> Network:
+    """With `signer`, the centre signs documents and the branches follow them (polling
+    often, for tests); `vip_master` lets it seal a branch's VIP list at its hello."""
     cert, key = self_signed_certificate(folder)
     tls: dict[str, Any] = {"ssl_certfile": str(cert), "ssl_keyfile": str(key)}
     with psycopg.connect(dsn) as conn:
         shipping = {b: enrol(conn, b, name, "sh") for b, (name, _) in BRANCH_PLACES.items()}
-    centre = ThreadServer(centre_app(dsn, pool_size=4, branch_ca=cert), lifespan="on",
-                          **tls, **centre_kw).start(15)  # fmt: skip
+    following: dict[str, Any] = {}
+    if signer is not None:
+        verify_key = folder / "centre-public.pem"
+        verify_key.write_bytes(signer.public_pem())
+        following = {"verify_key": verify_key, "poll_s": HEARTBEAT_S}
+    app = centre_app(dsn, pool_size=4, branch_ca=cert, signer=signer, vip_master=vip_master)
+    centre = ThreadServer(app, lifespan="on", **tls, **centre_kw).start(15)
     centre_url = f"https://127.0.0.1:{centre.port}"
     network = Network(dsn, cert, centre, centre_url, {})
     try:
@@ -117,11 +144,11 @@ def start_network(
             office = HeadOffice(
                 url=centre_url, branch=branch, token=shipping[branch], ca_file=cert,
                 heartbeat_s=HEARTBEAT_S, connect_timeout_s=2.0, timeout_s=5.0,
-                public_url=url, location=place,
+                public_url=url, location=place, **following,
             )  # fmt: skip
             app = branch_app(db, clock=clock, heartbeat_s=2.0, head_office=office)
             server = ThreadServer(app, port, lifespan="on", **tls).start(15)
-            network.branches[branch] = Branch(branch, server, tokens, url, place)
+            network.branches[branch] = Branch(branch, server, tokens, url, place, db, office, clock)
     except BaseException:
         network.stop()
         raise

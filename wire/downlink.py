@@ -63,6 +63,16 @@ class Report(TypedDict):
     effective: NotRequired[dict[str, Any]]
 
 
+# The kiosk texts a configuration may set, per language: the attract screen's welcome line
+# (`{branch}` in it is the branch's name) and a line at its foot; a text not set is the
+# kiosk's own. Each is one line of at most KIOSK_TEXT_MAX characters: the attract screen
+# shows it in large type to customers reading from a step away.
+KIOSK_TEXTS = ("welcome", "footer")
+KIOSK_TEXT_MAX = 60
+# A voice pack is named, never a path: "standard" is the pack the branch ships with.
+VOICE_PACK_NAME = r"[a-z0-9][a-z0-9_-]{0,31}"
+
+
 class ConfigBody(TypedDict):
     """The `config` document's body.
 
@@ -70,8 +80,9 @@ class ConfigBody(TypedDict):
     as JSON: `services` (code, names, target_wait_min, mean_min, guidance, visible,
     needs_form, share …), `bundles`, `appointments`, and further sections the centre manages:
     `opening_hours` ({"mon": ["09:00", "17:00"], …}), `alerts` (thresholds), `kiosk_texts`
-    ({"zh": {key: text}, "en": {…}}), `voice_pack` (a pack name), `location`
-    ({"lat": …, "lon": …}). Counters (windows) and their skills stay the branch's own.
+    ({"zh": {key: text}, "en": {…}}, keys in KIOSK_TEXTS), `voice_pack` (a pack name,
+    VOICE_PACK_NAME), `location` ({"lat": …, "lon": …}). Counters (windows) and their skills
+    stay the branch's own.
     """
 
     catalogue: dict[str, Any]

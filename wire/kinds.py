@@ -29,6 +29,25 @@ class EventKind(StrEnum):
     TICKET_TRANSFERRED = "ticket.transferred"
     TICKET_REQUEUED = "ticket.requeued"
 
+    # The lobby's triage (issue 21); each carries the ticket, and `data.reason` when given
+    # (free text: blanked before it ships). A business change ends the waiting leg with
+    # `ticket.business_changed` and queues the next with `ticket.requeued`, as a transfer.
+    TICKET_BUSINESS_CHANGED = "ticket.business_changed"
+    TICKET_CARE_GRANTED = "ticket.care_granted"
+    TICKET_DOCUMENTS_CHECKED = "ticket.documents_checked"
+    TICKET_NOTED = "ticket.noted"
+    TICKET_HELD = "ticket.held"
+    TICKET_RELEASED = "ticket.released"
+    TICKET_PREREVIEWED = "ticket.prereviewed"
+
+    # The lobby app (issue 21): a customer sent to self-service instead of queueing (data:
+    # business — its code, channel: atm | app | self_service, reason), and staff sessions on
+    # a lobby tablet (data: staff_id).
+    LOBBY_DIVERTED = "lobby.diverted"
+    LOBBY_SIGNED_IN = "lobby.signed_in"
+    LOBBY_SIGNED_OUT = "lobby.signed_out"
+    APPOINTMENT_VISIT_RECORDED = "appointment.visit_recorded"
+
     COUNTER_SIGNED_IN = "counter.signed_in"
     COUNTER_SIGNED_OUT = "counter.signed_out"
     COUNTER_OPENED = "counter.opened"
@@ -39,8 +58,9 @@ class EventKind(StrEnum):
     SERVICE_UPDATED = "service.updated"
 
     # A configuration version from the head office, applied at once (data: version, template,
-    # changed: added/updated/draining/removed businesses, bundles, appointments; bundles and
-    # removed: for clients to follow). A business it drops while people wait drains first,
+    # changed: added/updated/draining/removed businesses, bundles, appointments, kiosk_texts,
+    # voice_pack, location; bundles, removed, kiosk_texts, voice_pack and location, each
+    # when it changed: for clients to follow). A business it drops while people wait drains first,
     # then goes with `config.business_retired` (data: services).
     CONFIG_APPLIED = "config.applied"
     CONFIG_BUSINESS_RETIRED = "config.business_retired"

@@ -41,6 +41,11 @@ class TicketWire(TypedDict):
     rating_comment: str
     held_until: str | None
     late_count: int
+    care_reason: str
+    on_hold: bool
+    hold_reason: str
+    documents_checked: list[int]
+    prereviewed: bool
 
 
 class TicketView(TicketWire):
@@ -191,6 +196,10 @@ class BranchWire(TypedDict):
     # The head office's hours by day, {"mon": ["09:00", "17:00"], "sat": [] (closed)}; a day
     # not listed has no branch-wide limit. Updated live by `config.applied`.
     opening_hours: dict[str, list[str]]
+    # The head office's kiosk texts ({"zh": {"welcome": …}}; wire.downlink.KIOSK_TEXTS) and
+    # the clip pack calls are announced with; `config.applied` carries either when it changes.
+    kiosk_texts: dict[str, dict[str, str]]
+    voice_pack: str
 
 
 class Snapshot(TypedDict):

@@ -103,6 +103,9 @@ class Hello(TypedDict):
     location: NotRequired[Location | None]  # `[branch] location`; None: not configured
     # The branch's public HTTPS base; its booking API is under /api/v1/public/book.
     booking_url: NotRequired[str | None]
+    # The branch's X25519 public key (hex, 32 bytes) the centre seals its VIP keys to
+    # (`wire.vip.Sealed`); a new one makes the centre send the list again, sealed to it.
+    vip_key: NotRequired[str | None]
 
 
 class LogState(TypedDict):

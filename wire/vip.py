@@ -11,14 +11,23 @@ entry under each key generation it holds.
 What S costs is what protects the numbers: a branch's database and key let an attacker test
 one guessed ID number per scrypt evaluation, and ID numbers are few enough to enumerate, so
 the parameters are chosen as slow as the kiosk can afford (`PRODUCTION_HASH`).
+
+The branch's keys and the pepper travel sealed (`Sealed`): the centre stores every document
+it publishes, and a copy of its database must not hand out what a branch's files hold. Each
+branch has an X25519 key pair of its own and announces the public half in its hello
+(`wire.shipping.Hello.vip_key`); the centre encrypts `VipSecrets` to it (an ephemeral X25519
+exchange, HKDF-SHA256 with `SEAL_INFO`, AES-256-GCM under `seal_context` of the document),
+then signs the document. The entries go in the clear: without the keys they are random.
 """
 
 from __future__ import annotations
 
+import base64
 import csv
 import hashlib
 import hmac
 import io
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,9 +35,10 @@ from typing import Any, TypedDict, TypeVar
 
 from wire.id_number import BadIdNumber, canonical_id_number
 
-# Measured on the project machine (2 shared cores): 8 MiB and ~35 ms idle per evaluation,
-# ~130 ms with every core busy. A kiosk identifies a customer in a worker thread, once per
-# scan; the centre's import pays it once per VIP.
+# Measured on the project machine (2 shared cores): 8 MiB and 40 ms per evaluation at best
+# (the minimum of 90, with other work on both cores), ~130 ms typical with every core busy.
+# A kiosk identifies a customer in a worker thread, once per scan; the centre's import pays
+# it once per VIP.
 PRODUCTION_HASH = {"n": 2**13, "r": 8, "p": 1}
 KEY_BYTES = 32
 DIGEST_BYTES = 32
@@ -37,28 +47,75 @@ VIP_TIERS = (1, 2, 3)
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
-class HashParams(TypedDict):
+class SentHash(TypedDict):
     algorithm: str  # "scrypt"
     n: int  # CPU/memory cost, a power of two
     r: int  # block size
     p: int  # parallelism
+
+
+class HashParams(SentHash):
+    """The slow hash as a branch holds it, once the sealed part is opened."""
+
     pepper: str  # hex, 32 bytes: the network's, the same at every branch
 
 
-class KeyGeneration(TypedDict):
+class SentGeneration(TypedDict):
     generation: int  # the centre's count of keys issued to this branch, from 1
-    key: str  # hex, 32 bytes: K_b of this generation
     entries: dict[str, int]  # HMAC-SHA256(key, S) as hex → VIP tier 1..3
 
 
+class KeyGeneration(SentGeneration):
+    key: str  # hex, 32 bytes: K_b of this generation
+
+
+class Sealed(TypedDict):
+    """`VipSecrets` as JSON, encrypted to one branch's X25519 public key."""
+
+    recipient: str  # `wire.downlink.key_id` of the branch's public key it is sealed to
+    ephemeral: str  # hex, 32 bytes: the centre's one-off X25519 public key
+    nonce: str  # hex, 12 bytes
+    ciphertext: str  # base64: AES-256-GCM output with its tag
+
+
+class VipSecrets(TypedDict):
+    pepper: str  # hex, 32 bytes
+    keys: dict[str, str]  # generation (as text) → K_b in hex
+
+
 class VipBody(TypedDict):
-    """During a rotation `keys` holds the current and the next generation, each with the whole
-    list under it; otherwise one. A branch recognises a customer under any generation the
-    newest document it applied holds, so the switch leaves no gap."""
+    """The body as sent. During a rotation `keys` holds the current and the next generation,
+    each with the whole list under it; otherwise one. A branch recognises a customer under
+    any generation the newest document it applied holds, so the switch leaves no gap."""
+
+    hash: SentHash
+    keys: list[SentGeneration]
+    list_id: int  # which import at the centre this list is
+    sealed: Sealed
+
+
+class VipList(TypedDict):
+    """The list as a branch holds it: the body with its sealed part opened."""
 
     hash: HashParams
     keys: list[KeyGeneration]
-    list_id: int  # which import at the centre this list is
+    list_id: int
+
+
+SEAL_INFO = b"branchq/vip/sealed/v1"
+NONCE_BYTES = 12
+MAX_SEALED_BYTES = 4096  # two generations' keys and the pepper are a few hundred
+
+
+def seal_context(branch: str, kind: str, version: int) -> bytes:
+    """The associated data a sealed part is bound to: a sealed part copied into another
+    branch's document, another kind or another version does not open."""
+    return json.dumps(["branchq/vip/sealed/v1", branch, kind, version]).encode()
+
+
+def seal_salt(ephemeral: bytes, recipient: bytes) -> bytes:
+    """HKDF's salt: both public keys, so the AES key belongs to this one exchange."""
+    return ephemeral + recipient
 
 
 class BadVipBody(ValueError):
@@ -112,6 +169,8 @@ def check_body(body: Any) -> VipBody:
     params = body.get("hash")
     if not isinstance(params, dict) or params.get("algorithm") != "scrypt":
         raise BadVipBody("bad_vip_body", "the vip body's hash must be scrypt")
+    if "pepper" in params:
+        raise BadVipBody("bad_vip_body", "the pepper travels sealed, never in the clear")
     n = _int(params.get("n"), 2, 2**20, "hash.n")
     if n & (n - 1):
         raise BadVipBody("bad_vip_body", "hash.n must be a power of two")
@@ -119,7 +178,6 @@ def check_body(body: Any) -> VipBody:
     p = _int(params.get("p"), 1, 4, "hash.p")
     if 128 * n * r * p > 256 * 1024 * 1024:
         raise BadVipBody("bad_vip_body", "the hash would need more than 256 MiB per scan")
-    _hex_bytes(params.get("pepper"), KEY_BYTES, "hash.pepper")
     _int(body.get("list_id"), 0, 2**62, "list_id")
     keys = body.get("keys")
     if not isinstance(keys, list) or not 1 <= len(keys) <= 2:
@@ -128,8 +186,9 @@ def check_body(body: Any) -> VipBody:
     for held in keys:
         if not isinstance(held, dict):
             raise BadVipBody("bad_vip_body", "a key generation must be an object")
+        if "key" in held:
+            raise BadVipBody("bad_vip_body", "a branch key travels sealed, never in the clear")
         generations.add(_int(held.get("generation"), 1, 2**31, "generation"))
-        _hex_bytes(held.get("key"), KEY_BYTES, "a generation's key")
         entries = held.get("entries")
         if not isinstance(entries, dict) or len(entries) > MAX_ENTRIES:
             raise BadVipBody("bad_vip_body", f"entries must be at most {MAX_ENTRIES} hashes")
@@ -138,7 +197,54 @@ def check_body(body: Any) -> VipBody:
                 raise BadVipBody("bad_vip_body", "an entry must be a hex hash → tier 1..3")
     if len(generations) != len(keys):
         raise BadVipBody("bad_vip_body", "the key generations must differ")
+    _check_sealed(body.get("sealed"))
     return body  # type: ignore[return-value]
+
+
+def _check_sealed(sealed: Any) -> None:
+    if not isinstance(sealed, dict) or not isinstance(sealed.get("recipient"), str):
+        raise BadVipBody("bad_vip_body", "the vip body's sealed part is missing")
+    _hex_bytes(sealed.get("ephemeral"), KEY_BYTES, "sealed.ephemeral")
+    _hex_bytes(sealed.get("nonce"), NONCE_BYTES, "sealed.nonce")
+    ciphertext = sealed.get("ciphertext")
+    if not isinstance(ciphertext, str) or len(ciphertext) > MAX_SEALED_BYTES:
+        raise BadVipBody("bad_vip_body", "sealed.ciphertext must be base64 text")
+    sealed_ciphertext(sealed)  # type: ignore[arg-type]
+
+
+def sealed_ciphertext(sealed: Sealed) -> bytes:
+    try:
+        return base64.b64decode(sealed["ciphertext"], validate=True)
+    except ValueError:
+        raise BadVipBody("bad_vip_body", "sealed.ciphertext must be base64 text") from None
+
+
+def opened(body: VipBody, plaintext: bytes) -> VipList:
+    """The list as the branch holds it, from a checked body and its opened sealed part;
+    BadVipBody when that part does not hold the pepper and exactly the body's generations."""
+    try:
+        secrets = json.loads(plaintext)
+    except ValueError:
+        raise BadVipBody("bad_vip_body", "the sealed part is not JSON") from None
+    if not isinstance(secrets, dict) or not isinstance(secrets.get("keys"), dict):
+        raise BadVipBody("bad_vip_body", "the sealed part must hold the pepper and keys")
+    pepper = _hex_bytes(secrets.get("pepper"), KEY_BYTES, "the sealed pepper")
+    keys: dict[str, Any] = secrets["keys"]
+    generations = [held["generation"] for held in body["keys"]]
+    if sorted(keys) != sorted(str(g) for g in generations):
+        raise BadVipBody("bad_vip_body", "the sealed keys are not the body's generations")
+    return {
+        "hash": {**body["hash"], "pepper": pepper.hex()},
+        "keys": [
+            {
+                "generation": held["generation"],
+                "key": _hex_bytes(keys[str(held["generation"])], KEY_BYTES, "a sealed key").hex(),
+                "entries": held["entries"],
+            }
+            for held in body["keys"]
+        ],
+        "list_id": body["list_id"],
+    }
 
 
 # ------------------------------------------------------------------ the bank's CSV

@@ -35,12 +35,15 @@ def create_app(
     bulk_ingest_limit: int | None = None,
     signer: Signer | None = None,
     branch_ca: Path | None = None,
+    vip_master: bytes | None = None,
 ) -> FastAPI:
     """The centre on the database at `dsn` (migrated already: `branchq central migrate`).
 
     `signer` signs what the centre publishes to branches (`central.signing`); without one,
     routes that publish answer 503 `no_signing_key`. `branch_ca`: the authority the
-    branches' booking addresses are checked against (None: the system's)."""
+    branches' booking addresses are checked against (None: the system's). `vip_master`: the
+    VIP master key (`central.vip`), so a branch announcing a new key of its own gets its list
+    sealed to it at once; without it that waits for the next `vip import` or `vip rotate`."""
     from central.api import ship
     from central.api.booking import booking_router
     from central.api.config_console import config_router
@@ -57,7 +60,7 @@ def create_app(
     limit = ingest_limit or max(2, (pool_size - 2) // 2)
     gate = IngestGate(limit, bulk_ingest_limit or max(2, (pool_size - 2) // 3))
     routers: list[RouterFactory] = [
-        lambda p: ship.router(p, gate),
+        lambda p: ship.router(p, gate, signer, vip_master),
         console_router,
         config_router,
         knowledge_router,

@@ -6,12 +6,15 @@ import json
 import logging
 from typing import Annotated, Any, Literal, cast
 
+import psycopg
 from fastapi import APIRouter, Depends, Header, Query, Request
 from psycopg_pool import ConnectionPool
 from pydantic import BaseModel, Field, StringConstraints, ValidationError
 
+from central import vip
 from central.api.gate import POOL_TIMEOUT_S, IngestGate
 from central.branches import authenticate
+from central.signing import Signer
 from central.storage import branches as stored
 from central.storage import downlink, ingest
 from central.storage import knowledge as knowledge_base
@@ -51,6 +54,8 @@ class HelloIn(BaseModel):
     booking_url: Annotated[str, StringConstraints(pattern=r"^https://", max_length=500)] | None = (
         None
     )
+    # The branch's X25519 public key for its sealed VIP keys (absent before it had one).
+    vip_key: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")] | None = None
 
 
 class ShippedEventIn(BaseModel):
@@ -93,7 +98,28 @@ def _not_yours(branch: str, said: str) -> Refused:
     return Refused(403, "wrong_branch", f"this token is branch {branch}'s, not {said}'s")
 
 
-def router(pool: ConnectionPool, gate: IngestGate) -> APIRouter:
+def _hello(
+    conn: psycopg.Connection,
+    branch: str,
+    said: Hello,
+    signer: Signer | None,
+    vip_master: bytes | None,
+) -> LogState:
+    state = ingest.hello(conn, branch, said)
+    announced = said.get("vip_key")
+    if announced:
+        vip.announce(conn, signer, vip_master, branch, announced)
+    return state
+
+
+def router(
+    pool: ConnectionPool,
+    gate: IngestGate,
+    signer: Signer | None = None,
+    vip_master: bytes | None = None,
+) -> APIRouter:
+    """`signer` and `vip_master`: what the centre needs to seal a branch's VIP list again
+    to a key it announces (without them the next `vip import` or `vip rotate` does)."""
     api = APIRouter(prefix="/api/v1/ship")
 
     def branch_of(authorization: Annotated[str | None, Header()] = None) -> str:
@@ -111,7 +137,7 @@ def router(pool: ConnectionPool, gate: IngestGate) -> APIRouter:
         if said["branch"] != branch:
             raise _not_yours(branch, said["branch"])
         with pool.connection(timeout=POOL_TIMEOUT_S) as conn:
-            return ingest.hello(conn, branch, said)
+            return _hello(conn, branch, said, signer, vip_master)
 
     @api.get("/logs/{log_id}", response_model=None)
     def log_state(log_id: str, branch: str = authenticated) -> LogState:

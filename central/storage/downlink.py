@@ -8,6 +8,7 @@ publications to one branch at once get 1 and 2, never 1 twice.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,9 +32,15 @@ def _kind(kind: str) -> str:
 
 
 def publish(
-    conn: psycopg.Connection, signer: Signer, branch: str, kind: str, body: dict[str, Any]
+    conn: psycopg.Connection,
+    signer: Signer,
+    branch: str,
+    kind: str,
+    body: dict[str, Any] | Callable[[int], dict[str, Any]],
 ) -> Document:
-    """Sign and store the branch's next version of `kind`; the document as it will be sent."""
+    """Sign and store the branch's next version of `kind`; the document as it will be sent.
+
+    `body` may be made from the version (a `vip` body seals its keys bound to it)."""
     _kind(kind)
     locked = conn.execute("SELECT id FROM branches WHERE id = %s FOR UPDATE", (branch,))
     if locked.fetchone() is None:
@@ -51,7 +58,7 @@ def publish(
             "branch": branch,
             "version": version,
             "issued_at": issued_at.isoformat(),
-            "body": body,
+            "body": body(version) if callable(body) else body,
         },
         signer.private_key,
     )

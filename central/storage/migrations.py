@@ -442,6 +442,19 @@ def _m009_booking_reach(conn: psycopg.Connection) -> None:
     )
 
 
+def _m010_branch_vip_keys(conn: psycopg.Connection) -> None:
+    """Each branch's X25519 public key, as its last hello announced it: the centre seals the
+    branch's VIP keys and the pepper to it (`wire.vip.Sealed`), so the documents it stores
+    hold them only as ciphertext. NULL: not announced yet, and no VIP list is sent."""
+    conn.execute(
+        """
+        ALTER TABLE branches
+            ADD COLUMN vip_public_key bytea CHECK (length(vip_public_key) = 32),
+            ADD COLUMN vip_key_announced_at timestamptz;
+        """
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _m001_network,
     _m002_ingest_state,
@@ -452,6 +465,7 @@ MIGRATIONS: list[Migration] = [
     _m007_knowledge,
     _m008_vip_list,
     _m009_booking_reach,
+    _m010_branch_vip_keys,
 ]
 
 

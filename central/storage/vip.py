@@ -35,8 +35,32 @@ def listed(conn: psycopg.Connection) -> list[tuple[bytes, int]]:
     return [(bytes(s), int(t)) for s, t in conn.execute("SELECT s, tier FROM vip_customers")]
 
 
-def branches(conn: psycopg.Connection) -> list[str]:
-    return [str(r[0]) for r in conn.execute("SELECT id FROM branches ORDER BY id")]
+def branches_with_keys(conn: psycopg.Connection) -> list[str]:
+    """Branches that announced a key to seal their list to (the others wait for theirs)."""
+    rows = conn.execute(
+        "SELECT id FROM branches WHERE vip_public_key IS NOT NULL ORDER BY id"
+    ).fetchall()
+    return [str(r[0]) for r in rows]
+
+
+def announced_key(conn: psycopg.Connection, branch: str) -> bytes | None:
+    row = conn.execute("SELECT vip_public_key FROM branches WHERE id = %s", (branch,)).fetchone()
+    return None if row is None or row[0] is None else bytes(row[0])
+
+
+def save_announced_key(conn: psycopg.Connection, branch: str, public_key: bytes) -> bool:
+    """Keep the key a branch announced; True when it is new for the branch (locking its row
+    until the caller's transaction ends, so two hellos do not both republish)."""
+    row = conn.execute(
+        "SELECT vip_public_key FROM branches WHERE id = %s FOR UPDATE", (branch,)
+    ).fetchone()
+    if row is None or (row[0] is not None and bytes(row[0]) == public_key):
+        return False
+    conn.execute(
+        "UPDATE branches SET vip_public_key = %s, vip_key_announced_at = now() WHERE id = %s",
+        (public_key, branch),
+    )
+    return True
 
 
 def held_generations(conn: psycopg.Connection, branch: str) -> list[tuple[int, str]]:
@@ -88,8 +112,13 @@ def counts(conn: psycopg.Connection) -> dict[str, Any]:
     per_branch: dict[str, dict[str, int]] = {}
     for branch, generation, state in keys:
         per_branch.setdefault(branch, {})[state] = int(generation)
+    awaiting = [str(b) for (b,) in conn.execute(
+        "SELECT id FROM branches WHERE vip_public_key IS NULL ORDER BY id"
+    )]  # fmt: skip
     return {
         "customers": sum(tiers.values()),
+        # Enrolled but never announced a key to seal to: no VIP list is sent them until then.
+        "awaiting_key": awaiting,
         "by_tier": {str(t): tiers.get(t, 0) for t in (1, 2, 3)},
         "import": None
         if latest is None

@@ -15,6 +15,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from queue_server import logs
+from queue_server.api import lobby_session
 from queue_server.api.deps import PublicTicketLimits
 from queue_server.api.errors import RESPONSES, error, install
 from queue_server.api.routes import (
@@ -25,6 +26,7 @@ from queue_server.api.routes import (
     counters,
     customers,
     devices,
+    lobby,
     notify,
     pages,
     public_booking,
@@ -46,6 +48,7 @@ from queue_server.desks.audit import AuditLog
 from queue_server.desks.centre_notice import CentreNoticeDesk
 from queue_server.desks.configuration import ConfigurationDesk
 from queue_server.desks.head_office import HeadOfficeLink
+from queue_server.desks.lobby import LobbyDesk, LobbySessions
 from queue_server.desks.notifications import NotificationDesk
 from queue_server.desks.policy import PolicyDesk
 from queue_server.desks.provisioning import Provisioning
@@ -59,9 +62,12 @@ from queue_server.knowledge import KnowledgeDesk
 from queue_server.loopwatch import CallbackWatch, LoopWatch
 from queue_server.security.headers import SecurityHeaders, cors_origins
 from queue_server.security.limits import PublicGate, RateLimit
+from queue_server.vip_key import BranchVipKey, vip_key_path
 
 log = logging.getLogger(__name__)
 MAX_BODY = 64 * 1024  # nothing a kiosk or counter sends comes near this
+# The routes that take more: a photo of a ticket from the lobby tablet's camera.
+LARGER_BODIES = {"/api/v1/lobby/scan": 2 * 1024 * 1024}
 BODY_TIMEOUT_S = 10.0  # a body still arriving after this is a stalled or trickling client
 API = "/api/v1"
 
@@ -108,16 +114,17 @@ class BodyLimit:
 
     def __init__(self, app: ASGIApp, limit: int = MAX_BODY, timeout_s: float | None = None) -> None:
         self.app = app
-        self.limit = limit
+        self.default_limit = limit
         self.timeout_s = BODY_TIMEOUT_S if timeout_s is None else timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = LARGER_BODIES.get(scope.get("path", ""), self.default_limit)
         for name, value in scope.get("headers", []):
-            if name == b"content-length" and (not value.isdigit() or int(value) > self.limit):
-                await _too_large(scope, receive, send, self.limit)
+            if name == b"content-length" and (not value.isdigit() or int(value) > limit):
+                await _too_large(scope, receive, send, limit)
                 return
         # Read the whole (small) body first, so an oversized one is refused before any route
         # sees it, however it was sent (declared length or chunked).
@@ -138,8 +145,8 @@ class BodyLimit:
                 return  # the client went away
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.limit:
-                await _too_large(scope, receive, send, self.limit)
+            if size > limit:
+                await _too_large(scope, receive, send, limit)
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)
@@ -187,13 +194,14 @@ def create_app(
     sign_in_desk = StaffSignIn(engine, provisioning, audit)
     # Nightly tournaments are the server's (`branchq serve`); tests and benches ask for them.
     policy_desk = PolicyDesk(engine, schedule=policy_schedule)
-    head_office_link = HeadOfficeLink(engine, head_office, alerts_desk)
+    vip_key = BranchVipKey(vip_key_path(engine.db_path))
+    head_office_link = HeadOfficeLink(engine, head_office, alerts_desk, vip_key)
     configuration = ConfigurationDesk(engine)
     head_office_link.appliers.register("config", configuration.apply)
     head_office_link.appliers.register("notice", CentreNoticeDesk(engine).apply)
     knowledge_desk = KnowledgeDesk(engine)
     head_office_link.appliers.register("knowledge", knowledge_desk.apply)
-    head_office_link.appliers.register("vip", VipListApplier(engine.db_path).apply)
+    head_office_link.appliers.register("vip", VipListApplier(engine.db_path, vip_key).apply)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -230,6 +238,7 @@ def create_app(
     )
     # Per-app state, built once here and reached through the aliases in deps.py.
     app.state.engine = engine
+    configuration.voice_root = lambda: voice.pack_root(app)
     app.state.loopwatch = loopwatch
     app.state.callbacks = callbacks
     app.state.tokens = tokens
@@ -245,6 +254,8 @@ def create_app(
     app.state.knowledge = knowledge_desk
     app.state.provisioning = provisioning
     app.state.sign_in = sign_in_desk
+    app.state.lobby_sessions = LobbySessions(engine, sign_in_desk)
+    app.state.lobby = LobbyDesk(engine, app.state.tickets, ticket_links, alerts_desk)
     app.state.public_ticket_limits = PublicTicketLimits(
         per_token=RateLimit(public_tickets.RATE_PER_TOKEN),
         per_client=RateLimit(public_tickets.RATE_PER_CLIENT),
@@ -273,7 +284,9 @@ def create_app(
     app.include_router(voice.router, prefix=API)  # call announcements (WAV)
     app.include_router(pages.ticket)  # the phone's live ticket page
     app.include_router(public_tickets.router, prefix=API)  # and its public API
-    app.include_router(pages.lobby)  # the lobby manager's app (its API: /api/v1/lobby/…)
+    app.include_router(lobby_session.router, prefix=API)  # the lobby tablet's staff session
+    app.include_router(lobby.router, prefix=API)  # and its work
+    app.include_router(pages.lobby)  # the lobby manager's app that calls them (/lobby)
     app.add_middleware(BodyLimit)
     # Cross-origin calls only from the configured allow-list. With none (the default) the
     # middleware is left out: browsers refuse cross-origin answers without its headers, and

@@ -28,6 +28,9 @@ from queue_server.security.limits import PublicGate, RateLimit
 
 T = TypeVar("T")
 ALL_ROLES = ("kiosk", "counter", "display", "manager", "admin")
+# Who may follow the branch's event stream: the lobby tablet too (it shows the hall live),
+# though it reaches no other route outside the lobby API.
+STREAM_ROLES = (*ALL_ROLES, "lobby")
 
 
 async def get_engine(request: Request) -> Engine:

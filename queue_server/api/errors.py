@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from queue_server.api.schemas.errors import ErrorBody
 from queue_server.api.schemas.text import INVALID_UNICODE, TEXT_CODES
+from queue_server.desks.lobby import SignedOut, WrongPin
 from queue_server.desks.notifications import TooOften
 from queue_server.domain import (
     DomainError,
@@ -46,6 +47,8 @@ STATUS: dict[type[Exception], int] = {
     AppointmentInvalid: 422,
     AppointmentUnknown: 404,
     TooOften: 429,
+    SignedOut: 401,  # the lobby tablet signs its staff member in again
+    WrongPin: 401,
     TooManyRequests: 429,
     CommitFailed: 503,
     ChangeNotStored: 500,  # retrying the same change cannot help

@@ -74,6 +74,8 @@ def snapshot(engine: Engine) -> dict[str, Any]:
             "notice": b.settings.notice,
             "centre_notice": centre_notice_wire(b.settings, now),
             "opening_hours": b.settings.opening_hours.to_wire(),
+            "kiosk_texts": {lang: dict(t) for lang, t in b.settings.kiosk_texts.items()},
+            "voice_pack": b.settings.voice_pack,
         },
         "services": [service_wire(s) for s in sorted(b.services.values(), key=_svc_key)],
         "bundles": bundle_views(b),

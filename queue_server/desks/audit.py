@@ -22,7 +22,8 @@ class AuditLog:
         await self.engine.execute(lambda b, now: b.record(now, [(kind, data)]), actor=actor)
 
     def entries(self, *, limit: int, before_seq: int | None = None) -> list[dict[str, Any]]:
-        """Manager and admin actions, newest first: who, what, and the state before and after."""
+        """Manager, admin and lobby staff actions, newest first: who, what, why (the lobby's
+        reason), and the state before and after."""
         rows = actor_events(self.engine.read_conn, before_seq=before_seq, limit=limit)
         return [_entry(seq, at, kind, json.loads(body)) for seq, at, kind, body in rows]
 
@@ -36,7 +37,7 @@ def _entry(seq: int, at: str, kind: str, event: dict[str, Any]) -> dict[str, Any
         target, after = f"counter {event['counter']['number']}", event["counter"]
     elif "service" in event:
         target, after = f"business {event['service']['code']}", event["service"]
-    elif "ticket" in event:  # a ticket a manager issued (a VIP grant, say)
+    elif "ticket" in event:  # a ticket a manager issued, or the lobby triaged
         target, after = f"ticket {event['ticket']['number']}", event["ticket"]
     elif "alert" in data:
         target, after = f"alert {data['alert']['id']}", data["alert"]
@@ -56,4 +57,5 @@ def _entry(seq: int, at: str, kind: str, event: dict[str, Any]) -> dict[str, Any
         "target": target,
         "before": before,
         "after": after,
+        "reason": str(data.get("reason") or ""),  # the lobby's why, when it gave one
     }

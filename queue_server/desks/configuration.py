@@ -4,7 +4,9 @@ The `config` document's catalogue has the branch TOML's shapes (parsed by config
 branch file would be); it is applied through the engine, between two commands, as one change
 ending in a `config.applied` event, so tickets, calls and sign-ins carry on. A business it
 drops while people wait for it drains and goes once nobody needs it. What the centre lets the
-branch edit (counters' skills, the hall notice) stays as the manager set it.
+branch edit (counters' skills, the hall notice) stays as the manager set it. The kiosk
+texts, voice pack and location it sets are the branch's settings from that event on (a
+section it leaves out: the kiosk's own texts, the standard pack, the TOML's location).
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeGuard
 
+from queue_server import voice
 from queue_server.config import ConfigError, parse_config
-from queue_server.domain import Change, DomainError
+from queue_server.domain import STANDARD_VOICE_PACK, Change, DomainError, KioskLook
 from queue_server.domain.alerts import thresholds_from_wire
 from queue_server.domain.hours import OpeningHours
 from queue_server.downlink import Refusal
@@ -23,7 +27,7 @@ from queue_server.engine import Engine
 from queue_server.storage.meta import read_meta
 from queue_server.wire_encode import bundle_wire
 from wire import EventKind
-from wire.downlink import Document
+from wire.downlink import KIOSK_TEXT_MAX, KIOSK_TEXTS, Document
 
 log = logging.getLogger(__name__)
 IN_FORCE_KEY = "config_in_force"  # the applied version, its provenance, what is draining
@@ -65,10 +69,70 @@ def _alert_thresholds(catalogue: dict[str, Any]) -> dict[str, int | float]:
         raise Refusal("invalid_config", str(exc)) from None
 
 
+def _kiosk_texts(catalogue: dict[str, Any], languages: Sequence[str]) -> dict[str, dict[str, str]]:
+    """`kiosk_texts`, one line each, in the branch's languages (the others have no kiosk to
+    be shown on here); an empty text is the kiosk's own."""
+    raw = catalogue.get("kiosk_texts", {})
+    if not isinstance(raw, dict) or not all(isinstance(t, dict) for t in raw.values()):
+        raise Refusal("invalid_config", "kiosk_texts is not {language: {name: text}}")
+    texts: dict[str, dict[str, str]] = {}
+    for language, given in raw.items():
+        unknown = sorted(set(given) - set(KIOSK_TEXTS))
+        if unknown:
+            raise Refusal("invalid_config", f"kiosk_texts.{language}: no kiosk text {unknown[0]!r}")
+        for name, text in given.items():
+            if not isinstance(text, str) or len(line := " ".join(text.split())) > KIOSK_TEXT_MAX:
+                raise Refusal(
+                    "invalid_config",
+                    f"kiosk_texts.{language}.{name}: one line, {KIOSK_TEXT_MAX} characters at most",
+                )
+            if line and language in languages:
+                texts.setdefault(language, {})[name] = line
+    return texts
+
+
+async def _voice_pack(
+    catalogue: dict[str, Any], languages: Sequence[str], root: Any, in_force: str
+) -> str:
+    """The pack named, once it is whole here (its clips are read off the event loop). The
+    pack in force is not checked again: a clip of it gone bad is the display's 503 to
+    report, not a reason to refuse the rest of a configuration."""
+    name = catalogue.get("voice_pack", STANDARD_VOICE_PACK)
+    if not isinstance(name, str):
+        raise Refusal("invalid_config", "voice_pack is not a pack name")
+    if name == in_force:
+        return name
+    try:
+        await asyncio.to_thread(voice.check_pack, name, languages, root)
+    except voice.VoicePackError as exc:
+        raise Refusal("invalid_config", str(exc)) from None
+    return name
+
+
+def _location(catalogue: dict[str, Any]) -> tuple[float, float] | None:
+    """Where the branch stands, as the centre says; None when it says nothing (the TOML's)."""
+    raw = catalogue.get("location")
+    if raw is None:
+        return None
+    ok = isinstance(raw, dict) and set(raw) == {"lat", "lon"}
+    lat, lon = (raw["lat"], raw["lon"]) if ok else (None, None)
+    if not (_degrees(lat, 90.0) and _degrees(lon, 180.0)):
+        raise Refusal("invalid_config", "location is {lat: -90…90, lon: -180…180}")
+    return float(lat), float(lon)
+
+
+def _degrees(value: Any, limit: float) -> TypeGuard[float]:
+    return (
+        isinstance(value, int | float) and not isinstance(value, bool) and -limit <= value <= limit
+    )
+
+
 class ConfigurationDesk:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._retiring: asyncio.Task[None] | None = None
+        # Where the voice packs are (None: assets/voice/); the app's, read at each apply.
+        self.voice_root: Callable[[], Any] = lambda: None
 
     def start(self) -> None:
         self.engine.listeners.append(self._follow)
@@ -106,6 +170,14 @@ class ConfigurationDesk:
             for part in (service.names, service.guidance):
                 if not set(part) <= set(b.settings.languages):
                     raise Refusal("invalid_config", f"{service.code}: a language of no use here")
+        languages = list(b.settings.languages)
+        look = KioskLook(
+            texts=_kiosk_texts(catalogue, languages),
+            voice_pack=await _voice_pack(
+                catalogue, languages, self.voice_root(), b.settings.voice_pack
+            ),
+            location=_location(catalogue),
+        )
         before = self.in_force()
         if before.get("version") == document["version"]:
             return self.effective(before)  # applied before a restart: never twice
@@ -143,6 +215,7 @@ class ConfigurationDesk:
                 bundles_wire=bundles_wire,
                 opening_hours=hours,
                 alerts=thresholds,
+                kiosk=look,
             )
             changed = change.events[-1].data["changed"]
             listed = {s.code for s in parsed.services}

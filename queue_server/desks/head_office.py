@@ -11,6 +11,7 @@ from queue_server.engine import Engine
 from queue_server.head_office import HeadOffice
 from queue_server.shipper import Shipper
 from queue_server.storage.log_identity import LogIdentity, rotation_statements
+from queue_server.vip_key import BranchVipKey
 from wire import EventKind
 
 ACTOR = "head-office link"  # who a restore's event names in the audit log
@@ -19,10 +20,15 @@ RECORD_TIMEOUT_S = 30.0
 
 class HeadOfficeLink:
     def __init__(
-        self, engine: Engine, office: HeadOffice | None, alerts: RefusalAlerts | None = None
+        self,
+        engine: Engine,
+        office: HeadOffice | None,
+        alerts: RefusalAlerts | None = None,
+        vip_key: BranchVipKey | None = None,
     ) -> None:
         self.engine = engine
         self.office = office
+        self.vip_key = vip_key
         self.shipper: Shipper | None = None
         self.alerts = alerts
         # What takes each kind of document from the centre; desks register theirs.
@@ -33,8 +39,15 @@ class HeadOfficeLink:
         """After the engine started: ship from now on (nothing when no head office is set)."""
         if self.office is None:
             return
+        # Made on the first start with a head office, and announced in every hello.
+        announced = self.vip_key.public_hex() if self.vip_key is not None else None
         self.shipper = Shipper(
-            Path(self.engine.db_path), self.office, self._record_restore, self.engine.shown_waits
+            Path(self.engine.db_path),
+            self.office,
+            self._record_restore,
+            self.engine.shown_waits,
+            self._location_in_force,
+            vip_key=announced,
         )
         self.engine.committed.append(self.shipper.wake)
         self.shipper.start()
@@ -59,6 +72,12 @@ class HeadOfficeLink:
             self.downlink.status() if self.downlink is not None else {"configured": False}
         )
         return status
+
+    def _location_in_force(self) -> tuple[float, float] | None:
+        """The head office's location for the branch, else the TOML's (read from the
+        shipper's thread: settings are replaced whole, never changed in place)."""
+        assert self.office is not None
+        return self.engine.branch.settings.location or self.office.location
 
     def _record_restore(self, old: LogIdentity, new: LogIdentity, fork_seq: int) -> None:
         """From the shipper's thread: the new log identity and the event that tells the

@@ -51,9 +51,12 @@ class StaffSignIn:
         """The teller's name from the staff list, for the counter they sign in at."""
         return staff_name(self.engine.read_conn, staff_id)
 
-    async def check_pin(self, staff_id: str, pin: str, *, counter: int) -> bool:
+    async def check_pin(
+        self, staff_id: str, pin: str, *, counter: int | None = None, where: str = ""
+    ) -> bool:
         """True for the right PIN; False for a wrong one; TooManyRequests while locked,
-        or when this wrong PIN locks the staff id."""
+        or when this wrong PIN locks the staff id. `counter` or `where` (a lobby tablet)
+        says where the PIN was tried, for the log and the audit."""
         lockout = self.lockout
         lockout.reserve(staff_id, self.engine.clock())
         try:
@@ -73,9 +76,10 @@ class StaffSignIn:
             await asyncio.to_thread(in_transaction, db, record_pin_failure, staff_id, now, forget)
             return False
         await asyncio.to_thread(in_transaction, db, record_pin_lock, staff_id, until, now)
-        log.warning("a staff id was locked after repeated wrong PINs at counter %s", counter)
+        place = f"counter:{counter}" if counter is not None else where
+        log.warning("a staff id was locked after repeated wrong PINs at %s", place)
         await self.audit.record(
-            f"counter:{counter}",
+            place,
             EventKind.STAFF_LOCKED,
             staff_id=staff_id,
             until=until.isoformat(),

@@ -47,6 +47,7 @@ class Issued:
 DECLARABLE: Mapping[str, frozenset[PriorityClass]] = {
     "kiosk": frozenset({PriorityClass.REGULAR, PriorityClass.CARE}),
     "counter": frozenset({PriorityClass.REGULAR, PriorityClass.CARE}),
+    "lobby": frozenset({PriorityClass.REGULAR, PriorityClass.CARE}),
 }
 
 
@@ -65,6 +66,8 @@ def check_declared(role: str, priority: PriorityClass, vip_tier: int) -> None:
 def source_of(role: str) -> Source:
     """Where a ticket came from, by the role of the device that issued it (a booking's
     ticket is issued by checking it in, not here)."""
+    if role == "lobby":
+        return Source.LOBBY
     return Source.KIOSK if role == "kiosk" else Source.STAFF
 
 
@@ -99,6 +102,7 @@ class TicketDesk:
         appointment_slot: datetime | None = None,
         idempotency_key: str | None = None,
         actor: str | None = None,
+        care_reason: str = "",
     ) -> Issued:
         """Issue a ticket for the device role `issued_by`; a retried key gets the same one,
         as long as it asks for the same thing."""
@@ -144,6 +148,7 @@ class TicketDesk:
             customer_ref=plan.customer_ref,
             bundle=plan.bundle,
             has_eform=plan.eform is not None,
+            care_reason=care_reason,
         )
         if plan.eform is not None and not replayed:
             engine.eforms.attach(ticket.id, plan.eform, ticket.business_day)

@@ -20,6 +20,7 @@ from queue_server.domain.errors import (
 )
 from queue_server.domain.figures import CounterDay, SkillQueue, StaffDay, counter_day, skill_queues
 from queue_server.domain.model import (
+    STANDARD_VOICE_PACK,
     BranchSettings,
     Bundle,
     Counter,
@@ -28,6 +29,7 @@ from queue_server.domain.model import (
     DeviceStatus,
     Event,
     Guidance,
+    KioskLook,
     PriorityClass,
     Service,
     Skill,
@@ -45,6 +47,7 @@ from queue_server.domain.policies import (
 
 __all__ = [
     "RATINGS",
+    "STANDARD_VOICE_PACK",
     "AccumulatingPriority",
     "Branch",
     "BranchSettings",
@@ -63,6 +66,7 @@ __all__ = [
     "Identification",
     "InvalidInput",
     "InvalidState",
+    "KioskLook",
     "NotAllowed",
     "NotFound",
     "PriorityClass",

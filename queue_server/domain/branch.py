@@ -43,6 +43,8 @@ from queue_server.domain.model import (
     DeviceHealth,
     DeviceStatus,
     Event,
+    Guidance,
+    KioskLook,
     PriorityClass,
     Service,
     Skill,
@@ -67,6 +69,11 @@ RATING_COMMENT_MAX = 200
 LATE_MAX_MINUTES = 30  # one "I'm running late" holds the ticket at most this long
 LATE_MAX_TIMES = 2  # and a customer may ask this often per ticket
 NOTICE_MAX = 300
+# The lobby app (issue 21): a reason for a triage step, a note for the teller, and where a
+# customer may be sent instead of queueing.
+LOBBY_REASON_MAX = 200
+LOBBY_NOTE_MAX = 500
+DIVERT_CHANNELS = ("atm", "app", "self_service")
 
 
 @dataclass
@@ -250,8 +257,13 @@ class Branch:
         return len(self._waiting)
 
     def callable_waiting(self, now: datetime) -> list[Ticket]:
-        """Waiting tickets call-next may choose now: not held by "I'm running late"."""
-        return [t for t in self._waiting.values() if t.held_until is None or t.held_until <= now]
+        """Waiting tickets call-next may choose now: not held by "I'm running late", nor
+        on hold in the lobby while the customer fetches a document."""
+        return [
+            t
+            for t in self._waiting.values()
+            if not t.on_hold and (t.held_until is None or t.held_until <= now)
+        ]
 
     def active_ticket(self, counter: int) -> Ticket | None:
         return self._active_by_counter.get(counter)
@@ -422,6 +434,7 @@ class Branch:
         token: str = "",
         bundle: str | None = None,
         has_eform: bool = False,
+        care_reason: str = "",  # the lobby's why, when it issues a care ticket at the door
     ) -> Change:
         svc = self.service(service)
         if not svc.enabled:
@@ -474,6 +487,7 @@ class Branch:
             token=token,
             bundle=bundle,
             has_eform=has_eform,
+            care_reason=care_reason if priority is PriorityClass.CARE else "",
         )
         draft = _Draft(self, now)
         draft.change.numbering[key] = seq
@@ -562,6 +576,144 @@ class Branch:
             data["comment"] = comment
         draft.ticket(rated, EventKind.TICKET_RATED, **data)
         draft.change.result = rated
+        return draft.change
+
+    # ------------------------------------------- the lobby's triage (issue 21, lobby-core)
+    # The lobby manager acts on waiting customers only: once called, the teller has them.
+    # Every command carries the lobby's `reason` in its event (blanked before shipping).
+    def checklist(self, ticket: Ticket) -> dict[str, tuple[str, ...]]:
+        """The documents the customer should have brought, by language: the bundle's
+        guidance for a bundle visit, else the business's (the kiosk shows the same)."""
+        guidance: Mapping[str, Guidance] = self.service(ticket.service).guidance
+        if ticket.bundle is not None and ticket.bundle in self.bundles:
+            guidance = self.bundles[ticket.bundle].guidance or guidance
+        return {language: g.documents for language, g in guidance.items()}
+
+    def change_business(
+        self, ticket_id: int, service: str, now: datetime, *, reason: str = ""
+    ) -> Change:
+        """The customer is in the wrong queue: end this leg and queue them for `service`,
+        keeping arrival time and priority, as a transfer does (the checklist starts over)."""
+        ticket = self._lobby_waiting(ticket_id)
+        reason = lobby_reason(reason, required=False)
+        svc = self.service(service)
+        if not svc.enabled:
+            raise InvalidState(f"service {service} is not offered now", code="service_disabled")
+        if svc.code == ticket.service:
+            raise InvalidInput(f"{ticket.number} already waits for {service}", code="same_service")
+        ended = replace(ticket, state=TicketState.TRANSFERRED, finished_at=now)
+        leg = replace(
+            ticket,
+            id=self.next_ticket_id,
+            service=svc.code,
+            leg=ticket.leg + 1,
+            previous_id=ticket.id,
+            issued_at=now,
+            idempotency_key=None,
+            request_hash=None,
+            documents_checked=(),
+        )
+        draft = _Draft(self, now)
+        draft.ticket(
+            ended, EventKind.TICKET_BUSINESS_CHANGED, to_ticket=leg.id, to_service=svc.code,
+            reason=reason,
+        )  # fmt: skip
+        draft.ticket(leg, EventKind.TICKET_REQUEUED, from_ticket=ticket.id)
+        draft.change.result = leg
+        return draft.change
+
+    def grant_care(self, ticket_id: int, reason: str, now: datetime) -> Change:
+        """Care priority (elderly, disabled, pregnant…) granted in the hall, with the reason.
+        A VIP or appointment ticket is already ahead of care and keeps its class."""
+        ticket = self._lobby_waiting(ticket_id)
+        reason = lobby_reason(reason, required=True)
+        if ticket.priority is not PriorityClass.REGULAR:
+            raise InvalidState(
+                f"{ticket.number} already has {ticket.priority} priority",
+                code="priority_already_granted",
+            )
+        cared = replace(ticket, priority=PriorityClass.CARE, care_reason=reason)
+        return self._lobby_ticket(cared, EventKind.TICKET_CARE_GRANTED, now, reason=reason)
+
+    def check_documents(
+        self, ticket_id: int, checked: Sequence[int], now: datetime, *, reason: str = ""
+    ) -> Change:
+        """The lobby saw these items of the checklist (indexes); the teller sees which."""
+        ticket = self._lobby_waiting(ticket_id)
+        reason = lobby_reason(reason, required=False)
+        size = max((len(d) for d in self.checklist(ticket).values()), default=0)
+        if any(not 0 <= i < size for i in checked):
+            raise InvalidInput(
+                f"the checklist of {ticket.number} has {size} items", code="invalid_checklist_item"
+            )
+        seen = tuple(sorted(set(checked)))
+        updated = replace(ticket, documents_checked=seen)
+        return self._lobby_ticket(
+            updated, EventKind.TICKET_DOCUMENTS_CHECKED, now, checked=list(seen), reason=reason
+        )
+
+    def note_ticket(self, ticket_id: int, text: str, now: datetime) -> Change:
+        """A note for the teller, shown with the ticket when it is called."""
+        ticket = self._lobby_waiting(ticket_id)
+        text = _plain_text(text)
+        if len(text) > LOBBY_NOTE_MAX:
+            raise InvalidInput(
+                f"the note is longer than {LOBBY_NOTE_MAX} characters", code="note_too_long"
+            )
+        return self._lobby_ticket(replace(ticket, note=text), EventKind.TICKET_NOTED, now)
+
+    def hold_ticket(self, ticket_id: int, reason: str, now: datetime) -> Change:
+        """The customer went to fetch a missing document: call-next skips the ticket until
+        it is released; it keeps its place (arrival time and priority) meanwhile."""
+        ticket = self._lobby_waiting(ticket_id)
+        reason = lobby_reason(reason, required=True)
+        if ticket.on_hold:
+            raise InvalidState(f"{ticket.number} is already on hold", code="already_on_hold")
+        held = replace(ticket, on_hold=True, hold_reason=reason)
+        return self._lobby_ticket(held, EventKind.TICKET_HELD, now, reason=reason)
+
+    def release_ticket(self, ticket_id: int, now: datetime, *, reason: str = "") -> Change:
+        """The customer is back: call-next may choose the ticket again, in its old place."""
+        ticket = self._lobby_waiting(ticket_id)
+        reason = lobby_reason(reason, required=False)
+        if not ticket.on_hold:
+            raise InvalidState(f"{ticket.number} is not on hold", code="not_on_hold")
+        released = replace(ticket, on_hold=False, hold_reason="")
+        return self._lobby_ticket(released, EventKind.TICKET_RELEASED, now, reason=reason)
+
+    def cancel_with_reason(self, ticket_id: int, reason: str, now: datetime) -> Change:
+        """The lobby cancels a waiting ticket (the customer left, or needs no counter)."""
+        ticket = self._lobby_waiting(ticket_id)
+        reason = lobby_reason(reason, required=True)
+        done = replace(ticket, state=TicketState.CANCELLED, finished_at=now)
+        return self._lobby_ticket(done, EventKind.TICKET_CANCELLED, now, reason=reason)
+
+    def divert(self, service: str, channel: str, now: datetime, *, reason: str = "") -> Change:
+        """A customer sent to self-service instead of queueing: counted by business and
+        channel, with no ticket and nothing about the customer."""
+        svc = self.service(service)
+        if channel not in DIVERT_CHANNELS:
+            raise InvalidInput(
+                f"channel must be one of {', '.join(DIVERT_CHANNELS)}", code="invalid_channel"
+            )
+        reason = lobby_reason(reason, required=False)
+        draft = _Draft(self, now)
+        # `business`, not `service`: an event's `service` is a business's whole entity.
+        draft.event(EventKind.LOBBY_DIVERTED, business=svc.code, channel=channel, reason=reason)
+        return draft.change
+
+    def _lobby_waiting(self, ticket_id: int) -> Ticket:
+        ticket = self.ticket(ticket_id)
+        if ticket.state is not TicketState.WAITING:
+            raise InvalidState(
+                f"{ticket.number} is {ticket.state}, no longer waiting", code="ticket_not_waiting"
+            )
+        return ticket
+
+    def _lobby_ticket(self, ticket: Ticket, kind: str, now: datetime, **data: Any) -> Change:
+        draft = _Draft(self, now)
+        draft.ticket(ticket, kind, **data)
+        draft.change.result = ticket
         return draft.change
 
     # --------------------------------------------------------- counter actions
@@ -864,6 +1016,7 @@ class Branch:
         bundles_wire: Sequence[Mapping[str, Any]] = (),
         opening_hours: OpeningHours | None = None,
         alerts: Mapping[str, Any] | None = None,
+        kiosk: KioskLook | None = None,
     ) -> Change:
         """A configuration version from the head office, as one change at this safe point.
 
@@ -874,7 +1027,8 @@ class Branch:
         the centre sets it and the branch has not edited it; `bundles_wire`: the bundles as
         clients read them, sent with the event when they change; `opening_hours` (None:
         unchanged) and `alerts` (the thresholds in force, checked by the caller) go with the
-        event, so kiosks, displays and the alert desk take them live. Tickets, calls,
+        event, so kiosks, displays and the alert desk take them live; `kiosk`: the kiosk texts,
+        voice pack and location the centre sets (None: none of them). Tickets, calls,
         counters and sign-ins are left as they are.
         """
         listed = {s.code for s in services}
@@ -914,6 +1068,28 @@ class Branch:
             draft.change.appointment_rules = rules
         changed["bundles"] = bundles_changed
         changed["appointments"] = rules != self.appointment_rules
+        hours = self._apply_notice_and_hours(draft, notice, opening_hours, changed)
+        data: dict[str, Any] = {"version": version, "template": dict(template),
+                                "changed": changed, "removed": changed["removed"]}  # fmt: skip
+        data["opening_hours"] = hours.to_wire()
+        if alerts is not None:
+            data["alerts"] = dict(alerts)
+        if bundles_changed:
+            data["bundles"] = [dict(b) for b in bundles_wire]
+        if kiosk is not None:
+            self._apply_kiosk_look(draft, kiosk, changed, data)
+        draft.event(EventKind.CONFIG_APPLIED, **data)
+        return draft.change
+
+    def _apply_notice_and_hours(
+        self,
+        draft: _Draft,
+        notice: str | None,
+        opening_hours: OpeningHours | None,
+        changed: dict[str, Any],
+    ) -> OpeningHours:
+        """The centre's hall notice and opening hours into the draft's settings; the hours
+        in force after it."""
         notice = None if notice is None else " ".join(notice.split())
         changed["notice"] = notice is not None and notice != self.settings.notice
         if notice is not None and changed["notice"]:
@@ -925,15 +1101,28 @@ class Branch:
             draft.change.settings = replace(
                 draft.change.settings or self.settings, opening_hours=hours
             )
-        data: dict[str, Any] = {"version": version, "template": dict(template),
-                                "changed": changed, "removed": changed["removed"]}  # fmt: skip
-        data["opening_hours"] = hours.to_wire()
-        if alerts is not None:
-            data["alerts"] = dict(alerts)
-        if bundles_changed:
-            data["bundles"] = [dict(b) for b in bundles_wire]
-        draft.event(EventKind.CONFIG_APPLIED, **data)
-        return draft.change
+        return hours
+
+    def _apply_kiosk_look(
+        self, draft: _Draft, look: KioskLook, changed: dict[str, Any], data: dict[str, Any]
+    ) -> None:
+        """What the kiosks show and the hall hears, in force from this event on; each one
+        that changes goes with the event, for the clients to follow without a restart."""
+        settings = draft.change.settings or self.settings
+        new = replace(
+            settings, kiosk_texts=look.texts, voice_pack=look.voice_pack, location=look.location
+        )
+        changed["kiosk_texts"] = new.kiosk_texts != settings.kiosk_texts
+        changed["voice_pack"] = new.voice_pack != settings.voice_pack
+        changed["location"] = new.location != settings.location
+        if changed["kiosk_texts"]:
+            data["kiosk_texts"] = {lang: dict(t) for lang, t in new.kiosk_texts.items()}
+        if changed["voice_pack"]:
+            data["voice_pack"] = new.voice_pack
+        if changed["location"] and new.location is not None:
+            data["location"] = {"lat": new.location[0], "lon": new.location[1]}
+        if new != settings:
+            draft.change.settings = new
 
     def retire_businesses(self, now: datetime, codes: Iterable[str]) -> Change:
         """Remove drained businesses (dropped by a configuration) nobody needs any more."""
@@ -1349,6 +1538,19 @@ class Branch:
 
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
+
+
+def lobby_reason(text: str, *, required: bool) -> str:
+    """The lobby's reason for a triage step as plain text; refused when missing (where the
+    step needs one) or too long."""
+    reason = _plain_text(text)
+    if required and not reason:
+        raise InvalidInput("give a reason for this", code="reason_required")
+    if len(reason) > LOBBY_REASON_MAX:
+        raise InvalidInput(
+            f"the reason is longer than {LOBBY_REASON_MAX} characters", code="reason_too_long"
+        )
+    return reason
 
 
 def _plain_text(text: str) -> str:

@@ -47,6 +47,7 @@ class Source(StrEnum):
     MOBILE = "mobile"
     APPOINTMENT = "appointment"
     STAFF = "staff"
+    LOBBY = "lobby"  # issued by the lobby manager for a customer at the door
 
 
 class CounterState(StrEnum):
@@ -175,6 +176,15 @@ class Ticket:
     # its place (arrival time and priority) and is called as usual once the time has come.
     held_until: datetime | None = None
     late_count: int = 0  # how many times the customer asked for more time
+    # The lobby's triage (issue 21). Why care priority was granted; a hold while the
+    # customer fetches a missing document (call-next skips the ticket until it is released,
+    # and it keeps its place); which items of the business's checklist the lobby saw
+    # (indexes into its guidance documents); a form pre-reviewed while the customer waited.
+    care_reason: str = ""
+    on_hold: bool = False
+    hold_reason: str = ""
+    documents_checked: tuple[int, ...] = ()
+    prereviewed: bool = False
 
 
 class DeviceHealth(StrEnum):
@@ -210,6 +220,19 @@ class Event:
     data: Mapping[str, Any] = field(default_factory=dict)
 
 
+STANDARD_VOICE_PACK = "standard"  # the pack the branch ships with (assets/voice/)
+
+
+@dataclass(frozen=True, slots=True)
+class KioskLook:
+    """What a head-office configuration sets for the kiosks, the hall's voice and the
+    branch's place on the map (BranchSettings' fields of the same names)."""
+
+    texts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    voice_pack: str = STANDARD_VOICE_PACK
+    location: tuple[float, float] | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class BranchSettings:
     name: str = "BranchQ"
@@ -227,3 +250,10 @@ class BranchSettings:
     centre_notice_until: datetime | None = None  # shown until then (UTC); "" text: none
     # The head office's hours by day; none listed: no branch-wide limit.
     opening_hours: OpeningHours = field(default_factory=OpeningHours)
+    # Set by the head office's configuration (`config` documents), kept across restarts.
+    # The kiosk's own texts per language ({"zh": {"welcome": …, "footer": …}}); a text not
+    # given here is the kiosk catalog's.
+    kiosk_texts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    voice_pack: str = STANDARD_VOICE_PACK  # the clip pack calls are announced with
+    # Where the branch stands (latitude, longitude), as the centre says; None: the TOML's.
+    location: tuple[float, float] | None = None

@@ -10,7 +10,7 @@ import sqlite3
 from collections.abc import Mapping
 from typing import cast
 
-from wire.vip import HashParams, VipBody
+from wire.vip import HashParams, VipList
 
 
 def vip_tier_of(conn: sqlite3.Connection, ref: str) -> int:
@@ -59,7 +59,7 @@ def central_tier(conn: sqlite3.Connection, generation: int, digest: str) -> int:
     return int(row[0]) if row is not None else 0
 
 
-def replace_central_list(conn: sqlite3.Connection, body: VipBody, version: object) -> None:
+def replace_central_list(conn: sqlite3.Connection, body: VipList, version: object) -> None:
     """Put the head office's list in force (inside the caller's transaction), replacing the
     previous one and any list imported locally."""
     conn.execute("DELETE FROM customers")

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import sqlite_utils
 
 from queue_server.domain import (
+    STANDARD_VOICE_PACK,
     Branch,
     BranchSettings,
     Bundle,
@@ -316,6 +317,27 @@ def _m015_central_vip_list(db: sqlite_utils.Database) -> None:
     )
 
 
+@migration
+def _m016_lobby(db: sqlite_utils.Database) -> None:
+    """The lobby app (issue 21): a ticket's triage by the lobby manager, and staff sessions
+    on lobby tablets (kept as hashes, like device tokens)."""
+    have = db.table("tickets").columns_dict  # a new database has them from m001
+    for column, kind, default in (
+        ("care_reason", str, ""),
+        ("on_hold", int, 0),
+        ("hold_reason", str, ""),
+        ("documents_checked", str, "[]"),
+        ("prereviewed", int, 0),
+    ):
+        if column not in have:
+            db.table("tickets").add_column(column, kind, not_null_default=default)
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS lobby_sessions (session_hash TEXT PRIMARY KEY,"
+        " staff_id TEXT NOT NULL, token_id INTEGER NOT NULL, started_at TEXT NOT NULL,"
+        " expires_at TEXT NOT NULL, ended_at TEXT)"
+    )
+
+
 def migrate(path: str | Path) -> int:
     """Bring the schema up to date; returns the schema version. Safe to run at every start."""
     conn = connect(path)
@@ -557,6 +579,9 @@ def _settings_json(settings: BranchSettings) -> str:
         if settings.centre_notice_until is None
         else settings.centre_notice_until.isoformat(),
         "opening_hours": settings.opening_hours.to_wire(),
+        "kiosk_texts": {lang: dict(texts) for lang, texts in settings.kiosk_texts.items()},
+        "voice_pack": settings.voice_pack,
+        "location": None if settings.location is None else list(settings.location),
     }
     return to_json(value)
 
@@ -588,6 +613,9 @@ def load_settings(conn: sqlite3.Connection) -> BranchSettings | None:
         if v.get("centre_notice_until") is None
         else datetime.fromisoformat(v["centre_notice_until"]),
         opening_hours=OpeningHours.from_wire(v.get("opening_hours") or {}),
+        kiosk_texts=dict(v.get("kiosk_texts") or {}),
+        voice_pack=str(v.get("voice_pack") or STANDARD_VOICE_PACK),
+        location=None if v.get("location") is None else (v["location"][0], v["location"][1]),
     )
 
 

@@ -89,6 +89,11 @@ def ticket_to_row(t: Ticket) -> dict[str, Any]:
         "rating_comment": t.rating_comment,
         "held_until": _dt(t.held_until),
         "late_count": t.late_count,
+        "care_reason": t.care_reason,
+        "on_hold": int(t.on_hold),
+        "hold_reason": t.hold_reason,
+        "documents_checked": json.dumps(list(t.documents_checked)),
+        "prereviewed": int(t.prereviewed),
     }
 
 
@@ -128,7 +133,18 @@ def ticket_from_row(d: Row) -> Ticket:
         rating_comment=d.get("rating_comment") or "",
         held_until=_parse_dt(d.get("held_until")),
         late_count=int(d.get("late_count") or 0),
+        care_reason=d.get("care_reason") or "",
+        on_hold=_flag(d.get("on_hold")),
+        hold_reason=d.get("hold_reason") or "",
+        documents_checked=tuple(json.loads(d.get("documents_checked") or "[]")),
+        prereviewed=_flag(d.get("prereviewed")),
     )
+
+
+def _flag(value: Any) -> bool:
+    # A column made from the Ticket's fields on a new database has text affinity, so a flag
+    # may come back as "0"; an added column keeps the integer.
+    return value not in (None, 0, "0", "")
 
 
 # ------------------------------------------------------------------- counters

@@ -153,7 +153,7 @@ def test_publishing_signs_a_version_only_for_the_branches_whose_configuration_ch
         assert again["published"] == [] and len(again["unchanged"]) == 5
 
         # One branch's change: one new version, for that branch only.
-        hq.put("/overrides/branch/bj-guomao", json={"path": "voice_pack", "value": "北方"})
+        hq.put("/overrides/branch/bj-guomao", json={"path": "voice_pack", "value": "north"})
         assert hq.get("/publish").json()["changed"] == ["bj-guomao"]
         assert hq.post("/publish", json={}).json()["published"] == [
             {"branch": "bj-guomao", "version": 2}
@@ -175,7 +175,7 @@ def test_publishing_signs_a_version_only_for_the_branches_whose_configuration_ch
     signatures.verify(dict(document), keys)  # signed by the centre's key
     assert document["branch"] == "bj-guomao" and document["version"] == 3
     body = document["body"]
-    assert body["catalogue"]["voice_pack"] == "北方"
+    assert body["catalogue"]["voice_pack"] == "north"
     assert body["overridden"] == {"voice_pack": "branch", "alerts.waiting_over": "region"}
     assert body["template"] == {"id": "network", "version": 1}
     assert body["branch_editable"] == ["counters.skills", "notice"]

@@ -18,6 +18,7 @@ from central.config_merge import (
     effective,
     lookup,
 )
+from wire.downlink import VOICE_PACK_NAME
 
 DEMO = tomllib.loads((Path(__file__).parents[2] / "assets" / "demo_branch.toml").read_text())
 TEMPLATE = catalogue_from_branch(DEMO)
@@ -36,7 +37,7 @@ PATHS = st.one_of(
     st.tuples(st.sampled_from(["mon", "sat", "sun"]).map(lambda d: f"opening_hours.{d}"), hours),
     st.tuples(st.just("kiosk_texts.zh.welcome"), texts),
     st.tuples(st.just("kiosk_texts.zh"), st.fixed_dictionaries({"welcome": texts})),
-    st.tuples(st.just("voice_pack"), texts),
+    st.tuples(st.just("voice_pack"), st.from_regex(VOICE_PACK_NAME, fullmatch=True)),
     st.tuples(st.just("appointments.slot_min"), st.sampled_from([15, 30, 60])),
     st.tuples(
         st.just("location"),
@@ -117,7 +118,11 @@ def test_removing_an_override_restores_the_inherited_value(
         ("services.0.target_wait_min", 8, "unknown_path", "no service with that code"),
         ("services.A", None, "unknown_path", "offered = false"),
         ("branding.logo", "x.png", "unknown_path", "no section 'branding'"),
-        ("kiosk_texts.zh.farewell", "再见", "unknown_path", "template has no such value"),
+        ("kiosk_texts.zh.farewell", "再见", "unknown_path", "a kiosk text is one of"),
+        ("kiosk_texts.zh", {"farewell": "再见"}, "unknown_path", "a kiosk text is one of"),
+        ("kiosk_texts.en.welcome", "W" * 61, "bad_value", "60 characters at most"),
+        ("voice_pack", "../north", "bad_value", "a pack name"),
+        ("voice_pack", "北方", "bad_value", "a pack name"),
         ("services.A.target_wait_min", "eight", "bad_value", "a number, as in the template"),
         ("services.A.visible", 1, "bad_value", "a true/false"),
         ("opening_hours.sat", ["12:00", "09:00"], "bad_value", "opening first"),
@@ -196,6 +201,9 @@ def test_a_deeper_branch_override_refines_a_whole_region_section() -> None:
         (lambda c: c["bundles"][0]["includes"].append("Q"), "lacks: ['Q']"),
         (lambda c: c.update(branding={}), "unknown sections: branding"),
         (lambda c: c["opening_hours"].update(mon=["9", "5"]), "opening_hours.mon"),
+        (lambda c: c["kiosk_texts"]["zh"].update(slogan="存款送礼"), "kiosk_texts.zh.slogan"),
+        (lambda c: c["kiosk_texts"]["en"].update(footer=7), "kiosk_texts.en.footer: a text"),
+        (lambda c: c.update(voice_pack="assets/voice"), "a pack name"),
     ],
 )
 def test_a_template_the_branches_could_not_use_is_refused(change: Any, says: str) -> None:

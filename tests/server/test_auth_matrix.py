@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from conftest import PIN, sign_in
+from lobby_helpers import LOBBY_STAFF, add_lobby_staff
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-ROLES = ("anonymous", "kiosk", "counter:1", "counter:2", "display", "manager", "admin", "booking")
-# "booking" (the bank's online channel) only reaches appointments.
-ANY = frozenset(ROLES) - {"anonymous", "booking"}
+ROLES = (
+    "anonymous", "kiosk", "counter:1", "counter:2", "display", "manager", "admin", "booking",
+    "lobby",
+)  # fmt: skip
+# "booking" (the bank's online channel) only reaches appointments; "lobby" (the lobby
+# manager's tablet, its staff member signed in) only the lobby API and the event stream.
+ANY = frozenset(ROLES) - {"anonymous", "booking", "lobby"}
+LOBBY = frozenset({"lobby"})
 BOOKING = frozenset({"booking", "manager", "admin"})
 MANAGERS = frozenset({"manager", "admin"})
 OWN_COUNTER = frozenset({"counter:1"})
@@ -21,7 +27,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/health"): frozenset(ROLES),
     ("GET", "/api/v1/snapshot"): ANY,
     ("PUT", "/api/v1/branch/notice"): MANAGERS,
-    ("GET", "/api/v1/whoami"): ANY | {"booking"},  # any valid token may check its pairing
+    # Any valid token may check its pairing (it tells the caller only its own role and name).
+    ("GET", "/api/v1/whoami"): ANY | {"booking", "lobby"},
     ("GET", "/api/v1/services"): ANY,
     ("GET", "/api/v1/services/{code}"): ANY,
     ("PATCH", "/api/v1/services/{code}"): MANAGERS,
@@ -99,6 +106,24 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/public/tickets/{token}/notify"): frozenset(ROLES),
     ("DELETE", "/api/v1/public/tickets/{token}/notify"): frozenset(ROLES),
     ("GET", "/api/v1/notifications"): MANAGERS,
+    # The lobby tablet (issue 21): its device token and a signed-in staff member; no other
+    # role, not even a manager's console (decided: the lobby's actions are a staff member's,
+    # named in the audit log by their session, which only a lobby device holds).
+    ("POST", "/api/v1/lobby/sign-in"): LOBBY,
+    ("GET", "/api/v1/lobby/session"): LOBBY,
+    ("POST", "/api/v1/lobby/sign-out"): LOBBY,
+    ("GET", "/api/v1/lobby/hall"): LOBBY,
+    ("GET", "/api/v1/lobby/tickets/{number}"): LOBBY,
+    ("POST", "/api/v1/lobby/scan"): LOBBY,
+    ("POST", "/api/v1/lobby/tickets"): LOBBY,
+    ("POST", "/api/v1/lobby/tickets/{ticket_id}/business"): LOBBY,
+    ("POST", "/api/v1/lobby/tickets/{ticket_id}/care"): LOBBY,
+    ("POST", "/api/v1/lobby/tickets/{ticket_id}/documents"): LOBBY,
+    ("POST", "/api/v1/lobby/tickets/{ticket_id}/note"): LOBBY,
+    ("POST", "/api/v1/lobby/tickets/{ticket_id}/hold"): LOBBY,
+    ("POST", "/api/v1/lobby/tickets/{ticket_id}/release"): LOBBY,
+    ("POST", "/api/v1/lobby/tickets/{ticket_id}/cancel"): LOBBY,
+    ("POST", "/api/v1/lobby/divert"): LOBBY,
 }
 
 
@@ -138,14 +163,29 @@ def test_every_route_checks_the_role(server):
         "/api/v1/appointments/{appointment_id}": {"slot_start": "2026-11-28T15:00"},
         "/api/v1/appointments/check-in": {"qr": "not a booking"},
         "/api/v1/followups/{followup_id}": {"note": "called back"},
+        "/api/v1/lobby/sign-in": {"staff_id": LOBBY_STAFF, "pin": PIN},
+        "/api/v1/lobby/tickets": {"service": "A"},
+        "/api/v1/lobby/tickets/{ticket_id}/business": {"service": "C"},
+        "/api/v1/lobby/tickets/{ticket_id}/care": {"reason": "matrix"},
+        "/api/v1/lobby/tickets/{ticket_id}/documents": {"checked": []},
+        "/api/v1/lobby/tickets/{ticket_id}/note": {"text": "matrix"},
+        "/api/v1/lobby/tickets/{ticket_id}/hold": {"reason": "matrix"},
+        "/api/v1/lobby/tickets/{ticket_id}/cancel": {"reason": "matrix"},
+        "/api/v1/lobby/divert": {"service": "A", "channel": "app"},
         "/api/v1/customers/identify": {
             "id_number": "110101195001011239",
             "birth_date": "1950-01-01",
         },
     }
     clients = {role: server.client(None if role == "anonymous" else role) for role in ROLES}
+    add_lobby_staff(server)
+    lobby = clients["lobby"]
+    r = lobby.post("/lobby/sign-in", json={"staff_id": LOBBY_STAFF, "pin": PIN})
+    lobby.headers["X-Lobby-Session"] = r.json()["session"]
     wrong = []
-    for (method, path), allowed in sorted(EXPECTED.items()):
+    # The lobby's sign-out last: it ends the session the lobby's other routes need.
+    last = ("POST", "/api/v1/lobby/sign-out")
+    for (method, path), allowed in sorted(EXPECTED.items(), key=lambda kv: (kv[0] == last, kv)):
         ticket = served["id"] if path.endswith("rating") else waiting["id"]
         url = (
             path.removeprefix("/api/v1")
@@ -167,8 +207,21 @@ def test_every_route_checks_the_role(server):
     assert not wrong, "\n".join(wrong)
 
 
+def test_the_lobby_role_reaches_only_the_lobby_api(server):
+    """The other side of the matrix, said directly: every route the lobby tablet may call is
+    under /api/v1/lobby/ (but the public ones anyone may call, and its own pairing check);
+    and every /api/v1/lobby/ route is the lobby tablet's alone (managers and admins act from
+    their console, under their own name, not as a lobby staff member)."""
+    public = {k for k, allowed in EXPECTED.items() if allowed == frozenset(ROLES)}
+    for (method, path), allowed in EXPECTED.items():
+        if path.startswith("/api/v1/lobby/"):
+            assert allowed == LOBBY, (method, path)
+        elif (method, path) not in public and (method, path) != ("GET", "/api/v1/whoami"):
+            assert "lobby" not in allowed, (method, path)
+
+
 def test_event_stream_needs_a_valid_token(server):
-    for role in ANY:
+    for role in ANY | LOBBY:
         with connect(f"{server.ws_url}?token={server.tokens[role]}", open_timeout=5) as ws:
             assert '"type":"snapshot"' in ws.recv(timeout=5)
     for bad in ("", "bq_wrong"):

@@ -5,6 +5,7 @@ and booking is as it was."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import sys
 import uuid
@@ -14,6 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from conftest import TEST_CONFIG, LiveServer, sign_in
+
+from central.vip import seal
+from wire.vip import seal_context
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import shipping_double as sd
@@ -34,11 +38,15 @@ def config_body() -> dict[str, Any]:
             "overridden": {}, "template": {"id": "retail", "version": 1}}  # fmt: skip
 
 
-def vip_body() -> dict[str, Any]:
+def vip_body(server: LiveServer) -> dict[str, Any]:
+    """A list of one, its key and pepper sealed to the branch's own key as the centre does."""
     entry = "ab" * 32  # a keyed hash, as the centre sends it: never an ID number
-    return {"hash": {"algorithm": "scrypt", "n": 2, "r": 1, "p": 1, "pepper": "00" * 32},
-            "list_id": 1, "keys": [{"generation": 1, "key": "11" * 32,
-                                    "entries": {entry: 1}}]}  # fmt: skip
+    branch_name = server.app.state.head_office.office.branch
+    secrets = json.dumps({"pepper": "00" * 32, "keys": {"1": "11" * 32}}).encode()
+    recipient = server.app.state.head_office.vip_key.public_raw()
+    return {"hash": {"algorithm": "scrypt", "n": 2, "r": 1, "p": 1},
+            "list_id": 1, "keys": [{"generation": 1, "entries": {entry: 1}}],
+            "sealed": seal(recipient, secrets, seal_context(branch_name, "vip", 1))}  # fmt: skip
 
 
 def centre_notice(server: LiveServer) -> Any:
@@ -49,16 +57,16 @@ def centre_notice(server: LiveServer) -> Any:
 # and how to see it took effect (so the test cannot pass on a document that did nothing).
 # A kind registered without an entry here fails the test: whoever adds one says what it
 # may touch.
-Effect = tuple[Callable[[datetime], dict[str, Any]], set[str],
+Effect = tuple[Callable[[datetime, LiveServer], dict[str, Any]], set[str],
                Callable[[LiveServer, dict[str, Any]], bool]]  # fmt: skip
 EFFECTS: dict[str, Effect] = {
     "config": (
-        lambda now: config_body(),
+        lambda now, server: config_body(),
         {"config.applied", "service.updated", "branch.notice"},
         lambda server, report: "D" in server.engine.branch.services,
     ),
     "notice": (
-        lambda now: {
+        lambda now, server: {
             "text": "总行通知：系统升级",
             "from": "hq",
             "until": (now + timedelta(hours=2)).isoformat(),
@@ -68,12 +76,12 @@ EFFECTS: dict[str, Effect] = {
     ),
     # The VIP list is a table of its own: no event at all.
     "vip": (
-        lambda now: vip_body(),
+        lambda now, server: vip_body(server),
         set(),
         lambda server, report: report["effective"]["customers"] == 1,
     ),
     "knowledge": (
-        lambda now: knowledge_document(1, ["居民身份证"])["body"],
+        lambda now, server: knowledge_document(1, ["居民身份证"])["body"],
         {"knowledge.applied"},  # tables of its own; the event only tells the counters
         lambda server, report: report["effective"]["pages"] == 2,
     ),
@@ -118,7 +126,7 @@ def test_no_kind_of_head_office_document_reaches_the_queue(branch, link, clock):
     for kind in taken:
         sample, allowed, took_effect = EFFECTS[kind]
         before, seq = queue_state(server), server.engine.branch.last_seq
-        link.centre.publish(kind, sample(clock()))
+        link.centre.publish(kind, sample(clock(), server))
         link.centre.wait_for(lambda k=kind: bool(link.centre.reports_of(k, 1)), WAIT_S)
         report = link.centre.reports_of(kind, 1)[0]
         assert report["outcome"] == "applied", report

@@ -158,6 +158,20 @@ def attract(tr: Translator) -> QWidget:
     return demo_window(tr)
 
 
+def attract_centre(tr: Translator) -> QWidget:
+    """The attract screen with the head office's welcome and footer line (`kiosk_texts`)."""
+    window = demo_window(tr)
+    window.client.model.branch["kiosk_texts"] = {
+        "zh": {"welcome": "{branch}欢迎您", "footer": "服务热线 95588，大额取现请提前一天预约"},
+        "en": {
+            "welcome": "Good to see you at {branch}",
+            "footer": "Service line 95588 · Book large withdrawals a day ahead",
+        },
+    }
+    window._model_changed()
+    return window
+
+
 def home(tr: Translator) -> QWidget:
     window = demo_window(tr)
     window.flow.start()
@@ -334,6 +348,7 @@ def idcard_failed(tr: Translator) -> QWidget:
 # Every kiosk screen, and each banner that changes a screen's layout as a screen of its own.
 KIOSK_SCREENS: tuple[tuple[str, Callable[[Translator], QWidget]], ...] = (
     ("kiosk-attract", attract),
+    ("kiosk-attract-centre", attract_centre),
     ("kiosk-home", home),
     ("kiosk-home-identified", identified_home),
     ("kiosk-guidance", guidance),

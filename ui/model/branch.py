@@ -94,14 +94,15 @@ class BranchModel:
         return True
 
     def _apply_configuration(self, event: dict[str, Any]) -> None:
-        """A head-office configuration: new bundles, businesses removed (the updated ones
-        came as `service.updated` events just before)."""
+        """A head-office configuration: new bundles, kiosk texts and voice pack, businesses
+        removed (the updated ones came as `service.updated` events just before)."""
         data = event.get("data") or {}
         if event["kind"] == "config.applied":
             if isinstance(data.get("bundles"), list):
                 self.bundles = {b["code"]: b for b in data["bundles"]}
             if isinstance(data.get("opening_hours"), dict):
                 self.branch["opening_hours"] = data["opening_hours"]
+            self.branch.update({k: data[k] for k in ("kiosk_texts", "voice_pack") if k in data})
             gone = data.get("removed") or []
         elif event["kind"] == "config.business_retired":
             gone = data.get("services") or []

@@ -25,7 +25,8 @@
     "appointments.slot_min": "预约时段（分）", "appointments.early_min": "提前签到（分）",
     "appointments.book_ahead_days": "可预约天数", "alerts.waiting_over": "等候人数告警",
     "alerts.wait_over_target_share": "超时占比告警", "kiosk_texts.zh.welcome": "取号机欢迎语（中）",
-    "kiosk_texts.en.welcome": "取号机欢迎语（英）",
+    "kiosk_texts.en.welcome": "取号机欢迎语（英）", "kiosk_texts.zh.footer": "取号机底部提示（中）",
+    "kiosk_texts.en.footer": "取号机底部提示（英）",
     unknown_path: "该设置不在模板中。", bad_value: "值的类型不对。", outside_region: "不在您的区域。",
     head_office_only: "只有总行可以修改模板。", template_changed: "模板刚被他人修改，请刷新后再改。",
     orphaned_overrides: "有覆盖值依赖这一项，请先删除它们。", no_signing_key: "中心未配置签名密钥，无法发布。",
@@ -49,6 +50,7 @@
     "appointments.early_min": "Early check-in (min)", "appointments.book_ahead_days": "Book ahead (days)",
     "alerts.waiting_over": "Alert: waiting over", "alerts.wait_over_target_share": "Alert: share over target",
     "kiosk_texts.zh.welcome": "Kiosk welcome (zh)", "kiosk_texts.en.welcome": "Kiosk welcome (en)",
+    "kiosk_texts.zh.footer": "Kiosk footer line (zh)", "kiosk_texts.en.footer": "Kiosk footer line (en)",
     unknown_path: "The template has no such setting.", bad_value: "That value is of the wrong kind.",
     outside_region: "Not in your region.", head_office_only: "Only head office changes the template.",
     template_changed: "Someone changed the template just now: reload and try again.",
@@ -169,7 +171,8 @@
     const paths = DAYS.map((d) => `opening_hours.${d}`).concat(
       ["appointments.slot_min", "appointments.early_min", "appointments.book_ahead_days"],
       Object.keys(cat.alerts || {}).map((k) => `alerts.${k}`),
-      ["voice_pack", "kiosk_texts.zh.welcome", "kiosk_texts.en.welcome"],
+      ["voice_pack", "kiosk_texts.zh.welcome", "kiosk_texts.en.welcome",
+        "kiosk_texts.zh.footer", "kiosk_texts.en.footer"],
       kind === "branch" ? ["location"] : []);
     $("cfg-settings").innerHTML = `<thead><tr><th>${esc(t("cfg_setting"))}</th><th>${esc(t("cfg_value"))}</th></tr></thead><tbody>`
       + paths.map((p) => `<tr><td>${esc(t(p.startsWith("opening_hours.") ? "day_" + p.slice(14) : p))}</td>${cell(p, valueAt(cat, p))}</tr>`).join("")

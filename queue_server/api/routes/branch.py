@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
 
 from queue_server.api import views
-from queue_server.api.deps import ALL_ROLES, AnyDevice, EngineDep, Manager, manager_actor
+from queue_server.api.deps import STREAM_ROLES, AnyDevice, EngineDep, Manager, manager_actor
 from queue_server.api.schemas.branch import Health, NoticePublic, NoticeUpdate
 from queue_server.api.websockets import stream_guard
 from queue_server.wire_encode import dumps
@@ -76,7 +76,7 @@ async def events(
     if device is None:
         await websocket.close(code=4401, reason="unknown, expired or revoked token")
         return
-    if device.role not in ALL_ROLES:  # the online booking channel sees no live branch
+    if device.role not in STREAM_ROLES:  # the online booking channel sees no live branch
         await websocket.close(code=4403, reason=f"role {device.label} may not follow the branch")
         return
     async with stream_guard(websocket, "event stream"):

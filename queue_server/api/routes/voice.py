@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -11,6 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from queue_server import voice
 from queue_server.api.deps import EngineDep, require
 from queue_server.auth import Principal
+from queue_server.engine import Engine
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/voice", tags=["voice"])
@@ -24,9 +26,14 @@ WAV: dict[int | str, dict[str, Any]] = {
 }
 
 
-def pack_dir(request: Request) -> str | None:
-    """The clip pack folder: `app.state.voice_pack_dir` when set, else `assets/voice/`."""
-    return getattr(request.app.state, "voice_pack_dir", None)
+def pack_root(app: Any) -> str | None:
+    """Where the packs are: `app.state.voice_pack_dir` when set, else `assets/voice/`."""
+    return getattr(app.state, "voice_pack_dir", None)
+
+
+def pack_dir(request: Request, engine: Engine) -> Path:
+    """The folder of the pack in force (the head office's choice; the standard one before)."""
+    return voice.pack_folder(engine.branch.settings.voice_pack, pack_root(request.app))
 
 
 def _pack_broken(exc: voice.VoiceError) -> JSONResponse:
@@ -57,7 +64,7 @@ async def call_audio(
             )
         )
     try:
-        body = voice.compose_call(number, counter, languages, pack_dir(request))
+        body = voice.compose_call(number, counter, languages, pack_dir(request, engine))
     except voice.InvalidCall as exc:  # the Query checks catch these first; kept as a guard
         return JSONResponse(
             {"error": {"code": "invalid_request", "message": str(exc)}}, status_code=422
@@ -68,9 +75,9 @@ async def call_audio(
 
 
 @router.get("/chime.wav", response_class=Response, responses=WAV)
-async def chime_audio(request: Request, _: Listener) -> Response:
+async def chime_audio(request: Request, engine: EngineDep, _: Listener) -> Response:
     """The chime alone, for a display to test its sound."""
     try:
-        return _wav(voice.chime_wav(pack_dir(request)))
+        return _wav(voice.chime_wav(pack_dir(request, engine)))
     except voice.VoicePackError as exc:
         return _pack_broken(exc)

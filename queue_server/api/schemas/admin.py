@@ -13,7 +13,9 @@ from queue_server.api.schemas.text import Name
 
 class TokenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    role: str = Field(pattern=r"^(kiosk|display|manager|admin|booking|counter:[1-9][0-9]{0,3})$")
+    role: str = Field(
+        pattern=r"^(kiosk|display|manager|admin|booking|lobby|counter:[1-9][0-9]{0,3})$"
+    )
     name: Name = ""
     expires_in_days: int | None = Field(
         None, ge=1, le=3650, description="the token stops working after this; none: never"

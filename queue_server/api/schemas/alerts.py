@@ -55,3 +55,4 @@ class AuditEntry(BaseModel):
     target: str
     before: dict[str, Any] | None
     after: dict[str, Any] | None
+    reason: str = Field("", description="why, as the lobby's staff member gave it")
