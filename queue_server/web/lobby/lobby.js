@@ -302,6 +302,7 @@
       $("hold").hidden = !!state.ticket.on_hold;
       $("release").hidden = !state.ticket.on_hold;
       $("hold-reason").hidden = !!state.ticket.on_hold;
+      if (state.ticket.care_reason) $("f-care").querySelector("button").disabled = true;
     }
   }
 
@@ -417,8 +418,16 @@
     const alerts = $("alerts");
     alerts.textContent = "";
     for (const a of h.alerts || []) {
+      // Worded as the manager's console words the kind, with what it is about.
       const li = el("li", "row alert");
-      li.textContent = a.message || a.text || a.kind || "";
+      const table = state.texts[state.lang] || {};
+      const kindKey = "manager.alert_kind." + a.kind;
+      const parts = [tr(kindKey in table ? kindKey : "manager.alert_kind.other")];
+      const subject = a.subject || {};
+      if (subject.service) parts.push(serviceName(subject.service));
+      if (subject.number) parts.push(subject.number);
+      if (subject.counter) parts.push(tr("lobby.counter", { counter: subject.counter }));
+      li.textContent = parts.join(" · ");
       alerts.appendChild(li);
     }
     if (!alerts.children.length) emptyRow(alerts);
@@ -585,6 +594,9 @@
     flags.textContent = "";
     const flag = (text, cls) => flags.appendChild(el("span", "flag " + cls, text));
     if (t.care_reason) flag(tr("lobby.flag.care_with", { reason: t.care_reason }), "care");
+    // Priority already given: the form says so instead of offering it again.
+    $("care-reason").hidden = !!t.care_reason;
+    $("f-care").querySelector("button").textContent = tr(t.care_reason ? "lobby.ticket.care.done" : "lobby.ticket.care.go");
     if (t.on_hold) flag(tr("lobby.flag.held_with", { reason: t.hold_reason || "" }), "held");
     if (t.prereviewed) flag(tr("lobby.flag.prereviewed"), "ok");
     if ((t.documents_checked || []).length) flag(tr("lobby.flag.documents"), "ok");
