@@ -29,6 +29,7 @@ from devices.audio import QueuedPlayer, Utterance
 from devices.audio.pack import CHIME, ClipPack, Part, Silence, VoicePackError, clips_used
 from kiosk.elder import ElderHomeScreen
 from kiosk.flow import (
+    BranchClosed,
     CardReading,
     IssueDone,
     IssuedTicket,
@@ -39,6 +40,7 @@ from kiosk.flow import (
     ServiceChoice,
     TicketRequest,
     Timeouts,
+    branch_closed,
     elder_choices,
     service_choices,
 )
@@ -319,6 +321,7 @@ class KioskWindow(QWidget):
             self._load_voice_pack()
             self.audio.check()  # a moment of silence: is the speaker there?
 
+        self._closed_shown: BranchClosed | None = None
         self._sessions_seen = 0
         self._elder_styled = False
         self._corner_taps: list[float] = []
@@ -509,6 +512,8 @@ class KioskWindow(QWidget):
         self.flow.tick()
         self.voice.tick()
         self.attract.set_clock(self._clock_text())
+        if self.closed() != self._closed_shown:
+            self._model_changed()  # the hour struck: opened or closed with nothing sent
         if self.flow.screen is Screen.TICKET:
             left = self.flow.seconds_left()
             self.ticket.set_countdown(None if left is None else max(0, round(left)))
@@ -524,9 +529,14 @@ class KioskWindow(QWidget):
     def _clock_text(self) -> str:
         return self._now_local().strftime("%H:%M")
 
+    def closed(self) -> BranchClosed | None:
+        """Whether the head office's hours close the branch to walk-ins right now."""
+        return branch_closed(self.client.model.branch.get("opening_hours"), self._now_local())
+
     def choices(self) -> list[ServiceChoice]:
         model = self.client.model
-        return service_choices(model.services, model.waiting, self._now_local(), model.bundles)
+        now, closed = self._now_local(), self.closed()
+        return service_choices(model.services, model.waiting, now, model.bundles, closed)
 
     def _choose(self, code: str) -> None:
         choice = next((c for c in self.choices() if c.code == code), None)
@@ -556,6 +566,12 @@ class KioskWindow(QWidget):
         self.attract.show_branch(
             name, self._clock_text(), singles, texts if isinstance(texts, dict) else None
         )
+        self._closed_shown = self.closed()
+        self.attract.show_closed(self._closed_shown)
+        for screen in (self.home, self.elder_home):
+            screen.hours.show_closed(self._closed_shown)
+        # "One tap gets a ticket" is untrue while closed: the banner says why instead.
+        self.elder_home.hint.setVisible(self._closed_shown is None)
         self.home.show_services(choices)
         self.elder_home.show_services(elder_choices(choices, self.elder_services))
         if self.flow.screen is Screen.GUIDANCE:

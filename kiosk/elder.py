@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from PySide6.QtCore import Signal
 
 from kiosk.flow import ServiceChoice
-from kiosk.screens import CustomerBanner, MenuScreen
+from kiosk.screens import CustomerBanner, HoursBanner, MenuScreen
 from ui import theme
 from ui.i18n import Translator
 from ui.widgets import Banner, BigButton, TextLabel
@@ -32,6 +32,8 @@ class ElderHomeScreen(MenuScreen):
         super().__init__(tr, "kiosk.elder.title", tile_name="elderTile")
         # The tiles fill the screen: the few businesses a senior needs, as big as they go.
         self.grid.fill_height = True
+        self.hours = HoursBanner(tr, booking_hint=False)  # no check-in button here
+        self.column.addWidget(self.hours)
         self.customer = CustomerBanner(tr)
         self.column.addWidget(self.customer)
         self.error = Banner("kiosk.error.generic", "error", translator=tr)

@@ -37,7 +37,7 @@ import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from datetime import time as clock_time
 from enum import StrEnum
 from typing import Any, Protocol
@@ -791,15 +791,77 @@ class ServiceChoice:
         return self.queue or self.code
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # date.weekday() order
+
+
+@dataclass(frozen=True)
+class BranchClosed:
+    """The branch takes no walk-in now: the banner's text and how each tile says why."""
+
+    key: str  # kiosk.hours.*: what the banner says
+    values: Mapping[str, object]
+    tile_reason: tuple[str, Mapping[str, object]]
+
+
+def _day_hours(opening_hours: Mapping[str, Any], day: date) -> tuple[bool, list[str]]:
+    """(listed, ["HH:MM", "HH:MM"] or [] closed) as the server's snapshot says for a day."""
+    name = WEEKDAYS[day.weekday()]
+    if name not in opening_hours:
+        return False, []
+    hours = opening_hours[name]
+    return True, [str(h) for h in hours] if isinstance(hours, list) else []
+
+
+def branch_closed(
+    opening_hours: Mapping[str, Any] | None, now_local: datetime | None
+) -> BranchClosed | None:
+    """Whether the head office's hours close the branch to walk-ins now (None: open, or no
+    branch-wide hours today). The same rule as the server's `branch_closed` refusal, so the
+    kiosk says it before the customer taps rather than after."""
+    if not opening_hours or now_local is None:
+        return None
+    today = now_local.date()
+    listed, hours = _day_hours(opening_hours, today)
+    if not listed:
+        return None
+    now = now_local.strftime("%H:%M")
+    if len(hours) == 2 and hours[0] <= now < hours[1]:
+        return None
+    if len(hours) == 2 and now < hours[0]:
+        today_hours = {"opens": hours[0], "closes": hours[1]}
+        tile = ("kiosk.home.opens_at", {"time": hours[0]})
+        return BranchClosed("hours.before", today_hours, tile)
+    state = "after" if len(hours) == 2 else "closed"
+    values: dict[str, object] = {"opens": hours[0], "closes": hours[1]} if hours else {}
+    when = "none"
+    for ahead in range(1, 8):
+        day = today + timedelta(days=ahead)
+        listed, next_hours = _day_hours(opening_hours, day)
+        if not listed:
+            break  # no branch-wide hours that day: nothing certain to promise
+        if len(next_hours) == 2:
+            when = "tomorrow" if ahead == 1 else "later"
+            values |= {"next": next_hours[0], "month": day.month, "day": day.day}
+            break
+    return BranchClosed(f"hours.{state}_{when}", values, ("kiosk.home.closed", {}))
+
+
 def service_choices(
     services: Mapping[str, Mapping[str, Any]],
     waiting: Mapping[str, Mapping[str, Any]],
     now_local: datetime | None,
     bundles: Mapping[str, Mapping[str, Any]] | None = None,
+    closed: BranchClosed | None = None,
 ) -> list[ServiceChoice]:
     """The tiles on HOME: businesses in the server's order (hidden ones left out), then the
-    one-stop bundles, each as available and as long a wait as the queue it joins."""
+    one-stop bundles, each as available and as long a wait as the queue it joins. While the
+    branch is `closed`, every tile is greyed as a business outside its own hours is."""
     singles = _single_choices(services, waiting, now_local)
+    if closed is not None:
+        singles = [
+            replace(c, available=False, reason=closed.tile_reason) if c.available else c
+            for c in singles
+        ]
     by_code = {c.code: c for c in singles}
     found = list(singles)
     for code, bundle in (bundles or {}).items():

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kiosk.flow import IssuedTicket, PrintState, ServiceChoice, guidance_for
+from kiosk.flow import BranchClosed, IssuedTicket, PrintState, ServiceChoice, guidance_for
 from ui import theme
 from ui.i18n import Translator, wait_text
 from ui.reflow import BarLayout, ReflowLayout, ScrollBody
@@ -177,6 +177,9 @@ class AttractScreen(KioskScreen):
         self.welcome.setObjectName("welcome")
         self.column.addWidget(self.welcome)
         self.column.addSpacing(24)
+        # Its own hint below already sends booked customers to the scanner.
+        self.hours = HoursBanner(tr, booking_hint=False)
+        self.column.addWidget(self.hours)
         # Wraps, across the whole width: one line of large English is wider than a
         # portrait screen.
         self.call = TextLabel("kiosk.attract.touch_to_start", centred=True, translator=tr)
@@ -238,6 +241,13 @@ class AttractScreen(KioskScreen):
     def set_clock(self, text: str) -> None:
         self.clock.setText(text)
 
+    def show_closed(self, closed: BranchClosed | None) -> None:
+        """The hours while the branch takes no walk-in; "touch to take a ticket" would then
+        promise what the next screen refuses, so the call says what a touch still offers."""
+        self.hours.show_closed(closed)
+        key = "kiosk.attract.touch_to_start" if closed is None else "kiosk.attract.touch_closed"
+        self.call.set_text(key)
+
     def show_printer_problem(self, problem_key: str | None) -> None:
         """The printer cannot print (`problem_key` says why); None once it can again."""
         if problem_key:
@@ -278,6 +288,29 @@ class AttractScreen(KioskScreen):
         # The switches take their own taps; a tap anywhere else starts.
         self.started.emit()
         super().mouseReleaseEvent(event)
+
+
+class HoursBanner(Banner):
+    """The head office's hours while the branch takes no walk-in (hidden while it does), said
+    before a customer taps a business; a booked customer is pointed to the check-in."""
+
+    def __init__(self, tr: Translator, *, booking_hint: bool = True) -> None:
+        self._booking_hint = booking_hint  # before the base class words it
+        super().__init__("hours.closed_none", "warning", translator=tr)
+        self.setObjectName("hoursBanner")
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.hide()
+
+    def show_closed(self, closed: BranchClosed | None) -> None:
+        if closed is not None:
+            self.set_message(closed.key, "warning", **closed.values)
+        self.setVisible(closed is not None)
+
+    def retranslate(self) -> None:
+        text = self._tr.tr(self.key, **self.values)
+        if self._booking_hint:
+            text += "\n" + self._tr.tr("hours.appointments")
+        self.message_label.setText(text)
 
 
 class CustomerBanner(Banner):
@@ -349,6 +382,8 @@ class HomeScreen(MenuScreen):
 
     def __init__(self, tr: Translator) -> None:
         super().__init__(tr, "kiosk.home.title")
+        self.hours = HoursBanner(tr)
+        self.column.addWidget(self.hours)
         self.customer = CustomerBanner(tr)
         self.column.addWidget(self.customer)
         # Three tiles a row on a wide screen, two in portrait or in large text, one on

@@ -12,9 +12,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from queue_server.domain.model import CounterState, DeviceHealth, Ticket
 from wire import EventKind
@@ -29,6 +30,8 @@ class AlertKind(StrEnum):
     HEAD_OFFICE_REFUSED = "head_office_refused"  # a document from the centre was not applied
     HALL_CROWDED = "hall_crowded"  # more people waiting than the centre's `waiting_over`
     HALL_OVER_TARGET = "hall_over_target"  # too large a share waiting past their target
+    # bookings kept on a day or at an hour the head office has since closed
+    BOOKINGS_OUTSIDE_HOURS = "bookings_outside_hours"
 
 
 class Severity(StrEnum):
@@ -292,6 +295,7 @@ def conditions(  # noqa: C901 one check per alert rule, read top to bottom
             }
             found[key] = Condition(key, AlertKind.BUSINESS_OVER_TARGET, severity, subject, detail)
     found.update(_hall_conditions(branch, now, rules))
+    found.update(_booking_conditions(branch))
     for device in branch.devices.values():
         if device.health is DeviceHealth.OK:
             continue
@@ -370,6 +374,39 @@ def _hall_conditions(branch: Any, now: datetime, rules: AlertRules) -> dict[str,
                 f"{over} of {len(waiting)} waiting customers are past their target "
                 f"({share:.0%}, over the {limit_share:.0%} set by the head office)",
             )
+    return found
+
+
+def _booking_conditions(branch: Any) -> dict[str, Condition]:
+    """One alert per local day holding bookings the hours no longer cover: the branch keeps
+    them (each customer was promised the slot), so staff must move or confirm each one."""
+    tz = ZoneInfo(branch.settings.timezone)
+    by_day: dict[date, list[Any]] = {}
+    for appointment in branch.bookings_outside_hours():
+        by_day.setdefault(appointment.slot_start.astimezone(tz).date(), []).append(appointment)
+    found: dict[str, Condition] = {}
+    for day, kept in by_day.items():
+        key = f"bookings:{day.isoformat()}"
+        _, hours = branch.settings.opening_hours.on(day)
+        subject = {
+            "day": day.isoformat(),
+            "count": len(kept),
+            "appointment_ids": [a.id for a in kept],
+            "services": sorted({a.service for a in kept}),
+            "first_slot": kept[0].slot_start.astimezone(tz).strftime("%H:%M"),
+            "hours": [] if hours is None else [f"{h:%H:%M}" for h in hours],
+        }
+        when = (
+            "the branch is closed" if hours is None else f"open {hours[0]:%H:%M}-{hours[1]:%H:%M}"
+        )
+        found[key] = Condition(
+            key,
+            AlertKind.BOOKINGS_OUTSIDE_HOURS,
+            Severity.WARNING,
+            subject,
+            f"{len(kept)} booking(s) on {day.isoformat()} are outside the hours ({when}); "
+            "they are kept: move them with the customers or confirm the visit",
+        )
     return found
 
 

@@ -229,7 +229,7 @@ def aware_slot(moment: datetime, timezone: str) -> datetime:
     return moment.astimezone(UTC)
 
 
-def _within_hours(
+def within_hours(
     local: datetime, rules: AppointmentRules, opens: time | None, closes: time | None
 ) -> bool:
     """Whether a slot starting at this local time fits in the hours (an open end: no limit)."""
@@ -258,7 +258,7 @@ def check_slot(
         raise _refuse("slot_in_past", "this slot has already started")
     if slot_start - now > timedelta(days=rules.book_ahead_days):
         raise _refuse("slot_too_far", f"bookings open {rules.book_ahead_days} days ahead at most")
-    if not _within_hours(local, rules, opens, closes):
+    if not within_hours(local, rules, opens, closes):
         raise _refuse("slot_outside_hours", "this business is not offered at that time")
 
 
@@ -303,7 +303,7 @@ def day_slots(
     offers = []
     for minutes in range(0, 24 * 60, rules.slot_min):
         local = datetime.combine(day, time(minutes // 60, minutes % 60), tz)
-        if not _within_hours(local, rules, opens, closes):
+        if not within_hours(local, rules, opens, closes):
             continue
         start = local.astimezone(UTC)
         bookable = now < start and start - now <= timedelta(days=rules.book_ahead_days)

@@ -31,6 +31,7 @@ from queue_server.domain.appointments import (
     normalise_booking_number,
     release_due,
     slot_is_taken,
+    within_hours,
 )
 from queue_server.domain.day import business_day, format_number
 from queue_server.domain.errors import InvalidInput, InvalidState, NotFound
@@ -1255,25 +1256,57 @@ class Branch:
             if a.service == service and a.slot_start == slot_start and slot_is_taken(a.state)
         ]
 
-    def offered_hours(self, service: str) -> tuple[time | None, time | None]:
-        """The hours customers may book a business in: its own, or the appointment rules'."""
+    def offered_hours(self, service: str, day: date) -> tuple[time | None, time | None] | None:
+        """The hours the free-slot lists offer a business in on a local day: its own (or else
+        the appointment rules'), within the head office's hours that day; None: none."""
         svc = self.service(service)
-        if svc.opens is None and svc.closes is None:
-            return self.appointment_rules.opens, self.appointment_rules.closes
-        return svc.opens, svc.closes
+        own = (svc.opens, svc.closes)
+        if own == (None, None):
+            own = (self.appointment_rules.opens, self.appointment_rules.closes)
+        return self.settings.opening_hours.narrow(day, own)
+
+    def booking_hours(self, service: str, day: date) -> tuple[time | None, time | None] | None:
+        """The hours a booking may take on a local day: the business's own within the head
+        office's hours that day (None: none). The bank's channel and staff may book outside
+        the rules' offered hours, as before, but never when the branch is closed."""
+        svc = self.service(service)
+        return self.settings.opening_hours.narrow(day, (svc.opens, svc.closes))
+
+    def slot_in_hours(self, service: str, slot_start: datetime) -> bool:
+        """Whether a slot (aware) lies wholly in the hours its business may be booked in."""
+        local = slot_start.astimezone(ZoneInfo(self.settings.timezone))
+        hours = self.booking_hours(service, local.date())
+        return hours is not None and within_hours(local, self.appointment_rules, *hours)
+
+    def bookings_outside_hours(self) -> list[Appointment]:
+        """Bookings still to come whose slot the hours no longer cover (the head office
+        closed the day or shortened it after they were made). They are kept: the customer
+        was promised the slot, and only staff can move it with them."""
+        return sorted(
+            (
+                a
+                for a in self.appointments.values()
+                if a.state is AppointmentState.BOOKED
+                and a.service in self.services
+                and not self.slot_in_hours(a.service, a.slot_start)
+            ),
+            key=lambda a: (a.slot_start, a.id),
+        )
 
     def slots_of_day(self, service: str, day: date, now: datetime) -> list[SlotOffer]:
         """Every slot of a business on a local calendar day, with its bookings and room.
 
         Days from a year back to the end of the booking horizon: nothing else has slots.
         """
-        hours = self.offered_hours(service)
         today = self.business_day(now)
         last = today + timedelta(days=self.appointment_rules.book_ahead_days + 1)
         if not today - timedelta(days=366) <= day <= last:
             raise InvalidInput(
                 f"slots are listed from a year back to {last}", code="day_out_of_range"
             )
+        hours = self.offered_hours(service, day)
+        if hours is None:
+            return []  # the branch is closed that day: no slot to offer
         booked: dict[datetime, int] = {}
         for a in self.appointments.values():
             if a.service == service and slot_is_taken(a.state):
@@ -1461,9 +1494,17 @@ class Branch:
         moving: Appointment | None = None,
     ) -> datetime:
         """The slot in UTC, refused when misaligned, past, out of hours or full."""
-        svc = self.service(service)
-        slot = aware_slot(slot_start, self.settings.timezone)
-        check_slot(slot, now, self.appointment_rules, self.settings.timezone, svc.opens, svc.closes)
+        tz = self.settings.timezone
+        slot = aware_slot(slot_start, tz)
+        hours = self.booking_hours(service, slot.astimezone(ZoneInfo(tz)).date())
+        if hours is None:
+            raise AppointmentRefused(
+                "day_closed",
+                "the branch is closed that day",
+                slot_start=slot,
+                timezone=tz,
+            )
+        check_slot(slot, now, self.appointment_rules, tz, *hours)
         skip = moving.id if moving is not None else None
         taken = [a for a in self.slot_bookings(service, slot) if a.id != skip]
         capacity = self.slot_capacity(service)

@@ -33,6 +33,22 @@ class OpeningHours:
         listed, hours = self.on(local.date())
         return not listed or (hours is not None and hours[0] <= local.time() < hours[1])
 
+    def narrow(
+        self, day: date, hours: tuple[time | None, time | None]
+    ) -> tuple[time | None, time | None] | None:
+        """`hours` (a business's, an open end: no limit) cut to the branch's on `day`.
+
+        None when nothing is left: the branch is closed that day, or the two do not overlap.
+        """
+        listed, branch = self.on(day)
+        if not listed:
+            return hours
+        if branch is None:
+            return None
+        opens = branch[0] if hours[0] is None else max(hours[0], branch[0])
+        closes = branch[1] if hours[1] is None else min(hours[1], branch[1])
+        return (opens, closes) if opens < closes else None
+
     def to_wire(self) -> dict[str, list[str]]:
         return {
             day: [] if h is None else [h[0].strftime("%H:%M"), h[1].strftime("%H:%M")]

@@ -129,7 +129,7 @@ def ticket_from_row(d: Row) -> Ticket:
         rating=d["rating"],
         token=d["token"],
         bundle=d.get("bundle"),
-        has_eform=bool(d.get("has_eform")),
+        has_eform=_flag(d.get("has_eform")),
         rating_comment=d.get("rating_comment") or "",
         held_until=_parse_dt(d.get("held_until")),
         late_count=int(d.get("late_count") or 0),

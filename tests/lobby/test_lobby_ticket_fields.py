@@ -80,3 +80,26 @@ def test_an_older_database_gains_the_lobby_columns_and_sessions(branch_db, clock
         load_branch(conn, clock())
     finally:
         conn.close()
+
+
+def test_a_ticket_without_a_form_reads_back_without_one_from_a_new_database(branch_db):
+    # A new database's `has_eform` column has text affinity: False is stored as "0", and a
+    # plain bool() of it said every ticket reloaded after a restart had a form to fetch.
+    from queue_server.storage import connect
+    from queue_server.storage.tickets import ticket_by_id
+
+    db, _ = branch_db
+    ticket = replace(_triaged(), id=9001, has_eform=False, on_hold=False, prereviewed=False)
+    row = ticket_to_row(ticket)
+    conn = connect(db)
+    try:
+        columns = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        with conn:
+            conn.execute(f"INSERT INTO tickets ({columns}) VALUES ({marks})", list(row.values()))
+        stored = conn.execute("SELECT has_eform FROM tickets WHERE id = 9001").fetchone()[0]
+        back = ticket_by_id(conn, 9001)
+    finally:
+        conn.close()
+    assert stored == "0"  # what the bug met
+    assert back is not None and back.has_eform is False

@@ -283,3 +283,22 @@ def test_the_hall_alerts_read_in_the_managers_language(tr) -> None:
     tr.set_language("en")
     assert alert_detail(tr, crowded, str) == "35 customers waiting, over the 30 set by head office"
     assert alert_detail(tr, over, str).startswith("3 of 10 waiting customers (30%)")
+
+
+def test_bookings_kept_outside_the_hours_read_in_the_managers_language(tr) -> None:
+    closed = {
+        "kind": "bookings_outside_hours",
+        "subject": {"day": "2026-11-29", "count": 2, "first_slot": "11:00", "hours": []},
+        "detail": "…",
+    }
+    shorter = {**closed, "subject": {**closed["subject"], "hours": ["09:00", "10:30"]}}
+    assert alert_detail(tr, closed, str) == (
+        "2026-11-29 有 2 个预约（最早 11:00）在营业时间外（当日不营业），"
+        "已保留：请与客户改约或确认到店"
+    )
+    assert "（当日营业 09:00–10:30）" in alert_detail(tr, shorter, str)
+    tr.set_language("en")
+    assert alert_detail(tr, closed, str) == (
+        "2 kept booking(s) on 2026-11-29 (from 11:00), closed that day: "
+        "move or confirm with the customers"
+    )

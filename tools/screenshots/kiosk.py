@@ -40,6 +40,17 @@ DEMO_WAITING = {
 }
 
 
+# The head office's hours for the closed screens, and two moments the branch is closed:
+# Friday after closing (opens Saturday morning) and Sunday (closed all day).
+DEMO_HOURS = {
+    **{day: ["09:00", "17:00"] for day in ("mon", "tue", "wed", "thu", "fri")},
+    "sat": ["09:00", "12:00"],
+    "sun": [],
+}
+FRIDAY_EVENING = datetime(2026, 11, 27, 10, 10, tzinfo=UTC)  # 18:10 in Shanghai
+SATURDAY_NIGHT = datetime(2026, 11, 29, 1, 30, tzinfo=UTC)  # Sunday 09:30 in Shanghai
+
+
 def demo_snapshot() -> dict[str, Any]:
     """A snapshot of the demo branch as the server would send it, from its TOML file."""
     config = demo_config()
@@ -134,11 +145,21 @@ class InstantPorts:
 
 
 def demo_window(
-    tr: Translator, *, printed: bool = True, audio: SimulatedSpeaker | None = None, **options: Any
+    tr: Translator,
+    *,
+    printed: bool = True,
+    audio: SimulatedSpeaker | None = None,
+    closed_at: datetime | None = None,
+    **options: Any,
 ) -> KioskWindow:
-    """The kiosk on the demo branch, offline; `options` go to the window (`lockdown`)."""
+    """The kiosk on the demo branch, offline; `options` go to the window (`lockdown`).
+    `closed_at`: the server's time, with the head office's hours closing the branch then."""
     client = BranchClient(DEMO_URL, "screenshots")  # never started: no network at all
-    client.model.load_snapshot(demo_snapshot())
+    snap = demo_snapshot()
+    if closed_at is not None:
+        snap["at"] = closed_at.isoformat()
+        snap["branch"]["opening_hours"] = DEMO_HOURS
+    client.model.load_snapshot(snap)
     window = open_kiosk(
         client,
         TicketPrinting(None),
@@ -329,6 +350,22 @@ def elder_ticket_card(tr: Translator) -> QWidget:
     return window
 
 
+def closed_attract(tr: Translator) -> QWidget:
+    return demo_window(tr, closed_at=SATURDAY_NIGHT)
+
+
+def closed_home(tr: Translator) -> QWidget:
+    window = demo_window(tr, closed_at=FRIDAY_EVENING)
+    window.flow.start()
+    return window
+
+
+def closed_elder_home(tr: Translator) -> QWidget:
+    window = demo_window(tr, closed_at=FRIDAY_EVENING)
+    window.flow.start_elder()
+    return window
+
+
 def maintenance_speaker(tr: Translator) -> QWidget:
     """The maintenance screen of a kiosk with a speaker: its health, volume, test sound."""
     speaker = SimulatedSpeaker(volume=70)
@@ -351,6 +388,8 @@ KIOSK_SCREENS: tuple[tuple[str, Callable[[Translator], QWidget]], ...] = (
     ("kiosk-attract-centre", attract_centre),
     ("kiosk-home", home),
     ("kiosk-home-identified", identified_home),
+    ("kiosk-attract-closed", closed_attract),
+    ("kiosk-home-closed", closed_home),
     ("kiosk-guidance", guidance),
     ("kiosk-guidance-long-wait", long_wait),
     ("kiosk-guidance-consent", consent),
@@ -375,6 +414,7 @@ KIOSK_SCREENS: tuple[tuple[str, Callable[[Translator], QWidget]], ...] = (
 ELDER_SCREENS: tuple[tuple[str, Callable[[Translator], QWidget]], ...] = (
     ("kiosk-elder-home", elder_home),
     ("kiosk-elder-ticket-idcard", elder_ticket_card),
+    ("kiosk-elder-home-closed", closed_elder_home),
 )
 
 

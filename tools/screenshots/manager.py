@@ -74,6 +74,49 @@ ALERTS: list[dict[str, Any]] = [
         "cleared_at": None,
     },
 ]
+# The head office's hall thresholds crossed, and bookings kept on a day it closed.
+HALL_ALERTS: list[dict[str, Any]] = [
+    {
+        "id": "a-21",
+        "kind": "hall_crowded",
+        "severity": "warning",
+        "subject": {"waiting": 34, "limit": 30},
+        "detail": "34 customers waiting, over the 30 set by the head office",
+        "raised_at": _at(3),
+        "acknowledged_at": None,
+        "acknowledged_by": None,
+        "cleared_at": None,
+    },
+    {
+        "id": "a-20",
+        "kind": "hall_over_target",
+        "severity": "critical",
+        "subject": {"over_target": 15, "waiting": 34, "share": 0.441, "limit_share": 0.2},
+        "detail": "15 of 34 waiting customers are past their target",
+        "raised_at": _at(6),
+        "acknowledged_at": None,
+        "acknowledged_by": None,
+        "cleared_at": None,
+    },
+    {
+        "id": "a-19",
+        "kind": "bookings_outside_hours",
+        "severity": "warning",
+        "subject": {
+            "day": "2026-11-29",
+            "count": 3,
+            "appointment_ids": [41, 42, 47],
+            "services": ["C"],
+            "first_slot": "10:30",
+            "hours": [],
+        },
+        "detail": "3 booking(s) on 2026-11-29 are outside the hours",
+        "raised_at": _at(40),
+        "acknowledged_at": None,
+        "acknowledged_by": None,
+        "cleared_at": None,
+    },
+]
 FOLLOWUPS: list[dict[str, Any]] = [
     {
         "id": 7,
@@ -325,7 +368,7 @@ def demo_report() -> dict[str, Any]:
     }
 
 
-def manager_snapshot() -> dict[str, Any]:
+def manager_snapshot(alerts: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     snap = demo_snapshot()
     for c in snap["counters"]:
         if c["number"] == 3:
@@ -360,19 +403,21 @@ def manager_snapshot() -> dict[str, Any]:
         "L": {"waiting": 1, "longest_wait_s": 120, "open_counters": 1, "eta_new_s": 600.0},
         "W": {"waiting": 0, "longest_wait_s": 0, "open_counters": 1, "eta_new_s": 0.0},
     }
-    snap["alerts"] = [dict(a) for a in ALERTS]
+    snap["alerts"] = [dict(a) for a in (ALERTS if alerts is None else alerts)]
     snap["followups"] = [dict(f) for f in FOLLOWUPS]
     snap["today"] = TODAY
     snap["branch"]["notice"] = "今日 14:00 理财讲座,欢迎参加"
     return snap
 
 
-def manager_window(tr: Translator, *, online: bool = True) -> ManagerWindow:
+def manager_window(
+    tr: Translator, *, online: bool = True, alerts: list[dict[str, Any]] | None = None
+) -> ManagerWindow:
     app = QApplication.instance()
     assert isinstance(app, QApplication)
     theme.apply_theme(app, variant="staff")
     client = ManagerClient(DEMO_URL, "screenshots")  # never started: no network at all
-    client.model.load_snapshot(manager_snapshot())
+    client.model.load_snapshot(manager_snapshot(alerts))
     window = open_console(client, tr=tr, fetch=False, offline_grace_ms=0)
     window.console.clock.observe(AT.isoformat())
     window.connection_changed(online)
@@ -411,6 +456,12 @@ def alerts(tr: Translator) -> QWidget:
     window = manager_window(tr)
     window.tabs.setCurrentWidget(window.alerts)
     window.alerts.show_history([*ALERTS, {**ALERTS[1], "id": "a-9", "cleared_at": _at(80)}])
+    return window
+
+
+def hall_alerts(tr: Translator) -> QWidget:
+    window = manager_window(tr, alerts=[*HALL_ALERTS, *ALERTS])
+    window.tabs.setCurrentWidget(window.alerts)
     return window
 
 
@@ -526,6 +577,7 @@ def screens() -> list[Screen]:
             ("manager-advice", advice),
             ("manager-policy", policy),
             ("manager-alerts", alerts),
+            ("manager-alerts-hall", hall_alerts),
             ("manager-audit", audit),
             ("manager-settings", settings),
             ("manager-devices", devices),

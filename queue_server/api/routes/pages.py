@@ -75,7 +75,7 @@ def web_page(
 display = web_page(
     "display",
     files={"display.css": "text/css", "display.js": "text/javascript"},
-    text_prefixes=("display.", "voice."),
+    text_prefixes=("display.", "voice.", "hours."),  # hours: the kiosk's wording
     text_keys=("common.counter", "common.minutes"),
     missing="no such display file",
 )

@@ -203,6 +203,9 @@
     if (ev.service) state.services.set(ev.service.code, ev.service);
     if (ev.kind === "branch.notice") state.notice = (ev.data && ev.data.text) || "";
     if (ev.kind === "branch.centre_notice") state.centreNotice = centreNoticeOf(ev.data);
+    if (ev.kind === "config.applied" && ev.data && ev.data.opening_hours && state.branch) {
+      state.branch.opening_hours = ev.data.opening_hours;
+    }
     return true;
   }
 
@@ -236,6 +239,7 @@
     renderRecent();
     renderWaiting();
     renderNotice();
+    renderHours();
     renderConnection();
     renderClock();
   }
@@ -421,6 +425,62 @@
       .join("  ");
     if ($("clock-time").textContent !== time) $("clock-time").textContent = time;
     if ($("clock-date").textContent !== date) $("clock-date").textContent = date;
+  }
+
+  // -------------------------------------------------------------------- hours
+  const WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+  const DAY_MS = 24 * 3600 * 1000;
+
+  function branchDay(ms) {
+    // The branch's local weekday, date and HH:MM at `ms` (server time).
+    const parts = {};
+    new Intl.DateTimeFormat("en-GB", {
+      timeZone: state.branch.timezone || undefined, weekday: "short", month: "numeric",
+      day: "numeric", hour: "2-digit", minute: "2-digit", hour12: false,
+    }).formatToParts(new Date(ms)).forEach((p) => { parts[p.type] = p.value; });
+    const hour = parts.hour === "24" ? "00" : parts.hour;
+    return {
+      weekday: parts.weekday.slice(0, 3).toLowerCase(),
+      month: Number(parts.month), day: Number(parts.day), hhmm: hour + ":" + parts.minute,
+    };
+  }
+
+  // The same rule as the server's branch_closed refusal and the kiosk's banner: a day the
+  // head office lists with no hours is closed; a day it does not list has no branch limit.
+  function closedNow() {
+    const hours = state.branch && state.branch.opening_hours;
+    if (!hours || !Object.keys(hours).length) return null;
+    const now = serverNowMs();
+    const today = branchDay(now);
+    if (!(today.weekday in hours)) return null;
+    const h = hours[today.weekday];
+    const open = h.length === 2;
+    if (open && h[0] <= today.hhmm && today.hhmm < h[1]) return null;
+    if (open && today.hhmm < h[0]) return { key: "hours.before", values: { opens: h[0], closes: h[1] } };
+    const values = open ? { opens: h[0], closes: h[1] } : {};
+    let when = "none";
+    for (let ahead = 1; ahead <= 7; ahead++) {
+      const day = branchDay(now + ahead * DAY_MS);
+      if (!(day.weekday in hours)) break; // no branch-wide hours then: nothing to promise
+      const next = hours[day.weekday];
+      if (next.length === 2) {
+        when = ahead === 1 ? "tomorrow" : "later";
+        Object.assign(values, { next: next[0], month: day.month, day: day.day });
+        break;
+      }
+    }
+    return { key: "hours." + (open ? "after" : "closed") + "_" + when, values };
+  }
+
+  let hoursShown = null;
+  function renderHours() {
+    const closed = closedNow();
+    const key = JSON.stringify([closed, langs()]);
+    if (key === hoursShown) return;
+    hoursShown = key;
+    document.body.classList.toggle("branch-closed", closed !== null);
+    $("hours").hidden = closed === null;
+    if (closed) bilingual($("hours-text"), closed.key, closed.values);
   }
 
   // ------------------------------------------------------------ announcements
@@ -668,6 +728,7 @@
   function tick() {
     renderClock();
     renderNotice(); // the centre's notice ends at its `until` with no event
+    renderHours(); // the branch opens and closes by the clock, with no event
     if (
       state.connection === "reconnecting" &&
       state.current &&
@@ -705,6 +766,7 @@
     get epoch() { return state.epoch; },
     get notice() { return state.notice; },
     get centreNotice() { return centreNoticeText(); },
+    get hours() { return $("hours").hidden ? null : $("hours-text").textContent; },
     get frames() { return state.frames.slice(); },
     get waiting() { return state.waiting; },
     get queueLength() { return queue.length; },

@@ -101,7 +101,8 @@ class AlertsTab(QWidget):
         column.setContentsMargins(0, 8, 0, 0)
         column.addWidget(TextLabel("manager.alerts.open", "heading", translator=tr))
         column.addWidget(self.none_open)
-        column.addWidget(self.open_table, 2)
+        # The open alerts first and largest: on a laptop they must not hide behind a scroll.
+        column.addWidget(self.open_table, 3)
         column.addWidget(TextLabel("manager.followups.title", "heading", translator=tr))
         column.addWidget(self.none_followups)
         column.addWidget(self.followups, 2)
@@ -308,6 +309,16 @@ def alert_detail(t: Translator, alert: Mapping[str, Any], names: Callable[[str],
             "waiting": subject.get("waiting", ""),
             "share": round(float(subject.get("share") or 0) * 100),
             "limit": round(float(subject["limit_share"]) * 100),
+        }
+    elif kind == "bookings_outside_hours" and subject.get("day"):
+        hours = subject.get("hours") or []
+        values = {
+            "day": subject["day"],
+            "count": subject.get("count", ""),
+            "first": subject.get("first_slot", ""),
+            "when": t.tr("manager.alert_detail.branch_open", opens=hours[0], closes=hours[1])
+            if len(hours) == 2
+            else t.tr("manager.alert_detail.branch_closed_day"),
         }
     elif kind == "device_fault" and subject.get("device"):
         health = str(subject.get("health") or "")
