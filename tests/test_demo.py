@@ -145,10 +145,23 @@ def test_demo_runs_the_branch_with_live_traffic(tmp_path):
             pulse = demo.expect(PULSE, timeout=60)
             if int(pulse.group(1)) > 0 and int(pulse.group(2)) > 0:
                 break
+        # The lobby app's URL and staff sign-in, as printed, let the lobby manager in.
+        lobby = demo.seen(r"lobby app\s+(http://\S+)/lobby\?token=(\S+)")
+        staff = demo.seen(r"staff sign-in: (\S+) \(lobby manager\).*PIN (\d+)")
+        base, token = lobby.group(1), lobby.group(2)
+        assert "/lobby/lobby.js" in httpx.get(f"{base}/lobby", timeout=10).text
+        signed = httpx.post(
+            f"{base}/api/v1/lobby/sign-in",
+            json={"staff_id": staff.group(1), "pin": staff.group(2)},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
+        assert signed.status_code == 200, signed.text
+        assert signed.json()["staff_id"] == staff.group(1)
     finally:
         demo.stop()
     text = demo.text
-    for role in ("kiosk", "display", "manager", "admin", "counter:1"):
+    for role in ("kiosk", "display", "manager", "admin", "lobby", "counter:1"):
         assert re.search(rf"^\s+{re.escape(role)}\s+bq_\S+$", text, re.M), text
     assert f"http://127.0.0.1:{port}/api/v1" in text
     assert "rs485+serial://" in text and "hub config" in text

@@ -60,6 +60,10 @@ from tools.demo_traffic import (
 from tools.sms_gateway import SmsGateway, TextMessage
 
 KIOSK_PIN = "2468"  # the demo kiosk's maintenance PIN
+# Who signs in on the lobby app (/lobby): the lobby manager walking the hall, and a
+# relationship manager whose appointments the app lists. PIN DEMO_PIN, as the tellers'.
+LOBBY_STAFF = ("L01", "大堂经理 Lobby manager")
+RM_STAFF = ("R01", "客户经理 Relationship manager")
 KIOSK_READY_S = 30.0  # the kiosk's first start may take a while on a cold disk
 HUMAN_COUNTER = 1  # the counter the person at the screen runs with the counter app
 # Where the counter app goes: a smaller window over the bottom right of the kiosk's
@@ -84,13 +88,15 @@ BOOKING_AHEAD = timedelta(hours=1)  # branch time from the demo's start to its b
 
 
 def provision(db: Path, config: BranchConfig) -> dict[str, str]:
-    """One token per role and counter, and a signed-up teller per counter."""
+    """One token per role and counter, a signed-up teller per counter, the lobby's staff."""
     conn = connect(db)
     try:
         conn.execute("BEGIN IMMEDIATE")
         tokens = {}
-        for role in ("kiosk", "display", "manager", "admin"):
+        for role in ("kiosk", "display", "manager", "admin", "lobby"):
             tokens[role] = create_token(conn, role, f"demo {role}")[1]
+        for staff_id, name in (LOBBY_STAFF, RM_STAFF):
+            add_staff(conn, staff_id, name, DEMO_PIN)
         for c in config.counters:
             tokens[f"counter:{c.number}"] = create_token(conn, f"counter:{c.number}", c.name)[1]
             add_staff(conn, f"t{c.number:02d}", f"Teller {c.number}", DEMO_PIN)
@@ -317,6 +323,9 @@ def _banner(
     print(f"  hall display {base}/display?token={tokens['display']}")
     print("               (a TV: chromium --kiosk --autoplay-policy=no-user-gesture-required URL;")
     print("               add &layout=portrait or &zone=C,K for a portrait or a zone screen)")
+    print(f"  lobby app    {base}/lobby?token={tokens['lobby']}")
+    who = f"{LOBBY_STAFF[0]} (lobby manager) or {RM_STAFF[0]} (relationship manager)"
+    print(f"               (a phone or tablet) staff sign-in: {who}, PIN {DEMO_PIN}")
     print("  tokens (use as 'Authorization: Bearer <token>'):")
     for role, token in tokens.items():
         print(f"    {role:<11} {token}")

@@ -288,6 +288,7 @@ def create_app(
     app.include_router(lobby_session.router, prefix=API)  # the lobby tablet's staff session
     app.include_router(lobby.router, prefix=API)  # and its work
     app.include_router(lobby_desk.router, prefix=API)  # pre-review and the RM's day
+    app.include_router(pages.lobby)  # the lobby manager's app that calls them (/lobby)
     app.add_middleware(BodyLimit)
     # Cross-origin calls only from the configured allow-list. With none (the default) the
     # middleware is left out: browsers refuse cross-origin answers without its headers, and

@@ -15,6 +15,8 @@ from pathlib import Path
 QT_NAME = re.compile(r".+-(zh|en)-(normal|large)(-\d+x\d+)?\.png")
 # The browser pages: the hall display, the booking page, the phone's live ticket.
 WEB_NAME = re.compile(r"(display|book|phone)-[a-z0-9-]+\.png")
+# The lobby manager's app, each screen on a phone and a tablet.
+LOBBY_NAME = re.compile(r"lobby-[a-z-]+-(phone|tablet)\.png")
 CONSOLE_NAME = re.compile(r"central-[a-z]+-(zh|en)-\d+x\d+\.png")
 
 

@@ -1,4 +1,4 @@
-"""Screenshots of the hall display (landscape, portrait, a zone) in Debian's headless Chromium.
+"""Screenshots of the web pages (display, booking, phone, lobby) in Debian's headless Chromium.
 
 `python -m tools.screenshots.web --out docs/screenshots` (run by `make screenshots`):
 serves the demo branch on loopback, issues and calls a few tickets, sets a notice, and saves
@@ -14,7 +14,8 @@ from typing import Any
 
 from queue_server.notify.settings import URL_ENV
 from tools.bench.display import ServedBranch, launch_chromium, served_demo_branch
-from tools.screenshots.stale import CONSOLE_NAME, WEB_NAME, remove_stale
+from tools.screenshots.lobby import shoot_lobby
+from tools.screenshots.stale import CONSOLE_NAME, LOBBY_NAME, WEB_NAME, remove_stale
 from tools.sms_gateway import SmsGateway
 
 NOTICE = "温馨提示：今日 15:00 后暂停外币兑换业务 · Foreign exchange closes at 15:00 today"
@@ -188,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
             written += shoot(browser, branch, args.out, last)
             written += shoot_book(browser, branch, args.out)
             written += shoot_phone(browser, branch, args.out)
+            written += shoot_lobby(browser, branch, args.out)
         finally:
             browser.close()
             gateway.stop()
@@ -197,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     written += render_console(args.out)
     for path in written:
         print(f"  {path}")
-    for path in remove_stale(args.out, written, [WEB_NAME, CONSOLE_NAME]):
+    for path in remove_stale(args.out, written, [WEB_NAME, LOBBY_NAME, CONSOLE_NAME]):
         print(f"  removed {path.name} (no longer drawn)")
     return 0
 

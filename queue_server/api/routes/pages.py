@@ -95,3 +95,13 @@ book = web_page(
     text_prefixes=("book.",),
     missing="no such booking page file",
 )
+
+# The lobby manager's app on a phone or tablet: /lobby?token=<lobby device token>. The
+# e-form's field names are the counter's and the alerts' names the manager's, so the lobby,
+# the teller and the manager say the same.
+lobby = web_page(
+    "lobby",
+    files={"lobby.css": "text/css", "lobby.js": "text/javascript"},
+    text_prefixes=("lobby.", "counter.eform.field.", "manager.alert_kind."),
+    missing="no such lobby file",
+)
