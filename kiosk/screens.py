@@ -9,10 +9,10 @@ every screen re-translates itself when the language changes.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import qrcode
-from PySide6.QtCore import QRect, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QRect, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
     QImage,
@@ -24,8 +24,10 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QAbstractButton,
+    QBoxLayout,
     QFrame,
     QLabel,
+    QLayout,
     QVBoxLayout,
     QWidget,
 )
@@ -33,7 +35,7 @@ from PySide6.QtWidgets import (
 from kiosk.flow import BranchClosed, IssuedTicket, PrintState, ServiceChoice, guidance_for
 from ui import theme
 from ui.i18n import Translator, wait_text
-from ui.reflow import BarLayout, ReflowLayout, ScrollBody
+from ui.reflow import UNSCROLLED, BarLayout, ReflowLayout, ScrollBody
 from ui.widgets import (
     Banner,
     BigButton,
@@ -74,6 +76,25 @@ def _card() -> tuple[QFrame, QVBoxLayout]:
     column.setContentsMargins(36, 28, 36, 28)
     column.setSpacing(14)
     return card, column
+
+
+def _height_needed(layout: QLayout, width: int) -> int:
+    """How tall `layout` is at `width` with its parts shown or hidden as they are now: its
+    cached answers (and its sublayouts') are dropped first, a part having just been shown
+    or hidden."""
+    _forget_sizes(layout)
+    if layout.hasHeightForWidth():
+        return layout.totalHeightForWidth(width)
+    return layout.totalMinimumSize().height()
+
+
+def _forget_sizes(layout: QLayout) -> None:
+    for index in range(layout.count()):
+        item = layout.itemAt(index)
+        inner = item.layout() if item is not None else None
+        if inner is not None:
+            _forget_sizes(inner)
+    layout.invalidate()
 
 
 def _label(name: str = "", role: str = "", *, wrap: bool = True) -> QLabel:
@@ -168,60 +189,133 @@ class AttractScreen(KioskScreen):
     started = Signal()
     elder_requested = Signal()
 
+    # Beside each other when the body is at least this much wider than it is tall: a
+    # landscape kiosk (1366×768) has no room for the whole screen in one column.
+    SIDE_BY_SIDE_RATIO = 1.25
+    SPACING: ClassVar[dict[str, int]] = {"roomy": 20, "tight": 8}
+
     def __init__(self, tr: Translator) -> None:
         super().__init__(tr)
         self.clock = _label("clock", wrap=False)
         self.bar.add(self.clock, "start", expand=True, index=0)
-        self.column.addStretch(2)
+        # The first screen a customer sees never scrolls: a sentence cut in half at the
+        # fold reads as a fault, and an elderly customer would not think to scroll.
+        self.body.setProperty(UNSCROLLED, True)
+        self.column.addStretch(1)
         self.welcome = CentreText("kiosk.attract.welcome", "welcome", "title", translator=tr)
         self.welcome.setObjectName("welcome")
         self.column.addWidget(self.welcome)
-        self.column.addSpacing(24)
+        # The branch closed to new tickets: said under the welcome, before anything to do.
         # Its own hint below already sends booked customers to the scanner.
         self.hours = HoursBanner(tr, booking_hint=False)
         self.column.addWidget(self.hours)
+        # What to do (touch, senior mode) and what to know (hints, notes, waits): one
+        # column in portrait, two side by side on a landscape screen.
+        self.panes = QBoxLayout(QBoxLayout.Direction.TopToBottom)
+        self.column.addLayout(self.panes)
+        self.column.addStretch(1)
+        act = QVBoxLayout()
+        self.panes.addLayout(act, 1)
         # Wraps, across the whole width: one line of large English is wider than a
         # portrait screen.
         self.call = TextLabel("kiosk.attract.touch_to_start", centred=True, translator=tr)
         self.call.setObjectName("attractCall")
         self.call.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        self.column.addWidget(self.call)
-        self.column.addSpacing(24)
+        act.addWidget(self.call)
         # Senior mode is its own button: a tap on it must not also "touch to start".
         # Its own warm colour, not the blue of "touch to start": an older customer looking
         # for it must not take the two for one button.
         self.elder = BigButton("kiosk.attract.elder_mode", "primary", translator=tr)
         self.elder.setObjectName("elderMode")
         self.elder.clicked.connect(self.elder_requested)
-        self.column.addWidget(self.elder, 0, Qt.AlignmentFlag.AlignHCenter)
+        act.addWidget(self.elder, 0, Qt.AlignmentFlag.AlignHCenter)
         # Read by the customers it is for: as big as a heading, not body text.
         elder_hint = TextLabel("kiosk.attract.elder_mode_hint", "body", centred=True, translator=tr)
         elder_hint.setObjectName("elderHint")
         elder_hint.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        self.column.addWidget(elder_hint)
-        self.column.addSpacing(16)
+        act.addWidget(elder_hint)
+        self.elder_hint = elder_hint
+        act.addStretch(1)
+        know = QVBoxLayout()
+        self.panes.addLayout(know, 1)
         for key in ("kiosk.attract.appointment_hint", "kiosk.attract.id_hint"):
             hint = TextLabel(key, "heading", centred=True, translator=tr)
+            hint.setObjectName("attractHint")
             hint.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-            self.column.addWidget(hint)
+            know.addWidget(hint)
+        self.id_hint = hint  # "your ID card takes a ticket": untrue while closed
         # Said before the customer starts: the ticket will be on screen, not on paper.
         self.printer_note = Banner("kiosk.attract.no_paper", "info", translator=tr)
         self.printer_note.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.printer_note.hide()
-        self.column.addWidget(self.printer_note)
+        know.addWidget(self.printer_note)
         # The head office's line for every kiosk of the network (a service line, a campaign):
         # only when it gives one.
         self.footer = CentreText("", "footer", "heading", translator=tr)
         self.footer.setObjectName("attractFooter")
-        self.column.addWidget(self.footer)
-        self.column.addStretch(3)
+        know.addWidget(self.footer)
+        know.addStretch(1)
+        # How many wait per business: the one block left out when the screen is too short
+        # for it, since the next screen shows each business's wait on its tile anyway.
+        self.waiting = QWidget()
+        self.waiting.setObjectName("attractWaiting")
+        waiting_column = QVBoxLayout(self.waiting)
+        waiting_column.setContentsMargins(0, 8, 0, 0)
+        waiting_column.setSpacing(16)
         self.waiting_title = TextLabel("kiosk.attract.waiting_now", "heading", translator=tr)
         self.waiting_title.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        self.column.addWidget(self.waiting_title)
+        waiting_column.addWidget(self.waiting_title)
         # As many counts side by side as fit; each count on one line ("6 人等候").
         self.counts = ReflowLayout(cell_width=200, max_columns=8, spacing=20)
-        self.column.addLayout(self.counts)
+        waiting_column.addLayout(self.counts)
+        know.addWidget(self.waiting)
+        self._columns = (self.column, self.panes, act, know)
         self._choices: list[ServiceChoice] = []
+        self.body.installEventFilter(self)
+        # After the texts have taken their new language or size (their own slots run later).
+        tr.languageChanged.connect(self._arrange_soon)
+        theme.theme_state().largeTextChanged.connect(self._arrange_soon)
+
+    def _arrange_soon(self, _changed: object = None) -> None:
+        QTimer.singleShot(0, self, self.arrange)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.body and event.type() == QEvent.Type.Resize:
+            self.arrange()
+        return super().eventFilter(watched, event)
+
+    def arrange(self) -> None:
+        """Side by side on a landscape body, one column otherwise; then the first of these
+        that fits unscrolled: everything; without the waits per business; the welcome,
+        hints and head office's line a size smaller (still no smaller than body text) and
+        closer together; and last, that without the head office's line, which says
+        nothing about this customer's visit."""
+        width, height = self.body.width(), self.body.height()
+        if width <= 0 or height <= 0:
+            return
+        side_by_side = width >= height * self.SIDE_BY_SIDE_RATIO
+        self.panes.setDirection(
+            QBoxLayout.Direction.LeftToRight if side_by_side else QBoxLayout.Direction.TopToBottom
+        )
+        steps = (("roomy", True, True), ("roomy", False, True), ("tight", False, True))
+        for fit, with_waits, with_footer in (*steps, ("tight", False, False)):
+            restyle(self, "fit", fit)
+            self._pad_call(fit)
+            for column in self._columns:
+                column.setSpacing(self.SPACING[fit])
+            self.waiting.setVisible(with_waits and bool(self._choices))
+            self.footer.setVisible(with_footer and bool(self.footer.text()))
+            if _height_needed(self.column, width) <= height:
+                return
+
+    def _pad_call(self, fit: str) -> None:
+        # Narrower sides, so 请触摸屏幕开始取号 stays on one line in a half-width column. On
+        # the label itself: Qt keeps the padding of the first stylesheet rule that matched
+        # when a changed property re-matches the rules (the font follows, the padding not).
+        pad = theme.pixels(theme.is_large_text(), "pad")
+        sheet = f"QLabel#attractCall {{ padding: {pad}px 12px; }}" if fit == "tight" else ""
+        if self.call.styleSheet() != sheet:
+            self.call.setStyleSheet(sheet)
 
     def show_branch(
         self,
@@ -231,9 +325,12 @@ class AttractScreen(KioskScreen):
         texts: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
         """`texts`: the head office's kiosk texts ({"zh": {"welcome": …}}), if any."""
+        before = (self.welcome.text(), self.footer.text())
         self.welcome.show_centre(texts or {}, branch=name)
         self.footer.show_centre(texts or {}, branch=name)
         self.clock.setText(clock)
+        if (self.welcome.text(), self.footer.text()) != before:
+            self.arrange()
         if [(c.code, c.waiting) for c in choices] != [(c.code, c.waiting) for c in self._choices]:
             self._choices = list(choices)
             self._fill_counts()
@@ -244,9 +341,16 @@ class AttractScreen(KioskScreen):
     def show_closed(self, closed: BranchClosed | None) -> None:
         """The hours while the branch takes no walk-in; "touch to take a ticket" would then
         promise what the next screen refuses, so the call says what a touch still offers."""
+        shown = (self.hours.isHidden(), self.call.text())
         self.hours.show_closed(closed)
         key = "kiosk.attract.touch_to_start" if closed is None else "kiosk.attract.touch_closed"
         self.call.set_text(key)
+        # Both promise a ticket in one step, which the branch does not give while closed
+        # (and the banner needs their room on a landscape screen).
+        self.elder_hint.setVisible(closed is None)
+        self.id_hint.setVisible(closed is None)
+        if (self.hours.isHidden(), self.call.text()) != shown:
+            self.arrange()  # the banner takes room: what else fits may change
 
     def show_printer_problem(self, problem_key: str | None) -> None:
         """The printer cannot print (`problem_key` says why); None once it can again."""
@@ -254,7 +358,9 @@ class AttractScreen(KioskScreen):
             out_of_paper = problem_key == "device.printer.paper_out"
             key = "kiosk.attract.no_paper" if out_of_paper else "kiosk.attract.no_printer"
             self.printer_note.set_message(key, "info")
-        self.printer_note.setVisible(bool(problem_key))
+        if self.printer_note.isHidden() == bool(problem_key):
+            self.printer_note.setVisible(bool(problem_key))
+            self.arrange()
 
     def _fill_counts(self) -> None:
         while self.counts.count():
@@ -272,8 +378,8 @@ class AttractScreen(KioskScreen):
             column.addWidget(name)
             column.addWidget(count)
             self.counts.addWidget(card)
-        self.waiting_title.setVisible(bool(self._choices))
         self.retranslate()
+        self.arrange()
 
     def retranslate(self) -> None:
         for card in self.findChildren(QFrame, "kioskCard"):

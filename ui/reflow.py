@@ -35,6 +35,9 @@ from PySide6.QtWidgets import (
 )
 
 SLOTS = ("start", "middle", "end")
+# A Qt property: set True on a `ScrollBody` whose contents must show whole, unscrolled
+# (the fit check in tools/screenshots/fit.py holds it to that).
+UNSCROLLED = "fitsUnscrolled"
 
 
 def _height_at(item: QLayoutItem, width: int) -> int:

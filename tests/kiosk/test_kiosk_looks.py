@@ -7,13 +7,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from PySide6.QtCore import QCoreApplication, QEvent, QPoint, QRect
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtCore import QCoreApplication, QEvent, QPoint, QRect, Qt
+from PySide6.QtWidgets import QApplication, QBoxLayout, QWidget
 
 from kiosk.app import KioskWindow
 from kiosk.flow import PrintOutcome
 from tools.screenshots import kiosk as shots
-from tools.screenshots.fit import lay_out
+from tools.screenshots.fit import fit_problems, lay_out
 from ui import theme
 from ui.i18n import Catalog, Translator
 
@@ -130,3 +130,55 @@ def test_a_title_too_long_for_the_switches_row_takes_its_own_row_unbroken(build)
     title = window.guidance.title
     assert title.width() >= title.sizeHint().width(), title.text()
     assert title.height() < 2 * title.fontMetrics().lineSpacing()
+
+
+@pytest.mark.parametrize("large", [False, True])
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("screen", [shots.attract, shots.attract_centre, shots.attract_no_paper])
+def test_the_attract_screen_at_1366x768_shows_whole_without_scrolling(build, screen, lang, large):
+    """The first screen an elderly customer sees never cuts a sentence at the fold (it cut
+    也可将身份证放在感应区快速取号 in half, with a scroll bar beside it)."""
+    window = build(screen, lang=lang, large=large, size=LAPTOP)
+    attract = window.attract
+    assert attract.body.verticalScrollBar().maximum() == 0
+    assert fit_problems(window, LAPTOP) == []
+    for part in (attract.welcome, attract.call, attract.elder):
+        assert (
+            attract.body.viewport()
+            .rect()
+            .contains(QRect(part.mapTo(attract.body.viewport(), QPoint(0, 0)), part.size()))
+        ), part
+    if screen is shots.attract_no_paper:
+        assert attract.printer_note.isVisible()
+
+
+def test_the_fit_check_fails_an_attract_screen_that_needs_scrolling(build):
+    """The check behind the fit test and the pictures catches a scrolling attract screen:
+    the old one-column screen, everything shown, at 1366×768 in large text."""
+    window = build(shots.attract_centre, large=True, size=LAPTOP)
+    attract = window.attract
+    attract.panes.setDirection(QBoxLayout.Direction.TopToBottom)
+    attract.waiting.show()
+    QApplication.processEvents()
+    assert any("scrolls" in problem for problem in fit_problems(window, LAPTOP))
+
+
+def test_the_waits_per_business_stay_where_there_is_room_for_them(build):
+    for size in ((1920, 1080), (1080, 1920)):
+        window = build(shots.attract_centre, size=size)
+        assert window.attract.waiting.isVisible(), size
+    assert not build(shots.attract, size=LAPTOP).attract.waiting.isVisible()
+
+
+def test_the_attract_screen_rearranges_when_the_customer_switches_language_and_size(
+    build, qapp, qtbot
+):
+    """Large English needs more room than normal Chinese: the screen re-fits after each
+    switch, not only when the window is resized."""
+    window = build(shots.attract_no_paper, size=LAPTOP)
+    attract = window.attract
+    qtbot.mouseClick(attract.large_text, Qt.MouseButton.LeftButton)
+    attract.tr_.set_language("en")
+    qtbot.waitUntil(lambda: attract.property("fit") == "tight", timeout=10_000)
+    assert attract.body.verticalScrollBar().maximum() == 0
+    assert fit_problems(window, LAPTOP) == []

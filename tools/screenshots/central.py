@@ -106,7 +106,9 @@ def shoot_console(browser: Any, base_url: str, out: Path) -> list[Path]:
                 page.wait_for_function(ready, timeout=WAIT_MS)
                 page.add_style_tag(content=".flash td { animation: none !important; }")
                 path = out / f"central-{screen}-zh-{width}x{height}.png"
-                page.screenshot(path=str(path))
+                # The template editor is a long form: its last rows (the kiosk's welcome and
+                # footer texts, the location) fall below a laptop's fold, so the whole page.
+                page.screenshot(path=str(path), full_page=screen == "config")
                 saved.append(path)
                 problems = page.evaluate(FIT_PROBLEMS)
                 if problems:

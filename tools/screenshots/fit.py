@@ -5,13 +5,16 @@ does not demand more), and every button a person may press is on screen, not cut
 parents and not squeezed below the size its text needs. A button inside a scroll area counts
 when it lies within the area's content: the customer reaches it by scrolling, and the
 window's fixed parts (the action bar) are outside any scroll area, so they are held to the
-strict rule. Labels that do not wrap are checked for the width their text needs.
+strict rule. Labels that do not wrap are checked for the width their text needs. A scroll
+area marked `UNSCROLLED` (the attract screen's body) may not scroll at all.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QRect, QSize, Qt
 from PySide6.QtWidgets import QAbstractButton, QAbstractScrollArea, QApplication, QLabel, QWidget
+
+from ui.reflow import UNSCROLLED
 
 
 class Overflow(AssertionError):
@@ -55,6 +58,12 @@ def fit_problems(window: QWidget, size: tuple[int, int]) -> list[str]:
             f"the window needs {needed.width()}×{needed.height()} "
             f"and is {window.width()}×{window.height()} on a {size[0]}×{size[1]} screen"
         )
+    for area in window.findChildren(QAbstractScrollArea):
+        below = area.verticalScrollBar().maximum()
+        if area.isVisibleTo(window) and area.property(UNSCROLLED) and below > 0:
+            problems.append(
+                f"{_describe(area)} must show whole but scrolls: {below} px below the fold"
+            )
     for button in window.findChildren(QAbstractButton):
         if not button.isVisibleTo(window):
             continue

@@ -193,6 +193,16 @@ def attract_centre(tr: Translator) -> QWidget:
     return window
 
 
+def attract_no_paper(tr: Translator) -> QWidget:
+    """The fullest attract screen: the head office's texts and the printer out of paper."""
+    window = attract_centre(tr)
+    assert isinstance(window, KioskWindow)
+    window.flow.printer_checked(
+        PrintOutcome(False, "error", "paper out", "device.printer.paper_out")
+    )
+    return window
+
+
 def home(tr: Translator) -> QWidget:
     window = demo_window(tr)
     window.flow.start()
@@ -386,6 +396,7 @@ def idcard_failed(tr: Translator) -> QWidget:
 KIOSK_SCREENS: tuple[tuple[str, Callable[[Translator], QWidget]], ...] = (
     ("kiosk-attract", attract),
     ("kiosk-attract-centre", attract_centre),
+    ("kiosk-attract-no-paper", attract_no_paper),
     ("kiosk-home", home),
     ("kiosk-home-identified", identified_home),
     ("kiosk-attract-closed", closed_attract),
