@@ -233,6 +233,9 @@ def test_the_picker_gets_the_networks_next_days_and_times_with_room(network: Net
     after = {s["slot_start"]: s["branches"] for s in _times(network).json()["days"][0]["slots"]}
     assert SLOT not in after and after["2026-11-27T11:30:00+08:00"] == 2
 
+    # Every branch falls silent: stopped first, or a hello in between would refresh it.
+    for branch in network.branches.values():
+        branch.stop()
     with psycopg.connect(network.dsn) as conn:
         conn.execute("UPDATE booking_reach SET heard_at = now() - interval '61 seconds'")
     assert _times(network).json() == {"service": "A", "today": None, "days": []}

@@ -84,6 +84,10 @@ def test_a_signed_document_is_applied_recorded_and_reported(following, link):
                       "effective": {"notice": "今日营业至17:00"}}  # fmt: skip
     assert [d["version"] for d in recorder.taken] == [1]
     assert stored_versions(server.db)["notice"]["version"] == 1
+    # The centre has the report as soon as it answers; the branch marks it delivered once it
+    # reads that answer, a moment later.
+    flw = follower(server)
+    assert flw.wait_until(lambda: not flw.unreported, WAIT_S)
     status = server.client("manager").get("/head-office").json()["downlink"]
     assert status["applied"]["notice"]["version"] == 1 and status["unreported"] == 0
     # Asked again and again, the centre has nothing newer: nothing is applied twice.

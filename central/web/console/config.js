@@ -21,7 +21,7 @@
     cfg_saved: "已保存。", cfg_reset: "已恢复继承值。", cfg_published_n: (n) => `已发布到 ${n} 个网点。`,
     closed_day: "休息", yes: "是", no: "否", reset: "恢复继承值",
     day_mon: "周一营业", day_tue: "周二营业", day_wed: "周三营业", day_thu: "周四营业", day_fri: "周五营业",
-    day_sat: "周六营业", day_sun: "周日营业", voice_pack: "语音包", location: "坐标（纬度, 经度）",
+    day_sat: "周六营业", day_sun: "周日营业", voice_pack: "语音包", location: "坐标（纬度，经度）",
     "appointments.slot_min": "预约时段（分）", "appointments.early_min": "提前签到（分）",
     "appointments.book_ahead_days": "可预约天数", "alerts.waiting_over": "等候人数告警",
     "alerts.wait_over_target_share": "超时占比告警", "kiosk_texts.zh.welcome": "取号机欢迎语（中）",

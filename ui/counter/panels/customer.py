@@ -71,6 +71,7 @@ class CustomerPanel(QFrame):
             self.lobby_title, self.prereviewed, self.care_reason, self.lobby_note, self.checklist
         ):  # fmt: skip
             lobby.addWidget(widget)
+        self.lobby.hide()  # until a customer the lobby worked on is called
         self.history_title = TextLabel("counter.history.title", "hint", translator=tr)
         self.history = label("customerHistory")
         self.empty = TextLabel("counter.customer.none", "title", translator=tr)
