@@ -383,13 +383,20 @@ def test_a_visit_outside_the_branch_is_recorded_with_its_follow_up(server, page)
     # The time starts at the server's now (the test clock's 10:00 in the branch), not the
     # tablet's: a visit the server would call "not made yet" is never offered.
     assert page.input_value("#visit-at") == "2026-11-27T10:00"
+    # No business is chosen for the relationship manager: none chosen, nothing recorded.
+    page.click("#f-visit button[type=submit]")
+    page.wait_for_selector("#toast[data-kind='error']:not([hidden])", timeout=WAIT_MS)
+    assert "请先选择业务" in page.inner_text("#toast")
     page.select_option("#visit-service", "C")
     page.fill("#visit-at", "2026-11-27T09:00")
     # A number in a label is personal data: refused, nothing recorded.
     page.fill("#visit-docs", "身份证 110105195503070021")
     page.click("#f-visit button[type=submit]")
-    page.wait_for_selector("#toast[data-kind='error']:not([hidden])", timeout=WAIT_MS)
-    assert "证件号" in page.inner_text("#toast")
+    # The toast of the refusal before may still be up: wait for this one's words.
+    page.wait_for_function(
+        "document.getElementById('toast').innerText.includes('证件号')", timeout=WAIT_MS
+    )
+    assert page.get_attribute("#toast", "data-kind") == "error"
     page.fill("#visit-docs", "收入证明\n房产证复印件")
     page.fill("#visit-follow", "2026-11-27T16:00")
     page.click("#f-visit button[type=submit]")

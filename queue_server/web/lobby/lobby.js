@@ -25,8 +25,9 @@
   const REFUSED_RETRY_MS = 30000;
   const REQUEST_TIMEOUT_MS = 10000;
   const SCAN_EVERY_MS = 1200;
+  // The name and ID number first: what the teller keys in, and what the customer says first.
   const EFORM_FIELDS = [
-    "name", "gender", "ethnicity", "birth_date", "id_number",
+    "name", "id_number", "gender", "ethnicity", "birth_date",
     "address", "issued_by", "valid_from", "valid_to",
   ];
   const CHANNELS = ["atm", "app", "self_service"];
@@ -747,6 +748,7 @@
   function buildEform() {
     const box = $("eform");
     for (const f of EFORM_FIELDS) {
+      const field = el("div", "field field-" + f);
       const label = el("label");
       label.htmlFor = "ef-" + f;
       label.dataset.t = "counter.eform.field." + f;
@@ -755,15 +757,22 @@
       input.name = f;
       input.maxLength = 200;
       input.autocomplete = "off";
-      if (f === "id_number") input.inputMode = "text";
-      box.append(label, input);
+      if (f === "id_number") {
+        input.maxLength = 18;
+        input.autocapitalize = "characters"; // the check character X
+        input.spellcheck = false;
+      }
+      field.append(label, input);
+      box.appendChild(field);
     }
   }
 
   function renderPrereview() {
     const t = state.ticket;
     if (!t) return;
-    $("prereview-title").textContent = tr("lobby.prereview.title", { number: t.number });
+    // The business too: the form the customer fills is the one the counter needs for it.
+    $("prereview-title").textContent =
+      tr("lobby.prereview.title", { number: t.number }) + " · " + serviceName(t.service);
     // The server keeps a form only for a business that needs one: elsewhere the page asks
     // for no personal details at all, only whether the materials were reviewed.
     $("prereview-form-part").hidden = !t.needs_form;
@@ -909,6 +918,10 @@
     if (!select.options.length || select.dataset.lang !== state.lang) {
       const keep = select.value;
       select.textContent = "";
+      // No business chosen for them: a visit recorded under the wrong one skews the report.
+      const none = el("option", "", tr("lobby.error.choose_business"));
+      none.value = "";
+      select.appendChild(none);
       for (const code of serviceCodes()) {
         const o = el("option", "", serviceName(code));
         o.value = code;
@@ -1007,6 +1020,10 @@
 
   async function recordVisit(ev) {
     ev.preventDefault();
+    if (!$("visit-service").value) {
+      toast(tr("lobby.error.choose_business"), "error");
+      return;
+    }
     const at = branchIso($("visit-at").value);
     if (!at) {
       toast(tr("lobby.error.visit_at"), "error");
