@@ -182,6 +182,9 @@ class LobbyDesk:
             "documents_checked": list(ticket.documents_checked),
             "prereviewed": ticket.prereviewed,
             "has_eform": ticket.has_eform,
+            # Whether pre-review may take the customer's form (the business or any business
+            # of its bundle needs one) or only mark their materials reviewed.
+            "needs_form": branch.needs_form(ticket.service, ticket.bundle),
             "phone_url": f"/t/{ticket.token}" if ticket.token else None,
         }
 

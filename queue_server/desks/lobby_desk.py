@@ -178,6 +178,9 @@ class RelationshipDesk:
             "ticket_number": a.ticket_number,
             "ticket_state": ticket.state.value if ticket is not None else None,
             "counter": ticket.counter if ticket is not None else None,
+            # The desk the customer waits for once sent there: the day says so instead of
+            # offering to send them again.
+            "target_counter": ticket.target_counter if ticket is not None else None,
             "documents_collected": list(a.documents_collected),
             "follow_up_id": a.follow_up_id,
         }

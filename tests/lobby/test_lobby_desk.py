@@ -97,6 +97,15 @@ def test_prereview_holds_the_form_for_the_teller_and_logs_who_did_it(
     assert form == {**FORM, "id_number": ID_NUMBER}
 
 
+def test_the_ticket_view_says_whether_pre_review_may_take_a_form(form_server: LiveServer) -> None:
+    """The page offers the e-form only where the server would keep it (else only the
+    materials), so a lobby manager never types a customer's details to have them refused."""
+    lobby = signed_in_lobby(form_server)
+    cash, account = issue(form_server, "A"), issue(form_server, "C")
+    assert lobby.get(f"/lobby/tickets/{cash['number']}").json()["needs_form"] is False
+    assert lobby.get(f"/lobby/tickets/{account['number']}").json()["needs_form"] is True
+
+
 @pytest.mark.parametrize(
     ("service", "body", "status", "code"),
     [
@@ -205,6 +214,15 @@ def test_my_day_lists_my_bookings_who_has_arrived_and_my_visits(server: LiveServ
     assert arrived["ticket_number"] == checked.json()["ticket"]["number"]
     assert not to_come["checked_in"] and to_come["ticket_number"] is None
     assert day["visits"] == []
+    # The follow-up form books on the branch's slot boundaries: the day says which.
+    assert day["slot_min"] == 30
+    # Sent to the RM's desk, the day says the customer now waits for it (no second send).
+    assert arrived["target_counter"] is None
+    r = lobby.post(f"/lobby/tickets/{arrived['ticket_id']}/to-desk", json={"counter": 3})
+    assert r.status_code == 200, r.text
+    sent = lobby.get("/lobby/my-day").json()["appointments"][0]
+    assert sent["target_counter"] == 3 and sent["ticket_state"] == "waiting"
+    assert sent["ticket_number"] == arrived["ticket_number"]
 
 
 def test_a_visit_is_recorded_with_its_follow_up_and_without_personal_data(

@@ -5,7 +5,6 @@ and what it did read back from the server (the lobby API, a counter, the audit l
 from __future__ import annotations
 
 import copy
-import importlib.util
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,6 +32,8 @@ CONFIG["services"][0]["guidance"] = {
     "zh": {"documents": ["身份证", "银行卡"]},
     "en": {"documents": ["ID card", "Bank card"]},
 }
+# Account opening takes the e-form at the counter, as in a bank: pre-review may collect it.
+CONFIG["services"][2]["needs_form"] = True
 CONFIG["services"][2]["guidance"] = {
     "zh": {"documents": ["身份证", "手机号码", "工作证明"]},
     "en": {"documents": ["ID card", "Mobile number", "Proof of employment"]},
@@ -99,14 +100,6 @@ def page(request: pytest.FixtureRequest, browser: Any) -> Iterator[Any]:
         assert p.errors == [], p.errors  # no script error on any screen
     finally:
         context.close()
-
-
-# Pre-review and the relationship manager's day are lobby-desk's endpoints: these tests run
-# as soon as its routes module is in the tree.
-needs_lobby_desk = pytest.mark.skipif(
-    importlib.util.find_spec("queue_server.api.routes.lobby_desk") is None,
-    reason="queue_server/api/routes/lobby_desk.py (pre-review, my-day) is not merged yet",
-)
 
 
 # ------------------------------------------------------------------ helpers
@@ -301,7 +294,6 @@ def test_divert_to_self_service_is_recorded_with_who(server, page):
     assert diverted[0]["actor"] == f"lobby:{LOBBY_STAFF[0]}"
 
 
-@needs_lobby_desk
 def test_pre_review_needs_consent_first_and_reaches_the_counter(server, page):
     ticket = issue(server, "C")
     sign_in_page(page, server)
@@ -314,7 +306,7 @@ def test_pre_review_needs_consent_first_and_reaches_the_counter(server, page):
     page.wait_for_selector("#toast[data-kind='error']:not([hidden])", timeout=WAIT_MS)
     page.check("#consent")
     page.fill("#ef-name", "张三")
-    page.fill("#ef-id_number", "110101199001011234")
+    page.fill("#ef-id_number", "110101199001011237")  # valid check digit: the server checks
     page.check("#materials")
     page.click("#prereview-save")
     page.wait_for_function(
@@ -327,10 +319,9 @@ def test_pre_review_needs_consent_first_and_reaches_the_counter(server, page):
     assert called["number"] == ticket["number"]
     form = teller.get(f"/tickets/{called['id']}/eform").json()["fields"]
     assert form["name"] == "张三"
-    assert form["id_number"] == "110101199001011234"
+    assert form["id_number"] == "110101199001011237"
 
 
-@needs_lobby_desk
 def test_the_relationship_managers_day_arrived_and_sent_to_the_desk(server, page):
     manager = server.client("manager")
     # Half an hour from the test clock's 10:00, with the relationship manager assigned.
@@ -354,8 +345,71 @@ def test_the_relationship_managers_day_arrived_and_sent_to_the_desk(server, page
     page.dispatch_event("#my-desk", "change")
     page.click(f"{row} button.act")
     page.wait_for_selector("#toast[data-kind='ok']:not([hidden])", timeout=WAIT_MS)
+    # The day says where the customer now waits, and offers no second send to the same desk.
+    page.wait_for_function(
+        f"document.querySelector({row!r}).innerText.includes('等 3 号窗口')", timeout=WAIT_MS
+    )
+    assert page.locator(f"{row} button.act").count() == 0
     teller = sign_in(server, 3)
     assert teller.post("/counters/3/call-next").json()["ticket"]["number"] == number
+    page.wait_for_function(
+        f"document.querySelector({row!r}).innerText.includes('已叫号 · 3 号窗口')",
+        timeout=WAIT_MS,
+    )
+
+
+def test_pre_review_of_a_business_without_a_form_marks_the_materials_only(server, page):
+    ticket = issue(server, "A")  # cash: the counter takes no form, so neither does the lobby
+    sign_in_page(page, server)
+    find(page, ticket["number"])
+    page.click("#prereview-open")
+    page.wait_for_function(f"{HOOK}.screen === 'prereview'", timeout=WAIT_MS)
+    assert page.is_hidden("#consent") and page.is_hidden("#ef-name")
+    assert page.is_visible("#prereview-no-form")
+    page.check("#materials")
+    in_view(page, "#prereview-save")
+    page.click("#prereview-save")
+    page.wait_for_function(
+        f"{HOOK}.screen === 'ticket' && {HOOK}.ticket.prereviewed === true", timeout=WAIT_MS
+    )
+    view = lobby_api(server).get(f"/lobby/tickets/{ticket['number']}").json()
+    assert view["prereviewed"] and not view["has_eform"]
+
+
+def test_a_visit_outside_the_branch_is_recorded_with_its_follow_up(server, page):
+    sign_in_page(page, server, RM_STAFF)
+    page.click("#nav [data-go='myday']")
+    page.wait_for_function(f"{HOOK}.myday !== null", timeout=WAIT_MS)
+    # The time starts at the server's now (the test clock's 10:00 in the branch), not the
+    # tablet's: a visit the server would call "not made yet" is never offered.
+    assert page.input_value("#visit-at") == "2026-11-27T10:00"
+    # No business is chosen for the relationship manager: none chosen, nothing recorded.
+    page.click("#f-visit button[type=submit]")
+    page.wait_for_selector("#toast[data-kind='error']:not([hidden])", timeout=WAIT_MS)
+    assert "请先选择业务" in page.inner_text("#toast")
+    page.select_option("#visit-service", "C")
+    page.fill("#visit-at", "2026-11-27T09:00")
+    # A number in a label is personal data: refused, nothing recorded.
+    page.fill("#visit-docs", "身份证 110105195503070021")
+    page.click("#f-visit button[type=submit]")
+    # The toast of the refusal before may still be up: wait for this one's words.
+    page.wait_for_function(
+        "document.getElementById('toast').innerText.includes('证件号')", timeout=WAIT_MS
+    )
+    assert page.get_attribute("#toast", "data-kind") == "error"
+    page.fill("#visit-docs", "收入证明\n房产证复印件")
+    page.fill("#visit-follow", "2026-11-27T16:00")
+    page.click("#f-visit button[type=submit]")
+    page.wait_for_selector("#my-visits [data-appointment]", timeout=WAIT_MS)
+    assert "收入证明、房产证复印件" in page.inner_text("#my-visits")
+    assert "09:00" in page.inner_text("#my-visits")
+    page.wait_for_selector("#my-appointments [data-appointment]", timeout=WAIT_MS)
+    assert "16:00" in page.inner_text("#my-appointments")  # the follow-up, a booking of mine
+    day = lobby_api(server, RM_STAFF).get("/lobby/my-day").json()
+    (visit,) = day["visits"]
+    assert visit["at"] == "2026-11-27T09:00:00+08:00"
+    assert visit["documents_collected"] == ["收入证明", "房产证复印件"]
+    assert day["appointments"][0]["id"] == visit["follow_up_id"]
 
 
 def test_offline_banner_refuses_every_action_and_resumes(server, page):

@@ -13,7 +13,7 @@ other orientations (phone on its side, tablet upright) are checked the same way,
 from __future__ import annotations
 
 import argparse
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -58,8 +58,8 @@ class Overflow(AssertionError):
 
 
 def stage(branch: ServedBranch) -> dict[str, Any]:
-    """A busy hall: customers everywhere, one on hold with priority, a pre-review; an
-    appointment for the relationship manager due in half an hour. What the shots open."""
+    """A busy hall: customers everywhere, one on hold with priority; the relationship
+    manager's day. What the shots open."""
     tickets: dict[str, Any] = {}
     with branch.client("kiosk") as kiosk:
         for service, count in (("A", 7), ("B", 4), ("C", 3), ("K", 2), ("M", 1)):
@@ -71,18 +71,41 @@ def stage(branch: ServedBranch) -> dict[str, Any]:
     lobby.post(f"/lobby/tickets/{held['id']}/care", json={"reason": "老年人，行动不便"})
     lobby.post(f"/lobby/tickets/{held['id']}/hold", json={"reason": "回家取户口本"})
     lobby.post(f"/lobby/tickets/{held['id']}/note", json={"text": "已核对身份证"})
-    # The relationship manager's next appointment today, when the branch still has a slot
-    # (the server runs on the real clock: late at night there is none, and my-day is empty).
-    today = datetime.now(ZoneInfo(branch.config.settings.timezone)).date().isoformat()
+    stage_my_day(branch)
+    return {"ticket": tickets["A"]["number"], "held": held["number"]}
+
+
+def stage_my_day(branch: ServedBranch) -> None:
+    """The relationship manager's day: their bookings today (the first checked in when the
+    check-in window allows), and a visit made an hour ago with what was collected and a
+    follow-up. The server runs on the real clock: late at night there is no slot left today,
+    and the day shows the visit alone."""
+    zone = ZoneInfo(branch.config.settings.timezone)
+    now = datetime.now(zone).replace(second=0, microsecond=0)
     with branch.client("manager") as manager:
-        slots = manager.get("/appointments/slots", params={"service": "C", "day": today})
+        slots = manager.get(
+            "/appointments/slots", params={"service": "C", "day": now.date().isoformat()}
+        )
         free = [s for s in slots.json() if s["bookable"] and s["free"]] if slots.is_success else []
-        if free:
-            body = {"service": "C", "slot_start": free[0]["slot_start"], "staff_id": RM_STAFF[0]}
-            manager.post("/appointments", json=body)
-    # lobby-desk's my-day: drawn once the server has it (a 404 until that part is merged).
-    has_myday = lobby.get("/lobby/my-day").status_code != 404
-    return {"ticket": tickets["A"]["number"], "held": held["number"], "myday": has_myday}
+        booked = []
+        for slot in free[:2]:
+            body = {"service": "C", "slot_start": slot["slot_start"], "staff_id": RM_STAFF[0]}
+            r = manager.post("/appointments", json=body)
+            if r.is_success:
+                booked.append(r.json())
+        if booked:  # refused outside its check-in window: then nobody has arrived yet
+            manager.post(
+                "/appointments/check-in", json={"booking_number": booked[0]["booking_number"]}
+            )
+    rm = lobby_client(branch, RM_STAFF[0])
+    visit: dict[str, Any] = {
+        "service": "C",
+        "at": (now - timedelta(hours=1)).isoformat(),
+        "documents_collected": ["营业执照复印件", "法人身份证复印件", "近三个月流水"],
+    }
+    if len(free) > 2:
+        visit["follow_up_slot"] = free[2]["slot_start"]
+    rm.post("/lobby/visits", json=visit).raise_for_status()
 
 
 def lobby_client(branch: ServedBranch, staff_id: str) -> Any:
@@ -174,15 +197,14 @@ def shoot_device(
         shot("offline")
         page.evaluate(f"{HOOK}.connect()")
         page.wait_for_function(f"{HOOK}.connection === 'live'", timeout=WAIT_MS)
-        if staged["myday"]:
-            page.click("#sign-out")
-            page.wait_for_function(f"{HOOK}.screen === 'signin'", timeout=WAIT_MS)
-            sign_in(page, RM_STAFF[0])
-            page.click("#nav [data-go='myday']")
-            page.wait_for_function(f"{HOOK}.myday !== null", timeout=WAIT_MS)
-            shot("myday")
-        elif out is not None:
-            print(f"  lobby my-day ({device}) not drawn: the server has no /lobby/my-day yet")
+        page.click("#sign-out")
+        page.wait_for_function(f"{HOOK}.screen === 'signin'", timeout=WAIT_MS)
+        sign_in(page, RM_STAFF[0])
+        page.click("#nav [data-go='myday']")
+        page.wait_for_function(f"{HOOK}.myday !== null", timeout=WAIT_MS)
+        page.fill("#my-desk", "3")
+        page.dispatch_event("#my-desk", "change")
+        shot("myday")
     finally:
         page.context.close()
     return saved

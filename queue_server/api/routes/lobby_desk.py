@@ -83,6 +83,7 @@ def day_view(engine: Engine, desk: RelationshipDesk, staff_id: str) -> dict[str,
     return {
         "staff_id": staff_id,
         "day": tz_day.isoformat(),
+        "slot_min": engine.branch.appointment_rules.slot_min,
         "appointments": [e for e in entries if e["kind"] == AppointmentKind.BOOKING],
         "visits": [e for e in entries if e["kind"] == AppointmentKind.VISIT],
     }

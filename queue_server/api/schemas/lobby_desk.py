@@ -56,7 +56,8 @@ class DayAppointment(BaseModel):
     ticket_id: int | None = Field(description="the visit's current leg, once checked in")
     ticket_number: str | None
     ticket_state: str | None = Field(description="waiting, called, serving, done…")
-    counter: int | None
+    counter: int | None = Field(description="the counter that called or serves them")
+    target_counter: int | None = Field(description="the one desk they wait for, if sent")
     documents_collected: list[str]
     follow_up_id: int | None
 
@@ -64,5 +65,6 @@ class DayAppointment(BaseModel):
 class MyDay(BaseModel):
     staff_id: str
     day: str
+    slot_min: int = Field(description="follow-up bookings start on these minute boundaries")
     appointments: list[DayAppointment] = Field(description="bookings, by time")
     visits: list[DayAppointment] = Field(description="visits outside the branch, by time")

@@ -25,8 +25,9 @@
   const REFUSED_RETRY_MS = 30000;
   const REQUEST_TIMEOUT_MS = 10000;
   const SCAN_EVERY_MS = 1200;
+  // The name and ID number first: what the teller keys in, and what the customer says first.
   const EFORM_FIELDS = [
-    "name", "gender", "ethnicity", "birth_date", "id_number",
+    "name", "id_number", "gender", "ethnicity", "birth_date",
     "address", "issued_by", "valid_from", "valid_to",
   ];
   const CHANNELS = ["atm", "app", "self_service"];
@@ -49,6 +50,7 @@
     doorService: null,
     divertService: null,
     divertChannel: null,
+    skewMs: 0, // the server's clock minus this tablet's, from the snapshot
     refused: 0, // actions refused because the page was offline (tests read it)
     frames: [],
   };
@@ -437,16 +439,34 @@
     if (!appts.children.length) emptyRow(appts);
   }
 
+  // What became of a booking: not yet here, here with their ticket and where it stands.
+  function appointmentStatus(a) {
+    if (!a.checked_in) {
+      if (a.state === "cancelled") return tr("lobby.appt.cancelled");
+      if (a.state === "released") return tr("lobby.appt.released");
+      return tr("lobby.appt.not_arrived");
+    }
+    const parts = [tr("lobby.appt.arrived", { number: a.ticket_number || "" })];
+    if (a.ticket_state) parts.push(tr("lobby.state." + a.ticket_state));
+    if (a.counter && a.ticket_state !== "waiting") {
+      parts.push(tr("lobby.counter", { counter: a.counter }));
+    } else if (a.target_counter && a.ticket_state === "waiting") {
+      parts.push(tr("lobby.appt.at_desk", { counter: a.target_counter }));
+    }
+    return parts.join(" · ");
+  }
+
+  // A booking row: the hall's (slot_start, staff_id) or the relationship manager's own
+  // (at, ticket_id, ticket_state, target_counter), which can send the customer to the desk.
   function appointmentRow(a, mine) {
     const li = el("li", "row appt");
     li.dataset.appointment = String(a.id);
     const line = el("div", "appt-line");
-    line.appendChild(el("span", "row-number", clockText(a.slot_start)));
-    line.appendChild(el("span", "row-main", serviceName(a.service)));
-    const status = a.checked_in
-      ? tr("lobby.appt.arrived", { number: a.ticket_number || "" })
-      : tr("lobby.appt.not_arrived");
-    line.appendChild(el("span", "row-side" + (a.checked_in ? " arrived" : ""), status));
+    line.appendChild(el("span", "row-number", clockText(a.at || a.slot_start)));
+    const main = el("span", "row-main", serviceName(a.service));
+    if (!mine && a.staff_id) main.appendChild(el("span", "row-sub", tr("lobby.appt.staff", { staff: a.staff_id })));
+    line.appendChild(main);
+    line.appendChild(el("span", "row-side" + (a.checked_in ? " arrived" : ""), appointmentStatus(a)));
     li.appendChild(line);
     if (a.checked_in && a.ticket_number) {
       const buttons = el("div", "buttons");
@@ -454,7 +474,10 @@
       open.type = "button";
       open.addEventListener("click", () => openTicket(a.ticket_number));
       buttons.appendChild(open);
-      if (mine && a.ticket_id && a.ticket_state !== "called" && a.ticket_state !== "serving") {
+      // Only a waiting customer can be sent, and not twice to the desk they already wait for.
+      const desk = myDesk();
+      if (mine && a.ticket_id && a.ticket_state === "waiting" &&
+          !(desk && a.target_counter === desk)) {
         const send = el("button", "primary act", tr("lobby.myday.to_desk"));
         send.type = "button";
         send.dataset.ticket = String(a.ticket_id);
@@ -715,7 +738,7 @@
     $("prereview-open").addEventListener("click", () => {
       $("consent").checked = false;
       $("materials").checked = false;
-      for (const f of EFORM_FIELDS) $("ef-" + f).value = "";
+      clearEform();
       show("prereview");
     });
     $("to-desk").addEventListener("click", () => sendToDesk($("to-desk"), state.ticket.id));
@@ -725,6 +748,7 @@
   function buildEform() {
     const box = $("eform");
     for (const f of EFORM_FIELDS) {
+      const field = el("div", "field field-" + f);
       const label = el("label");
       label.htmlFor = "ef-" + f;
       label.dataset.t = "counter.eform.field." + f;
@@ -733,38 +757,66 @@
       input.name = f;
       input.maxLength = 200;
       input.autocomplete = "off";
-      if (f === "id_number") input.inputMode = "text";
-      box.append(label, input);
+      if (f === "id_number") {
+        input.maxLength = 18;
+        input.autocapitalize = "characters"; // the check character X
+        input.spellcheck = false;
+      }
+      field.append(label, input);
+      box.appendChild(field);
     }
   }
 
   function renderPrereview() {
     const t = state.ticket;
-    if (t) $("prereview-title").textContent = tr("lobby.prereview.title", { number: t.number });
+    if (!t) return;
+    // The business too: the form the customer fills is the one the counter needs for it.
+    $("prereview-title").textContent =
+      tr("lobby.prereview.title", { number: t.number }) + " · " + serviceName(t.service);
+    // The server keeps a form only for a business that needs one: elsewhere the page asks
+    // for no personal details at all, only whether the materials were reviewed.
+    $("prereview-form-part").hidden = !t.needs_form;
+    $("prereview-no-form").hidden = !!t.needs_form;
     $("eform").disabled = !$("consent").checked;
+  }
+
+  function clearEform() {
+    for (const f of EFORM_FIELDS) $("ef-" + f).value = "";
+  }
+
+  function consentChanged() {
+    // Consent withdrawn: what was typed under it goes at once, it is never sent.
+    if (!$("consent").checked) clearEform();
+    renderPrereview();
   }
 
   async function savePrereview(ev) {
     ev.preventDefault();
-    if (!$("consent").checked) {
-      toast(tr("lobby.error.consent_required"), "error");
+    const t = state.ticket;
+    const withForm = !!t.needs_form && $("consent").checked;
+    const fields = {};
+    if (withForm) {
+      for (const f of EFORM_FIELDS) {
+        const v = $("ef-" + f).value.trim();
+        if (v) fields[f] = v;
+      }
+    }
+    const materials = $("materials").checked;
+    if (!Object.keys(fields).length && !materials) {
+      const why = t.needs_form && !$("consent").checked ? "consent_required" : "nothing_reviewed";
+      toast(tr("lobby.error." + why), "error");
       return;
     }
-    const fields = {};
-    for (const f of EFORM_FIELDS) {
-      const v = $("ef-" + f).value.trim();
-      if (v) fields[f] = v;
-    }
-    const ok = await act($("prereview-save"), async () => {
-      await call("POST", "/tickets/" + state.ticket.id + "/prereview", {
-        consent: true, fields, materials_reviewed: $("materials").checked,
-      });
-      return true;
-    }, tr("lobby.done.prereview"));
-    if (ok) {
+    const view = await act($("prereview-save"), () =>
+      call("POST", "/tickets/" + t.id + "/prereview", {
+        consent: withForm, fields, materials_reviewed: materials,
+      }), tr("lobby.done.prereview"));
+    if (view) {
       // The form lives on the server only (in memory); nothing of it stays in this page.
-      for (const f of EFORM_FIELDS) $("ef-" + f).value = "";
+      clearEform();
       $("consent").checked = false;
+      $("materials").checked = false;
+      if (view.number) state.ticket = view;
       show("ticket");
     }
   }
@@ -852,8 +904,39 @@
     }
   }
 
+  let myDayShown = "";
   function renderMyDay() {
     const d = state.myday || {};
+    // Rebuilt only when something in it changed: a list rebuilt under a finger (every
+    // event of the hall re-reads the day) would swallow the tap on "send to my desk".
+    const shown = JSON.stringify([d, myDesk(), state.lang]);
+    if (shown !== myDayShown) {
+      myDayShown = shown;
+      renderMyDayLists(d);
+    }
+    const select = $("visit-service");
+    if (!select.options.length || select.dataset.lang !== state.lang) {
+      const keep = select.value;
+      select.textContent = "";
+      // No business chosen for them: a visit recorded under the wrong one skews the report.
+      const none = el("option", "", tr("lobby.error.choose_business"));
+      none.value = "";
+      select.appendChild(none);
+      for (const code of serviceCodes()) {
+        const o = el("option", "", serviceName(code));
+        o.value = code;
+        select.appendChild(o);
+      }
+      select.dataset.lang = state.lang;
+      if (keep) select.value = keep;
+    }
+    // Follow-ups are bookings: the picker steps through the branch's slots.
+    if (d.slot_min) $("visit-follow").step = String(d.slot_min * 60);
+    // A visit is recorded once made: the time starts at now (the server's), the usual case.
+    if (!$("visit-at").value) $("visit-at").value = branchWallTime(serverNow());
+  }
+
+  function renderMyDayLists(d) {
     const list = $("my-appointments");
     list.textContent = "";
     for (const a of d.appointments || []) list.appendChild(appointmentRow(a, true));
@@ -862,21 +945,16 @@
     visits.textContent = "";
     for (const v of d.visits || []) {
       const li = el("li", "row visit");
-      li.appendChild(el("span", "row-number", clockText(v.at || v.slot_start)));
-      li.appendChild(el("span", "row-main", serviceName(v.service)));
+      li.dataset.appointment = String(v.id);
+      const line = el("div", "appt-line");
+      line.appendChild(el("span", "row-number", clockText(v.at)));
+      line.appendChild(el("span", "row-main", serviceName(v.service)));
+      li.appendChild(line);
       const docs = (v.documents_collected || []).join("、");
-      if (docs) li.appendChild(el("span", "row-side", docs));
+      if (docs) li.appendChild(el("div", "row-note", docs));
       visits.appendChild(li);
     }
     if (!visits.children.length) emptyRow(visits);
-    const select = $("visit-service");
-    if (!select.options.length) {
-      for (const code of serviceCodes()) {
-        const o = el("option", "", serviceName(code));
-        o.value = code;
-        select.appendChild(o);
-      }
-    }
   }
 
   function myDesk() {
@@ -899,30 +977,71 @@
     }, tr("lobby.done.to_desk", { counter }));
   }
 
-  function localIso(value) {
-    // datetime-local gives the branch's wall time without a zone; the server reads it so.
-    return value ? value + (value.length === 16 ? ":00" : "") : null;
+  // The branch's wall clock parts of an instant, whatever zone the tablet is set to.
+  function branchParts(date) {
+    const tz = (state.branch && state.branch.timezone) || undefined;
+    const parts = {};
+    const fmt = new Intl.DateTimeFormat("en-GB", {
+      timeZone: tz, year: "numeric", month: "2-digit", day: "2-digit",
+      hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23",
+    });
+    for (const p of fmt.formatToParts(date)) parts[p.type] = p.value;
+    return parts;
+  }
+
+  function serverNow() {
+    return new Date(Date.now() + (state.skewMs || 0));
+  }
+
+  function branchWallTime(date) {
+    const p = branchParts(date);
+    return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}`;
+  }
+
+  // A datetime-local value is the branch's wall time without a zone; the server wants an
+  // instant, so it gets the branch's UTC offset at that time (found, not assumed: DST).
+  function branchIso(value) {
+    const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})/.exec(value || "");
+    if (!m) return null;
+    const wall = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5]);
+    let instant = wall;
+    for (let i = 0; i < 2; i++) {
+      const p = branchParts(new Date(instant));
+      const seen = Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute, +p.second);
+      instant = wall - (seen - instant);
+    }
+    const offset = Math.round((wall - instant) / 60000);
+    const sign = offset < 0 ? "-" : "+";
+    const abs = Math.abs(offset);
+    const hh = String(Math.floor(abs / 60)).padStart(2, "0");
+    const mm = String(abs % 60).padStart(2, "0");
+    return `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:00${sign}${hh}:${mm}`;
   }
 
   async function recordVisit(ev) {
     ev.preventDefault();
-    const at = localIso($("visit-at").value);
+    if (!$("visit-service").value) {
+      toast(tr("lobby.error.choose_business"), "error");
+      return;
+    }
+    const at = branchIso($("visit-at").value);
     if (!at) {
       toast(tr("lobby.error.visit_at"), "error");
       return;
     }
     const docs = $("visit-docs").value.split(/[\n,，、;；]/).map((s) => s.trim()).filter(Boolean);
     const body = { service: $("visit-service").value, at, documents_collected: docs };
-    const follow = localIso($("visit-follow").value);
+    const follow = branchIso($("visit-follow").value);
     if (follow) body.follow_up_slot = follow;
     const button = ev.target.querySelector("button[type=submit]");
-    const ok = await act(button, async () => {
-      await call("POST", "/visits", body);
-      return true;
-    }, tr("lobby.done.visit"));
-    if (ok) {
-      ev.target.reset();
-      await loadMyDay();
+    const day = await act(button, () => call("POST", "/visits", body), tr("lobby.done.visit"));
+    if (day) {
+      // The answer is the day the visit now belongs to (its follow-up booking included).
+      state.myday = day;
+      $("visit-docs").value = "";
+      $("visit-follow").value = "";
+      $("visit-at").value = "";
+      render();
     }
   }
 
@@ -1027,6 +1146,8 @@
 
   function onMessage(data) {
     if (data.type === "snapshot") {
+      // The server's clock, not the tablet's, says what "now" is (a visit's time).
+      if (data.at) state.skewMs = Date.parse(data.at) - Date.now();
       state.epoch = data.epoch;
       state.seq = data.seq;
       state.branch = data.branch;
@@ -1084,7 +1205,7 @@
     $("scan-shoot").addEventListener("click", () => shoot(true));
     $("f-prereview").addEventListener("submit", savePrereview);
     $("prereview-back").addEventListener("click", () => show("ticket"));
-    $("consent").addEventListener("change", renderPrereview);
+    $("consent").addEventListener("change", consentChanged);
     $("f-door").addEventListener("submit", issueAtDoor);
     $("door-again").addEventListener("click", doorAgain);
     $("door-care").addEventListener("change", () => {
@@ -1093,7 +1214,10 @@
     $("f-divert").addEventListener("submit", divert);
     $("f-visit").addEventListener("submit", recordVisit);
     $("my-desk").value = localStorage.getItem(DESK_KEY) || "";
-    $("my-desk").addEventListener("change", () => localStorage.setItem(DESK_KEY, $("my-desk").value));
+    $("my-desk").addEventListener("change", () => {
+      localStorage.setItem(DESK_KEY, $("my-desk").value);
+      if (state.screen === "myday") render(); // the send buttons follow the desk
+    });
     for (const b of document.querySelectorAll("#nav [data-go]")) {
       b.addEventListener("click", () => {
         if (b.dataset.go === "divert") $("divert-done").hidden = true;
