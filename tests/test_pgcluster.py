@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -30,18 +31,19 @@ def test_a_cluster_whose_owner_was_killed_is_swept_by_the_next() -> None:
         owner.send_signal(signal.SIGKILL)  # as `kill -9` of the network demo would
         owner.wait(timeout=30)
     root, postmaster = Path(root_text), int(pid_text)
-    os.kill(postmaster, 0)  # the owner is gone; its PostgreSQL still runs
-    assert root.is_dir()
-
-    # Another test process making a cluster may sweep it first: either way it is gone.
-    sweep_orphans()
-    assert not root.exists()
-    with Cluster() as mine:  # a live owner's cluster is never swept
-        assert mine.root not in sweep_orphans()
-        assert mine.postmaster_pid() is not None
+    # Held from before the sweep: readable once the postmaster has exited (a zombie no init
+    # reaps counts as exited), whoever stopped it.
+    exited = os.pidfd_open(postmaster)
     try:
-        os.kill(postmaster, 0)
-    except ProcessLookupError:
-        pass
-    else:
-        raise AssertionError("the orphaned postmaster still runs")
+        assert not select.select([exited], [], [], 0)[0]  # the owner is gone; it still runs
+        assert root.is_dir()
+
+        # Another test process making a cluster may sweep it first: either way it is gone.
+        sweep_orphans()
+        assert not root.exists()
+        with Cluster() as mine:  # a live owner's cluster is never swept
+            assert mine.root not in sweep_orphans()
+            assert mine.postmaster_pid() is not None
+        assert select.select([exited], [], [], 30)[0], "the orphaned postmaster still runs"
+    finally:
+        os.close(exited)

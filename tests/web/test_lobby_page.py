@@ -517,3 +517,27 @@ def test_scanning_a_tickets_qr_with_the_camera_opens_its_sheet(server, playwrigh
         assert page.evaluate("document.getElementById('scan-video').srcObject") is None
     finally:
         camera.close()
+
+
+def test_a_tap_on_a_hall_row_is_not_lost_when_the_hall_changes_under_the_finger(server, page):
+    first = issue(server, "A")
+    sign_in_page(page, server)
+    row = f"#longest .row-btn[data-number='{first['number']}']"
+    page.wait_for_selector(row, timeout=WAIT_MS)
+    box = page.locator(row).bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.evaluate(f"document.querySelector(\"{row}\").pressedHere = true")
+    renders = page.evaluate(f"{HOOK}.hallRenders")
+    page.mouse.down()
+    # The hall changes while the finger is down: a new customer arrives.
+    issue(server, "A")
+    page.wait_for_function(
+        f"{HOOK}.hall.businesses.some(b => b.code === 'A' && b.waiting === 2)", timeout=WAIT_MS
+    )
+    # The row under the finger is still the one pressed: nothing was rebuilt meanwhile.
+    assert page.evaluate(f"document.querySelector(\"{row}\").pressedHere === true")
+    assert page.evaluate(f"{HOOK}.hallRenders") == renders
+    page.mouse.up()
+    wait_ticket(page, f"{HOOK}.ticket.number === '{first['number']}'")
+    # And the change is shown once the finger is lifted.
+    page.wait_for_function(f"{HOOK}.hallRenders > {renders}", timeout=WAIT_MS)

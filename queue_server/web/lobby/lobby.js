@@ -53,6 +53,7 @@
     skewMs: 0, // the server's clock minus this tablet's, from the snapshot
     refused: 0, // actions refused because the page was offline (tests read it)
     frames: [],
+    hallRenders: 0, // how often the hall was rebuilt (tests read it)
   };
 
   // --------------------------------------------------------------------- text
@@ -378,8 +379,32 @@
     list.appendChild(el("li", "empty", tr("lobby.none")));
   }
 
+  // The hall is read again on every event. Rebuilt each time, a row under the manager's
+  // finger could be replaced between press and release, and the tap lost: nothing is
+  // rebuilt when nothing changed, and a change waits until the finger is lifted.
+  let hallShown = "";
+  let pressing = false;
+  let hallDeferred = false;
+  document.addEventListener("pointerdown", () => { pressing = true; }, true);
+  const lifted = () => {
+    pressing = false;
+    if (!hallDeferred) return;
+    hallDeferred = false;
+    setTimeout(renderHall, 0); // after this press's click has been delivered
+  };
+  document.addEventListener("pointerup", lifted, true);
+  document.addEventListener("pointercancel", lifted, true);
+
   function renderHall() {
     const h = state.hall;
+    const shown = state.lang + state.services.size + JSON.stringify(h);
+    if (shown === hallShown) return;
+    if (pressing) {
+      hallDeferred = true;
+      return;
+    }
+    hallShown = shown;
+    state.hallRenders += 1;
     const tiles = $("businesses");
     tiles.textContent = "";
     const lists = ["longest", "needs-help", "alerts", "appointments"];
@@ -1178,6 +1203,7 @@
     get refused() { return state.refused; },
     get ticket() { return state.ticket; },
     get hall() { return state.hall; },
+    get hallRenders() { return state.hallRenders; },
     get myday() { return state.myday; },
     disconnect() {
       held = true;
