@@ -526,7 +526,7 @@ def test_a_tap_on_a_hall_row_is_not_lost_when_the_hall_changes_under_the_finger(
     page.wait_for_selector(row, timeout=WAIT_MS)
     box = page.locator(row).bounding_box()
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    page.evaluate(f"document.querySelector(\"{row}\").pressedHere = true")
+    page.evaluate(f'document.querySelector("{row}").pressedHere = true')
     renders = page.evaluate(f"{HOOK}.hallRenders")
     page.mouse.down()
     # The hall changes while the finger is down: a new customer arrives.
@@ -535,7 +535,7 @@ def test_a_tap_on_a_hall_row_is_not_lost_when_the_hall_changes_under_the_finger(
         f"{HOOK}.hall.businesses.some(b => b.code === 'A' && b.waiting === 2)", timeout=WAIT_MS
     )
     # The row under the finger is still the one pressed: nothing was rebuilt meanwhile.
-    assert page.evaluate(f"document.querySelector(\"{row}\").pressedHere === true")
+    assert page.evaluate(f'document.querySelector("{row}").pressedHere === true')
     assert page.evaluate(f"{HOOK}.hallRenders") == renders
     page.mouse.up()
     wait_ticket(page, f"{HOOK}.ticket.number === '{first['number']}'")
