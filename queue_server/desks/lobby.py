@@ -114,6 +114,7 @@ class LobbySessions:
 # ------------------------------------------------------------------- the lobby's work
 AT_RISK_SHARE = 0.8  # a wait this far into its target is "about to miss it"
 LONGEST = 10  # the longest waits the hall view lists
+MAX_SCAN_PIXELS = 4096 * 4096  # a 16-megapixel camera frame at most
 APPOINTMENTS_AHEAD = timedelta(hours=1)
 # The printed ticket's QR code is its live page, `<server>/t/<token>` (kiosk/flow.py).
 _TICKET_LINK = re.compile(r"/t/([A-Za-z0-9_-]{8,100})/?$")
@@ -122,11 +123,25 @@ _TICKET_LINK = re.compile(r"/t/([A-Za-z0-9_-]{8,100})/?$")
 def scan_image(image: bytes) -> list[str]:
     """The codes in a photo of a ticket (JPEG or PNG), read by the kiosk's decoder cascade.
     Slow (tens of milliseconds and more): run it in a worker thread."""
+    import io
+
     import cv2
     import numpy as np
+    from PIL import Image, UnidentifiedImageError
 
     from devices.scanner.decode import decode_frame
 
+    # A few kilobytes may claim a picture of gigapixels: the header is read first, and only
+    # a camera-sized one is decoded (a tablet's frame is well under this).
+    try:
+        with Image.open(io.BytesIO(image)) as header:
+            width, height = header.size
+    except Image.DecompressionBombError:
+        width = height = MAX_SCAN_PIXELS  # Pillow's own limit said it first
+    except (UnidentifiedImageError, OSError, ValueError):
+        raise InvalidInput("the upload is not a JPEG or PNG picture", code="not_an_image") from None
+    if width * height > MAX_SCAN_PIXELS:
+        raise InvalidInput("the picture is larger than a camera frame", code="image_too_large")
     frame = cv2.imdecode(np.frombuffer(image, np.uint8), cv2.IMREAD_GRAYSCALE)
     if frame is None:
         raise InvalidInput("the upload is not a JPEG or PNG picture", code="not_an_image")

@@ -237,6 +237,12 @@ def test_scan_finds_the_ticket_by_its_printed_qr(server, lobby):
                         headers={"Content-Type": "image/png"}), 404, "not_found")  # fmt: skip
     _refused(lobby.post("/lobby/scan", content=b"not a picture",
                         headers={"Content-Type": "image/jpeg"}), 422, "not_an_image")  # fmt: skip
+    # A small file claiming a huge picture is refused from its header, never decoded.
+    huge = io.BytesIO()
+    Image.new("1", (20_000, 20_000), 1).save(huge, "PNG")
+    assert len(huge.getvalue()) < 2 * 1024 * 1024
+    _refused(lobby.post("/lobby/scan", content=huge.getvalue(),
+                        headers={"Content-Type": "image/png"}), 422, "image_too_large")  # fmt: skip
     big = b"\xff" * (2 * 1024 * 1024 + 1)
     _refused(lobby.post("/lobby/scan", content=big, headers={"Content-Type": "image/jpeg"}),
              413, "body_too_large")  # fmt: skip
