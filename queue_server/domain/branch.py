@@ -604,17 +604,8 @@ class Branch:
             raise InvalidState(f"service {service} is not offered now", code="service_disabled")
         if svc.code == ticket.service:
             raise InvalidInput(f"{ticket.number} already waits for {service}", code="same_service")
-        ended = replace(ticket, state=TicketState.TRANSFERRED, finished_at=now)
-        leg = replace(
-            ticket,
-            id=self.next_ticket_id,
-            service=svc.code,
-            leg=ticket.leg + 1,
-            previous_id=ticket.id,
-            issued_at=now,
-            idempotency_key=None,
-            request_hash=None,
-            documents_checked=(),
+        ended, leg = self._next_leg(
+            ticket, now, service=svc.code, issued_at=now, documents_checked=()
         )
         draft = _Draft(self, now)
         draft.ticket(
@@ -712,6 +703,21 @@ class Branch:
                 f"{ticket.number} is {ticket.state}, no longer waiting", code="ticket_not_waiting"
             )
         return ticket
+
+    def _next_leg(self, ticket: Ticket, now: datetime, **changes: Any) -> tuple[Ticket, Ticket]:
+        """This leg ended as transferred, and the customer's next one (the same arrival and
+        priority, a fresh id), with `changes` applied to it."""
+        ended = replace(ticket, state=TicketState.TRANSFERRED, finished_at=now)
+        leg = replace(
+            ticket,
+            id=self.next_ticket_id,
+            leg=ticket.leg + 1,
+            previous_id=ticket.id,
+            idempotency_key=None,
+            request_hash=None,
+            **changes,
+        )
+        return ended, leg
 
     def _lobby_ticket(self, ticket: Ticket, kind: str, now: datetime, **data: Any) -> Change:
         draft = _Draft(self, now)
@@ -859,14 +865,11 @@ class Branch:
                 raise InvalidInput("cannot transfer to the same counter", code="transfer_target")
         if len(note) > 500:
             raise InvalidInput("transfer note is longer than 500 characters", code="note_too_long")
-        ended = replace(ticket, state=TicketState.TRANSFERRED, finished_at=now)
-        leg = replace(
+        ended, leg = self._next_leg(
             ticket,
-            id=self.next_ticket_id,
+            now,
             service=service.code,
             state=TicketState.WAITING,
-            leg=ticket.leg + 1,
-            previous_id=ticket.id,
             issued_at=now,
             called_at=None,
             serving_at=None,
@@ -875,8 +878,6 @@ class Branch:
             target_counter=to_counter,
             recall_count=0,
             note=note,
-            idempotency_key=None,
-            request_hash=None,
             call_key=None,
             staff_id=None,
             rating=None,
@@ -1622,16 +1623,14 @@ class Branch:
                 code="eform_not_needed",
             )
         reviewed = replace(ticket, has_eform=ticket.has_eform or with_form, prereviewed=True)
-        draft = _Draft(self, now)
-        draft.ticket(
+        return self._lobby_ticket(
             reviewed,
             EventKind.TICKET_PREREVIEWED,
+            now,
             staff_id=staff_id,
             materials_reviewed=materials_reviewed,
             form=with_form,
         )
-        draft.change.result = reviewed
-        return draft.change
 
     def send_to_counter(
         self, ticket_id: int, counter_no: int, now: datetime, *, staff_id: str, reason: str = ""
@@ -1646,17 +1645,8 @@ class Branch:
             raise InvalidState(
                 f"{ticket.number} is already sent to counter {counter_no}", code="already_there"
             )
-        ended = replace(ticket, state=TicketState.TRANSFERRED, finished_at=now)
-        leg = replace(
-            ticket,
-            id=self.next_ticket_id,
-            leg=ticket.leg + 1,
-            previous_id=ticket.id,
-            # Still the same wait (never called): the report charges it whole to this leg.
-            target_counter=counter_no,
-            idempotency_key=None,
-            request_hash=None,
-        )
+        # Still the same wait (never called): the report charges it whole to this leg.
+        ended, leg = self._next_leg(ticket, now, target_counter=counter_no)
         draft = _Draft(self, now)
         data: dict[str, Any] = {"staff_id": staff_id, "to_counter": counter_no}
         if reason:
